@@ -1,0 +1,167 @@
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::RequestId;
+use crate::runtime::{CallError, wit::ConnectorError};
+
+/// The error codes of REST API v1, each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Validation,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    NotConnected,
+    TokenExpired,
+    ReauthRequired,
+    RateLimited,
+    VendorError,
+    PluginFault,
+    EgressDenied,
+    Unsupported,
+    Conflict,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::EgressDenied => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotConnected | Self::ReauthRequired | Self::Conflict => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::VendorError => StatusCode::BAD_GATEWAY,
+            Self::PluginFault => StatusCode::BAD_GATEWAY,
+            Self::Unsupported => StatusCode::NOT_IMPLEMENTED,
+            Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answer: `{"ok": false, "error": {...}, "request_id": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+    pub details: Option<serde_json::Value>,
+    pub request_id: Option<RequestId>,
+    /// Overrides the code's usual status (405, 413, 503 with the same code).
+    pub status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), retry_after_secs: None, details: None, request_id: None, status: None }
+    }
+
+    pub fn with_request_id(mut self, id: RequestId) -> Self {
+        self.request_id = Some(id);
+        self
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Maps a plugin call's failure to its API error.
+    pub fn from_call(error: CallError) -> Self {
+        let message = error.to_string();
+        match error {
+            CallError::Fault { plugin, cause } => Self::new(ErrorCode::PluginFault, message)
+                .with_details(serde_json::json!({ "plugin": plugin, "cause": cause.code() })),
+            CallError::EgressDenied(_) => Self::new(ErrorCode::EgressDenied, message),
+            CallError::NotLoaded(_) => Self::new(ErrorCode::NotFound, message),
+            CallError::Busy => {
+                let mut e = Self::new(ErrorCode::InternalError, message).with_status(StatusCode::SERVICE_UNAVAILABLE);
+                e.retry_after_secs = Some(1);
+                e
+            }
+            CallError::Internal(_) => Self::new(ErrorCode::InternalError, message),
+            CallError::Connector(connector) => Self::from_connector(connector, message),
+        }
+    }
+
+    fn from_connector(error: ConnectorError, message: String) -> Self {
+        match error {
+            ConnectorError::InvalidConfig(_) => Self::new(ErrorCode::Validation, message),
+            ConnectorError::Unauthorized(_) => Self::new(ErrorCode::ReauthRequired, message),
+            ConnectorError::Forbidden(_) => Self::new(ErrorCode::Forbidden, message),
+            ConnectorError::NotFound(_) => Self::new(ErrorCode::NotFound, message),
+            ConnectorError::RateLimited(limit) => {
+                let mut e = Self::new(ErrorCode::RateLimited, message);
+                e.retry_after_secs = Some(limit.retry_after_ms.div_ceil(1000).max(1));
+                e
+            }
+            ConnectorError::Unsupported(_) => Self::new(ErrorCode::Unsupported, message),
+            ConnectorError::Transient(_) => {
+                Self::new(ErrorCode::VendorError, message).with_status(StatusCode::SERVICE_UNAVAILABLE)
+            }
+            ConnectorError::Permanent(_) => Self::new(ErrorCode::VendorError, message),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    ok: bool,
+    error: ErrorFields<'a>,
+    request_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    code: ErrorCode,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status.unwrap_or_else(|| self.code.status());
+        let request_id = self.request_id.map(|r| r.0).unwrap_or_default();
+        let body = ErrorBody {
+            ok: false,
+            error: ErrorFields {
+                code: self.code,
+                message: &self.message,
+                retry_after: self.retry_after_secs,
+                details: self.details.as_ref(),
+            },
+            request_id: &request_id,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// Unknown route.
+pub async fn not_found(request_id: RequestId) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route").with_request_id(request_id)
+}
+
+/// Known route, wrong method.
+pub async fn method_not_allowed(request_id: RequestId) -> ApiError {
+    ApiError::new(ErrorCode::Validation, "method not allowed on this route")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+        .with_request_id(request_id)
+}

@@ -1,0 +1,146 @@
+//! Server configuration: defaults, then `connector-host.toml`, then `CONNECTOR_HOST_*` variables.
+//! Unknown keys are an error, not silently ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::egress::{AddressGuard, EgressPolicy, HostPattern};
+use crate::runtime::RuntimeLimits;
+
+/// Prefix of every environment variable the host reads.
+pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
+
+/// Everything `connector-host serve` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Address to listen on. Default: `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Where the store, compile cache and generated keys live. Default: `./data`.
+    pub data_dir: PathBuf,
+    /// Directory of `*.wasm` connector components loaded at start. Default: `DATA_DIR/plugins`.
+    pub plugins_dir: Option<PathBuf>,
+    /// Allow plugins to reach private, loopback and link-local addresses, and plain `http://`
+    /// (local fakes and development only). Cloud metadata addresses stay refused.
+    /// Default: false.
+    pub allow_private_egress: bool,
+    /// Hosts the operator lets plugins reach (each plugin gets the intersection with the hosts
+    /// it requested). Default: `["*"]`.
+    pub egress_allowed_hosts: Vec<String>,
+    /// Cache compiled plugins under `DATA_DIR/compile-cache`. Default: true.
+    pub compile_cache: bool,
+    /// Use the pooling instance allocator. Default: true.
+    pub pooling_allocator: bool,
+    /// Per-call limits.
+    pub limits: LimitsConfig,
+    /// Log format: `json` or `text`. Default: `text`.
+    pub log_format: LogFormat,
+}
+
+/// Per-call limits as configured (see [`RuntimeLimits`] for what each does).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Default: 30000.
+    pub call_timeout_ms: u64,
+    /// Default: 64.
+    pub memory_mib: usize,
+    /// Default: 50.
+    pub max_requests_per_call: u32,
+    /// Default: 10.
+    pub max_response_mib: u64,
+    /// Default: 100.
+    pub max_log_lines_per_call: u32,
+    /// Default: 256.
+    pub max_concurrent_calls: u32,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            plugins_dir: None,
+            allow_private_egress: false,
+            egress_allowed_hosts: vec!["*".to_owned()],
+            compile_cache: true,
+            pooling_allocator: true,
+            limits: LimitsConfig::default(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let limits = RuntimeLimits::default();
+        Self {
+            call_timeout_ms: limits.call_timeout.as_millis() as u64,
+            memory_mib: limits.memory_bytes >> 20,
+            max_requests_per_call: limits.max_requests_per_call,
+            max_response_mib: limits.max_response_bytes >> 20,
+            max_log_lines_per_call: limits.max_log_lines_per_call,
+            max_concurrent_calls: limits.max_concurrent_calls,
+        }
+    }
+}
+
+impl HostConfig {
+    /// Defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(HostConfig::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        figment.extract().context("invalid configuration")
+    }
+
+    /// The plugins directory in force.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.plugins_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+    }
+
+    /// The runtime limits in force.
+    pub fn runtime_limits(&self) -> RuntimeLimits {
+        RuntimeLimits {
+            call_timeout: Duration::from_millis(self.limits.call_timeout_ms),
+            memory_bytes: self.limits.memory_mib << 20,
+            max_requests_per_call: self.limits.max_requests_per_call,
+            max_response_bytes: self.limits.max_response_mib << 20,
+            max_log_lines_per_call: self.limits.max_log_lines_per_call,
+            max_concurrent_calls: self.limits.max_concurrent_calls,
+            ..RuntimeLimits::default()
+        }
+    }
+
+    /// The egress policy in force.
+    pub fn egress_policy(&self) -> anyhow::Result<EgressPolicy> {
+        let operator_hosts = self
+            .egress_allowed_hosts
+            .iter()
+            .map(|h| HostPattern::parse(h).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("egress_allowed_hosts")?;
+        Ok(EgressPolicy {
+            operator_hosts,
+            guard: AddressGuard { allow_private: self.allow_private_egress },
+            ..EgressPolicy::default()
+        })
+    }
+}

@@ -1,0 +1,14 @@
+//! Outbound HTTP for plugins: deny by default, checked after DNS resolution, redirects followed
+//! by the host hop by hop, credentials attached by the host and never shown to the guest.
+
+mod address_guard;
+mod client;
+mod credential;
+mod host_pattern;
+mod policy;
+
+pub use address_guard::AddressGuard;
+pub use client::{EgressClient, EgressError, EgressRequest, EgressResponse, Method};
+pub use credential::{Credential, CredentialPlacement};
+pub use host_pattern::HostPattern;
+pub use policy::{ConnectionScope, EgressPolicy};

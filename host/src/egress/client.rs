@@ -1,0 +1,300 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use super::policy::redact;
+use super::{AddressGuard, ConnectionScope, EgressPolicy};
+
+/// Headers a guest may never set: they carry credentials or belong to the transport.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization", "cookie", "host", "connection", "keep-alive", "te", "trailer",
+    "transfer-encoding", "upgrade", "content-length",
+];
+
+/// HTTP method of an egress request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// A request a plugin asked for, before the host's checks.
+#[derive(Debug, Clone)]
+pub struct EgressRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Whether to attach the connection's credential.
+    pub with_credential: bool,
+    pub timeout: Option<Duration>,
+}
+
+/// The answer after redirects. Header names are lower case.
+#[derive(Debug, Clone)]
+pub struct EgressResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request got no answer. Messages never contain a credential or a query string.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EgressError {
+    #[error("egress denied: {0}")]
+    Denied(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection failed: {0}")]
+    ConnectionFailed(String),
+    #[error("response larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+/// The only HTTP client plugins reach the world through.
+#[derive(Clone)]
+pub struct EgressClient {
+    http: reqwest::Client,
+    policy: Arc<EgressPolicy>,
+}
+
+impl EgressClient {
+    /// Builds the client. A rustls crypto provider must be installed first
+    /// (`connector_host::install_crypto_provider`).
+    pub fn new(policy: EgressPolicy) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            // Redirects are followed below, so that every hop is checked.
+            .redirect(reqwest::redirect::Policy::none())
+            // An environment proxy would bypass the address checks.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { guard: policy.guard }))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, policy: Arc::new(policy) })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &EgressPolicy {
+        &self.policy
+    }
+
+    /// Sends `request` within `scope`, following redirects hop by hop, reading at most
+    /// `max_body` bytes, and giving up at `deadline`.
+    pub async fn send(
+        &self,
+        scope: &ConnectionScope,
+        request: EgressRequest,
+        deadline: Instant,
+        max_body: u64,
+    ) -> Result<EgressResponse, EgressError> {
+        let mut url = Url::parse(&request.url)
+            .map_err(|e| EgressError::InvalidRequest(format!("bad URL: {e}")))?;
+        let reserved = scope.credential.as_ref().and_then(|c| c.1.reserved_header().map(str::to_owned));
+        let guest_headers = guest_headers(&request.headers, reserved.as_deref())?;
+        let mut method = request.method;
+        let mut body = request.body;
+        let mut with_credential = request.with_credential;
+        if with_credential && scope.credential.is_none() {
+            return Err(EgressError::Denied("this call has no connection credential to attach".into()));
+        }
+
+        for hop in 0..=self.policy.max_redirects {
+            self.policy.check_url(scope, &url).map_err(EgressError::Denied)?;
+            let mut headers = guest_headers.clone();
+            let mut target = url.clone();
+            if with_credential {
+                if !scope.credential_bound_to(&url) {
+                    if hop == 0 {
+                        return Err(EgressError::Denied(format!(
+                            "the connection's credential is not bound to {}",
+                            redact(&url)
+                        )));
+                    }
+                    // A redirect off the bound origin continues without the credential, as
+                    // browsers drop Authorization on a cross-origin hop.
+                    with_credential = false;
+                } else if let Some(credential) = &scope.credential {
+                    let (credential, placement) = credential.as_ref();
+                    credential
+                        .apply(placement, &mut target, &mut headers)
+                        .map_err(EgressError::InvalidRequest)?;
+                }
+            }
+
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = request.timeout.map_or(remaining, |t| t.min(remaining));
+            if timeout.is_zero() {
+                return Err(EgressError::Timeout);
+            }
+            let mut builder = self.http.request(reqwest_method(method), target).headers(headers).timeout(timeout);
+            if let Some(bytes) = &body {
+                builder = builder.body(bytes.clone());
+            }
+            let response = builder.send().await.map_err(transport_error)?;
+
+            if let Some(next) = redirect_target(&url, &response)? {
+                if hop == self.policy.max_redirects {
+                    return Err(EgressError::ConnectionFailed(format!(
+                        "more than {} redirects",
+                        self.policy.max_redirects
+                    )));
+                }
+                if response.status() == StatusCode::SEE_OTHER
+                    || (matches!(response.status(), StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                        && method == Method::Post)
+                {
+                    method = Method::Get;
+                    body = None;
+                }
+                url = next;
+                continue;
+            }
+            return read_response(response, max_body).await;
+        }
+        Err(EgressError::ConnectionFailed("redirect loop".into()))
+    }
+}
+
+fn guest_headers(pairs: &[(String, String)], reserved: Option<&str>) -> Result<HeaderMap, EgressError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        let lower = name.to_ascii_lowercase();
+        if FORBIDDEN_HEADERS.contains(&lower.as_str())
+            || lower.starts_with("proxy-")
+            || reserved.is_some_and(|r| r.eq_ignore_ascii_case(&lower))
+        {
+            tracing::debug!(header = %lower, "dropped a header the guest may not set");
+            continue;
+        }
+        let name = HeaderName::from_bytes(lower.as_bytes())
+            .map_err(|_| EgressError::InvalidRequest(format!("`{name}` is not a valid header name")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| EgressError::InvalidRequest(format!("header `{name}` has an invalid value")))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+fn redirect_target(from: &Url, response: &reqwest::Response) -> Result<Option<Url>, EgressError> {
+    if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return Ok(None);
+    }
+    let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
+        return Ok(None);
+    };
+    let location = location
+        .to_str()
+        .map_err(|_| EgressError::ConnectionFailed("redirect with an unreadable Location".into()))?;
+    from.join(location)
+        .map(Some)
+        .map_err(|_| EgressError::ConnectionFailed("redirect with an invalid Location".into()))
+}
+
+async fn read_response(mut response: reqwest::Response, max_body: u64) -> Result<EgressResponse, EgressError> {
+    if response.content_length().is_some_and(|len| len > max_body) {
+        return Err(EgressError::TooLarge(max_body));
+    }
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() as u64 + chunk.len() as u64 > max_body {
+            return Err(EgressError::TooLarge(max_body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(EgressResponse { status, headers, body })
+}
+
+fn reqwest_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Head => reqwest::Method::HEAD,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// Classifies a transport error; the URL is dropped because its query may carry an API key.
+fn transport_error(error: reqwest::Error) -> EgressError {
+    if let Some(denied) = find_cause::<AddressDenied>(&error) {
+        return EgressError::Denied(denied.0.clone());
+    }
+    if error.is_timeout() {
+        return EgressError::Timeout;
+    }
+    let error = error.without_url();
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    EgressError::ConnectionFailed(message)
+}
+
+fn find_cause<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(found) = cause.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = cause.source();
+    }
+    None
+}
+
+/// Raised by the resolver when every address of a name is refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct AddressDenied(String);
+
+/// Resolves names with the system resolver and keeps only the addresses the guard allows, so
+/// a name that points at a private address is refused after resolution, not before.
+struct GuardedResolver {
+    guard: AddressGuard,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let guard = self.guard;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let mut refusal = None;
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|addr| match guard.check(addr.ip()) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        refusal = Some(why);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let why = refusal.unwrap_or_else(|| "no addresses".to_owned());
+                return Err(Box::new(AddressDenied(format!("`{host}` resolves to {why}"))) as _);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}

@@ -1,0 +1,143 @@
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A connection's credential, held only by the host. `Debug` never shows the secret.
+#[derive(Clone)]
+pub enum Credential {
+    /// Username (or e-mail) and password (or API token).
+    Basic { username: String, password: SecretString },
+    /// A bearer token (static, or an OAuth access token).
+    Bearer { token: SecretString },
+    /// An API key.
+    ApiKey { key: SecretString },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { username, .. } => write!(f, "Basic({username}, [redacted])"),
+            Self::Bearer { .. } => f.write_str("Bearer([redacted])"),
+            Self::ApiKey { .. } => f.write_str("ApiKey([redacted])"),
+        }
+    }
+}
+
+/// Where the credential goes on a request, as the connector's auth method declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialPlacement {
+    Basic,
+    Bearer,
+    Header(String),
+    Query(String),
+}
+
+impl CredentialPlacement {
+    /// The header a guest must not set itself, because the credential goes there.
+    pub fn reserved_header(&self) -> Option<&str> {
+        match self {
+            Self::Header(name) => Some(name),
+            Self::Basic | Self::Bearer => Some("authorization"),
+            Self::Query(_) => None,
+        }
+    }
+}
+
+impl Credential {
+    /// Puts the credential on a request. `Err` says which pairing is impossible (for example
+    /// a Basic placement for a lone API key); it never contains the secret.
+    pub fn apply(
+        &self,
+        placement: &CredentialPlacement,
+        url: &mut url::Url,
+        headers: &mut HeaderMap,
+    ) -> Result<(), String> {
+        match placement {
+            CredentialPlacement::Basic => {
+                let Self::Basic { username, password } = self else {
+                    return Err(MISMATCH.into());
+                };
+                let pair = format!("{username}:{}", password.expose_secret());
+                let value = format!("Basic {}", STANDARD.encode(pair));
+                headers.insert(reqwest::header::AUTHORIZATION, sensitive(&value)?);
+            }
+            CredentialPlacement::Bearer => {
+                let value = format!("Bearer {}", self.single_secret()?);
+                headers.insert(reqwest::header::AUTHORIZATION, sensitive(&value)?);
+            }
+            CredentialPlacement::Header(name) => {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("`{name}` is not a valid header name"))?;
+                headers.insert(name, sensitive(self.single_secret()?)?);
+            }
+            CredentialPlacement::Query(name) => {
+                url.query_pairs_mut().append_pair(name, self.single_secret()?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The token or key of a one-part credential.
+    fn single_secret(&self) -> Result<&str, String> {
+        match self {
+            Self::Bearer { token } => Ok(token.expose_secret()),
+            Self::ApiKey { key } => Ok(key.expose_secret()),
+            Self::Basic { .. } => Err(MISMATCH.into()),
+        }
+    }
+}
+
+const MISMATCH: &str = "the stored credential does not fit the connector's auth method";
+
+/// Marked sensitive so hyper never prints it (HPACK also skips indexing it).
+fn sensitive(value: &str) -> Result<HeaderValue, String> {
+    let mut value =
+        HeaderValue::from_str(value).map_err(|_| "the stored credential is not valid header text".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(credential: Credential, placement: CredentialPlacement) -> (url::Url, HeaderMap) {
+        let mut url = url::Url::parse("https://api.example/x").unwrap();
+        let mut headers = HeaderMap::new();
+        credential.apply(&placement, &mut url, &mut headers).unwrap();
+        (url, headers)
+    }
+
+    #[test]
+    fn each_placement_puts_the_secret_where_declared() {
+        let (_, h) = apply(
+            Credential::Basic { username: "me@x.io".into(), password: "tok".into() },
+            CredentialPlacement::Basic,
+        );
+        assert_eq!(h["authorization"], "Basic bWVAeC5pbzp0b2s=");
+        let (_, h) = apply(Credential::Bearer { token: "abc".into() }, CredentialPlacement::Bearer);
+        assert_eq!(h["authorization"], "Bearer abc");
+        let (_, h) = apply(Credential::ApiKey { key: "k1".into() }, CredentialPlacement::Header("dd-api-key".into()));
+        assert_eq!(h["dd-api-key"], "k1");
+        let (u, _) = apply(Credential::ApiKey { key: "k 2".into() }, CredentialPlacement::Query("api_key".into()));
+        assert_eq!(u.query(), Some("api_key=k+2"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let shown = format!("{:?}", Credential::Bearer { token: "very-secret".into() });
+        assert!(!shown.contains("very-secret"));
+    }
+
+    #[test]
+    fn a_lone_key_cannot_be_sent_as_basic() {
+        let mut url = url::Url::parse("https://api.example/").unwrap();
+        let result = Credential::ApiKey { key: "k".into() }.apply(
+            &CredentialPlacement::Basic,
+            &mut url,
+            &mut HeaderMap::new(),
+        );
+        assert!(result.is_err());
+    }
+}

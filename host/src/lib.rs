@@ -1,0 +1,16 @@
+//! `connector-host`: a multi-tenant server that runs connector plugins (WebAssembly components)
+//! in per-call sandboxes and serves their containers, items and comments through one REST API.
+//!
+//! The crate is organised by capability:
+//! - [`runtime`]: the wasmtime engine, plugin registry and per-call sandbox;
+//! - [`egress`]: the only way a plugin reaches the network;
+//! - [`api`]: the HTTP surface;
+//! - [`config`]: server configuration from file and environment.
+
+pub mod api;
+pub mod config;
+pub mod egress;
+pub mod runtime;
+mod server;
+
+pub use server::{Server, install_crypto_provider};

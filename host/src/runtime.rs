@@ -1,0 +1,29 @@
+//! Loads connector components and runs each call in a fresh, limited sandbox.
+//!
+//! One [`wasmtime::Engine`] (pooling allocator, epoch interruption) serves every plugin. Each
+//! plugin is compiled once (the artifact is cached on disk), pre-linked into one `InstancePre`,
+//! and instantiated into a **new `Store` for every call**, bound to one tenant's connection,
+//! with its own deadline, memory cap and outbound budgets. A trap, timeout or exhausted limit
+//! becomes [`CallError::Fault`]; the host and every other call go on.
+
+mod bindings;
+mod call_state;
+mod compile_cache;
+mod engine;
+mod fault;
+mod host_imports;
+mod limits;
+mod manifest;
+mod operation;
+mod plugin;
+mod registry;
+
+pub use bindings::wit;
+pub use call_state::CallContext;
+pub use fault::{CallError, FaultCause};
+pub use limits::RuntimeLimits;
+pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
+pub use operation::{Operation, OperationOutput};
+pub use compile_cache::CompileSource;
+pub use plugin::Plugin;
+pub use registry::{Runtime, RuntimeOptions};

@@ -1,0 +1,121 @@
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::CallLimiter;
+use crate::egress::{ConnectionScope, Credential, EgressClient};
+
+/// Who a call runs for: one tenant's connection, its config and its credential.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    pub tenant: String,
+    pub connection: String,
+    /// The connection's non-secret config, as the guest's `config` interface shows it.
+    pub config: Vec<(String, String)>,
+    /// The credential the host attaches to `auth::connection` requests; never shown to the guest.
+    pub credential: Option<Credential>,
+    /// Id of the auth method the credential is for. Default: the connector's first method whose
+    /// kind fits the credential.
+    pub auth_method: Option<String>,
+}
+
+/// A limit or policy the guest ran into. The host records it itself rather than trusting the
+/// guest to report it, so a guest that swallows the error still fails with the right cause.
+#[derive(Debug, Clone)]
+pub(crate) enum Violation {
+    EgressDenied(String),
+    RequestBudget(u32),
+    ResponseTooLarge(u64),
+}
+
+/// Labels every log line of the call carries.
+#[derive(Debug, Clone)]
+pub(crate) struct CallLabels {
+    pub(crate) tenant: String,
+    pub(crate) connection: String,
+    pub(crate) plugin: String,
+}
+
+/// The data of one call's `Store`: nothing in it outlives the call.
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: CallLimiter,
+    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) egress: EgressClient,
+    pub(crate) scope: ConnectionScope,
+    pub(crate) config: Vec<(String, String)>,
+    pub(crate) deadline: Instant,
+    pub(crate) max_requests: u32,
+    pub(crate) requests_sent: u32,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) log_lines_left: u32,
+    pub(crate) log_lines_dropped: u32,
+    pub(crate) violation: Option<Violation>,
+    pub(crate) labels: CallLabels,
+}
+
+/// What [`CallState::new`] needs besides the context.
+pub(crate) struct CallBudget {
+    pub(crate) deadline: Instant,
+    pub(crate) memory_bytes: usize,
+    pub(crate) max_requests: u32,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) max_log_lines: u32,
+    pub(crate) max_stderr_bytes: usize,
+}
+
+impl CallState {
+    pub(crate) fn new(
+        labels: CallLabels,
+        config: Vec<(String, String)>,
+        scope: ConnectionScope,
+        egress: EgressClient,
+        budget: CallBudget,
+    ) -> Self {
+        let stderr = MemoryOutputPipe::new(budget.max_stderr_bytes);
+        // No preopens, no environment, no arguments, no sockets, no stdin or stdout: the guest's
+        // only ways out are the connector imports. Stderr is captured for the log and faults.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: CallLimiter::new(budget.memory_bytes),
+            stderr,
+            egress,
+            scope,
+            config,
+            deadline: budget.deadline,
+            max_requests: budget.max_requests,
+            requests_sent: 0,
+            max_response_bytes: budget.max_response_bytes,
+            log_lines_left: budget.max_log_lines,
+            log_lines_dropped: 0,
+            violation: None,
+            labels,
+        }
+    }
+
+    /// Remembers the first violation only: later ones are usually consequences of it.
+    pub(crate) fn record(&mut self, violation: Violation) {
+        self.violation.get_or_insert(violation);
+    }
+
+    /// What the guest wrote to stderr, as text.
+    pub(crate) fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

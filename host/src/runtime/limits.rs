@@ -1,0 +1,71 @@
+use std::time::Duration;
+
+/// Per-call limits. Every knob documents its default.
+#[derive(Debug, Clone)]
+pub struct RuntimeLimits {
+    /// Wall-clock deadline of one call, instantiation included. Default: 30 s.
+    pub call_timeout: Duration,
+    /// Linear memory one call may grow to. Default: 64 MiB.
+    pub memory_bytes: usize,
+    /// Outbound HTTP requests one call may send (`send-many` counts each). Default: 50.
+    pub max_requests_per_call: u32,
+    /// Largest response body a plugin may receive. Default: 10 MiB.
+    pub max_response_bytes: u64,
+    /// Log lines one call may write; the rest are dropped and counted. Default: 100.
+    pub max_log_lines_per_call: u32,
+    /// Guest stderr kept per call (panic messages land here). Default: 64 KiB.
+    pub max_stderr_bytes: usize,
+    /// Native stack for wasm code; deeper recursion traps. Default: 512 KiB.
+    pub max_wasm_stack: usize,
+    /// Calls that may run at once (pooling slots). Default: 256.
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for RuntimeLimits {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            memory_bytes: 64 << 20,
+            max_requests_per_call: 50,
+            max_response_bytes: 10 << 20,
+            max_log_lines_per_call: 100,
+            max_stderr_bytes: 64 << 10,
+            max_wasm_stack: 512 << 10,
+            max_concurrent_calls: 256,
+        }
+    }
+}
+
+/// Caps a store's memory and tables, and remembers whether the cap was what stopped the guest
+/// (so the fault says "memory limit" rather than a bare trap).
+pub(crate) struct CallLimiter {
+    memory_bytes: usize,
+    pub(crate) memory_exceeded: bool,
+}
+
+/// Table elements one instance may have; far above what real connectors use.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl CallLimiter {
+    pub(crate) fn new(memory_bytes: usize) -> Self {
+        Self { memory_bytes, memory_exceeded: false }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+}
+
+impl wasmtime::ResourceLimiter for CallLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.memory_exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.memory_bytes);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
