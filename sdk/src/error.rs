@@ -1,28 +1,9 @@
 //! Turning vendor answers into [`ConnectorError`]s.
 
-use std::fmt;
-
 use crate::{ConnectorError, RateLimit};
 
 /// Wait assumed when a vendor answers 429 without saying how long.
 pub const DEFAULT_RETRY_AFTER_MS: u64 = 1_000;
-
-impl fmt::Display for ConnectorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidConfig(m) => write!(f, "invalid config: {m}"),
-            Self::Unauthorized(m) => write!(f, "unauthorized: {m}"),
-            Self::Forbidden(m) => write!(f, "forbidden: {m}"),
-            Self::NotFound(m) => write!(f, "not found: {m}"),
-            Self::RateLimited(r) => write!(f, "rate limited for {} ms: {}", r.retry_after_ms, r.message),
-            Self::Unsupported(m) => write!(f, "unsupported: {m}"),
-            Self::Transient(m) => write!(f, "transient: {m}"),
-            Self::Permanent(m) => write!(f, "permanent: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for ConnectorError {}
 
 /// Maps a non-success HTTP status to the matching error. `headers` are lower-case names;
 /// `message` is the vendor's error text (already stripped of anything secret by the vendor).

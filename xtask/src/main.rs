@@ -1,1 +1,173 @@
-fn main(){}
+//! Project automation: `cargo xtask build-plugins | run | test`.
+//!
+//! Plugins build in their own workspace (`plugins/`) for `wasm32-wasip2`; the target is
+//! installed with rustup when missing. Built components are staged into
+//! `target/plugins/` (bundled connectors, what `run` loads) and `target/test-plugins/`
+//! (connectors plus test fixtures, what the tests load).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+#[derive(Parser)]
+#[command(about = "Build, run and test the connector host")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build every plugin for wasm32-wasip2 and stage the components under target/.
+    BuildPlugins,
+    /// Build the plugins, then run the host with the bundled ones on ./data (sled, cache).
+    Run {
+        /// Extra arguments for `connector-host serve`.
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Build the plugins, then run every test of the workspace.
+    Test {
+        /// Extra arguments for `cargo test` (for example a test name filter).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    match cli.command {
+        Task::BuildPlugins => build_plugins(&root).map(|_| ()),
+        Task::Run { args } => {
+            let staged = build_plugins(&root)?;
+            let mut command = cargo();
+            command.current_dir(&root).args(["run", "--package", "connector-host", "--", "serve"]).args(args);
+            if std::env::var_os("CONNECTOR_HOST_PLUGINS_DIR").is_none() {
+                command.env("CONNECTOR_HOST_PLUGINS_DIR", &staged.bundled);
+            }
+            run(&mut command)
+        }
+        Task::Test { args } => {
+            let staged = build_plugins(&root)?;
+            step("running the tests");
+            let mut command = cargo();
+            command
+                .current_dir(&root)
+                .args(["test", "--workspace", "--no-fail-fast"])
+                .args(args)
+                .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all);
+            run(&mut command)
+        }
+    }
+}
+
+/// Where the staged components are.
+struct Staged {
+    bundled: PathBuf,
+    all: PathBuf,
+}
+
+fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
+    ensure_wasm_target()?;
+    step("building plugins for wasm32-wasip2 (release)");
+    let plugins = root.join("plugins");
+    run(cargo()
+        .current_dir(&plugins)
+        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .arg(plugins.join("Cargo.toml")))?;
+
+    let built = plugins.join("target").join(WASM_TARGET).join("release");
+    let staged = Staged { bundled: root.join("target/plugins"), all: root.join("target/test-plugins") };
+    for dir in [&staged.bundled, &staged.all] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let connectors = crate_names(&plugins)?;
+    let fixtures = crate_names(&plugins.join("fixtures"))?;
+    for (name, bundled) in connectors.iter().map(|n| (n, true)).chain(fixtures.iter().map(|n| (n, false))) {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        let source = built.join(&file);
+        if !source.exists() {
+            bail!("plugin `{name}` was built but {} is missing", source.display());
+        }
+        copy(&source, &staged.all.join(&file))?;
+        if bundled {
+            copy(&source, &staged.bundled.join(&file))?;
+        }
+    }
+    println!(
+        "xtask: {} bundled connector(s) in {}, {} fixture(s) for tests in {}",
+        connectors.len(),
+        staged.bundled.display(),
+        fixtures.len(),
+        staged.all.display()
+    );
+    Ok(staged)
+}
+
+/// Package names of the crates directly under `dir` (each a folder with a Cargo.toml).
+fn crate_names(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    if !dir.is_dir() {
+        return Ok(names);
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let manifest = entry?.path().join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+        let name = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
+            .with_context(|| format!("{} has no package name", manifest.display()))?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to install the wasm32-wasip2 target")?;
+    if String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    step("installing the wasm32-wasip2 target with rustup");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status().with_context(|| format!("could not start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn step(what: &str) {
+    println!("xtask: {what}");
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+}

@@ -61,9 +61,3 @@ impl Drop for EpochTicker {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
-
-/// Ticks until `timeout` passes, rounded up, at least one.
-pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_millis().max(1);
-    (timeout.as_millis().div_ceil(tick) as u64).max(1)
-}

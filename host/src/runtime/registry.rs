@@ -7,12 +7,12 @@ use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::wit::{ConnectorPlugin, ConnectorPluginPre};
 use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::CompileCache;
-use super::engine::{EpochTicker, build_engine, deadline_ticks};
+use super::engine::{EpochTicker, build_engine};
 use super::fault::{from_connector_error, from_trap};
 use super::manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest};
 use super::{CallContext, CallError, FaultCause, Operation, OperationOutput, Plugin, RuntimeLimits};
@@ -203,8 +203,9 @@ impl Runtime {
             connection: context.connection,
             plugin: plugin_id.to_owned(),
         };
+        let budget_deadline = Instant::now() + timeout;
         let budget = CallBudget {
-            deadline: Instant::now() + timeout,
+            deadline: budget_deadline,
             memory_bytes: limits.memory_bytes,
             max_requests: if operation.uses_network() { limits.max_requests_per_call } else { 0 },
             max_response_bytes: limits.max_response_bytes,
@@ -214,8 +215,17 @@ impl Runtime {
         let state = CallState::new(labels, context.config, scope.clone(), self.inner.egress.clone(), budget);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(deadline_ticks(timeout));
-        store.epoch_deadline_trap();
+        // Every epoch tick the guest yields to the executor, so a guest that never calls out
+        // cannot hold a worker thread; past its deadline it is interrupted.
+        let deadline = budget_deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            }
+        });
 
         let operation_name = operation.name();
         let outcome = tokio::time::timeout(timeout, async {

@@ -1,0 +1,62 @@
+//! Builds runtimes and servers the way the host does, with small limits so hostile plugins
+//! fail fast.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use connector_host::egress::{AddressGuard, Credential, EgressClient, EgressPolicy};
+use connector_host::runtime::{CallContext, Runtime, RuntimeLimits, RuntimeOptions};
+
+/// Directory of built plugin components.
+pub fn plugins_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CONNECTOR_TEST_PLUGINS_DIR") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugins")
+}
+
+/// Path of one built plugin, e.g. `plugin_path("probe")`.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let path = plugins_dir().join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test` (or `cargo xtask build-plugins` first)",
+        path.display()
+    );
+    path
+}
+
+/// Limits small enough that hostile plugins fail within a few seconds.
+pub fn test_limits() -> RuntimeLimits {
+    RuntimeLimits {
+        call_timeout: Duration::from_secs(3),
+        memory_bytes: 32 << 20,
+        max_requests_per_call: 5,
+        max_response_bytes: 64 << 10,
+        max_concurrent_calls: 16,
+        ..RuntimeLimits::default()
+    }
+}
+
+/// An egress policy for loopback fakes: private egress on (plain http, 127.0.0.1).
+pub fn loopback_policy() -> EgressPolicy {
+    EgressPolicy { guard: AddressGuard { allow_private: true }, ..EgressPolicy::default() }
+}
+
+/// A runtime with `policy` and `limits`, caching compiled code in `cache_dir` if given.
+pub fn runtime(policy: EgressPolicy, limits: RuntimeLimits, cache_dir: Option<PathBuf>) -> Runtime {
+    connector_host::install_crypto_provider();
+    let egress = EgressClient::new(policy).expect("egress client");
+    Runtime::new(RuntimeOptions { limits, pooling: true, cache_dir }, egress).expect("runtime")
+}
+
+/// A call context for a probe connection to `base_url` with `credential`.
+pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallContext {
+    CallContext {
+        tenant: "tenant-a".into(),
+        connection: "conn-1".into(),
+        config: vec![("base_url".into(), base_url.into())],
+        credential,
+        auth_method: None,
+    }
+}

@@ -1,0 +1,64 @@
+//! End-to-end tests: the real runtime and server against loopback fakes. One binary, one module
+//! per concern.
+
+mod compile_cache;
+mod egress;
+mod sandbox;
+mod sdk_calls;
+mod secrets;
+mod server;
+
+use connector_host::egress::{Credential, EgressPolicy};
+use connector_host::runtime::{
+    CallContext, CallError, Operation, OperationOutput, Runtime, RuntimeLimits, wit::PageRequest,
+};
+use connector_tests::fakes::ProbeVendor;
+use connector_tests::harness;
+
+/// The probe plugin loaded into a fresh runtime, with its vendor fake running.
+pub struct ProbeSetup {
+    pub runtime: Runtime,
+    pub vendor: ProbeVendor,
+}
+
+impl ProbeSetup {
+    pub async fn start() -> Self {
+        Self::with(harness::loopback_policy(), harness::test_limits()).await
+    }
+
+    pub async fn with(policy: EgressPolicy, limits: RuntimeLimits) -> Self {
+        let vendor = ProbeVendor::start().await;
+        let runtime = harness::runtime(policy, limits, None);
+        runtime.load_file(&harness::plugin_path("probe")).await.expect("probe loads");
+        Self { runtime, vendor }
+    }
+
+    /// A context for a connection to the fake with a bearer token.
+    pub fn context(&self) -> CallContext {
+        harness::probe_context(&self.vendor.origin(), Some(Credential::Bearer { token: "probe-token".into() }))
+    }
+
+    /// Runs a probe command through `search` and returns the result body.
+    pub async fn command(&self, context: CallContext, command: &str) -> Result<String, CallError> {
+        let output = self
+            .runtime
+            .call("probe", context, Operation::Search { query: command.to_owned(), page: page(None, 10) })
+            .await?;
+        match output {
+            OperationOutput::Items(page) => Ok(page.entries[0].body.clone().unwrap_or_default()),
+            other => panic!("search returned {other:?}"),
+        }
+    }
+}
+
+pub fn page(cursor: Option<String>, limit: u32) -> PageRequest {
+    PageRequest { cursor, limit }
+}
+
+/// The fault cause code of an error, or a panic naming what came instead.
+pub fn fault_code(error: &CallError) -> &'static str {
+    match error {
+        CallError::Fault { cause, .. } => cause.code(),
+        other => panic!("expected a plugin fault, got {other:?}"),
+    }
+}
