@@ -104,16 +104,23 @@ impl HostConfig {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(HostConfig::default()));
         if let Some(file) = file {
-            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        // CONNECTOR_HOST_LOG is the log filter, read by the logger, not a config key.
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["log"]).split("__"));
         figment.extract().context("invalid configuration")
     }
 
     /// The plugins directory in force.
     pub fn plugins_dir(&self) -> PathBuf {
-        self.plugins_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+        self.plugins_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("plugins"))
     }
 
     /// The runtime limits in force.
@@ -139,8 +146,54 @@ impl HostConfig {
             .context("egress_allowed_hosts")?;
         Ok(EgressPolicy {
             operator_hosts,
-            guard: AddressGuard { allow_private: self.allow_private_egress },
+            guard: AddressGuard {
+                allow_private: self.allow_private_egress,
+            },
             ..EgressPolicy::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // figment::Jail isolates the environment and working directory of each test.
+    #[test]
+    fn environment_overrides_the_file_and_nested_keys_work() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "host.toml",
+                "listen = \"127.0.0.1:9000\"\n[limits]\nmemory_mib = 8\n",
+            )?;
+            jail.set_env("CONNECTOR_HOST_LISTEN", "127.0.0.1:9001");
+            jail.set_env("CONNECTOR_HOST_LIMITS__MAX_REQUESTS_PER_CALL", "7");
+            jail.set_env("CONNECTOR_HOST_LOG", "debug");
+            let config = HostConfig::load(Some(Path::new("host.toml"))).expect("valid config");
+            assert_eq!(config.listen.port(), 9001);
+            assert_eq!(config.limits.memory_mib, 8);
+            assert_eq!(config.limits.max_requests_per_call, 7);
+            assert_eq!(config.runtime_limits().memory_bytes, 8 << 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONNECTOR_HOST_LISTNE", "127.0.0.1:9001");
+            let error = HostConfig::load(None).expect_err("a typo is refused");
+            assert!(format!("{error:#}").contains("listne"), "{error:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_egress_pattern_is_an_error() {
+        let config = HostConfig {
+            egress_allowed_hosts: vec!["http://x".into()],
+            ..HostConfig::default()
+        };
+        assert!(config.egress_policy().is_err());
     }
 }

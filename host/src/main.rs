@@ -38,25 +38,29 @@ async fn main() -> anyhow::Result<()> {
             init_logging(config.log_format);
             let server = Server::start(config).await?;
             println!("connector-host listening on http://{}", server.local_addr);
-            tokio::select! {
-                result = server_wait(server) => result,
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("interrupted; stopping");
-                    Ok(())
-                }
-            }
+            shutdown_signal().await?;
+            tracing::info!("stopping: finishing requests in flight");
+            server.stop().await.context("server stopped with an error")
         }
     }
 }
 
-async fn server_wait(server: Server) -> anyhow::Result<()> {
-    server.wait().await.context("server stopped")
+/// Resolves on Ctrl-C or SIGTERM (what process managers send).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("could not listen for SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("could not listen for Ctrl-C"),
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

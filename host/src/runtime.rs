@@ -20,10 +20,10 @@ mod registry;
 
 pub use bindings::wit;
 pub use call_state::CallContext;
+pub use compile_cache::CompileSource;
 pub use fault::{CallError, FaultCause};
 pub use limits::RuntimeLimits;
 pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
 pub use operation::{Operation, OperationOutput};
-pub use compile_cache::CompileSource;
 pub use plugin::Plugin;
 pub use registry::{Runtime, RuntimeOptions};

@@ -32,7 +32,9 @@ impl Server {
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
             pooling: config.pooling_allocator,
-            cache_dir: config.compile_cache.then(|| config.data_dir.join("compile-cache")),
+            cache_dir: config
+                .compile_cache
+                .then(|| config.data_dir.join("compile-cache")),
         };
         let runtime = Runtime::new(options, egress)?;
         let plugins_dir = config.plugins_dir();
@@ -47,7 +49,9 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState { runtime: runtime.clone() });
+        let app = router(AppState {
+            runtime: runtime.clone(),
+        });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -57,14 +61,21 @@ impl Server {
                 .await
         });
         tracing::info!(%local_addr, "listening");
-        Ok(Self { local_addr, runtime, shutdown: Some(shutdown), task })
+        Ok(Self {
+            local_addr,
+            runtime,
+            shutdown: Some(shutdown),
+            task,
+        })
     }
 
     /// Waits until the server stops (it stops on [`Server::stop`] or an I/O error).
     pub async fn wait(self) -> anyhow::Result<()> {
         let Self { task, shutdown, .. } = self;
         let _keep_open = shutdown;
-        task.await.context("server task failed")?.context("server failed")
+        task.await
+            .context("server task failed")?
+            .context("server failed")
     }
 
     /// Stops accepting, lets requests in flight finish, and returns.
@@ -72,6 +83,9 @@ impl Server {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.task.await.context("server task failed")?.context("server failed")
+        self.task
+            .await
+            .context("server task failed")?
+            .context("server failed")
     }
 }

@@ -23,7 +23,10 @@ impl<C: Connector> Guest for Adapter<C> {
         C::connect()
     }
 
-    fn containers(parent: Option<String>, page: PageRequest) -> Result<ContainerPage, ConnectorError> {
+    fn containers(
+        parent: Option<String>,
+        page: PageRequest,
+    ) -> Result<ContainerPage, ConnectorError> {
         C::containers(parent, page)
     }
 

@@ -17,7 +17,10 @@ impl Config {
 
     /// One value, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// One value, or an `invalid-config` error naming the missing key.
@@ -63,7 +66,9 @@ pub fn require_origin(config: &Config, key: &str) -> Result<String, ConnectorErr
         return Err(invalid("must not contain credentials"));
     }
     if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
-        return Err(invalid("must be an origin such as https://example.atlassian.net, with no path"));
+        return Err(invalid(
+            "must be an origin such as https://example.atlassian.net, with no path",
+        ));
     }
     let host = url.host_str().ok_or_else(|| invalid("has no host"))?;
     Ok(match url.port() {

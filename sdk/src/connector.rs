@@ -25,7 +25,10 @@ pub trait Connector {
     fn connect() -> Result<ConnectionInfo, ConnectorError>;
 
     /// Lists containers (projects, spaces, channels), top-level or under `parent`.
-    fn containers(parent: Option<String>, page: PageRequest) -> Result<ContainerPage, ConnectorError> {
+    fn containers(
+        parent: Option<String>,
+        page: PageRequest,
+    ) -> Result<ContainerPage, ConnectorError> {
         let _ = (parent, page);
         Err(unsupported("containers"))
     }
@@ -65,7 +68,10 @@ pub trait Connector {
     }
 
     /// Adds a comment to an item. Never retried automatically by the host.
-    fn create_comment(item_id: String, comment: NewComment) -> Result<crate::Comment, ConnectorError> {
+    fn create_comment(
+        item_id: String,
+        comment: NewComment,
+    ) -> Result<crate::Comment, ConnectorError> {
         let _ = (item_id, comment);
         Err(unsupported("create-comment"))
     }

@@ -18,7 +18,10 @@ pub fn from_status(status: u16, headers: &[(String, String)], message: String) -
         }),
         500..=599 => match retry_after_ms(headers) {
             // 503 with Retry-After is how several vendors (Atlassian among them) throttle.
-            Some(wait) if status == 503 => ConnectorError::RateLimited(RateLimit { retry_after_ms: wait, message }),
+            Some(wait) if status == 503 => ConnectorError::RateLimited(RateLimit {
+                retry_after_ms: wait,
+                message,
+            }),
             _ => ConnectorError::Transient(format!("vendor answered {status}: {message}")),
         },
         _ => ConnectorError::Permanent(format!("vendor answered {status}: {message}")),
@@ -29,9 +32,14 @@ pub fn from_status(status: u16, headers: &[(String, String)], message: String) -
 /// default since guests have no reliable clock), else Atlassian's `x-ratelimit-reset` style
 /// headers are left to the connector.
 pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
-    let value = headers.iter().find(|(name, _)| name == "retry-after").map(|(_, v)| v.trim())?;
+    let value = headers
+        .iter()
+        .find(|(name, _)| name == "retry-after")
+        .map(|(_, v)| v.trim())?;
     match value.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Some((seconds * 1000.0).ceil() as u64),
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some((seconds * 1000.0).ceil() as u64)
+        }
         _ => Some(DEFAULT_RETRY_AFTER_MS),
     }
 }
@@ -47,22 +55,45 @@ mod tests {
     #[test]
     fn too_many_requests_carries_the_vendors_wait() {
         let error = from_status(429, &header("retry-after", "7"), "slow down".into());
-        assert!(matches!(error, ConnectorError::RateLimited(RateLimit { retry_after_ms: 7000, .. })));
+        assert!(matches!(
+            error,
+            ConnectorError::RateLimited(RateLimit {
+                retry_after_ms: 7000,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn too_many_requests_without_a_wait_uses_the_default() {
         let error = from_status(429, &[], "slow down".into());
-        assert!(matches!(error, ConnectorError::RateLimited(r) if r.retry_after_ms == DEFAULT_RETRY_AFTER_MS));
+        assert!(
+            matches!(error, ConnectorError::RateLimited(r) if r.retry_after_ms == DEFAULT_RETRY_AFTER_MS)
+        );
     }
 
     #[test]
     fn statuses_map_to_their_errors() {
-        assert!(matches!(from_status(401, &[], String::new()), ConnectorError::Unauthorized(_)));
-        assert!(matches!(from_status(403, &[], String::new()), ConnectorError::Forbidden(_)));
-        assert!(matches!(from_status(404, &[], String::new()), ConnectorError::NotFound(_)));
-        assert!(matches!(from_status(502, &[], String::new()), ConnectorError::Transient(_)));
-        assert!(matches!(from_status(400, &[], String::new()), ConnectorError::Permanent(_)));
+        assert!(matches!(
+            from_status(401, &[], String::new()),
+            ConnectorError::Unauthorized(_)
+        ));
+        assert!(matches!(
+            from_status(403, &[], String::new()),
+            ConnectorError::Forbidden(_)
+        ));
+        assert!(matches!(
+            from_status(404, &[], String::new()),
+            ConnectorError::NotFound(_)
+        ));
+        assert!(matches!(
+            from_status(502, &[], String::new()),
+            ConnectorError::Transient(_)
+        ));
+        assert!(matches!(
+            from_status(400, &[], String::new()),
+            ConnectorError::Permanent(_)
+        ));
         assert!(matches!(
             from_status(503, &header("retry-after", "2"), String::new()),
             ConnectorError::RateLimited(r) if r.retry_after_ms == 2000

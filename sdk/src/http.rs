@@ -47,7 +47,9 @@ impl Request {
 
     /// Adds a header (the host drops credential-bearing ones).
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.inner
+            .headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 
@@ -65,8 +67,9 @@ impl Request {
 
     /// A JSON body with `content-type: application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, ConnectorError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| ConnectorError::Permanent(format!("could not encode the request body: {e}")))?;
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            ConnectorError::Permanent(format!("could not encode the request body: {e}"))
+        })?;
         self.inner.body = Some(bytes);
         Ok(self.header("content-type", "application/json"))
     }
@@ -104,7 +107,10 @@ pub fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ConnectorError> {
 }
 
 /// `POST url` with a JSON body and the connection's credential, decoding a 2xx JSON body.
-pub fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ConnectorError> {
+pub fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ConnectorError> {
     Request::post(url).json(body)?.send_json()
 }
 
@@ -131,7 +137,10 @@ impl Response {
     /// First value of a header (names are lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -144,7 +153,11 @@ fn vendor_error_text(body: &[u8]) -> String {
                 return truncate(text);
             }
         }
-        if let Some(first) = json.get("errorMessages").and_then(|v| v.get(0)).and_then(|v| v.as_str()) {
+        if let Some(first) = json
+            .get("errorMessages")
+            .and_then(|v| v.get(0))
+            .and_then(|v| v.as_str())
+        {
             return truncate(first);
         }
     }
@@ -162,12 +175,18 @@ fn truncate(text: &str) -> String {
 fn from_http_error(error: HttpError) -> ConnectorError {
     match error {
         HttpError::Denied(why) => ConnectorError::Permanent(format!("egress denied: {why}")),
-        HttpError::InvalidRequest(why) => ConnectorError::Permanent(format!("invalid request: {why}")),
-        HttpError::Timeout => ConnectorError::Transient("the vendor did not answer in time".to_owned()),
-        HttpError::ConnectionFailed(why) => ConnectorError::Transient(format!("connection failed: {why}")),
-        HttpError::TooLarge(limit) => {
-            ConnectorError::Permanent(format!("the vendor's response is larger than the host's {limit}-byte cap"))
+        HttpError::InvalidRequest(why) => {
+            ConnectorError::Permanent(format!("invalid request: {why}"))
         }
+        HttpError::Timeout => {
+            ConnectorError::Transient("the vendor did not answer in time".to_owned())
+        }
+        HttpError::ConnectionFailed(why) => {
+            ConnectorError::Transient(format!("connection failed: {why}"))
+        }
+        HttpError::TooLarge(limit) => ConnectorError::Permanent(format!(
+            "the vendor's response is larger than the host's {limit}-byte cap"
+        )),
         HttpError::BudgetExhausted => {
             ConnectorError::Permanent("this call used up its outbound request budget".to_owned())
         }
@@ -180,8 +199,14 @@ mod tests {
 
     #[test]
     fn vendor_error_text_prefers_the_json_message() {
-        assert_eq!(vendor_error_text(br#"{"message":"Issue does not exist"}"#), "Issue does not exist");
-        assert_eq!(vendor_error_text(br#"{"errorMessages":["No project"],"errors":{}}"#), "No project");
+        assert_eq!(
+            vendor_error_text(br#"{"message":"Issue does not exist"}"#),
+            "Issue does not exist"
+        );
+        assert_eq!(
+            vendor_error_text(br#"{"errorMessages":["No project"],"errors":{}}"#),
+            "No project"
+        );
         assert_eq!(vendor_error_text(b"plain failure"), "plain failure");
     }
 

@@ -74,7 +74,7 @@ pub use bindings::connector::plugin::manifest::{
     Oauth2, Operation,
 };
 pub use bindings::connector::plugin::types::{
-    BodyFormat, Comment, CommentPage, Container, ContainerPage, ConnectorError, Item, ItemPage,
+    BodyFormat, Comment, CommentPage, ConnectorError, Container, ContainerPage, Item, ItemPage,
     NewComment, NewItem, PageRequest, Principal, RateLimit,
 };
 pub use connector::Connector;

@@ -95,22 +95,42 @@ impl AuthMethod {
 
     /// A token sent as `Authorization: Bearer`.
     pub fn bearer(id: &str, label: &str) -> Self {
-        Self::new(id, label, CredentialKind::Bearer, CredentialPlacement::Bearer)
+        Self::new(
+            id,
+            label,
+            CredentialKind::Bearer,
+            CredentialPlacement::Bearer,
+        )
     }
 
     /// An API key sent in the named header.
     pub fn api_key_header(id: &str, label: &str, header: &str) -> Self {
-        Self::new(id, label, CredentialKind::ApiKey, CredentialPlacement::Header(header.to_owned()))
+        Self::new(
+            id,
+            label,
+            CredentialKind::ApiKey,
+            CredentialPlacement::Header(header.to_owned()),
+        )
     }
 
     /// An API key sent as the named query parameter.
     pub fn api_key_query(id: &str, label: &str, parameter: &str) -> Self {
-        Self::new(id, label, CredentialKind::ApiKey, CredentialPlacement::Query(parameter.to_owned()))
+        Self::new(
+            id,
+            label,
+            CredentialKind::ApiKey,
+            CredentialPlacement::Query(parameter.to_owned()),
+        )
     }
 
     /// OAuth 2.0 authorization code; the token is sent as `Authorization: Bearer`.
     pub fn oauth2(id: &str, label: &str, endpoints: Oauth2) -> Self {
-        Self::new(id, label, CredentialKind::Oauth2(endpoints), CredentialPlacement::Bearer)
+        Self::new(
+            id,
+            label,
+            CredentialKind::Oauth2(endpoints),
+            CredentialPlacement::Bearer,
+        )
     }
 
     /// Allows the credential to be sent to `host` as well as the connection's origin.
@@ -138,7 +158,10 @@ impl Oauth2 {
 impl ConnectionInfo {
     /// Connection info with no discovered config.
     pub fn for_principal(principal: Principal) -> Self {
-        Self { principal, discovered_config: Vec::new() }
+        Self {
+            principal,
+            discovered_config: Vec::new(),
+        }
     }
 
     /// Adds a discovered config value (`cloud_id`).

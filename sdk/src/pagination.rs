@@ -35,7 +35,12 @@ impl OffsetCursor {
 
     /// The next cursor unless the vendor said this was the last page (`isLast`) or the page is
     /// empty, or the offset has reached `total` when the vendor reports one.
-    pub fn next_unless_last(self, count: usize, is_last: bool, total: Option<u64>) -> Option<String> {
+    pub fn next_unless_last(
+        self,
+        count: usize,
+        is_last: bool,
+        total: Option<u64>,
+    ) -> Option<String> {
         let reached_total = total.is_some_and(|total| self.start + count as u64 >= total);
         (count > 0 && !is_last && !reached_total).then(|| self.next(count))
     }
@@ -54,7 +59,9 @@ impl TokenCursor {
         match cursor {
             None => Ok(Self::default()),
             Some(text) => match text.strip_prefix("t:") {
-                Some(token) if !token.is_empty() => Ok(Self { token: Some(token.to_owned()) }),
+                Some(token) if !token.is_empty() => Ok(Self {
+                    token: Some(token.to_owned()),
+                }),
                 _ => Err(bad_cursor(text)),
             },
         }
@@ -80,7 +87,9 @@ impl LinkHeader {
             let is_next = parts.any(|param| {
                 let param = param.trim();
                 param.strip_prefix("rel=").is_some_and(|rel| {
-                    rel.trim_matches('"').split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+                    rel.trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
                 })
             });
             is_next.then(|| target.to_owned())
@@ -116,7 +125,10 @@ mod tests {
         assert_eq!(first.next_if_full(10, 50), None);
         assert_eq!(first.next_unless_last(50, true, None), None);
         assert_eq!(first.next_unless_last(50, false, Some(50)), None);
-        assert_eq!(first.next_unless_last(50, false, Some(51)).as_deref(), Some("o:50"));
+        assert_eq!(
+            first.next_unless_last(50, false, Some(51)).as_deref(),
+            Some("o:50")
+        );
     }
 
     #[test]
@@ -130,14 +142,20 @@ mod tests {
     #[test]
     fn token_cursor_wraps_the_vendor_token() {
         let next = TokenCursor::next(Some("abc==")).unwrap();
-        assert_eq!(TokenCursor::decode(Some(&next)).unwrap().token.as_deref(), Some("abc=="));
+        assert_eq!(
+            TokenCursor::decode(Some(&next)).unwrap().token.as_deref(),
+            Some("abc==")
+        );
         assert_eq!(TokenCursor::next(Some("")), None);
     }
 
     #[test]
     fn link_header_finds_next_among_several() {
         let header = r#"</wiki/api/v2/spaces?cursor=a>; rel="prev", </wiki/api/v2/spaces?cursor=b>; rel="next""#;
-        assert_eq!(LinkHeader::next(header).as_deref(), Some("/wiki/api/v2/spaces?cursor=b"));
+        assert_eq!(
+            LinkHeader::next(header).as_deref(),
+            Some("/wiki/api/v2/spaces?cursor=b")
+        );
         assert_eq!(LinkHeader::next(r#"<https://x/y>; rel="prev""#), None);
     }
 

@@ -5,7 +5,11 @@ use crate::{BodyFormat, Comment, Container, Item, Principal};
 impl Principal {
     /// A principal known only by id.
     pub fn id(id: impl Into<String>) -> Self {
-        Self { id: id.into(), display_name: None, email: None }
+        Self {
+            id: id.into(),
+            display_name: None,
+            email: None,
+        }
     }
 }
 
@@ -27,7 +31,12 @@ impl Container {
 
 impl Item {
     /// An item with a plain-text empty body and no other details.
-    pub fn new(id: impl Into<String>, container_id: impl Into<String>, kind: &str, title: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        container_id: impl Into<String>,
+        kind: &str,
+        title: impl Into<String>,
+    ) -> Self {
         Self {
             id: id.into(),
             container_id: container_id.into(),

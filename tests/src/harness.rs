@@ -40,14 +40,27 @@ pub fn test_limits() -> RuntimeLimits {
 
 /// An egress policy for loopback fakes: private egress on (plain http, 127.0.0.1).
 pub fn loopback_policy() -> EgressPolicy {
-    EgressPolicy { guard: AddressGuard { allow_private: true }, ..EgressPolicy::default() }
+    EgressPolicy {
+        guard: AddressGuard {
+            allow_private: true,
+        },
+        ..EgressPolicy::default()
+    }
 }
 
 /// A runtime with `policy` and `limits`, caching compiled code in `cache_dir` if given.
 pub fn runtime(policy: EgressPolicy, limits: RuntimeLimits, cache_dir: Option<PathBuf>) -> Runtime {
     connector_host::install_crypto_provider();
     let egress = EgressClient::new(policy).expect("egress client");
-    Runtime::new(RuntimeOptions { limits, pooling: true, cache_dir }, egress).expect("runtime")
+    Runtime::new(
+        RuntimeOptions {
+            limits,
+            pooling: true,
+            cache_dir,
+        },
+        egress,
+    )
+    .expect("runtime")
 }
 
 /// A call context for a probe connection to `base_url` with `credential`.

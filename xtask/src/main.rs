@@ -46,11 +46,14 @@ fn main() -> anyhow::Result<()> {
         Task::Run { args } => {
             let staged = build_plugins(&root)?;
             let mut command = cargo();
-            command.current_dir(&root).args(["run", "--package", "connector-host", "--", "serve"]).args(args);
+            command
+                .current_dir(&root)
+                .args(["run", "--package", "connector-host", "--", "serve"])
+                .args(args);
             if std::env::var_os("CONNECTOR_HOST_PLUGINS_DIR").is_none() {
                 command.env("CONNECTOR_HOST_PLUGINS_DIR", &staged.bundled);
             }
-            run(&mut command)
+            run_until_stopped(&mut command)
         }
         Task::Test { args } => {
             let staged = build_plugins(&root)?;
@@ -78,11 +81,20 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
     let plugins = root.join("plugins");
     run(cargo()
         .current_dir(&plugins)
-        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
         .arg(plugins.join("Cargo.toml")))?;
 
     let built = plugins.join("target").join(WASM_TARGET).join("release");
-    let staged = Staged { bundled: root.join("target/plugins"), all: root.join("target/test-plugins") };
+    let staged = Staged {
+        bundled: root.join("target/plugins"),
+        all: root.join("target/test-plugins"),
+    };
     for dir in [&staged.bundled, &staged.all] {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -91,11 +103,18 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
     }
     let connectors = crate_names(&plugins)?;
     let fixtures = crate_names(&plugins.join("fixtures"))?;
-    for (name, bundled) in connectors.iter().map(|n| (n, true)).chain(fixtures.iter().map(|n| (n, false))) {
+    for (name, bundled) in connectors
+        .iter()
+        .map(|n| (n, true))
+        .chain(fixtures.iter().map(|n| (n, false)))
+    {
         let file = format!("{}.wasm", name.replace('-', "_"));
         let source = built.join(&file);
         if !source.exists() {
-            bail!("plugin `{name}` was built but {} is missing", source.display());
+            bail!(
+                "plugin `{name}` was built but {} is missing",
+                source.display()
+            );
         }
         copy(&source, &staged.all.join(&file))?;
         if bundled {
@@ -123,10 +142,15 @@ fn crate_names(dir: &Path) -> anyhow::Result<Vec<String>> {
         if !manifest.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+        let text = std::fs::read_to_string(&manifest)
+            .with_context(|| format!("reading {}", manifest.display()))?;
         let name = text
             .lines()
-            .find_map(|line| line.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("name = ")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
             .with_context(|| format!("{} has no package name", manifest.display()))?;
         names.push(name);
     }
@@ -139,7 +163,10 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("rustup is needed to install the wasm32-wasip2 target")?;
-    if String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+    if String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
         return Ok(());
     }
     step("installing the wasm32-wasip2 target with rustup");
@@ -147,7 +174,8 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 }
 
 fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     Ok(())
 }
 
@@ -156,11 +184,28 @@ fn cargo() -> Command {
 }
 
 fn run(command: &mut Command) -> anyhow::Result<()> {
-    let status = command.status().with_context(|| format!("could not start {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }
     Ok(())
+}
+
+/// Like [`run`], but a server stopped by a signal (Ctrl-C, SIGTERM) is a normal end.
+fn run_until_stopped(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {command:?}"))?;
+    match status.code() {
+        None => {
+            println!("xtask: stopped ({status})");
+            Ok(())
+        }
+        Some(0) => Ok(()),
+        Some(_) => bail!("{command:?} failed with {status}"),
+    }
 }
 
 fn step(what: &str) {
@@ -169,5 +214,8 @@ fn step(what: &str) {
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+    xtask_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
 }

@@ -35,8 +35,16 @@ impl ConnectorView {
 }
 
 /// `GET /api/v1/connectors`.
-pub async fn list(State(state): State<AppState>, request_id: RequestId) -> Envelope<Vec<ConnectorView>> {
-    let views = state.runtime.plugins().iter().map(|p| ConnectorView::of(p)).collect();
+pub async fn list(
+    State(state): State<AppState>,
+    request_id: RequestId,
+) -> Envelope<Vec<ConnectorView>> {
+    let views = state
+        .runtime
+        .plugins()
+        .iter()
+        .map(|p| ConnectorView::of(p))
+        .collect();
     Envelope::new(request_id, views)
 }
 
@@ -48,7 +56,10 @@ pub async fn get(
 ) -> Result<Envelope<ConnectorView>, ApiError> {
     match state.runtime.plugin(&connector) {
         Some(plugin) => Ok(Envelope::new(request_id, ConnectorView::of(&plugin))),
-        None => Err(ApiError::new(ErrorCode::NotFound, format!("connector `{connector}` is not installed"))
-            .with_request_id(request_id)),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("connector `{connector}` is not installed"),
+        )
+        .with_request_id(request_id)),
     }
 }

@@ -25,6 +25,11 @@ impl<T: Serialize> Envelope<T> {
 
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        Json(Body { ok: true, data: &self.data, request_id: &self.request_id.0 }).into_response()
+        Json(Body {
+            ok: true,
+            data: &self.data,
+            request_id: &self.request_id.0,
+        })
+        .into_response()
     }
 }

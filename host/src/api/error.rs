@@ -57,7 +57,14 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_secs: None, details: None, request_id: None, status: None }
+        Self {
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+            details: None,
+            request_id: None,
+            status: None,
+        }
     }
 
     pub fn with_request_id(mut self, id: RequestId) -> Self {
@@ -84,7 +91,8 @@ impl ApiError {
             CallError::EgressDenied(_) => Self::new(ErrorCode::EgressDenied, message),
             CallError::NotLoaded(_) => Self::new(ErrorCode::NotFound, message),
             CallError::Busy => {
-                let mut e = Self::new(ErrorCode::InternalError, message).with_status(StatusCode::SERVICE_UNAVAILABLE);
+                let mut e = Self::new(ErrorCode::InternalError, message)
+                    .with_status(StatusCode::SERVICE_UNAVAILABLE);
                 e.retry_after_secs = Some(1);
                 e
             }
@@ -105,9 +113,8 @@ impl ApiError {
                 e
             }
             ConnectorError::Unsupported(_) => Self::new(ErrorCode::Unsupported, message),
-            ConnectorError::Transient(_) => {
-                Self::new(ErrorCode::VendorError, message).with_status(StatusCode::SERVICE_UNAVAILABLE)
-            }
+            ConnectorError::Transient(_) => Self::new(ErrorCode::VendorError, message)
+                .with_status(StatusCode::SERVICE_UNAVAILABLE),
             ConnectorError::Permanent(_) => Self::new(ErrorCode::VendorError, message),
         }
     }
@@ -148,7 +155,9 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after_secs
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
         }
         response
     }

@@ -9,7 +9,10 @@ pub async fn healthz(request_id: RequestId) -> Envelope<serde_json::Value> {
 }
 
 /// Readiness: plugins are loaded.
-pub async fn readyz(State(state): State<AppState>, request_id: RequestId) -> Envelope<serde_json::Value> {
+pub async fn readyz(
+    State(state): State<AppState>,
+    request_id: RequestId,
+) -> Envelope<serde_json::Value> {
     let plugins = state.runtime.plugins().len();
     Envelope::new(request_id, json!({ "status": "ready", "plugins": plugins }))
 }

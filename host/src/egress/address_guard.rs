@@ -21,7 +21,9 @@ impl AddressGuard {
             return Err(format!("{addr} is not a routable unicast address"));
         }
         if !self.allow_private && is_private(addr) {
-            return Err(format!("{addr} is a private, loopback or link-local address"));
+            return Err(format!(
+                "{addr} is a private, loopback or link-local address"
+            ));
         }
         Ok(())
     }
@@ -58,14 +60,18 @@ fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
 
 fn is_metadata(addr: IpAddr) -> bool {
     match addr {
-        IpAddr::V4(v4) => v4 == Ipv4Addr::new(169, 254, 169, 254) || v4 == Ipv4Addr::new(100, 100, 100, 200),
+        IpAddr::V4(v4) => {
+            v4 == Ipv4Addr::new(169, 254, 169, 254) || v4 == Ipv4Addr::new(100, 100, 100, 200)
+        }
         IpAddr::V6(v6) => v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
     }
 }
 
 fn is_never_routable(addr: IpAddr) -> bool {
     match addr {
-        IpAddr::V4(v4) => v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.octets()[0] == 0,
+        IpAddr::V4(v4) => {
+            v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.octets()[0] == 0
+        }
         IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast(),
     }
 }
@@ -94,8 +100,12 @@ fn is_private(addr: IpAddr) -> bool {
 mod tests {
     use super::AddressGuard;
 
-    const STRICT: AddressGuard = AddressGuard { allow_private: false };
-    const LOCAL: AddressGuard = AddressGuard { allow_private: true };
+    const STRICT: AddressGuard = AddressGuard {
+        allow_private: false,
+    };
+    const LOCAL: AddressGuard = AddressGuard {
+        allow_private: true,
+    };
 
     fn refused(guard: AddressGuard, addr: &str) -> bool {
         guard.check(addr.parse().unwrap()).is_err()
@@ -104,8 +114,18 @@ mod tests {
     #[test]
     fn private_ranges_are_refused_by_default() {
         for addr in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1",
-            "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "2002:c0a8:0101::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:0101::1",
         ] {
             assert!(refused(STRICT, addr), "{addr} should be refused");
         }

@@ -12,8 +12,16 @@ use super::{AddressGuard, ConnectionScope, EgressPolicy};
 
 /// Headers a guest may never set: they carry credentials or belong to the transport.
 const FORBIDDEN_HEADERS: &[&str] = &[
-    "authorization", "cookie", "host", "connection", "keep-alive", "te", "trailer",
-    "transfer-encoding", "upgrade", "content-length",
+    "authorization",
+    "cookie",
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
 ];
 
 /// HTTP method of an egress request.
@@ -78,11 +86,16 @@ impl EgressClient {
             .redirect(reqwest::redirect::Policy::none())
             // An environment proxy would bypass the address checks.
             .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { guard: policy.guard }))
+            .dns_resolver(Arc::new(GuardedResolver {
+                guard: policy.guard,
+            }))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("connector-host/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { http, policy: Arc::new(policy) })
+        Ok(Self {
+            http,
+            policy: Arc::new(policy),
+        })
     }
 
     /// The policy in force.
@@ -101,17 +114,24 @@ impl EgressClient {
     ) -> Result<EgressResponse, EgressError> {
         let mut url = Url::parse(&request.url)
             .map_err(|e| EgressError::InvalidRequest(format!("bad URL: {e}")))?;
-        let reserved = scope.credential.as_ref().and_then(|c| c.1.reserved_header().map(str::to_owned));
+        let reserved = scope
+            .credential
+            .as_ref()
+            .and_then(|c| c.1.reserved_header().map(str::to_owned));
         let guest_headers = guest_headers(&request.headers, reserved.as_deref())?;
         let mut method = request.method;
         let mut body = request.body;
         let mut with_credential = request.with_credential;
         if with_credential && scope.credential.is_none() {
-            return Err(EgressError::Denied("this call has no connection credential to attach".into()));
+            return Err(EgressError::Denied(
+                "this call has no connection credential to attach".into(),
+            ));
         }
 
         for hop in 0..=self.policy.max_redirects {
-            self.policy.check_url(scope, &url).map_err(EgressError::Denied)?;
+            self.policy
+                .check_url(scope, &url)
+                .map_err(EgressError::Denied)?;
             let mut headers = guest_headers.clone();
             let mut target = url.clone();
             if with_credential {
@@ -138,7 +158,11 @@ impl EgressClient {
             if timeout.is_zero() {
                 return Err(EgressError::Timeout);
             }
-            let mut builder = self.http.request(reqwest_method(method), target).headers(headers).timeout(timeout);
+            let mut builder = self
+                .http
+                .request(reqwest_method(method), target)
+                .headers(headers)
+                .timeout(timeout);
             if let Some(bytes) = &body {
                 builder = builder.body(bytes.clone());
             }
@@ -152,8 +176,10 @@ impl EgressClient {
                     )));
                 }
                 if response.status() == StatusCode::SEE_OTHER
-                    || (matches!(response.status(), StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
-                        && method == Method::Post)
+                    || (matches!(
+                        response.status(),
+                        StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND
+                    ) && method == Method::Post)
                 {
                     method = Method::Get;
                     body = None;
@@ -167,7 +193,10 @@ impl EgressClient {
     }
 }
 
-fn guest_headers(pairs: &[(String, String)], reserved: Option<&str>) -> Result<HeaderMap, EgressError> {
+fn guest_headers(
+    pairs: &[(String, String)],
+    reserved: Option<&str>,
+) -> Result<HeaderMap, EgressError> {
     let mut headers = HeaderMap::new();
     for (name, value) in pairs {
         let lower = name.to_ascii_lowercase();
@@ -178,10 +207,12 @@ fn guest_headers(pairs: &[(String, String)], reserved: Option<&str>) -> Result<H
             tracing::debug!(header = %lower, "dropped a header the guest may not set");
             continue;
         }
-        let name = HeaderName::from_bytes(lower.as_bytes())
-            .map_err(|_| EgressError::InvalidRequest(format!("`{name}` is not a valid header name")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| EgressError::InvalidRequest(format!("header `{name}` has an invalid value")))?;
+        let name = HeaderName::from_bytes(lower.as_bytes()).map_err(|_| {
+            EgressError::InvalidRequest(format!("`{name}` is not a valid header name"))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            EgressError::InvalidRequest(format!("header `{name}` has an invalid value"))
+        })?;
         headers.append(name, value);
     }
     Ok(headers)
@@ -194,15 +225,18 @@ fn redirect_target(from: &Url, response: &reqwest::Response) -> Result<Option<Ur
     let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
         return Ok(None);
     };
-    let location = location
-        .to_str()
-        .map_err(|_| EgressError::ConnectionFailed("redirect with an unreadable Location".into()))?;
+    let location = location.to_str().map_err(|_| {
+        EgressError::ConnectionFailed("redirect with an unreadable Location".into())
+    })?;
     from.join(location)
         .map(Some)
         .map_err(|_| EgressError::ConnectionFailed("redirect with an invalid Location".into()))
 }
 
-async fn read_response(mut response: reqwest::Response, max_body: u64) -> Result<EgressResponse, EgressError> {
+async fn read_response(
+    mut response: reqwest::Response,
+    max_body: u64,
+) -> Result<EgressResponse, EgressError> {
     if response.content_length().is_some_and(|len| len > max_body) {
         return Err(EgressError::TooLarge(max_body));
     }
@@ -210,7 +244,9 @@ async fn read_response(mut response: reqwest::Response, max_body: u64) -> Result
     let headers = response
         .headers()
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
@@ -219,7 +255,11 @@ async fn read_response(mut response: reqwest::Response, max_body: u64) -> Result
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(EgressResponse { status, headers, body })
+    Ok(EgressResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn reqwest_method(method: Method) -> reqwest::Method {
@@ -251,7 +291,9 @@ fn transport_error(error: reqwest::Error) -> EgressError {
     EgressError::ConnectionFailed(message)
 }
 
-fn find_cause<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+fn find_cause<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
     let mut current = Some(error);
     while let Some(cause) = current {
         if let Some(found) = cause.downcast_ref::<E>() {
@@ -278,7 +320,8 @@ impl Resolve for GuardedResolver {
         let guard = self.guard;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut refusal = None;
             let allowed: Vec<SocketAddr> = resolved
                 .into_iter()

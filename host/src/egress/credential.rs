@@ -7,7 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Clone)]
 pub enum Credential {
     /// Username (or e-mail) and password (or API token).
-    Basic { username: String, password: SecretString },
+    Basic {
+        username: String,
+        password: SecretString,
+    },
     /// A bearer token (static, or an OAuth access token).
     Bearer { token: SecretString },
     /// An API key.
@@ -72,7 +75,8 @@ impl Credential {
                 headers.insert(name, sensitive(self.single_secret()?)?);
             }
             CredentialPlacement::Query(name) => {
-                url.query_pairs_mut().append_pair(name, self.single_secret()?);
+                url.query_pairs_mut()
+                    .append_pair(name, self.single_secret()?);
             }
         }
         Ok(())
@@ -92,8 +96,8 @@ const MISMATCH: &str = "the stored credential does not fit the connector's auth 
 
 /// Marked sensitive so hyper never prints it (HPACK also skips indexing it).
 fn sensitive(value: &str) -> Result<HeaderValue, String> {
-    let mut value =
-        HeaderValue::from_str(value).map_err(|_| "the stored credential is not valid header text".to_owned())?;
+    let mut value = HeaderValue::from_str(value)
+        .map_err(|_| "the stored credential is not valid header text".to_owned())?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -105,28 +109,49 @@ mod tests {
     fn apply(credential: Credential, placement: CredentialPlacement) -> (url::Url, HeaderMap) {
         let mut url = url::Url::parse("https://api.example/x").unwrap();
         let mut headers = HeaderMap::new();
-        credential.apply(&placement, &mut url, &mut headers).unwrap();
+        credential
+            .apply(&placement, &mut url, &mut headers)
+            .unwrap();
         (url, headers)
     }
 
     #[test]
     fn each_placement_puts_the_secret_where_declared() {
         let (_, h) = apply(
-            Credential::Basic { username: "me@x.io".into(), password: "tok".into() },
+            Credential::Basic {
+                username: "me@x.io".into(),
+                password: "tok".into(),
+            },
             CredentialPlacement::Basic,
         );
         assert_eq!(h["authorization"], "Basic bWVAeC5pbzp0b2s=");
-        let (_, h) = apply(Credential::Bearer { token: "abc".into() }, CredentialPlacement::Bearer);
+        let (_, h) = apply(
+            Credential::Bearer {
+                token: "abc".into(),
+            },
+            CredentialPlacement::Bearer,
+        );
         assert_eq!(h["authorization"], "Bearer abc");
-        let (_, h) = apply(Credential::ApiKey { key: "k1".into() }, CredentialPlacement::Header("dd-api-key".into()));
+        let (_, h) = apply(
+            Credential::ApiKey { key: "k1".into() },
+            CredentialPlacement::Header("dd-api-key".into()),
+        );
         assert_eq!(h["dd-api-key"], "k1");
-        let (u, _) = apply(Credential::ApiKey { key: "k 2".into() }, CredentialPlacement::Query("api_key".into()));
+        let (u, _) = apply(
+            Credential::ApiKey { key: "k 2".into() },
+            CredentialPlacement::Query("api_key".into()),
+        );
         assert_eq!(u.query(), Some("api_key=k+2"));
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let shown = format!("{:?}", Credential::Bearer { token: "very-secret".into() });
+        let shown = format!(
+            "{:?}",
+            Credential::Bearer {
+                token: "very-secret".into()
+            }
+        );
         assert!(!shown.contains("very-secret"));
     }
 

@@ -13,20 +13,25 @@ pub enum HostPattern {
 impl HostPattern {
     /// Parses `example.com`, `*.example.com` or `*`.
     pub fn parse(pattern: &str) -> Result<Self, String> {
-        let pattern = pattern.trim().trim_end_matches('.').to_ascii_lowercase();
-        if pattern == "*" {
+        let raw = pattern.trim().to_ascii_lowercase();
+        let invalid = || format!("`{raw}` is not a valid host pattern");
+        if raw == "*" {
             return Ok(Self::Any);
         }
-        if let Some(suffix) = pattern.strip_prefix("*.") {
-            if suffix.is_empty() || suffix.contains('*') {
-                return Err(format!("`{pattern}` is not a valid host pattern"));
+        // A trailing dot (fully qualified name) is dropped only after the wildcard is
+        // recognised, so `*.` cannot collapse into `*`.
+        if let Some(suffix) = raw.strip_prefix("*.") {
+            let suffix = suffix.trim_end_matches('.');
+            if suffix.is_empty() || suffix.contains(['*', '/', ':', '@']) {
+                return Err(invalid());
             }
             return Ok(Self::Subdomains(format!(".{suffix}")));
         }
-        if pattern.is_empty() || pattern.contains(['*', '/', ':', '@']) {
-            return Err(format!("`{pattern}` is not a valid host pattern"));
+        let exact = raw.trim_end_matches('.');
+        if exact.is_empty() || exact.contains(['*', '/', ':', '@']) {
+            return Err(invalid());
         }
-        Ok(Self::Exact(pattern))
+        Ok(Self::Exact(exact.to_owned()))
     }
 
     /// Whether `host` (as the URL spells it) matches.
@@ -35,7 +40,9 @@ impl HostPattern {
         match self {
             Self::Any => true,
             Self::Exact(exact) => host == *exact,
-            Self::Subdomains(suffix) => host.len() > suffix.len() && host.ends_with(suffix.as_str()),
+            Self::Subdomains(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
         }
     }
 }
@@ -73,7 +80,9 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_refused() {
-        for bad in ["", "*.", "a*.b", "http://x", "x/y", "*.*.x"] {
+        for bad in [
+            "", "*.", "*..", ".", "a*.b", "http://x", "x/y", "*.*.x", "*.x/y",
+        ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad}");
         }
     }

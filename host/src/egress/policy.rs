@@ -21,7 +21,9 @@ impl Default for EgressPolicy {
     fn default() -> Self {
         Self {
             operator_hosts: vec![HostPattern::Any],
-            guard: AddressGuard { allow_private: false },
+            guard: AddressGuard {
+                allow_private: false,
+            },
             max_redirects: 5,
         }
     }
@@ -44,7 +46,9 @@ impl EgressPolicy {
     /// Checks a URL before any connection is made: scheme, host allow-list, literal addresses.
     /// Resolved names are checked again by the client's resolver.
     pub fn check_url(&self, scope: &ConnectionScope, url: &Url) -> Result<(), String> {
-        let host = url.host_str().ok_or_else(|| format!("{} has no host", redact(url)))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{} has no host", redact(url)))?;
         match url.scheme() {
             "https" => {}
             // Plain HTTP only where private egress is on: local fakes and development.
@@ -52,9 +56,15 @@ impl EgressPolicy {
             other => return Err(format!("scheme `{other}` is not allowed; use https")),
         }
         if !self.host_allowed(scope, url, host) {
-            return Err(format!("host `{host}` is not in this connector's allowed hosts"));
+            return Err(format!(
+                "host `{host}` is not in this connector's allowed hosts"
+            ));
         }
-        if let Ok(literal) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(literal) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             self.guard.check(literal)?;
         }
         Ok(())
@@ -64,7 +74,8 @@ impl EgressPolicy {
         if scope.origin.as_ref() == Some(&url.origin()) {
             return true;
         }
-        scope.plugin_hosts.iter().any(|p| p.matches(host)) && self.operator_hosts.iter().any(|p| p.matches(host))
+        scope.plugin_hosts.iter().any(|p| p.matches(host))
+            && self.operator_hosts.iter().any(|p| p.matches(host))
     }
 }
 
@@ -95,7 +106,10 @@ mod tests {
 
     fn scope() -> ConnectionScope {
         ConnectionScope {
-            plugin_hosts: vec![HostPattern::parse("*.atlassian.net").unwrap(), HostPattern::parse("api.atlassian.com").unwrap()],
+            plugin_hosts: vec![
+                HostPattern::parse("*.atlassian.net").unwrap(),
+                HostPattern::parse("api.atlassian.com").unwrap(),
+            ],
             origin: Some(Url::parse("https://acme.atlassian.net").unwrap().origin()),
             credential: None,
             credential_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
@@ -111,9 +125,15 @@ mod tests {
         let policy = EgressPolicy::default();
         assert!(check(&policy, "https://other.atlassian.net/rest").is_ok());
         assert!(check(&policy, "https://evil.example/").is_err());
-        let narrow = EgressPolicy { operator_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()], ..policy };
+        let narrow = EgressPolicy {
+            operator_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
+            ..policy
+        };
         assert!(check(&narrow, "https://other.atlassian.net/rest").is_err());
-        assert!(check(&narrow, "https://acme.atlassian.net/rest").is_ok(), "the connection's origin stays allowed");
+        assert!(
+            check(&narrow, "https://acme.atlassian.net/rest").is_ok(),
+            "the connection's origin stays allowed"
+        );
     }
 
     #[test]
@@ -122,21 +142,34 @@ mod tests {
         assert!(check(&policy, "http://acme.atlassian.net/").is_err());
         let mut open = scope();
         open.plugin_hosts.push(HostPattern::Any);
-        assert!(policy.check_url(&open, &Url::parse("https://127.0.0.1/").unwrap()).is_err());
-        assert!(policy.check_url(&open, &Url::parse("https://[::1]/").unwrap()).is_err());
+        assert!(
+            policy
+                .check_url(&open, &Url::parse("https://127.0.0.1/").unwrap())
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_url(&open, &Url::parse("https://[::1]/").unwrap())
+                .is_err()
+        );
     }
 
     #[test]
     fn credential_goes_only_to_bound_origins() {
         let scope = scope();
         assert!(scope.credential_bound_to(&Url::parse("https://acme.atlassian.net/x").unwrap()));
-        assert!(scope.credential_bound_to(&Url::parse("https://api.atlassian.com/ex/jira/1").unwrap()));
+        assert!(
+            scope.credential_bound_to(&Url::parse("https://api.atlassian.com/ex/jira/1").unwrap())
+        );
         assert!(!scope.credential_bound_to(&Url::parse("https://other.atlassian.net/x").unwrap()));
         assert!(!scope.credential_bound_to(&Url::parse("http://acme.atlassian.net/x").unwrap()));
     }
 
     #[test]
     fn redacted_urls_drop_queries() {
-        assert_eq!(redact(&Url::parse("https://u:p@h.io/a?api_key=s").unwrap()), "https://h.io/a");
+        assert_eq!(
+            redact(&Url::parse("https://u:p@h.io/a?api_key=s").unwrap()),
+            "https://h.io/a"
+        );
     }
 }

@@ -27,12 +27,20 @@ impl CompileCache {
     pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Self { dir, engine_key: format!("{:016x}", hasher.finish()) }
+        Self {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
     }
 
     /// Returns the component for `wasm` (whose hex sha256 is `sha256`), from the cache when a
     /// matching artifact is there, else compiling it and storing the artifact.
-    pub(crate) fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> anyhow::Result<(Component, CompileSource)> {
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> anyhow::Result<(Component, CompileSource)> {
         let Some(dir) = &self.dir else {
             return Ok((compile(engine, wasm)?, CompileSource::Compiled));
         };
@@ -43,7 +51,9 @@ impl CompileCache {
             // checks the artifact's header against the engine before using it.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CompileSource::Cache)),
-                Err(error) => tracing::warn!(path = %path.display(), %error, "compile cache entry unusable; recompiling"),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "compile cache entry unusable; recompiling")
+                }
             }
         }
         let component = compile(engine, wasm)?;
@@ -55,7 +65,9 @@ impl CompileCache {
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> anyhow::Result<Component> {
-    Component::new(engine, wasm).map_err(anyhow::Error::from).context("not a valid component")
+    Component::new(engine, wasm)
+        .map_err(anyhow::Error::from)
+        .context("not a valid component")
 }
 
 /// Writes through a temporary file and a rename, so a crash never leaves half an artifact.

@@ -29,7 +29,9 @@ pub(crate) fn build_engine(limits: &RuntimeLimits, pooling: bool) -> anyhow::Res
             .max_memory_size(limits.memory_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
-    Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasm engine")
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("could not create the wasm engine")
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped, so running guests notice

@@ -65,12 +65,16 @@ impl fmt::Display for FaultCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Deadline { timeout_ms } => write!(f, "did not finish within {timeout_ms} ms"),
-            Self::MemoryLimit { bytes } => write!(f, "tried to use more than {bytes} bytes of memory"),
+            Self::MemoryLimit { bytes } => {
+                write!(f, "tried to use more than {bytes} bytes of memory")
+            }
             Self::StackOverflow => f.write_str("overflowed its stack"),
             Self::Panic { message } => write!(f, "panicked: {message}"),
             Self::Trap { message } => write!(f, "trapped: {message}"),
             Self::RequestBudget { max } => write!(f, "sent more than {max} requests in one call"),
-            Self::ResponseTooLarge { max_bytes } => write!(f, "received a response over {max_bytes} bytes"),
+            Self::ResponseTooLarge { max_bytes } => {
+                write!(f, "received a response over {max_bytes} bytes")
+            }
         }
     }
 }
@@ -91,11 +95,16 @@ pub fn connector_error_message(error: &ConnectorError) -> String {
 
 impl Violation {
     fn into_error(self, plugin: &str) -> CallError {
-        let fault = |cause| CallError::Fault { plugin: plugin.to_owned(), cause };
+        let fault = |cause| CallError::Fault {
+            plugin: plugin.to_owned(),
+            cause,
+        };
         match self {
             Violation::EgressDenied(why) => CallError::EgressDenied(why),
             Violation::RequestBudget(max) => fault(FaultCause::RequestBudget { max }),
-            Violation::ResponseTooLarge(max_bytes) => fault(FaultCause::ResponseTooLarge { max_bytes }),
+            Violation::ResponseTooLarge(max_bytes) => {
+                fault(FaultCause::ResponseTooLarge { max_bytes })
+            }
         }
     }
 }
@@ -112,9 +121,14 @@ pub(crate) fn from_connector_error(error: ConnectorError, state: &CallState) -> 
 /// The error for a call that trapped.
 pub(crate) fn from_trap(error: &wasmtime::Error, state: &CallState, timeout_ms: u64) -> CallError {
     let plugin = &state.labels.plugin;
-    let fault = |cause| CallError::Fault { plugin: plugin.clone(), cause };
+    let fault = |cause| CallError::Fault {
+        plugin: plugin.clone(),
+        cause,
+    };
     if state.limiter.memory_exceeded {
-        return fault(FaultCause::MemoryLimit { bytes: state.limiter.memory_bytes() });
+        return fault(FaultCause::MemoryLimit {
+            bytes: state.limiter.memory_bytes(),
+        });
     }
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
     match trap {
@@ -142,7 +156,14 @@ fn panic_message(stderr: &str) -> Option<String> {
     let after = &stderr[start..];
     let message = after.split_once('\n').map_or(after, |(_, rest)| rest);
     let message: String = message.lines().take(5).collect::<Vec<_>>().join(" ");
-    Some(message.chars().take(500).collect::<String>().trim().to_owned())
+    Some(
+        message
+            .chars()
+            .take(500)
+            .collect::<String>()
+            .trim()
+            .to_owned(),
+    )
 }
 
 #[cfg(test)]

@@ -24,12 +24,20 @@ impl http::Host for CallState {
         }
         let result = self
             .egress
-            .send(&self.scope, egress_request(request), self.deadline, self.max_response_bytes)
+            .send(
+                &self.scope,
+                egress_request(request),
+                self.deadline,
+                self.max_response_bytes,
+            )
             .await;
         self.finish_request(result)
     }
 
-    async fn send_many(&mut self, requests: Vec<http::Request>) -> Vec<Result<http::Response, http::HttpError>> {
+    async fn send_many(
+        &mut self,
+        requests: Vec<http::Request>,
+    ) -> Vec<Result<http::Response, http::HttpError>> {
         let mut allowed = Vec::with_capacity(requests.len());
         let mut over_budget = 0usize;
         for request in requests {
@@ -39,15 +47,25 @@ impl http::Host for CallState {
                 over_budget += 1;
             }
         }
-        let (egress, scope, deadline, max_bytes) =
-            (self.egress.clone(), &self.scope, self.deadline, self.max_response_bytes);
+        let (egress, scope, deadline, max_bytes) = (
+            self.egress.clone(),
+            &self.scope,
+            self.deadline,
+            self.max_response_bytes,
+        );
         let results: Vec<_> = futures::stream::iter(allowed)
             .map(|request| egress.send(scope, egress_request(request), deadline, max_bytes))
             .buffered(SEND_MANY_CONCURRENCY)
             .collect()
             .await;
-        let mut answers: Vec<_> = results.into_iter().map(|r| self.finish_request(r)).collect();
-        answers.extend(std::iter::repeat_n(Err(http::HttpError::BudgetExhausted), over_budget));
+        let mut answers: Vec<_> = results
+            .into_iter()
+            .map(|r| self.finish_request(r))
+            .collect();
+        answers.extend(std::iter::repeat_n(
+            Err(http::HttpError::BudgetExhausted),
+            over_budget,
+        ));
         answers
     }
 }
@@ -64,9 +82,16 @@ impl CallState {
         true
     }
 
-    fn finish_request(&mut self, result: Result<EgressResponse, EgressError>) -> Result<http::Response, http::HttpError> {
+    fn finish_request(
+        &mut self,
+        result: Result<EgressResponse, EgressError>,
+    ) -> Result<http::Response, http::HttpError> {
         match result {
-            Ok(response) => Ok(http::Response { status: response.status, headers: response.headers, body: response.body }),
+            Ok(response) => Ok(http::Response {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            }),
             Err(error) => {
                 tracing::debug!(
                     tenant = %self.labels.tenant,
@@ -107,13 +132,18 @@ fn egress_request(request: http::Request) -> EgressRequest {
         headers: request.headers,
         body: request.body,
         with_credential: matches!(request.auth, http::Auth::Connection),
-        timeout: request.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+        timeout: request
+            .timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms))),
     }
 }
 
 impl config::Host for CallState {
     async fn get(&mut self, key: String) -> Option<String> {
-        self.config.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+        self.config
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
     }
 
     async fn get_all(&mut self) -> Vec<(String, String)> {
@@ -145,7 +175,11 @@ impl log::Host for CallState {
         self.log_lines_left -= 1;
         let message = truncate(message, MAX_LOG_MESSAGE);
         let fields = truncate(
-            fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             MAX_LOG_MESSAGE,
         );
         match level {

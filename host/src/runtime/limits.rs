@@ -48,7 +48,10 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl CallLimiter {
     pub(crate) fn new(memory_bytes: usize) -> Self {
-        Self { memory_bytes, memory_exceeded: false }
+        Self {
+            memory_bytes,
+            memory_exceeded: false,
+        }
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
@@ -57,7 +60,12 @@ impl CallLimiter {
 }
 
 impl wasmtime::ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.memory_exceeded = true;
             wasmtime::bail!("memory limit of {} bytes exceeded", self.memory_bytes);
@@ -65,7 +73,12 @@ impl wasmtime::ResourceLimiter for CallLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }

@@ -60,12 +60,20 @@ impl ConnectorManifest {
     pub(crate) fn from_wit(info: wit::ConnectorInfo) -> anyhow::Result<Self> {
         if info.id.is_empty()
             || info.id.len() > 64
-            || !info.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            || !info
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         {
-            bail!("connector id `{}` must be 1-64 characters of a-z, 0-9, `-` or `_`", info.id);
+            bail!(
+                "connector id `{}` must be 1-64 characters of a-z, 0-9, `-` or `_`",
+                info.id
+            );
         }
         for host in &info.requested_hosts {
-            HostPattern::parse(host).map_err(anyhow::Error::msg).context("requested host")?;
+            HostPattern::parse(host)
+                .map_err(anyhow::Error::msg)
+                .context("requested host")?;
         }
         let config_schema: serde_json::Value =
             serde_json::from_str(&info.config_schema).context("config schema is not JSON")?;
@@ -89,7 +97,10 @@ impl ConnectorManifest {
 
     /// Parsed requested hosts (validated at load).
     pub(crate) fn host_patterns(&self) -> Vec<HostPattern> {
-        self.requested_hosts.iter().filter_map(|h| HostPattern::parse(h).ok()).collect()
+        self.requested_hosts
+            .iter()
+            .filter_map(|h| HostPattern::parse(h).ok())
+            .collect()
     }
 
     /// The auth method named `id`.
@@ -101,15 +112,20 @@ impl ConnectorManifest {
 impl AuthMethodManifest {
     fn from_wit(method: wit::AuthMethod) -> anyhow::Result<Self> {
         for host in &method.credential_hosts {
-            HostPattern::parse(host).map_err(anyhow::Error::msg).context("credential host")?;
+            HostPattern::parse(host)
+                .map_err(anyhow::Error::msg)
+                .context("credential host")?;
         }
         let (placement, placement_rule) = match method.placement {
             wit::CredentialPlacement::Basic => ("basic".to_owned(), CredentialPlacement::Basic),
             wit::CredentialPlacement::Bearer => ("bearer".to_owned(), CredentialPlacement::Bearer),
-            wit::CredentialPlacement::Header(name) => {
-                (format!("header:{name}"), CredentialPlacement::Header(name.to_ascii_lowercase()))
+            wit::CredentialPlacement::Header(name) => (
+                format!("header:{name}"),
+                CredentialPlacement::Header(name.to_ascii_lowercase()),
+            ),
+            wit::CredentialPlacement::Query(name) => {
+                (format!("query:{name}"), CredentialPlacement::Query(name))
             }
-            wit::CredentialPlacement::Query(name) => (format!("query:{name}"), CredentialPlacement::Query(name)),
         };
         let kind = match method.kind {
             wit::CredentialKind::Basic => CredentialKindManifest::Basic,

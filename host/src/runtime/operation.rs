@@ -1,6 +1,6 @@
 use super::bindings::wit::{
-    Comment, CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ConnectorPlugin, ContainerPage, Item,
-    ItemPage, NewComment, NewItem, PageRequest,
+    Comment, CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ConnectorPlugin,
+    ContainerPage, Item, ItemPage, NewComment, NewItem, PageRequest,
 };
 use super::call_state::CallState;
 
@@ -9,15 +9,38 @@ use super::call_state::CallState;
 pub enum Operation {
     /// `info()`, made by the host when it loads a plugin.
     Info,
-    Validate { config: Vec<(String, String)> },
+    Validate {
+        config: Vec<(String, String)>,
+    },
     Connect,
-    Containers { parent: Option<String>, page: PageRequest },
-    Items { container_id: String, updated_since: Option<String>, page: PageRequest },
-    Item { item_id: String },
-    Comments { item_id: String, page: PageRequest },
-    Search { query: String, page: PageRequest },
-    CreateItem { container_id: String, item: NewItem },
-    CreateComment { item_id: String, comment: NewComment },
+    Containers {
+        parent: Option<String>,
+        page: PageRequest,
+    },
+    Items {
+        container_id: String,
+        updated_since: Option<String>,
+        page: PageRequest,
+    },
+    Item {
+        item_id: String,
+    },
+    Comments {
+        item_id: String,
+        page: PageRequest,
+    },
+    Search {
+        query: String,
+        page: PageRequest,
+    },
+    CreateItem {
+        container_id: String,
+        item: NewItem,
+    },
+    CreateComment {
+        item_id: String,
+        comment: NewComment,
+    },
 }
 
 /// What an operation returned.
@@ -64,26 +87,46 @@ impl Operation {
         let store = &mut *store;
         Ok(match self {
             Self::Info => Ok(OperationOutput::Info(guest.call_info(store).await?)),
-            Self::Validate { config } => guest.call_validate(store, &config).await?.map(|()| OperationOutput::Validated),
-            Self::Connect => guest.call_connect(store).await?.map(OperationOutput::Connected),
-            Self::Containers { parent, page } => {
-                guest.call_containers(store, parent.as_deref(), &page).await?.map(OperationOutput::Containers)
-            }
-            Self::Items { container_id, updated_since, page } => guest
+            Self::Validate { config } => guest
+                .call_validate(store, &config)
+                .await?
+                .map(|()| OperationOutput::Validated),
+            Self::Connect => guest
+                .call_connect(store)
+                .await?
+                .map(OperationOutput::Connected),
+            Self::Containers { parent, page } => guest
+                .call_containers(store, parent.as_deref(), &page)
+                .await?
+                .map(OperationOutput::Containers),
+            Self::Items {
+                container_id,
+                updated_since,
+                page,
+            } => guest
                 .call_items(store, &container_id, updated_since.as_deref(), &page)
                 .await?
                 .map(OperationOutput::Items),
-            Self::Item { item_id } => guest.call_get_item(store, &item_id).await?.map(OperationOutput::Item),
-            Self::Comments { item_id, page } => {
-                guest.call_comments(store, &item_id, &page).await?.map(OperationOutput::Comments)
-            }
-            Self::Search { query, page } => guest.call_search(store, &query, &page).await?.map(OperationOutput::Items),
-            Self::CreateItem { container_id, item } => {
-                guest.call_create_item(store, &container_id, &item).await?.map(OperationOutput::Item)
-            }
-            Self::CreateComment { item_id, comment } => {
-                guest.call_create_comment(store, &item_id, &comment).await?.map(OperationOutput::Comment)
-            }
+            Self::Item { item_id } => guest
+                .call_get_item(store, &item_id)
+                .await?
+                .map(OperationOutput::Item),
+            Self::Comments { item_id, page } => guest
+                .call_comments(store, &item_id, &page)
+                .await?
+                .map(OperationOutput::Comments),
+            Self::Search { query, page } => guest
+                .call_search(store, &query, &page)
+                .await?
+                .map(OperationOutput::Items),
+            Self::CreateItem { container_id, item } => guest
+                .call_create_item(store, &container_id, &item)
+                .await?
+                .map(OperationOutput::Item),
+            Self::CreateComment { item_id, comment } => guest
+                .call_create_comment(store, &item_id, &comment)
+                .await?
+                .map(OperationOutput::Comment),
         })
     }
 }

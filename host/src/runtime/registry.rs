@@ -15,7 +15,9 @@ use super::compile_cache::CompileCache;
 use super::engine::{EpochTicker, build_engine};
 use super::fault::{from_connector_error, from_trap};
 use super::manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest};
-use super::{CallContext, CallError, FaultCause, Operation, OperationOutput, Plugin, RuntimeLimits};
+use super::{
+    CallContext, CallError, FaultCause, Operation, OperationOutput, Plugin, RuntimeLimits,
+};
 use crate::egress::{ConnectionScope, Credential, EgressClient};
 
 /// WIT package version this host implements.
@@ -35,7 +37,11 @@ pub struct RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { limits: RuntimeLimits::default(), pooling: true, cache_dir: None }
+        Self {
+            limits: RuntimeLimits::default(),
+            pooling: true,
+            cache_dir: None,
+        }
     }
 }
 
@@ -97,7 +103,9 @@ impl Runtime {
         for path in paths {
             match self.load_file(&path).await {
                 Ok(plugin) => loaded.push(plugin),
-                Err(error) => tracing::error!(path = %path.display(), error = %format!("{error:#}"), "plugin not loaded"),
+                Err(error) => {
+                    tracing::error!(path = %path.display(), error = %format!("{error:#}"), "plugin not loaded")
+                }
             }
         }
         Ok(loaded)
@@ -105,8 +113,12 @@ impl Runtime {
 
     /// Loads one component file.
     pub async fn load_file(&self, path: &Path) -> anyhow::Result<Arc<Plugin>> {
-        let wasm = tokio::fs::read(path).await.with_context(|| format!("reading {}", path.display()))?;
-        self.load_bytes(wasm).await.with_context(|| format!("loading {}", path.display()))
+        let wasm = tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?;
+        self.load_bytes(wasm)
+            .await
+            .with_context(|| format!("loading {}", path.display()))
     }
 
     /// Compiles (or reads from the cache), links, asks `info()`, checks the manifest, and
@@ -132,7 +144,16 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("the component does not export connector:plugin/connector@0.1.0")?;
 
-        let info = match self.run(&pre, "(loading)", CallContext::default(), Operation::Info, &ConnectionScope::default()).await {
+        let info = match self
+            .run(
+                &pre,
+                "(loading)",
+                CallContext::default(),
+                Operation::Info,
+                &ConnectionScope::default(),
+            )
+            .await
+        {
             Ok(OperationOutput::Info(info)) => info,
             Ok(_) => anyhow::bail!("info() returned something else"),
             Err(error) => anyhow::bail!("info() failed: {error}"),
@@ -182,9 +203,12 @@ impl Runtime {
         context: CallContext,
         operation: Operation,
     ) -> Result<OperationOutput, CallError> {
-        let plugin = self.plugin(plugin_id).ok_or_else(|| CallError::NotLoaded(plugin_id.to_owned()))?;
+        let plugin = self
+            .plugin(plugin_id)
+            .ok_or_else(|| CallError::NotLoaded(plugin_id.to_owned()))?;
         let scope = connection_scope(&plugin, &context)?;
-        self.run(&plugin.pre, plugin.id(), context, operation, &scope).await
+        self.run(&plugin.pre, plugin.id(), context, operation, &scope)
+            .await
     }
 
     async fn run(
@@ -207,12 +231,22 @@ impl Runtime {
         let budget = CallBudget {
             deadline: budget_deadline,
             memory_bytes: limits.memory_bytes,
-            max_requests: if operation.uses_network() { limits.max_requests_per_call } else { 0 },
+            max_requests: if operation.uses_network() {
+                limits.max_requests_per_call
+            } else {
+                0
+            },
             max_response_bytes: limits.max_response_bytes,
             max_log_lines: limits.max_log_lines_per_call,
             max_stderr_bytes: limits.max_stderr_bytes,
         };
-        let state = CallState::new(labels, context.config, scope.clone(), self.inner.egress.clone(), budget);
+        let state = CallState::new(
+            labels,
+            context.config,
+            scope.clone(),
+            self.inner.egress.clone(),
+            budget,
+        );
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limiter);
         // Every epoch tick the guest yields to the executor, so a guest that never calls out
@@ -223,14 +257,23 @@ impl Runtime {
             if Instant::now() >= deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
 
         let operation_name = operation.name();
         let outcome = tokio::time::timeout(timeout, async {
-            let instance = pre.instantiate_async(&mut store).await.map_err(CallPhase::Instantiate)?;
-            operation.invoke(&instance, &mut store).await.map_err(CallPhase::Invoke)
+            let instance = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(CallPhase::Instantiate)?;
+            operation
+                .invoke(&instance, &mut store)
+                .await
+                .map_err(CallPhase::Invoke)
         })
         .await;
 
@@ -241,7 +284,9 @@ impl Runtime {
                 plugin: plugin_id.to_owned(),
                 cause: FaultCause::Deadline { timeout_ms },
             }),
-            Ok(Err(CallPhase::Instantiate(error))) => Err(instantiation_error(&error, state, timeout_ms)),
+            Ok(Err(CallPhase::Instantiate(error))) => {
+                Err(instantiation_error(&error, state, timeout_ms))
+            }
             Ok(Err(CallPhase::Invoke(error))) => Err(from_trap(&error, state, timeout_ms)),
             Ok(Ok(Err(connector_error))) => Err(from_connector_error(connector_error, state)),
             Ok(Ok(Ok(output))) => Ok(output),
@@ -256,7 +301,10 @@ enum CallPhase {
 }
 
 fn instantiation_error(error: &wasmtime::Error, state: &CallState, timeout_ms: u64) -> CallError {
-    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if error
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return CallError::Busy;
     }
     from_trap(error, state, timeout_ms)
@@ -312,7 +360,10 @@ fn connection_scope(plugin: &Plugin, context: &CallContext) -> Result<Connection
             .iter()
             .filter_map(|h| crate::egress::HostPattern::parse(h).ok())
             .collect();
-        scope.credential = Some(Arc::new((credential.clone(), method.placement_rule.clone())));
+        scope.credential = Some(Arc::new((
+            credential.clone(),
+            method.placement_rule.clone(),
+        )));
     }
     Ok(scope)
 }
@@ -323,20 +374,31 @@ fn pick_auth_method<'a>(
     credential: &Credential,
 ) -> Result<&'a AuthMethodManifest, CallError> {
     if let Some(id) = wanted {
-        return manifest
-            .auth_method(id)
-            .ok_or_else(|| CallError::Internal(format!("connector `{}` has no auth method `{id}`", manifest.id)));
+        return manifest.auth_method(id).ok_or_else(|| {
+            CallError::Internal(format!(
+                "connector `{}` has no auth method `{id}`",
+                manifest.id
+            ))
+        });
     }
     manifest
         .auth_methods
         .iter()
-        .find(|method| match (&method.kind, credential) {
-            (CredentialKindManifest::Basic, Credential::Basic { .. }) => true,
-            (CredentialKindManifest::Bearer | CredentialKindManifest::Oauth2 { .. }, Credential::Bearer { .. }) => true,
-            (CredentialKindManifest::ApiKey, Credential::ApiKey { .. }) => true,
-            _ => false,
+        .find(|method| {
+            matches!(
+                (&method.kind, credential),
+                (CredentialKindManifest::Basic, Credential::Basic { .. })
+                    | (
+                        CredentialKindManifest::Bearer | CredentialKindManifest::Oauth2 { .. },
+                        Credential::Bearer { .. }
+                    )
+                    | (CredentialKindManifest::ApiKey, Credential::ApiKey { .. })
+            )
         })
         .ok_or_else(|| {
-            CallError::Internal(format!("connector `{}` has no auth method for this kind of credential", manifest.id))
+            CallError::Internal(format!(
+                "connector `{}` has no auth method for this kind of credential",
+                manifest.id
+            ))
         })
 }

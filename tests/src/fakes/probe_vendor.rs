@@ -52,7 +52,10 @@ impl ProbeVendor {
                 let recorder = recorder.clone();
                 move |request, next| recorder.clone().record(request, next)
             }));
-        Self { server: FakeServer::start(router).await, recorder }
+        Self {
+            server: FakeServer::start(router).await,
+            recorder,
+        }
     }
 
     /// `http://127.0.0.1:PORT`, the connection's `base_url`.
@@ -67,13 +70,21 @@ fn page_params(query: &HashMap<String, String>, key: &str) -> usize {
 
 async fn me(headers: HeaderMap) -> Response {
     if !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key("x-probe-key") {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"message": "no credential"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "no credential"})),
+        )
+            .into_response();
     }
     Json(json!({"id": "u-1", "name": "Probe User"})).into_response()
 }
 
 async fn observe() -> Response {
-    ([("x-vendor", "probe")], Json(json!({"hello": "from the vendor"}))).into_response()
+    (
+        [("x-vendor", "probe")],
+        Json(json!({"hello": "from the vendor"})),
+    )
+        .into_response()
 }
 
 async fn containers(Query(query): Query<HashMap<String, String>>) -> Json<Value> {
@@ -85,12 +96,17 @@ async fn containers(Query(query): Query<HashMap<String, String>>) -> Json<Value>
     Json(Value::Array(page))
 }
 
-async fn items(Path(container): Path<String>, Query(query): Query<HashMap<String, String>>) -> Json<Value> {
+async fn items(
+    Path(container): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
     let start = page_params(&query, "pageToken");
     let limit = page_params(&query, "limit").max(1);
     let end = ITEMS_PER_CONTAINER.min(start + limit);
     let page: Vec<Value> = (start..end)
-        .map(|n| json!({"id": format!("{container}-i{}", n + 1), "name": format!("Item {}", n + 1)}))
+        .map(
+            |n| json!({"id": format!("{container}-i{}", n + 1), "name": format!("Item {}", n + 1)}),
+        )
         .collect();
     let next = (end < ITEMS_PER_CONTAINER).then(|| end.to_string());
     Json(json!({"items": page, "nextPageToken": next}))
@@ -98,12 +114,19 @@ async fn items(Path(container): Path<String>, Query(query): Query<HashMap<String
 
 async fn item(Path(id): Path<String>) -> Response {
     if id == "missing" {
-        return (StatusCode::NOT_FOUND, Json(json!({"message": "no such item"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "no such item"})),
+        )
+            .into_response();
     }
     Json(json!({"id": id, "name": format!("Item {id}")})).into_response()
 }
 
-async fn comments(Path(item): Path<String>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn comments(
+    Path(item): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let after = page_params(&query, "after");
     let limit = page_params(&query, "limit").max(1);
     let end = COMMENTS_PER_ITEM.min(after + limit);
@@ -113,15 +136,25 @@ async fn comments(Path(item): Path<String>, Query(query): Query<HashMap<String, 
     let mut response = Json(Value::Array(page)).into_response();
     if end < COMMENTS_PER_ITEM {
         let link = format!(r#"</items/{item}/comments?limit={limit}&after={end}>; rel="next""#);
-        response.headers_mut().insert(header::LINK, link.parse().expect("link header"));
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().expect("link header"));
     }
     response
 }
 
-async fn create_item(State(state): State<VendorState>, Path(container): Path<String>, Json(body): Json<Value>) -> Response {
+async fn create_item(
+    State(state): State<VendorState>,
+    Path(container): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut created = state.created.lock().expect("created lock");
     let id = format!("{container}-new{}", created.len() + 1);
-    let name = body.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     created.push(json!({"id": id, "name": name}));
     (StatusCode::CREATED, Json(json!({"id": id, "name": name}))).into_response()
 }
@@ -137,7 +170,11 @@ async fn big(Query(query): Query<HashMap<String, String>>) -> Response {
     let body = vec![b'x'; bytes];
     if chunked {
         // No Content-Length: the host has to count while reading.
-        let stream = futures::stream::iter(body.chunks(8192).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+        let stream = futures::stream::iter(
+            body.chunks(8192)
+                .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+                .collect::<Vec<_>>(),
+        );
         return axum::body::Body::from_stream(stream).into_response();
     }
     body.into_response()

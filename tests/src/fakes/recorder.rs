@@ -16,7 +16,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// First value of a header (lower-case name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -34,7 +37,10 @@ impl Recorder {
 
     /// Requests to `path`.
     pub fn to_path(&self, path: &str) -> Vec<RecordedRequest> {
-        self.requests().into_iter().filter(|r| r.path == path).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
     }
 
     /// Middleware that records, then passes the request on.
@@ -46,7 +52,12 @@ impl Recorder {
             headers: request
                 .headers()
                 .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        v.to_str().unwrap_or_default().to_owned(),
+                    )
+                })
                 .collect(),
         };
         self.requests.lock().expect("recorder lock").push(recorded);

@@ -11,7 +11,9 @@ pub struct FakeServer {
 impl FakeServer {
     /// Serves `router` on 127.0.0.1 with an ephemeral port.
     pub async fn start(router: axum::Router) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -29,20 +29,35 @@ impl ProbeSetup {
     pub async fn with(policy: EgressPolicy, limits: RuntimeLimits) -> Self {
         let vendor = ProbeVendor::start().await;
         let runtime = harness::runtime(policy, limits, None);
-        runtime.load_file(&harness::plugin_path("probe")).await.expect("probe loads");
+        runtime
+            .load_file(&harness::plugin_path("probe"))
+            .await
+            .expect("probe loads");
         Self { runtime, vendor }
     }
 
     /// A context for a connection to the fake with a bearer token.
     pub fn context(&self) -> CallContext {
-        harness::probe_context(&self.vendor.origin(), Some(Credential::Bearer { token: "probe-token".into() }))
+        harness::probe_context(
+            &self.vendor.origin(),
+            Some(Credential::Bearer {
+                token: "probe-token".into(),
+            }),
+        )
     }
 
     /// Runs a probe command through `search` and returns the result body.
     pub async fn command(&self, context: CallContext, command: &str) -> Result<String, CallError> {
         let output = self
             .runtime
-            .call("probe", context, Operation::Search { query: command.to_owned(), page: page(None, 10) })
+            .call(
+                "probe",
+                context,
+                Operation::Search {
+                    query: command.to_owned(),
+                    page: page(None, 10),
+                },
+            )
             .await?;
         match output {
             OperationOutput::Items(page) => Ok(page.entries[0].body.clone().unwrap_or_default()),
