@@ -154,6 +154,8 @@ impl HostConfig {
     }
 }
 
+// `Jail::expect_with` closures must return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 #[cfg(test)]
 mod tests {
     use super::*;
