@@ -12,5 +12,6 @@ pub mod config;
 pub mod egress;
 pub mod runtime;
 mod server;
+pub mod store;
 
 pub use server::{Server, install_crypto_provider};

@@ -1,0 +1,274 @@
+//! The embedded store: sled trees, with credentials and cursors sealed by AES-256-GCM.
+//!
+//! Trees: `tenants`, `api_keys` (SHA-256 of each key, never the key), `connections`, `secrets`,
+//! `cursors`, `oauth_sessions`, `audit`. Keys inside tenant-scoped trees start with
+//! `tenant/`, so a tenant's data is one prefix scan and never mixes with another's.
+
+mod audit;
+mod connections;
+mod error;
+mod key_ring;
+mod records;
+mod sealing;
+mod tenants;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+pub use audit::{AuditEvent, SYSTEM_TENANT};
+pub use error::StoreError;
+pub use key_ring::{KeyRing, MASTER_KEY_ENV};
+pub use records::{
+    ApiKeyRecord, ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, Tenant,
+    now_rfc3339,
+};
+pub use sealing::{Aad, SealError};
+
+/// The open database and the key ring that seals its secrets. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tenants: sled::Tree,
+    api_keys: sled::Tree,
+    connections: sled::Tree,
+    secrets: sled::Tree,
+    cursors: sled::Tree,
+    audit: sled::Tree,
+    keys: KeyRing,
+}
+
+impl Store {
+    /// Opens (or creates) the database under `dir`.
+    pub fn open(dir: &Path, keys: KeyRing) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let db = sled::Config::new().path(dir).open().with_context(|| {
+            format!(
+                "opening the store at {} (is another host using it?)",
+                dir.display()
+            )
+        })?;
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .with_context(|| format!("opening tree {name}"))
+        };
+        Ok(Self {
+            tenants: tree("tenants")?,
+            api_keys: tree("api_keys")?,
+            connections: tree("connections")?,
+            secrets: tree("secrets")?,
+            cursors: tree("cursors")?,
+            audit: tree("audit")?,
+            // Created now so its name is reserved; the OAuth flows fill it.
+            db: {
+                tree("oauth_sessions")?;
+                db
+            },
+            keys,
+        })
+    }
+
+    /// The key ring sealing this store.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Waits until everything written so far is on disk. Called before acknowledging a write
+    /// that creates or changes credentials.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+
+    /// Re-seals every secret and cursor under the key ring's current key, one transaction per
+    /// entry so reads keep working throughout. Returns how many entries were re-sealed.
+    pub async fn reseal_all(&self) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for tree in [&self.secrets, &self.cursors] {
+            for entry in tree.iter() {
+                let (key, sealed) = entry?;
+                if self.keys.is_current(&sealed) {
+                    continue;
+                }
+                let aad = Aad::from_storage_key(&key)?;
+                let plain = self.keys.open(&aad, &sealed)?;
+                let resealed = self.keys.seal(&aad, &plain)?;
+                // Compare-and-swap: an entry rewritten meanwhile is already under the new key.
+                if tree
+                    .compare_and_swap(&key, Some(sealed), Some(resealed))?
+                    .is_ok()
+                {
+                    count += 1;
+                }
+            }
+        }
+        self.flush().await?;
+        Ok(count)
+    }
+}
+
+/// `tenant/rest` as bytes.
+fn scoped_key(tenant: &str, rest: &str) -> Vec<u8> {
+    format!("{tenant}/{rest}").into_bytes()
+}
+
+/// `tenant/` as bytes, for prefix scans.
+fn tenant_prefix(tenant: &str) -> Vec<u8> {
+    format!("{tenant}/").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(tenant: &str, id: &str) -> ConnectionRecord {
+        ConnectionRecord {
+            id: id.into(),
+            tenant: tenant.into(),
+            connector: "probe".into(),
+            name: "n".into(),
+            auth_method: "token".into(),
+            credential_type: CredentialType::Bearer,
+            config: serde_json::Map::new(),
+            status: ConnectionStatus::Active,
+            principal: None,
+            last_error: None,
+            last_success_at: None,
+            created_at: now_rfc3339(),
+            updated_at: now_rfc3339(),
+        }
+    }
+
+    fn open_store(dir: &Path) -> Store {
+        Store::open(&dir.join("db"), KeyRing::load(dir, None).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn connections_are_scoped_to_their_tenant_and_deleted_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        let token = StoredCredential::Bearer {
+            token: "t-1".into(),
+        };
+        store
+            .create_connection(&record("a", "c1"), &token)
+            .await
+            .unwrap();
+        store
+            .create_connection(&record("ab", "c2"), &token)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.create_connection(&record("a", "c1"), &token).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store.connections("a").unwrap().len(),
+            1,
+            "the `a/` prefix does not match `ab/`"
+        );
+        assert!(store.connection("b", "c1").unwrap().is_none());
+        store
+            .put_cursor("a", "c1", "issues", "2026-11-01")
+            .await
+            .unwrap();
+
+        assert!(store.delete_connection("a", "c1").await.unwrap());
+        assert!(store.connection("a", "c1").unwrap().is_none());
+        assert!(matches!(
+            store.credential("a", "c1"),
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(store.cursor("a", "c1", "issues").unwrap(), None);
+        assert!(!store.delete_connection("a", "c1").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_sealed_credential_copied_to_another_tenant_does_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        store
+            .create_connection(
+                &record("a", "c1"),
+                &StoredCredential::Bearer {
+                    token: "secret-a".into(),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .create_connection(
+                &record("b", "c1"),
+                &StoredCredential::Bearer {
+                    token: "secret-b".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let stolen = store.sealed_credential("a", "c1").unwrap().unwrap();
+        store.put_sealed_credential("b", "c1", &stolen).unwrap();
+        assert!(matches!(
+            store.credential("b", "c1"),
+            Err(StoreError::Seal(SealError::Tampered))
+        ));
+        assert!(
+            matches!(store.credential("a", "c1").unwrap(), StoredCredential::Bearer { token } if token == "secret-a")
+        );
+    }
+
+    #[tokio::test]
+    async fn reseal_moves_everything_to_the_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        store
+            .create_connection(
+                &record("a", "c1"),
+                &StoredCredential::ApiKey { key: "k".into() },
+            )
+            .await
+            .unwrap();
+        store.put_cursor("a", "c1", "s", "v").await.unwrap();
+        store.keys().begin_rotation().unwrap();
+        assert_eq!(store.reseal_all().await.unwrap(), 2);
+        store.keys().retire_old_keys().unwrap();
+        assert!(
+            matches!(store.credential("a", "c1").unwrap(), StoredCredential::ApiKey { key } if key == "k")
+        );
+        assert_eq!(store.cursor("a", "c1", "s").unwrap().as_deref(), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn audit_pages_by_sequence_within_a_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        for n in 0..5 {
+            store
+                .audit(
+                    Some("a"),
+                    "admin",
+                    "x",
+                    &n.to_string(),
+                    serde_json::Value::Null,
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .audit(Some("b"), "admin", "x", "other", serde_json::Value::Null)
+            .await
+            .unwrap();
+        let first = store.audit_events("a", None, 3).unwrap();
+        assert_eq!(
+            first.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+            ["0", "1", "2"]
+        );
+        let rest = store.audit_events("a", Some(first[2].seq), 10).unwrap();
+        assert_eq!(
+            rest.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+            ["3", "4"]
+        );
+    }
+}
