@@ -1,24 +1,53 @@
-//! The HTTP surface: envelope, errors, routes.
+//! The HTTP surface: REST API v1, the admin API, health and metrics. Every answer, the
+//! framework's own 404/405/413/422 included, is in the envelope and carries `X-Request-Id`.
 
+mod admin;
+mod audit;
+pub mod auth;
+mod connection_calls;
+mod connections;
 mod connectors;
+mod cursors;
 mod envelope;
 mod error;
+mod extract;
 mod health;
-mod request_id;
+mod metrics;
+mod page_cursor;
+pub mod request_id;
+mod resources;
+mod views;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
 
+pub use admin::{create_tenant_in, issue_key_in, rotate_keys_in};
+pub use auth::AuthSettings;
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorCode};
-pub use request_id::RequestId;
 
 use crate::runtime::Runtime;
+use crate::store::Store;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Runtime,
+    pub store: Store,
+    pub auth: AuthSettings,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(runtime: Runtime, store: Store, auth: AuthSettings) -> Self {
+        Self {
+            runtime,
+            store,
+            auth,
+            metrics: metrics::handle(),
+        }
+    }
 }
 
 /// Largest request body accepted. Default: 1 MiB.
@@ -26,14 +55,66 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Builds the router with every route and the cross-cutting layers.
 pub fn router(state: AppState) -> Router {
+    let connection = "/api/v1/connections/{id}";
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/admin/v1/tenants",
+            post(admin::create_tenant).get(admin::list_tenants),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/api-keys",
+            post(admin::issue_key),
+        )
+        .route("/admin/v1/keys/rotate", post(admin::rotate_keys))
         .route("/api/v1/connectors", get(connectors::list))
         .route("/api/v1/connectors/{connector}", get(connectors::get))
+        .route(
+            "/api/v1/connections",
+            post(connections::create).get(connections::list),
+        )
+        .route(
+            connection,
+            get(connections::get)
+                .patch(connections::patch)
+                .delete(connections::delete),
+        )
+        .route(
+            &format!("{connection}/validate"),
+            post(connections::validate),
+        )
+        .route(
+            &format!("{connection}/containers"),
+            get(resources::containers),
+        )
+        .route(
+            &format!("{connection}/containers/{{container}}/items"),
+            get(resources::items).post(resources::create_item),
+        )
+        .route(
+            &format!("{connection}/items/{{item}}"),
+            get(resources::item),
+        )
+        .route(
+            &format!("{connection}/items/{{item}}/comments"),
+            get(resources::comments).post(resources::create_comment),
+        )
+        .route(&format!("{connection}/search"), get(resources::search))
+        .route(&format!("{connection}/cursors"), get(cursors::list))
+        .route(
+            &format!("{connection}/cursors/{{stream}}"),
+            get(cursors::get).put(cursors::put).delete(cursors::delete),
+        )
+        .route("/api/v1/audit", get(audit::list))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
         .layer(axum::middleware::from_fn(request_id::propagate))
         .with_state(state)
 }

@@ -41,6 +41,38 @@ pub struct HostConfig {
     pub limits: LimitsConfig,
     /// Log format: `json` or `text`. Default: `text`.
     pub log_format: LogFormat,
+    /// Operator token for `/admin/v1`. Default: generated into `DATA_DIR/admin-token` (mode
+    /// 0600) on first start, and its path printed.
+    pub admin_token: Option<ConfigSecret>,
+    /// Master key(s), base64 of 32 bytes, comma-separated with the sealing key first.
+    /// Default: generated into `DATA_DIR/keys/` with a warning (development only).
+    pub master_key: Option<ConfigSecret>,
+    /// Trust an `X-Tenant-Id` header set by a gateway instead of tenant API keys.
+    /// Default: false.
+    pub trust_tenant_header: bool,
+    /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
+    pub public_url: Option<String>,
+}
+
+/// A secret config value: deserialised like a string, never shown by `Debug`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigSecret(String);
+
+impl ConfigSecret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ConfigSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// Per-call limits as configured (see [`RuntimeLimits`] for what each does).
@@ -81,6 +113,10 @@ impl Default for HostConfig {
             pooling_allocator: true,
             limits: LimitsConfig::default(),
             log_format: LogFormat::Text,
+            admin_token: None,
+            master_key: None,
+            trust_tenant_header: false,
+            public_url: None,
         }
     }
 }
@@ -114,6 +150,11 @@ impl HostConfig {
         // CONNECTOR_HOST_LOG is the log filter, read by the logger, not a config key.
         figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["log"]).split("__"));
         figment.extract().context("invalid configuration")
+    }
+
+    /// The sled database directory.
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
     }
 
     /// The plugins directory in force.

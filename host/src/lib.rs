@@ -4,6 +4,7 @@
 //! The crate is organised by capability:
 //! - [`runtime`]: the wasmtime engine, plugin registry and per-call sandbox;
 //! - [`egress`]: the only way a plugin reaches the network;
+//! - [`store`]: sled trees with sealed credentials, the key ring, the audit log;
 //! - [`api`]: the HTTP surface;
 //! - [`config`]: server configuration from file and environment.
 
@@ -14,4 +15,4 @@ pub mod runtime;
 mod server;
 pub mod store;
 
-pub use server::{Server, install_crypto_provider};
+pub use server::{Server, install_crypto_provider, open_store};

@@ -4,45 +4,122 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use connector_host::Server;
 use connector_host::config::{HostConfig, LogFormat};
+use connector_host::{Server, api, open_store};
 
 /// Multi-tenant host that runs connector plugins (WebAssembly components) behind one REST API.
+///
+/// Every setting comes from the TOML file given with --config and from CONNECTOR_HOST_*
+/// environment variables (for example CONNECTOR_HOST_LISTEN, CONNECTOR_HOST_DATA_DIR,
+/// CONNECTOR_HOST_PLUGINS_DIR, CONNECTOR_HOST_MASTER_KEY), which override the file.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// TOML config file; unknown keys are an error.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: load the plugins dir and serve the REST API.
-    ///
-    /// Every setting also comes from `CONNECTOR_HOST_*` environment variables (for example
-    /// CONNECTOR_HOST_LISTEN, CONNECTOR_HOST_DATA_DIR, CONNECTOR_HOST_PLUGINS_DIR,
-    /// CONNECTOR_HOST_ALLOW_PRIVATE_EGRESS), which override the file.
-    Serve {
-        /// TOML config file; unknown keys are an error.
-        #[arg(long)]
-        config: Option<PathBuf>,
+    /// Run the server: open the store, load the plugins dir, serve the REST API.
+    Serve,
+    /// Manage tenants while the server is stopped (the store allows one process at a time;
+    /// with the server running, use /admin/v1/tenants).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
     },
+    /// Manage the master keys that seal credentials and cursors.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Tenant id: 1-64 of a-z 0-9 - _.
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Issue an API key for a tenant; it is printed once and stored only as a hash.
+    Key {
+        /// Tenant id.
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every secret and cursor under a new master key and retire the old ones.
+    ///
+    /// With generated keys (DATA_DIR/keys) a new key is made. With CONNECTOR_HOST_MASTER_KEY,
+    /// put the new key first ("NEW,OLD") before running this, then drop OLD afterwards.
+    /// While the server runs, use POST /admin/v1/keys/rotate instead (no downtime).
+    Rotate,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let config = HostConfig::load(cli.config.as_deref())?;
+    init_logging(config.log_format);
     match cli.command {
-        Command::Serve { config } => {
-            let config = HostConfig::load(config.as_deref())?;
-            init_logging(config.log_format);
-            let server = Server::start(config).await?;
-            println!("connector-host listening on http://{}", server.local_addr);
-            shutdown_signal().await?;
-            tracing::info!("stopping: finishing requests in flight");
-            server.stop().await.context("server stopped with an error")
+        Command::Serve => serve(config).await,
+        Command::Tenant {
+            command: TenantCommand::Create { id, name },
+        } => {
+            let store = open_store(&config)?;
+            let tenant = api::create_tenant_in(&store, &id, name.as_deref().unwrap_or(&id), "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("created tenant {}", tenant.id);
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Key { tenant },
+        } => {
+            let store = open_store(&config)?;
+            let issued = api::issue_key_in(&store, &tenant, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            eprintln!(
+                "API key {} for tenant {} (shown once; store it now):",
+                issued.id, issued.tenant
+            );
+            println!("{}", issued.key);
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let store = open_store(&config)?;
+            let report = api::rotate_keys_in(&store, "cli").await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
         }
     }
+}
+
+async fn serve(config: HostConfig) -> anyhow::Result<()> {
+    let server = Server::start(config).await?;
+    println!("connector-host listening on http://{}", server.local_addr);
+    if let Some(path) = &server.admin_token_file {
+        println!(
+            "admin token: {} (send it as `Authorization: Bearer ...` on /admin/v1)",
+            path.display()
+        );
+    }
+    shutdown_signal().await?;
+    tracing::info!("stopping: finishing requests in flight");
+    server.stop().await.context("server stopped with an error")
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what process managers send).

@@ -1,14 +1,18 @@
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{AppState, router};
+use crate::api::{AppState, AuthSettings, router};
 use crate::config::HostConfig;
 use crate::egress::EgressClient;
 use crate::runtime::{Runtime, RuntimeOptions};
+use crate::store::{KeyRing, Store};
 
 /// Installs the process-wide rustls crypto provider (ring). Without one, the first HTTPS
 /// request panics. Calling it again is harmless.
@@ -16,18 +20,79 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A running server: its address, runtime, and a handle to stop it.
+/// Opens the store with the configured key ring (shared by `serve` and the offline CLI).
+pub fn open_store(config: &HostConfig) -> anyhow::Result<Store> {
+    let keys = KeyRing::load(
+        &config.data_dir,
+        config.master_key.as_ref().map(|k| k.expose()),
+    )?;
+    Store::open(&config.store_dir(), keys)
+}
+
+/// Where the admin token comes from.
+pub enum AdminTokenSource {
+    Configured,
+    File(PathBuf),
+}
+
+/// The configured admin token, or the one in `DATA_DIR/admin-token`, generated (mode 0600)
+/// on first start.
+fn admin_token(config: &HostConfig) -> anyhow::Result<(String, AdminTokenSource)> {
+    if let Some(token) = &config.admin_token {
+        anyhow::ensure!(
+            token.expose().len() >= 16,
+            "admin_token must be at least 16 characters"
+        );
+        return Ok((token.expose().to_owned(), AdminTokenSource::Configured));
+    }
+    let path = config.data_dir.join("admin-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok((token.trim().to_owned(), AdminTokenSource::File(path)));
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness available"))?;
+    let token = format!("cha_{}", URL_SAFE_NO_PAD.encode(bytes));
+    write_private(&path, &token)?;
+    Ok((token, AdminTokenSource::File(path)))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// A running server: its address, runtime, store, and a handle to stop it.
 pub struct Server {
     pub local_addr: SocketAddr,
     pub runtime: Runtime,
+    pub store: Store,
+    /// Where the admin token was read or generated, when it came from a file.
+    pub admin_token_file: Option<PathBuf>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    /// Builds the runtime, loads the plugins dir, binds and starts serving.
+    /// Opens the store, builds the runtime, loads the plugins dir, binds and starts serving.
     pub async fn start(config: HostConfig) -> anyhow::Result<Self> {
         install_crypto_provider();
+        let store = open_store(&config)?;
+        let (token, token_source) = admin_token(&config)?;
+        let auth = AuthSettings::new(&token, config.trust_tenant_header);
+        drop(token);
+
         let egress = EgressClient::new(config.egress_policy()?)?;
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
@@ -39,8 +104,15 @@ impl Server {
         let runtime = Runtime::new(options, egress)?;
         let plugins_dir = config.plugins_dir();
         if plugins_dir.is_dir() {
-            let loaded = runtime.load_dir(&plugins_dir).await?;
-            tracing::info!(dir = %plugins_dir.display(), count = loaded.len(), "plugins loaded");
+            for plugin in runtime.load_dir(&plugins_dir).await? {
+                let details = serde_json::json!({
+                    "version": plugin.manifest.version, "sha256": plugin.sha256, "compiled": plugin.compiled,
+                });
+                store
+                    .audit(None, "host", "plugin.load", plugin.id(), details)
+                    .await?;
+            }
+            tracing::info!(dir = %plugins_dir.display(), count = runtime.plugins().len(), "plugins loaded");
         } else {
             tracing::warn!(dir = %plugins_dir.display(), "plugins dir does not exist; no connectors loaded");
         }
@@ -49,9 +121,7 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState {
-            runtime: runtime.clone(),
-        });
+        let app = router(AppState::new(runtime.clone(), store.clone(), auth));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -61,24 +131,21 @@ impl Server {
                 .await
         });
         tracing::info!(%local_addr, "listening");
+        let admin_token_file = match token_source {
+            AdminTokenSource::File(path) => Some(path),
+            AdminTokenSource::Configured => None,
+        };
         Ok(Self {
             local_addr,
             runtime,
+            store,
+            admin_token_file,
             shutdown: Some(shutdown),
             task,
         })
     }
 
-    /// Waits until the server stops (it stops on [`Server::stop`] or an I/O error).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        let Self { task, shutdown, .. } = self;
-        let _keep_open = shutdown;
-        task.await
-            .context("server task failed")?
-            .context("server failed")
-    }
-
-    /// Stops accepting, lets requests in flight finish, and returns.
+    /// Stops accepting, lets requests in flight finish, flushes the store, and returns.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
@@ -86,6 +153,8 @@ impl Server {
         self.task
             .await
             .context("server task failed")?
-            .context("server failed")
+            .context("server failed")?;
+        self.store.flush().await.context("flushing the store")?;
+        Ok(())
     }
 }

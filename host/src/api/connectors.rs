@@ -1,7 +1,9 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 
-use super::{ApiError, AppState, Envelope, ErrorCode, RequestId};
+use super::auth::TenantCaller;
+use super::extract::ApiPath;
+use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::{CompileSource, ConnectorManifest, Plugin};
 
 /// An installed connector as clients see it.
@@ -37,29 +39,29 @@ impl ConnectorView {
 /// `GET /api/v1/connectors`.
 pub async fn list(
     State(state): State<AppState>,
-    request_id: RequestId,
+    _caller: TenantCaller,
 ) -> Envelope<Vec<ConnectorView>> {
-    let views = state
-        .runtime
-        .plugins()
-        .iter()
-        .map(|p| ConnectorView::of(p))
-        .collect();
-    Envelope::new(request_id, views)
+    Envelope::ok(
+        state
+            .runtime
+            .plugins()
+            .iter()
+            .map(|p| ConnectorView::of(p))
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/connectors/{connector}`.
 pub async fn get(
     State(state): State<AppState>,
-    Path(connector): Path<String>,
-    request_id: RequestId,
+    _caller: TenantCaller,
+    ApiPath(connector): ApiPath<String>,
 ) -> Result<Envelope<ConnectorView>, ApiError> {
     match state.runtime.plugin(&connector) {
-        Some(plugin) => Ok(Envelope::new(request_id, ConnectorView::of(&plugin))),
+        Some(plugin) => Ok(Envelope::ok(ConnectorView::of(&plugin))),
         None => Err(ApiError::new(
             ErrorCode::NotFound,
             format!("connector `{connector}` is not installed"),
-        )
-        .with_request_id(request_id)),
+        )),
     }
 }

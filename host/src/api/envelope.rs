@@ -1,35 +1,48 @@
 use axum::Json;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::RequestId;
+use super::request_id;
 
 /// A successful answer: `{"ok": true, "data": ..., "request_id": "..."}`.
 pub struct Envelope<T> {
     pub data: T,
-    pub request_id: RequestId,
+    pub status: StatusCode,
 }
 
 #[derive(Serialize)]
 struct Body<'a, T> {
     ok: bool,
     data: &'a T,
-    request_id: &'a str,
+    request_id: String,
 }
 
 impl<T: Serialize> Envelope<T> {
-    pub fn new(request_id: RequestId, data: T) -> Self {
-        Self { data, request_id }
+    /// 200 OK.
+    pub fn ok(data: T) -> Self {
+        Self {
+            data,
+            status: StatusCode::OK,
+        }
+    }
+
+    /// 201 Created.
+    pub fn created(data: T) -> Self {
+        Self {
+            data,
+            status: StatusCode::CREATED,
+        }
     }
 }
 
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        Json(Body {
+        let body = Body {
             ok: true,
             data: &self.data,
-            request_id: &self.request_id.0,
-        })
-        .into_response()
+            request_id: request_id::current(),
+        };
+        (self.status, Json(body)).into_response()
     }
 }

@@ -3,7 +3,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::RequestId;
+use super::request_id;
 use crate::runtime::{CallError, wit::ConnectorError};
 
 /// The error codes of REST API v1, each with its HTTP status.
@@ -50,7 +50,6 @@ pub struct ApiError {
     pub message: String,
     pub retry_after_secs: Option<u64>,
     pub details: Option<serde_json::Value>,
-    pub request_id: Option<RequestId>,
     /// Overrides the code's usual status (405, 413, 503 with the same code).
     pub status: Option<StatusCode>,
 }
@@ -62,14 +61,8 @@ impl ApiError {
             message: message.into(),
             retry_after_secs: None,
             details: None,
-            request_id: None,
             status: None,
         }
-    }
-
-    pub fn with_request_id(mut self, id: RequestId) -> Self {
-        self.request_id = Some(id);
-        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -140,7 +133,7 @@ struct ErrorFields<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status.unwrap_or_else(|| self.code.status());
-        let request_id = self.request_id.map(|r| r.0).unwrap_or_default();
+        let request_id = request_id::current();
         let body = ErrorBody {
             ok: false,
             error: ErrorFields {
@@ -164,13 +157,39 @@ impl IntoResponse for ApiError {
 }
 
 /// Unknown route.
-pub async fn not_found(request_id: RequestId) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route").with_request_id(request_id)
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
 /// Known route, wrong method.
-pub async fn method_not_allowed(request_id: RequestId) -> ApiError {
+pub async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::Validation, "method not allowed on this route")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
-        .with_request_id(request_id)
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match error {
+            StoreError::Conflict => Self::new(ErrorCode::Conflict, "it already exists"),
+            StoreError::NotFound => Self::new(ErrorCode::NotFound, "not found"),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::new(
+                    ErrorCode::InternalError,
+                    "the store failed; the request was not applied",
+                )
+            }
+        }
+    }
+}
+
+/// A handler panicked: answer 500 in the envelope and keep serving.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        ErrorCode::InternalError,
+        "the server failed while handling this request",
+    )
+    .into_response()
 }

@@ -1,5 +1,4 @@
-use axum::extract::{FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -10,13 +9,20 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest client-supplied id kept; longer or non-printable ones are replaced.
 const MAX_CLIENT_ID: usize = 128;
 
-/// The id of the request being served.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+tokio::task_local! {
+    /// The id of the request this task serves; read by envelopes and errors when they render,
+    /// so no handler has to pass it along.
+    static REQUEST_ID: String;
+}
 
-/// Takes a sane `X-Request-Id` from the client or makes one, stores it for handlers, and
-/// echoes it on the response.
-pub async fn propagate(mut request: Request, next: Next) -> Response {
+/// The id of the request being served (empty outside a request).
+pub fn current() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Takes a sane `X-Request-Id` from the client or makes one, serves the request inside its
+/// scope, and echoes it on the response.
+pub async fn propagate(request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(&X_REQUEST_ID)
@@ -26,22 +32,12 @@ pub async fn propagate(mut request: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let mut response =
+        tracing::Instrument::instrument(REQUEST_ID.scope(id.clone(), next.run(request)), span)
+            .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
     response
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string())))
-    }
 }

@@ -1,0 +1,173 @@
+//! `/admin/v1`: tenants, API keys and key rotation, for the operator.
+
+use axum::extract::State;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::{API_KEY_PREFIX, Admin};
+use super::extract::{ApiJson, ApiPath};
+use super::{ApiError, AppState, Envelope, ErrorCode};
+use crate::store::{ApiKeyRecord, Store, StoreError, Tenant, now_rfc3339};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    id: String,
+    name: String,
+}
+
+/// A freshly issued API key: shown once, stored only as a hash.
+#[derive(Serialize)]
+pub struct IssuedKey {
+    pub id: String,
+    pub tenant: String,
+    pub key: String,
+}
+
+/// Tenant ids are path segments and storage prefixes: keep them plain.
+pub fn check_tenant_id(id: &str) -> Result<(), ApiError> {
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('_')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Validation,
+            "tenant id must be 1-64 of a-z 0-9 - _, not starting with _",
+        ))
+    }
+}
+
+/// Creates a tenant (shared by the admin API and the CLI).
+pub async fn create_tenant_in(
+    store: &Store,
+    id: &str,
+    name: &str,
+    actor: &str,
+) -> Result<Tenant, ApiError> {
+    check_tenant_id(id)?;
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "name must be 1 to 200 characters",
+        ));
+    }
+    let tenant = Tenant {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        created_at: now_rfc3339(),
+    };
+    store.create_tenant(&tenant).await.map_err(|e| match e {
+        StoreError::Conflict => {
+            ApiError::new(ErrorCode::Conflict, format!("tenant `{id}` already exists"))
+        }
+        other => other.into(),
+    })?;
+    let _ = store
+        .audit(
+            Some(id),
+            actor,
+            "tenant.create",
+            id,
+            serde_json::Value::Null,
+        )
+        .await;
+    Ok(tenant)
+}
+
+/// Issues an API key for a tenant (shared by the admin API and the CLI).
+pub async fn issue_key_in(store: &Store, tenant: &str, actor: &str) -> Result<IssuedKey, ApiError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|_| ApiError::new(ErrorCode::InternalError, "no randomness available"))?;
+    let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
+    let id = key[API_KEY_PREFIX.len()..API_KEY_PREFIX.len() + 8].to_owned();
+    let record = ApiKeyRecord {
+        id: id.clone(),
+        tenant: tenant.to_owned(),
+        created_at: now_rfc3339(),
+    };
+    store
+        .insert_api_key(&key, &record)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ApiError::new(ErrorCode::NotFound, format!("tenant `{tenant}` not found"))
+            }
+            other => other.into(),
+        })?;
+    let _ = store
+        .audit(
+            Some(tenant),
+            actor,
+            "api_key.issue",
+            &id,
+            serde_json::Value::Null,
+        )
+        .await;
+    Ok(IssuedKey {
+        id,
+        tenant: tenant.to_owned(),
+        key,
+    })
+}
+
+/// Re-seals every secret under a new master key, then retires the old ones (shared by the admin
+/// API and the CLI). Reads keep working throughout: the old key opens until it is retired.
+pub async fn rotate_keys_in(store: &Store, actor: &str) -> anyhow::Result<serde_json::Value> {
+    let new_key = store.keys().begin_rotation()?;
+    let resealed = store.reseal_all().await?;
+    let retired = store.keys().retire_old_keys()?;
+    let report = json!({ "current_key": new_key, "resealed": resealed, "retired_keys": retired });
+    store
+        .audit(None, actor, "keys.rotate", &new_key, report.clone())
+        .await?;
+    Ok(report)
+}
+
+/// `POST /admin/v1/tenants`.
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiJson(body): ApiJson<CreateTenant>,
+) -> Result<Envelope<Tenant>, ApiError> {
+    Ok(Envelope::created(
+        create_tenant_in(&state.store, &body.id, &body.name, "admin").await?,
+    ))
+}
+
+/// `GET /admin/v1/tenants`.
+pub async fn list_tenants(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Envelope<Vec<Tenant>>, ApiError> {
+    Ok(Envelope::ok(state.store.tenants()?))
+}
+
+/// `POST /admin/v1/tenants/{tenant}/api-keys`.
+pub async fn issue_key(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Envelope<IssuedKey>, ApiError> {
+    Ok(Envelope::created(
+        issue_key_in(&state.store, &tenant, "admin").await?,
+    ))
+}
+
+/// `POST /admin/v1/keys/rotate`.
+pub async fn rotate_keys(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    match rotate_keys_in(&state.store, "admin").await {
+        Ok(report) => Ok(Envelope::ok(report)),
+        Err(error) => Err(ApiError::new(ErrorCode::Validation, format!("{error:#}"))),
+    }
+}

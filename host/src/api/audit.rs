@@ -1,0 +1,50 @@
+//! `GET /api/v1/audit`: the tenant's own audit events, oldest first.
+
+use axum::extract::State;
+use serde::Deserialize;
+
+use super::auth::TenantCaller;
+use super::extract::ApiQuery;
+use super::views::PageView;
+use super::{ApiError, AppState, Envelope, ErrorCode};
+use crate::store::AuditEvent;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "limit must be between 1 and 500",
+        ));
+    }
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Validation,
+                "`cursor` is not one this listing issued",
+            )
+        })?),
+    };
+    let events = state
+        .store
+        .audit_events(&caller.tenant, after, limit as usize)?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.seq.to_string()))
+        .flatten();
+    Ok(Envelope::ok(PageView {
+        entries: events,
+        next_cursor,
+    }))
+}

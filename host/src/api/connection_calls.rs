@@ -1,0 +1,132 @@
+//! Runs a plugin operation for a stored connection: loads it (tenant-scoped), opens its
+//! credential, calls the plugin, records metrics, and keeps the connection's status current.
+
+use std::time::Instant;
+
+use super::{ApiError, AppState, ErrorCode};
+use crate::runtime::wit::ConnectorError;
+use crate::runtime::{CallContext, CallError, Operation, OperationOutput};
+use crate::store::{ConnectionRecord, ConnectionStatus, StoredCredential, now_rfc3339};
+
+/// A connection that is not the caller's answers exactly like one that does not exist, so ids
+/// do not leak across tenants.
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("connection `{id}` not found"))
+}
+
+/// The tenant's connection, or 404.
+pub fn load(state: &AppState, tenant: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
+    state
+        .store
+        .connection(tenant, id)?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Calls the plugin of `record` with an explicit credential (used before anything is stored).
+pub async fn call_with(
+    state: &AppState,
+    record: &ConnectionRecord,
+    credential: Option<&StoredCredential>,
+    operation: Operation,
+) -> Result<OperationOutput, CallError> {
+    let context = CallContext {
+        tenant: record.tenant.clone(),
+        connection: record.id.clone(),
+        config: record.config_pairs(),
+        credential: credential.map(StoredCredential::to_credential),
+        auth_method: Some(record.auth_method.clone()),
+    };
+    let started = Instant::now();
+    let operation_name = operation.name();
+    let result = state
+        .runtime
+        .call(&record.connector, context, operation)
+        .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(CallError::Fault { .. }) => "fault",
+        Err(CallError::EgressDenied(_)) => "egress_denied",
+        Err(CallError::Connector(_)) => "connector_error",
+        Err(_) => "error",
+    };
+    metrics::counter!("plugin_calls_total", "plugin" => record.connector.clone(), "operation" => operation_name, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("plugin_call_duration_seconds", "plugin" => record.connector.clone(), "operation" => operation_name)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// Calls the plugin for a stored connection of `tenant`, updating its status from the outcome.
+pub async fn call(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    operation: Operation,
+) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
+    let record = load(state, tenant, id)?;
+    if state.runtime.plugin(&record.connector).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::NotConnected,
+            format!(
+                "connector `{}` of this connection is not installed on this host",
+                record.connector
+            ),
+        ));
+    }
+    let credential = state.store.credential(tenant, id)?;
+    let result = call_with(state, &record, Some(&credential), operation).await;
+    let record = track_status(state, record, &result).await;
+    match result {
+        Ok(output) => Ok((record, output)),
+        Err(error) => Err(ApiError::from_call(error)),
+    }
+}
+
+/// Moves the connection to `invalid_credentials` when the vendor rejects the credential, back
+/// to `active` on success, and records the last error and success. Writes only on change, or
+/// at most once a minute for the success time, to keep reads cheap.
+pub async fn track_status(
+    state: &AppState,
+    mut record: ConnectionRecord,
+    result: &Result<OperationOutput, CallError>,
+) -> ConnectionRecord {
+    let now = now_rfc3339();
+    let changed = match result {
+        Ok(_) => {
+            let stale = record
+                .last_success_at
+                .as_deref()
+                .is_none_or(|t| seconds_between(t, &now) >= 60);
+            let changed =
+                record.status != ConnectionStatus::Active || record.last_error.is_some() || stale;
+            record.status = ConnectionStatus::Active;
+            record.last_error = None;
+            record.last_success_at = Some(now.clone());
+            changed
+        }
+        Err(CallError::Connector(ConnectorError::Unauthorized(message))) => {
+            let changed = record.status != ConnectionStatus::InvalidCredentials;
+            record.status = ConnectionStatus::InvalidCredentials;
+            record.last_error = Some(format!("the vendor rejected the credential: {message}"));
+            changed
+        }
+        Err(_) => false,
+    };
+    if changed {
+        record.updated_at = now;
+        if let Err(error) = state.store.update_connection(&record, None).await {
+            tracing::warn!(connection = %record.id, %error, "could not record the connection status");
+        }
+    }
+    record
+}
+
+fn seconds_between(earlier: &str, later: &str) -> u64 {
+    match (
+        humantime::parse_rfc3339_weak(earlier),
+        humantime::parse_rfc3339_weak(later),
+    ) {
+        (Ok(a), Ok(b)) => b.duration_since(a).map(|d| d.as_secs()).unwrap_or(0),
+        _ => u64::MAX,
+    }
+}

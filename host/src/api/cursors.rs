@@ -1,0 +1,121 @@
+//! `/api/v1/connections/{id}/cursors`: a tenant's sync cursors per stream, sealed at rest.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::TenantCaller;
+use super::connection_calls;
+use super::extract::{ApiJson, ApiPath};
+use super::{ApiError, AppState, Envelope, ErrorCode};
+
+/// Longest stream name and cursor value.
+const MAX_STREAM: usize = 128;
+const MAX_VALUE: usize = 16 * 1024;
+
+#[derive(Serialize)]
+pub struct CursorView {
+    stream: String,
+    cursor: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutCursor {
+    cursor: String,
+}
+
+fn check_stream(stream: &str) -> Result<(), ApiError> {
+    let valid = !stream.is_empty()
+        && stream.len() <= MAX_STREAM
+        && stream
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("stream names are 1-{MAX_STREAM} of A-Z a-z 0-9 . _ - :"),
+        ))
+    }
+}
+
+/// `GET .../cursors`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Envelope<Vec<CursorView>>, ApiError> {
+    connection_calls::load(&state, &caller.tenant, &id)?;
+    let cursors = state.store.cursors(&caller.tenant, &id)?;
+    Ok(Envelope::ok(
+        cursors
+            .into_iter()
+            .map(|(stream, cursor)| CursorView { stream, cursor })
+            .collect(),
+    ))
+}
+
+/// `GET .../cursors/{stream}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiPath((id, stream)): ApiPath<(String, String)>,
+) -> Result<Envelope<CursorView>, ApiError> {
+    check_stream(&stream)?;
+    connection_calls::load(&state, &caller.tenant, &id)?;
+    match state.store.cursor(&caller.tenant, &id, &stream)? {
+        Some(cursor) => Ok(Envelope::ok(CursorView { stream, cursor })),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no cursor stored for stream `{stream}`"),
+        )),
+    }
+}
+
+/// `PUT .../cursors/{stream}` with `{"cursor": "..."}`.
+pub async fn put(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiPath((id, stream)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<PutCursor>,
+) -> Result<Envelope<CursorView>, ApiError> {
+    check_stream(&stream)?;
+    if body.cursor.len() > MAX_VALUE {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("cursor is longer than {MAX_VALUE} bytes"),
+        ));
+    }
+    connection_calls::load(&state, &caller.tenant, &id)?;
+    state
+        .store
+        .put_cursor(&caller.tenant, &id, &stream, &body.cursor)
+        .await?;
+    Ok(Envelope::ok(CursorView {
+        stream,
+        cursor: body.cursor,
+    }))
+}
+
+/// `DELETE .../cursors/{stream}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiPath((id, stream)): ApiPath<(String, String)>,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    check_stream(&stream)?;
+    connection_calls::load(&state, &caller.tenant, &id)?;
+    if !state
+        .store
+        .delete_cursor(&caller.tenant, &id, &stream)
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no cursor stored for stream `{stream}`"),
+        ));
+    }
+    Ok(Envelope::ok(json!({ "stream": stream, "deleted": true })))
+}

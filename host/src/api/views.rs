@@ -1,0 +1,199 @@
+//! JSON shapes of the unified resources, as clients see them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::wit;
+use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType};
+
+/// One page of a listing.
+#[derive(Debug, Serialize)]
+pub struct PageView<T> {
+    pub entries: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrincipalView {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContainerView {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub kind: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub raw: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    pub id: String,
+    pub container_id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub body_format: BodyFormat,
+    pub url: Option<String>,
+    pub author: Option<PrincipalView>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub raw: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommentView {
+    pub id: String,
+    pub item_id: String,
+    pub body: String,
+    pub body_format: BodyFormat,
+    pub author: Option<PrincipalView>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub url: Option<String>,
+    pub raw: Option<serde_json::Value>,
+}
+
+/// How a body is written.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFormat {
+    #[default]
+    Plain,
+    Markdown,
+    Html,
+}
+
+/// A connection as clients see it: never its credential.
+#[derive(Debug, Serialize)]
+pub struct ConnectionView {
+    pub id: String,
+    pub connector: String,
+    pub name: String,
+    pub auth_method: String,
+    pub credential_type: CredentialType,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub status: ConnectionStatus,
+    pub principal: Option<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub last_success_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<ConnectionRecord> for ConnectionView {
+    fn from(r: ConnectionRecord) -> Self {
+        Self {
+            id: r.id,
+            connector: r.connector,
+            name: r.name,
+            auth_method: r.auth_method,
+            credential_type: r.credential_type,
+            config: r.config,
+            status: r.status,
+            principal: r.principal,
+            last_error: r.last_error,
+            last_success_at: r.last_success_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<wit::BodyFormat> for BodyFormat {
+    fn from(format: wit::BodyFormat) -> Self {
+        match format {
+            wit::BodyFormat::Plain => Self::Plain,
+            wit::BodyFormat::Markdown => Self::Markdown,
+            wit::BodyFormat::Html => Self::Html,
+        }
+    }
+}
+
+impl From<BodyFormat> for wit::BodyFormat {
+    fn from(format: BodyFormat) -> Self {
+        match format {
+            BodyFormat::Plain => Self::Plain,
+            BodyFormat::Markdown => Self::Markdown,
+            BodyFormat::Html => Self::Html,
+        }
+    }
+}
+
+impl From<wit::Principal> for PrincipalView {
+    fn from(p: wit::Principal) -> Self {
+        Self {
+            id: p.id,
+            display_name: p.display_name,
+            email: p.email,
+        }
+    }
+}
+
+fn attributes(pairs: Vec<(String, String)>) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect()
+}
+
+/// The vendor's JSON as JSON when it parses, else as a string.
+fn raw(text: Option<String>) -> Option<serde_json::Value> {
+    text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t)))
+}
+
+impl From<wit::Container> for ContainerView {
+    fn from(c: wit::Container) -> Self {
+        Self {
+            id: c.id,
+            parent_id: c.parent_id,
+            kind: c.kind,
+            name: c.name,
+            description: c.description,
+            url: c.url,
+            attributes: attributes(c.attributes),
+            raw: raw(c.raw),
+        }
+    }
+}
+
+impl From<wit::Item> for ItemView {
+    fn from(i: wit::Item) -> Self {
+        Self {
+            id: i.id,
+            container_id: i.container_id,
+            kind: i.kind,
+            title: i.title,
+            body: i.body,
+            body_format: i.body_format.into(),
+            url: i.url,
+            author: i.author.map(Into::into),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            attributes: attributes(i.attributes),
+            raw: raw(i.raw),
+        }
+    }
+}
+
+impl From<wit::Comment> for CommentView {
+    fn from(c: wit::Comment) -> Self {
+        Self {
+            id: c.id,
+            item_id: c.item_id,
+            body: c.body,
+            body_format: c.body_format.into(),
+            author: c.author.map(Into::into),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            url: c.url,
+            raw: raw(c.raw),
+        }
+    }
+}
