@@ -1,6 +1,13 @@
 //! Builds runtimes and servers the way the host does, with small limits so hostile plugins
 //! fail fast.
 
+pub mod log_capture;
+mod process;
+mod test_server;
+
+pub use process::{HostProcess, host_binary, run_cli};
+pub use test_server::{ADMIN_TOKEN, TestServer};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -57,13 +57,17 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Test { args } => {
             let staged = build_plugins(&root)?;
+            // The process tests start the real binary, which `cargo test` does not build.
+            step("building connector-host");
+            run(cargo().current_dir(&root).args(["build", "--package", "connector-host", "--bin", "connector-host"]))?;
             step("running the tests");
             let mut command = cargo();
             command
                 .current_dir(&root)
                 .args(["test", "--workspace", "--no-fail-fast"])
                 .args(args)
-                .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all);
+                .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all)
+                .env("CONNECTOR_HOST_BIN", root.join("target/debug/connector-host"));
             run(&mut command)
         }
     }

@@ -1,8 +1,12 @@
 //! End-to-end tests: the real runtime and server against loopback fakes. One binary, one module
 //! per concern.
 
+mod api_flow;
+mod bad_input;
 mod compile_cache;
 mod egress;
+mod isolation;
+mod process;
 mod sandbox;
 mod sdk_calls;
 mod secrets;

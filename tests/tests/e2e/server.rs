@@ -1,41 +1,28 @@
-//! The `connector-host serve` server: health, installed connectors, envelope errors.
+//! The server: health, installed connectors, auth on every API, envelope errors.
 
-use connector_host::Server;
-use connector_host::config::HostConfig;
-use connector_tests::harness;
-
-async fn start_server() -> (Server, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(harness::plugin_path("probe"), plugins.join("probe.wasm")).unwrap();
-    std::fs::write(plugins.join("broken.wasm"), b"\0asm but not really").unwrap();
-    let config = HostConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_owned(),
-        ..HostConfig::default()
-    };
-    (Server::start(config).await.unwrap(), data)
-}
+use connector_tests::harness::{self, TestServer};
+use reqwest::Method;
 
 #[tokio::test]
 async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
-    let (server, _data) = start_server().await;
-    let base = format!("http://{}", server.local_addr);
-    let client = reqwest::Client::new();
+    let server = TestServer::start_with(|config| {
+        let plugins = config.data_dir.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::write(plugins.join("broken.wasm"), b"\0asm but not really").unwrap();
+        std::fs::copy(harness::plugin_path("probe"), plugins.join("probe.wasm")).unwrap();
+    })
+    .await;
+    let key = server.tenant("acme").await;
 
-    let health: serde_json::Value = client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["ok"], true);
+    let (status, health) = server.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, &health["ok"]), (200, &serde_json::json!(true)));
+    let (status, ready) = server.send(Method::GET, "/readyz", None, None).await;
+    assert_eq!((status, ready["data"]["plugins"].as_u64()), (200, Some(1)));
 
-    let response = client
-        .get(format!("{base}/api/v1/connectors"))
+    let response = server
+        .client
+        .get(format!("{}/api/v1/connectors", server.base))
+        .bearer_auth(&key)
         .header("x-request-id", "req-42")
         .send()
         .await
@@ -43,62 +30,53 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
     assert_eq!(response.headers()["x-request-id"], "req-42");
     let listed: serde_json::Value = response.json().await.unwrap();
     assert_eq!(listed["request_id"], "req-42");
-    let ids: Vec<&str> = listed["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        ["probe"],
-        "the broken file was skipped, the good one loaded"
-    );
+    let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["probe"], "the broken file was skipped, the good one loaded");
     assert_eq!(listed["data"][0]["plugin"]["wit_version"], "0.1.0");
-    assert_eq!(
-        listed["data"][0]["auth_methods"][2]["placement"],
-        "header:x-probe-key"
-    );
+    assert_eq!(listed["data"][0]["auth_methods"][2]["placement"], "header:x-probe-key");
 
-    let one = client
-        .get(format!("{base}/api/v1/connectors/probe"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one.status(), 200);
-    server.stop().await.unwrap();
+    let (status, _) = server.send(Method::GET, "/api/v1/connectors/probe", Some(&key), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = server.send(Method::GET, "/api/v1/connectors/nope", Some(&key), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
 }
 
 #[tokio::test]
-async fn unknown_routes_and_connectors_answer_in_the_envelope() {
-    let (server, _data) = start_server().await;
-    let base = format!("http://{}", server.local_addr);
-    let client = reqwest::Client::new();
+async fn every_api_needs_the_right_credential() {
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    for (method, path, token) in [
+        (Method::GET, "/api/v1/connectors", None),
+        (Method::GET, "/api/v1/connections", Some("chk_not-a-key")),
+        (Method::GET, "/api/v1/connections", Some(harness::ADMIN_TOKEN)),
+        (Method::POST, "/admin/v1/tenants", None),
+        (Method::POST, "/admin/v1/tenants", Some(key.as_str())),
+        (Method::POST, "/admin/v1/keys/rotate", Some("wrong-admin-token")),
+    ] {
+        let (status, body) = server.send(method.clone(), path, token, None).await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+        assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+}
 
-    let missing = client
-        .get(format!("{base}/api/v1/connectors/nope"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    let body: serde_json::Value = missing.json().await.unwrap();
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_envelope() {
+    let server = TestServer::start().await;
+    let (status, body) = server.send(Method::GET, "/no/such/route", None, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = server.send(Method::DELETE, "/healthz", None, None).await;
+    assert_eq!(status, 405);
     assert_eq!(body["ok"], false);
-    assert_eq!(body["error"]["code"], "NOT_FOUND");
-    assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+}
 
-    let route = client
-        .get(format!("{base}/no/such/route"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(route.status(), 404);
-    let wrong_method = client
-        .delete(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_method.status(), 405);
-    let body: serde_json::Value = wrong_method.json().await.unwrap();
-    assert_eq!(body["ok"], false);
-    server.stop().await.unwrap();
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    server.send(Method::GET, "/api/v1/connections/conn_nope", Some(&key), None).await;
+    let text = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("http_requests_total{"), "{text}");
+    assert!(text.contains(r#"route="/api/v1/connections/{id}""#), "labels use the template, not ids: {text}");
+    assert!(!text.contains("conn_nope"));
 }

@@ -1,0 +1,85 @@
+//! The real server, in process, on a temporary data dir, with the test plugins installed.
+
+use connector_host::Server;
+use connector_host::config::{ConfigSecret, HostConfig};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{log_capture, plugin_path};
+
+/// Admin token of test servers.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A running server and a client for it.
+pub struct TestServer {
+    pub server: Server,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with private egress allowed (the fakes are on loopback).
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the config.
+    pub async fn start_with(adjust: impl FnOnce(&mut HostConfig)) -> Self {
+        log_capture::install();
+        let data = tempfile::tempdir().expect("temp dir");
+        let plugins = data.path().join("plugins");
+        std::fs::create_dir_all(&plugins).expect("plugins dir");
+        std::fs::copy(plugin_path("probe"), plugins.join("probe.wasm")).expect("copy probe");
+        let mut config = HostConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: data.path().to_owned(),
+            allow_private_egress: true,
+            admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
+            ..HostConfig::default()
+        };
+        adjust(&mut config);
+        let server = Server::start(config).await.expect("server starts");
+        let base = format!("http://{}", server.local_addr);
+        Self { server, base, client: reqwest::Client::new(), data }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status and body.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"));
+        (status, body)
+    }
+
+    /// Creates tenant `id` and returns a fresh API key for it.
+    pub async fn tenant(&self, id: &str) -> String {
+        let (status, body) =
+            self.send(Method::POST, "/admin/v1/tenants", Some(ADMIN_TOKEN), Some(json!({"id": id, "name": id}))).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) =
+            self.send(Method::POST, &format!("/admin/v1/tenants/{id}/api-keys"), Some(ADMIN_TOKEN), None).await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Creates a probe connection to `origin` with a bearer token; returns its id.
+    pub async fn probe_connection(&self, key: &str, origin: &str, token: &str) -> String {
+        let body = json!({
+            "connector": "probe",
+            "config": {"base_url": origin},
+            "credentials": {"type": "bearer", "token": token},
+        });
+        let (status, body) = self.send(Method::POST, "/api/v1/connections", Some(key), Some(body)).await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().expect("id").to_owned()
+    }
+}

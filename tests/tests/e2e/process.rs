@@ -1,0 +1,167 @@
+//! The real binary: crash safety under SIGKILL, and master-key rotation online and offline.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use connector_tests::fakes::ProbeVendor;
+use connector_tests::harness::{self, HostProcess, run_cli};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "process-admin-token-0123456789";
+
+struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn of(host: &HostProcess) -> Self {
+        Self { base: host.base.clone(), client: reqwest::Client::new() }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Result<(u16, Value)> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn tenant_key(&self, tenant: &str) -> String {
+        let (status, _) = self
+            .call(reqwest::Method::POST, "/admin/v1/tenants", ADMIN, Some(json!({"id": tenant, "name": tenant})))
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+        let (_, key) = self.call(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), ADMIN, None).await.unwrap();
+        key["data"]["key"].as_str().unwrap().to_owned()
+    }
+
+    async fn create(&self, key: &str, origin: &str, token: &str) -> reqwest::Result<(u16, Value)> {
+        let body = json!({"connector": "probe", "config": {"base_url": origin}, "credentials": {"type": "bearer", "token": token}});
+        self.call(reqwest::Method::POST, "/api/v1/connections", key, Some(body)).await
+    }
+
+    /// Validates the connection and returns the bearer token the vendor received for it.
+    async fn token_in_use(&self, key: &str, id: &str, vendor: &ProbeVendor) -> String {
+        let before = vendor.recorder.to_path("/me").len();
+        let (status, body) =
+            self.call(reqwest::Method::POST, &format!("/api/v1/connections/{id}/validate"), key, None).await.unwrap();
+        assert_eq!(status, 200, "{id}: {body}");
+        let sent = vendor.recorder.to_path("/me");
+        sent[before..].last().and_then(|r| r.header("authorization")).unwrap_or_default().trim_start_matches("Bearer ").to_owned()
+    }
+}
+
+fn plugins_dir(data: &std::path::Path) -> std::path::PathBuf {
+    let dir = data.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(harness::plugin_path("probe"), dir.join("probe.wasm")).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_credential_write_survives_sigkill() {
+    let vendor = ProbeVendor::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let plugins = plugins_dir(data.path());
+    let env = [("CONNECTOR_HOST_ADMIN_TOKEN", ADMIN)];
+    let mut host = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&host);
+    let key = api.tenant_key("crash").await;
+
+    // Four writers create connections as fast as they can; each acknowledged one is recorded.
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut writers = Vec::new();
+    for writer in 0..4 {
+        let (api, key, origin, acknowledged) = (Api::of(&host), key.clone(), vendor.origin(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            for n in 0.. {
+                let token = format!("tok-{writer}-{n}");
+                match api.create(&key, &origin, &token).await {
+                    Ok((201, body)) => {
+                        acknowledged.lock().unwrap().push((body["data"]["id"].as_str().unwrap().to_owned(), token))
+                    }
+                    Ok((status, body)) => panic!("write refused before the crash: {status} {body}"),
+                    Err(_) => return, // the host died mid-request: this write was never acknowledged
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    host.kill();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 4, "the stream wrote something before the kill: {}", acknowledged.len());
+
+    let restarted = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&restarted);
+    for (id, token) in &acknowledged {
+        assert_eq!(&api.token_in_use(&key, id, &vendor).await, token, "acknowledged write {id} survived");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening() {
+    let vendor = ProbeVendor::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let plugins = plugins_dir(data.path());
+    let env = [("CONNECTOR_HOST_ADMIN_TOKEN", ADMIN)];
+    let key_files = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(data.path().join("keys"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".key"))
+            .collect();
+        names.sort();
+        names
+    };
+
+    let mut host = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&host);
+    let key = api.tenant_key("rotor").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (status, body) = api.create(&key, &vendor.origin(), &format!("tok-{n}")).await.unwrap();
+        assert_eq!(status, 201);
+        ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let (_, _) = api
+        .call(reqwest::Method::PUT, &format!("/api/v1/connections/{}/cursors/s", ids[0]), &key, Some(json!({"cursor": "c-1"})))
+        .await
+        .unwrap();
+    let original = key_files();
+    assert_eq!(original.len(), 1);
+
+    // Online, through the admin API.
+    let (status, report) = api.call(reqwest::Method::POST, "/admin/v1/keys/rotate", ADMIN, None).await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["data"]["resealed"], 4, "three credentials and one cursor");
+    let online = key_files();
+    assert_eq!(online.len(), 1);
+    assert_ne!(online, original, "the old key file is gone");
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(api.token_in_use(&key, id, &vendor).await, format!("tok-{n}"));
+    }
+    host.terminate();
+
+    // Offline, with the CLI on the stopped host's data dir.
+    let printed = run_cli(data.path(), &["keys", "rotate"]);
+    assert!(printed.contains("\"resealed\": 4"), "{printed}");
+    let offline = key_files();
+    assert_ne!(offline, online);
+    let restarted = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&restarted);
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(api.token_in_use(&key, id, &vendor).await, format!("tok-{n}"));
+    }
+    let (_, cursor) = api.call(reqwest::Method::GET, &format!("/api/v1/connections/{}/cursors/s", ids[0]), &key, None).await.unwrap();
+    assert_eq!(cursor["data"]["cursor"], "c-1");
+    for secret in ["tok-0", "tok-1", "tok-2", ADMIN, key.as_str()] {
+        assert!(!restarted.log_text().contains(secret), "the host log shows {secret}");
+    }
+}
