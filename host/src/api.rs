@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod health;
 mod metrics;
+pub mod openapi;
 mod page_cursor;
 pub mod request_id;
 mod resources;
@@ -21,6 +22,7 @@ mod views;
 use axum::Router;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa_scalar::{Scalar, Servable as _};
 
 pub use admin::{create_tenant_in, issue_key_in, rotate_keys_in};
 pub use auth::AuthSettings;
@@ -50,6 +52,16 @@ impl AppState {
     }
 }
 
+/// `GET /openapi.json`.
+async fn openapi_json() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi::json(),
+    )
+        .into_response()
+}
+
 /// Largest request body accepted. Default: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -60,6 +72,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi_json))
+        .merge(Scalar::with_url(
+            "/docs",
+            <openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
         .route(
             "/admin/v1/tenants",
             post(admin::create_tenant).get(admin::list_tenants),

@@ -32,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Print the OpenAPI 3.1 document of the REST API (also served at /openapi.json).
+    Openapi,
     /// Manage the master keys that seal credentials and cursors.
     Keys {
         #[command(subcommand)]
@@ -69,10 +71,15 @@ enum KeysCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", api::openapi::json());
+        return Ok(());
+    }
     let config = HostConfig::load(cli.config.as_deref())?;
     init_logging(config.log_format);
     match cli.command {
         Command::Serve => serve(config).await,
+        Command::Openapi => Ok(()),
         Command::Tenant {
             command: TenantCommand::Create { id, name },
         } => {

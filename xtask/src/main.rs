@@ -59,7 +59,13 @@ fn main() -> anyhow::Result<()> {
             let staged = build_plugins(&root)?;
             // The process tests start the real binary, which `cargo test` does not build.
             step("building connector-host");
-            run(cargo().current_dir(&root).args(["build", "--package", "connector-host", "--bin", "connector-host"]))?;
+            run(cargo().current_dir(&root).args([
+                "build",
+                "--package",
+                "connector-host",
+                "--bin",
+                "connector-host",
+            ]))?;
             step("running the tests");
             let mut command = cargo();
             command
@@ -67,7 +73,10 @@ fn main() -> anyhow::Result<()> {
                 .args(["test", "--workspace", "--no-fail-fast"])
                 .args(args)
                 .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all)
-                .env("CONNECTOR_HOST_BIN", root.join("target/debug/connector-host"));
+                .env(
+                    "CONNECTOR_TEST_HOST_BIN",
+                    root.join("target/debug/connector-host"),
+                );
             run(&mut command)
         }
     }

@@ -8,10 +8,11 @@ use serde_json::json;
 
 use super::auth::{API_KEY_PREFIX, Admin};
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::store::{ApiKeyRecord, Store, StoreError, Tenant, now_rfc3339};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     id: String,
@@ -19,7 +20,7 @@ pub struct CreateTenant {
 }
 
 /// A freshly issued API key: shown once, stored only as a hash.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IssuedKey {
     pub id: String,
     pub tenant: String,
@@ -132,6 +133,7 @@ pub async fn rotate_keys_in(store: &Store, actor: &str) -> anyhow::Result<serde_
 }
 
 /// `POST /admin/v1/tenants`.
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant, responses((status = 201, description = "created", body = Success<Tenant>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn create_tenant(
     State(state): State<AppState>,
     _admin: Admin,
@@ -143,6 +145,7 @@ pub async fn create_tenant(
 }
 
 /// `GET /admin/v1/tenants`.
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", responses((status = 200, description = "tenants", body = Success<Vec<Tenant>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn list_tenants(
     State(state): State<AppState>,
     _admin: Admin,
@@ -151,6 +154,7 @@ pub async fn list_tenants(
 }
 
 /// `POST /admin/v1/tenants/{tenant}/api-keys`.
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 201, description = "the key, shown once", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn issue_key(
     State(state): State<AppState>,
     _admin: Admin,
@@ -162,6 +166,7 @@ pub async fn issue_key(
 }
 
 /// `POST /admin/v1/keys/rotate`.
+#[utoipa::path(post, path = "/admin/v1/keys/rotate", tag = "admin", responses((status = 200, description = "rotation report", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn rotate_keys(
     State(state): State<AppState>,
     _admin: Admin,

@@ -5,17 +5,20 @@ use serde::Deserialize;
 
 use super::auth::TenantCaller;
 use super::extract::ApiQuery;
+use super::openapi::{ErrorEnvelope, Success};
 use super::views::PageView;
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::store::AuditEvent;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     cursor: Option<String>,
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "the tenant's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: TenantCaller,

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::auth::TenantCaller;
 use super::connection_calls::{self, call_with, track_status};
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{ErrorEnvelope, Success};
 use super::views::{ConnectionView, PrincipalView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::wit::ConnectorError;
@@ -18,7 +19,7 @@ use crate::store::{ConnectionRecord, ConnectionStatus, StoredCredential, now_rfc
 const MAX_NAME: usize = 200;
 
 /// Credentials a client supplies. OAuth connections come from the OAuth flow instead.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CredentialsInput {
     Basic { username: String, password: String },
@@ -53,22 +54,24 @@ impl CredentialsInput {
 }
 
 /// `POST /api/v1/connections` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
     connector: String,
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     config: serde_json::Map<String, serde_json::Value>,
     credentials: CredentialsInput,
     auth_method: Option<String>,
 }
 
 /// `PATCH /api/v1/connections/{id}` body: any of these.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchConnection {
     name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     config: Option<serde_json::Map<String, serde_json::Value>>,
     credentials: Option<CredentialsInput>,
     auth_method: Option<String>,
@@ -192,6 +195,7 @@ async fn verify(
 }
 
 /// `POST /api/v1/connections`.
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = CreateConnection, responses((status = 201, description = "verified and stored", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -239,6 +243,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/connections`.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, description = "the tenant's connections", body = Success<Vec<ConnectionView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -248,6 +253,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/connections/{id}`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "one connection", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -260,6 +266,7 @@ pub async fn get(
 
 /// `PATCH /api/v1/connections/{id}`: new name, config or credentials; config and credential
 /// changes are verified with the vendor before anything is written.
+#[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), request_body = PatchConnection, responses((status = 200, description = "updated and re-verified", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -323,6 +330,7 @@ pub async fn patch(
 }
 
 /// `DELETE /api/v1/connections/{id}`: the record, its credential and its cursors go together.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "deleted with its secrets", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -343,6 +351,7 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/connections/{id}/validate`: checks the stored credential with the vendor.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/validate", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the vendor accepted the credential", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn validate(
     State(state): State<AppState>,
     caller: TenantCaller,

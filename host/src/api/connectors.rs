@@ -3,18 +3,19 @@ use serde::Serialize;
 
 use super::auth::TenantCaller;
 use super::extract::ApiPath;
+use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::{CompileSource, ConnectorManifest, Plugin};
 
 /// An installed connector as clients see it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConnectorView {
     #[serde(flatten)]
     manifest: ConnectorManifest,
     plugin: PluginView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PluginView {
     sha256: String,
     size: usize,
@@ -37,6 +38,7 @@ impl ConnectorView {
 }
 
 /// `GET /api/v1/connectors`.
+#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors", responses((status = 200, description = "installed connectors", body = Success<Vec<ConnectorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: TenantCaller,
@@ -52,6 +54,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/connectors/{connector}`.
+#[utoipa::path(get, path = "/api/v1/connectors/{connector}", tag = "connectors", params(("connector" = String, Path)), responses((status = 200, description = "one connector", body = Success<ConnectorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     _caller: TenantCaller,

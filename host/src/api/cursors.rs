@@ -7,19 +7,20 @@ use serde_json::json;
 use super::auth::TenantCaller;
 use super::connection_calls;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 
 /// Longest stream name and cursor value.
 const MAX_STREAM: usize = 128;
 const MAX_VALUE: usize = 16 * 1024;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CursorView {
     stream: String,
     cursor: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutCursor {
     cursor: String,
@@ -42,6 +43,7 @@ fn check_stream(stream: &str) -> Result<(), ApiError> {
 }
 
 /// `GET .../cursors`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors", tag = "cursors", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "stored sync cursors", body = Success<Vec<CursorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -58,6 +60,7 @@ pub async fn list(
 }
 
 /// `GET .../cursors/{stream}`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "one cursor", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -75,6 +78,7 @@ pub async fn get(
 }
 
 /// `PUT .../cursors/{stream}` with `{"cursor": "..."}`.
+#[utoipa::path(put, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), request_body = PutCursor, responses((status = 200, description = "stored", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -100,6 +104,7 @@ pub async fn put(
 }
 
 /// `DELETE .../cursors/{stream}`.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "deleted", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: TenantCaller,

@@ -7,7 +7,7 @@ use super::request_id;
 use crate::runtime::{CallError, wit::ConnectorError};
 
 /// The error codes of REST API v1, each with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     Validation,

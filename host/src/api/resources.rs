@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::auth::TenantCaller;
 use super::connection_calls::call;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::openapi::{ErrorEnvelope, Success};
 use super::page_cursor::Listing;
 use super::views::{BodyFormat, CommentView, ContainerView, ItemView, PageView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
@@ -19,7 +20,8 @@ const MAX_LIMIT: u32 = 100;
 /// Longest title, body or query accepted.
 const MAX_TEXT: usize = 64 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContainersQuery {
     cursor: Option<String>,
@@ -27,7 +29,8 @@ pub struct ContainersQuery {
     parent: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
     cursor: Option<String>,
@@ -35,14 +38,16 @@ pub struct ItemsQuery {
     updated_since: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     cursor: Option<String>,
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     q: String,
@@ -50,7 +55,7 @@ pub struct SearchQuery {
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateItem {
     title: String,
@@ -61,7 +66,7 @@ pub struct CreateItem {
     attributes: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
     body: String,
@@ -111,6 +116,7 @@ fn listing<'a>(caller: &'a TenantCaller, connection: &'a str, name: String) -> L
 }
 
 /// `GET /api/v1/connections/{id}/containers`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/containers", tag = "resources", params(("id" = String, Path, description = "connection id"), ContainersQuery), responses((status = 200, description = "a page of containers", body = Success<PageView<ContainerView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn containers(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -146,6 +152,7 @@ pub async fn containers(
 }
 
 /// `GET /api/v1/connections/{id}/containers/{container}/items`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), ItemsQuery), responses((status = 200, description = "a page of items", body = Success<PageView<ItemView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn items(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -188,6 +195,7 @@ pub async fn items(
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), responses((status = 200, description = "one item with its body", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn item(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -207,6 +215,7 @@ pub async fn item(
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}/comments`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), PageQuery), responses((status = 200, description = "a page of comments", body = Success<PageView<CommentView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn comments(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -238,6 +247,7 @@ pub async fn comments(
 }
 
 /// `GET /api/v1/connections/{id}/search?q=`.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/search", tag = "resources", params(("id" = String, Path, description = "connection id"), SearchQuery), responses((status = 200, description = "a page of matching items", body = Success<PageView<ItemView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn search(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -270,6 +280,7 @@ pub async fn search(
 }
 
 /// `POST /api/v1/connections/{id}/containers/{container}/items`. Never retried by the host.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path)), request_body = CreateItem, responses((status = 201, description = "the created item", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create_item(
     State(state): State<AppState>,
     caller: TenantCaller,
@@ -301,6 +312,7 @@ pub async fn create_item(
 }
 
 /// `POST /api/v1/connections/{id}/items/{item}/comments`. Never retried by the host.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), request_body = CreateComment, responses((status = 201, description = "the created comment", body = Success<CommentView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create_comment(
     State(state): State<AppState>,
     caller: TenantCaller,

@@ -6,20 +6,20 @@ use crate::runtime::wit;
 use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType};
 
 /// One page of a listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageView<T> {
     pub entries: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PrincipalView {
     pub id: String,
     pub display_name: Option<String>,
     pub email: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContainerView {
     pub id: String,
     pub parent_id: Option<String>,
@@ -27,11 +27,13 @@ pub struct ContainerView {
     pub name: String,
     pub description: Option<String>,
     pub url: Option<String>,
+    #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
     pub raw: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub id: String,
     pub container_id: String,
@@ -43,11 +45,13 @@ pub struct ItemView {
     pub author: Option<PrincipalView>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
     pub raw: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: String,
     pub item_id: String,
@@ -57,11 +61,12 @@ pub struct CommentView {
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub url: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub raw: Option<serde_json::Value>,
 }
 
 /// How a body is written.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyFormat {
     #[default]
@@ -71,15 +76,17 @@ pub enum BodyFormat {
 }
 
 /// A connection as clients see it: never its credential.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub id: String,
     pub connector: String,
     pub name: String,
     pub auth_method: String,
     pub credential_type: CredentialType,
+    #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
     pub status: ConnectionStatus,
+    #[schema(value_type = Option<Object>)]
     pub principal: Option<serde_json::Value>,
     pub last_error: Option<String>,
     pub last_success_at: Option<String>,

@@ -5,7 +5,7 @@ use super::bindings::wit::connector::plugin::manifest as wit;
 use crate::egress::{CredentialPlacement, HostPattern};
 
 /// A connector's `info()`, checked and in the shape the REST API shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorManifest {
     pub id: String,
     pub display_name: String,
@@ -14,12 +14,14 @@ pub struct ConnectorManifest {
     pub auth_methods: Vec<AuthMethodManifest>,
     pub requested_hosts: Vec<String>,
     pub origin_config_key: Option<String>,
+    #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
+    #[schema(value_type = Vec<String>)]
     pub operations: Vec<&'static str>,
 }
 
 /// One way to authenticate a connection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuthMethodManifest {
     pub id: String,
     pub label: String,
@@ -29,11 +31,12 @@ pub struct AuthMethodManifest {
     pub placement: String,
     pub credential_hosts: Vec<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub(crate) placement_rule: CredentialPlacement,
 }
 
 /// What a client supplies for an auth method.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CredentialKindManifest {
     Basic,
@@ -43,15 +46,17 @@ pub enum CredentialKindManifest {
 }
 
 /// OAuth 2.0 endpoints of an auth method.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OAuth2Manifest {
     pub authorize_url: String,
     pub token_url: String,
     pub revoke_url: Option<String>,
     pub default_scopes: Vec<String>,
+    #[schema(value_type = Vec<Vec<String>>)]
     pub extra_authorize_params: Vec<(String, String)>,
     pub pkce: bool,
     /// `body` or `basic`.
+    #[schema(value_type = String)]
     pub client_auth: &'static str,
 }
 

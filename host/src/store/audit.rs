@@ -6,7 +6,7 @@ use super::{Store, StoreError, now_rfc3339, tenant_prefix};
 pub const SYSTEM_TENANT: &str = "_system";
 
 /// One audited action. Never holds a secret: only ids and outcomes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Increasing sequence number, also the page cursor.
     pub seq: u64,
@@ -20,6 +20,7 @@ pub struct AuditEvent {
     /// What it acted on (a connection id, a plugin id).
     pub target: String,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 

@@ -11,7 +11,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// A tenant: everything below it is invisible to other tenants.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
@@ -28,7 +28,7 @@ pub struct ApiKeyRecord {
 }
 
 /// Where a connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Active,
@@ -38,7 +38,7 @@ pub enum ConnectionStatus {
 }
 
 /// The kind of credential a connection holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialType {
     Basic,

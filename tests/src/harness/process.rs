@@ -4,13 +4,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The binary: `CONNECTOR_HOST_BIN` (set by `cargo xtask test`), else `target/debug`.
+/// The binary: `CONNECTOR_TEST_HOST_BIN` (set by `cargo xtask test`), else `target/debug`.
 pub fn host_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CONNECTOR_HOST_BIN") {
+    if let Some(path) = std::env::var_os("CONNECTOR_TEST_HOST_BIN") {
         return PathBuf::from(path);
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/connector-host");
-    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        path.display()
+    );
     path
 }
 
@@ -35,13 +39,20 @@ impl HostProcess {
             .env("CONNECTOR_HOST_PLUGINS_DIR", plugins_dir)
             .env("CONNECTOR_HOST_ALLOW_PRIVATE_EGRESS", "true")
             .env("CONNECTOR_HOST_LOG_FORMAT", "json")
-            .env("CONNECTOR_HOST_LOG", "debug,connector_host=trace,plugin=trace")
+            .env(
+                "CONNECTOR_HOST_LOG",
+                "debug,connector_host=trace,plugin=trace",
+            )
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
             .expect("start connector-host");
-        let host = Self { child, base: format!("http://127.0.0.1:{port}"), log };
+        let host = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
         host.wait_ready().await;
         host
     }
@@ -50,12 +61,20 @@ impl HostProcess {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("connector-host did not become ready; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        panic!(
+            "connector-host did not become ready; log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -66,7 +85,10 @@ impl HostProcess {
 
     /// SIGTERM and wait: the graceful path.
     pub fn terminate(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 
@@ -83,7 +105,11 @@ impl Drop for HostProcess {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Runs `connector-host ARGS` to completion with the given data dir; returns stdout.
@@ -94,6 +120,10 @@ pub fn run_cli(data_dir: &Path, args: &[&str]) -> String {
         .env("CONNECTOR_HOST_DATA_DIR", data_dir)
         .output()
         .expect("run connector-host");
-    assert!(output.status.success(), "connector-host {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "connector-host {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -41,11 +41,22 @@ impl TestServer {
         adjust(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let base = format!("http://{}", server.local_addr);
-        Self { server, base, client: reqwest::Client::new(), data }
+        Self {
+            server,
+            base,
+            client: reqwest::Client::new(),
+            data,
+        }
     }
 
     /// Sends a request with an optional bearer token and JSON body; returns status and body.
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -56,17 +67,30 @@ impl TestServer {
         let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"));
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"));
         (status, body)
     }
 
     /// Creates tenant `id` and returns a fresh API key for it.
     pub async fn tenant(&self, id: &str) -> String {
-        let (status, body) =
-            self.send(Method::POST, "/admin/v1/tenants", Some(ADMIN_TOKEN), Some(json!({"id": id, "name": id}))).await;
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/admin/v1/tenants",
+                Some(ADMIN_TOKEN),
+                Some(json!({"id": id, "name": id})),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
-        let (status, body) =
-            self.send(Method::POST, &format!("/admin/v1/tenants/{id}/api-keys"), Some(ADMIN_TOKEN), None).await;
+        let (status, body) = self
+            .send(
+                Method::POST,
+                &format!("/admin/v1/tenants/{id}/api-keys"),
+                Some(ADMIN_TOKEN),
+                None,
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         body["data"]["key"].as_str().expect("key").to_owned()
     }
@@ -78,7 +102,9 @@ impl TestServer {
             "config": {"base_url": origin},
             "credentials": {"type": "bearer", "token": token},
         });
-        let (status, body) = self.send(Method::POST, "/api/v1/connections", Some(key), Some(body)).await;
+        let (status, body) = self
+            .send(Method::POST, "/api/v1/connections", Some(key), Some(body))
+            .await;
         assert_eq!(status, 201, "{body}");
         body["data"]["id"].as_str().expect("id").to_owned()
     }

@@ -12,7 +12,13 @@ async fn malformed_bodies_get_their_own_statuses_and_store_nothing() {
     let key = server.tenant("acme").await;
     let url = format!("{}/api/v1/connections", server.base);
     let post = |body: Vec<u8>, content_type: &'static str| {
-        server.client.post(&url).bearer_auth(&key).header("content-type", content_type).body(body).send()
+        server
+            .client
+            .post(&url)
+            .bearer_auth(&key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
 
     let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
@@ -54,11 +60,19 @@ async fn malformed_bodies_get_their_own_statuses_and_store_nothing() {
         assert_eq!(body["ok"], false);
         assert_eq!(body["error"]["code"], "VALIDATION");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains(needle), "{status}: `{message}` should mention `{needle}`");
+        assert!(
+            message.contains(needle),
+            "{status}: `{message}` should mention `{needle}`"
+        );
     }
-    let (_, listed) = server.send(Method::GET, "/api/v1/connections", Some(&key), None).await;
+    let (_, listed) = server
+        .send(Method::GET, "/api/v1/connections", Some(&key), None)
+        .await;
     assert_eq!(listed["data"], json!([]), "nothing was stored");
-    assert!(vendor.recorder.requests().is_empty(), "nothing reached the vendor");
+    assert!(
+        vendor.recorder.requests().is_empty(),
+        "nothing reached the vendor"
+    );
 }
 
 #[tokio::test]
@@ -80,12 +94,46 @@ async fn bad_queries_and_cursors_are_validation_errors() {
         format!("{base}/cursors/bad%20stream"),
     ] {
         let (status, body) = server.send(Method::GET, &path, Some(&key), None).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("VALIDATION")), "{path}: {body}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("VALIDATION")),
+            "{path}: {body}"
+        );
     }
-    let (status, body) = server.send(Method::POST, &format!("{base}/containers/c1/items"), Some(&key), Some(json!({"title": " "}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("VALIDATION")));
-    let (status, body) = server.send(Method::POST, "/admin/v1/tenants", Some(connector_tests::harness::ADMIN_TOKEN), Some(json!({"id": "Bad Id!", "name": "x"}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("VALIDATION")));
-    let (status, body) = server.send(Method::POST, "/admin/v1/tenants", Some(connector_tests::harness::ADMIN_TOKEN), Some(json!({"id": "acme", "name": "again"}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("CONFLICT")));
+    let (status, body) = server
+        .send(
+            Method::POST,
+            &format!("{base}/containers/c1/items"),
+            Some(&key),
+            Some(json!({"title": " "})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("VALIDATION"))
+    );
+    let (status, body) = server
+        .send(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            Some(json!({"id": "Bad Id!", "name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("VALIDATION"))
+    );
+    let (status, body) = server
+        .send(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            Some(json!({"id": "acme", "name": "again"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("CONFLICT"))
+    );
 }

@@ -16,11 +16,23 @@ struct Api {
 
 impl Api {
     fn of(host: &HostProcess) -> Self {
-        Self { base: host.base.clone(), client: reqwest::Client::new() }
+        Self {
+            base: host.base.clone(),
+            client: reqwest::Client::new(),
+        }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Result<(u16, Value)> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -31,27 +43,58 @@ impl Api {
 
     async fn tenant_key(&self, tenant: &str) -> String {
         let (status, _) = self
-            .call(reqwest::Method::POST, "/admin/v1/tenants", ADMIN, Some(json!({"id": tenant, "name": tenant})))
+            .call(
+                reqwest::Method::POST,
+                "/admin/v1/tenants",
+                ADMIN,
+                Some(json!({"id": tenant, "name": tenant})),
+            )
             .await
             .unwrap();
         assert_eq!(status, 201);
-        let (_, key) = self.call(reqwest::Method::POST, &format!("/admin/v1/tenants/{tenant}/api-keys"), ADMIN, None).await.unwrap();
+        let (_, key) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/admin/v1/tenants/{tenant}/api-keys"),
+                ADMIN,
+                None,
+            )
+            .await
+            .unwrap();
         key["data"]["key"].as_str().unwrap().to_owned()
     }
 
     async fn create(&self, key: &str, origin: &str, token: &str) -> reqwest::Result<(u16, Value)> {
         let body = json!({"connector": "probe", "config": {"base_url": origin}, "credentials": {"type": "bearer", "token": token}});
-        self.call(reqwest::Method::POST, "/api/v1/connections", key, Some(body)).await
+        self.call(
+            reqwest::Method::POST,
+            "/api/v1/connections",
+            key,
+            Some(body),
+        )
+        .await
     }
 
     /// Validates the connection and returns the bearer token the vendor received for it.
     async fn token_in_use(&self, key: &str, id: &str, vendor: &ProbeVendor) -> String {
         let before = vendor.recorder.to_path("/me").len();
-        let (status, body) =
-            self.call(reqwest::Method::POST, &format!("/api/v1/connections/{id}/validate"), key, None).await.unwrap();
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/connections/{id}/validate"),
+                key,
+                None,
+            )
+            .await
+            .unwrap();
         assert_eq!(status, 200, "{id}: {body}");
         let sent = vendor.recorder.to_path("/me");
-        sent[before..].last().and_then(|r| r.header("authorization")).unwrap_or_default().trim_start_matches("Bearer ").to_owned()
+        sent[before..]
+            .last()
+            .and_then(|r| r.header("authorization"))
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_owned()
     }
 }
 
@@ -76,14 +119,20 @@ async fn every_acknowledged_credential_write_survives_sigkill() {
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut writers = Vec::new();
     for writer in 0..4 {
-        let (api, key, origin, acknowledged) = (Api::of(&host), key.clone(), vendor.origin(), acknowledged.clone());
+        let (api, key, origin, acknowledged) = (
+            Api::of(&host),
+            key.clone(),
+            vendor.origin(),
+            acknowledged.clone(),
+        );
         writers.push(tokio::spawn(async move {
             for n in 0.. {
                 let token = format!("tok-{writer}-{n}");
                 match api.create(&key, &origin, &token).await {
-                    Ok((201, body)) => {
-                        acknowledged.lock().unwrap().push((body["data"]["id"].as_str().unwrap().to_owned(), token))
-                    }
+                    Ok((201, body)) => acknowledged
+                        .lock()
+                        .unwrap()
+                        .push((body["data"]["id"].as_str().unwrap().to_owned(), token)),
                     Ok((status, body)) => panic!("write refused before the crash: {status} {body}"),
                     Err(_) => return, // the host died mid-request: this write was never acknowledged
                 }
@@ -96,12 +145,20 @@ async fn every_acknowledged_credential_write_survives_sigkill() {
         writer.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 4, "the stream wrote something before the kill: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 4,
+        "the stream wrote something before the kill: {}",
+        acknowledged.len()
+    );
 
     let restarted = HostProcess::start(data.path(), &plugins, &env).await;
     let api = Api::of(&restarted);
     for (id, token) in &acknowledged {
-        assert_eq!(&api.token_in_use(&key, id, &vendor).await, token, "acknowledged write {id} survived");
+        assert_eq!(
+            &api.token_in_use(&key, id, &vendor).await,
+            token,
+            "acknowledged write {id} survived"
+        );
     }
 }
 
@@ -126,26 +183,43 @@ async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening()
     let key = api.tenant_key("rotor").await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        let (status, body) = api.create(&key, &vendor.origin(), &format!("tok-{n}")).await.unwrap();
+        let (status, body) = api
+            .create(&key, &vendor.origin(), &format!("tok-{n}"))
+            .await
+            .unwrap();
         assert_eq!(status, 201);
         ids.push(body["data"]["id"].as_str().unwrap().to_owned());
     }
     let (_, _) = api
-        .call(reqwest::Method::PUT, &format!("/api/v1/connections/{}/cursors/s", ids[0]), &key, Some(json!({"cursor": "c-1"})))
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/connections/{}/cursors/s", ids[0]),
+            &key,
+            Some(json!({"cursor": "c-1"})),
+        )
         .await
         .unwrap();
     let original = key_files();
     assert_eq!(original.len(), 1);
 
     // Online, through the admin API.
-    let (status, report) = api.call(reqwest::Method::POST, "/admin/v1/keys/rotate", ADMIN, None).await.unwrap();
+    let (status, report) = api
+        .call(reqwest::Method::POST, "/admin/v1/keys/rotate", ADMIN, None)
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["data"]["resealed"], 4, "three credentials and one cursor");
+    assert_eq!(
+        report["data"]["resealed"], 4,
+        "three credentials and one cursor"
+    );
     let online = key_files();
     assert_eq!(online.len(), 1);
     assert_ne!(online, original, "the old key file is gone");
     for (n, id) in ids.iter().enumerate() {
-        assert_eq!(api.token_in_use(&key, id, &vendor).await, format!("tok-{n}"));
+        assert_eq!(
+            api.token_in_use(&key, id, &vendor).await,
+            format!("tok-{n}")
+        );
     }
     host.terminate();
 
@@ -157,11 +231,25 @@ async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening()
     let restarted = HostProcess::start(data.path(), &plugins, &env).await;
     let api = Api::of(&restarted);
     for (n, id) in ids.iter().enumerate() {
-        assert_eq!(api.token_in_use(&key, id, &vendor).await, format!("tok-{n}"));
+        assert_eq!(
+            api.token_in_use(&key, id, &vendor).await,
+            format!("tok-{n}")
+        );
     }
-    let (_, cursor) = api.call(reqwest::Method::GET, &format!("/api/v1/connections/{}/cursors/s", ids[0]), &key, None).await.unwrap();
+    let (_, cursor) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/connections/{}/cursors/s", ids[0]),
+            &key,
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(cursor["data"]["cursor"], "c-1");
     for secret in ["tok-0", "tok-1", "tok-2", ADMIN, key.as_str()] {
-        assert!(!restarted.log_text().contains(secret), "the host log shows {secret}");
+        assert!(
+            !restarted.log_text().contains(secret),
+            "the host log shows {secret}"
+        );
     }
 }

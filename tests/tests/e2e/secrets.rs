@@ -101,31 +101,88 @@ mod through_the_api {
             "config": {"base_url": vendor.origin()},
             "credentials": {"type": "bearer", "token": first},
         });
-        let (status, created) = server.send(Method::POST, "/api/v1/connections", Some(&key), Some(body)).await;
+        let (status, created) = server
+            .send(Method::POST, "/api/v1/connections", Some(&key), Some(body))
+            .await;
         assert_eq!(status, 201);
         let id = created["data"]["id"].as_str().unwrap().to_owned();
         responses.push(created);
         let base = format!("/api/v1/connections/{id}");
         let patch = json!({"credentials": {"type": "bearer", "token": second}});
-        responses.push(server.send(Method::PATCH, &base, Some(&key), Some(patch)).await.1);
+        responses.push(
+            server
+                .send(Method::PATCH, &base, Some(&key), Some(patch))
+                .await
+                .1,
+        );
         let basic = json!({"auth_method": "basic", "credentials": {"type": "basic", "username": "me", "password": password}});
-        responses.push(server.send(Method::PATCH, &base, Some(&key), Some(basic)).await.1);
-        for path in [base.clone(), "/api/v1/connections".into(), format!("{base}/containers"), "/api/v1/audit".into()] {
+        responses.push(
+            server
+                .send(Method::PATCH, &base, Some(&key), Some(basic))
+                .await
+                .1,
+        );
+        for path in [
+            base.clone(),
+            "/api/v1/connections".into(),
+            format!("{base}/containers"),
+            "/api/v1/audit".into(),
+        ] {
             responses.push(server.send(Method::GET, &path, Some(&key), None).await.1);
         }
-        responses.push(server.send(Method::POST, &format!("{base}/validate"), Some(&key), None).await.1);
-        responses.push(server.send(Method::GET, &format!("{base}/search?q=observe"), Some(&key), None).await.1);
+        responses.push(
+            server
+                .send(Method::POST, &format!("{base}/validate"), Some(&key), None)
+                .await
+                .1,
+        );
+        responses.push(
+            server
+                .send(
+                    Method::GET,
+                    &format!("{base}/search?q=observe"),
+                    Some(&key),
+                    None,
+                )
+                .await
+                .1,
+        );
         // A failing call too: errors must not quote credentials either.
-        responses.push(server.send(Method::GET, &format!("{base}/items/missing"), Some(&key), None).await.1);
+        responses.push(
+            server
+                .send(
+                    Method::GET,
+                    &format!("{base}/items/missing"),
+                    Some(&key),
+                    None,
+                )
+                .await
+                .1,
+        );
 
-        assert!(vendor.recorder.requests().iter().any(|r| r.header("authorization") == Some(&format!("Bearer {first}"))));
+        assert!(
+            vendor
+                .recorder
+                .requests()
+                .iter()
+                .any(|r| r.header("authorization") == Some(&format!("Bearer {first}")))
+        );
         let logs = log_capture::captured();
-        assert!(logs.contains(&id), "the capture holds this test's log lines");
+        assert!(
+            logs.contains(&id),
+            "the capture holds this test's log lines"
+        );
         for secret in [first, second, password, ADMIN_TOKEN, key.as_str()] {
             for response in &responses {
-                assert!(!response.to_string().contains(secret), "a response shows a secret: {response}");
+                assert!(
+                    !response.to_string().contains(secret),
+                    "a response shows a secret: {response}"
+                );
             }
-            assert!(!logs.contains(secret), "a log line shows a secret ({secret})");
+            assert!(
+                !logs.contains(secret),
+                "a log line shows a secret ({secret})"
+            );
         }
     }
 }

@@ -30,15 +30,34 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
     assert_eq!(response.headers()["x-request-id"], "req-42");
     let listed: serde_json::Value = response.json().await.unwrap();
     assert_eq!(listed["request_id"], "req-42");
-    let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["probe"], "the broken file was skipped, the good one loaded");
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["probe"],
+        "the broken file was skipped, the good one loaded"
+    );
     assert_eq!(listed["data"][0]["plugin"]["wit_version"], "0.1.0");
-    assert_eq!(listed["data"][0]["auth_methods"][2]["placement"], "header:x-probe-key");
+    assert_eq!(
+        listed["data"][0]["auth_methods"][2]["placement"],
+        "header:x-probe-key"
+    );
 
-    let (status, _) = server.send(Method::GET, "/api/v1/connectors/probe", Some(&key), None).await;
+    let (status, _) = server
+        .send(Method::GET, "/api/v1/connectors/probe", Some(&key), None)
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = server.send(Method::GET, "/api/v1/connectors/nope", Some(&key), None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = server
+        .send(Method::GET, "/api/v1/connectors/nope", Some(&key), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
 }
 
 #[tokio::test]
@@ -48,10 +67,18 @@ async fn every_api_needs_the_right_credential() {
     for (method, path, token) in [
         (Method::GET, "/api/v1/connectors", None),
         (Method::GET, "/api/v1/connections", Some("chk_not-a-key")),
-        (Method::GET, "/api/v1/connections", Some(harness::ADMIN_TOKEN)),
+        (
+            Method::GET,
+            "/api/v1/connections",
+            Some(harness::ADMIN_TOKEN),
+        ),
         (Method::POST, "/admin/v1/tenants", None),
         (Method::POST, "/admin/v1/tenants", Some(key.as_str())),
-        (Method::POST, "/admin/v1/keys/rotate", Some("wrong-admin-token")),
+        (
+            Method::POST,
+            "/admin/v1/keys/rotate",
+            Some("wrong-admin-token"),
+        ),
     ] {
         let (status, body) = server.send(method.clone(), path, token, None).await;
         assert_eq!(status, 401, "{method} {path}: {body}");
@@ -64,7 +91,10 @@ async fn every_api_needs_the_right_credential() {
 async fn unknown_routes_and_methods_answer_in_the_envelope() {
     let server = TestServer::start().await;
     let (status, body) = server.send(Method::GET, "/no/such/route", None, None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
     let (status, body) = server.send(Method::DELETE, "/healthz", None, None).await;
     assert_eq!(status, 405);
     assert_eq!(body["ok"], false);
@@ -74,9 +104,84 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
 async fn metrics_count_requests_by_route_template() {
     let server = TestServer::start().await;
     let key = server.tenant("acme").await;
-    server.send(Method::GET, "/api/v1/connections/conn_nope", Some(&key), None).await;
-    let text = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    server
+        .send(
+            Method::GET,
+            "/api/v1/connections/conn_nope",
+            Some(&key),
+            None,
+        )
+        .await;
+    let text = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("http_requests_total{"), "{text}");
-    assert!(text.contains(r#"route="/api/v1/connections/{id}""#), "labels use the template, not ids: {text}");
+    assert!(
+        text.contains(r#"route="/api/v1/connections/{id}""#),
+        "labels use the template, not ids: {text}"
+    );
     assert!(!text.contains("conn_nope"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_docs_page_are_served() {
+    let server = TestServer::start().await;
+    let (status, doc) = server.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/connections/{id}/search"]["get"].is_object());
+    let docs = server
+        .client
+        .get(format!("{}/docs", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.text().await.unwrap().contains("openapi"),
+        "the docs page embeds the document"
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_gateway_header_is_honoured_only_when_configured() {
+    let strict = TestServer::start().await;
+    strict.tenant("acme").await;
+    let response = strict
+        .client
+        .get(format!("{}/api/v1/connections", strict.base))
+        .header("x-tenant-id", "acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        401,
+        "by default the header proves nothing"
+    );
+
+    let gateway = TestServer::start_with(|config| config.trust_tenant_header = true).await;
+    gateway.tenant("acme").await;
+    let ok = gateway
+        .client
+        .get(format!("{}/api/v1/connections", gateway.base))
+        .header("x-tenant-id", "acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let unknown = gateway
+        .client
+        .get(format!("{}/api/v1/connections", gateway.base))
+        .header("x-tenant-id", "ghost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
 }
