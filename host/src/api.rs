@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod health;
 mod metrics;
+mod oauth;
 pub mod openapi;
 mod page_cursor;
 pub mod request_id;
@@ -29,6 +30,9 @@ pub use auth::AuthSettings;
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorCode};
 
+use std::sync::Arc;
+
+use crate::credentials::{OAuthFlow, Refresher};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -38,17 +42,20 @@ pub struct AppState {
     pub runtime: Runtime,
     pub store: Store,
     pub auth: AuthSettings,
+    pub oauth: Arc<OAuthFlow>,
+    pub refresher: Arc<Refresher>,
     pub metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(runtime: Runtime, store: Store, auth: AuthSettings) -> Self {
-        Self {
-            runtime,
-            store,
-            auth,
-            metrics: metrics::handle(),
-        }
+    pub fn new(
+        runtime: Runtime,
+        store: Store,
+        auth: AuthSettings,
+        oauth: Arc<OAuthFlow>,
+        refresher: Arc<Refresher>,
+    ) -> Self {
+        Self { runtime, store, auth, oauth, refresher, metrics: metrics::handle() }
     }
 }
 
@@ -125,6 +132,9 @@ pub fn router(state: AppState) -> Router {
             get(cursors::get).put(cursors::put).delete(cursors::delete),
         )
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/connectors/{connector}/oauth-app", axum::routing::put(oauth::put_app))
+        .route("/api/v1/oauth/{connector}/authorize", post(oauth::authorize))
+        .route("/api/v1/oauth/callback", get(oauth::callback_browser).post(oauth::callback_client))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

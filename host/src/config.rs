@@ -1,6 +1,7 @@
 //! Server configuration: defaults, then `connector-host.toml`, then `CONNECTOR_HOST_*` variables.
 //! Unknown keys are an error, not silently ignored.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::OAuthClientConfig;
 use crate::egress::{AddressGuard, EgressPolicy, HostPattern};
 use crate::runtime::RuntimeLimits;
 
@@ -52,6 +54,15 @@ pub struct HostConfig {
     pub trust_tenant_header: bool,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
     pub public_url: Option<String>,
+    /// Per-connector OAuth settings: default client and endpoint overrides
+    /// (`[oauth.jira] client_id = ..., client_secret = ...`). Default: none.
+    pub oauth: BTreeMap<String, OAuthClientConfig>,
+    /// Refresh OAuth tokens this long before they expire. Default: 300.
+    pub oauth_refresh_margin_secs: u64,
+    /// How often idle OAuth connections are checked for expiring tokens. Default: 60.
+    pub oauth_sweep_interval_secs: u64,
+    /// How long an OAuth authorization (its `state`) stays valid. Default: 600.
+    pub oauth_state_ttl_secs: u64,
 }
 
 /// A secret config value: deserialised like a string, never shown by `Debug`.
@@ -117,6 +128,10 @@ impl Default for HostConfig {
             master_key: None,
             trust_tenant_header: false,
             public_url: None,
+            oauth: BTreeMap::new(),
+            oauth_refresh_margin_secs: 300,
+            oauth_sweep_interval_secs: 60,
+            oauth_state_ttl_secs: 600,
         }
     }
 }

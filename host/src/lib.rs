@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+pub mod credentials;
 pub mod egress;
 pub mod runtime;
 mod server;

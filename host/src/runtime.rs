@@ -21,7 +21,7 @@ mod registry;
 pub use bindings::wit;
 pub use call_state::CallContext;
 pub use compile_cache::CompileSource;
-pub use fault::{CallError, FaultCause};
+pub use fault::{CallError, FaultCause, connector_error_message};
 pub use limits::RuntimeLimits;
 pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
 pub use operation::{Operation, OperationOutput};

@@ -1,4 +1,6 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -10,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{AppState, AuthSettings, router};
 use crate::config::HostConfig;
+use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
 use crate::runtime::{Runtime, RuntimeOptions};
 use crate::store::{KeyRing, Store};
@@ -82,6 +85,22 @@ pub struct Server {
     pub admin_token_file: Option<PathBuf>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+/// Refreshes tokens of idle OAuth connections before they lapse, every `interval`.
+fn spawn_sweeper(refresher: Arc<Refresher>, interval: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let refreshed = refresher.sweep(interval).await;
+            if refreshed > 0 {
+                tracing::info!(refreshed, "refreshed tokens of idle connections");
+            }
+        }
+    })
 }
 
 impl Server {
@@ -94,6 +113,7 @@ impl Server {
         drop(token);
 
         let egress = EgressClient::new(config.egress_policy()?)?;
+        let runtime_egress = egress.clone();
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
             pooling: config.pooling_allocator,
@@ -101,7 +121,7 @@ impl Server {
                 .compile_cache
                 .then(|| config.data_dir.join("compile-cache")),
         };
-        let runtime = Runtime::new(options, egress)?;
+        let runtime = Runtime::new(options, runtime_egress)?;
         let plugins_dir = config.plugins_dir();
         if plugins_dir.is_dir() {
             for plugin in runtime.load_dir(&plugins_dir).await? {
@@ -121,7 +141,25 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState::new(runtime.clone(), store.clone(), auth));
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local_addr}"));
+        let tokens = TokenClient::new(egress);
+        let oauth = Arc::new(OAuthFlow::new(
+            store.clone(),
+            runtime.clone(),
+            tokens.clone(),
+            config.oauth.clone(),
+            &public_url,
+            Duration::from_secs(config.oauth_state_ttl_secs),
+        ));
+        let refresher = Arc::new(Refresher::new(
+            store.clone(),
+            runtime.clone(),
+            tokens,
+            config.oauth.clone(),
+            Duration::from_secs(config.oauth_refresh_margin_secs),
+        ));
+        let sweeper = spawn_sweeper(refresher.clone(), Duration::from_secs(config.oauth_sweep_interval_secs.max(1)));
+        let app = router(AppState::new(runtime.clone(), store.clone(), auth, oauth, refresher));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -142,6 +180,7 @@ impl Server {
             admin_token_file,
             shutdown: Some(shutdown),
             task,
+            sweeper,
         })
     }
 
@@ -150,6 +189,7 @@ impl Server {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        self.sweeper.abort();
         self.task
             .await
             .context("server task failed")?

@@ -8,6 +8,7 @@ mod audit;
 mod connections;
 mod error;
 mod key_ring;
+mod oauth;
 mod records;
 mod sealing;
 mod tenants;
@@ -19,6 +20,7 @@ use anyhow::Context as _;
 pub use audit::{AuditEvent, SYSTEM_TENANT};
 pub use error::StoreError;
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
+pub use oauth::{OAuthApp, OAuthSession};
 pub use records::{
     ApiKeyRecord, ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, Tenant,
     now_rfc3339,
@@ -34,6 +36,7 @@ pub struct Store {
     connections: sled::Tree,
     secrets: sled::Tree,
     cursors: sled::Tree,
+    oauth_sessions: sled::Tree,
     audit: sled::Tree,
     keys: KeyRing,
 }
@@ -59,11 +62,8 @@ impl Store {
             secrets: tree("secrets")?,
             cursors: tree("cursors")?,
             audit: tree("audit")?,
-            // Created now so its name is reserved; the OAuth flows fill it.
-            db: {
-                tree("oauth_sessions")?;
-                db
-            },
+            oauth_sessions: tree("oauth_sessions")?,
+            db,
             keys,
         })
     }
@@ -87,7 +87,7 @@ impl Store {
     /// entry so reads keep working throughout. Returns how many entries were re-sealed.
     pub async fn reseal_all(&self) -> Result<usize, StoreError> {
         let mut count = 0;
-        for tree in [&self.secrets, &self.cursors] {
+        for tree in [&self.secrets, &self.cursors, &self.oauth_sessions] {
             for entry in tree.iter() {
                 let (key, sealed) = entry?;
                 if self.keys.is_current(&sealed) {

@@ -6,7 +6,8 @@ use std::time::Instant;
 use super::{ApiError, AppState, ErrorCode};
 use crate::runtime::wit::ConnectorError;
 use crate::runtime::{CallContext, CallError, Operation, OperationOutput};
-use crate::store::{ConnectionRecord, ConnectionStatus, StoredCredential, now_rfc3339};
+use crate::credentials::RefreshError;
+use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, now_rfc3339};
 
 /// A connection that is not the caller's answers exactly like one that does not exist, so ids
 /// do not leak across tenants.
@@ -73,8 +74,27 @@ pub async fn call(
             ),
         ));
     }
-    let credential = state.store.credential(tenant, id)?;
-    let result = call_with(state, &record, Some(&credential), operation).await;
+    if record.status == ConnectionStatus::NeedsReauth {
+        // Fail fast: the grant is known to be dead, and retrying would only loop at the vendor.
+        return Err(ApiError::new(
+            ErrorCode::ReauthRequired,
+            record.last_error.clone().unwrap_or_else(|| "the connection must be authorized again".into()),
+        ));
+    }
+    let stored = state.store.credential(tenant, id)?;
+    let credential = state.refresher.fresh(&record, stored).await.map_err(refresh_error)?;
+    let mut result = call_with(state, &record, Some(&credential), operation.clone()).await;
+    // A vendor 401 on an OAuth token: refresh once (unless someone already did) and retry once.
+    let rejected_token = match (&result, &credential) {
+        (Err(CallError::Connector(ConnectorError::Unauthorized(_))), StoredCredential::Oauth2 { access_token, .. }) => {
+            Some(access_token.clone())
+        }
+        _ => None,
+    };
+    if let Some(seen) = rejected_token {
+        let refreshed = state.refresher.refresh(&record, &seen).await.map_err(refresh_error)?;
+        result = call_with(state, &record, Some(&refreshed), operation).await;
+    }
     let record = track_status(state, record, &result).await;
     match result {
         Ok(output) => Ok((record, output)),
@@ -105,8 +125,13 @@ pub async fn track_status(
             changed
         }
         Err(CallError::Connector(ConnectorError::Unauthorized(message))) => {
-            let changed = record.status != ConnectionStatus::InvalidCredentials;
-            record.status = ConnectionStatus::InvalidCredentials;
+            let status = if record.credential_type == CredentialType::Oauth2 {
+                ConnectionStatus::NeedsReauth
+            } else {
+                ConnectionStatus::InvalidCredentials
+            };
+            let changed = record.status != status;
+            record.status = status;
             record.last_error = Some(format!("the vendor rejected the credential: {message}"));
             changed
         }
@@ -119,6 +144,17 @@ pub async fn track_status(
         }
     }
     record
+}
+
+fn refresh_error(error: RefreshError) -> ApiError {
+    match error {
+        RefreshError::NeedsReauth(message) => {
+            ApiError::new(ErrorCode::ReauthRequired, format!("the connection must be authorized again: {message}"))
+        }
+        RefreshError::Transient(message) => ApiError::new(ErrorCode::VendorError, message)
+            .with_status(axum::http::StatusCode::SERVICE_UNAVAILABLE),
+        RefreshError::Store(error) => error.into(),
+    }
 }
 
 fn seconds_between(earlier: &str, later: &str) -> u64 {

@@ -336,6 +336,11 @@ pub async fn delete(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
+    let record = connection_calls::load(&state, &caller.tenant, &id)?;
+    // Revoke the grant at the vendor first (when the connector declares how), then erase.
+    if let Ok(credential) = state.store.credential(&caller.tenant, &id) {
+        state.oauth.revoke(&caller.tenant, &record.connector, &credential).await;
+    }
     if !state.store.delete_connection(&caller.tenant, &id).await? {
         return Err(connection_calls::not_found(&id));
     }
@@ -365,6 +370,40 @@ pub async fn validate(
         Ok(_) => Ok(Envelope::ok(record.into())),
         Err(error) => Err(ApiError::from_call(error)),
     }
+}
+
+/// Creates the connection for a completed OAuth grant: the same config check and `connect` as
+/// any connection, then stored with its tokens sealed.
+pub async fn create_from_oauth(
+    state: &AppState,
+    outcome: crate::credentials::CallbackOutcome,
+) -> Result<ConnectionRecord, ApiError> {
+    let session = outcome.session;
+    let plugin = state
+        .runtime
+        .plugin(&session.connector)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("connector `{}` is not installed", session.connector)))?;
+    let now = now_rfc3339();
+    let mut record = ConnectionRecord {
+        id: format!("conn_{}", uuid::Uuid::new_v4().simple()),
+        tenant: session.tenant.clone(),
+        connector: session.connector.clone(),
+        name: session.name.clone().unwrap_or_else(|| plugin.manifest.display_name.clone()),
+        auth_method: outcome.auth_method,
+        credential_type: outcome.credential.credential_type(),
+        config: session.config,
+        status: ConnectionStatus::Active,
+        principal: None,
+        last_error: None,
+        last_success_at: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    verify(state, &mut record, &outcome.credential).await?;
+    state.store.create_connection(&record, &outcome.credential).await?;
+    let caller = TenantCaller { tenant: session.tenant, actor: "oauth".into() };
+    audit(state, &caller, "oauth.grant", &record.id, json!({ "connector": record.connector, "scopes": session.scopes })).await;
+    Ok(record)
 }
 
 /// Records an audit event; a failure to audit is logged, not turned into a failed request,

@@ -66,6 +66,7 @@ impl Modify for SecuritySchemes {
         super::resources::search, super::resources::create_item, super::resources::create_comment,
         super::cursors::list, super::cursors::get, super::cursors::put, super::cursors::delete,
         super::audit::list,
+        super::oauth::put_app, super::oauth::authorize, super::oauth::callback_browser, super::oauth::callback_client,
     ),
     components(schemas(ErrorEnvelope, ErrorDetail, ErrorCode)),
     modifiers(&SecuritySchemes),

@@ -1,6 +1,6 @@
 use std::time::SystemTime;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::egress::Credential;
@@ -88,6 +88,14 @@ pub enum StoredCredential {
     Basic { username: String, password: String },
     Bearer { token: String },
     ApiKey { key: String },
+    /// Tokens from an OAuth 2.0 grant; the host refreshes them.
+    Oauth2 {
+        access_token: String,
+        refresh_token: Option<String>,
+        /// Unix seconds when the access token expires, if the vendor said.
+        expires_at: Option<u64>,
+        scope: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for StoredCredential {
@@ -96,6 +104,7 @@ impl std::fmt::Debug for StoredCredential {
             Self::Basic { .. } => "StoredCredential::Basic([redacted])",
             Self::Bearer { .. } => "StoredCredential::Bearer([redacted])",
             Self::ApiKey { .. } => "StoredCredential::ApiKey([redacted])",
+            Self::Oauth2 { .. } => "StoredCredential::Oauth2([redacted])",
         })
     }
 }
@@ -106,6 +115,7 @@ impl StoredCredential {
             Self::Basic { .. } => CredentialType::Basic,
             Self::Bearer { .. } => CredentialType::Bearer,
             Self::ApiKey { .. } => CredentialType::ApiKey,
+            Self::Oauth2 { .. } => CredentialType::Oauth2,
         }
     }
 
@@ -122,21 +132,8 @@ impl StoredCredential {
             Self::ApiKey { key } => Credential::ApiKey {
                 key: SecretString::from(key.clone()),
             },
-        }
-    }
-
-    /// Back from the egress form (for code that holds only a `Credential`).
-    pub fn from_credential(credential: &Credential) -> Self {
-        match credential {
-            Credential::Basic { username, password } => Self::Basic {
-                username: username.clone(),
-                password: password.expose_secret().to_owned(),
-            },
-            Credential::Bearer { token } => Self::Bearer {
-                token: token.expose_secret().to_owned(),
-            },
-            Credential::ApiKey { key } => Self::ApiKey {
-                key: key.expose_secret().to_owned(),
+            Self::Oauth2 { access_token, .. } => Credential::Bearer {
+                token: SecretString::from(access_token.clone()),
             },
         }
     }

@@ -1,0 +1,99 @@
+//! Which OAuth client and endpoints a flow uses: the connector's declared endpoints, the
+//! operator's overrides and default client, or the tenant's own client.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigSecret;
+use crate::runtime::{AuthMethodManifest, CredentialKindManifest, OAuth2Manifest, Plugin};
+use crate::store::{Store, StoreError};
+
+/// Operator settings for one connector's OAuth (`[oauth.<connector>]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientConfig {
+    /// Default client for tenants that did not set their own.
+    pub client_id: Option<String>,
+    pub client_secret: Option<ConfigSecret>,
+    /// Overrides of the connector's declared endpoints (self-hosted vendors, test servers).
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revoke_url: Option<String>,
+}
+
+/// The client id and secret a flow authenticates with. `Debug` hides the secret.
+#[derive(Clone)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes the tenant's app asks for on top of the connector's defaults.
+    pub extra_scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+/// The endpoints in force for a connector's OAuth method.
+#[derive(Debug, Clone)]
+pub struct OAuthEndpoints {
+    pub method_id: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+    pub declared: OAuth2Manifest,
+}
+
+impl OAuthEndpoints {
+    /// The connector's declared endpoints, without operator overrides.
+    pub fn of(plugin: &Plugin) -> Option<Self> {
+        endpoints(plugin, &BTreeMap::new())
+    }
+}
+
+/// The connector's OAuth method, if it has one.
+pub fn oauth_method(plugin: &Plugin) -> Option<(&AuthMethodManifest, &OAuth2Manifest)> {
+    plugin.manifest.auth_methods.iter().find_map(|method| match &method.kind {
+        CredentialKindManifest::Oauth2 { oauth2 } => Some((method, oauth2)),
+        _ => None,
+    })
+}
+
+/// Endpoints for `plugin`, with the operator's overrides applied.
+pub fn endpoints(plugin: &Plugin, settings: &BTreeMap<String, OAuthClientConfig>) -> Option<OAuthEndpoints> {
+    let (method, declared) = oauth_method(plugin)?;
+    let overrides = settings.get(plugin.id());
+    Some(OAuthEndpoints {
+        method_id: method.id.clone(),
+        authorize_url: overrides.and_then(|o| o.authorize_url.clone()).unwrap_or_else(|| declared.authorize_url.clone()),
+        token_url: overrides.and_then(|o| o.token_url.clone()).unwrap_or_else(|| declared.token_url.clone()),
+        revoke_url: overrides.and_then(|o| o.revoke_url.clone()).or_else(|| declared.revoke_url.clone()),
+        declared: declared.clone(),
+    })
+}
+
+/// The tenant's own client for the connector, else the operator's default, else none.
+pub fn client_for(
+    store: &Store,
+    settings: &BTreeMap<String, OAuthClientConfig>,
+    tenant: &str,
+    connector: &str,
+) -> Result<Option<OAuthClient>, StoreError> {
+    if let Some(app) = store.oauth_app(tenant, connector)? {
+        return Ok(Some(OAuthClient {
+            client_id: app.client_id,
+            client_secret: app.client_secret,
+            extra_scopes: app.scopes,
+        }));
+    }
+    Ok(settings.get(connector).and_then(|o| {
+        Some(OAuthClient {
+            client_id: o.client_id.clone()?,
+            client_secret: o.client_secret.as_ref()?.expose().to_owned(),
+            extra_scopes: Vec::new(),
+        })
+    }))
+}

@@ -1,0 +1,273 @@
+//! The authorization-code flow: `authorize` opens a single-use session and signs `state`;
+//! `callback` checks the state before any lookup, consumes the session, and exchanges the code
+//! with the PKCE verifier. Creating the connection from the tokens is the caller's job.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::clients::{self, OAuthClientConfig, OAuthEndpoints};
+use super::signed_state::{self, StateClaims, StateError};
+use super::token_client::{TokenClient, TokenError, unix_now};
+use super::{OAuthClient, pkce};
+use crate::runtime::{CallContext, CallError, Operation, Plugin, Runtime};
+use crate::store::{OAuthSession, Store, StoreError, StoredCredential};
+
+/// What a client asks `authorize` for.
+#[derive(Debug, Default)]
+pub struct AuthorizeRequest {
+    pub tenant: String,
+    pub connector: String,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub scopes: Vec<String>,
+    pub redirect_uri: Option<String>,
+    pub return_to: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Where to send the user.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Authorization {
+    pub authorization_url: String,
+    pub state: String,
+    pub expires_at: String,
+}
+
+/// Tokens from a completed grant, with the session they belong to.
+pub struct CallbackOutcome {
+    pub session: OAuthSession,
+    pub auth_method: String,
+    pub credential: StoredCredential,
+}
+
+/// Why a flow step failed. Messages never include a code, token, verifier or client secret.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("connector `{0}` is not installed")]
+    NotInstalled(String),
+    #[error("connector `{0}` does not support OAuth")]
+    NoOAuth(String),
+    #[error("no OAuth client for connector `{0}`: set one with PUT /api/v1/connectors/{0}/oauth-app")]
+    NoClient(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("the connector rejected the config: {0}")]
+    ConfigRejected(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("this authorization was already used; start again")]
+    Replayed,
+    #[error("this authorization belongs to another tenant")]
+    WrongTenant,
+    #[error("authorization was refused at the vendor: {error}{}", description_suffix(.description))]
+    Denied { error: String, description: String },
+    #[error("the vendor refused the authorization code: {0}")]
+    Exchange(TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Plugin(CallError),
+}
+
+fn description_suffix(description: &str) -> String {
+    if description.is_empty() { String::new() } else { format!(" ({description})") }
+}
+
+/// The OAuth flows of the host.
+pub struct OAuthFlow {
+    store: Store,
+    runtime: Runtime,
+    tokens: TokenClient,
+    settings: BTreeMap<String, OAuthClientConfig>,
+    /// Where the vendor sends the user back: `PUBLIC_URL/api/v1/oauth/callback`.
+    default_redirect_uri: String,
+    /// How long an authorization may take. Default: 10 minutes.
+    state_ttl: Duration,
+}
+
+/// Longest `return_to` or `redirect_uri`.
+const MAX_URL: usize = 2048;
+
+impl OAuthFlow {
+    pub fn new(
+        store: Store,
+        runtime: Runtime,
+        tokens: TokenClient,
+        settings: BTreeMap<String, OAuthClientConfig>,
+        public_url: &str,
+        state_ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            runtime,
+            tokens,
+            settings,
+            default_redirect_uri: format!("{}/api/v1/oauth/callback", public_url.trim_end_matches('/')),
+            state_ttl,
+        }
+    }
+
+    fn plugin(&self, connector: &str) -> Result<(std::sync::Arc<Plugin>, OAuthEndpoints), OAuthError> {
+        let plugin = self.runtime.plugin(connector).ok_or_else(|| OAuthError::NotInstalled(connector.to_owned()))?;
+        let endpoints =
+            clients::endpoints(&plugin, &self.settings).ok_or_else(|| OAuthError::NoOAuth(connector.to_owned()))?;
+        Ok((plugin, endpoints))
+    }
+
+    fn client(&self, tenant: &str, connector: &str) -> Result<OAuthClient, OAuthError> {
+        clients::client_for(&self.store, &self.settings, tenant, connector)?
+            .ok_or_else(|| OAuthError::NoClient(connector.to_owned()))
+    }
+
+    /// Starts a flow: checks the config with the plugin, opens a sealed session holding the
+    /// PKCE verifier, and returns the vendor URL to send the user to.
+    pub async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, OAuthError> {
+        let (plugin, endpoints) = self.plugin(&request.connector)?;
+        let client = self.client(&request.tenant, &request.connector)?;
+        let redirect_uri = match request.redirect_uri {
+            Some(uri) => checked_url("redirect_uri", uri)?,
+            None => self.default_redirect_uri.clone(),
+        };
+        let return_to = request.return_to.map(|uri| checked_url("return_to", uri)).transpose()?;
+
+        let pairs: Vec<(String, String)> = request
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect();
+        let context = CallContext { tenant: request.tenant.clone(), connection: "(authorize)".into(), ..CallContext::default() };
+        match self.runtime.call(plugin.id(), context, Operation::Validate { config: pairs }).await {
+            Ok(_) => {}
+            Err(CallError::Connector(error)) => {
+                return Err(OAuthError::ConfigRejected(crate::runtime::connector_error_message(&error)));
+            }
+            Err(error) => return Err(OAuthError::Plugin(error)),
+        }
+
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in endpoints.declared.default_scopes.iter().chain(&client.extra_scopes).chain(&request.scopes) {
+            if !scope.trim().is_empty() && !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        let verifier = if endpoints.declared.pkce {
+            Some(pkce::verifier().map_err(|_| OAuthError::InvalidRequest("no randomness available".into()))?)
+        } else {
+            None
+        };
+        let expires_at = unix_now() + self.state_ttl.as_secs();
+        let session = OAuthSession {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            tenant: request.tenant.clone(),
+            connector: plugin.id().to_owned(),
+            auth_method: endpoints.method_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            return_to,
+            name: request.name,
+            config: request.config,
+            scopes: scopes.clone(),
+            verifier: verifier.clone(),
+            expires_at,
+        };
+        self.store.put_oauth_session(&session).await?;
+        let key = self.store.oauth_state_key().await?;
+        let state = signed_state::sign(&key, &StateClaims { session: session.id.clone(), tenant: request.tenant, expires_at })?;
+
+        let mut url = url::Url::parse(&endpoints.authorize_url)
+            .map_err(|e| OAuthError::InvalidRequest(format!("the connector's authorize URL is invalid: {e}")))?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client.client_id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("state", &state);
+            if !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(" "));
+            }
+            if let Some(verifier) = &verifier {
+                query.append_pair("code_challenge", &pkce::challenge(verifier)).append_pair("code_challenge_method", "S256");
+            }
+            for (name, value) in &endpoints.declared.extra_authorize_params {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(Authorization {
+            authorization_url: url.to_string(),
+            state,
+            expires_at: humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(expires_at))
+                .to_string(),
+        })
+    }
+
+    /// Completes a flow. The state's signature and expiry are checked before any lookup; a
+    /// caller that is a tenant must be the state's tenant; the session is consumed, so a state
+    /// works once.
+    pub async fn callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        vendor_error: Option<(&str, &str)>,
+        caller_tenant: Option<&str>,
+    ) -> Result<CallbackOutcome, OAuthError> {
+        let state = state.filter(|s| !s.is_empty()).ok_or_else(|| OAuthError::InvalidRequest("`state` is required".into()))?;
+        let key = self.store.oauth_state_key().await?;
+        let claims = signed_state::verify(&key, state, unix_now())?;
+        if caller_tenant.is_some_and(|tenant| tenant != claims.tenant) {
+            return Err(OAuthError::WrongTenant);
+        }
+        let session = self.store.take_oauth_session(&claims.session)?.ok_or(OAuthError::Replayed)?;
+        if session.tenant != claims.tenant {
+            return Err(OAuthError::State(StateError::Forged));
+        }
+        if let Some((error, description)) = vendor_error {
+            return Err(OAuthError::Denied { error: error.to_owned(), description: description.to_owned() });
+        }
+        let code = code.filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::InvalidRequest("`code` is required".into()))?;
+        let (_, endpoints) = self.plugin(&session.connector)?;
+        let client = self.client(&session.tenant, &session.connector)?;
+        let basic = endpoints.declared.client_auth == "basic";
+        let tokens = self
+            .tokens
+            .exchange_code(&endpoints.token_url, &client, basic, code, &session.redirect_uri, session.verifier.as_deref())
+            .await
+            .map_err(OAuthError::Exchange)?;
+        Ok(CallbackOutcome {
+            auth_method: endpoints.method_id,
+            credential: StoredCredential::Oauth2 {
+                expires_at: tokens.expires_at(),
+                refresh_token: tokens.refresh_token.clone(),
+                scope: tokens.scope.clone(),
+                access_token: tokens.access_token,
+            },
+            session,
+        })
+    }
+
+    /// Revokes a connection's grant at the vendor, when the connector declares a revocation
+    /// endpoint. Failures are logged: deleting the connection goes ahead regardless.
+    pub async fn revoke(&self, tenant: &str, connector: &str, credential: &StoredCredential) {
+        let StoredCredential::Oauth2 { access_token, refresh_token, .. } = credential else { return };
+        let Ok((_, endpoints)) = self.plugin(connector) else { return };
+        let Some(revoke_url) = &endpoints.revoke_url else { return };
+        let Ok(client) = self.client(tenant, connector) else { return };
+        let basic = endpoints.declared.client_auth == "basic";
+        match refresh_token {
+            // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
+            Some(token) => self.tokens.revoke(revoke_url, &client, basic, token, "refresh_token").await,
+            None => self.tokens.revoke(revoke_url, &client, basic, access_token, "access_token").await,
+        }
+    }
+}
+
+/// An absolute http(s) URL without credentials, as `return_to` and `redirect_uri` must be.
+fn checked_url(field: &str, value: String) -> Result<String, OAuthError> {
+    let invalid = || OAuthError::InvalidRequest(format!("{field} must be an absolute http(s) URL"));
+    if value.len() > MAX_URL {
+        return Err(invalid());
+    }
+    let url = url::Url::parse(&value).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid());
+    }
+    Ok(value)
+}

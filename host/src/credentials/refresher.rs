@@ -1,0 +1,172 @@
+//! Keeps OAuth access tokens valid without ever racing: one refresh in flight per connection,
+//! the stored token re-read under the lock, the old refresh token kept when the vendor sends
+//! none, and an `invalid_grant` double-checked before a grant is declared dead.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::clients::{self, OAuthClientConfig};
+use super::token_client::{TokenClient, TokenError, unix_now};
+use crate::runtime::Runtime;
+use crate::store::{ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential, now_rfc3339};
+
+/// Why a usable token could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The grant is gone (revoked, expired, no refresh token); the user must authorize again.
+    /// The connection is now `needs_reauth`.
+    #[error("the connection must be authorized again: {0}")]
+    NeedsReauth(String),
+    /// The token endpoint failed in a way that may pass.
+    #[error("could not refresh the access token: {0}")]
+    Transient(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Refreshes tokens for every connection of the host.
+pub struct Refresher {
+    store: Store,
+    runtime: Runtime,
+    tokens: TokenClient,
+    settings: BTreeMap<String, OAuthClientConfig>,
+    /// Refresh this long before expiry. Default: 5 minutes.
+    margin: Duration,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Refresher {
+    pub fn new(
+        store: Store,
+        runtime: Runtime,
+        tokens: TokenClient,
+        settings: BTreeMap<String, OAuthClientConfig>,
+        margin: Duration,
+    ) -> Self {
+        Self { store, runtime, tokens, settings, margin, locks: Mutex::default() }
+    }
+
+    /// Whether an OAuth credential should be refreshed before use.
+    pub fn is_due(&self, credential: &StoredCredential) -> bool {
+        matches!(credential, StoredCredential::Oauth2 { expires_at: Some(at), .. }
+            if *at <= unix_now() + self.margin.as_secs())
+    }
+
+    /// A credential fit to use now: the given one, or a refreshed one if it is due.
+    pub async fn fresh(
+        &self,
+        record: &ConnectionRecord,
+        credential: StoredCredential,
+    ) -> Result<StoredCredential, RefreshError> {
+        match &credential {
+            StoredCredential::Oauth2 { access_token, .. } if self.is_due(&credential) => {
+                let seen = access_token.clone();
+                self.refresh(record, &seen).await
+            }
+            _ => Ok(credential),
+        }
+    }
+
+    /// Refreshes the connection's token unless someone already replaced `seen_access_token`.
+    /// Callers that saw a vendor 401 with `seen_access_token` call this once, then retry once.
+    pub async fn refresh(
+        &self,
+        record: &ConnectionRecord,
+        seen_access_token: &str,
+    ) -> Result<StoredCredential, RefreshError> {
+        let lock = self.lock_for(record);
+        let _guard = lock.lock().await;
+
+        // Someone may have refreshed while we waited for the lock.
+        let current = self.store.credential(&record.tenant, &record.id)?;
+        let StoredCredential::Oauth2 { access_token, refresh_token, .. } = &current else {
+            return Ok(current);
+        };
+        if access_token != seen_access_token && !self.is_due(&current) {
+            return Ok(current);
+        }
+        let Some(refresh_token) = refresh_token.clone() else {
+            return Err(self.grant_dead(record, "the vendor issued no refresh token").await);
+        };
+        let plugin = self.runtime.plugin(&record.connector).ok_or_else(|| {
+            RefreshError::Transient(format!("connector `{}` is not installed", record.connector))
+        })?;
+        let endpoints = clients::endpoints(&plugin, &self.settings)
+            .ok_or_else(|| RefreshError::Transient("the connector declares no OAuth endpoints".into()))?;
+        let client = clients::client_for(&self.store, &self.settings, &record.tenant, &record.connector)?
+            .ok_or_else(|| RefreshError::Transient("no OAuth client is configured for this connector".into()))?;
+        let basic = endpoints.declared.client_auth == "basic";
+
+        match self.tokens.refresh(&endpoints.token_url, &client, basic, &refresh_token).await {
+            Ok(response) => {
+                let refreshed = StoredCredential::Oauth2 {
+                    expires_at: response.expires_at(),
+                    // Vendors that do not rotate refresh tokens send none: keep the old one.
+                    refresh_token: response.refresh_token.clone().or(Some(refresh_token)),
+                    scope: response.scope.clone(),
+                    access_token: response.access_token,
+                };
+                self.store.replace_credential(&record.tenant, &record.id, &refreshed).await?;
+                tracing::info!(tenant = %record.tenant, connection = %record.id, "access token refreshed");
+                Ok(refreshed)
+            }
+            Err(TokenError::InvalidGrant(message)) => {
+                // Another host process may have rotated the refresh token in between.
+                let stored = self.store.credential(&record.tenant, &record.id)?;
+                if let StoredCredential::Oauth2 { refresh_token: Some(now), .. } = &stored
+                    && *now != refresh_token
+                {
+                    return Ok(stored);
+                }
+                Err(self.grant_dead(record, &format!("invalid_grant: {message}")).await)
+            }
+            Err(error) => Err(RefreshError::Transient(error.to_string())),
+        }
+    }
+
+    /// Marks the connection `needs_reauth` with the vendor's message, audited.
+    async fn grant_dead(&self, record: &ConnectionRecord, message: &str) -> RefreshError {
+        if let Ok(Some(mut current)) = self.store.connection(&record.tenant, &record.id) {
+            current.status = ConnectionStatus::NeedsReauth;
+            current.last_error = Some(format!("token refresh failed: {message}"));
+            current.updated_at = now_rfc3339();
+            if let Err(error) = self.store.update_connection(&current, None).await {
+                tracing::error!(%error, connection = %record.id, "could not record needs_reauth");
+            }
+        }
+        let details = serde_json::json!({ "error": message });
+        let _ = self.store.audit(Some(&record.tenant), "host", "oauth.refresh_failed", &record.id, details).await;
+        tracing::warn!(tenant = %record.tenant, connection = %record.id, error = %message, "OAuth grant is dead; needs reauthorization");
+        RefreshError::NeedsReauth(message.to_owned())
+    }
+
+    fn lock_for(&self, record: &ConnectionRecord) -> Arc<tokio::sync::Mutex<()>> {
+        let key = format!("{}/{}", record.tenant, record.id);
+        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(key).or_default().clone()
+    }
+
+    /// Refreshes every active OAuth connection that would expire before the next sweep, so
+    /// idle connections do not lapse. Returns how many were refreshed.
+    pub async fn sweep(&self, horizon: Duration) -> usize {
+        let Ok(records) = self.store.all_connections() else { return 0 };
+        let mut refreshed = 0;
+        let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
+        for record in records {
+            if record.status != ConnectionStatus::Active || record.credential_type != crate::store::CredentialType::Oauth2 {
+                continue;
+            }
+            let Ok(credential) = self.store.credential(&record.tenant, &record.id) else { continue };
+            let StoredCredential::Oauth2 { access_token, expires_at: Some(at), .. } = &credential else { continue };
+            if *at > deadline {
+                continue;
+            }
+            match self.refresh(&record, access_token).await {
+                Ok(_) => refreshed += 1,
+                Err(error) => tracing::warn!(connection = %record.id, %error, "background refresh failed"),
+            }
+        }
+        refreshed
+    }
+}

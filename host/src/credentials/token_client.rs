@@ -1,0 +1,191 @@
+//! Calls to a vendor's token and revocation endpoints, made by the host through the same
+//! egress client as plugins (so the address checks apply), with client authentication placed
+//! by the host like any credential.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::OAuthClient;
+use crate::egress::{
+    ConnectionScope, Credential, CredentialPlacement, EgressClient, EgressError, EgressRequest, HostPattern, Method,
+};
+
+/// Longest a token endpoint may take.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest token response read.
+const MAX_TOKEN_RESPONSE: u64 = 256 << 10;
+
+/// A successful token response (RFC 6749 §5.1). `Debug` hides the tokens.
+#[derive(Clone, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+impl TokenResponse {
+    /// Unix seconds when the access token expires, if the vendor said.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_in.map(|secs| unix_now() + secs)
+    }
+}
+
+/// Why a token request failed. Messages are the vendor's, never a token.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TokenError {
+    /// `invalid_grant`: the code or refresh token is no longer valid.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    /// Any other OAuth error the vendor named (`invalid_client`, `access_denied`, ...).
+    #[error("{error}: {description}")]
+    Rejected { error: String, description: String },
+    /// The endpoint could not be reached or answered something unreadable.
+    #[error("token endpoint failed: {0}")]
+    Failed(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Talks to token endpoints.
+#[derive(Clone)]
+pub struct TokenClient {
+    egress: EgressClient,
+}
+
+impl TokenClient {
+    pub fn new(egress: EgressClient) -> Self {
+        Self { egress }
+    }
+
+    /// Exchanges an authorization code (with its PKCE verifier).
+    pub async fn exchange_code(
+        &self,
+        token_url: &str,
+        client: &OAuthClient,
+        basic_auth: bool,
+        code: &str,
+        redirect_uri: &str,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier));
+        }
+        self.post_form(token_url, client, basic_auth, &form).await
+    }
+
+    /// Trades a refresh token for new tokens.
+    pub async fn refresh(
+        &self,
+        token_url: &str,
+        client: &OAuthClient,
+        basic_auth: bool,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, TokenError> {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        self.post_form(token_url, client, basic_auth, &form).await
+    }
+
+    /// Revokes a token (RFC 7009). The vendor's answer is only logged: the connection goes
+    /// away either way.
+    pub async fn revoke(&self, revoke_url: &str, client: &OAuthClient, basic_auth: bool, token: &str, hint: &str) {
+        let form = [("token", token), ("token_type_hint", hint)];
+        match self.send_form(revoke_url, client, basic_auth, &form).await {
+            Ok((status, _)) if (200..300).contains(&status) => tracing::info!("token revoked at the vendor"),
+            Ok((status, _)) => tracing::warn!(status, "the vendor refused to revoke the token"),
+            Err(error) => tracing::warn!(%error, "could not reach the revocation endpoint"),
+        }
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        client: &OAuthClient,
+        basic_auth: bool,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, TokenError> {
+        let (status, body) = self.send_form(url, client, basic_auth, form).await?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body)
+                .map_err(|e| TokenError::Failed(format!("unreadable token response: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant(e.error_description.unwrap_or_default())),
+            Ok(e) => Err(TokenError::Rejected { error: e.error, description: e.error_description.unwrap_or_default() }),
+            Err(_) => Err(TokenError::Failed(format!("token endpoint answered {status}"))),
+        }
+    }
+
+    async fn send_form(
+        &self,
+        url: &str,
+        client: &OAuthClient,
+        basic_auth: bool,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), TokenError> {
+        let parsed = url::Url::parse(url).map_err(|e| TokenError::Failed(format!("bad endpoint URL: {e}")))?;
+        let host = parsed.host_str().ok_or_else(|| TokenError::Failed("endpoint URL has no host".into()))?;
+        let host_pattern = HostPattern::parse(host).map_err(TokenError::Failed)?;
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form {
+            pairs.append_pair(k, v);
+        }
+        if !basic_auth {
+            pairs.append_pair("client_id", &client.client_id);
+            pairs.append_pair("client_secret", &client.client_secret);
+        }
+        let credential = basic_auth.then(|| {
+            let basic = Credential::Basic {
+                username: client.client_id.clone(),
+                password: SecretString::from(client.client_secret.clone()),
+            };
+            Arc::new((basic, CredentialPlacement::Basic))
+        });
+        let scope = ConnectionScope {
+            plugin_hosts: vec![host_pattern.clone()],
+            origin: None,
+            credential,
+            credential_hosts: vec![host_pattern],
+        };
+        let request = EgressRequest {
+            method: Method::Post,
+            url: url.to_owned(),
+            headers: vec![
+                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: Some(pairs.finish().into_bytes()),
+            with_credential: basic_auth,
+            timeout: None,
+        };
+        let response = self
+            .egress
+            .send(&scope, request, Instant::now() + TOKEN_TIMEOUT, MAX_TOKEN_RESPONSE)
+            .await
+            .map_err(|e: EgressError| TokenError::Failed(e.to_string()))?;
+        Ok((response.status, response.body))
+    }
+}

@@ -1,0 +1,103 @@
+//! OAuth state: pending authorization sessions (single use), the key that signs `state`, and
+//! tenants' own OAuth client credentials. All sealed.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Aad, Store, StoreError};
+
+/// Pseudo-tenant and connection names under which host-wide secrets are sealed.
+const SYSTEM: &str = "_system";
+
+/// A pending authorization, created by `authorize` and consumed once by the callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct OAuthSession {
+    pub id: String,
+    pub tenant: String,
+    pub connector: String,
+    pub auth_method: String,
+    pub redirect_uri: String,
+    pub return_to: Option<String>,
+    pub name: Option<String>,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub scopes: Vec<String>,
+    /// PKCE verifier; never leaves the host.
+    pub verifier: Option<String>,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for OAuthSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSession").field("id", &self.id).field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
+
+/// A tenant's own OAuth client for a connector.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl Store {
+    /// Stores a pending session, sealed.
+    pub async fn put_oauth_session(&self, session: &OAuthSession) -> Result<(), StoreError> {
+        let aad = Aad::new(SYSTEM, &session.id, "oauth-session");
+        let sealed = self.keys.seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(session)?))?;
+        self.oauth_sessions.insert(aad.storage_key(), sealed)?;
+        self.flush().await
+    }
+
+    /// Removes and returns a pending session: a second call for the same id finds nothing, so a
+    /// replayed `state` is refused.
+    pub fn take_oauth_session(&self, id: &str) -> Result<Option<OAuthSession>, StoreError> {
+        let aad = Aad::new(SYSTEM, id, "oauth-session");
+        let Some(sealed) = self.oauth_sessions.remove(aad.storage_key())? else { return Ok(None) };
+        let plain = self.keys.open(&aad, &sealed)?;
+        Ok(Some(serde_json::from_slice(&plain)?))
+    }
+
+    /// The key that signs OAuth `state`, created on first use and sealed like any secret.
+    pub async fn oauth_state_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        let aad = Aad::new(SYSTEM, "oauth", "state-key");
+        if let Some(sealed) = self.secrets.get(aad.storage_key())? {
+            return Ok(self.keys.open(&aad, &sealed)?);
+        }
+        let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
+        getrandom::fill(&mut key).map_err(|_| StoreError::Io("no randomness available".into()))?;
+        let sealed = self.keys.seal(&aad, &key)?;
+        // Two first requests at once: whoever writes first wins, the other reads it back.
+        match self.secrets.compare_and_swap(aad.storage_key(), None as Option<&[u8]>, Some(sealed))? {
+            Ok(()) => {
+                self.flush().await?;
+                Ok(key)
+            }
+            Err(current) => {
+                let sealed = current.current.ok_or(StoreError::NotFound)?;
+                Ok(self.keys.open(&aad, &sealed)?)
+            }
+        }
+    }
+
+    /// Stores a tenant's OAuth client for `connector`, sealed.
+    pub async fn put_oauth_app(&self, tenant: &str, connector: &str, app: &OAuthApp) -> Result<(), StoreError> {
+        let aad = Aad::new(tenant, "_oauth_app", connector);
+        let sealed = self.keys.seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(app)?))?;
+        self.secrets.insert(aad.storage_key(), sealed)?;
+        self.flush().await
+    }
+
+    /// A tenant's OAuth client for `connector`, if it set one.
+    pub fn oauth_app(&self, tenant: &str, connector: &str) -> Result<Option<OAuthApp>, StoreError> {
+        let aad = Aad::new(tenant, "_oauth_app", connector);
+        let Some(sealed) = self.secrets.get(aad.storage_key())? else { return Ok(None) };
+        Ok(Some(serde_json::from_slice(&self.keys.open(&aad, &sealed)?)?))
+    }
+
+    /// Every connection of every tenant (for the refresh sweeper).
+    pub fn all_connections(&self) -> Result<Vec<super::ConnectionRecord>, StoreError> {
+        self.connections.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+    }
+}
