@@ -32,7 +32,7 @@ pub struct OAuthAppView {
     scopes: Vec<String>,
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeBody {
     #[serde(default)]
@@ -118,9 +118,8 @@ pub async fn authorize(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiPath(connector): ApiPath<String>,
-    body: Option<ApiJson<AuthorizeBody>>,
+    ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<Envelope<Authorization>, ApiError> {
-    let body = body.map(|ApiJson(b)| b).unwrap_or_default();
     let authorization = state
         .oauth
         .authorize(AuthorizeRequest {

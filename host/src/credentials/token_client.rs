@@ -149,14 +149,18 @@ impl TokenClient {
         let parsed = url::Url::parse(url).map_err(|e| TokenError::Failed(format!("bad endpoint URL: {e}")))?;
         let host = parsed.host_str().ok_or_else(|| TokenError::Failed("endpoint URL has no host".into()))?;
         let host_pattern = HostPattern::parse(host).map_err(TokenError::Failed)?;
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form {
-            pairs.append_pair(k, v);
-        }
-        if !basic_auth {
-            pairs.append_pair("client_id", &client.client_id);
-            pairs.append_pair("client_secret", &client.client_secret);
-        }
+        // Built in a block: the serializer is not Send and must not live across an await.
+        let body = {
+            let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form {
+                pairs.append_pair(k, v);
+            }
+            if !basic_auth {
+                pairs.append_pair("client_id", &client.client_id);
+                pairs.append_pair("client_secret", &client.client_secret);
+            }
+            pairs.finish().into_bytes()
+        };
         let credential = basic_auth.then(|| {
             let basic = Credential::Basic {
                 username: client.client_id.clone(),
@@ -177,7 +181,7 @@ impl TokenClient {
                 ("content-type".into(), "application/x-www-form-urlencoded".into()),
                 ("accept".into(), "application/json".into()),
             ],
-            body: Some(pairs.finish().into_bytes()),
+            body: Some(body),
             with_credential: basic_auth,
             timeout: None,
         };
