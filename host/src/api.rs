@@ -55,7 +55,14 @@ impl AppState {
         oauth: Arc<OAuthFlow>,
         refresher: Arc<Refresher>,
     ) -> Self {
-        Self { runtime, store, auth, oauth, refresher, metrics: metrics::handle() }
+        Self {
+            runtime,
+            store,
+            auth,
+            oauth,
+            refresher,
+            metrics: metrics::handle(),
+        }
     }
 }
 
@@ -132,9 +139,18 @@ pub fn router(state: AppState) -> Router {
             get(cursors::get).put(cursors::put).delete(cursors::delete),
         )
         .route("/api/v1/audit", get(audit::list))
-        .route("/api/v1/connectors/{connector}/oauth-app", axum::routing::put(oauth::put_app))
-        .route("/api/v1/oauth/{connector}/authorize", post(oauth::authorize))
-        .route("/api/v1/oauth/callback", get(oauth::callback_browser).post(oauth::callback_client))
+        .route(
+            "/api/v1/connectors/{connector}/oauth-app",
+            axum::routing::put(oauth::put_app),
+        )
+        .route(
+            "/api/v1/oauth/{connector}/authorize",
+            post(oauth::authorize),
+        )
+        .route(
+            "/api/v1/oauth/callback",
+            get(oauth::callback_browser).post(oauth::callback_client),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -9,6 +9,6 @@ mod signed_state;
 mod token_client;
 
 pub use clients::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
-pub use oauth_flow::{AuthorizeRequest, Authorization, CallbackOutcome, OAuthError, OAuthFlow};
+pub use oauth_flow::{Authorization, AuthorizeRequest, CallbackOutcome, OAuthError, OAuthFlow};
 pub use refresher::{RefreshError, Refresher};
 pub use token_client::{TokenClient, TokenError, TokenResponse};

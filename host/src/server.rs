@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -141,7 +141,10 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local_addr}"));
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
         let tokens = TokenClient::new(egress);
         let oauth = Arc::new(OAuthFlow::new(
             store.clone(),
@@ -158,8 +161,17 @@ impl Server {
             config.oauth.clone(),
             Duration::from_secs(config.oauth_refresh_margin_secs),
         ));
-        let sweeper = spawn_sweeper(refresher.clone(), Duration::from_secs(config.oauth_sweep_interval_secs.max(1)));
-        let app = router(AppState::new(runtime.clone(), store.clone(), auth, oauth, refresher));
+        let sweeper = spawn_sweeper(
+            refresher.clone(),
+            Duration::from_secs(config.oauth_sweep_interval_secs.max(1)),
+        );
+        let app = router(AppState::new(
+            runtime.clone(),
+            store.clone(),
+            auth,
+            oauth,
+            refresher,
+        ));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)

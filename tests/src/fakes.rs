@@ -1,9 +1,11 @@
 //! Behavioural fakes: stateful axum servers bound to 127.0.0.1 that stop when dropped.
 
+pub mod oauth_server;
 pub mod probe_vendor;
 mod recorder;
 mod serve;
 
+pub use oauth_server::OAuthServer;
 pub use probe_vendor::ProbeVendor;
 pub use recorder::{RecordedRequest, Recorder};
 pub use serve::FakeServer;

@@ -4,10 +4,12 @@
 use std::time::Instant;
 
 use super::{ApiError, AppState, ErrorCode};
+use crate::credentials::RefreshError;
 use crate::runtime::wit::ConnectorError;
 use crate::runtime::{CallContext, CallError, Operation, OperationOutput};
-use crate::credentials::RefreshError;
-use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, now_rfc3339};
+use crate::store::{
+    ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, now_rfc3339,
+};
 
 /// A connection that is not the caller's answers exactly like one that does not exist, so ids
 /// do not leak across tenants.
@@ -78,21 +80,33 @@ pub async fn call(
         // Fail fast: the grant is known to be dead, and retrying would only loop at the vendor.
         return Err(ApiError::new(
             ErrorCode::ReauthRequired,
-            record.last_error.clone().unwrap_or_else(|| "the connection must be authorized again".into()),
+            record
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "the connection must be authorized again".into()),
         ));
     }
     let stored = state.store.credential(tenant, id)?;
-    let credential = state.refresher.fresh(&record, stored).await.map_err(refresh_error)?;
+    let credential = state
+        .refresher
+        .fresh(&record, stored)
+        .await
+        .map_err(refresh_error)?;
     let mut result = call_with(state, &record, Some(&credential), operation.clone()).await;
     // A vendor 401 on an OAuth token: refresh once (unless someone already did) and retry once.
     let rejected_token = match (&result, &credential) {
-        (Err(CallError::Connector(ConnectorError::Unauthorized(_))), StoredCredential::Oauth2 { access_token, .. }) => {
-            Some(access_token.clone())
-        }
+        (
+            Err(CallError::Connector(ConnectorError::Unauthorized(_))),
+            StoredCredential::Oauth2 { access_token, .. },
+        ) => Some(access_token.clone()),
         _ => None,
     };
     if let Some(seen) = rejected_token {
-        let refreshed = state.refresher.refresh(&record, &seen).await.map_err(refresh_error)?;
+        let refreshed = state
+            .refresher
+            .refresh(&record, &seen)
+            .await
+            .map_err(refresh_error)?;
         result = call_with(state, &record, Some(&refreshed), operation).await;
     }
     let record = track_status(state, record, &result).await;
@@ -148,9 +162,10 @@ pub async fn track_status(
 
 fn refresh_error(error: RefreshError) -> ApiError {
     match error {
-        RefreshError::NeedsReauth(message) => {
-            ApiError::new(ErrorCode::ReauthRequired, format!("the connection must be authorized again: {message}"))
-        }
+        RefreshError::NeedsReauth(message) => ApiError::new(
+            ErrorCode::ReauthRequired,
+            format!("the connection must be authorized again: {message}"),
+        ),
         RefreshError::Transient(message) => ApiError::new(ErrorCode::VendorError, message)
             .with_status(axum::http::StatusCode::SERVICE_UNAVAILABLE),
         RefreshError::Store(error) => error.into(),

@@ -339,7 +339,10 @@ pub async fn delete(
     let record = connection_calls::load(&state, &caller.tenant, &id)?;
     // Revoke the grant at the vendor first (when the connector declares how), then erase.
     if let Ok(credential) = state.store.credential(&caller.tenant, &id) {
-        state.oauth.revoke(&caller.tenant, &record.connector, &credential).await;
+        state
+            .oauth
+            .revoke(&caller.tenant, &record.connector, &credential)
+            .await;
     }
     if !state.store.delete_connection(&caller.tenant, &id).await? {
         return Err(connection_calls::not_found(&id));
@@ -379,16 +382,21 @@ pub async fn create_from_oauth(
     outcome: crate::credentials::CallbackOutcome,
 ) -> Result<ConnectionRecord, ApiError> {
     let session = outcome.session;
-    let plugin = state
-        .runtime
-        .plugin(&session.connector)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("connector `{}` is not installed", session.connector)))?;
+    let plugin = state.runtime.plugin(&session.connector).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("connector `{}` is not installed", session.connector),
+        )
+    })?;
     let now = now_rfc3339();
     let mut record = ConnectionRecord {
         id: format!("conn_{}", uuid::Uuid::new_v4().simple()),
         tenant: session.tenant.clone(),
         connector: session.connector.clone(),
-        name: session.name.clone().unwrap_or_else(|| plugin.manifest.display_name.clone()),
+        name: session
+            .name
+            .clone()
+            .unwrap_or_else(|| plugin.manifest.display_name.clone()),
         auth_method: outcome.auth_method,
         credential_type: outcome.credential.credential_type(),
         config: session.config,
@@ -400,9 +408,22 @@ pub async fn create_from_oauth(
         updated_at: now,
     };
     verify(state, &mut record, &outcome.credential).await?;
-    state.store.create_connection(&record, &outcome.credential).await?;
-    let caller = TenantCaller { tenant: session.tenant, actor: "oauth".into() };
-    audit(state, &caller, "oauth.grant", &record.id, json!({ "connector": record.connector, "scopes": session.scopes })).await;
+    state
+        .store
+        .create_connection(&record, &outcome.credential)
+        .await?;
+    let caller = TenantCaller {
+        tenant: session.tenant,
+        actor: "oauth".into(),
+    };
+    audit(
+        state,
+        &caller,
+        "oauth.grant",
+        &record.id,
+        json!({ "connector": record.connector, "scopes": session.scopes }),
+    )
+    .await;
     Ok(record)
 }
 

@@ -61,19 +61,22 @@ impl From<OAuthError> for ApiError {
         match error {
             OAuthError::NotInstalled(_) => Self::new(ErrorCode::NotFound, message),
             OAuthError::NoOAuth(_) => Self::new(ErrorCode::Unsupported, message),
-            OAuthError::NoClient(_) | OAuthError::InvalidRequest(_) | OAuthError::ConfigRejected(_) => {
-                Self::new(ErrorCode::Validation, message)
+            OAuthError::NoClient(_)
+            | OAuthError::InvalidRequest(_)
+            | OAuthError::ConfigRejected(_) => Self::new(ErrorCode::Validation, message),
+            OAuthError::State(_) => {
+                Self::new(ErrorCode::Validation, message).with_status(StatusCode::BAD_REQUEST)
             }
-            OAuthError::State(_) => Self::new(ErrorCode::Validation, message).with_status(StatusCode::BAD_REQUEST),
             OAuthError::Replayed => Self::new(ErrorCode::Conflict, message),
             OAuthError::WrongTenant => Self::new(ErrorCode::Forbidden, message),
-            OAuthError::Denied { error, .. } => {
-                Self::new(ErrorCode::Forbidden, message).with_details(json!({ "vendor_error": error }))
-            }
+            OAuthError::Denied { error, .. } => Self::new(ErrorCode::Forbidden, message)
+                .with_details(json!({ "vendor_error": error })),
             OAuthError::Exchange(TokenError::InvalidGrant(_) | TokenError::Rejected { .. }) => {
                 Self::new(ErrorCode::Validation, message).with_status(StatusCode::BAD_REQUEST)
             }
-            OAuthError::Exchange(TokenError::Failed(_)) => Self::new(ErrorCode::VendorError, message),
+            OAuthError::Exchange(TokenError::Failed(_)) => {
+                Self::new(ErrorCode::VendorError, message)
+            }
             OAuthError::Store(error) => error.into(),
             OAuthError::Plugin(error) => ApiError::from_call(error),
         }
@@ -92,20 +95,43 @@ pub async fn put_app(
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<PutOAuthApp>,
 ) -> Result<Envelope<OAuthAppView>, ApiError> {
-    let plugin = state
-        .runtime
-        .plugin(&connector)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("connector `{connector}` is not installed")))?;
+    let plugin = state.runtime.plugin(&connector).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("connector `{connector}` is not installed"),
+        )
+    })?;
     if crate::credentials::OAuthEndpoints::of(&plugin).is_none() {
         return Err(OAuthError::NoOAuth(connector).into());
     }
     if body.client_id.trim().is_empty() || body.client_secret.is_empty() {
-        return Err(ApiError::new(ErrorCode::Validation, "client_id and client_secret must not be empty"));
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "client_id and client_secret must not be empty",
+        ));
     }
-    let app = OAuthApp { client_id: body.client_id, client_secret: body.client_secret, scopes: body.scopes };
-    state.store.put_oauth_app(&caller.tenant, &connector, &app).await?;
-    audit(&state, &caller, "oauth_app.set", &connector, json!({ "client_id": app.client_id })).await;
-    Ok(Envelope::ok(OAuthAppView { connector, client_id: app.client_id, scopes: app.scopes }))
+    let app = OAuthApp {
+        client_id: body.client_id,
+        client_secret: body.client_secret,
+        scopes: body.scopes,
+    };
+    state
+        .store
+        .put_oauth_app(&caller.tenant, &connector, &app)
+        .await?;
+    audit(
+        &state,
+        &caller,
+        "oauth_app.set",
+        &connector,
+        json!({ "client_id": app.client_id }),
+    )
+    .await;
+    Ok(Envelope::ok(OAuthAppView {
+        connector,
+        client_id: app.client_id,
+        scopes: app.scopes,
+    }))
 }
 
 /// `POST /api/v1/oauth/{connector}/authorize`.
@@ -141,7 +167,10 @@ pub async fn authorize(
     responses((status = 201, description = "the connection", body = Success<ConnectionView>),
         (status = 302, description = "redirect to return_to?connection_id=..."),
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
-pub async fn callback_browser(State(state): State<AppState>, ApiQuery(params): ApiQuery<CallbackParams>) -> Result<Response, ApiError> {
+pub async fn callback_browser(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Result<Response, ApiError> {
     complete(&state, params, None).await
 }
 
@@ -159,21 +188,33 @@ pub async fn callback_client(
     complete(&state, params, Some(&caller.tenant)).await
 }
 
-async fn complete(state: &AppState, params: CallbackParams, caller_tenant: Option<&str>) -> Result<Response, ApiError> {
-    let vendor_error = params
-        .error
-        .as_deref()
-        .map(|error| (error, params.error_description.as_deref().unwrap_or_default()));
+async fn complete(
+    state: &AppState,
+    params: CallbackParams,
+    caller_tenant: Option<&str>,
+) -> Result<Response, ApiError> {
+    let vendor_error = params.error.as_deref().map(|error| {
+        (
+            error,
+            params.error_description.as_deref().unwrap_or_default(),
+        )
+    });
     let outcome = state
         .oauth
-        .callback(params.state.as_deref(), params.code.as_deref(), vendor_error, caller_tenant)
+        .callback(
+            params.state.as_deref(),
+            params.code.as_deref(),
+            vendor_error,
+            caller_tenant,
+        )
         .await?;
     let return_to = outcome.session.return_to.clone();
     let record = create_from_oauth(state, outcome).await?;
     if let Some(return_to) = return_to
         && let Ok(mut url) = url::Url::parse(&return_to)
     {
-        url.query_pairs_mut().append_pair("connection_id", &record.id);
+        url.query_pairs_mut()
+            .append_pair("connection_id", &record.id);
         return Ok((StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response());
     }
     Ok(Envelope::created(ConnectionView::from(record)).into_response())

@@ -33,7 +33,9 @@ pub struct OAuthClient {
 
 impl std::fmt::Debug for OAuthClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClient").field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,21 +58,34 @@ impl OAuthEndpoints {
 
 /// The connector's OAuth method, if it has one.
 pub fn oauth_method(plugin: &Plugin) -> Option<(&AuthMethodManifest, &OAuth2Manifest)> {
-    plugin.manifest.auth_methods.iter().find_map(|method| match &method.kind {
-        CredentialKindManifest::Oauth2 { oauth2 } => Some((method, oauth2)),
-        _ => None,
-    })
+    plugin
+        .manifest
+        .auth_methods
+        .iter()
+        .find_map(|method| match &method.kind {
+            CredentialKindManifest::Oauth2 { oauth2 } => Some((method, oauth2)),
+            _ => None,
+        })
 }
 
 /// Endpoints for `plugin`, with the operator's overrides applied.
-pub fn endpoints(plugin: &Plugin, settings: &BTreeMap<String, OAuthClientConfig>) -> Option<OAuthEndpoints> {
+pub fn endpoints(
+    plugin: &Plugin,
+    settings: &BTreeMap<String, OAuthClientConfig>,
+) -> Option<OAuthEndpoints> {
     let (method, declared) = oauth_method(plugin)?;
     let overrides = settings.get(plugin.id());
     Some(OAuthEndpoints {
         method_id: method.id.clone(),
-        authorize_url: overrides.and_then(|o| o.authorize_url.clone()).unwrap_or_else(|| declared.authorize_url.clone()),
-        token_url: overrides.and_then(|o| o.token_url.clone()).unwrap_or_else(|| declared.token_url.clone()),
-        revoke_url: overrides.and_then(|o| o.revoke_url.clone()).or_else(|| declared.revoke_url.clone()),
+        authorize_url: overrides
+            .and_then(|o| o.authorize_url.clone())
+            .unwrap_or_else(|| declared.authorize_url.clone()),
+        token_url: overrides
+            .and_then(|o| o.token_url.clone())
+            .unwrap_or_else(|| declared.token_url.clone()),
+        revoke_url: overrides
+            .and_then(|o| o.revoke_url.clone())
+            .or_else(|| declared.revoke_url.clone()),
         declared: declared.clone(),
     })
 }

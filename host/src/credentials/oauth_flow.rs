@@ -46,7 +46,9 @@ pub enum OAuthError {
     NotInstalled(String),
     #[error("connector `{0}` does not support OAuth")]
     NoOAuth(String),
-    #[error("no OAuth client for connector `{0}`: set one with PUT /api/v1/connectors/{0}/oauth-app")]
+    #[error(
+        "no OAuth client for connector `{0}`: set one with PUT /api/v1/connectors/{0}/oauth-app"
+    )]
     NoClient(String),
     #[error("{0}")]
     InvalidRequest(String),
@@ -69,7 +71,11 @@ pub enum OAuthError {
 }
 
 fn description_suffix(description: &str) -> String {
-    if description.is_empty() { String::new() } else { format!(" ({description})") }
+    if description.is_empty() {
+        String::new()
+    } else {
+        format!(" ({description})")
+    }
 }
 
 /// The OAuth flows of the host.
@@ -101,15 +107,24 @@ impl OAuthFlow {
             runtime,
             tokens,
             settings,
-            default_redirect_uri: format!("{}/api/v1/oauth/callback", public_url.trim_end_matches('/')),
+            default_redirect_uri: format!(
+                "{}/api/v1/oauth/callback",
+                public_url.trim_end_matches('/')
+            ),
             state_ttl,
         }
     }
 
-    fn plugin(&self, connector: &str) -> Result<(std::sync::Arc<Plugin>, OAuthEndpoints), OAuthError> {
-        let plugin = self.runtime.plugin(connector).ok_or_else(|| OAuthError::NotInstalled(connector.to_owned()))?;
-        let endpoints =
-            clients::endpoints(&plugin, &self.settings).ok_or_else(|| OAuthError::NoOAuth(connector.to_owned()))?;
+    fn plugin(
+        &self,
+        connector: &str,
+    ) -> Result<(std::sync::Arc<Plugin>, OAuthEndpoints), OAuthError> {
+        let plugin = self
+            .runtime
+            .plugin(connector)
+            .ok_or_else(|| OAuthError::NotInstalled(connector.to_owned()))?;
+        let endpoints = clients::endpoints(&plugin, &self.settings)
+            .ok_or_else(|| OAuthError::NoOAuth(connector.to_owned()))?;
         Ok((plugin, endpoints))
     }
 
@@ -127,30 +142,57 @@ impl OAuthFlow {
             Some(uri) => checked_url("redirect_uri", uri)?,
             None => self.default_redirect_uri.clone(),
         };
-        let return_to = request.return_to.map(|uri| checked_url("return_to", uri)).transpose()?;
+        let return_to = request
+            .return_to
+            .map(|uri| checked_url("return_to", uri))
+            .transpose()?;
 
         let pairs: Vec<(String, String)> = request
             .config
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
             .collect();
-        let context = CallContext { tenant: request.tenant.clone(), connection: "(authorize)".into(), ..CallContext::default() };
-        match self.runtime.call(plugin.id(), context, Operation::Validate { config: pairs }).await {
+        let context = CallContext {
+            tenant: request.tenant.clone(),
+            connection: "(authorize)".into(),
+            ..CallContext::default()
+        };
+        match self
+            .runtime
+            .call(plugin.id(), context, Operation::Validate { config: pairs })
+            .await
+        {
             Ok(_) => {}
             Err(CallError::Connector(error)) => {
-                return Err(OAuthError::ConfigRejected(crate::runtime::connector_error_message(&error)));
+                return Err(OAuthError::ConfigRejected(
+                    crate::runtime::connector_error_message(&error),
+                ));
             }
             Err(error) => return Err(OAuthError::Plugin(error)),
         }
 
         let mut scopes: Vec<String> = Vec::new();
-        for scope in endpoints.declared.default_scopes.iter().chain(&client.extra_scopes).chain(&request.scopes) {
+        for scope in endpoints
+            .declared
+            .default_scopes
+            .iter()
+            .chain(&client.extra_scopes)
+            .chain(&request.scopes)
+        {
             if !scope.trim().is_empty() && !scopes.contains(scope) {
                 scopes.push(scope.clone());
             }
         }
         let verifier = if endpoints.declared.pkce {
-            Some(pkce::verifier().map_err(|_| OAuthError::InvalidRequest("no randomness available".into()))?)
+            Some(
+                pkce::verifier()
+                    .map_err(|_| OAuthError::InvalidRequest("no randomness available".into()))?,
+            )
         } else {
             None
         };
@@ -170,10 +212,18 @@ impl OAuthFlow {
         };
         self.store.put_oauth_session(&session).await?;
         let key = self.store.oauth_state_key().await?;
-        let state = signed_state::sign(&key, &StateClaims { session: session.id.clone(), tenant: request.tenant, expires_at })?;
+        let state = signed_state::sign(
+            &key,
+            &StateClaims {
+                session: session.id.clone(),
+                tenant: request.tenant,
+                expires_at,
+            },
+        )?;
 
-        let mut url = url::Url::parse(&endpoints.authorize_url)
-            .map_err(|e| OAuthError::InvalidRequest(format!("the connector's authorize URL is invalid: {e}")))?;
+        let mut url = url::Url::parse(&endpoints.authorize_url).map_err(|e| {
+            OAuthError::InvalidRequest(format!("the connector's authorize URL is invalid: {e}"))
+        })?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -185,7 +235,9 @@ impl OAuthFlow {
                 query.append_pair("scope", &scopes.join(" "));
             }
             if let Some(verifier) = &verifier {
-                query.append_pair("code_challenge", &pkce::challenge(verifier)).append_pair("code_challenge_method", "S256");
+                query
+                    .append_pair("code_challenge", &pkce::challenge(verifier))
+                    .append_pair("code_challenge_method", "S256");
             }
             for (name, value) in &endpoints.declared.extra_authorize_params {
                 query.append_pair(name, value);
@@ -194,8 +246,10 @@ impl OAuthFlow {
         Ok(Authorization {
             authorization_url: url.to_string(),
             state,
-            expires_at: humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(expires_at))
-                .to_string(),
+            expires_at: humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + Duration::from_secs(expires_at),
+            )
+            .to_string(),
         })
     }
 
@@ -209,26 +263,43 @@ impl OAuthFlow {
         vendor_error: Option<(&str, &str)>,
         caller_tenant: Option<&str>,
     ) -> Result<CallbackOutcome, OAuthError> {
-        let state = state.filter(|s| !s.is_empty()).ok_or_else(|| OAuthError::InvalidRequest("`state` is required".into()))?;
+        let state = state
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| OAuthError::InvalidRequest("`state` is required".into()))?;
         let key = self.store.oauth_state_key().await?;
         let claims = signed_state::verify(&key, state, unix_now())?;
         if caller_tenant.is_some_and(|tenant| tenant != claims.tenant) {
             return Err(OAuthError::WrongTenant);
         }
-        let session = self.store.take_oauth_session(&claims.session)?.ok_or(OAuthError::Replayed)?;
+        let session = self
+            .store
+            .take_oauth_session(&claims.session)?
+            .ok_or(OAuthError::Replayed)?;
         if session.tenant != claims.tenant {
             return Err(OAuthError::State(StateError::Forged));
         }
         if let Some((error, description)) = vendor_error {
-            return Err(OAuthError::Denied { error: error.to_owned(), description: description.to_owned() });
+            return Err(OAuthError::Denied {
+                error: error.to_owned(),
+                description: description.to_owned(),
+            });
         }
-        let code = code.filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::InvalidRequest("`code` is required".into()))?;
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::InvalidRequest("`code` is required".into()))?;
         let (_, endpoints) = self.plugin(&session.connector)?;
         let client = self.client(&session.tenant, &session.connector)?;
         let basic = endpoints.declared.client_auth == "basic";
         let tokens = self
             .tokens
-            .exchange_code(&endpoints.token_url, &client, basic, code, &session.redirect_uri, session.verifier.as_deref())
+            .exchange_code(
+                &endpoints.token_url,
+                &client,
+                basic,
+                code,
+                &session.redirect_uri,
+                session.verifier.as_deref(),
+            )
             .await
             .map_err(OAuthError::Exchange)?;
         Ok(CallbackOutcome {
@@ -246,15 +317,36 @@ impl OAuthFlow {
     /// Revokes a connection's grant at the vendor, when the connector declares a revocation
     /// endpoint. Failures are logged: deleting the connection goes ahead regardless.
     pub async fn revoke(&self, tenant: &str, connector: &str, credential: &StoredCredential) {
-        let StoredCredential::Oauth2 { access_token, refresh_token, .. } = credential else { return };
-        let Ok((_, endpoints)) = self.plugin(connector) else { return };
-        let Some(revoke_url) = &endpoints.revoke_url else { return };
-        let Ok(client) = self.client(tenant, connector) else { return };
+        let StoredCredential::Oauth2 {
+            access_token,
+            refresh_token,
+            ..
+        } = credential
+        else {
+            return;
+        };
+        let Ok((_, endpoints)) = self.plugin(connector) else {
+            return;
+        };
+        let Some(revoke_url) = &endpoints.revoke_url else {
+            return;
+        };
+        let Ok(client) = self.client(tenant, connector) else {
+            return;
+        };
         let basic = endpoints.declared.client_auth == "basic";
         match refresh_token {
             // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
-            Some(token) => self.tokens.revoke(revoke_url, &client, basic, token, "refresh_token").await,
-            None => self.tokens.revoke(revoke_url, &client, basic, access_token, "access_token").await,
+            Some(token) => {
+                self.tokens
+                    .revoke(revoke_url, &client, basic, token, "refresh_token")
+                    .await
+            }
+            None => {
+                self.tokens
+                    .revoke(revoke_url, &client, basic, access_token, "access_token")
+                    .await
+            }
         }
     }
 }
@@ -266,7 +358,10 @@ fn checked_url(field: &str, value: String) -> Result<String, OAuthError> {
         return Err(invalid());
     }
     let url = url::Url::parse(&value).map_err(|_| invalid())?;
-    if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() || url.password().is_some() {
+    if !matches!(url.scheme(), "https" | "http")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(invalid());
     }
     Ok(value)

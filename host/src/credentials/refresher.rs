@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::clients::{self, OAuthClientConfig};
 use super::token_client::{TokenClient, TokenError, unix_now};
 use crate::runtime::Runtime;
-use crate::store::{ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential, now_rfc3339};
+use crate::store::{
+    ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential, now_rfc3339,
+};
 
 /// Why a usable token could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +46,14 @@ impl Refresher {
         settings: BTreeMap<String, OAuthClientConfig>,
         margin: Duration,
     ) -> Self {
-        Self { store, runtime, tokens, settings, margin, locks: Mutex::default() }
+        Self {
+            store,
+            runtime,
+            tokens,
+            settings,
+            margin,
+            locks: Mutex::default(),
+        }
     }
 
     /// Whether an OAuth credential should be refreshed before use.
@@ -80,25 +89,44 @@ impl Refresher {
 
         // Someone may have refreshed while we waited for the lock.
         let current = self.store.credential(&record.tenant, &record.id)?;
-        let StoredCredential::Oauth2 { access_token, refresh_token, .. } = &current else {
+        let StoredCredential::Oauth2 {
+            access_token,
+            refresh_token,
+            ..
+        } = &current
+        else {
             return Ok(current);
         };
         if access_token != seen_access_token && !self.is_due(&current) {
             return Ok(current);
         }
         let Some(refresh_token) = refresh_token.clone() else {
-            return Err(self.grant_dead(record, "the vendor issued no refresh token").await);
+            return Err(self
+                .grant_dead(record, "the vendor issued no refresh token")
+                .await);
         };
         let plugin = self.runtime.plugin(&record.connector).ok_or_else(|| {
             RefreshError::Transient(format!("connector `{}` is not installed", record.connector))
         })?;
-        let endpoints = clients::endpoints(&plugin, &self.settings)
-            .ok_or_else(|| RefreshError::Transient("the connector declares no OAuth endpoints".into()))?;
-        let client = clients::client_for(&self.store, &self.settings, &record.tenant, &record.connector)?
-            .ok_or_else(|| RefreshError::Transient("no OAuth client is configured for this connector".into()))?;
+        let endpoints = clients::endpoints(&plugin, &self.settings).ok_or_else(|| {
+            RefreshError::Transient("the connector declares no OAuth endpoints".into())
+        })?;
+        let client = clients::client_for(
+            &self.store,
+            &self.settings,
+            &record.tenant,
+            &record.connector,
+        )?
+        .ok_or_else(|| {
+            RefreshError::Transient("no OAuth client is configured for this connector".into())
+        })?;
         let basic = endpoints.declared.client_auth == "basic";
 
-        match self.tokens.refresh(&endpoints.token_url, &client, basic, &refresh_token).await {
+        match self
+            .tokens
+            .refresh(&endpoints.token_url, &client, basic, &refresh_token)
+            .await
+        {
             Ok(response) => {
                 let refreshed = StoredCredential::Oauth2 {
                     expires_at: response.expires_at(),
@@ -107,19 +135,26 @@ impl Refresher {
                     scope: response.scope.clone(),
                     access_token: response.access_token,
                 };
-                self.store.replace_credential(&record.tenant, &record.id, &refreshed).await?;
+                self.store
+                    .replace_credential(&record.tenant, &record.id, &refreshed)
+                    .await?;
                 tracing::info!(tenant = %record.tenant, connection = %record.id, "access token refreshed");
                 Ok(refreshed)
             }
             Err(TokenError::InvalidGrant(message)) => {
                 // Another host process may have rotated the refresh token in between.
                 let stored = self.store.credential(&record.tenant, &record.id)?;
-                if let StoredCredential::Oauth2 { refresh_token: Some(now), .. } = &stored
+                if let StoredCredential::Oauth2 {
+                    refresh_token: Some(now),
+                    ..
+                } = &stored
                     && *now != refresh_token
                 {
                     return Ok(stored);
                 }
-                Err(self.grant_dead(record, &format!("invalid_grant: {message}")).await)
+                Err(self
+                    .grant_dead(record, &format!("invalid_grant: {message}"))
+                    .await)
             }
             Err(error) => Err(RefreshError::Transient(error.to_string())),
         }
@@ -136,35 +171,62 @@ impl Refresher {
             }
         }
         let details = serde_json::json!({ "error": message });
-        let _ = self.store.audit(Some(&record.tenant), "host", "oauth.refresh_failed", &record.id, details).await;
+        let _ = self
+            .store
+            .audit(
+                Some(&record.tenant),
+                "host",
+                "oauth.refresh_failed",
+                &record.id,
+                details,
+            )
+            .await;
         tracing::warn!(tenant = %record.tenant, connection = %record.id, error = %message, "OAuth grant is dead; needs reauthorization");
         RefreshError::NeedsReauth(message.to_owned())
     }
 
     fn lock_for(&self, record: &ConnectionRecord) -> Arc<tokio::sync::Mutex<()>> {
         let key = format!("{}/{}", record.tenant, record.id);
-        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         locks.entry(key).or_default().clone()
     }
 
     /// Refreshes every active OAuth connection that would expire before the next sweep, so
     /// idle connections do not lapse. Returns how many were refreshed.
     pub async fn sweep(&self, horizon: Duration) -> usize {
-        let Ok(records) = self.store.all_connections() else { return 0 };
+        let Ok(records) = self.store.all_connections() else {
+            return 0;
+        };
         let mut refreshed = 0;
         let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
         for record in records {
-            if record.status != ConnectionStatus::Active || record.credential_type != crate::store::CredentialType::Oauth2 {
+            if record.status != ConnectionStatus::Active
+                || record.credential_type != crate::store::CredentialType::Oauth2
+            {
                 continue;
             }
-            let Ok(credential) = self.store.credential(&record.tenant, &record.id) else { continue };
-            let StoredCredential::Oauth2 { access_token, expires_at: Some(at), .. } = &credential else { continue };
+            let Ok(credential) = self.store.credential(&record.tenant, &record.id) else {
+                continue;
+            };
+            let StoredCredential::Oauth2 {
+                access_token,
+                expires_at: Some(at),
+                ..
+            } = &credential
+            else {
+                continue;
+            };
             if *at > deadline {
                 continue;
             }
             match self.refresh(&record, access_token).await {
                 Ok(_) => refreshed += 1,
-                Err(error) => tracing::warn!(connection = %record.id, %error, "background refresh failed"),
+                Err(error) => {
+                    tracing::warn!(connection = %record.id, %error, "background refresh failed")
+                }
             }
         }
         refreshed

@@ -38,7 +38,8 @@ fn mac(key: &[u8], payload: &[u8]) -> Result<Hmac<Sha256>, StateError> {
 
 /// `base64url(claims JSON).base64url(hmac)`.
 pub fn sign(key: &[u8], claims: &StateClaims) -> Result<String, StateError> {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(|_| StateError::Unsigned)?);
+    let payload =
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(|_| StateError::Unsigned)?);
     let tag = URL_SAFE_NO_PAD.encode(mac(key, payload.as_bytes())?.finalize().into_bytes());
     Ok(format!("{payload}.{tag}"))
 }
@@ -46,9 +47,15 @@ pub fn sign(key: &[u8], claims: &StateClaims) -> Result<String, StateError> {
 /// Checks the signature (in constant time), then the expiry.
 pub fn verify(key: &[u8], state: &str, now: u64) -> Result<StateClaims, StateError> {
     let (payload, tag) = state.split_once('.').ok_or(StateError::Malformed)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| StateError::Malformed)?;
-    mac(key, payload.as_bytes())?.verify_slice(&tag).map_err(|_| StateError::Forged)?;
-    let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| StateError::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| StateError::Malformed)?;
+    mac(key, payload.as_bytes())?
+        .verify_slice(&tag)
+        .map_err(|_| StateError::Forged)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| StateError::Malformed)?;
     let claims: StateClaims = serde_json::from_slice(&json).map_err(|_| StateError::Malformed)?;
     if claims.expires_at <= now {
         return Err(StateError::Expired);
@@ -63,7 +70,11 @@ mod tests {
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn claims() -> StateClaims {
-        StateClaims { session: "s1".into(), tenant: "acme".into(), expires_at: 1_000 }
+        StateClaims {
+            session: "s1".into(),
+            tenant: "acme".into(),
+            expires_at: 1_000,
+        }
     }
 
     #[test]
@@ -77,8 +88,14 @@ mod tests {
     fn altered_or_foreign_states_are_forged() {
         let state = sign(KEY, &claims()).unwrap();
         let (payload, tag) = state.split_once('.').unwrap();
-        let other = StateClaims { tenant: "evil".into(), ..claims() };
-        let swapped = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap()));
+        let other = StateClaims {
+            tenant: "evil".into(),
+            ..claims()
+        };
+        let swapped = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap())
+        );
         assert_eq!(verify(KEY, &swapped, 0), Err(StateError::Forged));
         assert_eq!(verify(b"another key", &state, 0), Err(StateError::Forged));
         assert_eq!(verify(KEY, payload, 0), Err(StateError::Malformed));

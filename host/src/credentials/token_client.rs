@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::OAuthClient;
 use crate::egress::{
-    ConnectionScope, Credential, CredentialPlacement, EgressClient, EgressError, EgressRequest, HostPattern, Method,
+    ConnectionScope, Credential, CredentialPlacement, EgressClient, EgressError, EgressRequest,
+    HostPattern, Method,
 };
 
 /// Longest a token endpoint may take.
@@ -32,7 +33,9 @@ pub struct TokenResponse {
 
 impl std::fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse").field("expires_in", &self.expires_in).finish_non_exhaustive()
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +69,10 @@ struct ErrorBody {
 
 /// Now, in Unix seconds.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Talks to token endpoints.
@@ -90,7 +96,11 @@ impl TokenClient {
         redirect_uri: &str,
         verifier: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
-        let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
         if let Some(verifier) = verifier {
             form.push(("code_verifier", verifier));
         }
@@ -105,16 +115,28 @@ impl TokenClient {
         basic_auth: bool,
         refresh_token: &str,
     ) -> Result<TokenResponse, TokenError> {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
         self.post_form(token_url, client, basic_auth, &form).await
     }
 
     /// Revokes a token (RFC 7009). The vendor's answer is only logged: the connection goes
     /// away either way.
-    pub async fn revoke(&self, revoke_url: &str, client: &OAuthClient, basic_auth: bool, token: &str, hint: &str) {
+    pub async fn revoke(
+        &self,
+        revoke_url: &str,
+        client: &OAuthClient,
+        basic_auth: bool,
+        token: &str,
+        hint: &str,
+    ) {
         let form = [("token", token), ("token_type_hint", hint)];
         match self.send_form(revoke_url, client, basic_auth, &form).await {
-            Ok((status, _)) if (200..300).contains(&status) => tracing::info!("token revoked at the vendor"),
+            Ok((status, _)) if (200..300).contains(&status) => {
+                tracing::info!("token revoked at the vendor")
+            }
             Ok((status, _)) => tracing::warn!(status, "the vendor refused to revoke the token"),
             Err(error) => tracing::warn!(%error, "could not reach the revocation endpoint"),
         }
@@ -133,9 +155,16 @@ impl TokenClient {
                 .map_err(|e| TokenError::Failed(format!("unreadable token response: {e}")));
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant(e.error_description.unwrap_or_default())),
-            Ok(e) => Err(TokenError::Rejected { error: e.error, description: e.error_description.unwrap_or_default() }),
-            Err(_) => Err(TokenError::Failed(format!("token endpoint answered {status}"))),
+            Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant(
+                e.error_description.unwrap_or_default(),
+            )),
+            Ok(e) => Err(TokenError::Rejected {
+                error: e.error,
+                description: e.error_description.unwrap_or_default(),
+            }),
+            Err(_) => Err(TokenError::Failed(format!(
+                "token endpoint answered {status}"
+            ))),
         }
     }
 
@@ -146,8 +175,11 @@ impl TokenClient {
         basic_auth: bool,
         form: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), TokenError> {
-        let parsed = url::Url::parse(url).map_err(|e| TokenError::Failed(format!("bad endpoint URL: {e}")))?;
-        let host = parsed.host_str().ok_or_else(|| TokenError::Failed("endpoint URL has no host".into()))?;
+        let parsed = url::Url::parse(url)
+            .map_err(|e| TokenError::Failed(format!("bad endpoint URL: {e}")))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| TokenError::Failed("endpoint URL has no host".into()))?;
         let host_pattern = HostPattern::parse(host).map_err(TokenError::Failed)?;
         // Built in a block: the serializer is not Send and must not live across an await.
         let body = {
@@ -178,7 +210,10 @@ impl TokenClient {
             method: Method::Post,
             url: url.to_owned(),
             headers: vec![
-                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
                 ("accept".into(), "application/json".into()),
             ],
             body: Some(body),
@@ -187,7 +222,12 @@ impl TokenClient {
         };
         let response = self
             .egress
-            .send(&scope, request, Instant::now() + TOKEN_TIMEOUT, MAX_TOKEN_RESPONSE)
+            .send(
+                &scope,
+                request,
+                Instant::now() + TOKEN_TIMEOUT,
+                MAX_TOKEN_RESPONSE,
+            )
             .await
             .map_err(|e: EgressError| TokenError::Failed(e.to_string()))?;
         Ok((response.status, response.body))

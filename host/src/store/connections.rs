@@ -223,10 +223,18 @@ impl Store {
 impl Store {
     /// Replaces only a connection's sealed credential (token refresh), then flushes.
     /// `NotFound` if the connection was deleted meanwhile.
-    pub async fn replace_credential(&self, tenant: &str, id: &str, credential: &StoredCredential) -> Result<(), StoreError> {
+    pub async fn replace_credential(
+        &self,
+        tenant: &str,
+        id: &str,
+        credential: &StoredCredential,
+    ) -> Result<(), StoreError> {
         let key = scoped_key(tenant, id);
         let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
-        let sealed = self.keys.seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(credential)?))?;
+        let sealed = self.keys.seal(
+            &aad,
+            &zeroize::Zeroizing::new(serde_json::to_vec(credential)?),
+        )?;
         (&self.connections, &self.secrets).transaction(|(connections, secrets)| {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));

@@ -28,7 +28,10 @@ pub struct OAuthSession {
 
 impl std::fmt::Debug for OAuthSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthSession").field("id", &self.id).field("tenant", &self.tenant).finish_non_exhaustive()
+        f.debug_struct("OAuthSession")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +48,9 @@ impl Store {
     /// Stores a pending session, sealed.
     pub async fn put_oauth_session(&self, session: &OAuthSession) -> Result<(), StoreError> {
         let aad = Aad::new(SYSTEM, &session.id, "oauth-session");
-        let sealed = self.keys.seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(session)?))?;
+        let sealed = self
+            .keys
+            .seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(session)?))?;
         self.oauth_sessions.insert(aad.storage_key(), sealed)?;
         self.flush().await
     }
@@ -54,7 +59,9 @@ impl Store {
     /// replayed `state` is refused.
     pub fn take_oauth_session(&self, id: &str) -> Result<Option<OAuthSession>, StoreError> {
         let aad = Aad::new(SYSTEM, id, "oauth-session");
-        let Some(sealed) = self.oauth_sessions.remove(aad.storage_key())? else { return Ok(None) };
+        let Some(sealed) = self.oauth_sessions.remove(aad.storage_key())? else {
+            return Ok(None);
+        };
         let plain = self.keys.open(&aad, &sealed)?;
         Ok(Some(serde_json::from_slice(&plain)?))
     }
@@ -69,7 +76,11 @@ impl Store {
         getrandom::fill(&mut key).map_err(|_| StoreError::Io("no randomness available".into()))?;
         let sealed = self.keys.seal(&aad, &key)?;
         // Two first requests at once: whoever writes first wins, the other reads it back.
-        match self.secrets.compare_and_swap(aad.storage_key(), None as Option<&[u8]>, Some(sealed))? {
+        match self.secrets.compare_and_swap(
+            aad.storage_key(),
+            None as Option<&[u8]>,
+            Some(sealed),
+        )? {
             Ok(()) => {
                 self.flush().await?;
                 Ok(key)
@@ -82,9 +93,16 @@ impl Store {
     }
 
     /// Stores a tenant's OAuth client for `connector`, sealed.
-    pub async fn put_oauth_app(&self, tenant: &str, connector: &str, app: &OAuthApp) -> Result<(), StoreError> {
+    pub async fn put_oauth_app(
+        &self,
+        tenant: &str,
+        connector: &str,
+        app: &OAuthApp,
+    ) -> Result<(), StoreError> {
         let aad = Aad::new(tenant, "_oauth_app", connector);
-        let sealed = self.keys.seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(app)?))?;
+        let sealed = self
+            .keys
+            .seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(app)?))?;
         self.secrets.insert(aad.storage_key(), sealed)?;
         self.flush().await
     }
@@ -92,12 +110,20 @@ impl Store {
     /// A tenant's OAuth client for `connector`, if it set one.
     pub fn oauth_app(&self, tenant: &str, connector: &str) -> Result<Option<OAuthApp>, StoreError> {
         let aad = Aad::new(tenant, "_oauth_app", connector);
-        let Some(sealed) = self.secrets.get(aad.storage_key())? else { return Ok(None) };
-        Ok(Some(serde_json::from_slice(&self.keys.open(&aad, &sealed)?)?))
+        let Some(sealed) = self.secrets.get(aad.storage_key())? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_slice(
+            &self.keys.open(&aad, &sealed)?,
+        )?))
     }
 
     /// Every connection of every tenant (for the refresh sweeper).
     pub fn all_connections(&self) -> Result<Vec<super::ConnectionRecord>, StoreError> {
-        self.connections.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+        self.connections
+            .iter()
+            .values()
+            .map(|v| Ok(serde_json::from_slice(&v?)?))
+            .collect()
     }
 }

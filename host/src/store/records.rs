@@ -85,9 +85,16 @@ impl ConnectionRecord {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StoredCredential {
-    Basic { username: String, password: String },
-    Bearer { token: String },
-    ApiKey { key: String },
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer {
+        token: String,
+    },
+    ApiKey {
+        key: String,
+    },
     /// Tokens from an OAuth 2.0 grant; the host refreshes them.
     Oauth2 {
         access_token: String,

@@ -21,6 +21,8 @@ pub const ITEMS_PER_CONTAINER: usize = 5;
 /// Comments on each item.
 pub const COMMENTS_PER_ITEM: usize = 4;
 
+type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Clone, Default)]
 struct VendorState {
     created: Arc<Mutex<Vec<Value>>>,
@@ -34,6 +36,18 @@ pub struct ProbeVendor {
 
 impl ProbeVendor {
     pub async fn start() -> Self {
+        Self::start_with_token_check(None).await
+    }
+
+    /// A vendor that answers 401 unless the bearer token is one `valid` accepts (tokens from
+    /// an [`super::OAuthServer`], which may expire or be revoked).
+    pub async fn start_checking_tokens(
+        valid: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with_token_check(Some(Arc::new(valid))).await
+    }
+
+    async fn start_with_token_check(valid: Option<TokenCheck>) -> Self {
         let recorder = Recorder::default();
         let state = VendorState::default();
         let router = Router::new()
@@ -48,6 +62,29 @@ impl ProbeVendor {
             .route("/big", get(big))
             .route("/slow", get(slow))
             .with_state(state)
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    let valid = valid.clone();
+                    async move {
+                        if let Some(valid) = valid {
+                            let token = request
+                                .headers()
+                                .get(header::AUTHORIZATION)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.strip_prefix("Bearer "))
+                                .unwrap_or_default();
+                            if !valid(token) {
+                                return (
+                                    StatusCode::UNAUTHORIZED,
+                                    Json(json!({"message": "token expired or revoked"})),
+                                )
+                                    .into_response();
+                            }
+                        }
+                        next.run(request).await
+                    }
+                },
+            ))
             .layer(axum::middleware::from_fn({
                 let recorder = recorder.clone();
                 move |request, next| recorder.clone().record(request, next)

@@ -6,6 +6,7 @@ mod bad_input;
 mod compile_cache;
 mod egress;
 mod isolation;
+mod oauth;
 mod process;
 mod sandbox;
 mod sdk_calls;

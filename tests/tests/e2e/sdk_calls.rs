@@ -19,7 +19,7 @@ async fn info_is_read_at_load() {
         Some("base_url")
     );
     assert!(plugin.manifest.operations.contains(&"comments"));
-    assert_eq!(plugin.manifest.auth_methods.len(), 4);
+    assert_eq!(plugin.manifest.auth_methods.len(), 5);
     assert_eq!(plugin.manifest.config_schema["required"][0], "base_url");
 }
 

@@ -1,0 +1,348 @@
+//! A behavioural OAuth 2.0 authorization server: authorization code with PKCE (S256), client
+//! authentication by HTTP Basic, rotating refresh tokens where a used or revoked one is
+//! `invalid_grant`, RFC 7009 revocation, and counters of every token request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::FakeServer;
+
+pub const CLIENT_ID: &str = "probe-client";
+pub const CLIENT_SECRET: &str = "probe-client-secret-5e8f1a";
+
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+    scope: String,
+}
+
+#[derive(Default)]
+struct AuthState {
+    clients: HashMap<String, String>,
+    codes: HashMap<String, Grant>,
+    access: HashMap<String, Instant>,
+    /// Refresh tokens and whether they may still be used.
+    refresh: HashMap<String, bool>,
+    access_ttl: u64,
+    deny_next: bool,
+    issued: u64,
+    code_requests: u64,
+    refresh_requests: u64,
+    revoked: Vec<String>,
+    authorize_queries: Vec<HashMap<String, String>>,
+}
+
+/// A running authorization server.
+#[derive(Clone)]
+pub struct OAuthServer {
+    state: Arc<Mutex<AuthState>>,
+    origin: String,
+    _server: Arc<FakeServer>,
+}
+
+impl OAuthServer {
+    /// Starts with one client (`CLIENT_ID`/`CLIENT_SECRET`) and access tokens valid for `access_ttl`.
+    pub async fn start(access_ttl: Duration) -> Self {
+        let state = Arc::new(Mutex::new(AuthState {
+            access_ttl: access_ttl.as_secs(),
+            ..AuthState::default()
+        }));
+        state
+            .lock()
+            .unwrap()
+            .clients
+            .insert(CLIENT_ID.into(), CLIENT_SECRET.into());
+        let router = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/revoke", post(revoke))
+            .with_state(state.clone());
+        let server = FakeServer::start(router).await;
+        Self {
+            state,
+            origin: server.origin(),
+            _server: Arc::new(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// Registers another client.
+    pub fn add_client(&self, id: &str, secret: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .clients
+            .insert(id.into(), secret.into());
+    }
+
+    /// Code exchanges so far.
+    pub fn code_requests(&self) -> u64 {
+        self.state.lock().unwrap().code_requests
+    }
+
+    /// Refresh requests so far.
+    pub fn refresh_requests(&self) -> u64 {
+        self.state.lock().unwrap().refresh_requests
+    }
+
+    /// The next authorization is refused by the "user" (`error=access_denied`).
+    pub fn deny_next(&self) {
+        self.state.lock().unwrap().deny_next = true;
+    }
+
+    /// Revokes every refresh token (the user removed the app at the vendor).
+    pub fn revoke_all_refresh_tokens(&self) {
+        for active in self.state.lock().unwrap().refresh.values_mut() {
+            *active = false;
+        }
+    }
+
+    /// Invalidates every access token (the vendor rotated its keys).
+    pub fn expire_all_access_tokens(&self) {
+        self.state.lock().unwrap().access.clear();
+    }
+
+    /// Sets the lifetime of access tokens issued from now on.
+    pub fn set_access_ttl(&self, ttl: Duration) {
+        self.state.lock().unwrap().access_ttl = ttl.as_secs();
+    }
+
+    /// Whether `token` is a live access token (the vendor fake asks this).
+    pub fn access_token_valid(&self, token: &str) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .access
+            .get(token)
+            .is_some_and(|expires| *expires > Instant::now())
+    }
+
+    /// Tokens revoked through the revocation endpoint.
+    pub fn revoked(&self) -> Vec<String> {
+        self.state.lock().unwrap().revoked.clone()
+    }
+
+    /// Query parameters of every authorize request.
+    pub fn authorize_queries(&self) -> Vec<HashMap<String, String>> {
+        self.state.lock().unwrap().authorize_queries.clone()
+    }
+
+    /// Every token this server issued (to scan logs and responses for them).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .access
+            .keys()
+            .chain(state.refresh.keys())
+            .cloned()
+            .collect()
+    }
+}
+
+async fn authorize(
+    State(state): State<Arc<Mutex<AuthState>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    state.authorize_queries.push(query.clone());
+    let (Some(redirect_uri), Some(client_id)) = (query.get("redirect_uri"), query.get("client_id"))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "redirect_uri and client_id are required",
+        )
+            .into_response();
+    };
+    if !state.clients.contains_key(client_id)
+        || query.get("response_type").map(String::as_str) != Some("code")
+    {
+        return (StatusCode::BAD_REQUEST, "unknown client or response type").into_response();
+    }
+    if query.contains_key("code_challenge")
+        && query.get("code_challenge_method").map(String::as_str) != Some("S256")
+    {
+        return (StatusCode::BAD_REQUEST, "only S256").into_response();
+    }
+    let mut target = url::Url::parse(redirect_uri).expect("redirect_uri");
+    if std::mem::take(&mut state.deny_next) {
+        target
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "The user declined")
+            .append_pair(
+                "state",
+                query.get("state").map(String::as_str).unwrap_or_default(),
+            );
+    } else {
+        state.issued += 1;
+        let code = format!("code-{}-{}", state.issued, uuid_like());
+        state.codes.insert(
+            code.clone(),
+            Grant {
+                client_id: client_id.clone(),
+                redirect_uri: redirect_uri.clone(),
+                challenge: query.get("code_challenge").cloned(),
+                scope: query.get("scope").cloned().unwrap_or_default(),
+            },
+        );
+        target
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair(
+                "state",
+                query.get("state").map(String::as_str).unwrap_or_default(),
+            );
+    }
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
+}
+
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("random");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(value).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn issue(state: &mut AuthState, scope: &str) -> Response {
+    state.issued += 1;
+    let access = format!("at-{}-{}", state.issued, uuid_like());
+    let refresh = format!("rt-{}-{}", state.issued, uuid_like());
+    state.access.insert(
+        access.clone(),
+        Instant::now() + Duration::from_secs(state.access_ttl),
+    );
+    state.refresh.insert(refresh.clone(), true);
+    Json(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": state.access_ttl,
+        "refresh_token": refresh,
+        "scope": scope,
+    }))
+    .into_response()
+}
+
+async fn token(
+    State(state): State<Arc<Mutex<AuthState>>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    let Some((client_id, secret)) = basic_client(&headers) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication by HTTP Basic is required",
+        );
+    };
+    if state.clients.get(&client_id) != Some(&secret) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            state.code_requests += 1;
+            let Some(grant) = form.get("code").and_then(|code| state.codes.remove(code)) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used authorization code",
+                );
+            };
+            if grant.client_id != client_id || form.get("redirect_uri") != Some(&grant.redirect_uri)
+            {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "client or redirect_uri mismatch",
+                );
+            }
+            if let Some(challenge) = &grant.challenge {
+                let verifier = form
+                    .get("code_verifier")
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != *challenge {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "PKCE verification failed",
+                    );
+                }
+            }
+            issue(&mut state, &grant.scope)
+        }
+        Some("refresh_token") => {
+            state.refresh_requests += 1;
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            match state.refresh.get_mut(&presented) {
+                Some(active) if *active => {
+                    // Rotation: the presented token is spent.
+                    *active = false;
+                    issue(&mut state, "read")
+                }
+                _ => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "refresh token revoked or already used",
+                ),
+            }
+        }
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "unsupported grant_type",
+        ),
+    }
+}
+
+async fn revoke(
+    State(state): State<Arc<Mutex<AuthState>>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> StatusCode {
+    let mut state = state.lock().unwrap();
+    if let Some(token) = form.get("token") {
+        state.revoked.push(token.clone());
+        if let Some(active) = state.refresh.get_mut(token) {
+            *active = false;
+        }
+        state.access.remove(token);
+    }
+    StatusCode::OK
+}

@@ -1,0 +1,562 @@
+//! OAuth 2.0: the authorization-code flow with PKCE against a loopback authorization server,
+//! its rejections, and token refresh that never races.
+
+use std::time::Duration;
+
+use connector_host::config::ConfigSecret;
+use connector_host::credentials::OAuthClientConfig;
+use connector_tests::fakes::oauth_server::{CLIENT_ID, CLIENT_SECRET};
+use connector_tests::fakes::{OAuthServer, ProbeVendor};
+use connector_tests::harness::{TestServer, log_capture};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Setup {
+    auth: OAuthServer,
+    vendor: ProbeVendor,
+    server: TestServer,
+    key: String,
+    browser: reqwest::Client,
+}
+
+impl Setup {
+    /// Access tokens live `ttl`; the host refreshes `margin` before expiry and sweeps every
+    /// `sweep`.
+    async fn start(ttl: Duration, margin: u64, sweep: u64, state_ttl: u64) -> Self {
+        let auth = OAuthServer::start(ttl).await;
+        let checker = auth.clone();
+        let vendor =
+            ProbeVendor::start_checking_tokens(move |token| checker.access_token_valid(token))
+                .await;
+        let endpoints = auth.clone();
+        let server = TestServer::start_with(move |config| {
+            config.oauth.insert(
+                "probe".into(),
+                OAuthClientConfig {
+                    client_id: Some(CLIENT_ID.into()),
+                    client_secret: Some(ConfigSecret::new(CLIENT_SECRET)),
+                    authorize_url: Some(endpoints.url("/authorize")),
+                    token_url: Some(endpoints.url("/token")),
+                    revoke_url: Some(endpoints.url("/revoke")),
+                },
+            );
+            config.oauth_refresh_margin_secs = margin;
+            config.oauth_sweep_interval_secs = sweep;
+            config.oauth_state_ttl_secs = state_ttl;
+        })
+        .await;
+        let key = server.tenant("acme").await;
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            auth,
+            vendor,
+            server,
+            key,
+            browser,
+        }
+    }
+
+    async fn default() -> Self {
+        Self::start(Duration::from_secs(3600), 300, 3600, 600).await
+    }
+
+    async fn authorize(&self, key: &str, body: Value) -> Value {
+        let (status, answer) = self
+            .server
+            .send(
+                Method::POST,
+                "/api/v1/oauth/probe/authorize",
+                Some(key),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["data"].clone()
+    }
+
+    fn authorize_body(&self) -> Value {
+        json!({"config": {"base_url": self.vendor.origin()}, "scopes": ["write"]})
+    }
+
+    /// Plays the user's browser at the vendor: returns the callback URL the vendor redirects to.
+    async fn consent(&self, authorization_url: &str) -> String {
+        let response = self.browser.get(authorization_url).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            302,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Follows the vendor's redirect to the host's callback; returns status, Location, body.
+    async fn callback(&self, url: &str) -> (u16, Option<String>, Value) {
+        let response = self.browser.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, location, body)
+    }
+
+    /// A full flow; returns the connection id.
+    async fn connect(&self) -> String {
+        let authorization = self.authorize(&self.key, self.authorize_body()).await;
+        let callback = self
+            .consent(authorization["authorization_url"].as_str().unwrap())
+            .await;
+        let (status, _, body) = self.callback(&callback).await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn connections(&self) -> usize {
+        let (_, listed) = self
+            .server
+            .send(Method::GET, "/api/v1/connections", Some(&self.key), None)
+            .await;
+        listed["data"].as_array().unwrap().len()
+    }
+
+    async fn containers(&self, id: &str) -> (u16, Value) {
+        self.server
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{id}/containers"),
+                Some(&self.key),
+                None,
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
+    let setup = Setup::default().await;
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let url = url::Url::parse(authorization["authorization_url"].as_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], CLIENT_ID);
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["code_challenge"].len(), 43);
+    assert_eq!(
+        query["scope"], "read write",
+        "connector defaults ∪ requested"
+    );
+    assert_eq!(
+        query["audience"], "probe",
+        "the connector's extra parameter"
+    );
+    assert_eq!(query["state"], authorization["state"].as_str().unwrap());
+    assert!(query["redirect_uri"].ends_with("/api/v1/oauth/callback"));
+
+    let callback = setup.consent(url.as_str()).await;
+    let (status, _, body) = setup.callback(&callback).await;
+    assert_eq!(status, 201, "{body}");
+    let connection = &body["data"];
+    assert_eq!(connection["credential_type"], "oauth2");
+    assert_eq!(connection["auth_method"], "oauth");
+    assert_eq!(connection["principal"]["id"], "u-1");
+    let id = connection["id"].as_str().unwrap();
+
+    let (status, page) = setup.containers(id).await;
+    assert_eq!(status, 200, "{page}");
+    let bearer = setup.vendor.recorder.to_path("/containers")[0]
+        .header("authorization")
+        .unwrap()
+        .to_owned();
+    assert!(
+        bearer.starts_with("Bearer at-"),
+        "the plugin call went out with the access token"
+    );
+    assert_eq!(setup.auth.code_requests(), 1);
+}
+
+#[tokio::test]
+async fn return_to_gets_a_redirect_with_the_connection_id() {
+    let setup = Setup::default().await;
+    let mut body = setup.authorize_body();
+    body["return_to"] = json!("https://app.example/connected?from=oauth");
+    let authorization = setup.authorize(&setup.key, body).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let (status, location, _) = setup.callback(&callback).await;
+    assert_eq!(status, 302);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with("https://app.example/connected?from=oauth&connection_id=conn_"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn forged_replayed_foreign_and_denied_callbacks_create_nothing() {
+    let setup = Setup::default().await;
+
+    // Forged: a state this host did not sign.
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let state = authorization["state"].as_str().unwrap();
+    let (payload, _) = state.split_once('.').unwrap();
+    let forged = callback.replace(
+        state,
+        &format!("{payload}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    );
+    let (status, _, body) = setup.callback(&forged).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not issued by this host")
+    );
+
+    // Another tenant posting this tenant's state: refused, and the real flow still works.
+    let other = setup.server.tenant("other").await;
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, body) = setup
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/oauth/callback",
+            Some(&other),
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "{body}"
+    );
+
+    // The genuine callback works once; replaying it is refused.
+    let (status, _, _) = setup.callback(&callback).await;
+    assert_eq!(status, 201);
+    let (status, _, body) = setup.callback(&callback).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("CONFLICT")),
+        "{body}"
+    );
+
+    // The user declines at the vendor.
+    setup.auth.deny_next();
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let (status, _, body) = setup.callback(&callback).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("access_denied")
+    );
+    assert_eq!(body["error"]["details"]["vendor_error"], "access_denied");
+
+    assert_eq!(
+        setup.connections().await,
+        1,
+        "only the genuine flow created a connection"
+    );
+    assert_eq!(
+        setup.auth.code_requests(),
+        1,
+        "no rejected callback reached the token endpoint"
+    );
+}
+
+#[tokio::test]
+async fn a_code_delivered_with_another_flows_state_fails_pkce() {
+    let setup = Setup::default().await;
+    let first = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let second = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let callback_first = setup
+        .consent(first["authorization_url"].as_str().unwrap())
+        .await;
+    // An attacker injects the first flow's code into the second flow: the host sends the second
+    // flow's verifier, which does not match the first code's challenge.
+    let injected = callback_first.replace(
+        first["state"].as_str().unwrap(),
+        second["state"].as_str().unwrap(),
+    );
+    let (status, _, body) = setup.callback(&injected).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("PKCE"),
+        "{body}"
+    );
+    assert_eq!(setup.connections().await, 0);
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let setup = Setup::start(Duration::from_secs(3600), 300, 3600, 1).await;
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, _, body) = setup.callback(&callback).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    assert_eq!(setup.connections().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_storm_makes_exactly_one_token_request() {
+    // Tokens live 1 s and the host refreshes only when they are actually due.
+    let setup = Setup::start(Duration::from_secs(1), 0, 3600, 600).await;
+    let id = setup.connect().await;
+    setup.auth.set_access_ttl(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(setup.auth.refresh_requests() == 0);
+
+    let calls = (0..200).map(|_| {
+        let (client, url, key) = (
+            setup.server.client.clone(),
+            format!("{}/api/v1/connections/{id}/containers", setup.server.base),
+            setup.key.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every call succeeded: {:?}",
+        statuses.iter().filter(|s| **s != 200).count()
+    );
+    assert_eq!(
+        setup.auth.refresh_requests(),
+        1,
+        "exactly one token request for 200 concurrent calls"
+    );
+}
+
+#[tokio::test]
+async fn a_vendor_401_refreshes_once_and_retries() {
+    let setup = Setup::default().await;
+    let id = setup.connect().await;
+    setup.auth.expire_all_access_tokens();
+    let (status, body) = setup.containers(&id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(setup.auth.refresh_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_ends_in_needs_reauth_not_a_loop() {
+    let setup = Setup::default().await;
+    let id = setup.connect().await;
+    setup.auth.revoke_all_refresh_tokens();
+    setup.auth.expire_all_access_tokens();
+
+    let (status, body) = setup.containers(&id).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("REAUTH_REQUIRED")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revoked or already used"),
+        "the vendor's words: {body}"
+    );
+    let (_, connection) = setup
+        .server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{id}"),
+            Some(&setup.key),
+            None,
+        )
+        .await;
+    assert_eq!(connection["data"]["status"], "needs_reauth");
+    assert!(
+        connection["data"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant")
+    );
+
+    let requests = setup.auth.refresh_requests();
+    for _ in 0..3 {
+        let (status, _) = setup.containers(&id).await;
+        assert_eq!(status, 409);
+    }
+    assert_eq!(
+        setup.auth.refresh_requests(),
+        requests,
+        "no further token requests: no loop"
+    );
+    let (_, audit) = setup
+        .server
+        .send(Method::GET, "/api/v1/audit", Some(&setup.key), None)
+        .await;
+    assert!(audit.to_string().contains("oauth.refresh_failed"));
+}
+
+#[tokio::test]
+async fn idle_connections_are_refreshed_by_the_sweeper() {
+    // Tokens live 3 s, the margin is 2 s and the sweeper runs every second.
+    let setup = Setup::start(Duration::from_secs(3), 2, 1, 600).await;
+    setup.connect().await;
+    setup.auth.set_access_ttl(Duration::from_secs(3600));
+    for _ in 0..50 {
+        if setup.auth.refresh_requests() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        setup.auth.refresh_requests(),
+        1,
+        "refreshed with no API call"
+    );
+}
+
+#[tokio::test]
+async fn deleting_revokes_the_grant_and_a_tenant_app_overrides_the_default_client() {
+    let setup = Setup::default().await;
+    let id = setup.connect().await;
+    let (status, _) = setup
+        .server
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}"),
+            Some(&setup.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(setup.auth.revoked().len(), 1);
+    assert!(
+        setup.auth.revoked()[0].starts_with("rt-"),
+        "the refresh token was revoked"
+    );
+
+    setup
+        .auth
+        .add_client("tenant-own-client", "tenant-own-secret-93b2");
+    let app = json!({"client_id": "tenant-own-client", "client_secret": "tenant-own-secret-93b2"});
+    let (status, body) = setup
+        .server
+        .send(
+            Method::PUT,
+            "/api/v1/connectors/probe/oauth-app",
+            Some(&setup.key),
+            Some(app),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.to_string().contains("tenant-own-secret"),
+        "the secret is not echoed"
+    );
+    setup.connect().await;
+    let last = setup.auth.authorize_queries().last().cloned().unwrap();
+    assert_eq!(last["client_id"], "tenant-own-client");
+}
+
+#[tokio::test]
+async fn no_token_code_verifier_or_client_secret_reaches_a_response_or_log() {
+    let setup = Setup::default().await;
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (_, _, created) = setup.callback(&callback).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    setup.auth.expire_all_access_tokens();
+    let (_, page) = setup.containers(&id).await;
+    let (_, listed) = setup
+        .server
+        .send(Method::GET, "/api/v1/connections", Some(&setup.key), None)
+        .await;
+    let (_, audit) = setup
+        .server
+        .send(Method::GET, "/api/v1/audit", Some(&setup.key), None)
+        .await;
+
+    let responses = [
+        authorization.to_string(),
+        created.to_string(),
+        page.to_string(),
+        listed.to_string(),
+        audit.to_string(),
+    ];
+    let logs = log_capture::captured();
+    let mut secrets = setup.auth.issued_tokens();
+    secrets.push(code);
+    secrets.push(CLIENT_SECRET.to_owned());
+    assert!(secrets.len() >= 5);
+    for secret in &secrets {
+        for response in &responses {
+            assert!(
+                !response.contains(secret.as_str()),
+                "a response shows {secret}"
+            );
+        }
+        assert!(!logs.contains(secret.as_str()), "a log line shows {secret}");
+    }
+    // The verifier never leaves the host except to the token endpoint: the authorize URL only
+    // carries its S256 challenge.
+    assert!(
+        !authorization["authorization_url"]
+            .as_str()
+            .unwrap()
+            .contains("code_verifier")
+    );
+}
