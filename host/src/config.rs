@@ -35,8 +35,10 @@ pub struct HostConfig {
     /// Hosts the operator lets plugins reach (each plugin gets the intersection with the hosts
     /// it requested). Default: `["*"]`.
     pub egress_allowed_hosts: Vec<String>,
-    /// Cache compiled plugins under `DATA_DIR/compile-cache`. Default: true.
+    /// Cache compiled plugins on disk. Default: true.
     pub compile_cache: bool,
+    /// Where compiled plugins are cached. Default: `DATA_DIR/compile-cache`.
+    pub compile_cache_dir: Option<PathBuf>,
     /// Use the pooling instance allocator. Default: true.
     pub pooling_allocator: bool,
     /// Per-call limits.
@@ -121,6 +123,7 @@ impl Default for HostConfig {
             allow_private_egress: false,
             egress_allowed_hosts: vec!["*".to_owned()],
             compile_cache: true,
+            compile_cache_dir: None,
             pooling_allocator: true,
             limits: LimitsConfig::default(),
             log_format: LogFormat::Text,

@@ -46,6 +46,12 @@ pub fn get(key: &str) -> Option<String> {
     host::get(key)
 }
 
+/// Id of the auth method the connection's credential is for (`api_token`, `oauth`), if the call
+/// carries a credential.
+pub fn auth_method() -> Option<String> {
+    host::auth_method()
+}
+
 /// One value of the current connection's config, or an `invalid-config` error.
 pub fn require(key: &str) -> Result<String, ConnectorError> {
     get(key)

@@ -1,10 +1,15 @@
 //! Behavioural fakes: stateful axum servers bound to 127.0.0.1 that stop when dropped.
 
+pub mod atlassian_auth;
+mod confluence;
+mod jira;
 pub mod oauth_server;
 pub mod probe_vendor;
 mod recorder;
 mod serve;
 
+pub use confluence::ConfluenceFake;
+pub use jira::JiraFake;
 pub use oauth_server::OAuthServer;
 pub use probe_vendor::ProbeVendor;
 pub use recorder::{RecordedRequest, Recorder};

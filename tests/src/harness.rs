@@ -2,9 +2,11 @@
 //! fail fast.
 
 pub mod log_capture;
+mod oauth_setup;
 mod process;
 mod test_server;
 
+pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
 pub use test_server::{ADMIN_TOKEN, TestServer};
 

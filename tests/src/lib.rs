@@ -4,5 +4,6 @@
 //! Plugins come from `CONNECTOR_TEST_PLUGINS_DIR` (set by `cargo xtask test`), else from
 //! `target/test-plugins`; build them with `cargo xtask build-plugins`.
 
+pub mod contract;
 pub mod fakes;
 pub mod harness;

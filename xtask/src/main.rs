@@ -30,6 +30,13 @@ enum Task {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Build the plugins and a release host, then run every benchmark and write
+    /// bench/results.json.
+    Bench {
+        /// Extra arguments for the bench binary (for example `--seconds 5`).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
     /// Build the plugins, then run every test of the workspace.
     Test {
         /// Extra arguments for `cargo test` (for example a test name filter).
@@ -54,6 +61,31 @@ fn main() -> anyhow::Result<()> {
                 command.env("CONNECTOR_HOST_PLUGINS_DIR", &staged.bundled);
             }
             run_until_stopped(&mut command)
+        }
+        Task::Bench { args } => {
+            let staged = build_plugins(&root)?;
+            step("building connector-host and the benchmarks (release)");
+            run(cargo().current_dir(&root).args([
+                "build",
+                "--release",
+                "--package",
+                "connector-host",
+                "--package",
+                "connector-bench",
+                "--bin",
+                "connector-host",
+                "--bin",
+                "connector-bench",
+            ]))?;
+            step("running the benchmarks (a few minutes)");
+            run(Command::new(root.join("target/release/connector-bench"))
+                .current_dir(&root)
+                .args(args)
+                .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all)
+                .env(
+                    "CONNECTOR_TEST_HOST_BIN",
+                    root.join("target/release/connector-host"),
+                ))
         }
         Task::Test { args } => {
             let staged = build_plugins(&root)?;
@@ -144,7 +176,8 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
     Ok(staged)
 }
 
-/// Package names of the crates directly under `dir` (each a folder with a Cargo.toml).
+/// Package names of the plugin crates (`cdylib`) directly under `dir`; shared libraries among
+/// them build no component of their own.
 fn crate_names(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     if !dir.is_dir() {
@@ -157,6 +190,9 @@ fn crate_names(dir: &Path) -> anyhow::Result<Vec<String>> {
         }
         let text = std::fs::read_to_string(&manifest)
             .with_context(|| format!("reading {}", manifest.display()))?;
+        if !text.contains("cdylib") {
+            continue;
+        }
         let name = text
             .lines()
             .find_map(|line| {

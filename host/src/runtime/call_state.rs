@@ -47,6 +47,7 @@ pub(crate) struct CallState {
     pub(crate) egress: EgressClient,
     pub(crate) scope: ConnectionScope,
     pub(crate) config: Vec<(String, String)>,
+    pub(crate) auth_method: Option<String>,
     pub(crate) deadline: Instant,
     pub(crate) max_requests: u32,
     pub(crate) requests_sent: u32,
@@ -59,6 +60,8 @@ pub(crate) struct CallState {
 
 /// What [`CallState::new`] needs besides the context.
 pub(crate) struct CallBudget {
+    /// The auth method the call's credential is for, as the guest's `config.auth-method` shows.
+    pub(crate) auth_method: Option<String>,
     pub(crate) deadline: Instant,
     pub(crate) memory_bytes: usize,
     pub(crate) max_requests: u32,
@@ -92,6 +95,7 @@ impl CallState {
             egress,
             scope,
             config,
+            auth_method: budget.auth_method,
             deadline: budget.deadline,
             max_requests: budget.max_requests,
             requests_sent: 0,

@@ -149,6 +149,10 @@ impl config::Host for CallState {
     async fn get_all(&mut self) -> Vec<(String, String)> {
         self.config.clone()
     }
+
+    async fn auth_method(&mut self) -> Option<String> {
+        self.auth_method.clone()
+    }
 }
 
 macro_rules! plugin_event {

@@ -206,7 +206,11 @@ impl Runtime {
         let plugin = self
             .plugin(plugin_id)
             .ok_or_else(|| CallError::NotLoaded(plugin_id.to_owned()))?;
-        let scope = connection_scope(&plugin, &context)?;
+        let (scope, auth_method) = connection_scope(&plugin, &context)?;
+        let context = CallContext {
+            auth_method,
+            ..context
+        };
         self.run(&plugin.pre, plugin.id(), context, operation, &scope)
             .await
     }
@@ -229,6 +233,7 @@ impl Runtime {
         };
         let budget_deadline = Instant::now() + timeout;
         let budget = CallBudget {
+            auth_method: context.auth_method,
             deadline: budget_deadline,
             memory_bytes: limits.memory_bytes,
             max_requests: if operation.uses_network() {
@@ -337,8 +342,11 @@ fn report_guest_output(state: &CallState, operation: &str) {
 }
 
 /// What the call may reach: the plugin's hosts, the connection's origin from its config, and
-/// where its credential may go.
-fn connection_scope(plugin: &Plugin, context: &CallContext) -> Result<ConnectionScope, CallError> {
+/// where its credential may go; with the id of the auth method in force.
+fn connection_scope(
+    plugin: &Plugin,
+    context: &CallContext,
+) -> Result<(ConnectionScope, Option<String>), CallError> {
     let manifest = &plugin.manifest;
     let origin = manifest
         .origin_config_key
@@ -353,8 +361,10 @@ fn connection_scope(plugin: &Plugin, context: &CallContext) -> Result<Connection
         credential: None,
         credential_hosts: Vec::new(),
     };
+    let mut auth_method = None;
     if let Some(credential) = &context.credential {
         let method = pick_auth_method(manifest, context.auth_method.as_deref(), credential)?;
+        auth_method = Some(method.id.clone());
         scope.credential_hosts = method
             .credential_hosts
             .iter()
@@ -365,7 +375,7 @@ fn connection_scope(plugin: &Plugin, context: &CallContext) -> Result<Connection
             method.placement_rule.clone(),
         )));
     }
-    Ok(scope)
+    Ok((scope, auth_method))
 }
 
 fn pick_auth_method<'a>(

@@ -245,3 +245,31 @@ impl Store {
         self.flush().await
     }
 }
+
+impl Store {
+    /// Writes many connections in two batches with a single flush. For benchmarks that need a
+    /// large store quickly; the API path uses [`Store::create_connection`].
+    #[doc(hidden)]
+    pub async fn seed_connections(
+        &self,
+        entries: &[(ConnectionRecord, StoredCredential)],
+    ) -> Result<(), StoreError> {
+        let mut records = sled::Batch::default();
+        let mut secrets = sled::Batch::default();
+        for (record, credential) in entries {
+            let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
+            let sealed = self.keys.seal(
+                &aad,
+                &zeroize::Zeroizing::new(serde_json::to_vec(credential)?),
+            )?;
+            records.insert(
+                scoped_key(&record.tenant, &record.id),
+                serde_json::to_vec(record)?,
+            );
+            secrets.insert(aad.storage_key(), sealed);
+        }
+        self.connections.apply_batch(records)?;
+        self.secrets.apply_batch(secrets)?;
+        self.flush().await
+    }
+}

@@ -1,5 +1,5 @@
 //! A behavioural OAuth 2.0 authorization server: authorization code with PKCE (S256), client
-//! authentication by HTTP Basic, rotating refresh tokens where a used or revoked one is
+//! authentication by HTTP Basic or in the body, rotating refresh tokens where a used or revoked one is
 //! `invalid_grant`, RFC 7009 revocation, and counters of every token request.
 
 use std::collections::HashMap;
@@ -261,11 +261,16 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let mut state = state.lock().unwrap();
-    let Some((client_id, secret)) = basic_client(&headers) else {
+    // RFC 6749 §2.3.1: HTTP Basic, or the credentials in the form body.
+    let body_client = form
+        .get("client_id")
+        .cloned()
+        .zip(form.get("client_secret").cloned());
+    let Some((client_id, secret)) = basic_client(&headers).or(body_client) else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            "client authentication by HTTP Basic is required",
+            "client authentication is required",
         );
     };
     if state.clients.get(&client_id) != Some(&secret) {

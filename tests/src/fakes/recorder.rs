@@ -1,8 +1,12 @@
 use std::sync::{Arc, Mutex};
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+
+/// Largest request body a fake keeps.
+const MAX_RECORDED_BODY: usize = 16 << 20;
 
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
@@ -11,6 +15,7 @@ pub struct RecordedRequest {
     pub path: String,
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
 }
 
 impl RecordedRequest {
@@ -43,14 +48,18 @@ impl Recorder {
             .collect()
     }
 
-    /// Middleware that records, then passes the request on.
+    /// Middleware that records (body included), then passes the request on.
     pub async fn record(self, request: Request, next: Next) -> Response {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_RECORDED_BODY)
+            .await
+            .unwrap_or_default();
         let recorded = RecordedRequest {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-            query: request.uri().query().map(str::to_owned),
-            headers: request
-                .headers()
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
                 .iter()
                 .map(|(n, v)| {
                     (
@@ -59,8 +68,10 @@ impl Recorder {
                     )
                 })
                 .collect(),
+            body: (!bytes.is_empty()).then(|| bytes.to_vec()),
         };
         self.requests.lock().expect("recorder lock").push(recorded);
-        next.run(request).await
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
     }
 }

@@ -5,7 +5,9 @@ use connector_host::config::{ConfigSecret, HostConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{log_capture, plugin_path};
+use std::path::Path;
+
+use super::{log_capture, plugin_path, plugins_dir};
 
 /// Admin token of test servers.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -27,13 +29,28 @@ impl TestServer {
     /// Starts a server after `adjust` has changed the config.
     pub async fn start_with(adjust: impl FnOnce(&mut HostConfig)) -> Self {
         log_capture::install();
+        Self::start_quiet_with(adjust).await
+    }
+
+    /// Like [`TestServer::start_with`], without capturing logs (benchmarks).
+    pub async fn start_quiet_with(adjust: impl FnOnce(&mut HostConfig)) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let plugins = data.path().join("plugins");
         std::fs::create_dir_all(&plugins).expect("plugins dir");
-        std::fs::copy(plugin_path("probe"), plugins.join("probe.wasm")).expect("copy probe");
+        for entry in std::fs::read_dir(plugins_dir())
+            .expect("built plugins")
+            .flatten()
+        {
+            std::fs::copy(entry.path(), plugins.join(entry.file_name())).expect("copy plugin");
+        }
+        plugin_path("probe");
         let mut config = HostConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().to_owned(),
+            // Shared across test servers: entries are keyed by content and written atomically.
+            compile_cache_dir: Some(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-compile-cache"),
+            ),
             allow_private_egress: true,
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
             ..HostConfig::default()

@@ -2,10 +2,13 @@
 //! per concern.
 
 mod api_flow;
+mod atlassian_setup;
 mod bad_input;
 mod compile_cache;
+mod confluence;
 mod egress;
 mod isolation;
+mod jira;
 mod oauth;
 mod process;
 mod sandbox;

@@ -3,142 +3,33 @@
 
 use std::time::Duration;
 
-use connector_host::config::ConfigSecret;
-use connector_host::credentials::OAuthClientConfig;
 use connector_tests::fakes::oauth_server::{CLIENT_ID, CLIENT_SECRET};
-use connector_tests::fakes::{OAuthServer, ProbeVendor};
-use connector_tests::harness::{TestServer, log_capture};
+use connector_tests::harness::{OAuthSetup, OAuthTimings, log_capture};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-struct Setup {
-    auth: OAuthServer,
-    vendor: ProbeVendor,
-    server: TestServer,
-    key: String,
-    browser: reqwest::Client,
+/// A setup with access tokens living `ttl`, refresh `margin`, sweeps every `sweep` and
+/// states valid `state_ttl` (seconds).
+async fn setup(ttl: Duration, margin: u64, sweep: u64, state_ttl: u64) -> OAuthSetup {
+    OAuthSetup::start(
+        OAuthTimings {
+            access_ttl: ttl,
+            margin,
+            sweep,
+            state_ttl,
+        },
+        true,
+    )
+    .await
 }
 
-impl Setup {
-    /// Access tokens live `ttl`; the host refreshes `margin` before expiry and sweeps every
-    /// `sweep`.
-    async fn start(ttl: Duration, margin: u64, sweep: u64, state_ttl: u64) -> Self {
-        let auth = OAuthServer::start(ttl).await;
-        let checker = auth.clone();
-        let vendor =
-            ProbeVendor::start_checking_tokens(move |token| checker.access_token_valid(token))
-                .await;
-        let endpoints = auth.clone();
-        let server = TestServer::start_with(move |config| {
-            config.oauth.insert(
-                "probe".into(),
-                OAuthClientConfig {
-                    client_id: Some(CLIENT_ID.into()),
-                    client_secret: Some(ConfigSecret::new(CLIENT_SECRET)),
-                    authorize_url: Some(endpoints.url("/authorize")),
-                    token_url: Some(endpoints.url("/token")),
-                    revoke_url: Some(endpoints.url("/revoke")),
-                },
-            );
-            config.oauth_refresh_margin_secs = margin;
-            config.oauth_sweep_interval_secs = sweep;
-            config.oauth_state_ttl_secs = state_ttl;
-        })
-        .await;
-        let key = server.tenant("acme").await;
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self {
-            auth,
-            vendor,
-            server,
-            key,
-            browser,
-        }
-    }
-
-    async fn default() -> Self {
-        Self::start(Duration::from_secs(3600), 300, 3600, 600).await
-    }
-
-    async fn authorize(&self, key: &str, body: Value) -> Value {
-        let (status, answer) = self
-            .server
-            .send(
-                Method::POST,
-                "/api/v1/oauth/probe/authorize",
-                Some(key),
-                Some(body),
-            )
-            .await;
-        assert_eq!(status, 200, "{answer}");
-        answer["data"].clone()
-    }
-
-    fn authorize_body(&self) -> Value {
-        json!({"config": {"base_url": self.vendor.origin()}, "scopes": ["write"]})
-    }
-
-    /// Plays the user's browser at the vendor: returns the callback URL the vendor redirects to.
-    async fn consent(&self, authorization_url: &str) -> String {
-        let response = self.browser.get(authorization_url).send().await.unwrap();
-        assert_eq!(
-            response.status(),
-            302,
-            "{}",
-            response.text().await.unwrap_or_default()
-        );
-        response.headers()["location"].to_str().unwrap().to_owned()
-    }
-
-    /// Follows the vendor's redirect to the host's callback; returns status, Location, body.
-    async fn callback(&self, url: &str) -> (u16, Option<String>, Value) {
-        let response = self.browser.get(url).send().await.unwrap();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, location, body)
-    }
-
-    /// A full flow; returns the connection id.
-    async fn connect(&self) -> String {
-        let authorization = self.authorize(&self.key, self.authorize_body()).await;
-        let callback = self
-            .consent(authorization["authorization_url"].as_str().unwrap())
-            .await;
-        let (status, _, body) = self.callback(&callback).await;
-        assert_eq!(status, 201, "{body}");
-        body["data"]["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn connections(&self) -> usize {
-        let (_, listed) = self
-            .server
-            .send(Method::GET, "/api/v1/connections", Some(&self.key), None)
-            .await;
-        listed["data"].as_array().unwrap().len()
-    }
-
-    async fn containers(&self, id: &str) -> (u16, Value) {
-        self.server
-            .send(
-                Method::GET,
-                &format!("/api/v1/connections/{id}/containers"),
-                Some(&self.key),
-                None,
-            )
-            .await
-    }
+async fn default_setup() -> OAuthSetup {
+    OAuthSetup::start(OAuthTimings::default(), true).await
 }
 
 #[tokio::test]
 async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
     let url = url::Url::parse(authorization["authorization_url"].as_str().unwrap()).unwrap();
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -180,7 +71,7 @@ async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
 
 #[tokio::test]
 async fn return_to_gets_a_redirect_with_the_connection_id() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let mut body = setup.authorize_body();
     body["return_to"] = json!("https://app.example/connected?from=oauth");
     let authorization = setup.authorize(&setup.key, body).await;
@@ -198,7 +89,7 @@ async fn return_to_gets_a_redirect_with_the_connection_id() {
 
 #[tokio::test]
 async fn forged_replayed_foreign_and_denied_callbacks_create_nothing() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
 
     // Forged: a state this host did not sign.
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
@@ -292,7 +183,7 @@ async fn forged_replayed_foreign_and_denied_callbacks_create_nothing() {
 
 #[tokio::test]
 async fn a_code_delivered_with_another_flows_state_fails_pkce() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let first = setup.authorize(&setup.key, setup.authorize_body()).await;
     let second = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback_first = setup
@@ -319,7 +210,7 @@ async fn a_code_delivered_with_another_flows_state_fails_pkce() {
 
 #[tokio::test]
 async fn an_expired_state_is_refused() {
-    let setup = Setup::start(Duration::from_secs(3600), 300, 3600, 1).await;
+    let setup = setup(Duration::from_secs(3600), 300, 3600, 1).await;
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback = setup
         .consent(authorization["authorization_url"].as_str().unwrap())
@@ -339,7 +230,7 @@ async fn an_expired_state_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refresh_storm_makes_exactly_one_token_request() {
     // Tokens live 1 s and the host refreshes only when they are actually due.
-    let setup = Setup::start(Duration::from_secs(1), 0, 3600, 600).await;
+    let setup = setup(Duration::from_secs(1), 0, 3600, 600).await;
     let id = setup.connect().await;
     setup.auth.set_access_ttl(Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -379,7 +270,7 @@ async fn a_refresh_storm_makes_exactly_one_token_request() {
 
 #[tokio::test]
 async fn a_vendor_401_refreshes_once_and_retries() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let id = setup.connect().await;
     setup.auth.expire_all_access_tokens();
     let (status, body) = setup.containers(&id).await;
@@ -389,7 +280,7 @@ async fn a_vendor_401_refreshes_once_and_retries() {
 
 #[tokio::test]
 async fn a_revoked_refresh_token_ends_in_needs_reauth_not_a_loop() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let id = setup.connect().await;
     setup.auth.revoke_all_refresh_tokens();
     setup.auth.expire_all_access_tokens();
@@ -444,7 +335,7 @@ async fn a_revoked_refresh_token_ends_in_needs_reauth_not_a_loop() {
 #[tokio::test]
 async fn idle_connections_are_refreshed_by_the_sweeper() {
     // Tokens live 3 s, the margin is 2 s and the sweeper runs every second.
-    let setup = Setup::start(Duration::from_secs(3), 2, 1, 600).await;
+    let setup = setup(Duration::from_secs(3), 2, 1, 600).await;
     setup.connect().await;
     setup.auth.set_access_ttl(Duration::from_secs(3600));
     for _ in 0..50 {
@@ -462,7 +353,7 @@ async fn idle_connections_are_refreshed_by_the_sweeper() {
 
 #[tokio::test]
 async fn deleting_revokes_the_grant_and_a_tenant_app_overrides_the_default_client() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let id = setup.connect().await;
     let (status, _) = setup
         .server
@@ -505,7 +396,7 @@ async fn deleting_revokes_the_grant_and_a_tenant_app_overrides_the_default_clien
 
 #[tokio::test]
 async fn no_token_code_verifier_or_client_secret_reaches_a_response_or_log() {
-    let setup = Setup::default().await;
+    let setup = default_setup().await;
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback = setup
         .consent(authorization["authorization_url"].as_str().unwrap())

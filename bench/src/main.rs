@@ -1,0 +1,201 @@
+//! `connector-bench`: runs every scenario, prints a table and writes `bench/results.json`.
+//! Run it with `cargo xtask bench` (release build, plugins built first).
+
+mod load;
+mod scenarios;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of connector-host")]
+struct Args {
+    /// Where to write the results.
+    #[arg(long, default_value = "bench/results.json")]
+    out: PathBuf,
+    /// Seconds each load run lasts.
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let duration = Duration::from_secs(args.seconds);
+    connector_host::install_crypto_provider();
+
+    eprintln!("bench: sandbox");
+    let sandbox = scenarios::sandbox::run().await?;
+    eprintln!("bench: call path");
+    let call_path = scenarios::call_path::run(duration).await?;
+    eprintln!("bench: cold start");
+    let cold_start = scenarios::cold_start::run().await?;
+    eprintln!("bench: store (seeds 100,000 connections)");
+    let store = scenarios::store::run().await?;
+    eprintln!("bench: refresh storm");
+    let storm = scenarios::refresh_storm::run().await?;
+    eprintln!("bench: memory");
+    let memory = scenarios::memory::run(duration).await?;
+
+    let mut rows: Vec<(String, String)> = vec![
+        (
+            "sandbox: instantiate + call, pooling (median / p99)".into(),
+            format!(
+                "{:.1} us / {:.1} us",
+                sandbox.call_pooled.median_us, sandbox.call_pooled.p99_us
+            ),
+        ),
+        (
+            "sandbox: instantiate + call, no pooling (median / p99)".into(),
+            format!(
+                "{:.1} us / {:.1} us",
+                sandbox.call_unpooled.median_us, sandbox.call_unpooled.p99_us
+            ),
+        ),
+        (
+            "sandbox: host import round trip".into(),
+            format!("{:.0} ns", sandbox.import_round_trip_ns),
+        ),
+    ];
+    for ((direct, through), (concurrency, ratio)) in call_path
+        .direct
+        .iter()
+        .zip(&call_path.through_host)
+        .zip(&call_path.median_ratio)
+    {
+        rows.push((
+            format!("call path c={concurrency}: direct (median / p99, req/s)"),
+            format!(
+                "{:.0} us / {:.0} us, {:.0}",
+                direct.latency.median_us, direct.latency.p99_us, direct.requests_per_second
+            ),
+        ));
+        rows.push((
+            format!("call path c={concurrency}: through host (median / p99, req/s)"),
+            format!(
+                "{:.0} us / {:.0} us, {:.0}",
+                through.latency.median_us, through.latency.p99_us, through.requests_per_second
+            ),
+        ));
+        rows.push((
+            format!("call path c={concurrency}: median ratio host/direct"),
+            format!("{ratio:.2}x"),
+        ));
+    }
+    rows.extend([
+        (
+            format!(
+                "cold start, {} plugin(s), no cache (median)",
+                cold_start.plugins
+            ),
+            format!("{:.1} ms", cold_start.without_cache.median_us / 1000.0),
+        ),
+        (
+            format!(
+                "cold start, {} plugin(s), with cache (median)",
+                cold_start.plugins
+            ),
+            format!("{:.1} ms", cold_start.with_cache.median_us / 1000.0),
+        ),
+        (
+            "store: create connection (sealed, flushed)".into(),
+            format!("{:.0} /s", store.creates_per_second),
+        ),
+        (
+            "store: read sealed credential".into(),
+            format!("{:.0} /s", store.sealed_reads_per_second),
+        ),
+        (
+            "store: list 100 of 100 (median)".into(),
+            format!("{:.0} us", store.list_small_store.median_us),
+        ),
+        (
+            "store: list 100 of 100,100 (median)".into(),
+            format!(
+                "{:.0} us ({:.2}x)",
+                store.list_large_store.median_us, store.large_over_small
+            ),
+        ),
+        (
+            format!("refresh storm: {} calls on an expired token", storm.calls),
+            format!(
+                "{:.0} ms, {} ok, {} token request(s)",
+                storm.total_ms, storm.succeeded, storm.token_requests
+            ),
+        ),
+        (
+            "memory: host RSS idle".into(),
+            format!("{:.1} MiB", memory.idle_rss_mib),
+        ),
+        (
+            "memory: host RSS peak at 256 concurrent".into(),
+            format!(
+                "{:.1} MiB ({:.0} req/s)",
+                memory.peak_rss_mib_at_256, memory.requests_per_second_at_256
+            ),
+        ),
+    ]);
+
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    println!("| {:width$} | result |", "scenario");
+    println!("|{}|--------|", "-".repeat(width + 2));
+    for (scenario, result) in &rows {
+        println!("| {scenario:width$} | {result} |");
+    }
+
+    let results = json!({
+        "machine": machine(),
+        "commit": command_output("git", &["rev-parse", "--short", "HEAD"]),
+        "profile": "release",
+        "sandbox": sandbox,
+        "call_path": call_path,
+        "cold_start": cold_start,
+        "store": store,
+        "refresh_storm": storm,
+        "memory": memory,
+    });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("bench: wrote {}", args.out.display());
+    Ok(())
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let memory_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory_gib": memory_kb as f64 / 1024.0 / 1024.0,
+        "os": std::env::consts::OS,
+    })
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}

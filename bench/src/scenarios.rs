@@ -1,0 +1,8 @@
+//! One module per measured scenario.
+
+pub mod call_path;
+pub mod cold_start;
+pub mod memory;
+pub mod refresh_storm;
+pub mod sandbox;
+pub mod store;

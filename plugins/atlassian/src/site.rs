@@ -1,0 +1,127 @@
+use connector_sdk::config::{self, Config};
+use connector_sdk::http::Request;
+use connector_sdk::prelude::*;
+use connector_sdk::{ClientAuth, Oauth2};
+use serde::Deserialize;
+
+/// Where OAuth 2.0 (3LO) calls go; `api_url` in the config overrides it (proxies, test fakes).
+const GATEWAY: &str = "https://api.atlassian.com";
+
+/// Which product's gateway path to use.
+#[derive(Debug, Clone, Copy)]
+pub enum Product {
+    Jira,
+    Confluence,
+}
+
+impl Product {
+    fn gateway_segment(self) -> &'static str {
+        match self {
+            Self::Jira => "jira",
+            Self::Confluence => "confluence",
+        }
+    }
+}
+
+/// The Atlassian 3LO endpoints, with `offline_access` for refresh tokens.
+pub fn oauth_endpoints(scopes: &[&str]) -> Oauth2 {
+    let mut endpoints = Oauth2::endpoints(
+        "https://auth.atlassian.com/authorize",
+        "https://auth.atlassian.com/oauth/token",
+    );
+    endpoints.default_scopes = scopes
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(["offline_access".to_owned()])
+        .collect();
+    endpoints.extra_authorize_params = vec![
+        ("audience".into(), "api.atlassian.com".into()),
+        ("prompt".into(), "consent".into()),
+    ];
+    endpoints.client_auth = ClientAuth::Body;
+    endpoints
+}
+
+/// One connection's view of its Atlassian site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `https://your-domain.atlassian.net`, from config `site_url`.
+    pub origin: String,
+    /// The OAuth gateway origin.
+    pub gateway: String,
+    /// Whether the connection authenticates with OAuth 2.0 (calls go through the gateway).
+    pub oauth: bool,
+    product: Product,
+}
+
+#[derive(Deserialize)]
+struct AccessibleResource {
+    id: String,
+    url: String,
+}
+
+impl Site {
+    /// Reads `site_url` (and `api_url`) from `config`.
+    pub fn from_config(config: &Config, product: Product) -> Result<Self, ConnectorError> {
+        let origin = config::require_origin(config, "site_url")?;
+        let gateway = match config.get("api_url") {
+            Some(_) => config::require_origin(config, "api_url")?,
+            None => GATEWAY.to_owned(),
+        };
+        let oauth = config::auth_method().as_deref() == Some("oauth");
+        Ok(Self {
+            origin,
+            gateway,
+            oauth,
+            product,
+        })
+    }
+
+    /// The current connection's site.
+    pub fn current(product: Product) -> Result<Self, ConnectorError> {
+        Self::from_config(&config::current(), product)
+    }
+
+    /// Base URL of REST calls: the site for API tokens, `/ex/{product}/{cloudId}` on the gateway
+    /// for OAuth.
+    pub fn api_base(&self) -> Result<String, ConnectorError> {
+        if !self.oauth {
+            return Ok(self.origin.clone());
+        }
+        let cloud_id = config::require("cloud_id")?;
+        Ok(format!(
+            "{}/ex/{}/{cloud_id}",
+            self.gateway,
+            self.product.gateway_segment()
+        ))
+    }
+
+    /// For OAuth: the cloud id of the configured site among the grant's accessible resources.
+    /// Never "the first one": a grant may cover several sites.
+    pub fn discover_cloud_id(&self) -> Result<String, ConnectorError> {
+        let resources: Vec<AccessibleResource> =
+            Request::get(format!("{}/oauth/token/accessible-resources", self.gateway))
+                .send_json()?;
+        let wanted = self.origin.trim_end_matches('/');
+        resources
+            .iter()
+            .find(|r| r.url.trim_end_matches('/').eq_ignore_ascii_case(wanted))
+            .map(|r| r.id.clone())
+            .ok_or_else(|| {
+                let covered: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
+                ConnectorError::InvalidConfig(format!(
+                    "this authorization does not cover {wanted}; it covers: {}",
+                    if covered.is_empty() {
+                        "no sites".to_owned()
+                    } else {
+                        covered.join(", ")
+                    }
+                ))
+            })
+    }
+
+    /// A link a person can open.
+    pub fn browse_url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}

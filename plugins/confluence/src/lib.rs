@@ -1,0 +1,417 @@
+//! Confluence Cloud connector: spaces are containers, pages are items, footer comments are
+//! comments. REST API v2 for content (cursor pagination), v1 CQL for search (v2 has none).
+//! Talks to the site (API token, Basic) or `api.atlassian.com/ex/confluence/{cloudId}` (3LO).
+
+use atlassian::{Product, Site, storage_from_text, storage_to_text};
+use connector_sdk::config::Config;
+use connector_sdk::http::{self, Request};
+use connector_sdk::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+struct Confluence;
+
+#[derive(Deserialize)]
+struct Results {
+    results: Vec<Value>,
+    #[serde(default, rename = "_links")]
+    links: Value,
+}
+
+impl Results {
+    /// The `cursor` of `_links.next`: the connector rebuilds the URL itself rather than follow
+    /// a link it was handed.
+    fn next_cursor(&self) -> Option<String> {
+        let next = self.links.get("next")?.as_str()?;
+        let query = next.split_once('?')?.1;
+        let token = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("cursor="))?;
+        TokenCursor::next(Some(&decode(token)))
+    }
+}
+
+fn site() -> Result<Site, ConnectorError> {
+    Site::current(Product::Confluence)
+}
+
+/// Confluence ids are numbers; anything else cannot be one and must not reach a URL.
+fn numeric_id<'a>(id: &'a str, what: &str) -> Result<&'a str, ConnectorError> {
+    if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id)
+    } else {
+        Err(ConnectorError::NotFound(format!(
+            "`{id}` is not a Confluence {what} id"
+        )))
+    }
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Percent-decodes a query value (`+` is a space).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, byte) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn text(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn web_url(site: &Site, value: &Value) -> Option<String> {
+    text(value, "/_links/webui").map(|path| site.browse_url(&format!("/wiki{path}")))
+}
+
+fn author(value: &Value) -> Option<Principal> {
+    text(value, "/version/authorId")
+        .or_else(|| text(value, "/authorId"))
+        .map(Principal::id)
+}
+
+fn page_item(site: &Site, page: &Value) -> Item {
+    let mut item = Item::new(
+        text(page, "/id").unwrap_or_default(),
+        text(page, "/spaceId").unwrap_or_default(),
+        "page",
+        text(page, "/title").unwrap_or_default(),
+    );
+    if let Some(storage) = text(page, "/body/storage/value") {
+        item.body = Some(storage_to_text(&storage));
+        item.body_format = BodyFormat::Plain;
+    }
+    item.url = web_url(site, page);
+    item.author = author(page);
+    item.created_at = text(page, "/createdAt");
+    item.updated_at = text(page, "/version/createdAt").or_else(|| item.created_at.clone());
+    item.attributes = [("status", "/status"), ("parent_id", "/parentId")]
+        .iter()
+        .filter_map(|(name, pointer)| text(page, pointer).map(|v| ((*name).to_owned(), v)))
+        .chain(
+            page.pointer("/version/number")
+                .map(|n| ("version".to_owned(), n.to_string())),
+        )
+        .collect();
+    item.raw = Some(page.to_string());
+    item
+}
+
+fn comment(site: &Site, page_id: &str, value: &Value) -> Comment {
+    let body = text(value, "/body/storage/value")
+        .map(|s| storage_to_text(&s))
+        .unwrap_or_default();
+    let mut comment = Comment::new(text(value, "/id").unwrap_or_default(), page_id, body);
+    comment.author = author(value);
+    comment.created_at = text(value, "/version/createdAt");
+    comment.updated_at = comment.created_at.clone();
+    comment.url = web_url(site, value);
+    comment.raw = Some(value.to_string());
+    comment
+}
+
+fn get_page(site: &Site, id: &str) -> Result<Value, ConnectorError> {
+    http::get_json(&format!(
+        "{}/wiki/api/v2/pages/{}?body-format=storage",
+        site.api_base()?,
+        numeric_id(id, "page")?
+    ))
+}
+
+impl Connector for Confluence {
+    fn info() -> ConnectorInfo {
+        ConnectorInfo::builder("confluence", "Confluence")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description("Confluence Cloud: spaces, pages and footer comments through REST API v2")
+            .auth_method(AuthMethod::basic("api_token", "E-mail and API token"))
+            .auth_method(
+                AuthMethod::oauth2(
+                    "oauth",
+                    "Atlassian OAuth 2.0 (3LO)",
+                    atlassian::oauth_endpoints(&[
+                        "read:page:confluence",
+                        "write:page:confluence",
+                        "read:space:confluence",
+                        "read:comment:confluence",
+                        "write:comment:confluence",
+                        "search:confluence",
+                        "read:confluence-user",
+                    ]),
+                )
+                .credential_host("api.atlassian.com"),
+            )
+            .requested_host("*.atlassian.net")
+            .requested_host("api.atlassian.com")
+            .origin_config_key("site_url")
+            .config_schema(json!({
+                "type": "object",
+                "required": ["site_url"],
+                "properties": {
+                    "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
+                    "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
+                }
+            }))
+            .operations(&[
+                Operation::Containers,
+                Operation::Items,
+                Operation::Item,
+                Operation::Comments,
+                Operation::Search,
+                Operation::CreateItem,
+                Operation::CreateComment,
+            ])
+            .build()
+    }
+
+    fn validate(config: &Config) -> Result<(), ConnectorError> {
+        Site::from_config(config, Product::Confluence).map(|_| ())
+    }
+
+    fn connect() -> Result<ConnectionInfo, ConnectorError> {
+        let site = site()?;
+        let (base, cloud_id) = if site.oauth {
+            let cloud_id = site.discover_cloud_id()?;
+            (
+                format!("{}/ex/confluence/{cloud_id}", site.gateway),
+                Some(cloud_id),
+            )
+        } else {
+            (site.api_base()?, None)
+        };
+        let me: Value = http::get_json(&format!("{base}/wiki/rest/api/user/current"))?;
+        let mut principal = Principal::id(me["accountId"].as_str().unwrap_or_default());
+        principal.display_name = me["displayName"].as_str().map(str::to_owned);
+        principal.email = me["email"]
+            .as_str()
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned);
+        let info = ConnectionInfo::for_principal(principal);
+        Ok(match cloud_id {
+            Some(id) => info.discovered("cloud_id", id),
+            None => info,
+        })
+    }
+
+    /// Spaces, through `/wiki/api/v2/spaces` (cursor pagination).
+    fn containers(
+        _parent: Option<String>,
+        page: PageRequest,
+    ) -> Result<ContainerPage, ConnectorError> {
+        let site = site()?;
+        let cursor = TokenCursor::decode(page.cursor.as_deref())?;
+        let mut url = format!(
+            "{}/wiki/api/v2/spaces?limit={}",
+            site.api_base()?,
+            page.limit.clamp(1, 250)
+        );
+        if let Some(token) = &cursor.token {
+            url.push_str(&format!("&cursor={}", encode(token)));
+        }
+        let found: Results = http::get_json(&url)?;
+        let entries = found
+            .results
+            .iter()
+            .map(|space| {
+                let mut container = Container::new(
+                    text(space, "/id").unwrap_or_default(),
+                    "space",
+                    text(space, "/name").unwrap_or_default(),
+                );
+                container.url = web_url(&site, space);
+                container.attributes = [("key", "/key"), ("type", "/type"), ("status", "/status")]
+                    .iter()
+                    .filter_map(|(name, pointer)| {
+                        text(space, pointer).map(|v| ((*name).to_owned(), v))
+                    })
+                    .collect();
+                container.raw = Some(space.to_string());
+                container
+            })
+            .collect();
+        Ok(ContainerPage {
+            entries,
+            next_cursor: found.next_cursor(),
+        })
+    }
+
+    /// A space's pages, most recently modified first; with `updated_since`, the listing ends
+    /// at the first page modified before it (v2 has no server-side filter for this).
+    fn items(
+        container_id: String,
+        updated_since: Option<String>,
+        page: PageRequest,
+    ) -> Result<ItemPage, ConnectorError> {
+        let site = site()?;
+        let cursor = TokenCursor::decode(page.cursor.as_deref())?;
+        let mut url = format!(
+            "{}/wiki/api/v2/spaces/{}/pages?limit={}&sort=-modified-date",
+            site.api_base()?,
+            numeric_id(&container_id, "space")?,
+            page.limit.clamp(1, 250)
+        );
+        if let Some(token) = &cursor.token {
+            url.push_str(&format!("&cursor={}", encode(token)));
+        }
+        let found: Results = http::get_json(&url)?;
+        let mut next_cursor = found.next_cursor();
+        let mut entries = Vec::new();
+        for page in &found.results {
+            let item = page_item(&site, page);
+            // RFC 3339 UTC timestamps of equal shape compare correctly as text.
+            if let (Some(since), Some(updated)) = (&updated_since, &item.updated_at)
+                && updated.as_str() < since.as_str()
+            {
+                next_cursor = None;
+                break;
+            }
+            entries.push(item);
+        }
+        Ok(ItemPage {
+            entries,
+            next_cursor,
+        })
+    }
+
+    fn item(item_id: String) -> Result<Item, ConnectorError> {
+        let site = site()?;
+        Ok(page_item(&site, &get_page(&site, &item_id)?))
+    }
+
+    /// A page's footer comments, oldest first.
+    fn comments(item_id: String, page: PageRequest) -> Result<CommentPage, ConnectorError> {
+        let site = site()?;
+        let cursor = TokenCursor::decode(page.cursor.as_deref())?;
+        let mut url = format!(
+            "{}/wiki/api/v2/pages/{}/footer-comments?body-format=storage&sort=created-date&limit={}",
+            site.api_base()?,
+            numeric_id(&item_id, "page")?,
+            page.limit.clamp(1, 250)
+        );
+        if let Some(token) = &cursor.token {
+            url.push_str(&format!("&cursor={}", encode(token)));
+        }
+        let found: Results = http::get_json(&url)?;
+        Ok(CommentPage {
+            entries: found
+                .results
+                .iter()
+                .map(|c| comment(&site, &item_id, c))
+                .collect(),
+            next_cursor: found.next_cursor(),
+        })
+    }
+
+    /// CQL through v1 search: text search in pages by default; `cql:` passes CQL as it is.
+    fn search(query: String, page: PageRequest) -> Result<ItemPage, ConnectorError> {
+        let site = site()?;
+        let offset = OffsetCursor::decode(page.cursor.as_deref())?;
+        let cql = match query.strip_prefix("cql:") {
+            Some(cql) => cql.trim().to_owned(),
+            None => format!(
+                "type=page AND text ~ \"{}\"",
+                query.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+        };
+        let url = format!(
+            "{}/wiki/rest/api/search?cql={}&start={}&limit={}",
+            site.api_base()?,
+            encode(&cql),
+            offset.start,
+            page.limit.clamp(1, 100)
+        );
+        let found: Value = http::get_json(&url)?;
+        let results = found["results"].as_array().cloned().unwrap_or_default();
+        let total = found["totalSize"].as_u64();
+        let entries: Vec<Item> = results
+            .iter()
+            .map(|hit| {
+                let content = &hit["content"];
+                let mut item = Item::new(
+                    text(content, "/id").unwrap_or_default(),
+                    text(content, "/space/id")
+                        .or_else(|| text(hit, "/resultGlobalContainer/title"))
+                        .unwrap_or_default(),
+                    text(content, "/type").as_deref().unwrap_or("page"),
+                    text(content, "/title")
+                        .or_else(|| text(hit, "/title"))
+                        .unwrap_or_default(),
+                );
+                item.body = text(hit, "/excerpt").map(|e| storage_to_text(&e));
+                item.url = text(hit, "/url").map(|path| site.browse_url(&format!("/wiki{path}")));
+                item.updated_at = text(hit, "/lastModified");
+                item.raw = Some(hit.to_string());
+                item
+            })
+            .collect();
+        Ok(ItemPage {
+            next_cursor: offset.next_unless_last(entries.len(), false, total),
+            entries,
+        })
+    }
+
+    /// Creates a page in the space, then returns it as stored.
+    fn create_item(container_id: String, new: NewItem) -> Result<Item, ConnectorError> {
+        let site = site()?;
+        if let Some((key, _)) = new.attributes.first() {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "unknown attribute `{key}`; Confluence pages take none"
+            )));
+        }
+        let body = json!({
+            "spaceId": numeric_id(&container_id, "space")?,
+            "status": "current",
+            "title": new.title,
+            "body": {"representation": "storage", "value": storage_from_text(new.body.as_deref().unwrap_or_default())},
+        });
+        let created: Value = Request::post(format!("{}/wiki/api/v2/pages", site.api_base()?))
+            .json(&body)?
+            .send_json()?;
+        Ok(page_item(&site, &created))
+    }
+
+    /// Adds a footer comment to a page.
+    fn create_comment(item_id: String, new: NewComment) -> Result<Comment, ConnectorError> {
+        let site = site()?;
+        let body = json!({
+            "pageId": numeric_id(&item_id, "page")?,
+            "body": {"representation": "storage", "value": storage_from_text(&new.body)},
+        });
+        let created: Value =
+            Request::post(format!("{}/wiki/api/v2/footer-comments", site.api_base()?))
+                .json(&body)?
+                .send_json()?;
+        Ok(comment(&site, &item_id, &created))
+    }
+}
+
+connector_sdk::export_connector!(Confluence);

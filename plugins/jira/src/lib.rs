@@ -1,0 +1,311 @@
+//! Jira Cloud connector: projects are containers, issues are items, issue comments are
+//! comments; search is JQL. Talks REST API v3 on the site (API token, Basic) or through
+//! `api.atlassian.com/ex/jira/{cloudId}` (OAuth 2.0 3LO).
+
+mod mapping;
+
+use atlassian::{Product, Site, adf_from_text, jql_datetime};
+use connector_sdk::config::Config;
+use connector_sdk::http::{self, Request};
+use connector_sdk::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use mapping::{comment, container, item};
+
+struct Jira;
+
+/// Issue fields every listing and read asks for.
+const FIELDS: &str = "summary,status,issuetype,priority,created,updated,reporter,assignee,description,project,labels";
+
+#[derive(Deserialize)]
+struct ProjectPage {
+    values: Vec<Value>,
+    #[serde(default, rename = "isLast")]
+    is_last: bool,
+    total: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct IssuePage {
+    issues: Vec<Value>,
+    #[serde(rename = "nextPageToken")]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommentPage {
+    comments: Vec<Value>,
+    total: Option<u64>,
+}
+
+fn site() -> Result<Site, ConnectorError> {
+    Site::current(Product::Jira)
+}
+
+/// Project keys are upper-case letters, digits and `_`; anything else cannot be one and must
+/// not reach JQL.
+fn project_key(key: &str) -> Result<&str, ConnectorError> {
+    let valid = !key.is_empty()
+        && key.len() <= 32
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(key)
+    } else {
+        Err(ConnectorError::NotFound(format!(
+            "`{key}` is not a Jira project key"
+        )))
+    }
+}
+
+/// Issue keys (`PROJ-12`) or numeric ids, safe in a URL path.
+fn issue_key(key: &str) -> Result<&str, ConnectorError> {
+    let valid = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(key)
+    } else {
+        Err(ConnectorError::NotFound(format!(
+            "`{key}` is not a Jira issue key"
+        )))
+    }
+}
+
+/// A JQL string literal.
+fn jql_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, ConnectorError> {
+    let cursor = TokenCursor::decode(page.cursor.as_deref())?;
+    let mut url = format!(
+        "{}/rest/api/3/search/jql?jql={}&maxResults={}&fields={FIELDS}",
+        site.api_base()?,
+        encode(jql),
+        page.limit.min(100)
+    );
+    if let Some(token) = &cursor.token {
+        url.push_str(&format!("&nextPageToken={}", encode(token)));
+    }
+    let found: IssuePage = http::get_json(&url)?;
+    Ok(ItemPage {
+        entries: found.issues.iter().map(|issue| item(site, issue)).collect(),
+        next_cursor: TokenCursor::next(found.next_page_token.as_deref()),
+    })
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
+    http::get_json(&format!(
+        "{}/rest/api/3/issue/{}?fields={FIELDS}",
+        site.api_base()?,
+        encode(issue_key(key)?)
+    ))
+}
+
+impl Connector for Jira {
+    fn info() -> ConnectorInfo {
+        ConnectorInfo::builder("jira", "Jira")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description("Jira Cloud: projects, issues and comments through REST API v3")
+            .auth_method(AuthMethod::basic("api_token", "E-mail and API token"))
+            .auth_method(
+                AuthMethod::oauth2(
+                    "oauth",
+                    "Atlassian OAuth 2.0 (3LO)",
+                    atlassian::oauth_endpoints(&["read:jira-work", "write:jira-work", "read:jira-user"]),
+                )
+                .credential_host("api.atlassian.com"),
+            )
+            .requested_host("*.atlassian.net")
+            .requested_host("api.atlassian.com")
+            .origin_config_key("site_url")
+            .config_schema(json!({
+                "type": "object",
+                "required": ["site_url"],
+                "properties": {
+                    "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
+                    "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
+                }
+            }))
+            .operations(&[
+                Operation::Containers,
+                Operation::Items,
+                Operation::Item,
+                Operation::Comments,
+                Operation::Search,
+                Operation::CreateItem,
+                Operation::CreateComment,
+            ])
+            .build()
+    }
+
+    fn validate(config: &Config) -> Result<(), ConnectorError> {
+        Site::from_config(config, Product::Jira).map(|_| ())
+    }
+
+    fn connect() -> Result<ConnectionInfo, ConnectorError> {
+        let site = site()?;
+        let mut info_extra = None;
+        let base = if site.oauth {
+            let cloud_id = site.discover_cloud_id()?;
+            let base = format!("{}/ex/jira/{cloud_id}", site.gateway);
+            info_extra = Some(cloud_id);
+            base
+        } else {
+            site.api_base()?
+        };
+        let me: Value = http::get_json(&format!("{base}/rest/api/3/myself"))?;
+        let mut principal = Principal::id(me["accountId"].as_str().unwrap_or_default());
+        principal.display_name = me["displayName"].as_str().map(str::to_owned);
+        principal.email = me["emailAddress"].as_str().map(str::to_owned);
+        let info = ConnectionInfo::for_principal(principal);
+        Ok(match info_extra {
+            Some(cloud_id) => info.discovered("cloud_id", cloud_id),
+            None => info,
+        })
+    }
+
+    /// Projects, through `/rest/api/3/project/search` (startAt/maxResults/isLast).
+    fn containers(
+        _parent: Option<String>,
+        page: PageRequest,
+    ) -> Result<ContainerPage, ConnectorError> {
+        let site = site()?;
+        let offset = OffsetCursor::decode(page.cursor.as_deref())?;
+        let url = format!(
+            "{}/rest/api/3/project/search?startAt={}&maxResults={}&orderBy=key",
+            site.api_base()?,
+            offset.start,
+            page.limit.min(100)
+        );
+        let found: ProjectPage = http::get_json(&url)?;
+        Ok(ContainerPage {
+            next_cursor: offset.next_unless_last(found.values.len(), found.is_last, found.total),
+            entries: found
+                .values
+                .iter()
+                .map(|project| container(&site, project))
+                .collect(),
+        })
+    }
+
+    /// A project's issues, most recently updated first, through `/rest/api/3/search/jql`.
+    fn items(
+        container_id: String,
+        updated_since: Option<String>,
+        page: PageRequest,
+    ) -> Result<ItemPage, ConnectorError> {
+        let mut jql = format!("project = {}", jql_string(project_key(&container_id)?));
+        if let Some(since) = updated_since {
+            let literal = jql_datetime(&since).ok_or_else(|| {
+                ConnectorError::InvalidConfig(format!("`{since}` is not an RFC 3339 time"))
+            })?;
+            jql.push_str(&format!(" AND updated >= \"{literal}\""));
+        }
+        jql.push_str(" ORDER BY updated DESC");
+        search(&site()?, &jql, &page)
+    }
+
+    fn item(item_id: String) -> Result<Item, ConnectorError> {
+        let site = site()?;
+        Ok(item(&site, &get_issue(&site, &item_id)?))
+    }
+
+    /// An issue's comments, oldest first.
+    fn comments(
+        item_id: String,
+        page: PageRequest,
+    ) -> Result<connector_sdk::CommentPage, ConnectorError> {
+        let site = site()?;
+        let offset = OffsetCursor::decode(page.cursor.as_deref())?;
+        let url = format!(
+            "{}/rest/api/3/issue/{}/comment?startAt={}&maxResults={}&orderBy=created",
+            site.api_base()?,
+            encode(issue_key(&item_id)?),
+            offset.start,
+            page.limit.min(100)
+        );
+        let found: CommentPage = http::get_json(&url)?;
+        Ok(connector_sdk::CommentPage {
+            next_cursor: offset.next_unless_last(found.comments.len(), false, found.total),
+            entries: found
+                .comments
+                .iter()
+                .map(|c| comment(&site, &item_id, c))
+                .collect(),
+        })
+    }
+
+    /// Text search by default; a query starting with `jql:` is passed as JQL.
+    fn search(query: String, page: PageRequest) -> Result<ItemPage, ConnectorError> {
+        let jql = match query.strip_prefix("jql:") {
+            Some(jql) => jql.trim().to_owned(),
+            None => format!("text ~ {} ORDER BY updated DESC", jql_string(&query)),
+        };
+        search(&site()?, &jql, &page)
+    }
+
+    /// Creates an issue (type from attribute `issuetype`, default `Task`), then reads it back.
+    fn create_item(container_id: String, new: NewItem) -> Result<Item, ConnectorError> {
+        let site = site()?;
+        let mut issue_type = "Task".to_owned();
+        for (key, value) in &new.attributes {
+            match key.as_str() {
+                "issuetype" => issue_type = value.clone(),
+                other => {
+                    return Err(ConnectorError::InvalidConfig(format!(
+                        "unknown attribute `{other}`; Jira takes `issuetype`"
+                    )));
+                }
+            }
+        }
+        let mut fields = json!({
+            "project": {"key": project_key(&container_id)?},
+            "summary": new.title,
+            "issuetype": {"name": issue_type},
+        });
+        if let Some(body) = new.body.filter(|b| !b.trim().is_empty()) {
+            fields["description"] = adf_from_text(&body);
+        }
+        let created: Value = Request::post(format!("{}/rest/api/3/issue", site.api_base()?))
+            .json(&json!({"fields": fields}))?
+            .send_json()?;
+        let key = created["key"]
+            .as_str()
+            .ok_or_else(|| ConnectorError::Permanent("Jira returned no issue key".into()))?;
+        Ok(item(&site, &get_issue(&site, key)?))
+    }
+
+    fn create_comment(item_id: String, new: NewComment) -> Result<Comment, ConnectorError> {
+        let site = site()?;
+        let url = format!(
+            "{}/rest/api/3/issue/{}/comment",
+            site.api_base()?,
+            encode(issue_key(&item_id)?)
+        );
+        let created: Value = Request::post(url)
+            .json(&json!({"body": adf_from_text(&new.body)}))?
+            .send_json()?;
+        Ok(comment(&site, &item_id, &created))
+    }
+}
+
+connector_sdk::export_connector!(Jira);

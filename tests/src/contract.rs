@@ -1,0 +1,273 @@
+//! Contract checks: every request a connector sent, as a fake recorded it, is checked against
+//! the vendor's own OpenAPI document in `../shared/specs/` — the path template and method, each
+//! query parameter's name, type and enum, required parameters, and the JSON body against the
+//! operation's schema.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::fakes::RecordedRequest;
+
+/// One vendor OpenAPI document.
+pub struct ApiSpec {
+    doc: Value,
+    /// Path prefix the spec's server URL carries (`/wiki/api/v2` for Confluence v2).
+    base_path: String,
+}
+
+/// Where the vendor specs are: `CONNECTOR_SPECS_DIR`, else `shared/specs` beside the repo.
+pub fn specs_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CONNECTOR_SPECS_DIR") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs")
+}
+
+impl ApiSpec {
+    pub fn load(file: &str, base_path: &str) -> Self {
+        let path = specs_dir().join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        Self {
+            doc: serde_json::from_str(&text).expect("spec is JSON"),
+            base_path: base_path.to_owned(),
+        }
+    }
+
+    /// Jira Cloud platform REST API v3.
+    pub fn jira() -> Self {
+        Self::load("jira-platform-v3.json", "")
+    }
+
+    /// Confluence Cloud REST API v2.
+    pub fn confluence_v2() -> Self {
+        Self::load("confluence-v2.json", "/wiki/api/v2")
+    }
+
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        match value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(pointer) => self.doc.pointer(pointer).unwrap_or(value),
+            None => value,
+        }
+    }
+
+    /// Checks one request whose gateway prefix (`/ex/jira/{cloudId}`) is already removed.
+    /// `Ok(false)`: the path is outside this spec (for example Confluence's v1 search).
+    pub fn check(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<bool, String> {
+        let Some(relative) = path.strip_prefix(&self.base_path) else {
+            return Ok(false);
+        };
+        let segments: Vec<&str> = relative.split('/').collect();
+        let paths = self.doc["paths"].as_object().ok_or("spec has no paths")?;
+        let matched = paths
+            .iter()
+            .filter_map(|(template, item)| {
+                let parts: Vec<&str> = template.split('/').collect();
+                let fits = parts.len() == segments.len()
+                    && parts
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t.starts_with('{') || t == s);
+                fits.then(|| {
+                    (
+                        parts.iter().filter(|t| !t.starts_with('{')).count(),
+                        template,
+                        item,
+                        parts,
+                    )
+                })
+            })
+            .max_by_key(|(literal, ..)| *literal);
+        let Some((_, template, item, parts)) = matched else {
+            return Ok(false);
+        };
+        let operation = item
+            .get(method.to_ascii_lowercase())
+            .ok_or_else(|| format!("{method} {template}: the spec has no such operation"))?;
+
+        let parameters: Vec<&Value> = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(
+                operation
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
+            .map(|p| self.resolve(p))
+            .collect();
+        let declared = |name: &str, location: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name && p["in"] == location)
+                .copied()
+        };
+
+        for (part, segment) in parts.iter().zip(&segments) {
+            if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                let parameter = declared(name, "path")
+                    .ok_or_else(|| format!("{template}: path parameter {name} undeclared"))?;
+                self.check_value(&parameter["schema"], segment)
+                    .map_err(|e| format!("{template}: path {name}={segment}: {e}"))?;
+            }
+        }
+
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        for (name, value) in &pairs {
+            let parameter = declared(name, "query")
+                .ok_or_else(|| format!("{method} {template}: unknown query parameter `{name}`"))?;
+            let schema = self.resolve(&parameter["schema"]);
+            let values: Vec<&str> = if schema["type"] == "array" {
+                value.split(',').collect()
+            } else {
+                vec![value.as_str()]
+            };
+            let item_schema = if schema["type"] == "array" {
+                self.resolve(&schema["items"])
+            } else {
+                schema
+            };
+            for value in values {
+                self.check_value(item_schema, value)
+                    .map_err(|e| format!("{method} {template}: {name}={value}: {e}"))?;
+            }
+        }
+        for parameter in parameters
+            .iter()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+        {
+            let name = parameter["name"].as_str().unwrap_or_default();
+            if !pairs.iter().any(|(n, _)| n == name) {
+                return Err(format!(
+                    "{method} {template}: required query parameter `{name}` missing"
+                ));
+            }
+        }
+
+        let body = body.filter(|b| !b.is_empty());
+        match (body, operation.get("requestBody")) {
+            (None, Some(request_body)) if self.resolve(request_body)["required"] == true => {
+                Err(format!("{method} {template}: the request body is required"))
+            }
+            (Some(_), None) => Err(format!("{method} {template}: the operation takes no body")),
+            (Some(bytes), Some(request_body)) => {
+                let schema = &self.resolve(request_body)["content"]["application/json"]["schema"];
+                let instance: Value = serde_json::from_slice(bytes)
+                    .map_err(|e| format!("{method} {template}: body is not JSON: {e}"))?;
+                self.check_body(schema, &instance)
+                    .map_err(|e| format!("{method} {template}: body: {e}"))?;
+                Ok(true)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn check_value(&self, schema: &Value, value: &str) -> Result<(), String> {
+        let schema = self.resolve(schema);
+        if let Some(allowed) = schema["enum"].as_array()
+            && !allowed.iter().any(|a| a.as_str() == Some(value))
+        {
+            return Err(format!("not one of {allowed:?}"));
+        }
+        match schema["type"].as_str() {
+            Some("integer") if value.parse::<i64>().is_err() => Err("not an integer".into()),
+            Some("number") if value.parse::<f64>().is_err() => Err("not a number".into()),
+            Some("boolean") if value != "true" && value != "false" => Err("not a boolean".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Validates a JSON body with the operation's schema (JSON Schema draft 4, which OpenAPI 3.0
+    /// schemas follow), `#/components/...` references resolved within the spec.
+    ///
+    /// `oneOf` is checked as `anyOf`: Atlassian's alternatives do not exclude each other (in
+    /// Confluence v2 a page body matches both `PageBodyWrite` and `PageNestedBodyWrite`, since
+    /// neither requires a field), so a strict `oneOf` would refuse every body.
+    fn check_body(&self, schema: &Value, instance: &Value) -> Result<(), String> {
+        let mut root = schema.clone();
+        if let Some(object) = root.as_object_mut() {
+            object.insert("components".into(), self.doc["components"].clone());
+        }
+        one_of_as_any_of(&mut root);
+        let validator =
+            jsonschema::draft4::new(&root).map_err(|e| format!("schema does not compile: {e}"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+/// Checks every recorded request against `spec` after removing `gateway_prefix` segments
+/// (`/ex/jira/{cloudId}`); returns how many requests the spec covered. Panics listing every
+/// violation.
+pub fn assert_conforms(spec: &ApiSpec, requests: &[RecordedRequest], gateway: &str) -> usize {
+    let mut covered = 0;
+    let mut violations = Vec::new();
+    for request in requests {
+        let path = strip_gateway(&request.path, gateway);
+        match spec.check(
+            &request.method,
+            &path,
+            request.query.as_deref(),
+            request.body.as_deref(),
+        ) {
+            Ok(true) => covered += 1,
+            Ok(false) => {}
+            Err(violation) => violations.push(violation),
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "requests that break the vendor's spec:\n{}",
+        violations.join("\n")
+    );
+    covered
+}
+
+fn one_of_as_any_of(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(alternatives) = object.remove("oneOf") {
+                object.insert("anyOf".into(), alternatives);
+            }
+            object.values_mut().for_each(one_of_as_any_of);
+        }
+        Value::Array(items) => items.iter_mut().for_each(one_of_as_any_of),
+        _ => {}
+    }
+}
+
+/// `/ex/jira/abc/rest/...` → `/rest/...` for gateway `jira`.
+fn strip_gateway(path: &str, product: &str) -> String {
+    let prefix = format!("/ex/{product}/");
+    match path
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((_cloud_id, rest)) => format!("/{rest}"),
+        None => path.to_owned(),
+    }
+}

@@ -1,0 +1,421 @@
+//! A behavioural Jira Cloud (REST API v3): projects with startAt/maxResults/isLast paging,
+//! issues through `/search/jql` with nextPageToken, comments, issue and comment creation that
+//! reads back, Basic auth on the site and bearer auth on the `/ex/jira/{cloudId}` gateway,
+//! `accessible-resources`, and 429 with Retry-After on demand.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::atlassian_auth::AtlassianAuth;
+use super::{FakeServer, Recorder};
+
+/// Project keys the fake holds.
+pub const PROJECTS: [&str; 7] = [
+    "ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF",
+];
+/// Issues per project; issue N was last updated on 2026-11-0N.
+pub const ISSUES_PER_PROJECT: usize = 5;
+/// Comments per issue.
+pub const COMMENTS_PER_ISSUE: usize = 4;
+
+#[derive(Default)]
+struct Data {
+    issues: Vec<Value>,
+    comments: HashMap<String, Vec<Value>>,
+    next_id: u64,
+    throttle: u32,
+}
+
+#[derive(Clone)]
+struct Fake {
+    data: Arc<Mutex<Data>>,
+    auth: AtlassianAuth,
+}
+
+/// A running Jira fake.
+pub struct JiraFake {
+    pub server: FakeServer,
+    pub recorder: Recorder,
+    data: Arc<Mutex<Data>>,
+}
+
+fn adf(text: &str) -> Value {
+    json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
+}
+
+fn user(id: &str, name: &str) -> Value {
+    json!({"accountId": id, "displayName": name, "emailAddress": format!("{id}@example.com"), "active": true})
+}
+
+fn seed() -> Data {
+    let mut data = Data {
+        next_id: 10_000,
+        ..Data::default()
+    };
+    for (p, project) in PROJECTS.iter().enumerate() {
+        for n in 1..=ISSUES_PER_PROJECT {
+            let key = format!("{project}-{n}");
+            data.next_id += 1;
+            data.issues.push(json!({
+                "id": data.next_id.to_string(),
+                "key": key,
+                "self": format!("/rest/api/3/issue/{}", data.next_id),
+                "fields": {
+                    "summary": format!("{project} issue {n}"),
+                    "description": {"type": "doc", "version": 1, "content": [
+                        {"type": "paragraph", "content": [
+                            {"type": "text", "text": "Steps for "},
+                            {"type": "text", "text": key.clone(), "marks": [{"type": "strong"}]}
+                        ]}
+                    ]},
+                    "status": {"name": "To Do"},
+                    "issuetype": {"name": "Task"},
+                    "project": {"key": project, "id": (100 + p).to_string()},
+                    "reporter": user("acct-1", "Ada Lovelace"),
+                    "created": "2026-10-01T09:00:00.000+0000",
+                    "updated": format!("2026-11-0{n}T10:00:00.000+0000"),
+                },
+            }));
+            let comments = (1..=COMMENTS_PER_ISSUE)
+                .map(|c| {
+                    json!({"id": format!("{}{c}", data.next_id), "author": user("acct-2", "Grace Hopper"),
+                        "body": adf(&format!("Comment {c} on {key}")), "created": "2026-11-01T12:00:00.000+0000",
+                        "updated": "2026-11-01T12:00:00.000+0000"})
+                })
+                .collect();
+            data.comments.insert(key, comments);
+        }
+    }
+    data
+}
+
+impl JiraFake {
+    pub async fn start(auth: AtlassianAuth) -> Self {
+        let recorder = Recorder::default();
+        let data = Arc::new(Mutex::new(seed()));
+        let fake = Fake {
+            data: data.clone(),
+            auth,
+        };
+        let api = Router::new()
+            .route("/rest/api/3/myself", get(myself))
+            .route("/rest/api/3/project/search", get(projects))
+            .route("/rest/api/3/search/jql", get(search))
+            .route("/rest/api/3/issue", axum::routing::post(create_issue))
+            .route("/rest/api/3/issue/{key}", get(issue))
+            .route(
+                "/rest/api/3/issue/{key}/comment",
+                get(comments).post(create_comment),
+            );
+        let router = Router::new()
+            .merge(
+                api.clone()
+                    .route_layer(middleware::from_fn_with_state(fake.clone(), site_auth)),
+            )
+            .nest(
+                "/ex/jira/{cloud_id}",
+                api.route_layer(middleware::from_fn_with_state(fake.clone(), gateway_auth)),
+            )
+            .route(
+                "/oauth/token/accessible-resources",
+                get(accessible_resources),
+            )
+            .layer(middleware::from_fn_with_state(fake.clone(), throttle))
+            .with_state(fake)
+            .layer(middleware::from_fn({
+                let recorder = recorder.clone();
+                move |request, next| recorder.clone().record(request, next)
+            }));
+        Self {
+            server: FakeServer::start(router).await,
+            recorder,
+            data,
+        }
+    }
+
+    pub fn origin(&self) -> String {
+        self.server.origin()
+    }
+
+    /// The next `count` requests are answered 429 with `Retry-After: 7`.
+    pub fn throttle_next(&self, count: u32) {
+        self.data.lock().unwrap().throttle = count;
+    }
+}
+
+async fn throttle(State(fake): State<Fake>, request: Request, next: Next) -> Response {
+    {
+        let mut data = fake.data.lock().unwrap();
+        if data.throttle > 0 {
+            data.throttle -= 1;
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::RETRY_AFTER, "7"),
+                    (
+                        header::HeaderName::from_static("x-ratelimit-reason"),
+                        "jira-quota-global-based",
+                    ),
+                ],
+                Json(json!({"errorMessages": ["Rate limit exceeded."]})),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn site_auth(State(fake): State<Fake>, request: Request, next: Next) -> Response {
+    match fake.auth.site_refusal(request.headers()) {
+        None => next.run(request).await,
+        Some(refusal) => refusal,
+    }
+}
+
+async fn gateway_auth(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match fake.auth.gateway_refusal(
+        request.headers(),
+        params
+            .get("cloud_id")
+            .map(String::as_str)
+            .unwrap_or_default(),
+        "jira",
+    ) {
+        None => next.run(request).await,
+        Some(refusal) => refusal,
+    }
+}
+
+async fn accessible_resources(State(fake): State<Fake>, request: Request) -> Response {
+    fake.auth.accessible_resources(request.headers(), "jira")
+}
+
+async fn myself() -> Json<Value> {
+    Json(user("acct-1", "Ada Lovelace"))
+}
+
+fn number(query: &HashMap<String, String>, key: &str, default: usize) -> usize {
+    query
+        .get(key)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn projects(Query(query): Query<HashMap<String, String>>) -> Json<Value> {
+    let start = number(&query, "startAt", 0);
+    let max = number(&query, "maxResults", 50).max(1);
+    let end = PROJECTS.len().min(start + max);
+    let values: Vec<Value> = PROJECTS[start.min(end)..end]
+        .iter()
+        .enumerate()
+        .map(|(i, key)| json!({"id": (100 + start + i).to_string(), "key": key, "name": format!("Project {key}"), "projectTypeKey": "software"}))
+        .collect();
+    Json(
+        json!({"startAt": start, "maxResults": max, "total": PROJECTS.len(), "isLast": end >= PROJECTS.len(), "values": values}),
+    )
+}
+
+/// The JQL this fake understands: `project = "KEY"`, `AND updated >= "yyyy-MM-dd HH:mm"`,
+/// `text ~ "words"`, and `ORDER BY ...` (ignored: issues are kept newest first).
+fn matches(issue: &Value, jql: &str) -> Result<bool, String> {
+    let clauses = jql.split(" ORDER BY").next().unwrap_or_default();
+    for clause in clauses.split(" AND ") {
+        let clause = clause.trim();
+        let quoted = |prefix: &str| {
+            clause
+                .strip_prefix(prefix)
+                .map(|v| v.trim().trim_matches('"').replace("\\\"", "\""))
+        };
+        if let Some(key) = quoted("project =") {
+            if issue["fields"]["project"]["key"] != key.as_str() {
+                return Ok(false);
+            }
+        } else if let Some(since) = quoted("updated >=") {
+            let updated = issue["fields"]["updated"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('T', " ");
+            if updated[..16] < *since.as_str() {
+                return Ok(false);
+            }
+        } else if let Some(words) = quoted("text ~") {
+            let haystack = format!(
+                "{} {}",
+                issue["fields"]["summary"], issue["fields"]["description"]
+            )
+            .to_lowercase();
+            if !haystack.contains(&words.to_lowercase()) {
+                return Ok(false);
+            }
+        } else {
+            return Err(format!("unsupported JQL clause: {clause}"));
+        }
+    }
+    Ok(true)
+}
+
+async fn search(
+    State(fake): State<Fake>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let jql = query.get("jql").cloned().unwrap_or_default();
+    if !jql.contains("project =") && !jql.contains("text ~") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": ["Unbounded JQL queries are not allowed here."]})),
+        )
+            .into_response();
+    }
+    let data = fake.data.lock().unwrap();
+    let mut found = Vec::new();
+    for issue in data.issues.iter().rev() {
+        match matches(issue, &jql) {
+            Ok(true) => found.push(issue.clone()),
+            Ok(false) => {}
+            Err(message) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"errorMessages": [message]})),
+                )
+                    .into_response();
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        b["fields"]["updated"]
+            .as_str()
+            .cmp(&a["fields"]["updated"].as_str())
+    });
+    let start = number(&query, "nextPageToken", 0);
+    let max = number(&query, "maxResults", 50).max(1);
+    let end = found.len().min(start + max);
+    let page = found[start.min(end)..end].to_vec();
+    let mut body = json!({"issues": page, "isLast": end >= found.len()});
+    if end < found.len() {
+        body["nextPageToken"] = json!(end.to_string());
+    }
+    Json(body).into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"errorMessages": [format!("{what} does not exist or you do not have permission to see it.")], "errors": {}}))).into_response()
+}
+
+async fn issue(State(fake): State<Fake>, Path(params): Path<HashMap<String, String>>) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let data = fake.data.lock().unwrap();
+    match data
+        .issues
+        .iter()
+        .find(|i| i["key"] == key.as_str() || i["id"] == key.as_str())
+    {
+        Some(issue) => Json(issue.clone()).into_response(),
+        None => not_found("Issue"),
+    }
+}
+
+async fn comments(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let data = fake.data.lock().unwrap();
+    let Some(all) = data.comments.get(&key) else {
+        return not_found("Issue");
+    };
+    let start = number(&query, "startAt", 0);
+    let max = number(&query, "maxResults", 50).max(1);
+    let end = all.len().min(start + max);
+    Json(json!({"startAt": start, "maxResults": max, "total": all.len(), "comments": all[start.min(end)..end]})).into_response()
+}
+
+async fn create_issue(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
+    let fields = &body["fields"];
+    let project = fields["project"]["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let Some(summary) = fields["summary"].as_str().filter(|s| !s.is_empty()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": {"summary": "You must specify a summary of the issue."}})),
+        )
+            .into_response();
+    };
+    if !PROJECTS.contains(&project.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": {"project": "valid project is required"}})),
+        )
+            .into_response();
+    }
+    let mut data = fake.data.lock().unwrap();
+    data.next_id += 1;
+    let number = data
+        .issues
+        .iter()
+        .filter(|i| i["fields"]["project"]["key"] == project.as_str())
+        .count()
+        + 1;
+    let key = format!("{project}-{number}");
+    let id = data.next_id.to_string();
+    data.issues.push(json!({
+        "id": id, "key": key, "self": format!("/rest/api/3/issue/{id}"),
+        "fields": {
+            "summary": summary,
+            "description": fields.get("description").cloned().unwrap_or(Value::Null),
+            "status": {"name": "To Do"},
+            "issuetype": {"name": fields["issuetype"]["name"].as_str().unwrap_or("Task")},
+            "project": {"key": project},
+            "reporter": user("acct-1", "Ada Lovelace"),
+            "created": "2026-11-22T08:00:00.000+0000",
+            "updated": "2026-11-22T08:00:00.000+0000",
+        },
+    }));
+    data.comments.insert(key.clone(), Vec::new());
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": id, "key": key, "self": format!("/rest/api/3/issue/{id}")})),
+    )
+        .into_response()
+}
+
+async fn create_comment(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    if body.get("body").and_then(|b| b.get("type")) != Some(&json!("doc")) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": {"comment": "Comment body can not be empty!"}})),
+        )
+            .into_response();
+    }
+    let mut data = fake.data.lock().unwrap();
+    data.next_id += 1;
+    let comment = json!({"id": data.next_id.to_string(), "author": user("acct-1", "Ada Lovelace"), "body": body["body"],
+        "created": "2026-11-22T08:00:00.000+0000", "updated": "2026-11-22T08:00:00.000+0000"});
+    match data.comments.get_mut(&key) {
+        Some(list) => {
+            list.push(comment.clone());
+            (StatusCode::CREATED, Json(comment)).into_response()
+        }
+        None => not_found("Issue"),
+    }
+}
