@@ -98,6 +98,14 @@ fn main() -> anyhow::Result<()> {
                 "--bin",
                 "connector-host",
             ]))?;
+            // Plugin-side libraries hold pure logic (document formats, time formats): their
+            // unit tests run natively.
+            step("running the plugin libraries' unit tests (native)");
+            run(cargo()
+                .current_dir(&root)
+                .args(["test", "--manifest-path"])
+                .arg(root.join("plugins/Cargo.toml"))
+                .args(["--package", "atlassian"]))?;
             step("running the tests");
             let mut command = cargo();
             command
