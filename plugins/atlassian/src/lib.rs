@@ -3,11 +3,13 @@
 //! Atlassian's time formats.
 
 mod adf;
+mod manifest;
 mod site;
 mod storage;
 mod time;
 
 pub use adf::{adf_from_text, adf_to_markdown};
+pub use manifest::{connector_info, encode};
 pub use site::{Product, Site, oauth_endpoints};
 pub use storage::{storage_from_text, storage_to_text};
 pub use time::{jql_datetime, to_rfc3339};

@@ -2,7 +2,7 @@
 //! comments. REST API v2 for content (cursor pagination), v1 CQL for search (v2 has none).
 //! Talks to the site (API token, Basic) or `api.atlassian.com/ex/confluence/{cloudId}` (3LO).
 
-use atlassian::{Product, Site, storage_from_text, storage_to_text};
+use atlassian::{Product, Site, encode, storage_from_text, storage_to_text};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
@@ -44,19 +44,6 @@ fn numeric_id<'a>(id: &'a str, what: &str) -> Result<&'a str, ConnectorError> {
             "`{id}` is not a Confluence {what} id"
         )))
     }
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 /// Percent-decodes a query value (`+` is a space).
@@ -150,47 +137,21 @@ fn get_page(site: &Site, id: &str) -> Result<Value, ConnectorError> {
 
 impl Connector for Confluence {
     fn info() -> ConnectorInfo {
-        ConnectorInfo::builder("confluence", "Confluence")
-            .version(env!("CARGO_PKG_VERSION"))
-            .description("Confluence Cloud: spaces, pages and footer comments through REST API v2")
-            .auth_method(AuthMethod::basic("api_token", "E-mail and API token"))
-            .auth_method(
-                AuthMethod::oauth2(
-                    "oauth",
-                    "Atlassian OAuth 2.0 (3LO)",
-                    atlassian::oauth_endpoints(&[
-                        "read:page:confluence",
-                        "write:page:confluence",
-                        "read:space:confluence",
-                        "read:comment:confluence",
-                        "write:comment:confluence",
-                        "search:confluence",
-                        "read:confluence-user",
-                    ]),
-                )
-                .credential_host("api.atlassian.com"),
-            )
-            .requested_host("*.atlassian.net")
-            .requested_host("api.atlassian.com")
-            .origin_config_key("site_url")
-            .config_schema(json!({
-                "type": "object",
-                "required": ["site_url"],
-                "properties": {
-                    "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
-                    "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
-                }
-            }))
-            .operations(&[
-                Operation::Containers,
-                Operation::Items,
-                Operation::Item,
-                Operation::Comments,
-                Operation::Search,
-                Operation::CreateItem,
-                Operation::CreateComment,
-            ])
-            .build()
+        atlassian::connector_info(
+            "confluence",
+            "Confluence",
+            env!("CARGO_PKG_VERSION"),
+            "Confluence Cloud: spaces, pages and footer comments through REST API v2",
+            &[
+                "read:page:confluence",
+                "write:page:confluence",
+                "read:space:confluence",
+                "read:comment:confluence",
+                "write:comment:confluence",
+                "search:confluence",
+                "read:confluence-user",
+            ],
+        )
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {

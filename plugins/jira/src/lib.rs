@@ -4,7 +4,7 @@
 
 mod mapping;
 
-use atlassian::{Product, Site, adf_from_text, jql_datetime};
+use atlassian::{Product, Site, adf_from_text, encode, jql_datetime};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
@@ -99,19 +99,6 @@ fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, Connec
     })
 }
 
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
     http::get_json(&format!(
         "{}/rest/api/3/issue/{}?fields={FIELDS}",
@@ -122,39 +109,13 @@ fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
 
 impl Connector for Jira {
     fn info() -> ConnectorInfo {
-        ConnectorInfo::builder("jira", "Jira")
-            .version(env!("CARGO_PKG_VERSION"))
-            .description("Jira Cloud: projects, issues and comments through REST API v3")
-            .auth_method(AuthMethod::basic("api_token", "E-mail and API token"))
-            .auth_method(
-                AuthMethod::oauth2(
-                    "oauth",
-                    "Atlassian OAuth 2.0 (3LO)",
-                    atlassian::oauth_endpoints(&["read:jira-work", "write:jira-work", "read:jira-user"]),
-                )
-                .credential_host("api.atlassian.com"),
-            )
-            .requested_host("*.atlassian.net")
-            .requested_host("api.atlassian.com")
-            .origin_config_key("site_url")
-            .config_schema(json!({
-                "type": "object",
-                "required": ["site_url"],
-                "properties": {
-                    "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
-                    "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
-                }
-            }))
-            .operations(&[
-                Operation::Containers,
-                Operation::Items,
-                Operation::Item,
-                Operation::Comments,
-                Operation::Search,
-                Operation::CreateItem,
-                Operation::CreateComment,
-            ])
-            .build()
+        atlassian::connector_info(
+            "jira",
+            "Jira",
+            env!("CARGO_PKG_VERSION"),
+            "Jira Cloud: projects, issues and comments through REST API v3",
+            &["read:jira-work", "write:jira-work", "read:jira-user"],
+        )
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {

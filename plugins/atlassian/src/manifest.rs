@@ -1,0 +1,59 @@
+//! What the Atlassian connectors declare alike: both auth modes, hosts, config, operations.
+
+use connector_sdk::prelude::*;
+use serde_json::json;
+
+use crate::oauth_endpoints;
+
+/// A manifest for an Atlassian Cloud product asking for `scopes` (plus `offline_access`).
+pub fn connector_info(
+    id: &str,
+    display_name: &str,
+    version: &str,
+    description: &str,
+    scopes: &[&str],
+) -> ConnectorInfo {
+    ConnectorInfo::builder(id, display_name)
+        .version(version)
+        .description(description)
+        .auth_method(AuthMethod::basic("api_token", "E-mail and API token"))
+        .auth_method(
+            AuthMethod::oauth2("oauth", "Atlassian OAuth 2.0 (3LO)", oauth_endpoints(scopes))
+                .credential_host("api.atlassian.com"),
+        )
+        .requested_host("*.atlassian.net")
+        .requested_host("api.atlassian.com")
+        .origin_config_key("site_url")
+        .config_schema(json!({
+            "type": "object",
+            "required": ["site_url"],
+            "properties": {
+                "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
+                "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
+            }
+        }))
+        .operations(&[
+            Operation::Containers,
+            Operation::Items,
+            Operation::Item,
+            Operation::Comments,
+            Operation::Search,
+            Operation::CreateItem,
+            Operation::CreateComment,
+        ])
+        .build()
+}
+
+/// Percent-encodes a query value or path segment (RFC 3986 unreserved characters kept).
+pub fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
