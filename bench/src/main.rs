@@ -20,6 +20,9 @@ struct Args {
     /// Seconds each load run lasts.
     #[arg(long, default_value_t = 3)]
     seconds: u64,
+    /// Run only the call-path scenario and write nothing (for profiling with perf).
+    #[arg(long)]
+    call_path_only: bool,
 }
 
 #[tokio::main]
@@ -27,6 +30,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let duration = Duration::from_secs(args.seconds);
     connector_host::install_crypto_provider();
+    if args.call_path_only {
+        let call_path = scenarios::call_path::run(duration).await?;
+        println!("{}", serde_json::to_string_pretty(&call_path)?);
+        return Ok(());
+    }
 
     eprintln!("bench: sandbox");
     let sandbox = scenarios::sandbox::run().await?;
