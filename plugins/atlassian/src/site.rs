@@ -39,6 +39,9 @@ pub fn oauth_endpoints(scopes: &[&str]) -> Oauth2 {
         ("prompt".into(), "consent".into()),
     ];
     endpoints.client_auth = ClientAuth::Body;
+    // Atlassian documents 3LO as a confidential-client exchange (client secret, code,
+    // redirect URI) with no PKCE parameters, so none are sent.
+    endpoints.pkce = false;
     endpoints
 }
 

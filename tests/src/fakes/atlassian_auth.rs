@@ -1,7 +1,15 @@
-//! How the Atlassian fakes authenticate: e-mail + API token (Basic) on the site, OAuth bearer
-//! tokens on the `api.atlassian.com` gateway, which also lists the sites a grant can reach.
+//! What the Atlassian fakes share: e-mail + API token (Basic) on the site, OAuth bearer tokens
+//! on the `api.atlassian.com` gateway (which also lists the sites a grant can reach), and 429s
+//! on demand.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::routing::get;
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -27,6 +35,7 @@ pub struct AtlassianAuth {
     /// Sites the OAuth grant covers, in the order `accessible-resources` lists them.
     sites: Arc<Mutex<Vec<Site>>>,
     bearer_valid: TokenCheck,
+    throttled: Arc<AtomicU32>,
 }
 
 impl AtlassianAuth {
@@ -40,6 +49,7 @@ impl AtlassianAuth {
             api_token: api_token.into(),
             sites: Arc::default(),
             bearer_valid: Arc::new(bearer_valid),
+            throttled: Arc::default(),
         }
     }
 
@@ -86,12 +96,7 @@ impl AtlassianAuth {
 
     /// The refusal for a gateway request without a bearer token of the grant, or for a cloud
     /// id the grant does not cover; `None` when it may pass.
-    pub fn gateway_refusal(
-        &self,
-        headers: &HeaderMap,
-        cloud_id: &str,
-        _product: &str,
-    ) -> Option<Response> {
+    pub fn gateway_refusal(&self, headers: &HeaderMap, cloud_id: &str) -> Option<Response> {
         if !self.bearer_ok(headers) {
             return Some(Self::unauthorized());
         }
@@ -119,4 +124,75 @@ impl AtlassianAuth {
             .collect();
         Json(sites).into_response()
     }
+}
+
+/// A product's auth: which gateway path (`jira`, `confluence`) and the accepted credentials.
+#[derive(Clone)]
+struct Gate {
+    auth: AtlassianAuth,
+    product: &'static str,
+}
+
+impl AtlassianAuth {
+    /// The next `count` requests are answered 429 with `Retry-After: retry_after` seconds.
+    pub fn throttle_next(&self, count: u32) {
+        self.throttled.store(count, Ordering::SeqCst);
+    }
+
+    /// Serves `api` on the site (Basic auth) and under `/ex/{product}/{cloudId}` (bearer auth),
+    /// with `accessible-resources`, answering 429 (with `retry_after` seconds) while throttled.
+    pub fn serve(&self, api: Router, product: &'static str, retry_after: u32) -> Router {
+        let gate = Gate {
+            auth: self.clone(),
+            product,
+        };
+        let throttled = self.throttled.clone();
+        Router::new()
+            .merge(api.clone().route_layer(middleware::from_fn_with_state(gate.clone(), site_auth)))
+            .nest(&format!("/ex/{product}/{{cloud_id}}"), api.route_layer(middleware::from_fn_with_state(gate.clone(), gateway_auth)))
+            .route("/oauth/token/accessible-resources", get(accessible_resources).with_state(gate))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                let throttled = throttled.clone();
+                async move {
+                    let was = throttled.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                    if was.is_ok() {
+                        return (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [(header::RETRY_AFTER, retry_after.to_string())],
+                            Json(json!({"errorMessages": ["Rate limit exceeded."], "message": "Too many requests"})),
+                        )
+                            .into_response();
+                    }
+                    next.run(request).await
+                }
+            }))
+    }
+}
+
+async fn site_auth(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    match gate.auth.site_refusal(request.headers()) {
+        None => next.run(request).await,
+        Some(refusal) => refusal,
+    }
+}
+
+async fn gateway_auth(
+    State(gate): State<Gate>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let cloud_id = params
+        .get("cloud_id")
+        .map(String::as_str)
+        .unwrap_or_default();
+    match gate.auth.gateway_refusal(request.headers(), cloud_id) {
+        None => next.run(request).await,
+        Some(refusal) => refusal,
+    }
+}
+
+async fn accessible_resources(State(gate): State<Gate>, request: Request) -> Response {
+    gate.auth
+        .accessible_resources(request.headers(), gate.product)
 }

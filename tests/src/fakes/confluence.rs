@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,20 +29,18 @@ struct Data {
     pages: Vec<Value>,
     comments: Vec<Value>,
     next_id: u64,
-    throttle: u32,
 }
 
 #[derive(Clone)]
 struct Fake {
     data: Arc<Mutex<Data>>,
-    auth: AtlassianAuth,
 }
 
 /// A running Confluence fake.
 pub struct ConfluenceFake {
     pub server: FakeServer,
     pub recorder: Recorder,
-    data: Arc<Mutex<Data>>,
+    auth: AtlassianAuth,
 }
 
 fn space(n: usize) -> Value {
@@ -88,10 +86,7 @@ impl ConfluenceFake {
     pub async fn start(auth: AtlassianAuth) -> Self {
         let recorder = Recorder::default();
         let data = Arc::new(Mutex::new(seed()));
-        let fake = Fake {
-            data: data.clone(),
-            auth,
-        };
+        let fake = Fake { data: data.clone() };
         let api = Router::new()
             .route("/wiki/rest/api/user/current", get(current_user))
             .route("/wiki/rest/api/search", get(search))
@@ -104,21 +99,8 @@ impl ConfluenceFake {
                 get(footer_comments),
             )
             .route("/wiki/api/v2/footer-comments", post(create_comment));
-        let router = Router::new()
-            .merge(
-                api.clone()
-                    .route_layer(middleware::from_fn_with_state(fake.clone(), site_auth)),
-            )
-            .nest(
-                "/ex/confluence/{cloud_id}",
-                api.route_layer(middleware::from_fn_with_state(fake.clone(), gateway_auth)),
-            )
-            .route(
-                "/oauth/token/accessible-resources",
-                get(accessible_resources),
-            )
-            .layer(middleware::from_fn_with_state(fake.clone(), throttle))
-            .with_state(fake)
+        let router = auth
+            .serve(api.with_state(fake), "confluence", 5)
             .layer(middleware::from_fn({
                 let recorder = recorder.clone();
                 move |request, next| recorder.clone().record(request, next)
@@ -126,7 +108,7 @@ impl ConfluenceFake {
         Self {
             server: FakeServer::start(router).await,
             recorder,
-            data,
+            auth,
         }
     }
 
@@ -136,55 +118,8 @@ impl ConfluenceFake {
 
     /// The next `count` requests are answered 429 with `Retry-After: 5`.
     pub fn throttle_next(&self, count: u32) {
-        self.data.lock().unwrap().throttle = count;
+        self.auth.throttle_next(count);
     }
-}
-
-async fn throttle(State(fake): State<Fake>, request: Request, next: Next) -> Response {
-    {
-        let mut data = fake.data.lock().unwrap();
-        if data.throttle > 0 {
-            data.throttle -= 1;
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, "5")],
-                Json(json!({"message": "Too many requests"})),
-            )
-                .into_response();
-        }
-    }
-    next.run(request).await
-}
-
-async fn site_auth(State(fake): State<Fake>, request: Request, next: Next) -> Response {
-    match fake.auth.site_refusal(request.headers()) {
-        None => next.run(request).await,
-        Some(refusal) => refusal,
-    }
-}
-
-async fn gateway_auth(
-    State(fake): State<Fake>,
-    Path(params): Path<HashMap<String, String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match fake.auth.gateway_refusal(
-        request.headers(),
-        params
-            .get("cloud_id")
-            .map(String::as_str)
-            .unwrap_or_default(),
-        "confluence",
-    ) {
-        None => next.run(request).await,
-        Some(refusal) => refusal,
-    }
-}
-
-async fn accessible_resources(State(fake): State<Fake>, request: Request) -> Response {
-    fake.auth
-        .accessible_resources(request.headers(), "confluence")
 }
 
 async fn current_user() -> Json<Value> {

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,20 +31,18 @@ struct Data {
     issues: Vec<Value>,
     comments: HashMap<String, Vec<Value>>,
     next_id: u64,
-    throttle: u32,
 }
 
 #[derive(Clone)]
 struct Fake {
     data: Arc<Mutex<Data>>,
-    auth: AtlassianAuth,
 }
 
 /// A running Jira fake.
 pub struct JiraFake {
     pub server: FakeServer,
     pub recorder: Recorder,
-    data: Arc<Mutex<Data>>,
+    auth: AtlassianAuth,
 }
 
 fn adf(text: &str) -> Value {
@@ -101,10 +99,7 @@ impl JiraFake {
     pub async fn start(auth: AtlassianAuth) -> Self {
         let recorder = Recorder::default();
         let data = Arc::new(Mutex::new(seed()));
-        let fake = Fake {
-            data: data.clone(),
-            auth,
-        };
+        let fake = Fake { data: data.clone() };
         let api = Router::new()
             .route("/rest/api/3/myself", get(myself))
             .route("/rest/api/3/project/search", get(projects))
@@ -115,21 +110,8 @@ impl JiraFake {
                 "/rest/api/3/issue/{key}/comment",
                 get(comments).post(create_comment),
             );
-        let router = Router::new()
-            .merge(
-                api.clone()
-                    .route_layer(middleware::from_fn_with_state(fake.clone(), site_auth)),
-            )
-            .nest(
-                "/ex/jira/{cloud_id}",
-                api.route_layer(middleware::from_fn_with_state(fake.clone(), gateway_auth)),
-            )
-            .route(
-                "/oauth/token/accessible-resources",
-                get(accessible_resources),
-            )
-            .layer(middleware::from_fn_with_state(fake.clone(), throttle))
-            .with_state(fake)
+        let router = auth
+            .serve(api.with_state(fake), "jira", 7)
             .layer(middleware::from_fn({
                 let recorder = recorder.clone();
                 move |request, next| recorder.clone().record(request, next)
@@ -137,7 +119,7 @@ impl JiraFake {
         Self {
             server: FakeServer::start(router).await,
             recorder,
-            data,
+            auth,
         }
     }
 
@@ -147,60 +129,8 @@ impl JiraFake {
 
     /// The next `count` requests are answered 429 with `Retry-After: 7`.
     pub fn throttle_next(&self, count: u32) {
-        self.data.lock().unwrap().throttle = count;
+        self.auth.throttle_next(count);
     }
-}
-
-async fn throttle(State(fake): State<Fake>, request: Request, next: Next) -> Response {
-    {
-        let mut data = fake.data.lock().unwrap();
-        if data.throttle > 0 {
-            data.throttle -= 1;
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [
-                    (header::RETRY_AFTER, "7"),
-                    (
-                        header::HeaderName::from_static("x-ratelimit-reason"),
-                        "jira-quota-global-based",
-                    ),
-                ],
-                Json(json!({"errorMessages": ["Rate limit exceeded."]})),
-            )
-                .into_response();
-        }
-    }
-    next.run(request).await
-}
-
-async fn site_auth(State(fake): State<Fake>, request: Request, next: Next) -> Response {
-    match fake.auth.site_refusal(request.headers()) {
-        None => next.run(request).await,
-        Some(refusal) => refusal,
-    }
-}
-
-async fn gateway_auth(
-    State(fake): State<Fake>,
-    Path(params): Path<HashMap<String, String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match fake.auth.gateway_refusal(
-        request.headers(),
-        params
-            .get("cloud_id")
-            .map(String::as_str)
-            .unwrap_or_default(),
-        "jira",
-    ) {
-        None => next.run(request).await,
-        Some(refusal) => refusal,
-    }
-}
-
-async fn accessible_resources(State(fake): State<Fake>, request: Request) -> Response {
-    fake.auth.accessible_resources(request.headers(), "jira")
 }
 
 async fn myself() -> Json<Value> {

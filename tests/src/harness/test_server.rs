@@ -125,4 +125,32 @@ impl TestServer {
         assert_eq!(status, 201, "{body}");
         body["data"]["id"].as_str().expect("id").to_owned()
     }
+
+    /// Follows `next_cursor` through every page of the listing at `path`; returns the entry
+    /// ids and how many pages it took.
+    pub async fn all_pages(&self, key: &str, path: &str) -> (Vec<String>, usize) {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let url = cursor.as_ref().map_or_else(
+                || path.to_owned(),
+                |c| format!("{path}{separator}cursor={c}"),
+            );
+            let (status, body) = self.send(Method::GET, &url, Some(key), None).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            pages += 1;
+            let entries = body["data"]["entries"].as_array().expect("a page");
+            ids.extend(
+                entries
+                    .iter()
+                    .map(|e| e["id"].as_str().expect("an id").to_owned()),
+            );
+            match body["data"]["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return (ids, pages),
+            }
+        }
+    }
 }

@@ -5,32 +5,8 @@ use connector_tests::harness::TestServer;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Follows `next_cursor` through every page of `path`, returning the entry ids and page count.
 async fn page_through(server: &TestServer, key: &str, path: &str) -> (Vec<String>, usize) {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let separator = if path.contains('?') { '&' } else { '?' };
-        let url = match &cursor {
-            Some(c) => format!("{path}{separator}cursor={c}"),
-            None => path.to_owned(),
-        };
-        let (status, body) = server.send(Method::GET, &url, Some(key), None).await;
-        assert_eq!(status, 200, "{url}: {body}");
-        pages += 1;
-        ids.extend(
-            body["data"]["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["id"].as_str().unwrap().to_owned()),
-        );
-        match body["data"]["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return (ids, pages),
-        }
-    }
+    server.all_pages(key, path).await
 }
 
 #[tokio::test]

@@ -124,33 +124,7 @@ impl<F: AtlassianFake> Atlassian<F> {
 
     /// Every page of a listing; returns the ids and how many pages it took.
     pub async fn all_pages(&self, path: &str) -> (Vec<String>, usize) {
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            let separator = if path.contains('?') { '&' } else { '?' };
-            let url = cursor.as_ref().map_or_else(
-                || path.to_owned(),
-                |c| format!("{path}{separator}cursor={c}"),
-            );
-            let (status, body) = self
-                .server
-                .send(Method::GET, &url, Some(&self.key), None)
-                .await;
-            assert_eq!(status, 200, "{url}: {body}");
-            pages += 1;
-            ids.extend(
-                body["data"]["entries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_str().unwrap().to_owned()),
-            );
-            match body["data"]["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return (ids, pages),
-            }
-        }
+        self.server.all_pages(&self.key, path).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
