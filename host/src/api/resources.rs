@@ -107,12 +107,39 @@ fn unexpected() -> ApiError {
     )
 }
 
-fn listing<'a>(caller: &'a TenantCaller, connection: &'a str, name: String) -> Listing<'a> {
-    Listing {
+/// Which page of which listing a client asked for.
+struct PageAsk<'a> {
+    connection: &'a str,
+    /// Names the listing the cursor is bound to (`items:PROJ:`).
+    listing: String,
+    cursor: Option<&'a str>,
+    limit: Option<u32>,
+}
+
+/// One page of a listing: unwraps the client's cursor (refusing one this listing did not
+/// issue), calls the plugin, and seals the plugin's next cursor for the client.
+async fn list_page<E, V: From<E> + serde::Serialize>(
+    state: &AppState,
+    caller: &TenantCaller,
+    ask: PageAsk<'_>,
+    operation: impl FnOnce(PageRequest) -> Operation,
+    page_of: impl FnOnce(OperationOutput) -> Option<(Vec<E>, Option<String>)>,
+) -> Result<Envelope<PageView<V>>, ApiError> {
+    let listing = Listing {
         tenant: &caller.tenant,
-        connection,
-        name,
-    }
+        connection: ask.connection,
+        name: ask.listing,
+    };
+    let page = PageRequest {
+        cursor: listing.unwrap(state.store.keys(), ask.cursor)?,
+        limit: limit(ask.limit)?,
+    };
+    let (_, output) = call(state, &caller.tenant, ask.connection, operation(page)).await?;
+    let (entries, next) = page_of(output).ok_or_else(unexpected)?;
+    Ok(Envelope::ok(PageView {
+        next_cursor: listing.wrap(state.store.keys(), next)?,
+        entries: entries.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// `GET /api/v1/connections/{id}/containers`.
@@ -123,32 +150,24 @@ pub async fn containers(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ContainersQuery>,
 ) -> Result<Envelope<PageView<ContainerView>>, ApiError> {
-    let listing = listing(
-        &caller,
-        &id,
-        format!("containers:{}", query.parent.as_deref().unwrap_or("")),
-    );
-    let page = PageRequest {
-        cursor: listing.unwrap(state.store.keys(), query.cursor.as_deref())?,
-        limit: limit(query.limit)?,
-    };
-    let (_, output) = call(
+    let listing = format!("containers:{}", query.parent.as_deref().unwrap_or(""));
+    let parent = query.parent.clone();
+    list_page(
         &state,
-        &caller.tenant,
-        &id,
-        Operation::Containers {
-            parent: query.parent.clone(),
-            page,
+        &caller,
+        PageAsk {
+            connection: &id,
+            listing,
+            cursor: query.cursor.as_deref(),
+            limit: query.limit,
+        },
+        |page| Operation::Containers { parent, page },
+        |output| match output {
+            OperationOutput::Containers(found) => Some((found.entries, found.next_cursor)),
+            _ => None,
         },
     )
-    .await?;
-    let OperationOutput::Containers(found) = output else {
-        return Err(unexpected());
-    };
-    Ok(Envelope::ok(PageView {
-        next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
-        entries: found.entries.into_iter().map(Into::into).collect(),
-    }))
+    .await
 }
 
 /// `GET /api/v1/connections/{id}/containers/{container}/items`.
@@ -167,31 +186,31 @@ pub async fn items(
             "updated_since must be an RFC 3339 time such as 2026-11-01T00:00:00Z",
         ));
     }
-    let listing = listing(
-        &caller,
-        &id,
-        format!(
-            "items:{container}:{}",
-            query.updated_since.as_deref().unwrap_or("")
-        ),
+    let listing = format!(
+        "items:{container}:{}",
+        query.updated_since.as_deref().unwrap_or("")
     );
-    let page = PageRequest {
-        cursor: listing.unwrap(state.store.keys(), query.cursor.as_deref())?,
-        limit: limit(query.limit)?,
-    };
-    let operation = Operation::Items {
-        container_id: container,
-        updated_since: query.updated_since,
-        page,
-    };
-    let (_, output) = call(&state, &caller.tenant, &id, operation).await?;
-    let OperationOutput::Items(found) = output else {
-        return Err(unexpected());
-    };
-    Ok(Envelope::ok(PageView {
-        next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
-        entries: found.entries.into_iter().map(Into::into).collect(),
-    }))
+    let updated_since = query.updated_since.clone();
+    list_page(
+        &state,
+        &caller,
+        PageAsk {
+            connection: &id,
+            listing,
+            cursor: query.cursor.as_deref(),
+            limit: query.limit,
+        },
+        |page| Operation::Items {
+            container_id: container,
+            updated_since,
+            page,
+        },
+        |output| match output {
+            OperationOutput::Items(found) => Some((found.entries, found.next_cursor)),
+            _ => None,
+        },
+    )
+    .await
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}`.
@@ -222,28 +241,26 @@ pub async fn comments(
     ApiPath((id, item)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Envelope<PageView<CommentView>>, ApiError> {
-    let listing = listing(&caller, &id, format!("comments:{item}"));
-    let page = PageRequest {
-        cursor: listing.unwrap(state.store.keys(), query.cursor.as_deref())?,
-        limit: limit(query.limit)?,
-    };
-    let (_, output) = call(
+    let listing = format!("comments:{item}");
+    list_page(
         &state,
-        &caller.tenant,
-        &id,
-        Operation::Comments {
+        &caller,
+        PageAsk {
+            connection: &id,
+            listing,
+            cursor: query.cursor.as_deref(),
+            limit: query.limit,
+        },
+        |page| Operation::Comments {
             item_id: item,
             page,
         },
+        |output| match output {
+            OperationOutput::Comments(found) => Some((found.entries, found.next_cursor)),
+            _ => None,
+        },
     )
-    .await?;
-    let OperationOutput::Comments(found) = output else {
-        return Err(unexpected());
-    };
-    Ok(Envelope::ok(PageView {
-        next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
-        entries: found.entries.into_iter().map(Into::into).collect(),
-    }))
+    .await
 }
 
 /// `GET /api/v1/connections/{id}/search?q=`.
@@ -255,28 +272,27 @@ pub async fn search(
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Envelope<PageView<ItemView>>, ApiError> {
     text("q", &query.q, true)?;
-    let listing = listing(&caller, &id, format!("search:{}", query.q));
-    let page = PageRequest {
-        cursor: listing.unwrap(state.store.keys(), query.cursor.as_deref())?,
-        limit: limit(query.limit)?,
-    };
-    let (_, output) = call(
+    let listing = format!("search:{}", query.q);
+    let search = query.q.clone();
+    list_page(
         &state,
-        &caller.tenant,
-        &id,
-        Operation::Search {
-            query: query.q.clone(),
+        &caller,
+        PageAsk {
+            connection: &id,
+            listing,
+            cursor: query.cursor.as_deref(),
+            limit: query.limit,
+        },
+        |page| Operation::Search {
+            query: search,
             page,
         },
+        |output| match output {
+            OperationOutput::Items(found) => Some((found.entries, found.next_cursor)),
+            _ => None,
+        },
     )
-    .await?;
-    let OperationOutput::Items(found) = output else {
-        return Err(unexpected());
-    };
-    Ok(Envelope::ok(PageView {
-        next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
-        entries: found.entries.into_iter().map(Into::into).collect(),
-    }))
+    .await
 }
 
 /// `POST /api/v1/connections/{id}/containers/{container}/items`. Never retried by the host.
