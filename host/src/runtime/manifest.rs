@@ -33,6 +33,10 @@ pub struct AuthMethodManifest {
     #[serde(skip)]
     #[schema(ignore)]
     pub(crate) placement_rule: CredentialPlacement,
+    /// `credential_hosts`, parsed once at load rather than on every call.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub(crate) credential_patterns: Vec<HostPattern>,
 }
 
 /// What a client supplies for an auth method.
@@ -116,11 +120,15 @@ impl ConnectorManifest {
 
 impl AuthMethodManifest {
     fn from_wit(method: wit::AuthMethod) -> anyhow::Result<Self> {
-        for host in &method.credential_hosts {
-            HostPattern::parse(host)
-                .map_err(anyhow::Error::msg)
-                .context("credential host")?;
-        }
+        let credential_patterns = method
+            .credential_hosts
+            .iter()
+            .map(|host| {
+                HostPattern::parse(host)
+                    .map_err(anyhow::Error::msg)
+                    .context("credential host")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let (placement, placement_rule) = match method.placement {
             wit::CredentialPlacement::Basic => ("basic".to_owned(), CredentialPlacement::Basic),
             wit::CredentialPlacement::Bearer => ("bearer".to_owned(), CredentialPlacement::Bearer),
@@ -158,6 +166,7 @@ impl AuthMethodManifest {
             placement,
             credential_hosts: method.credential_hosts,
             placement_rule,
+            credential_patterns,
         })
     }
 }

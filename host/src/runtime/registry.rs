@@ -365,11 +365,7 @@ fn connection_scope(
     if let Some(credential) = &context.credential {
         let method = pick_auth_method(manifest, context.auth_method.as_deref(), credential)?;
         auth_method = Some(method.id.clone());
-        scope.credential_hosts = method
-            .credential_hosts
-            .iter()
-            .filter_map(|h| crate::egress::HostPattern::parse(h).ok())
-            .collect();
+        scope.credential_hosts = method.credential_patterns.clone();
         scope.credential = Some(Arc::new((
             credential.clone(),
             method.placement_rule.clone(),

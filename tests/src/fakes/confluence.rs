@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -99,14 +98,9 @@ impl ConfluenceFake {
                 get(footer_comments),
             )
             .route("/wiki/api/v2/footer-comments", post(create_comment));
-        let router = auth
-            .serve(api.with_state(fake), "confluence", 5)
-            .layer(middleware::from_fn({
-                let recorder = recorder.clone();
-                move |request, next| recorder.clone().record(request, next)
-            }));
+        let router = auth.serve(api.with_state(fake), "confluence", 5);
         Self {
-            server: FakeServer::start(router).await,
+            server: FakeServer::start(recorder.layer(router)).await,
             recorder,
             auth,
         }

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -110,14 +109,9 @@ impl JiraFake {
                 "/rest/api/3/issue/{key}/comment",
                 get(comments).post(create_comment),
             );
-        let router = auth
-            .serve(api.with_state(fake), "jira", 7)
-            .layer(middleware::from_fn({
-                let recorder = recorder.clone();
-                move |request, next| recorder.clone().record(request, next)
-            }));
+        let router = auth.serve(api.with_state(fake), "jira", 7);
         Self {
-            server: FakeServer::start(router).await,
+            server: FakeServer::start(recorder.layer(router)).await,
             recorder,
             auth,
         }

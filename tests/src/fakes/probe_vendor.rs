@@ -84,13 +84,9 @@ impl ProbeVendor {
                         next.run(request).await
                     }
                 },
-            ))
-            .layer(axum::middleware::from_fn({
-                let recorder = recorder.clone();
-                move |request, next| recorder.clone().record(request, next)
-            }));
+            ));
         Self {
-            server: FakeServer::start(router).await,
+            server: FakeServer::start(recorder.layer(router)).await,
             recorder,
         }
     }

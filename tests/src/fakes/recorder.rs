@@ -48,6 +48,14 @@ impl Recorder {
             .collect()
     }
 
+    /// Wraps `router` so that every request it receives is recorded first.
+    pub fn layer(&self, router: axum::Router) -> axum::Router {
+        let recorder = self.clone();
+        router.layer(axum::middleware::from_fn(move |request, next| {
+            recorder.clone().record(request, next)
+        }))
+    }
+
     /// Middleware that records (body included), then passes the request on.
     pub async fn record(self, request: Request, next: Next) -> Response {
         let (parts, body) = request.into_parts();
