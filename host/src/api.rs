@@ -16,8 +16,10 @@ mod metrics;
 mod oauth;
 pub mod openapi;
 mod page_cursor;
+mod plugins;
 pub mod request_id;
 mod resources;
+pub mod served_by;
 mod views;
 
 use axum::Router;
@@ -33,6 +35,7 @@ pub use error::{ApiError, ErrorCode};
 use std::sync::Arc;
 
 use crate::credentials::{OAuthFlow, Refresher};
+use crate::loader::Loader;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -40,6 +43,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Runtime,
+    pub loader: Loader,
     pub store: Store,
     pub auth: AuthSettings,
     pub oauth: Arc<OAuthFlow>,
@@ -49,14 +53,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        runtime: Runtime,
+        loader: Loader,
         store: Store,
         auth: AuthSettings,
         oauth: Arc<OAuthFlow>,
         refresher: Arc<Refresher>,
     ) -> Self {
         Self {
-            runtime,
+            runtime: loader.runtime().clone(),
+            loader,
             store,
             auth,
             oauth,
@@ -100,6 +105,15 @@ pub fn router(state: AppState) -> Router {
             post(admin::issue_key),
         )
         .route("/admin/v1/keys/rotate", post(admin::rotate_keys))
+        .route("/admin/v1/audit", get(audit::admin_list))
+        .route("/admin/v1/plugins", get(plugins::list))
+        .route(
+            "/admin/v1/plugins/{id}",
+            get(plugins::get)
+                .put(plugins::upload)
+                .delete(plugins::unload),
+        )
+        .route("/admin/v1/plugins/{id}/rollback", post(plugins::rollback))
         .route("/api/v1/connectors", get(connectors::list))
         .route("/api/v1/connectors/{connector}", get(connectors::get))
         .route(
@@ -126,7 +140,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &format!("{connection}/items/{{item}}"),
-            get(resources::item),
+            get(resources::item).patch(resources::update_item),
         )
         .route(
             &format!("{connection}/items/{{item}}/comments"),
@@ -154,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(served_by::annotate))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,

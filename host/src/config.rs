@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::loader::{LoaderSettings, TrustedKeys};
 use anyhow::Context as _;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -65,6 +66,17 @@ pub struct HostConfig {
     pub oauth_sweep_interval_secs: u64,
     /// How long an OAuth authorization (its `state`) stays valid. Default: 600.
     pub oauth_state_ttl_secs: u64,
+    /// Largest plugin component accepted by upload or from the plugins dir, in MiB.
+    /// Default: 32.
+    pub max_plugin_mib: usize,
+    /// Watch the plugins dir and hot-load `*.wasm` written to it. Default: true.
+    pub watch_plugins_dir: bool,
+    /// How long writes to a plugin file must be quiet before it is loaded. Default: 500.
+    pub plugin_watch_debounce_ms: u64,
+    /// Base64 ed25519 public keys whose plugin signatures are accepted. Default: none.
+    pub plugin_trusted_keys: Vec<String>,
+    /// Refuse plugins not signed by one of `plugin_trusted_keys`. Default: false.
+    pub require_signed_plugins: bool,
 }
 
 /// A secret config value: deserialised like a string, never shown by `Debug`.
@@ -135,6 +147,11 @@ impl Default for HostConfig {
             oauth_refresh_margin_secs: 300,
             oauth_sweep_interval_secs: 60,
             oauth_state_ttl_secs: 600,
+            max_plugin_mib: 32,
+            watch_plugins_dir: true,
+            plugin_watch_debounce_ms: 500,
+            plugin_trusted_keys: Vec::new(),
+            require_signed_plugins: false,
         }
     }
 }
@@ -168,6 +185,20 @@ impl HostConfig {
         // CONNECTOR_HOST_LOG is the log filter, read by the logger, not a config key.
         figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["log"]).split("__"));
         figment.extract().context("invalid configuration")
+    }
+
+    /// The plugin loading policy in force.
+    pub fn loader_settings(&self) -> anyhow::Result<LoaderSettings> {
+        let trusted_keys = TrustedKeys::parse(&self.plugin_trusted_keys)?;
+        anyhow::ensure!(
+            !self.require_signed_plugins || !trusted_keys.is_empty(),
+            "require_signed_plugins is set, but plugin_trusted_keys is empty"
+        );
+        Ok(LoaderSettings {
+            max_plugin_bytes: self.max_plugin_mib << 20,
+            trusted_keys,
+            require_signature: self.require_signed_plugins,
+        })
     }
 
     /// The sled database directory.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod config;
 pub mod credentials;
 pub mod egress;
+pub mod loader;
 pub mod runtime;
 mod server;
 pub mod store;

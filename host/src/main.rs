@@ -39,6 +39,30 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Sign plugins for hosts that require signatures (require_signed_plugins).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Make an ed25519 signing key: the secret is written to FILE (mode 0600), the public key
+    /// (for plugin_trusted_keys) is printed.
+    Keygen {
+        /// Where to write the base64 secret key.
+        file: PathBuf,
+    },
+    /// Sign a component: writes PLUGIN.sig (base64 signature over its sha256), which the
+    /// plugins dir picks up beside PLUGIN, and prints it for the X-Plugin-Signature header.
+    Sign {
+        /// The base64 secret key file made by `keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The component to sign.
+        plugin: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,18 +92,58 @@ enum KeysCommand {
     Rotate,
 }
 
+fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    use connector_host::loader;
+    match command {
+        PluginCommand::Keygen { file } => {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let (secret, public) = loader::generate_key()?;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&file)
+                .with_context(|| format!("creating {}", file.display()))?;
+            out.write_all(secret.as_bytes())?;
+            println!("secret key written to {}", file.display());
+            println!("public key (add to plugin_trusted_keys): {public}");
+            Ok(())
+        }
+        PluginCommand::Sign { key, plugin } => {
+            let secret = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            let wasm =
+                std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wasm));
+            let signature = loader::sign(&secret, &sha256)?;
+            let path = loader::signature_path(&plugin);
+            std::fs::write(&path, &signature)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("sha256 {sha256}");
+            println!("signature written to {}: {signature}", path.display());
+            Ok(())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        println!("{}", api::openapi::json());
-        return Ok(());
-    }
+    // Commands that need neither the config nor the store.
+    let command = match cli.command {
+        Command::Openapi => {
+            println!("{}", api::openapi::json());
+            return Ok(());
+        }
+        Command::Plugin { command } => return plugin_command(command),
+        other => other,
+    };
     let config = HostConfig::load(cli.config.as_deref())?;
     init_logging(config.log_format);
-    match cli.command {
+    match command {
         Command::Serve => serve(config).await,
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Plugin { .. } => Ok(()),
         Command::Tenant {
             command: TenantCommand::Create { id, name },
         } => {

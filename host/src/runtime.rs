@@ -3,16 +3,21 @@
 //! One [`wasmtime::Engine`] (pooling allocator, epoch interruption) serves every plugin. Each
 //! plugin is compiled once (the artifact is cached on disk), pre-linked into one `InstancePre`,
 //! and instantiated into a **new `Store` for every call**, bound to one tenant's connection,
-//! with its own deadline, memory cap and outbound budgets. A trap, timeout or exhausted limit
+//! with its own deadline, memory cap and outbound budgets. Installing a new version swaps one
+//! pointer: calls already running finish on the version they started with, and the replaced
+//! version is kept for rollback. Plugins built against any served contract version (see
+//! `wit/README.md`) run side by side. A trap, timeout or exhausted limit
 //! becomes [`CallError::Fault`]; the host and every other call go on.
 
 mod bindings;
 mod call_state;
+mod compat_v0_1;
 mod compile_cache;
 mod engine;
 mod fault;
 mod host_imports;
 mod limits;
+mod load;
 mod manifest;
 mod operation;
 mod plugin;
@@ -23,7 +28,9 @@ pub use call_state::CallContext;
 pub use compile_cache::CompileSource;
 pub use fault::{CallError, FaultCause, connector_error_message};
 pub use limits::RuntimeLimits;
+pub use load::{LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};
 pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
 pub use operation::{Operation, OperationOutput};
-pub use plugin::Plugin;
-pub use registry::{Runtime, RuntimeOptions};
+pub use plugin::{Plugin, PluginOrigin};
+pub(crate) use registry::wasm_files;
+pub use registry::{PluginSlot, RegistryError, Runtime, RuntimeOptions};

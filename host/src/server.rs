@@ -14,6 +14,7 @@ use crate::api::{AppState, AuthSettings, router};
 use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
+use crate::loader::{Loader, PluginDirWatcher};
 use crate::runtime::{Runtime, RuntimeOptions};
 use crate::store::{KeyRing, Store};
 
@@ -86,6 +87,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    _watcher: Option<PluginDirWatcher>,
 }
 
 /// Refreshes tokens of idle OAuth connections before they lapse, every `interval`.
@@ -122,20 +124,25 @@ impl Server {
                 .then(|| config.data_dir.join("compile-cache")),
         };
         let runtime = Runtime::new(options, runtime_egress)?;
+        let loader = Loader::new(runtime.clone(), store.clone(), config.loader_settings()?);
         let plugins_dir = config.plugins_dir();
-        if plugins_dir.is_dir() {
-            for plugin in runtime.load_dir(&plugins_dir).await? {
-                let details = serde_json::json!({
-                    "version": plugin.manifest.version, "sha256": plugin.sha256, "compiled": plugin.compiled,
-                });
-                store
-                    .audit(None, "host", "plugin.load", plugin.id(), details)
-                    .await?;
+        let watcher = if plugins_dir.is_dir() {
+            let plugins_dir = plugins_dir.canonicalize().unwrap_or(plugins_dir);
+            let count = loader.load_dir(&plugins_dir, "host").await?;
+            tracing::info!(dir = %plugins_dir.display(), count, "plugins loaded");
+            if config.watch_plugins_dir {
+                Some(PluginDirWatcher::start(
+                    loader.clone(),
+                    &plugins_dir,
+                    Duration::from_millis(config.plugin_watch_debounce_ms),
+                )?)
+            } else {
+                None
             }
-            tracing::info!(dir = %plugins_dir.display(), count = runtime.plugins().len(), "plugins loaded");
         } else {
-            tracing::warn!(dir = %plugins_dir.display(), "plugins dir does not exist; no connectors loaded");
-        }
+            tracing::warn!(dir = %plugins_dir.display(), "plugins dir does not exist; no connectors loaded (upload them with PUT /admin/v1/plugins/{{id}})");
+            None
+        };
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -165,13 +172,7 @@ impl Server {
             refresher.clone(),
             Duration::from_secs(config.oauth_sweep_interval_secs.max(1)),
         );
-        let app = router(AppState::new(
-            runtime.clone(),
-            store.clone(),
-            auth,
-            oauth,
-            refresher,
-        ));
+        let app = router(AppState::new(loader, store.clone(), auth, oauth, refresher));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -193,6 +194,7 @@ impl Server {
             shutdown: Some(shutdown),
             task,
             sweeper,
+            _watcher: watcher,
         })
     }
 

@@ -4,7 +4,7 @@ use crate::bindings::exports::connector::plugin::connector::Guest;
 use crate::config::Config;
 use crate::{
     Comment, CommentPage, ConnectionInfo, Connector, ConnectorError, ConnectorInfo, ContainerPage,
-    Item, ItemPage, NewComment, NewItem, PageRequest,
+    Item, ItemPage, ItemPatch, NewComment, NewItem, PageRequest,
 };
 
 /// Bridges a [`Connector`] to the generated `Guest` trait; named by [`crate::export_connector!`].
@@ -56,5 +56,9 @@ impl<C: Connector> Guest for Adapter<C> {
 
     fn create_comment(item_id: String, comment: NewComment) -> Result<Comment, ConnectorError> {
         C::create_comment(item_id, comment)
+    }
+
+    fn update_item(item_id: String, patch: ItemPatch) -> Result<Item, ConnectorError> {
+        C::update_item(item_id, patch)
     }
 }

@@ -1,7 +1,7 @@
 use crate::config::Config;
 use crate::{
     CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ContainerPage, Item, ItemPage,
-    NewComment, NewItem, PageRequest,
+    ItemPatch, NewComment, NewItem, PageRequest,
 };
 
 /// A connector: the vendor-specific half of the unified resource shape.
@@ -74,6 +74,13 @@ pub trait Connector {
     ) -> Result<crate::Comment, ConnectorError> {
         let _ = (item_id, comment);
         Err(unsupported("create-comment"))
+    }
+
+    /// Changes an item's title, body or vendor fields (contract 0.2.0). Never retried
+    /// automatically by the host.
+    fn update_item(item_id: String, patch: ItemPatch) -> Result<Item, ConnectorError> {
+        let _ = (item_id, patch);
+        Err(unsupported("update-item"))
     }
 }
 

@@ -58,7 +58,7 @@ mod resources;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/v0.2.0",
         world: "connector-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_connector_plugin",
@@ -75,7 +75,7 @@ pub use bindings::connector::plugin::manifest::{
 };
 pub use bindings::connector::plugin::types::{
     BodyFormat, Comment, CommentPage, ConnectorError, Container, ContainerPage, Item, ItemPage,
-    NewComment, NewItem, PageRequest, Principal, RateLimit,
+    ItemPatch, NewComment, NewItem, PageRequest, Principal, RateLimit,
 };
 pub use connector::Connector;
 pub use manifest::ConnectorInfoBuilder;
@@ -86,8 +86,8 @@ pub mod prelude {
     pub use crate::http;
     pub use crate::{
         AuthMethod, BodyFormat, Comment, CommentPage, ConnectionInfo, Connector, ConnectorError,
-        ConnectorInfo, Container, ContainerPage, Item, ItemPage, LinkHeader, NewComment, NewItem,
-        OffsetCursor, Operation, PageRequest, Principal, TokenCursor,
+        ConnectorInfo, Container, ContainerPage, Item, ItemPage, ItemPatch, LinkHeader, NewComment,
+        NewItem, OffsetCursor, Operation, PageRequest, Principal, TokenCursor,
     };
 }
 

@@ -34,7 +34,10 @@ async fn start_once(data: &std::path::Path, cache: bool) -> anyhow::Result<std::
 }
 
 pub async fn run() -> anyhow::Result<ColdStartResult> {
-    let plugins = std::fs::read_dir(harness::plugins_dir())?.count();
+    let plugins = std::fs::read_dir(harness::plugins_dir())?
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "wasm"))
+        .count();
     let mut without = Vec::new();
     for _ in 0..3 {
         let data = tempfile::tempdir()?;

@@ -1,14 +1,15 @@
-//! `GET /api/v1/audit`: the tenant's own audit events, oldest first.
+//! Audit logs: `GET /api/v1/audit` (the tenant's own events) and `GET /admin/v1/audit` (the
+//! host's), oldest first.
 
 use axum::extract::State;
 use serde::Deserialize;
 
-use super::auth::TenantCaller;
+use super::auth::{Admin, TenantCaller};
 use super::extract::ApiQuery;
 use super::openapi::{ErrorEnvelope, Success};
 use super::views::PageView;
 use super::{ApiError, AppState, Envelope, ErrorCode};
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, SYSTEM_TENANT};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -23,6 +24,25 @@ pub async fn list(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
+    page(&state, &caller.tenant, query)
+}
+
+/// `GET /admin/v1/audit`: the host's own events (plugin loads, refusals, rollbacks, unloads,
+/// key rotations), oldest first.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, description = "the host's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+pub async fn admin_list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
+    page(&state, SYSTEM_TENANT, query)
+}
+
+fn page(
+    state: &AppState,
+    tenant: &str,
+    query: AuditQuery,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -40,9 +60,7 @@ pub async fn list(
             )
         })?),
     };
-    let events = state
-        .store
-        .audit_events(&caller.tenant, after, limit as usize)?;
+    let events = state.store.audit_events(tenant, after, limit as usize)?;
     let next_cursor = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.seq.to_string()))
         .flatten();

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{ApiError, AppState, ErrorCode};
+use super::{ApiError, AppState, ErrorCode, served_by};
 use crate::credentials::RefreshError;
 use crate::runtime::wit::ConnectorError;
 use crate::runtime::{CallContext, CallError, Operation, OperationOutput};
@@ -41,10 +41,15 @@ pub async fn call_with(
     };
     let started = Instant::now();
     let operation_name = operation.name();
-    let result = state
-        .runtime
-        .call(&record.connector, context, operation)
-        .await;
+    // One snapshot of the plugin for the whole call, so the response can say which version
+    // answered even while another is being installed.
+    let result = match state.runtime.plugin(&record.connector) {
+        Some(plugin) => {
+            served_by::note(&plugin);
+            state.runtime.call_on(&plugin, context, operation).await
+        }
+        None => Err(CallError::NotLoaded(record.connector.clone())),
+    };
     let outcome = match &result {
         Ok(_) => "ok",
         Err(CallError::Fault { .. }) => "fault",
@@ -68,13 +73,9 @@ pub async fn call(
 ) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
     let record = load(state, tenant, id)?;
     if state.runtime.plugin(&record.connector).is_none() {
-        return Err(ApiError::new(
-            ErrorCode::NotConnected,
-            format!(
-                "connector `{}` of this connection is not installed on this host",
-                record.connector
-            ),
-        ));
+        return Err(ApiError::from_call(CallError::NotLoaded(
+            record.connector.clone(),
+        )));
     }
     if record.status == ConnectionStatus::NeedsReauth {
         // Fail fast: the grant is known to be dead, and retrying would only loop at the vendor.

@@ -19,7 +19,7 @@ pub struct ConnectorView {
 struct PluginView {
     sha256: String,
     size: usize,
-    wit_version: &'static str,
+    wit_version: String,
     compiled: CompileSource,
 }
 
@@ -30,7 +30,7 @@ impl ConnectorView {
             plugin: PluginView {
                 sha256: plugin.sha256.clone(),
                 size: plugin.size,
-                wit_version: plugin.wit_version,
+                wit_version: plugin.wit_version.clone(),
                 compiled: plugin.compiled,
             },
         }

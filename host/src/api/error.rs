@@ -82,7 +82,7 @@ impl ApiError {
             CallError::Fault { plugin, cause } => Self::new(ErrorCode::PluginFault, message)
                 .with_details(serde_json::json!({ "plugin": plugin, "cause": cause.code() })),
             CallError::EgressDenied(_) => Self::new(ErrorCode::EgressDenied, message),
-            CallError::NotLoaded(_) => Self::new(ErrorCode::NotFound, message),
+            CallError::NotLoaded(_) => Self::new(ErrorCode::NotConnected, message),
             CallError::Busy => {
                 let mut e = Self::new(ErrorCode::InternalError, message)
                     .with_status(StatusCode::SERVICE_UNAVAILABLE);

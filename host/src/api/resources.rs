@@ -10,7 +10,7 @@ use super::openapi::{ErrorEnvelope, Success};
 use super::page_cursor::Listing;
 use super::views::{BodyFormat, CommentView, ContainerView, ItemView, PageView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
-use crate::runtime::wit::{NewComment, NewItem, PageRequest};
+use crate::runtime::wit::{ItemPatch, NewComment, NewItem, PageRequest};
 use crate::runtime::{Operation, OperationOutput};
 
 /// Page size when the client names none.
@@ -59,6 +59,18 @@ pub struct SearchQuery {
 #[serde(deny_unknown_fields)]
 pub struct CreateItem {
     title: String,
+    body: Option<String>,
+    #[serde(default)]
+    body_format: BodyFormat,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// What to change on an item; omitted fields stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateItem {
+    title: Option<String>,
     body: Option<String>,
     #[serde(default)]
     body_format: BodyFormat,
@@ -325,6 +337,44 @@ pub async fn create_item(
         return Err(unexpected());
     };
     Ok(Envelope::created(created.into()))
+}
+
+/// `PATCH /api/v1/connections/{id}/items/{item}`: needs a connector built against contract
+/// 0.2.0 that offers `update_item`; others answer `UNSUPPORTED`. Never retried by the host.
+#[utoipa::path(patch, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), request_body = UpdateItem, responses((status = 200, description = "the item as the vendor stored it", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+pub async fn update_item(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiPath((id, item_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<UpdateItem>,
+) -> Result<Envelope<ItemView>, ApiError> {
+    if let Some(title) = &body.title {
+        text("title", title, true)?;
+    }
+    text("body", body.body.as_deref().unwrap_or(""), false)?;
+    if body.title.is_none() && body.body.is_none() && body.attributes.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "nothing to change: give `title`, `body` or `attributes`",
+        ));
+    }
+    let patch = ItemPatch {
+        title: body.title,
+        body: body.body,
+        body_format: body.body_format.into(),
+        attributes: body.attributes.into_iter().collect(),
+    };
+    let (_, output) = call(
+        &state,
+        &caller.tenant,
+        &id,
+        Operation::UpdateItem { item_id, patch },
+    )
+    .await?;
+    let OperationOutput::Item(updated) = output else {
+        return Err(unexpected());
+    };
+    Ok(Envelope::ok(updated.into()))
 }
 
 /// `POST /api/v1/connections/{id}/items/{item}/comments`. Never retried by the host.

@@ -1,9 +1,13 @@
-//! Host-side bindings generated from `wit/` (the `connector-plugin` world).
+//! Host-side bindings generated from `wit/`: one module per released `connector:plugin`
+//! version, and [`PluginPre`], which holds a plugin pre-linked against the version it was
+//! built for.
 
-/// Generated types and traits, re-exported for the API layer.
+use super::call_state::CallState;
+
+/// The newest contract (`wit/v0.2.0`). The API layer and the host imports speak these types.
 pub mod wit {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.2.0",
         world: "connector-plugin",
         imports: { default: async },
         exports: { default: async },
@@ -11,10 +15,50 @@ pub mod wit {
 
     pub use connector::plugin::http;
     pub use connector::plugin::manifest::{
-        AuthMethod, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPlacement, Operation,
+        AuthMethod, ClientAuth, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPlacement,
+        Oauth2, Operation,
     };
     pub use connector::plugin::types::{
         BodyFormat, Comment, CommentPage, ConnectorError, Container, ContainerPage, Item, ItemPage,
-        NewComment, NewItem, PageRequest, Principal, RateLimit,
+        ItemPatch, NewComment, NewItem, PageRequest, Principal, RateLimit,
     };
+}
+
+/// The frozen 0.1.0 contract (`wit/v0.1.0`). Its `types` interface is identical to 0.2.0's, so
+/// it reuses those Rust types (the component model checks them structurally); the rest is
+/// adapted in `compat_v0_1`.
+pub mod wit_v0_1 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.1.0",
+        world: "connector-plugin",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "connector:plugin/types@0.1.0": crate::runtime::bindings::wit::connector::plugin::types,
+        },
+    });
+}
+
+/// A plugin linked against the contract version it was built for.
+pub(crate) enum PluginPre {
+    V0_1(wit_v0_1::ConnectorPluginPre<CallState>),
+    V0_2(wit::ConnectorPluginPre<CallState>),
+}
+
+/// A plugin instance of either version, for one call.
+pub(crate) enum PluginInstance {
+    V0_1(wit_v0_1::ConnectorPlugin),
+    V0_2(wit::ConnectorPlugin),
+}
+
+impl PluginPre {
+    pub(crate) async fn instantiate(
+        &self,
+        store: &mut wasmtime::Store<CallState>,
+    ) -> wasmtime::Result<PluginInstance> {
+        Ok(match self {
+            Self::V0_1(pre) => PluginInstance::V0_1(pre.instantiate_async(store).await?),
+            Self::V0_2(pre) => PluginInstance::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
 }

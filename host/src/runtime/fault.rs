@@ -17,7 +17,9 @@ pub enum CallError {
     #[error("{}", connector_error_message(.0))]
     Connector(ConnectorError),
     /// No plugin with this id is loaded.
-    #[error("connector `{0}` is not installed")]
+    #[error(
+        "connector `{0}` is not loaded on this host; its connections are kept and work again once an operator loads it"
+    )]
     NotLoaded(String),
     /// Every sandbox slot is in use.
     #[error("the host is running as many plugin calls as it allows; try again shortly")]
@@ -155,7 +157,13 @@ fn panic_message(stderr: &str) -> Option<String> {
     let start = stderr.find("panicked at")?;
     let after = &stderr[start..];
     let message = after.split_once('\n').map_or(after, |(_, rest)| rest);
-    let message: String = message.lines().take(5).collect::<Vec<_>>().join(" ");
+    // std's hint about RUST_BACKTRACE means nothing to an API client: the guest has no env.
+    let message: String = message
+        .lines()
+        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(" ");
     Some(
         message
             .chars()
@@ -172,10 +180,10 @@ mod tests {
 
     #[test]
     fn panic_message_is_taken_from_stderr() {
-        let stderr = "thread '<unnamed>' panicked at src/lib.rs:10:5:\nprobe panicked on purpose\nnote: run with RUST_BACKTRACE";
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:10:5:\nprobe panicked on purpose\nsecond line\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
         assert_eq!(
             panic_message(stderr).unwrap(),
-            "probe panicked on purpose note: run with RUST_BACKTRACE"
+            "probe panicked on purpose second line"
         );
         assert_eq!(panic_message("nothing here"), None);
     }

@@ -180,5 +180,6 @@ fn operation_name(operation: wit::Operation) -> &'static str {
         wit::Operation::Search => "search",
         wit::Operation::CreateItem => "create_item",
         wit::Operation::CreateComment => "create_comment",
+        wit::Operation::UpdateItem => "update_item",
     }
 }

@@ -1,8 +1,52 @@
+use super::bindings::PluginInstance;
 use super::bindings::wit::{
-    Comment, CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ConnectorPlugin,
-    ContainerPage, Item, ItemPage, NewComment, NewItem, PageRequest,
+    Comment, CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ContainerPage, Item,
+    ItemPage, ItemPatch, NewComment, NewItem, PageRequest,
 };
 use super::call_state::CallState;
+use super::compat_v0_1;
+
+/// Matches `$operation` against the calls whose types are the same in every contract version,
+/// and against `$extra` for those that differ (info, connect, newer operations).
+macro_rules! dispatch {
+    ($operation:expr, $guest:ident, $store:ident, { $($extra:tt)* }) => {
+        match $operation {
+            $($extra)*
+            Self::Validate { config } => $guest
+                .call_validate(&mut *$store, &config)
+                .await?
+                .map(|()| OperationOutput::Validated),
+            Self::Containers { parent, page } => $guest
+                .call_containers(&mut *$store, parent.as_deref(), &page)
+                .await?
+                .map(OperationOutput::Containers),
+            Self::Items { container_id, updated_since, page } => $guest
+                .call_items(&mut *$store, &container_id, updated_since.as_deref(), &page)
+                .await?
+                .map(OperationOutput::Items),
+            Self::Item { item_id } => $guest
+                .call_get_item(&mut *$store, &item_id)
+                .await?
+                .map(OperationOutput::Item),
+            Self::Comments { item_id, page } => $guest
+                .call_comments(&mut *$store, &item_id, &page)
+                .await?
+                .map(OperationOutput::Comments),
+            Self::Search { query, page } => $guest
+                .call_search(&mut *$store, &query, &page)
+                .await?
+                .map(OperationOutput::Items),
+            Self::CreateItem { container_id, item } => $guest
+                .call_create_item(&mut *$store, &container_id, &item)
+                .await?
+                .map(OperationOutput::Item),
+            Self::CreateComment { item_id, comment } => $guest
+                .call_create_comment(&mut *$store, &item_id, &comment)
+                .await?
+                .map(OperationOutput::Comment),
+        }
+    };
+}
 
 /// One call into a connector.
 #[derive(Debug, Clone)]
@@ -41,6 +85,11 @@ pub enum Operation {
         item_id: String,
         comment: NewComment,
     },
+    /// Since contract 0.2.0; 0.1.0 plugins answer `unsupported`.
+    UpdateItem {
+        item_id: String,
+        patch: ItemPatch,
+    },
 }
 
 /// What an operation returned.
@@ -75,58 +124,47 @@ impl Operation {
             Self::Search { .. } => "search",
             Self::CreateItem { .. } => "create_item",
             Self::CreateComment { .. } => "create_comment",
+            Self::UpdateItem { .. } => "update_item",
         }
     }
 
     pub(crate) async fn invoke(
         self,
-        plugin: &ConnectorPlugin,
+        plugin: &PluginInstance,
         store: &mut wasmtime::Store<CallState>,
     ) -> wasmtime::Result<Result<OperationOutput, ConnectorError>> {
-        let guest = plugin.connector_plugin_connector();
         let store = &mut *store;
-        Ok(match self {
-            Self::Info => Ok(OperationOutput::Info(guest.call_info(store).await?)),
-            Self::Validate { config } => guest
-                .call_validate(store, &config)
-                .await?
-                .map(|()| OperationOutput::Validated),
-            Self::Connect => guest
-                .call_connect(store)
-                .await?
-                .map(OperationOutput::Connected),
-            Self::Containers { parent, page } => guest
-                .call_containers(store, parent.as_deref(), &page)
-                .await?
-                .map(OperationOutput::Containers),
-            Self::Items {
-                container_id,
-                updated_since,
-                page,
-            } => guest
-                .call_items(store, &container_id, updated_since.as_deref(), &page)
-                .await?
-                .map(OperationOutput::Items),
-            Self::Item { item_id } => guest
-                .call_get_item(store, &item_id)
-                .await?
-                .map(OperationOutput::Item),
-            Self::Comments { item_id, page } => guest
-                .call_comments(store, &item_id, &page)
-                .await?
-                .map(OperationOutput::Comments),
-            Self::Search { query, page } => guest
-                .call_search(store, &query, &page)
-                .await?
-                .map(OperationOutput::Items),
-            Self::CreateItem { container_id, item } => guest
-                .call_create_item(store, &container_id, &item)
-                .await?
-                .map(OperationOutput::Item),
-            Self::CreateComment { item_id, comment } => guest
-                .call_create_comment(store, &item_id, &comment)
-                .await?
-                .map(OperationOutput::Comment),
-        })
+        match plugin {
+            PluginInstance::V0_2(plugin) => {
+                let guest = plugin.connector_plugin_connector();
+                Ok(dispatch!(self, guest, store, {
+                    Self::Info => Ok(OperationOutput::Info(guest.call_info(&mut *store).await?)),
+                    Self::Connect => guest
+                        .call_connect(&mut *store)
+                        .await?
+                        .map(OperationOutput::Connected),
+                    Self::UpdateItem { item_id, patch } => guest
+                        .call_update_item(&mut *store, &item_id, &patch)
+                        .await?
+                        .map(OperationOutput::Item),
+                }))
+            }
+            PluginInstance::V0_1(plugin) => {
+                let guest = plugin.connector_plugin_connector();
+                Ok(dispatch!(self, guest, store, {
+                    Self::Info => Ok(OperationOutput::Info(compat_v0_1::connector_info(
+                        guest.call_info(&mut *store).await?,
+                    ))),
+                    Self::Connect => guest
+                        .call_connect(&mut *store)
+                        .await?
+                        .map(|info| OperationOutput::Connected(compat_v0_1::connection_info(info))),
+                    Self::UpdateItem { .. } => Err(ConnectorError::Unsupported(
+                        "this connector is built against connector:plugin 0.1.0, which has no update-item"
+                            .into(),
+                    )),
+                }))
+            }
+        }
     }
 }

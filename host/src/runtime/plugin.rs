@@ -1,12 +1,13 @@
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::bindings::wit::ConnectorPluginPre;
-use super::call_state::CallState;
+use super::bindings::PluginPre;
 use super::compile_cache::CompileSource;
 use super::manifest::ConnectorManifest;
 use crate::egress::HostPattern;
 
-/// A loaded, checked plugin, ready to be instantiated for each call.
+/// A loaded, checked plugin version, ready to be instantiated for each call. Replacing it in
+/// the registry never touches this value: calls that already hold it finish on it.
 pub struct Plugin {
     pub manifest: ConnectorManifest,
     /// Hex sha256 of the component bytes.
@@ -16,16 +17,58 @@ pub struct Plugin {
     /// Whether the machine code was compiled now or read from the cache.
     pub compiled: CompileSource,
     pub loaded_at: SystemTime,
-    /// The WIT package version the plugin was built against.
-    pub wit_version: &'static str,
+    /// The `connector:plugin` WIT version the component was built against (`0.1.0`).
+    pub wit_version: String,
+    /// Where the component came from and who signed it.
+    pub origin: PluginOrigin,
+    pub(crate) stats: PluginStats,
     pub(crate) host_patterns: Vec<HostPattern>,
-    pub(crate) pre: ConnectorPluginPre<CallState>,
+    pub(crate) pre: PluginPre,
+}
+
+/// Where a plugin version came from.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct PluginOrigin {
+    /// `upload`, `directory` or `test`.
+    pub source: String,
+    /// The file it was read from, for directory loads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Id (first 16 hex digits of the public key) of the trusted key whose signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+}
+
+/// Calls and faults of one plugin version since it was loaded.
+#[derive(Debug, Default)]
+pub(crate) struct PluginStats {
+    calls: AtomicU64,
+    faults: AtomicU64,
+}
+
+impl PluginStats {
+    pub(crate) fn record(&self, faulted: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if faulted {
+            self.faults.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Plugin {
     /// The connector id (also the plugin id).
     pub fn id(&self) -> &str {
         &self.manifest.id
+    }
+
+    /// Calls made on this version since it was loaded.
+    pub fn calls(&self) -> u64 {
+        self.stats.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls on this version that ended in a plugin fault (trap, deadline, limit).
+    pub fn faults(&self) -> u64 {
+        self.stats.faults.load(Ordering::Relaxed)
     }
 }
 
@@ -35,6 +78,7 @@ impl std::fmt::Debug for Plugin {
             .field("id", &self.manifest.id)
             .field("version", &self.manifest.version)
             .field("sha256", &self.sha256)
+            .field("wit_version", &self.wit_version)
             .field("compiled", &self.compiled)
             .finish_non_exhaustive()
     }

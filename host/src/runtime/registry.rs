@@ -1,27 +1,25 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-use super::bindings::wit::{ConnectorPlugin, ConnectorPluginPre};
+use super::bindings::{PluginPre, wit, wit_v0_1};
 use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::CompileCache;
 use super::engine::{EpochTicker, build_engine};
 use super::fault::{from_connector_error, from_trap};
 use super::manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest};
+use super::plugin::PluginOrigin;
 use super::{
-    CallContext, CallError, FaultCause, Operation, OperationOutput, Plugin, RuntimeLimits,
+    CallContext, CallError, FaultCause, LoadError, Operation, OperationOutput, Plugin,
+    RuntimeLimits,
 };
 use crate::egress::{ConnectionScope, Credential, EgressClient};
-
-/// WIT package version this host implements.
-pub const WIT_VERSION: &str = "0.1.0";
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -48,17 +46,34 @@ impl Default for RuntimeOptions {
 /// The plugin registry and call path. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    engine: Engine,
-    linker: Linker<CallState>,
-    cache: CompileCache,
+pub(super) struct Inner {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<CallState>,
+    pub(super) cache: CompileCache,
     limits: RuntimeLimits,
     egress: EgressClient,
-    plugins: ArcSwap<BTreeMap<String, Arc<Plugin>>>,
+    pub(super) plugins: ArcSwap<BTreeMap<String, PluginSlot>>,
     _ticker: EpochTicker,
+}
+
+/// One plugin id in the registry: the version serving calls, and the one it replaced (kept
+/// for rollback). An unloaded plugin has no current version but keeps its last one as previous.
+#[derive(Clone, Default)]
+pub struct PluginSlot {
+    pub current: Option<Arc<Plugin>>,
+    pub previous: Option<Arc<Plugin>>,
+}
+
+/// Why a registry change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no plugin `{0}` is loaded")]
+    NotLoaded(String),
+    #[error("plugin `{0}` has no previous version to roll back to")]
+    NoPrevious(String),
 }
 
 impl Runtime {
@@ -68,8 +83,15 @@ impl Runtime {
         let engine = build_engine(&options.limits, options.pooling)?;
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+        // Every contract version the host serves, side by side: their interface names differ
+        // by version, so a plugin links against exactly the one it was built for.
+        wit::ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
+        wit_v0_1::ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine)?;
         let cache = CompileCache::new(&engine, options.cache_dir);
         Ok(Self {
@@ -93,14 +115,8 @@ impl Runtime {
     /// Loads every `*.wasm` in `dir`. A plugin that fails to load is logged and skipped, so one
     /// broken file does not keep the others out.
     pub async fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<Arc<Plugin>>> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("reading plugins dir {}", dir.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
-            .collect();
-        paths.sort();
         let mut loaded = Vec::new();
-        for path in paths {
+        for path in wasm_files(dir)? {
             match self.load_file(&path).await {
                 Ok(plugin) => loaded.push(plugin),
                 Err(error) => {
@@ -111,88 +127,129 @@ impl Runtime {
         Ok(loaded)
     }
 
-    /// Loads one component file.
+    /// Loads one component file and installs it.
     pub async fn load_file(&self, path: &Path) -> anyhow::Result<Arc<Plugin>> {
         let wasm = tokio::fs::read(path)
             .await
             .with_context(|| format!("reading {}", path.display()))?;
-        self.load_bytes(wasm)
+        let origin = PluginOrigin {
+            source: "directory".into(),
+            path: Some(path.display().to_string()),
+            signed_by: None,
+        };
+        let plugin = self
+            .prepare(wasm, origin)
             .await
-            .with_context(|| format!("loading {}", path.display()))
+            .with_context(|| format!("loading {}", path.display()))?;
+        self.install(plugin.clone());
+        Ok(plugin)
     }
 
-    /// Compiles (or reads from the cache), links, asks `info()`, checks the manifest, and
-    /// installs the plugin under its id, replacing any previous version.
-    pub async fn load_bytes(&self, wasm: Vec<u8>) -> anyhow::Result<Arc<Plugin>> {
-        let started = Instant::now();
-        let sha256 = hex::encode(Sha256::digest(&wasm));
-        let size = wasm.len();
-        let inner = self.inner.clone();
-        let digest = sha256.clone();
-        // Compilation is CPU-bound for hundreds of milliseconds: keep it off the async workers.
-        let (component, compiled) =
-            tokio::task::spawn_blocking(move || inner.cache.load(&inner.engine, &wasm, &digest))
-                .await
-                .context("compile task failed")??;
-        let instance_pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(anyhow::Error::from)
-            .context("the component imports something this host does not provide")?;
-        let pre = ConnectorPluginPre::new(instance_pre)
-            .map_err(anyhow::Error::from)
-            .context("the component does not export connector:plugin/connector@0.1.0")?;
-
-        let info = match self
-            .run(
-                &pre,
-                "(loading)",
-                CallContext::default(),
-                Operation::Info,
-                &ConnectionScope::default(),
-            )
-            .await
-        {
-            Ok(OperationOutput::Info(info)) => info,
-            Ok(_) => anyhow::bail!("info() returned something else"),
-            Err(error) => anyhow::bail!("info() failed: {error}"),
+    /// Prepares `wasm` and installs it under its id, replacing any previous version.
+    pub async fn load_bytes(&self, wasm: Vec<u8>) -> Result<Arc<Plugin>, LoadError> {
+        let origin = PluginOrigin {
+            source: "test".into(),
+            ..PluginOrigin::default()
         };
-        let manifest = ConnectorManifest::from_wit(info)?;
-        let plugin = Arc::new(Plugin {
-            host_patterns: manifest.host_patterns(),
-            manifest,
-            sha256,
-            size,
-            compiled,
-            loaded_at: SystemTime::now(),
-            wit_version: WIT_VERSION,
-            pre,
+        let plugin = self.prepare(wasm, origin).await?;
+        self.install(plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Makes `plugin` the version new calls get, atomically; the version it replaces is kept as
+    /// previous and returned. Calls already running keep the version they started with.
+    pub fn install(&self, plugin: Arc<Plugin>) -> Option<Arc<Plugin>> {
+        let id = plugin.id().to_owned();
+        let mut replaced = None;
+        self.inner.plugins.rcu(|current| {
+            let mut next = BTreeMap::clone(current);
+            let slot = next.entry(id.clone()).or_default();
+            replaced = slot.current.clone();
+            if let Some(old) = slot.current.replace(plugin.clone()) {
+                slot.previous = Some(old);
+            }
+            next
         });
         tracing::info!(
             plugin = %plugin.id(),
             version = %plugin.manifest.version,
             sha256 = %plugin.sha256,
+            wit = %plugin.wit_version,
             compiled = ?plugin.compiled,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "plugin loaded"
+            "plugin installed"
         );
+        replaced
+    }
+
+    /// Swaps the current and previous versions of `id` (a second rollback undoes the first);
+    /// for an unloaded plugin, loads its last version again. Returns the version now serving.
+    pub fn rollback(&self, id: &str) -> Result<Arc<Plugin>, RegistryError> {
+        let mut outcome = Err(RegistryError::NotLoaded(id.to_owned()));
         self.inner.plugins.rcu(|current| {
             let mut next = BTreeMap::clone(current);
-            next.insert(plugin.id().to_owned(), plugin.clone());
+            outcome = match next.get_mut(id) {
+                None => Err(RegistryError::NotLoaded(id.to_owned())),
+                Some(slot) => match slot.previous.take() {
+                    None => Err(RegistryError::NoPrevious(id.to_owned())),
+                    Some(previous) => {
+                        slot.previous = slot.current.replace(previous.clone());
+                        Ok(previous)
+                    }
+                },
+            };
             next
         });
-        Ok(plugin)
+        outcome
     }
 
-    /// Every loaded plugin, by id.
+    /// Stops serving `id`: new calls answer [`CallError::NotLoaded`]; the version is kept as
+    /// previous, so a rollback brings it back. Returns the unloaded version.
+    pub fn unload(&self, id: &str) -> Result<Arc<Plugin>, RegistryError> {
+        let mut outcome = Err(RegistryError::NotLoaded(id.to_owned()));
+        self.inner.plugins.rcu(|current| {
+            let mut next = BTreeMap::clone(current);
+            outcome = match next.get_mut(id) {
+                Some(slot) => match slot.current.take() {
+                    Some(unloaded) => {
+                        slot.previous = Some(unloaded.clone());
+                        Ok(unloaded)
+                    }
+                    None => Err(RegistryError::NotLoaded(id.to_owned())),
+                },
+                None => Err(RegistryError::NotLoaded(id.to_owned())),
+            };
+            next
+        });
+        outcome
+    }
+
+    /// Every plugin id the registry knows, loaded or not, with its current and previous versions.
+    pub fn slots(&self) -> Vec<(String, PluginSlot)> {
+        self.inner
+            .plugins
+            .load()
+            .iter()
+            .map(|(id, slot)| (id.clone(), slot.clone()))
+            .collect()
+    }
+
+    /// Every loaded plugin (current versions), by id.
     pub fn plugins(&self) -> Vec<Arc<Plugin>> {
-        self.inner.plugins.load().values().cloned().collect()
+        self.inner
+            .plugins
+            .load()
+            .values()
+            .filter_map(|slot| slot.current.clone())
+            .collect()
     }
 
-    /// The plugin with this id.
+    /// The version of plugin `id` that new calls get.
     pub fn plugin(&self, id: &str) -> Option<Arc<Plugin>> {
-        self.inner.plugins.load().get(id).cloned()
+        self.inner
+            .plugins
+            .load()
+            .get(id)
+            .and_then(|slot| slot.current.clone())
     }
 
     /// Runs `operation` of plugin `plugin_id` for the connection in `context`, in a fresh
@@ -206,18 +263,34 @@ impl Runtime {
         let plugin = self
             .plugin(plugin_id)
             .ok_or_else(|| CallError::NotLoaded(plugin_id.to_owned()))?;
-        let (scope, auth_method) = connection_scope(&plugin, &context)?;
+        self.call_on(&plugin, context, operation).await
+    }
+
+    /// Runs `operation` on this exact plugin version (a snapshot the caller took), so the
+    /// caller knows which version answered even if another is installed meanwhile.
+    pub async fn call_on(
+        &self,
+        plugin: &Plugin,
+        context: CallContext,
+        operation: Operation,
+    ) -> Result<OperationOutput, CallError> {
+        let (scope, auth_method) = connection_scope(plugin, &context)?;
         let context = CallContext {
             auth_method,
             ..context
         };
-        self.run(&plugin.pre, plugin.id(), context, operation, &scope)
-            .await
+        let result = self
+            .run(&plugin.pre, plugin.id(), context, operation, &scope)
+            .await;
+        plugin
+            .stats
+            .record(matches!(result, Err(CallError::Fault { .. })));
+        result
     }
 
-    async fn run(
+    pub(super) async fn run(
         &self,
-        pre: &ConnectorPluginPre<CallState>,
+        pre: &PluginPre,
         plugin_id: &str,
         context: CallContext,
         operation: Operation,
@@ -272,7 +345,7 @@ impl Runtime {
         let operation_name = operation.name();
         let outcome = tokio::time::timeout(timeout, async {
             let instance = pre
-                .instantiate_async(&mut store)
+                .instantiate(&mut store)
                 .await
                 .map_err(CallPhase::Instantiate)?;
             operation
@@ -297,6 +370,17 @@ impl Runtime {
             Ok(Ok(Ok(output))) => Ok(output),
         }
     }
+}
+
+/// The `*.wasm` files of `dir`, sorted.
+pub(crate) fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading plugins dir {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// Which phase of a call failed.

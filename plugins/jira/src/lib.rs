@@ -109,13 +109,15 @@ fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
 
 impl Connector for Jira {
     fn info() -> ConnectorInfo {
-        atlassian::connector_info(
+        let mut info = atlassian::connector_info(
             "jira",
             "Jira",
             env!("CARGO_PKG_VERSION"),
             "Jira Cloud: projects, issues and comments through REST API v3",
             &["read:jira-work", "write:jira-work", "read:jira-user"],
-        )
+        );
+        info.operations.push(Operation::UpdateItem);
+        info
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {
@@ -252,6 +254,55 @@ impl Connector for Jira {
         let key = created["key"]
             .as_str()
             .ok_or_else(|| ConnectorError::Permanent("Jira returned no issue key".into()))?;
+        Ok(item(&site, &get_issue(&site, key)?))
+    }
+
+    /// Edits an issue (`PUT /rest/api/3/issue/{key}`: summary, description, and attributes
+    /// `priority` and `labels` (comma-separated)), then reads it back.
+    fn update_item(item_id: String, patch: ItemPatch) -> Result<Item, ConnectorError> {
+        let site = site()?;
+        let key = issue_key(&item_id)?;
+        let mut fields = serde_json::Map::new();
+        if let Some(title) = patch.title {
+            if title.trim().is_empty() {
+                return Err(ConnectorError::InvalidConfig(
+                    "`title` must not be empty".into(),
+                ));
+            }
+            fields.insert("summary".into(), json!(title));
+        }
+        if let Some(body) = patch.body {
+            fields.insert("description".into(), adf_from_text(&body));
+        }
+        for (name, value) in &patch.attributes {
+            match name.as_str() {
+                "priority" => fields.insert("priority".into(), json!({"name": value})),
+                "labels" => fields.insert(
+                    "labels".into(),
+                    json!(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .collect::<Vec<_>>()
+                    ),
+                ),
+                other => {
+                    return Err(ConnectorError::InvalidConfig(format!(
+                        "unknown attribute `{other}`; Jira edits take `priority` and `labels`"
+                    )));
+                }
+            };
+        }
+        if fields.is_empty() {
+            return Err(ConnectorError::InvalidConfig(
+                "nothing to change: give `title`, `body` or `attributes`".into(),
+            ));
+        }
+        let url = format!("{}/rest/api/3/issue/{}", site.api_base()?, encode(key));
+        Request::new(http::Method::Put, url)
+            .json(&json!({"fields": fields}))?
+            .send_ok()?;
         Ok(item(&site, &get_issue(&site, key)?))
     }
 

@@ -104,7 +104,7 @@ impl JiraFake {
             .route("/rest/api/3/project/search", get(projects))
             .route("/rest/api/3/search/jql", get(search))
             .route("/rest/api/3/issue", axum::routing::post(create_issue))
-            .route("/rest/api/3/issue/{key}", get(issue))
+            .route("/rest/api/3/issue/{key}", get(issue).put(edit_issue))
             .route(
                 "/rest/api/3/issue/{key}/comment",
                 get(comments).post(create_comment),
@@ -249,6 +249,45 @@ async fn issue(State(fake): State<Fake>, Path(params): Path<HashMap<String, Stri
         Some(issue) => Json(issue.clone()).into_response(),
         None => not_found("Issue"),
     }
+}
+
+/// `PUT /rest/api/3/issue/{key}`: edits fields in place and answers 204, as Jira does.
+async fn edit_issue(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let Some(fields) = body["fields"].as_object().filter(|f| !f.is_empty()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": ["No fields to edit."], "errors": {}})),
+        )
+            .into_response();
+    };
+    if fields
+        .get("summary")
+        .is_some_and(|s| s.as_str().is_none_or(str::is_empty))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": {"summary": "You must specify a summary of the issue."}})),
+        )
+            .into_response();
+    }
+    let mut data = fake.data.lock().unwrap();
+    let Some(issue) = data
+        .issues
+        .iter_mut()
+        .find(|i| i["key"] == key.as_str() || i["id"] == key.as_str())
+    else {
+        return not_found("Issue");
+    };
+    for (name, value) in fields {
+        issue["fields"][name] = value.clone();
+    }
+    issue["fields"]["updated"] = json!("2026-11-22T09:00:00.000+0000");
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn comments(

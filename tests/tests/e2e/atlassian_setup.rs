@@ -138,6 +138,12 @@ impl<F: AtlassianFake> Atlassian<F> {
             .send(Method::POST, path, Some(&self.key), Some(body))
             .await
     }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.server
+            .send(Method::PATCH, path, Some(&self.key), Some(body))
+            .await
+    }
 }
 
 impl AtlassianFake for connector_tests::fakes::JiraFake {

@@ -113,6 +113,36 @@ async fn an_api_token_connection_browses_searches_and_creates() {
     let (_, listed) = jira.get(&format!("{base}/items/{key}/comments")).await;
     assert_eq!(listed["data"]["entries"][0]["body"], "Looks good");
 
+    // update-item (contract 0.2.0): PUT /rest/api/3/issue/{key}, then read back.
+    let patch = json!({"title": "Ship the connector, v2", "body": "Now with edits", "attributes": {"priority": "High", "labels": "hot, loaded"}});
+    let (status, updated) = jira.patch(&format!("{base}/items/{key}"), patch).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["title"], "Ship the connector, v2");
+    assert_eq!(updated["data"]["body"], "Now with edits");
+    assert_eq!(updated["data"]["attributes"]["priority"], "High");
+    let (_, read) = jira.get(&format!("{base}/items/{key}")).await;
+    assert_eq!(
+        read["data"]["title"], "Ship the connector, v2",
+        "the edit is stored at the vendor"
+    );
+    let (status, body) = jira
+        .patch(
+            &format!("{base}/items/{key}"),
+            json!({"attributes": {"colour": "red"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("VALIDATION")),
+        "unknown edit attributes are refused: {body}"
+    );
+    let (status, body) = jira.patch(&format!("{base}/items/{key}"), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("VALIDATION")),
+        "an empty edit is refused before the plugin runs: {body}"
+    );
+
     let (status, body) = jira
         .post(
             &format!("{base}/containers/ALPHA/items"),

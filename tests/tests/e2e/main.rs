@@ -7,6 +7,7 @@ mod bad_input;
 mod compile_cache;
 mod confluence;
 mod egress;
+mod hot_load;
 mod isolation;
 mod jira;
 mod oauth;

@@ -17,7 +17,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
     let (status, health) = server.send(Method::GET, "/healthz", None, None).await;
     assert_eq!((status, &health["ok"]), (200, &serde_json::json!(true)));
     let (status, ready) = server.send(Method::GET, "/readyz", None, None).await;
-    assert_eq!((status, ready["data"]["plugins"].as_u64()), (200, Some(3)));
+    assert_eq!((status, ready["data"]["plugins"].as_u64()), (200, Some(4)));
 
     let response = server
         .client
@@ -38,9 +38,10 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .collect();
     assert_eq!(
         ids,
-        ["confluence", "jira", "probe"],
+        ["confluence", "jira", "legacy", "probe"],
         "the broken file was skipped, the good ones loaded"
     );
+    assert_eq!(listed["data"][3]["plugin"]["wit_version"], "0.2.0");
     assert_eq!(listed["data"][2]["plugin"]["wit_version"], "0.1.0");
     assert_eq!(listed["data"][1]["auth_methods"][1]["kind"], "oauth2");
     assert_eq!(
@@ -48,7 +49,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         "api.atlassian.com"
     );
     assert_eq!(
-        listed["data"][2]["auth_methods"][2]["placement"],
+        listed["data"][3]["auth_methods"][2]["placement"],
         "header:x-probe-key"
     );
 

@@ -1,0 +1,332 @@
+//! Hot loading for operators. Every plugin version, uploaded or dropped into the watched
+//! directory or found at start-up, goes through one transaction: size cap → sha256 pin →
+//! signature → compile (cached, off the async workers) → contract version and import check →
+//! link → `info()` smoke call → id check → atomic swap. A refused version changes nothing: the
+//! running one keeps serving. Every load, refusal, rollback and unload is logged and audited.
+
+mod signing;
+mod watcher;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub use signing::{SignatureError, TrustedKeys, generate_key, key_id, sign};
+pub use watcher::PluginDirWatcher;
+
+use crate::runtime::{LoadError, Plugin, PluginOrigin, RegistryError, Runtime, wasm_files};
+use crate::store::Store;
+
+/// Policy every load is checked against.
+#[derive(Debug, Clone)]
+pub struct LoaderSettings {
+    /// Largest component accepted, in bytes. Default: 32 MiB.
+    pub max_plugin_bytes: usize,
+    /// Public keys whose signatures are accepted. Default: none.
+    pub trusted_keys: TrustedKeys,
+    /// Refuse plugins without a valid signature by a trusted key. Default: false.
+    pub require_signature: bool,
+}
+
+impl Default for LoaderSettings {
+    fn default() -> Self {
+        Self {
+            max_plugin_bytes: 32 << 20,
+            trusted_keys: TrustedKeys::default(),
+            require_signature: false,
+        }
+    }
+}
+
+/// One version offered for loading.
+#[derive(Debug, Default)]
+pub struct LoadRequest {
+    pub wasm: Vec<u8>,
+    /// The id the operator meant (upload path); the plugin's `info().id` must match it.
+    pub expected_id: Option<String>,
+    /// Hex sha256 the bytes must have.
+    pub sha256_pin: Option<String>,
+    /// Base64 ed25519 signature over the sha256 digest.
+    pub signature: Option<String>,
+    pub origin: PluginOrigin,
+    /// Who asked (`admin`, `host`), for the audit log.
+    pub actor: String,
+}
+
+/// Why a version was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFailure {
+    #[error("the component is {size} bytes; the most this host accepts is {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("`X-Plugin-Sha256` must be 64 hex digits")]
+    MalformedPin,
+    #[error("sha256 mismatch: pinned {pinned}, the bytes hash to {actual}")]
+    Sha256Mismatch { pinned: String, actual: String },
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("the component says it is `{actual}`, but was loaded as `{expected}`")]
+    IdMismatch { expected: String, actual: String },
+    #[error(transparent)]
+    Plugin(#[from] LoadError),
+}
+
+impl LoadFailure {
+    /// Which step refused the version (API `details.stage`).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "size",
+            Self::MalformedPin | Self::Sha256Mismatch { .. } => "sha256",
+            Self::Signature(_) => "signature",
+            Self::IdMismatch { .. } => "id",
+            Self::Plugin(error) => error.stage(),
+        }
+    }
+}
+
+/// A version that was installed, and the one it replaced.
+#[derive(Debug)]
+pub struct Loaded {
+    pub plugin: Arc<Plugin>,
+    pub replaced: Option<Arc<Plugin>>,
+}
+
+/// Runs load transactions, rollbacks and unloads. Cheap to clone.
+#[derive(Clone)]
+pub struct Loader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    store: Store,
+    settings: LoaderSettings,
+    /// One transaction at a time: loads of the same id install in the order they were asked,
+    /// and only one component compiles at once.
+    transaction: tokio::sync::Mutex<()>,
+}
+
+impl Loader {
+    pub fn new(runtime: Runtime, store: Store, settings: LoaderSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                runtime,
+                store,
+                settings,
+                transaction: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &LoaderSettings {
+        &self.inner.settings
+    }
+
+    /// Checks, prepares and installs one version; audits and logs the outcome either way.
+    pub async fn load(&self, request: LoadRequest) -> Result<Loaded, LoadFailure> {
+        let _transaction = self.inner.transaction.lock().await;
+        let sha256 = hex::encode(Sha256::digest(&request.wasm));
+        let target = request
+            .expected_id
+            .clone()
+            .unwrap_or_else(|| request.origin.path.clone().unwrap_or_default());
+        let actor = request.actor.clone();
+        let source = request.origin.source.clone();
+        match self.transact(request, &sha256).await {
+            Ok(loaded) => {
+                let plugin = &loaded.plugin;
+                tracing::info!(
+                    plugin = %plugin.id(),
+                    version = %plugin.manifest.version,
+                    sha256 = %plugin.sha256,
+                    wit = %plugin.wit_version,
+                    source = %source,
+                    replaced = loaded.replaced.as_ref().map(|p| p.sha256.as_str()).unwrap_or("none"),
+                    "plugin loaded"
+                );
+                self.audit(
+                    &actor,
+                    "plugin.load",
+                    plugin.id(),
+                    json!({
+                        "version": plugin.manifest.version,
+                        "sha256": plugin.sha256,
+                        "wit_version": plugin.wit_version,
+                        "compiled": plugin.compiled,
+                        "origin": plugin.origin,
+                        "replaced_sha256": loaded.replaced.as_ref().map(|p| p.sha256.clone()),
+                    }),
+                )
+                .await;
+                Ok(loaded)
+            }
+            Err(failure) => {
+                self.record_refusal(&target, Some(&sha256), &source, &failure, &actor)
+                    .await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Logs and audits a refused version, including one refused before its bytes were read
+    /// (an upload over the size cap).
+    pub async fn record_refusal(
+        &self,
+        target: &str,
+        sha256: Option<&str>,
+        source: &str,
+        failure: &LoadFailure,
+        actor: &str,
+    ) {
+        tracing::warn!(
+            target = %target,
+            sha256 = sha256.unwrap_or("unread"),
+            source = %source,
+            stage = failure.stage(),
+            error = %failure,
+            "plugin refused; the running version keeps serving"
+        );
+        self.audit(
+            actor,
+            "plugin.load_failed",
+            target,
+            json!({ "sha256": sha256, "stage": failure.stage(), "error": failure.to_string() }),
+        )
+        .await;
+    }
+
+    async fn transact(&self, request: LoadRequest, sha256: &str) -> Result<Loaded, LoadFailure> {
+        let settings = &self.inner.settings;
+        if request.wasm.len() > settings.max_plugin_bytes {
+            return Err(LoadFailure::TooLarge {
+                size: request.wasm.len(),
+                max: settings.max_plugin_bytes,
+            });
+        }
+        if let Some(pin) = &request.sha256_pin {
+            let pin = pin.trim().to_ascii_lowercase();
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(LoadFailure::MalformedPin);
+            }
+            if pin != sha256 {
+                return Err(LoadFailure::Sha256Mismatch {
+                    pinned: pin,
+                    actual: sha256.to_owned(),
+                });
+            }
+        }
+        let mut origin = request.origin;
+        origin.signed_by = match &request.signature {
+            Some(signature) => Some(settings.trusted_keys.verify(sha256, signature)?),
+            None if settings.require_signature => return Err(SignatureError::Missing.into()),
+            None => None,
+        };
+        let plugin = self.inner.runtime.prepare(request.wasm, origin).await?;
+        if let Some(expected) = &request.expected_id
+            && plugin.id() != expected
+        {
+            return Err(LoadFailure::IdMismatch {
+                expected: expected.clone(),
+                actual: plugin.id().to_owned(),
+            });
+        }
+        let replaced = self.inner.runtime.install(plugin.clone());
+        Ok(Loaded { plugin, replaced })
+    }
+
+    /// Serves the previous version of `id` again (and keeps the current one as previous).
+    pub async fn rollback(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
+        let _transaction = self.inner.transaction.lock().await;
+        let plugin = self.inner.runtime.rollback(id)?;
+        tracing::info!(plugin = %id, version = %plugin.manifest.version, sha256 = %plugin.sha256, "plugin rolled back");
+        self.audit(
+            actor,
+            "plugin.rollback",
+            id,
+            json!({ "version": plugin.manifest.version, "sha256": plugin.sha256 }),
+        )
+        .await;
+        Ok(plugin)
+    }
+
+    /// Stops serving `id`. Its connections stay stored and answer `NOT_CONNECTED` until a
+    /// version is loaded again (or the unload is rolled back).
+    pub async fn unload(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
+        let _transaction = self.inner.transaction.lock().await;
+        let plugin = self.inner.runtime.unload(id)?;
+        tracing::info!(plugin = %id, sha256 = %plugin.sha256, "plugin unloaded");
+        self.audit(
+            actor,
+            "plugin.unload",
+            id,
+            json!({ "version": plugin.manifest.version, "sha256": plugin.sha256 }),
+        )
+        .await;
+        Ok(plugin)
+    }
+
+    /// Loads every `*.wasm` of `dir` (with its `.wasm.sig` signature when present). A file that
+    /// is refused is logged and audited and does not keep the others out.
+    pub async fn load_dir(&self, dir: &Path, actor: &str) -> anyhow::Result<usize> {
+        let mut loaded = 0;
+        for path in wasm_files(dir)? {
+            if self.load_file(&path, actor).await.is_ok() {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Loads one file of the plugins directory.
+    pub async fn load_file(&self, path: &Path, actor: &str) -> Result<Loaded, LoadFailure> {
+        let wasm = match tokio::fs::read(path).await {
+            Ok(wasm) => wasm,
+            Err(error) => {
+                let failure = LoadFailure::Plugin(LoadError::Internal(format!(
+                    "reading {}: {error}",
+                    path.display()
+                )));
+                tracing::warn!(path = %path.display(), error = %failure, "plugin file unreadable");
+                return Err(failure);
+            }
+        };
+        let signature = tokio::fs::read_to_string(signature_path(path)).await.ok();
+        self.load(LoadRequest {
+            wasm,
+            expected_id: None,
+            sha256_pin: None,
+            signature,
+            origin: PluginOrigin {
+                source: "directory".into(),
+                path: Some(path.display().to_string()),
+                signed_by: None,
+            },
+            actor: actor.to_owned(),
+        })
+        .await
+    }
+
+    /// The runtime whose registry this loader changes.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    async fn audit(&self, actor: &str, action: &str, target: &str, details: serde_json::Value) {
+        if let Err(error) = self
+            .inner
+            .store
+            .audit(None, actor, action, target, details)
+            .await
+        {
+            tracing::error!(%error, action, "could not write the audit event");
+        }
+    }
+}
+
+/// Where the detached signature of a plugin file lives: `name.wasm.sig`.
+pub fn signature_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}

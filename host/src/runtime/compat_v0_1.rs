@@ -1,0 +1,175 @@
+//! Serves plugins built against the frozen `connector:plugin@0.1.0`: its imports delegate to the
+//! 0.2.0 implementations, and what it exports is lifted into 0.2.0 types. Only records that
+//! differ between the two versions are converted here; `types` is shared (see `bindings`).
+
+use super::bindings::wit;
+use super::bindings::wit_v0_1::connector::plugin::{config, http, log, manifest};
+use super::call_state::CallState;
+
+impl manifest::Host for CallState {}
+
+impl http::Host for CallState {
+    async fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
+        wit::http::Host::send(self, request_to_current(request))
+            .await
+            .map(response_from_current)
+            .map_err(error_from_current)
+    }
+
+    async fn send_many(
+        &mut self,
+        requests: Vec<http::Request>,
+    ) -> Vec<Result<http::Response, http::HttpError>> {
+        let requests = requests.into_iter().map(request_to_current).collect();
+        wit::http::Host::send_many(self, requests)
+            .await
+            .into_iter()
+            .map(|result| {
+                result
+                    .map(response_from_current)
+                    .map_err(error_from_current)
+            })
+            .collect()
+    }
+}
+
+fn request_to_current(request: http::Request) -> wit::http::Request {
+    use wit::http::{Auth, Method};
+    wit::http::Request {
+        method: match request.method {
+            http::Method::Get => Method::Get,
+            http::Method::Head => Method::Head,
+            http::Method::Post => Method::Post,
+            http::Method::Put => Method::Put,
+            http::Method::Patch => Method::Patch,
+            http::Method::Delete => Method::Delete,
+        },
+        url: request.url,
+        headers: request.headers,
+        body: request.body,
+        auth: match request.auth {
+            http::Auth::None => Auth::None,
+            http::Auth::Connection => Auth::Connection,
+        },
+        timeout_ms: request.timeout_ms,
+    }
+}
+
+fn response_from_current(response: wit::http::Response) -> http::Response {
+    http::Response {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+    }
+}
+
+fn error_from_current(error: wit::http::HttpError) -> http::HttpError {
+    use wit::http::HttpError as Current;
+    match error {
+        Current::Denied(message) => http::HttpError::Denied(message),
+        Current::InvalidRequest(message) => http::HttpError::InvalidRequest(message),
+        Current::Timeout => http::HttpError::Timeout,
+        Current::ConnectionFailed(message) => http::HttpError::ConnectionFailed(message),
+        Current::TooLarge(max) => http::HttpError::TooLarge(max),
+        Current::BudgetExhausted => http::HttpError::BudgetExhausted,
+    }
+}
+
+impl config::Host for CallState {
+    async fn get(&mut self, key: String) -> Option<String> {
+        wit::connector::plugin::config::Host::get(self, key).await
+    }
+
+    async fn get_all(&mut self) -> Vec<(String, String)> {
+        wit::connector::plugin::config::Host::get_all(self).await
+    }
+
+    async fn auth_method(&mut self) -> Option<String> {
+        wit::connector::plugin::config::Host::auth_method(self).await
+    }
+}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        use wit::connector::plugin::log::Level;
+        let level = match level {
+            log::Level::Trace => Level::Trace,
+            log::Level::Debug => Level::Debug,
+            log::Level::Info => Level::Info,
+            log::Level::Warn => Level::Warn,
+            log::Level::Error => Level::Error,
+        };
+        wit::connector::plugin::log::Host::log(self, level, message, fields).await
+    }
+}
+
+/// A 0.1.0 manifest in 0.2.0 terms (0.1.0 has no `update-item`, so it never lists it).
+pub(crate) fn connector_info(info: manifest::ConnectorInfo) -> wit::ConnectorInfo {
+    wit::ConnectorInfo {
+        id: info.id,
+        display_name: info.display_name,
+        version: info.version,
+        description: info.description,
+        auth_methods: info.auth_methods.into_iter().map(auth_method).collect(),
+        requested_hosts: info.requested_hosts,
+        origin_config_key: info.origin_config_key,
+        config_schema: info.config_schema,
+        operations: info.operations.into_iter().map(operation).collect(),
+    }
+}
+
+pub(crate) fn connection_info(info: manifest::ConnectionInfo) -> wit::ConnectionInfo {
+    wit::ConnectionInfo {
+        principal: info.principal,
+        discovered_config: info.discovered_config,
+    }
+}
+
+fn auth_method(method: manifest::AuthMethod) -> wit::AuthMethod {
+    use wit::{CredentialKind, CredentialPlacement};
+    wit::AuthMethod {
+        id: method.id,
+        label: method.label,
+        kind: match method.kind {
+            manifest::CredentialKind::Basic => CredentialKind::Basic,
+            manifest::CredentialKind::Bearer => CredentialKind::Bearer,
+            manifest::CredentialKind::ApiKey => CredentialKind::ApiKey,
+            manifest::CredentialKind::Oauth2(oauth) => CredentialKind::Oauth2(oauth2(oauth)),
+        },
+        placement: match method.placement {
+            manifest::CredentialPlacement::Basic => CredentialPlacement::Basic,
+            manifest::CredentialPlacement::Bearer => CredentialPlacement::Bearer,
+            manifest::CredentialPlacement::Header(name) => CredentialPlacement::Header(name),
+            manifest::CredentialPlacement::Query(name) => CredentialPlacement::Query(name),
+        },
+        credential_hosts: method.credential_hosts,
+    }
+}
+
+fn oauth2(oauth: manifest::Oauth2) -> wit::Oauth2 {
+    wit::Oauth2 {
+        authorize_url: oauth.authorize_url,
+        token_url: oauth.token_url,
+        revoke_url: oauth.revoke_url,
+        default_scopes: oauth.default_scopes,
+        extra_authorize_params: oauth.extra_authorize_params,
+        pkce: oauth.pkce,
+        client_auth: match oauth.client_auth {
+            manifest::ClientAuth::Body => wit::ClientAuth::Body,
+            manifest::ClientAuth::Basic => wit::ClientAuth::Basic,
+        },
+    }
+}
+
+fn operation(operation: manifest::Operation) -> wit::Operation {
+    use wit::Operation as Current;
+    match operation {
+        manifest::Operation::Containers => Current::Containers,
+        manifest::Operation::Items => Current::Items,
+        manifest::Operation::Item => Current::Item,
+        manifest::Operation::Comments => Current::Comments,
+        manifest::Operation::Search => Current::Search,
+        manifest::Operation::CreateItem => Current::CreateItem,
+        manifest::Operation::CreateComment => Current::CreateComment,
+    }
+}

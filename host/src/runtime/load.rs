@@ -1,0 +1,212 @@
+//! Turns component bytes into a checked [`Plugin`], without installing it: compile (or read the
+//! cached artifact) off the async workers, check the contract version and the imports, link,
+//! and ask `info()`. Any failure leaves the registry untouched.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use super::bindings::{PluginPre, wit, wit_v0_1};
+use super::manifest::ConnectorManifest;
+use super::plugin::{PluginOrigin, PluginStats};
+use super::{CallContext, Operation, OperationOutput, Plugin, Runtime};
+use crate::egress::ConnectionScope;
+
+/// The newest `connector:plugin` version this host implements (the one the SDK builds against).
+pub const WIT_VERSION: &str = "0.2.0";
+
+/// Contract versions served, as `major.minor` (semver-compatible patch releases load too).
+pub const SERVED_WIT_VERSIONS: &[&str] = &["0.1", "0.2"];
+
+/// Name of the export every connector has, without its version.
+const CONNECTOR_EXPORT: &str = "connector:plugin/connector";
+
+/// Import namespaces a plugin may have: the connector imports, and the WASI interfaces every
+/// `wasm32-wasip2` program imports (linked with nothing granted: no env, files or stdio).
+/// Sockets, `wasi:http` and anything else are refused before linking.
+const GRANTED_IMPORTS: &[&str] = &[
+    "connector:plugin/",
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+];
+
+/// Why component bytes were not made into a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly component: {0}")]
+    NotComponent(String),
+    #[error(
+        "the component does not export `{CONNECTOR_EXPORT}` (its exports: {0}); build connectors with connector-sdk"
+    )]
+    NoConnectorExport(String),
+    #[error(
+        "the component is built against connector:plugin@{found}; this host serves {}",
+        served_versions()
+    )]
+    UnsupportedWit { found: String },
+    #[error("the component imports what this host does not grant: {0}")]
+    ForbiddenImports(String),
+    #[error("link check failed: {0}")]
+    Link(String),
+    #[error("info() failed: {0}")]
+    Info(String),
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
+    #[error("internal error while loading: {0}")]
+    Internal(String),
+}
+
+impl LoadError {
+    /// Which step of the load refused the component (for API `details.stage`).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Self::NotComponent(_) => "compile",
+            Self::NoConnectorExport(_) | Self::UnsupportedWit { .. } => "contract_version",
+            Self::ForbiddenImports(_) | Self::Link(_) => "link",
+            Self::Info(_) => "info",
+            Self::Manifest(_) => "manifest",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+fn served_versions() -> String {
+    SERVED_WIT_VERSIONS
+        .iter()
+        .map(|v| format!("connector:plugin@{v}.x"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The contract versions a component targets, by its `connector` export.
+enum Contract {
+    V0_1,
+    V0_2,
+}
+
+impl Runtime {
+    /// Compiles, checks and links `wasm` and asks it `info()`, returning the plugin without
+    /// installing it.
+    pub async fn prepare(
+        &self,
+        wasm: Vec<u8>,
+        origin: PluginOrigin,
+    ) -> Result<Arc<Plugin>, LoadError> {
+        let started = Instant::now();
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        let size = wasm.len();
+        let inner = self.inner.clone();
+        let digest = sha256.clone();
+        // Compilation is CPU-bound for hundreds of milliseconds: keep it off the async workers.
+        let (component, compiled) =
+            tokio::task::spawn_blocking(move || inner.cache.load(&inner.engine, &wasm, &digest))
+                .await
+                .map_err(|error| LoadError::Internal(format!("compile task failed: {error}")))?
+                .map_err(|error| LoadError::NotComponent(format!("{error:#}")))?;
+
+        let (contract, wit_version) = self.contract_of(&component)?;
+        self.check_imports(&component)?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+        let pre = match contract {
+            Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
+            Contract::V0_2 => wit::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
+        }
+        .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+
+        let info = match self
+            .run(
+                &pre,
+                "(loading)",
+                CallContext::default(),
+                Operation::Info,
+                &ConnectionScope::default(),
+            )
+            .await
+        {
+            Ok(OperationOutput::Info(info)) => info,
+            Ok(_) => return Err(LoadError::Info("returned something else".into())),
+            Err(error) => return Err(LoadError::Info(error.to_string())),
+        };
+        let manifest = ConnectorManifest::from_wit(info)
+            .map_err(|error| LoadError::Manifest(format!("{error:#}")))?;
+        let plugin = Arc::new(Plugin {
+            host_patterns: manifest.host_patterns(),
+            manifest,
+            sha256,
+            size,
+            compiled,
+            loaded_at: SystemTime::now(),
+            wit_version,
+            origin,
+            stats: PluginStats::default(),
+            pre,
+        });
+        tracing::debug!(
+            plugin = %plugin.id(),
+            sha256 = %plugin.sha256,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin prepared"
+        );
+        Ok(plugin)
+    }
+
+    /// Reads the contract version off the component's `connector` export.
+    fn contract_of(&self, component: &Component) -> Result<(Contract, String), LoadError> {
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.inner.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let Some(version) = exports.iter().find_map(|name| {
+            name.strip_prefix(CONNECTOR_EXPORT)
+                .and_then(|rest| rest.strip_prefix('@'))
+        }) else {
+            let listed = if exports.is_empty() {
+                "none".to_owned()
+            } else {
+                exports.join(", ")
+            };
+            return Err(LoadError::NoConnectorExport(listed));
+        };
+        let mut parts = version.split('.');
+        let contract = match (parts.next(), parts.next()) {
+            (Some("0"), Some("1")) => Contract::V0_1,
+            (Some("0"), Some("2")) => Contract::V0_2,
+            _ => {
+                return Err(LoadError::UnsupportedWit {
+                    found: version.to_owned(),
+                });
+            }
+        };
+        Ok((contract, version.to_owned()))
+    }
+
+    /// Refuses imports outside [`GRANTED_IMPORTS`], naming every one of them.
+    fn check_imports(&self, component: &Component) -> Result<(), LoadError> {
+        let refused: Vec<String> = component
+            .component_type()
+            .imports(&self.inner.engine)
+            .map(|(name, _)| name)
+            .filter(|name| {
+                !GRANTED_IMPORTS
+                    .iter()
+                    .any(|granted| name.starts_with(granted))
+            })
+            .map(str::to_owned)
+            .collect();
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadError::ForbiddenImports(refused.join(", ")))
+        }
+    }
+}
