@@ -62,3 +62,25 @@ impl PluginPre {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// Released contracts are frozen: plugins already built against 0.1.0 must keep linking.
+    /// Change behaviour in a new version folder instead; never update this digest.
+    #[test]
+    fn the_released_0_1_0_contract_is_unchanged() {
+        let frozen = [
+            include_str!("../../../wit/v0.1.0/connector.wit"),
+            include_str!("../../../wit/v0.1.0/host.wit"),
+            include_str!("../../../wit/v0.1.0/types.wit"),
+        ]
+        .concat();
+        assert_eq!(
+            hex::encode(Sha256::digest(frozen.as_bytes())),
+            "63e2e6d28e7b954af3130744a3baa59f3a9b70f748adbbafd73b71ff63a6d43c",
+            "wit/v0.1.0 was edited; released contract versions are frozen"
+        );
+    }
+}

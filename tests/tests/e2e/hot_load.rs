@@ -246,6 +246,17 @@ async fn ten_uploads_and_a_rollback_under_load_fail_no_request() {
     assert_eq!(audited(&server, "plugin.rollback").await.len(), 1);
 }
 
+/// One refused upload: (case, upload id, bytes, headers, status, stage, message part).
+type BrokenUpload = (
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    Vec<(&'static str, String)>,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 /// A component in the text format, encoded.
 fn component(text: &str) -> Vec<u8> {
     wat::parse_str(text).expect("valid component text")
@@ -262,7 +273,7 @@ async fn broken_uploads_are_refused_and_the_running_version_keeps_serving() {
     let running = sha256(&probe_wasm());
     let trap_info = std::fs::read(harness::plugin_path("trap_info")).expect("trap_info.wasm");
     let other = variant(&probe_wasm(), 99);
-    let cases: Vec<(&str, &str, Vec<u8>, Vec<(&str, String)>, u16, &str, &str)> = vec![
+    let cases: Vec<BrokenUpload> = vec![
         (
             "garbage",
             "probe",
