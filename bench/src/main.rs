@@ -23,6 +23,9 @@ struct Args {
     /// Run only the call-path scenario and write nothing (for profiling with perf).
     #[arg(long)]
     call_path_only: bool,
+    /// Run only the hot-swap scenario and write nothing.
+    #[arg(long)]
+    hot_swap_only: bool,
 }
 
 #[tokio::main]
@@ -33,6 +36,11 @@ async fn main() -> anyhow::Result<()> {
     if args.call_path_only {
         let call_path = scenarios::call_path::run(duration).await?;
         println!("{}", serde_json::to_string_pretty(&call_path)?);
+        return Ok(());
+    }
+    if args.hot_swap_only {
+        let hot_swap = scenarios::hot_swap::run(duration).await?;
+        println!("{}", serde_json::to_string_pretty(&hot_swap)?);
         return Ok(());
     }
 
@@ -46,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
     let store = scenarios::store::run().await?;
     eprintln!("bench: refresh storm");
     let storm = scenarios::refresh_storm::run().await?;
+    eprintln!("bench: hot swap");
+    let hot_swap = scenarios::hot_swap::run(duration).await?;
     eprintln!("bench: memory");
     let memory = scenarios::memory::run(duration).await?;
 
@@ -136,6 +146,47 @@ async fn main() -> anyhow::Result<()> {
             ),
         ),
         (
+            "hot swap: upload until serving, compiled now (median / p99)".into(),
+            format!(
+                "{:.0} ms / {:.0} ms",
+                hot_swap.upload_compiled.median_us / 1000.0,
+                hot_swap.upload_compiled.p99_us / 1000.0
+            ),
+        ),
+        (
+            "hot swap: upload until serving, from cache (median / p99)".into(),
+            format!(
+                "{:.1} ms / {:.1} ms",
+                hot_swap.upload_cached.median_us / 1000.0,
+                hot_swap.upload_cached.p99_us / 1000.0
+            ),
+        ),
+        (
+            format!(
+                "hot swap: list c={} steady (median / p99, req/s)",
+                hot_swap.steady.concurrency
+            ),
+            format!(
+                "{:.0} us / {:.0} us, {:.0}",
+                hot_swap.steady.latency.median_us,
+                hot_swap.steady.latency.p99_us,
+                hot_swap.steady.requests_per_second
+            ),
+        ),
+        (
+            format!(
+                "hot swap: list c={} during {} swaps (median / p99, req/s, errors)",
+                hot_swap.during_swaps.concurrency, hot_swap.swaps
+            ),
+            format!(
+                "{:.0} us / {:.0} us, {:.0}, {}",
+                hot_swap.during_swaps.latency.median_us,
+                hot_swap.during_swaps.latency.p99_us,
+                hot_swap.during_swaps.requests_per_second,
+                hot_swap.during_swaps.errors
+            ),
+        ),
+        (
             "memory: host RSS idle".into(),
             format!("{:.1} MiB", memory.idle_rss_mib),
         ),
@@ -165,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
         "store": store,
         "refresh_storm": storm,
         "memory": memory,
+        "hot_swap": hot_swap,
     });
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

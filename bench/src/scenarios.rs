@@ -2,6 +2,7 @@
 
 pub mod call_path;
 pub mod cold_start;
+pub mod hot_swap;
 pub mod memory;
 pub mod refresh_storm;
 pub mod sandbox;

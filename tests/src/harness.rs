@@ -35,6 +35,32 @@ pub fn plugin_path(name: &str) -> PathBuf {
     path
 }
 
+/// The same component with a custom section appended: identical behaviour, a new sha256, so
+/// each one is a distinct version to upload (and to compile: the cache is keyed by sha256).
+pub fn plugin_variant(wasm: &[u8], index: u64) -> Vec<u8> {
+    fn leb128(mut value: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"plugin-variant";
+    let mut contents = Vec::new();
+    leb128(name.len(), &mut contents);
+    contents.extend_from_slice(name);
+    contents.extend_from_slice(&index.to_le_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    leb128(contents.len(), &mut out);
+    out.extend_from_slice(&contents);
+    out
+}
+
 /// Limits small enough that hostile plugins fail within a few seconds.
 pub fn test_limits() -> RuntimeLimits {
     RuntimeLimits {

@@ -24,32 +24,6 @@ fn probe_wasm() -> Vec<u8> {
     std::fs::read(harness::plugin_path("probe")).expect("probe.wasm")
 }
 
-/// The same component with a custom section appended: identical behaviour, a new sha256, so
-/// each upload is a distinct version.
-fn variant(wasm: &[u8], index: u32) -> Vec<u8> {
-    fn leb128(mut value: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"hot-load-variant";
-    let mut contents = Vec::new();
-    leb128(name.len(), &mut contents);
-    contents.extend_from_slice(name);
-    contents.extend_from_slice(&index.to_le_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0); // custom section id
-    leb128(contents.len(), &mut out);
-    out.extend_from_slice(&contents);
-    out
-}
-
 /// Sends `wasm` to `PUT /admin/v1/plugins/{id}` with extra headers.
 async fn upload(
     server: &TestServer,
@@ -187,7 +161,7 @@ async fn ten_uploads_and_a_rollback_under_load_fail_no_request() {
 
     let mut shas = Vec::new();
     for index in 1..=10 {
-        let wasm = variant(&original, index);
+        let wasm = harness::plugin_variant(&original, index);
         let sha = sha256(&wasm);
         let (status, body) =
             upload(&server, "probe", wasm, &[("x-plugin-sha256", sha.clone())]).await;
@@ -272,7 +246,7 @@ async fn broken_uploads_are_refused_and_the_running_version_keeps_serving() {
     } = setup_with(|config| config.max_plugin_mib = 1).await;
     let running = sha256(&probe_wasm());
     let trap_info = std::fs::read(harness::plugin_path("trap_info")).expect("trap_info.wasm");
-    let other = variant(&probe_wasm(), 99);
+    let other = harness::plugin_variant(&probe_wasm(), 99);
     let cases: Vec<BrokenUpload> = vec![
         (
             "garbage",
@@ -481,7 +455,7 @@ async fn the_watched_dir_loads_whole_files_only_and_unloads_removed_ones() {
     } = setup_with(|config| config.plugin_watch_debounce_ms = 400).await;
     let dir = server.data.path().join("plugins");
     let path = dir.join("probe.wasm");
-    let next = variant(&probe_wasm(), 7);
+    let next = harness::plugin_variant(&probe_wasm(), 7);
     let next_sha = sha256(&next);
 
     // Written in two halves with a pause: the debounced watcher must wait for the whole file.
@@ -559,7 +533,7 @@ async fn required_signatures_refuse_unsigned_and_wrongly_signed_plugins() {
         &["plugin", "keygen", stranger_key.to_str().unwrap()],
     );
     let plugin = keys.path().join("probe.wasm");
-    std::fs::write(&plugin, variant(&probe_wasm(), 3)).expect("plugin");
+    std::fs::write(&plugin, harness::plugin_variant(&probe_wasm(), 3)).expect("plugin");
     let sign = |key: &std::path::Path| {
         harness::run_cli(
             keys.path(),
