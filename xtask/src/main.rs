@@ -148,12 +148,11 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
         bundled: root.join("target/plugins"),
         all: root.join("target/test-plugins"),
     };
+    // The dirs are kept, not recreated: a running host watches target/plugins.
     for dir in [&staged.bundled, &staged.all] {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-        }
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let mut staged_files = Vec::new();
     let connectors = crate_names(&plugins)?;
     let fixtures = crate_names(&plugins.join("fixtures"))?;
     for (name, bundled) in connectors
@@ -172,6 +171,21 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
         copy(&source, &staged.all.join(&file))?;
         if bundled {
             copy(&source, &staged.bundled.join(&file))?;
+        }
+        staged_files.push(std::ffi::OsString::from(file));
+    }
+    // Components of crates that no longer exist go (a watching host unloads them).
+    for dir in [&staged.bundled, &staged.all] {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            let stale = path.extension().is_some_and(|ext| ext == "wasm")
+                && path
+                    .file_name()
+                    .is_some_and(|name| !staged_files.iter().any(|f| f == name));
+            if stale {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            }
         }
     }
     println!(
@@ -230,9 +244,13 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
+/// Copies through a temporary name and a rename, so a host watching `to`'s dir never sees a
+/// half-written component.
 fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::copy(from, to)
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    let tmp = to.with_extension("wasm.part");
+    std::fs::copy(from, &tmp)
+        .with_context(|| format!("copying {} to {}", from.display(), tmp.display()))?;
+    std::fs::rename(&tmp, to).with_context(|| format!("renaming to {}", to.display()))?;
     Ok(())
 }
 

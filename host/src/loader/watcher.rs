@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::sync::mpsc;
 
@@ -36,8 +36,16 @@ impl PluginDirWatcher {
         let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
             match result {
                 Ok(events) => {
+                    // Only writes, creations, renames and removals: reading a plugin file (an
+                    // operator uploading it with curl, say) must not load it.
                     let paths: BTreeSet<PathBuf> = events
                         .into_iter()
+                        .filter(|event| {
+                            matches!(
+                                event.event.kind,
+                                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+                            )
+                        })
                         .flat_map(|event| event.event.paths)
                         .collect();
                     // The receiver is gone only when the watcher is being dropped.
