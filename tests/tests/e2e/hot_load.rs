@@ -494,6 +494,16 @@ async fn the_watched_dir_loads_whole_files_only_and_unloads_removed_ones() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0]["details"]["stage"], "compile");
 
+    // Reading a plugin file (as an upload with curl does) is not a change to load.
+    let (status, _) = admin(&server, Method::DELETE, "/admin/v1/plugins/probe").await;
+    assert_eq!(status, 200);
+    std::fs::read(&path).expect("read the plugin file");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(registry_entry(&server, "probe").await["status"], "unloaded");
+    let (status, _) = admin(&server, Method::POST, "/admin/v1/plugins/probe/rollback").await;
+    assert_eq!(status, 200);
+
+    // Removing the file a plugin was loaded from unloads it.
     std::fs::remove_file(&path).expect("remove");
     wait_for(&server, "probe", |entry| entry["status"] == "unloaded").await;
 }
