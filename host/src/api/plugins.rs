@@ -80,13 +80,7 @@ impl PluginView {
     }
 
     fn of_slot(state: &AppState, id: &str) -> Self {
-        let slot = state
-            .runtime
-            .slots()
-            .into_iter()
-            .find(|(slot_id, _)| slot_id == id)
-            .map(|(_, slot)| slot)
-            .unwrap_or_default();
+        let slot = state.runtime.slot(id).unwrap_or_default();
         Self::of(id, slot.current.as_deref(), slot.previous.as_deref())
     }
 }
@@ -111,18 +105,17 @@ pub async fn get(
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<PluginView>, ApiError> {
-    let known = state
-        .runtime
-        .slots()
-        .iter()
-        .any(|(slot_id, _)| *slot_id == id);
-    if !known {
-        return Err(ApiError::new(
+    let slot = state.runtime.slot(&id).ok_or_else(|| {
+        ApiError::new(
             ErrorCode::NotFound,
             format!("no plugin `{id}` was ever loaded on this host"),
-        ));
-    }
-    Ok(Envelope::ok(PluginView::of_slot(&state, &id)))
+        )
+    })?;
+    Ok(Envelope::ok(PluginView::of(
+        &id,
+        slot.current.as_deref(),
+        slot.previous.as_deref(),
+    )))
 }
 
 /// What an upload did.

@@ -112,21 +112,6 @@ impl Runtime {
         &self.inner.limits
     }
 
-    /// Loads every `*.wasm` in `dir`. A plugin that fails to load is logged and skipped, so one
-    /// broken file does not keep the others out.
-    pub async fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<Arc<Plugin>>> {
-        let mut loaded = Vec::new();
-        for path in wasm_files(dir)? {
-            match self.load_file(&path).await {
-                Ok(plugin) => loaded.push(plugin),
-                Err(error) => {
-                    tracing::error!(path = %path.display(), error = %format!("{error:#}"), "plugin not loaded")
-                }
-            }
-        }
-        Ok(loaded)
-    }
-
     /// Loads one component file and installs it.
     pub async fn load_file(&self, path: &Path) -> anyhow::Result<Arc<Plugin>> {
         let wasm = tokio::fs::read(path)
@@ -231,6 +216,11 @@ impl Runtime {
             .iter()
             .map(|(id, slot)| (id.clone(), slot.clone()))
             .collect()
+    }
+
+    /// The registry entry of `id`, loaded or not.
+    pub fn slot(&self, id: &str) -> Option<PluginSlot> {
+        self.inner.plugins.load().get(id).cloned()
     }
 
     /// Every loaded plugin (current versions), by id.
