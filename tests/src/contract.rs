@@ -1,5 +1,5 @@
 //! Contract checks: every request a connector sent, as a fake recorded it, is checked against
-//! the vendor's own OpenAPI document in `../shared/specs/` — the path template and method, each
+//! the vendor's own OpenAPI document in `tests/specs/` — the path template and method, each
 //! query parameter's name, type and enum, required parameters, and the JSON body against the
 //! operation's schema.
 
@@ -16,19 +16,30 @@ pub struct ApiSpec {
     base_path: String,
 }
 
-/// Where the vendor specs are: `CONNECTOR_SPECS_DIR`, else `shared/specs` beside the repo.
+/// Where the vendor specs are: `tests/specs/` inside the repository, so a fresh clone checks
+/// its connectors with nothing beside it.
 pub fn specs_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CONNECTOR_SPECS_DIR") {
-        return PathBuf::from(dir);
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs")
+}
+
+/// Reads a spec file; `NAME.json.gz` (files over 2 MB are kept gzipped) is unpacked in memory.
+pub fn read_spec(file: &str) -> String {
+    use std::io::Read as _;
+    let path = specs_dir().join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    if !file.ends_with(".gz") {
+        return String::from_utf8(bytes).expect("spec is UTF-8");
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs")
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("unpacking {}: {e}", path.display()));
+    text
 }
 
 impl ApiSpec {
     pub fn load(file: &str, base_path: &str) -> Self {
-        let path = specs_dir().join(file);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = read_spec(file);
         Self {
             doc: serde_json::from_str(&text).expect("spec is JSON"),
             base_path: base_path.to_owned(),
@@ -37,7 +48,7 @@ impl ApiSpec {
 
     /// Jira Cloud platform REST API v3.
     pub fn jira() -> Self {
-        Self::load("jira-platform-v3.json", "")
+        Self::load("jira-platform-v3.json.gz", "")
     }
 
     /// Confluence Cloud REST API v2.
