@@ -2,6 +2,7 @@
 //! framework's own 404/405/413/422 included, is in the envelope and carries `X-Request-Id`.
 
 mod admin;
+mod api_keys;
 mod audit;
 pub mod auth;
 mod connection_calls;
@@ -20,24 +21,52 @@ mod plugins;
 pub mod request_id;
 mod resources;
 pub mod served_by;
+mod tenant_settings;
 mod views;
 
 use axum::Router;
+use axum::extract::State;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use utoipa_scalar::{Scalar, Servable as _};
 
 pub use admin::{create_tenant_in, issue_key_in, rotate_keys_in};
-pub use auth::AuthSettings;
+pub use auth::{AuthSettings, KeyRateLimit};
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorCode};
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::config::QuotasConfig;
 use crate::credentials::{OAuthFlow, Refresher};
 use crate::loader::Loader;
 use crate::runtime::Runtime;
 use crate::store::Store;
+
+/// What the API enforces besides authentication (from `HostConfig`).
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Deadline of the checks a client waits for on create and update. Default: 10 s.
+    pub connect_timeout: Duration,
+    /// Per-tenant quotas.
+    pub quotas: QuotasConfig,
+    /// `/metrics` answers without the admin token. Default: false.
+    pub metrics_public: bool,
+    /// Time one request may take from its headers to its response. Default: 60 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            quotas: QuotasConfig::default(),
+            metrics_public: false,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -49,6 +78,7 @@ pub struct AppState {
     pub oauth: Arc<OAuthFlow>,
     pub refresher: Arc<Refresher>,
     pub metrics: PrometheusHandle,
+    pub settings: ApiSettings,
 }
 
 impl AppState {
@@ -58,6 +88,7 @@ impl AppState {
         auth: AuthSettings,
         oauth: Arc<OAuthFlow>,
         refresher: Arc<Refresher>,
+        settings: ApiSettings,
     ) -> Self {
         Self {
             runtime: loader.runtime().clone(),
@@ -67,6 +98,7 @@ impl AppState {
             oauth,
             refresher,
             metrics: metrics::handle(),
+            settings,
         }
     }
 }
@@ -83,6 +115,40 @@ async fn openapi_json() -> axum::response::Response {
 
 /// Largest request body accepted. Default: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The router of the operator's own metrics address (`metrics_listen`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render_open))
+        .fallback(error::not_found)
+        .with_state(state)
+}
+
+/// Answers 503 in the envelope when a request runs past `request_timeout` (the request's work
+/// is dropped; a plugin call is bounded by its own, shorter deadline anyway).
+async fn request_timeout(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let limit = state.settings.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut error = ApiError::new(
+                ErrorCode::InternalError,
+                format!(
+                    "the request took longer than the host allows ({} s)",
+                    limit.as_secs()
+                ),
+            )
+            .with_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            error.retry_after_secs = Some(1);
+            error.into_response()
+        }
+    }
+}
 
 /// Builds the router with every route and the cross-cutting layers.
 pub fn router(state: AppState) -> Router {
@@ -102,7 +168,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/admin/v1/tenants/{tenant}/api-keys",
-            post(admin::issue_key),
+            post(admin::issue_key).get(api_keys::list),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/api-keys/{id}",
+            axum::routing::delete(api_keys::revoke),
+        )
+        .route("/api/v1/api-keys/rotate", post(api_keys::rotate))
+        .route(
+            "/api/v1/settings",
+            get(tenant_settings::get).put(tenant_settings::put),
         )
         .route("/admin/v1/keys/rotate", post(admin::rotate_keys))
         .route("/admin/v1/audit", get(audit::admin_list))
@@ -161,6 +236,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/oauth/{connector}/authorize",
             post(oauth::authorize),
         )
+        .route("/api/v1/oauth/start", get(oauth::start))
         .route(
             "/api/v1/oauth/callback",
             get(oauth::callback_browser).post(oauth::callback_client),
@@ -168,6 +244,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(served_by::annotate))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -34,8 +34,12 @@ pub struct HostConfig {
     /// Default: false.
     pub allow_private_egress: bool,
     /// Hosts the operator lets plugins reach (each plugin gets the intersection with the hosts
-    /// it requested). Default: `["*"]`.
+    /// it requested). A connection's own origin gets no exemption. Default: `["*"]`.
     pub egress_allowed_hosts: Vec<String>,
+    /// More hosts per connector id that its connections may use as their origin and reach,
+    /// beyond what the connector requests (self-hosted or test sites):
+    /// `[connector_hosts] jira = ["jira.corp.example"]`. Default: none.
+    pub connector_hosts: BTreeMap<String, Vec<String>>,
     /// Cache compiled plugins on disk. Default: true.
     pub compile_cache: bool,
     /// Where compiled plugins are cached. Default: `DATA_DIR/compile-cache`.
@@ -55,6 +59,18 @@ pub struct HostConfig {
     /// Trust an `X-Tenant-Id` header set by a gateway instead of tenant API keys.
     /// Default: false.
     pub trust_tenant_header: bool,
+    /// Shared secret the gateway sends in `X-Gateway-Secret` with `X-Tenant-Id`; required when
+    /// `trust_tenant_header` is on and `listen` is not a loopback address. Default: none.
+    pub gateway_secret: Option<ConfigSecret>,
+    /// Serve `/metrics` without the admin token. Default: false.
+    pub metrics_public: bool,
+    /// Serve `/metrics` (without the admin token) on this address of its own instead, for a
+    /// scraper on an internal network. Default: none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Connection and request limits of the HTTP server.
+    pub server: ServerConfig,
+    /// Per-tenant quotas on what the store keeps.
+    pub quotas: QuotasConfig,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
     pub public_url: Option<String>,
     /// Per-connector OAuth settings: default client and endpoint overrides
@@ -116,6 +132,67 @@ pub struct LimitsConfig {
     pub max_log_lines_per_call: u32,
     /// Default: 256.
     pub max_concurrent_calls: u32,
+    /// Default: a quarter of `max_concurrent_calls` (at least 1).
+    pub max_concurrent_calls_per_tenant: Option<u32>,
+    /// Default: half the per-tenant cap (at least 1).
+    pub max_concurrent_calls_per_connection: Option<u32>,
+    /// Deadline of the `validate` and `connect()` calls that check a connection while a client
+    /// waits on create or update. Default: 10000.
+    pub connect_timeout_ms: u64,
+    /// Requests per second one API key may send (sustained); beyond the burst, 429.
+    /// Default: 50.
+    pub api_key_requests_per_second: u32,
+    /// Requests one API key may send at once before the rate applies. Default: 100.
+    pub api_key_burst: u32,
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Time a client has to send a request's headers; the same timer bounds how long an idle
+    /// keep-alive connection waits for its next request (hyper starts it as soon as the
+    /// connection waits for a request). Default: 20000.
+    pub header_read_timeout_ms: u64,
+    /// Time one request may take from its headers to its response. Default: 60000.
+    pub request_timeout_ms: u64,
+    /// Open client connections; more are closed at once. Default: 1024.
+    pub max_connections: usize,
+}
+
+/// Per-tenant quotas on what the store keeps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasConfig {
+    /// Connections one tenant may hold. Default: 1000.
+    pub max_connections_per_tenant: usize,
+    /// Sync cursors (streams) one connection may hold. Default: 100.
+    pub max_cursors_per_connection: usize,
+    /// OAuth authorizations one tenant may have pending. Default: 50.
+    pub max_pending_oauth_sessions_per_tenant: usize,
+    /// Largest connection config, as JSON bytes. Default: 16384.
+    pub max_config_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 20_000,
+            request_timeout_ms: 60_000,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Default for QuotasConfig {
+    fn default() -> Self {
+        Self {
+            max_connections_per_tenant: 1000,
+            max_cursors_per_connection: 100,
+            max_pending_oauth_sessions_per_tenant: 50,
+            max_config_bytes: 16 << 10,
+        }
+    }
 }
 
 /// How log lines are written.
@@ -134,6 +211,7 @@ impl Default for HostConfig {
             plugins_dir: None,
             allow_private_egress: false,
             egress_allowed_hosts: vec!["*".to_owned()],
+            connector_hosts: BTreeMap::new(),
             compile_cache: true,
             compile_cache_dir: None,
             pooling_allocator: true,
@@ -142,6 +220,11 @@ impl Default for HostConfig {
             admin_token: None,
             master_key: None,
             trust_tenant_header: false,
+            gateway_secret: None,
+            metrics_public: false,
+            metrics_listen: None,
+            server: ServerConfig::default(),
+            quotas: QuotasConfig::default(),
             public_url: None,
             oauth: BTreeMap::new(),
             oauth_refresh_margin_secs: 300,
@@ -166,6 +249,11 @@ impl Default for LimitsConfig {
             max_response_mib: limits.max_response_bytes >> 20,
             max_log_lines_per_call: limits.max_log_lines_per_call,
             max_concurrent_calls: limits.max_concurrent_calls,
+            max_concurrent_calls_per_tenant: None,
+            max_concurrent_calls_per_connection: None,
+            connect_timeout_ms: 10_000,
+            api_key_requests_per_second: 50,
+            api_key_burst: 100,
         }
     }
 }
@@ -201,6 +289,25 @@ impl HostConfig {
         })
     }
 
+    /// The HTTP server's limits in force.
+    pub fn server_limits(&self) -> crate::server::ServerLimits {
+        crate::server::ServerLimits {
+            header_read_timeout: Duration::from_millis(self.server.header_read_timeout_ms),
+            max_connections: self.server.max_connections.max(1),
+            ..crate::server::ServerLimits::default()
+        }
+    }
+
+    /// The API's settings in force.
+    pub fn api_settings(&self) -> crate::api::ApiSettings {
+        crate::api::ApiSettings {
+            connect_timeout: Duration::from_millis(self.limits.connect_timeout_ms),
+            quotas: self.quotas.clone(),
+            metrics_public: self.metrics_public,
+            request_timeout: Duration::from_millis(self.server.request_timeout_ms),
+        }
+    }
+
     /// The sled database directory.
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
@@ -222,8 +329,31 @@ impl HostConfig {
             max_response_bytes: self.limits.max_response_mib << 20,
             max_log_lines_per_call: self.limits.max_log_lines_per_call,
             max_concurrent_calls: self.limits.max_concurrent_calls,
+            max_concurrent_calls_per_tenant: self.limits.max_concurrent_calls_per_tenant,
+            max_concurrent_calls_per_connection: self.limits.max_concurrent_calls_per_connection,
             ..RuntimeLimits::default()
         }
+    }
+
+    /// Refuses settings that would leave the host open: trusting `X-Tenant-Id` on a reachable
+    /// address without a gateway secret lets anyone who can reach the port be any tenant.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.trust_tenant_header {
+            let secret_ok = self
+                .gateway_secret
+                .as_ref()
+                .is_some_and(|s| s.expose().len() >= 16);
+            if self.gateway_secret.is_some() && !secret_ok {
+                anyhow::bail!("gateway_secret must be at least 16 characters");
+            }
+            anyhow::ensure!(
+                secret_ok || self.listen.ip().is_loopback(),
+                "trust_tenant_header is on and listen ({}) is not a loopback address: set \
+                 gateway_secret (sent by the gateway as X-Gateway-Secret)",
+                self.listen
+            );
+        }
+        Ok(())
     }
 
     /// The egress policy in force.
@@ -234,11 +364,24 @@ impl HostConfig {
             .map(|h| HostPattern::parse(h).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()
             .context("egress_allowed_hosts")?;
+        let connector_hosts = self
+            .connector_hosts
+            .iter()
+            .map(|(connector, hosts)| {
+                let patterns = hosts
+                    .iter()
+                    .map(|h| HostPattern::parse(h).map_err(anyhow::Error::msg))
+                    .collect::<anyhow::Result<Vec<_>>>()
+                    .with_context(|| format!("connector_hosts.{connector}"))?;
+                Ok((connector.clone(), patterns))
+            })
+            .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
         Ok(EgressPolicy {
             operator_hosts,
             guard: AddressGuard {
                 allow_private: self.allow_private_egress,
             },
+            connector_hosts,
             ..EgressPolicy::default()
         })
     }
@@ -278,6 +421,56 @@ mod tests {
             assert!(format!("{error:#}").contains("listne"), "{error:#}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_trusted_tenant_header_on_a_public_address_needs_a_gateway_secret() {
+        let mut config = HostConfig {
+            trust_tenant_header: true,
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            ..HostConfig::default()
+        };
+        assert!(config.check().is_err());
+        config.gateway_secret = Some(ConfigSecret::new("a-long-shared-gateway-secret"));
+        assert!(config.check().is_ok());
+        config.gateway_secret = None;
+        config.listen = "127.0.0.1:8080".parse().unwrap();
+        assert!(config.check().is_ok());
+    }
+
+    /// Every key of the config, as `a.b` for nested tables.
+    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(object) = value.as_object() {
+            for (name, inner) in object {
+                let key = format!("{prefix}{name}");
+                match inner {
+                    serde_json::Value::Object(map) if !map.is_empty() => {
+                        keys(inner, &format!("{key}."), out)
+                    }
+                    _ => out.push(key),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_documents_every_config_key() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .expect("a Configuration section");
+        let mut all = Vec::new();
+        keys(
+            &serde_json::to_value(HostConfig::default()).unwrap(),
+            "",
+            &mut all,
+        );
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|key| !table.contains(&format!("| `{key}` |")))
+            .collect();
+        assert!(missing.is_empty(), "README lacks config keys {missing:?}");
     }
 
     #[test]

@@ -17,4 +17,4 @@ pub mod runtime;
 mod server;
 pub mod store;
 
-pub use server::{Server, install_crypto_provider, open_store};
+pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

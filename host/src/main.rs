@@ -158,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
             command: TenantCommand::Key { tenant },
         } => {
             let store = open_store(&config)?;
-            let issued = api::issue_key_in(&store, &tenant, "cli")
+            let issued = api::issue_key_in(&store, &tenant, "cli", None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             eprintln!(

@@ -9,6 +9,7 @@
 //! `wit/README.md`) run side by side. A trap, timeout or exhausted limit
 //! becomes [`CallError::Fault`]; the host and every other call go on.
 
+mod admission;
 mod bindings;
 mod call_state;
 mod compat_v0_1;
@@ -23,11 +24,12 @@ mod operation;
 mod plugin;
 mod registry;
 
+pub use admission::CapScope;
 pub use bindings::wit;
 pub use call_state::CallContext;
 pub use compile_cache::CompileSource;
 pub use fault::{CallError, FaultCause, connector_error_message};
-pub use limits::RuntimeLimits;
+pub use limits::{LOADER_RESERVED_SLOTS, RuntimeLimits};
 pub use load::{LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};
 pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
 pub use operation::{Operation, OperationOutput};

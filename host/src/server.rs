@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{AppState, AuthSettings, router};
+mod http;
+
+pub use http::ServerLimits;
+
+use crate::api::{AppState, AuthSettings, KeyRateLimit, metrics_router, router};
 use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
@@ -84,14 +88,18 @@ pub struct Server {
     pub store: Store,
     /// Where the admin token was read or generated, when it came from a file.
     pub admin_token_file: Option<PathBuf>,
+    /// The address `/metrics` is served on by itself, when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    metrics_task: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
     sweeper: JoinHandle<()>,
     _watcher: Option<PluginDirWatcher>,
 }
 
-/// Refreshes tokens of idle OAuth connections before they lapse, every `interval`.
-fn spawn_sweeper(refresher: Arc<Refresher>, interval: Duration) -> JoinHandle<()> {
+/// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
+/// expired OAuth authorizations, so abandoned flows do not grow the store.
+fn spawn_sweeper(refresher: Arc<Refresher>, store: Store, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -101,6 +109,11 @@ fn spawn_sweeper(refresher: Arc<Refresher>, interval: Duration) -> JoinHandle<()
             if refreshed > 0 {
                 tracing::info!(refreshed, "refreshed tokens of idle connections");
             }
+            match store.sweep_oauth_sessions(crate::credentials::unix_now()) {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "expired OAuth authorizations deleted"),
+                Err(error) => tracing::warn!(%error, "could not sweep OAuth authorizations"),
+            }
         }
     })
 }
@@ -109,9 +122,15 @@ impl Server {
     /// Opens the store, builds the runtime, loads the plugins dir, binds and starts serving.
     pub async fn start(config: HostConfig) -> anyhow::Result<Self> {
         install_crypto_provider();
+        config.check()?;
         let store = open_store(&config)?;
         let (token, token_source) = admin_token(&config)?;
-        let auth = AuthSettings::new(&token, config.trust_tenant_header);
+        let auth = AuthSettings::new(&token, config.trust_tenant_header)
+            .with_gateway_secret(config.gateway_secret.as_ref().map(|s| s.expose()))
+            .with_key_rate(KeyRateLimit {
+                per_second: config.limits.api_key_requests_per_second,
+                burst: config.limits.api_key_burst,
+            })?;
         drop(token);
 
         let egress = EgressClient::new(config.egress_policy()?)?;
@@ -119,9 +138,12 @@ impl Server {
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
             pooling: config.pooling_allocator,
-            cache_dir: config
-                .compile_cache
-                .then(|| config.data_dir.join("compile-cache")),
+            cache_dir: config.compile_cache.then(|| {
+                config
+                    .compile_cache_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("compile-cache"))
+            }),
         };
         let runtime = Runtime::new(options, runtime_egress)?;
         let loader = Loader::new(runtime.clone(), store.clone(), config.loader_settings()?);
@@ -160,6 +182,7 @@ impl Server {
             config.oauth.clone(),
             &public_url,
             Duration::from_secs(config.oauth_state_ttl_secs),
+            config.quotas.max_pending_oauth_sessions_per_tenant,
         ));
         let refresher = Arc::new(Refresher::new(
             store.clone(),
@@ -170,17 +193,36 @@ impl Server {
         ));
         let sweeper = spawn_sweeper(
             refresher.clone(),
+            store.clone(),
             Duration::from_secs(config.oauth_sweep_interval_secs.max(1)),
         );
-        let app = router(AppState::new(loader, store.clone(), auth, oauth, refresher));
+        let state = AppState::new(
+            loader,
+            store.clone(),
+            auth,
+            oauth,
+            refresher,
+            config.api_settings(),
+        );
+        let mut metrics_addr = None;
+        let metrics_task = match config.metrics_listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("could not listen on {address} for metrics"))?;
+                metrics_addr = Some(listener.local_addr()?);
+                tracing::info!(address = %listener.local_addr()?, "metrics listening");
+                let (stop, stopped) = oneshot::channel::<()>();
+                let app = metrics_router(state.clone());
+                let limits = config.server_limits();
+                let task = tokio::spawn(http::serve(listener, app, limits, stopped));
+                Some((stop, task))
+            }
+            None => None,
+        };
+        let app = router(state);
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(http::serve(listener, app, config.server_limits(), stopped));
         tracing::info!(%local_addr, "listening");
         let admin_token_file = match token_source {
             AdminTokenSource::File(path) => Some(path),
@@ -191,8 +233,10 @@ impl Server {
             runtime,
             store,
             admin_token_file,
+            metrics_addr,
             shutdown: Some(shutdown),
             task,
+            metrics_task,
             sweeper,
             _watcher: watcher,
         })
@@ -204,6 +248,10 @@ impl Server {
             let _ = shutdown.send(());
         }
         self.sweeper.abort();
+        if let Some((stop, task)) = self.metrics_task.take() {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         self.task
             .await
             .context("server task failed")?

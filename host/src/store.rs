@@ -1,7 +1,8 @@
 //! The embedded store: sled trees, with credentials and cursors sealed by AES-256-GCM.
 //!
-//! Trees: `tenants`, `api_keys` (SHA-256 of each key, never the key), `connections`, `secrets`,
-//! `cursors`, `oauth_sessions`, `audit`. Keys inside tenant-scoped trees start with
+//! Trees: `tenants`, `api_keys` (SHA-256 of each key, never the key) with its `api_key_ids`
+//! index, `connections`, `secrets`, `cursors`, `oauth_sessions` with its `oauth_pending` index,
+//! `audit`. Keys inside tenant-scoped trees start with
 //! `tenant/`, so a tenant's data is one prefix scan and never mixes with another's.
 
 mod audit;
@@ -12,18 +13,19 @@ mod oauth;
 mod records;
 mod sealing;
 mod tenants;
+mod token_expiry;
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
-pub use audit::{AuditEvent, SYSTEM_TENANT};
+pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT};
 pub use error::StoreError;
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
 pub use oauth::{OAuthApp, OAuthSession};
 pub use records::{
-    ApiKeyRecord, ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, Tenant,
-    now_rfc3339,
+    ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,
+    StoredCredential, Tenant, now_rfc3339,
 };
 pub use sealing::{Aad, SealError};
 
@@ -33,10 +35,17 @@ pub struct Store {
     db: sled::Db,
     tenants: sled::Tree,
     api_keys: sled::Tree,
+    /// Index of API keys: `tenant/key-id` -> SHA-256 of the key.
+    api_key_ids: sled::Tree,
     connections: sled::Tree,
     secrets: sled::Tree,
     cursors: sled::Tree,
     oauth_sessions: sled::Tree,
+    /// Index of pending OAuth sessions: `tenant/id` -> expiry, for quotas and sweeping.
+    oauth_pending: sled::Tree,
+    /// When OAuth tokens expire, soonest first (see `token_expiry`).
+    token_expiry: sled::Tree,
+    token_expiry_of: sled::Tree,
     audit: sled::Tree,
     keys: KeyRing,
 }
@@ -55,17 +64,29 @@ impl Store {
             db.open_tree(name)
                 .with_context(|| format!("opening tree {name}"))
         };
-        Ok(Self {
+        let store = Self {
             tenants: tree("tenants")?,
             api_keys: tree("api_keys")?,
+            api_key_ids: tree("api_key_ids")?,
             connections: tree("connections")?,
             secrets: tree("secrets")?,
             cursors: tree("cursors")?,
             audit: tree("audit")?,
             oauth_sessions: tree("oauth_sessions")?,
+            oauth_pending: tree("oauth_pending")?,
+            token_expiry: tree("token_expiry")?,
+            token_expiry_of: tree("token_expiry_of")?,
             db,
             keys,
-        })
+        };
+        store.index_legacy_api_keys().context("indexing API keys")?;
+        Ok(store)
+    }
+
+    /// Reads one key, to tell the store answers (readiness).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.tenants.first()?;
+        Ok(())
     }
 
     /// The key ring sealing this store.
@@ -154,15 +175,26 @@ mod tests {
             token: "t-1".into(),
         };
         store
-            .create_connection(&record("a", "c1"), &token)
+            .create_connection(
+                &record("a", "c1"),
+                &BoundCredential::new(token.clone(), None),
+            )
             .await
             .unwrap();
         store
-            .create_connection(&record("ab", "c2"), &token)
+            .create_connection(
+                &record("ab", "c2"),
+                &BoundCredential::new(token.clone(), None),
+            )
             .await
             .unwrap();
         assert!(matches!(
-            store.create_connection(&record("a", "c1"), &token).await,
+            store
+                .create_connection(
+                    &record("a", "c1"),
+                    &BoundCredential::new(token.clone(), None)
+                )
+                .await,
             Err(StoreError::Conflict)
         ));
         assert_eq!(
@@ -193,18 +225,24 @@ mod tests {
         store
             .create_connection(
                 &record("a", "c1"),
-                &StoredCredential::Bearer {
-                    token: "secret-a".into(),
-                },
+                &BoundCredential::new(
+                    StoredCredential::Bearer {
+                        token: "secret-a".into(),
+                    },
+                    None,
+                ),
             )
             .await
             .unwrap();
         store
             .create_connection(
                 &record("b", "c1"),
-                &StoredCredential::Bearer {
-                    token: "secret-b".into(),
-                },
+                &BoundCredential::new(
+                    StoredCredential::Bearer {
+                        token: "secret-b".into(),
+                    },
+                    None,
+                ),
             )
             .await
             .unwrap();
@@ -215,7 +253,7 @@ mod tests {
             Err(StoreError::Seal(SealError::Tampered))
         ));
         assert!(
-            matches!(store.credential("a", "c1").unwrap(), StoredCredential::Bearer { token } if token == "secret-a")
+            matches!(store.credential("a", "c1").unwrap().credential, StoredCredential::Bearer { token } if token == "secret-a")
         );
     }
 
@@ -226,7 +264,7 @@ mod tests {
         store
             .create_connection(
                 &record("a", "c1"),
-                &StoredCredential::ApiKey { key: "k".into() },
+                &BoundCredential::new(StoredCredential::ApiKey { key: "k".into() }, None),
             )
             .await
             .unwrap();
@@ -235,7 +273,7 @@ mod tests {
         assert_eq!(store.reseal_all().await.unwrap(), 2);
         store.keys().retire_old_keys().unwrap();
         assert!(
-            matches!(store.credential("a", "c1").unwrap(), StoredCredential::ApiKey { key } if key == "k")
+            matches!(store.credential("a", "c1").unwrap().credential, StoredCredential::ApiKey { key } if key == "k")
         );
         assert_eq!(store.cursor("a", "c1", "s").unwrap().as_deref(), Some("v"));
     }

@@ -1,11 +1,13 @@
 //! Builds runtimes and servers the way the host does, with small limits so hostile plugins
 //! fail fast.
 
+mod browser;
 pub mod log_capture;
 mod oauth_setup;
 mod process;
 mod test_server;
 
+pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
 pub use test_server::{ADMIN_TOKEN, TestServer};
@@ -106,5 +108,7 @@ pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallCont
         config: vec![("base_url".into(), base_url.into())],
         credential,
         auth_method: None,
+        bound_origin: Some(base_url.to_owned()),
+        timeout: None,
     }
 }

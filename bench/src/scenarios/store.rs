@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use connector_host::store::{
-    ConnectionRecord, ConnectionStatus, CredentialType, KeyRing, Store, StoredCredential,
-    now_rfc3339,
+    BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType, KeyRing, Store,
+    StoredCredential, now_rfc3339,
 };
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ pub struct StoreResult {
     pub large_over_small: f64,
 }
 
-fn record(tenant: &str, n: usize) -> (ConnectionRecord, StoredCredential) {
+fn record(tenant: &str, n: usize) -> (ConnectionRecord, BoundCredential) {
     let now = now_rfc3339();
     let record = ConnectionRecord {
         id: format!("conn_{n:08}"),
@@ -44,9 +44,12 @@ fn record(tenant: &str, n: usize) -> (ConnectionRecord, StoredCredential) {
     };
     (
         record,
-        StoredCredential::Bearer {
-            token: format!("token-{n}"),
-        },
+        BoundCredential::new(
+            StoredCredential::Bearer {
+                token: format!("token-{n}"),
+            },
+            Some("https://example.com".into()),
+        ),
     )
 }
 

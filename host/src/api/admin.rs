@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::{API_KEY_PREFIX, Admin};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::store::{ApiKeyRecord, Store, StoreError, Tenant, now_rfc3339};
@@ -25,6 +25,17 @@ pub struct IssuedKey {
     pub id: String,
     pub tenant: String,
     pub key: String,
+    /// Unix seconds after which the key stops working; `null`: never.
+    pub expires_at: Option<u64>,
+}
+
+/// `POST /admin/v1/tenants/{tenant}/api-keys` query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IssueKeyQuery {
+    /// The key expires this many seconds after it is issued. Default: never.
+    expires_in_secs: Option<u64>,
 }
 
 /// Tenant ids are path segments and storage prefixes: keep them plain.
@@ -63,6 +74,7 @@ pub async fn create_tenant_in(
         id: id.to_owned(),
         name: name.to_owned(),
         created_at: now_rfc3339(),
+        redirect_origins: Vec::new(),
     };
     store.create_tenant(&tenant).await.map_err(|e| match e {
         StoreError::Conflict => {
@@ -82,17 +94,28 @@ pub async fn create_tenant_in(
     Ok(tenant)
 }
 
-/// Issues an API key for a tenant (shared by the admin API and the CLI).
-pub async fn issue_key_in(store: &Store, tenant: &str, actor: &str) -> Result<IssuedKey, ApiError> {
+/// Issues an API key for a tenant, valid for `expires_in_secs` if given (shared by the admin
+/// API, the tenant's own rotation and the CLI).
+pub async fn issue_key_in(
+    store: &Store,
+    tenant: &str,
+    actor: &str,
+    expires_in_secs: Option<u64>,
+) -> Result<IssuedKey, ApiError> {
+    let no_randomness = || ApiError::new(ErrorCode::InternalError, "no randomness available");
     let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)
-        .map_err(|_| ApiError::new(ErrorCode::InternalError, "no randomness available"))?;
+    getrandom::fill(&mut secret).map_err(|_| no_randomness())?;
     let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    let id = key[API_KEY_PREFIX.len()..API_KEY_PREFIX.len() + 8].to_owned();
+    // The id is random on its own: nothing about the secret can be read from a listing.
+    let mut id_bytes = [0u8; 6];
+    getrandom::fill(&mut id_bytes).map_err(|_| no_randomness())?;
+    let id = format!("key_{}", hex::encode(id_bytes));
+    let expires_at = expires_in_secs.map(|secs| crate::credentials::unix_now() + secs);
     let record = ApiKeyRecord {
         id: id.clone(),
         tenant: tenant.to_owned(),
         created_at: now_rfc3339(),
+        expires_at,
     };
     store
         .insert_api_key(&key, &record)
@@ -109,13 +132,14 @@ pub async fn issue_key_in(store: &Store, tenant: &str, actor: &str) -> Result<Is
             actor,
             "api_key.issue",
             &id,
-            serde_json::Value::Null,
+            json!({ "expires_at": expires_at }),
         )
         .await;
     Ok(IssuedKey {
         id,
         tenant: tenant.to_owned(),
         key,
+        expires_at,
     })
 }
 
@@ -154,14 +178,21 @@ pub async fn list_tenants(
 }
 
 /// `POST /admin/v1/tenants/{tenant}/api-keys`.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 201, description = "the key, shown once", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path), IssueKeyQuery), responses((status = 201, description = "the key, shown once", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn issue_key(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath(tenant): ApiPath<String>,
+    ApiQuery(query): ApiQuery<IssueKeyQuery>,
 ) -> Result<Envelope<IssuedKey>, ApiError> {
+    if query.expires_in_secs == Some(0) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "expires_in_secs must be at least 1",
+        ));
+    }
     Ok(Envelope::created(
-        issue_key_in(&state.store, &tenant, "admin").await?,
+        issue_key_in(&state.store, &tenant, "admin", query.expires_in_secs).await?,
     ))
 }
 

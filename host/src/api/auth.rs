@@ -1,7 +1,12 @@
 //! Who is calling: the operator (admin token) on `/admin/v1`, a tenant (API key) on `/api/v1`.
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, AppState, ErrorCode};
@@ -16,6 +21,42 @@ pub struct AuthSettings {
     pub admin_token_sha256: [u8; 32],
     /// Trust `X-Tenant-Id` from a gateway instead of API keys. Default: false.
     pub trust_tenant_header: bool,
+    /// SHA-256 of the secret the gateway sends in `X-Gateway-Secret`. Default: none.
+    pub gateway_secret_sha256: Option<[u8; 32]>,
+    /// Requests per API key (governor's GCRA, keyed by the key's id). Default: 50/s, burst 100.
+    key_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+/// How fast one API key may call.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRateLimit {
+    /// Sustained requests per second. Default: 50.
+    pub per_second: u32,
+    /// Requests at once before the rate applies. Default: 100.
+    pub burst: u32,
+}
+
+// Evaluated at compile time, so these can never fail at run time.
+const DEFAULT_PER_SECOND: NonZeroU32 = NonZeroU32::new(50).expect("non-zero");
+const DEFAULT_BURST: NonZeroU32 = NonZeroU32::new(100).expect("non-zero");
+
+impl Default for KeyRateLimit {
+    fn default() -> Self {
+        Self {
+            per_second: DEFAULT_PER_SECOND.get(),
+            burst: DEFAULT_BURST.get(),
+        }
+    }
+}
+
+fn key_limiter(rate: KeyRateLimit) -> anyhow::Result<DefaultKeyedRateLimiter<String>> {
+    let per_second = NonZeroU32::new(rate.per_second)
+        .ok_or_else(|| anyhow::anyhow!("limits.api_key_requests_per_second must be at least 1"))?;
+    let burst = NonZeroU32::new(rate.burst)
+        .ok_or_else(|| anyhow::anyhow!("limits.api_key_burst must be at least 1"))?;
+    Ok(RateLimiter::keyed(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
 }
 
 impl AuthSettings {
@@ -23,7 +64,33 @@ impl AuthSettings {
         Self {
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
             trust_tenant_header,
+            gateway_secret_sha256: None,
+            key_limiter: Arc::new(RateLimiter::keyed(
+                Quota::per_second(DEFAULT_PER_SECOND).allow_burst(DEFAULT_BURST),
+            )),
         }
+    }
+
+    /// Requires `X-Gateway-Secret` with `X-Tenant-Id`.
+    pub fn with_gateway_secret(mut self, secret: Option<&str>) -> Self {
+        self.gateway_secret_sha256 = secret.map(|s| Sha256::digest(s.as_bytes()).into());
+        self
+    }
+
+    /// Sets the per-key request rate.
+    pub fn with_key_rate(mut self, rate: KeyRateLimit) -> anyhow::Result<Self> {
+        self.key_limiter = Arc::new(key_limiter(rate)?);
+        Ok(self)
+    }
+
+    /// Takes one request from `key_id`'s allowance, or says how long to wait (whole seconds).
+    fn admit_key(&self, key_id: &str) -> Result<(), u64> {
+        self.key_limiter
+            .check_key(&key_id.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            })
     }
 }
 
@@ -36,6 +103,13 @@ pub struct TenantCaller {
     pub tenant: String,
     /// `key:<id>` or `gateway`, for the audit log.
     pub actor: String,
+}
+
+impl TenantCaller {
+    /// The id of the API key the caller authenticated with, if it used one.
+    pub fn key_id(&self) -> Option<&str> {
+        self.actor.strip_prefix("key:")
+    }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -91,6 +165,17 @@ impl FromRequestParts<AppState> for TenantCaller {
                 .get("x-tenant-id")
                 .and_then(|v| v.to_str().ok())
         {
+            if let Some(expected) = &state.auth.gateway_secret_sha256 {
+                let presented = parts
+                    .headers
+                    .get("x-gateway-secret")
+                    .map(|v| -> [u8; 32] { Sha256::digest(v.as_bytes()).into() });
+                if !presented.is_some_and(|digest| digests_equal(&digest, expected)) {
+                    return Err(unauthorized(
+                        "X-Tenant-Id is trusted only with the gateway's X-Gateway-Secret",
+                    ));
+                }
+            }
             return match state.store.tenant(tenant)? {
                 Some(t) => Ok(TenantCaller {
                     tenant: t.id,
@@ -101,12 +186,22 @@ impl FromRequestParts<AppState> for TenantCaller {
         }
         let key = bearer(parts)
             .ok_or_else(|| unauthorized("send a tenant API key as `Authorization: Bearer ...`"))?;
-        match state.store.api_key(key)? {
-            Some(record) => Ok(TenantCaller {
-                tenant: record.tenant,
-                actor: format!("key:{}", record.id),
-            }),
-            None => Err(unauthorized("the API key is not valid")),
+        let record = match state.store.api_key(key)? {
+            Some(record) if !record.expired(crate::credentials::unix_now()) => record,
+            Some(_) => return Err(unauthorized("the API key has expired")),
+            None => return Err(unauthorized("the API key is not valid")),
+        };
+        if let Err(wait_secs) = state.auth.admit_key(&record.id) {
+            let mut error = ApiError::new(
+                ErrorCode::RateLimited,
+                "this API key sends requests faster than the host allows; slow down",
+            );
+            error.retry_after_secs = Some(wait_secs.max(1));
+            return Err(error);
         }
+        Ok(TenantCaller {
+            tenant: record.tenant,
+            actor: format!("key:{}", record.id),
+        })
     }
 }

@@ -1,14 +1,15 @@
 //! Runs a plugin operation for a stored connection: loads it (tenant-scoped), opens its
 //! credential, calls the plugin, records metrics, and keeps the connection's status current.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{ApiError, AppState, ErrorCode, served_by};
 use crate::credentials::RefreshError;
 use crate::runtime::wit::ConnectorError;
 use crate::runtime::{CallContext, CallError, Operation, OperationOutput};
 use crate::store::{
-    ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential, now_rfc3339,
+    BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType, StoredCredential,
+    now_rfc3339,
 };
 
 /// A connection that is not the caller's answers exactly like one that does not exist, so ids
@@ -29,15 +30,28 @@ pub fn load(state: &AppState, tenant: &str, id: &str) -> Result<ConnectionRecord
 pub async fn call_with(
     state: &AppState,
     record: &ConnectionRecord,
-    credential: Option<&StoredCredential>,
+    credential: Option<&BoundCredential>,
     operation: Operation,
+) -> Result<OperationOutput, CallError> {
+    call_within(state, record, credential, operation, None).await
+}
+
+/// [`call_with`] under a deadline shorter than the runtime's, when `timeout` is given.
+pub async fn call_within(
+    state: &AppState,
+    record: &ConnectionRecord,
+    credential: Option<&BoundCredential>,
+    operation: Operation,
+    timeout: Option<Duration>,
 ) -> Result<OperationOutput, CallError> {
     let context = CallContext {
         tenant: record.tenant.clone(),
         connection: record.id.clone(),
         config: record.config_pairs(),
-        credential: credential.map(StoredCredential::to_credential),
+        credential: credential.map(|bound| bound.credential.to_credential()),
         auth_method: Some(record.auth_method.clone()),
+        bound_origin: credential.and_then(|bound| bound.origin.clone()),
+        timeout,
     };
     let started = Instant::now();
     let operation_name = operation.name();
@@ -87,7 +101,10 @@ pub async fn call(
                 .unwrap_or_else(|| "the connection must be authorized again".into()),
         ));
     }
-    let stored = state.store.credential(tenant, id)?;
+    let mut stored = state.store.credential(tenant, id)?;
+    if stored.origin.is_none() {
+        stored.origin = origin_of_unbound(state, &record);
+    }
     let credential = state
         .refresher
         .fresh(&record, stored)
@@ -95,7 +112,7 @@ pub async fn call(
         .map_err(refresh_error)?;
     let mut result = call_with(state, &record, Some(&credential), operation.clone()).await;
     // A vendor 401 on an OAuth token: refresh once (unless someone already did) and retry once.
-    let rejected_token = match (&result, &credential) {
+    let rejected_token = match (&result, &credential.credential) {
         (
             Err(CallError::Connector(ConnectorError::Unauthorized(_))),
             StoredCredential::Oauth2 { access_token, .. },
@@ -119,46 +136,83 @@ pub async fn call(
 
 /// Moves the connection to `invalid_credentials` when the vendor rejects the credential, back
 /// to `active` on success, and records the last error and success. Writes only on change, or
-/// at most once a minute for the success time, to keep reads cheap.
+/// at most once a minute for the success time, to keep reads cheap. Only the status fields are
+/// written, onto the record as it is in the store at that moment, so a slow call can never
+/// revert a PATCH that landed while it ran.
 pub async fn track_status(
     state: &AppState,
-    mut record: ConnectionRecord,
+    record: ConnectionRecord,
     result: &Result<OperationOutput, CallError>,
 ) -> ConnectionRecord {
     let now = now_rfc3339();
-    let changed = match result {
-        Ok(_) => {
-            let stale = record
-                .last_success_at
-                .as_deref()
-                .is_none_or(|t| seconds_between(t, &now) >= 60);
-            let changed =
-                record.status != ConnectionStatus::Active || record.last_error.is_some() || stale;
-            record.status = ConnectionStatus::Active;
-            record.last_error = None;
-            record.last_success_at = Some(now.clone());
-            changed
-        }
+    let update = match result {
+        Ok(_) => Some((ConnectionStatus::Active, None)),
         Err(CallError::Connector(ConnectorError::Unauthorized(message))) => {
             let status = if record.credential_type == CredentialType::Oauth2 {
                 ConnectionStatus::NeedsReauth
             } else {
                 ConnectionStatus::InvalidCredentials
             };
-            let changed = record.status != status;
-            record.status = status;
-            record.last_error = Some(format!("the vendor rejected the credential: {message}"));
-            changed
+            Some((
+                status,
+                Some(format!("the vendor rejected the credential: {message}")),
+            ))
         }
-        Err(_) => false,
+        Err(_) => None,
     };
-    if changed {
-        record.updated_at = now;
-        if let Err(error) = state.store.update_connection(&record, None).await {
+    let Some((status, last_error)) = update else {
+        return record;
+    };
+    let success = status == ConnectionStatus::Active;
+    let changed = |current: &ConnectionRecord| {
+        let stale = success
+            && current
+                .last_success_at
+                .as_deref()
+                .is_none_or(|t| seconds_between(t, &now) >= 60);
+        current.status != status || current.last_error != last_error || stale
+    };
+    if !changed(&record) {
+        return record;
+    }
+    let outcome = state
+        .store
+        .update_status(&record.tenant, &record.id, |current| {
+            if !changed(current) {
+                return false;
+            }
+            current.status = status;
+            current.last_error = last_error.clone();
+            if success {
+                current.last_success_at = Some(now.clone());
+            }
+            current.updated_at = now.clone();
+            true
+        })
+        .await;
+    match outcome {
+        Ok(Some(current)) => current,
+        Ok(None) => record,
+        Err(error) => {
             tracing::warn!(connection = %record.id, %error, "could not record the connection status");
+            record
         }
     }
-    record
+}
+
+/// A credential sealed before origins were bound (an older store) is bound to its connection's
+/// configured origin, checked against today's allow-list. Safe because every config change
+/// that moves the origin now needs the credential again, so that value is the one the
+/// credential was verified against.
+fn origin_of_unbound(state: &AppState, record: &ConnectionRecord) -> Option<String> {
+    let plugin = state.runtime.plugin(&record.connector)?;
+    crate::credentials::binding::bound_origin(
+        state.runtime.egress_policy(),
+        &plugin,
+        &record.config,
+    )
+    .ok()
+    .flatten()
 }
 
 fn refresh_error(error: RefreshError) -> ApiError {

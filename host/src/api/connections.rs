@@ -6,14 +6,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::TenantCaller;
-use super::connection_calls::{self, call_with, track_status};
-use super::extract::{ApiJson, ApiPath};
+use super::connection_calls::{self, call_with, call_within, track_status};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
-use super::views::{ConnectionView, PrincipalView};
+use super::views::{ConnectionView, PageView, PrincipalView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
+use crate::credentials::binding::{self, BindingError};
 use crate::runtime::wit::ConnectorError;
 use crate::runtime::{CallError, CredentialKindManifest, Operation, OperationOutput, Plugin};
-use crate::store::{ConnectionRecord, ConnectionStatus, StoredCredential, now_rfc3339};
+use crate::store::{
+    AuditOutcome, BoundCredential, ConnectionRecord, ConnectionStatus, NewAuditEvent,
+    StoredCredential, now_rfc3339,
+};
 
 /// Longest connection name.
 const MAX_NAME: usize = 200;
@@ -145,17 +149,50 @@ fn auth_method_for(
     }
 }
 
-/// Checks the config with the plugin (no network), then the credential with the vendor;
-/// fills in the principal and discovered config. Nothing is stored here.
+impl From<BindingError> for ApiError {
+    fn from(error: BindingError) -> Self {
+        let details = match &error {
+            BindingError::Origin { key, .. } => json!({ "field": format!("config.{key}") }),
+            BindingError::NeedsCredential { keys } => {
+                json!({ "needs": "credentials", "keys": keys })
+            }
+        };
+        ApiError::new(ErrorCode::Validation, error.to_string()).with_details(details)
+    }
+}
+
+/// Refuses a config over the size quota before anything else looks at it.
+fn check_config_size(
+    state: &AppState,
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    let limit = state.settings.quotas.max_config_bytes;
+    let size = serde_json::to_vec(config).map_or(usize::MAX, |bytes| bytes.len());
+    if size > limit {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("config is {size} bytes as JSON; the limit is {limit}"),
+        )
+        .with_details(json!({ "field": "config", "limit": limit })));
+    }
+    Ok(())
+}
+
+/// Checks the config with the plugin (no network), binds the credential to the connection's
+/// origin (which must pass the egress allow-list), then checks the credential with the vendor
+/// at that origin; fills in the principal and discovered config. Nothing is stored here. Both
+/// calls run under the short `connect_timeout`, since a client is waiting.
 async fn verify(
     state: &AppState,
+    plugin: &Plugin,
     record: &mut ConnectionRecord,
-    credential: &StoredCredential,
-) -> Result<(), ApiError> {
+    credential: StoredCredential,
+) -> Result<BoundCredential, ApiError> {
+    let timeout = Some(state.settings.connect_timeout);
     let validate = Operation::Validate {
         config: record.config_pairs(),
     };
-    match call_with(state, record, None, validate).await {
+    match call_within(state, record, None, validate, timeout).await {
         Ok(_) => {}
         Err(CallError::Connector(error)) => {
             return Err(ApiError::new(
@@ -165,7 +202,9 @@ async fn verify(
         }
         Err(error) => return Err(ApiError::from_call(error)),
     }
-    match call_with(state, record, Some(credential), Operation::Connect).await {
+    let origin = binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
+    let bound = BoundCredential::new(credential, origin);
+    match call_within(state, record, Some(&bound), Operation::Connect, timeout).await {
         Ok(OperationOutput::Connected(info)) => {
             record.principal = Some(json!(PrincipalView::from(info.principal)));
             for (key, value) in info.discovered_config {
@@ -174,7 +213,7 @@ async fn verify(
             record.status = ConnectionStatus::Active;
             record.last_error = None;
             record.last_success_at = Some(now_rfc3339());
-            Ok(())
+            Ok(bound)
         }
         Ok(_) => Err(ApiError::new(
             ErrorCode::PluginFault,
@@ -194,6 +233,19 @@ async fn verify(
     }
 }
 
+/// Refuses a create over the tenant's connection quota.
+fn check_connection_quota(state: &AppState, tenant: &str) -> Result<(), ApiError> {
+    let limit = state.settings.quotas.max_connections_per_tenant;
+    if state.store.connection_count(tenant)? >= limit {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("this tenant already has {limit} connections, its quota; delete one first"),
+        )
+        .with_details(json!({ "quota": "max_connections_per_tenant", "limit": limit })));
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/connections`.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = CreateConnection, responses((status = 201, description = "verified and stored", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create(
@@ -201,12 +253,36 @@ pub async fn create(
     caller: TenantCaller,
     ApiJson(body): ApiJson<CreateConnection>,
 ) -> Result<Envelope<ConnectionView>, ApiError> {
+    let connector = body.connector.clone();
+    let result = create_connection(&state, &caller, body).await;
+    if let Err(error) = &result {
+        audit_failure(&state, &caller, "credential.create", &connector, error).await;
+    }
+    let record = result?;
+    audit(
+        &state,
+        &caller,
+        "credential.create",
+        &record.id,
+        json!({"connector": record.connector}),
+    )
+    .await;
+    Ok(Envelope::created(record.into()))
+}
+
+async fn create_connection(
+    state: &AppState,
+    caller: &TenantCaller,
+    body: CreateConnection,
+) -> Result<ConnectionRecord, ApiError> {
     let plugin = state.runtime.plugin(&body.connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Validation,
             format!("connector `{}` is not installed", body.connector),
         )
     })?;
+    check_config_size(state, &body.config)?;
+    check_connection_quota(state, &caller.tenant)?;
     let credential = body.credentials.into_stored()?;
     let auth_method = auth_method_for(&plugin, body.auth_method.as_deref(), &credential)?;
     let name = body
@@ -229,27 +305,58 @@ pub async fn create(
         created_at: now.clone(),
         updated_at: now,
     };
-    verify(&state, &mut record, &credential).await?;
-    state.store.create_connection(&record, &credential).await?;
-    audit(
-        &state,
-        &caller,
-        "credential.create",
-        &record.id,
-        json!({"connector": record.connector}),
-    )
-    .await;
-    Ok(Envelope::created(record.into()))
+    let bound = verify(state, &plugin, &mut record, credential).await?;
+    state.store.create_connection(&record, &bound).await?;
+    Ok(record)
 }
 
-/// `GET /api/v1/connections`.
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, description = "the tenant's connections", body = Success<Vec<ConnectionView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+/// `GET /api/v1/connections` query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Connections per page, 1 to 200. Default: 50.
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/connections`: the tenant's connections in id order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", params(ListQuery), responses((status = 200, description = "a page of the tenant's connections", body = Success<PageView<ConnectionView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: TenantCaller,
-) -> Result<Envelope<Vec<ConnectionView>>, ApiError> {
-    let records = state.store.connections(&caller.tenant)?;
-    Ok(Envelope::ok(records.into_iter().map(Into::into).collect()))
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Envelope<PageView<ConnectionView>>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "limit must be between 1 and 200",
+        ));
+    }
+    // The cursor is the last id of the previous page: ids are the tenant's own, and the
+    // listing is scoped to the tenant, so nothing else can be reached through it.
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) if cursor.starts_with("conn_") && cursor.len() <= 64 => Some(cursor),
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                "`cursor` is not one this listing issued",
+            ));
+        }
+    };
+    let records = state
+        .store
+        .connections_page(&caller.tenant, after, limit as usize)?;
+    let next_cursor = (records.len() == limit as usize)
+        .then(|| records.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(Envelope::ok(PageView {
+        entries: records.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
 }
 
 /// `GET /api/v1/connections/{id}`.
@@ -273,7 +380,32 @@ pub async fn patch(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PatchConnection>,
 ) -> Result<Envelope<ConnectionView>, ApiError> {
-    let mut record = connection_calls::load(&state, &caller.tenant, &id)?;
+    let rotates = body.credentials.is_some();
+    let result = patch_connection(&state, &caller, &id, body).await;
+    let action = if rotates {
+        "credential.rotate"
+    } else {
+        "connection.update"
+    };
+    match result {
+        Ok(record) => {
+            audit(&state, &caller, action, &record.id, serde_json::Value::Null).await;
+            Ok(Envelope::ok(record.into()))
+        }
+        Err(error) => {
+            audit_failure(&state, &caller, action, &id, &error).await;
+            Err(error)
+        }
+    }
+}
+
+async fn patch_connection(
+    state: &AppState,
+    caller: &TenantCaller,
+    id: &str,
+    body: PatchConnection,
+) -> Result<ConnectionRecord, ApiError> {
+    let mut record = connection_calls::load(state, &caller.tenant, id)?;
     if body.name.is_none()
         && body.config.is_none()
         && body.credentials.is_none()
@@ -288,11 +420,15 @@ pub async fn patch(
         check_name(&name)?;
         record.name = name;
     }
+    if let Some(config) = &body.config {
+        check_config_size(state, config)?;
+    }
     let new_credential = body
         .credentials
         .map(CredentialsInput::into_stored)
         .transpose()?;
     let reverify = body.config.is_some() || new_credential.is_some() || body.auth_method.is_some();
+    let mut bound = None;
     if reverify {
         let plugin = state.runtime.plugin(&record.connector).ok_or_else(|| {
             ApiError::new(
@@ -300,9 +436,13 @@ pub async fn patch(
                 format!("connector `{}` is not installed", record.connector),
             )
         })?;
-        let credential = match &new_credential {
-            Some(credential) => credential.clone(),
-            None => state.store.credential(&caller.tenant, &id)?,
+        // Before any plugin runs: a stored secret never follows a config change to a new place.
+        if let Some(config) = &body.config {
+            binding::check_change(&plugin, &record.config, config, new_credential.is_some())?;
+        }
+        let credential = match new_credential {
+            Some(credential) => credential,
+            None => state.store.credential(&caller.tenant, id)?.credential,
         };
         record.auth_method = auth_method_for(
             &plugin,
@@ -313,20 +453,15 @@ pub async fn patch(
         if let Some(config) = body.config {
             record.config = config;
         }
-        verify(&state, &mut record, &credential).await?;
+        bound = Some(verify(state, &plugin, &mut record, credential).await?);
     }
     record.updated_at = now_rfc3339();
+    // The credential is re-sealed with its origin whenever the connection was re-verified.
     state
         .store
-        .update_connection(&record, new_credential.as_ref())
+        .update_connection(&record, bound.as_ref())
         .await?;
-    let action = if new_credential.is_some() {
-        "credential.rotate"
-    } else {
-        "connection.update"
-    };
-    audit(&state, &caller, action, &record.id, serde_json::Value::Null).await;
-    Ok(Envelope::ok(record.into()))
+    Ok(record)
 }
 
 /// `DELETE /api/v1/connections/{id}`: the record, its credential and its cursors go together.
@@ -338,10 +473,10 @@ pub async fn delete(
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     let record = connection_calls::load(&state, &caller.tenant, &id)?;
     // Revoke the grant at the vendor first (when the connector declares how), then erase.
-    if let Ok(credential) = state.store.credential(&caller.tenant, &id) {
+    if let Ok(bound) = state.store.credential(&caller.tenant, &id) {
         state
             .oauth
-            .revoke(&caller.tenant, &record.connector, &credential)
+            .revoke(&caller.tenant, &record.connector, &bound.credential)
             .await;
     }
     if !state.store.delete_connection(&caller.tenant, &id).await? {
@@ -366,8 +501,8 @@ pub async fn validate(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<ConnectionView>, ApiError> {
     let record = connection_calls::load(&state, &caller.tenant, &id)?;
-    let credential = state.store.credential(&caller.tenant, &id)?;
-    let result = call_with(&state, &record, Some(&credential), Operation::Connect).await;
+    let bound = state.store.credential(&caller.tenant, &id)?;
+    let result = call_with(&state, &record, Some(&bound), Operation::Connect).await;
     let record = track_status(&state, record, &result).await;
     match result {
         Ok(_) => Ok(Envelope::ok(record.into())),
@@ -388,6 +523,7 @@ pub async fn create_from_oauth(
             format!("connector `{}` is not installed", session.connector),
         )
     })?;
+    check_connection_quota(state, &session.tenant)?;
     let now = now_rfc3339();
     let mut record = ConnectionRecord {
         id: format!("conn_{}", uuid::Uuid::new_v4().simple()),
@@ -407,11 +543,8 @@ pub async fn create_from_oauth(
         created_at: now.clone(),
         updated_at: now,
     };
-    verify(state, &mut record, &outcome.credential).await?;
-    state
-        .store
-        .create_connection(&record, &outcome.credential)
-        .await?;
+    let bound = verify(state, &plugin, &mut record, outcome.credential).await?;
+    state.store.create_connection(&record, &bound).await?;
     let caller = TenantCaller {
         tenant: session.tenant,
         actor: "oauth".into(),
@@ -436,11 +569,54 @@ pub async fn audit(
     target: &str,
     details: serde_json::Value,
 ) {
-    if let Err(error) = state
-        .store
-        .audit(Some(&caller.tenant), &caller.actor, action, target, details)
-        .await
-    {
+    write_audit(
+        state,
+        caller,
+        action,
+        target,
+        AuditOutcome::Success,
+        details,
+    )
+    .await;
+}
+
+/// Records a refused or failed attempt with outcome `failure` and the reason the client got.
+pub async fn audit_failure(
+    state: &AppState,
+    caller: &TenantCaller,
+    action: &str,
+    target: &str,
+    error: &ApiError,
+) {
+    let details = json!({ "code": error.code, "reason": error.message });
+    write_audit(
+        state,
+        caller,
+        action,
+        target,
+        AuditOutcome::Failure,
+        details,
+    )
+    .await;
+}
+
+async fn write_audit(
+    state: &AppState,
+    caller: &TenantCaller,
+    action: &str,
+    target: &str,
+    outcome: AuditOutcome,
+    details: serde_json::Value,
+) {
+    let event = NewAuditEvent {
+        tenant: Some(&caller.tenant),
+        actor: &caller.actor,
+        action,
+        target,
+        outcome,
+        details,
+    };
+    if let Err(error) = state.store.record_audit(event).await {
         tracing::error!(%error, action, target, "could not write the audit log");
     }
 }

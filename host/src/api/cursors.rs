@@ -93,6 +93,17 @@ pub async fn put(
         ));
     }
     connection_calls::load(&state, &caller.tenant, &id)?;
+    let limit = state.settings.quotas.max_cursors_per_connection;
+    let exists = state.store.cursor(&caller.tenant, &id, &stream)?.is_some();
+    if !exists && state.store.cursor_count(&caller.tenant, &id)? >= limit {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this connection already has {limit} sync streams, its quota; delete one first"
+            ),
+        )
+        .with_details(json!({ "quota": "max_cursors_per_connection", "limit": limit })));
+    }
     state
         .store
         .put_cursor(&caller.tenant, &id, &stream, &body.cursor)

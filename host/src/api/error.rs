@@ -89,6 +89,12 @@ impl ApiError {
                 e.retry_after_secs = Some(1);
                 e
             }
+            CallError::OverCap { scope, limit } => {
+                let mut e = Self::new(ErrorCode::RateLimited, message)
+                    .with_details(serde_json::json!({ "scope": scope.as_str(), "limit": limit }));
+                e.retry_after_secs = Some(1);
+                e
+            }
             CallError::Internal(_) => Self::new(ErrorCode::InternalError, message),
             CallError::Connector(connector) => Self::from_connector(connector, message),
         }

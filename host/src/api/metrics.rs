@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::AppState;
+use super::auth::Admin;
+use super::{ApiError, AppState};
 
 /// Latency buckets in seconds, from a cached call (~ms) to a slow vendor (~30 s).
 const BUCKETS: &[f64] = &[
@@ -34,13 +35,14 @@ pub fn handle() -> PrometheusHandle {
 }
 
 /// Counts and times every request by its route template (never the concrete path, whose ids
-/// would make the label set unbounded).
+/// would make the label set unbounded) and its method, if a standard one: a client controls
+/// both, so anything else is one label, `other`, and the label set stays bounded.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -50,8 +52,35 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
+/// The label of a method: the standard ones by name, anything else `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// `GET /metrics`: needs the admin token unless the operator made it public
+/// (`metrics_public`) or serves it on its own address (`metrics_listen`).
+pub async fn render(
+    State(state): State<AppState>,
+    admin: Result<Admin, ApiError>,
+) -> Result<Response, ApiError> {
+    if !state.settings.metrics_public {
+        admin?;
+    }
+    Ok(render_open(State(state)).await)
+}
+
+/// `GET /metrics` on the operator's own metrics address: no token.
+pub async fn render_open(State(state): State<AppState>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -2,18 +2,20 @@
 //! GET, or a client's authenticated POST).
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::TenantCaller;
-use super::connections::{audit, create_from_oauth};
+use super::connections::{audit, audit_failure, create_from_oauth};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::views::ConnectionView;
 use super::{ApiError, AppState, Envelope, ErrorCode};
-use crate::credentials::{Authorization, AuthorizeRequest, OAuthError, TokenError};
+use crate::credentials::{
+    Authorization, AuthorizeRequest, CallbackCaller, OAuthError, StartPage, TokenError,
+};
 use crate::store::OAuthApp;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -68,7 +70,10 @@ impl From<OAuthError> for ApiError {
                 Self::new(ErrorCode::Validation, message).with_status(StatusCode::BAD_REQUEST)
             }
             OAuthError::Replayed => Self::new(ErrorCode::Conflict, message),
-            OAuthError::WrongTenant => Self::new(ErrorCode::Forbidden, message),
+            OAuthError::WrongTenant | OAuthError::OtherBrowser => {
+                Self::new(ErrorCode::Forbidden, message)
+            }
+            OAuthError::Quota(_) => Self::new(ErrorCode::Conflict, message),
             OAuthError::Denied { error, .. } => Self::new(ErrorCode::Forbidden, message)
                 .with_details(json!({ "vendor_error": error })),
             OAuthError::Exchange(TokenError::InvalidGrant(_) | TokenError::Rejected { .. }) => {
@@ -161,17 +166,115 @@ pub async fn authorize(
     Ok(Envelope::ok(authorization))
 }
 
+/// `GET /api/v1/oauth/start` query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartParams {
+    state: String,
+}
+
+/// `GET /api/v1/oauth/start?state=...`: where `authorize` sends the user. Binds the flow to
+/// this browser with an HttpOnly, SameSite=Lax cookie (the first browser to open it; the same
+/// browser may reload it), and shows which tenant and connector are asking before the user
+/// continues to the vendor.
+#[utoipa::path(get, path = "/api/v1/oauth/start", tag = "oauth", params(StartParams),
+    responses((status = 200, description = "an HTML page naming the tenant and connector, with a link to the vendor"),
+        (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<StartParams>,
+) -> Result<Response, ApiError> {
+    let cookies = |name: &str| cookie(&headers, name);
+    let page = state.oauth.start(&params.state, &cookies).await?;
+    let secure = if state.oauth.secure_cookie() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let set_cookie = format!(
+        "{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        page.cookie.0, page.cookie.1, page.max_age_secs
+    );
+    Ok((
+        [
+            (header::SET_COOKIE, set_cookie),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+            (header::X_FRAME_OPTIONS, "DENY".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'".to_owned(),
+            ),
+        ],
+        start_page_html(&page),
+    )
+        .into_response())
+}
+
+fn start_page_html(page: &StartPage) -> String {
+    let vendor_host = url::Url::parse(&page.vendor_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Connect {connector}</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head>\
+         <body style=\"font-family:sans-serif;max-width:36em;margin:4em auto\">\
+         <h1>Connect {connector}</h1>\
+         <p><strong>{tenant}</strong> (tenant <code>{tenant_id}</code>) asks to connect your \
+         {connector} account. Continue only if you started this from {tenant}'s application.</p>\
+         <p><a href=\"{url}\" rel=\"noreferrer\">Continue to {vendor_host}</a></p></body></html>",
+        connector = html_escape(&page.connector_name),
+        tenant = html_escape(&page.tenant_name),
+        tenant_id = html_escape(&page.tenant_id),
+        url = html_escape(&page.vendor_url),
+        vendor_host = html_escape(&vendor_host),
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
 /// `GET /api/v1/oauth/callback`: where the vendor sends the user's browser. The signed state
-/// names the tenant; JSON answer, or a 302 to `return_to` with `connection_id`.
+/// names the tenant, and the browser must carry the cookie the start page set; JSON answer,
+/// or a 302 to `return_to` with `connection_id`.
 #[utoipa::path(get, path = "/api/v1/oauth/callback", tag = "oauth", params(CallbackParams),
     responses((status = 201, description = "the connection", body = Success<ConnectionView>),
         (status = 302, description = "redirect to return_to?connection_id=..."),
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
 pub async fn callback_browser(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Result<Response, ApiError> {
-    complete(&state, params, None).await
+    let cookies = |name: &str| cookie(&headers, name);
+    complete(&state, params, CallbackCaller::Browser(&cookies)).await
 }
 
 /// `POST /api/v1/oauth/callback`: a client that received the code itself completes the flow
@@ -185,13 +288,38 @@ pub async fn callback_client(
     caller: TenantCaller,
     ApiJson(params): ApiJson<CallbackParams>,
 ) -> Result<Response, ApiError> {
-    complete(&state, params, Some(&caller.tenant)).await
+    complete(&state, params, CallbackCaller::Tenant(&caller.tenant)).await
 }
 
 async fn complete(
     state: &AppState,
     params: CallbackParams,
-    caller_tenant: Option<&str>,
+    caller: CallbackCaller<'_>,
+) -> Result<Response, ApiError> {
+    let tenant = match params.state.as_deref() {
+        Some(signed) => state.oauth.state_tenant(signed).await,
+        None => None,
+    };
+    let result = finish(state, &params, caller).await;
+    if let Err(error) = &result {
+        // A failure is audited in the log of the tenant the state names (when its signature
+        // holds), else in the host's own log.
+        let auditor = TenantCaller {
+            tenant: tenant.unwrap_or_else(|| crate::store::SYSTEM_TENANT.to_owned()),
+            actor: match caller {
+                CallbackCaller::Browser(_) => "browser".into(),
+                CallbackCaller::Tenant(_) => "oauth-client".into(),
+            },
+        };
+        audit_failure(state, &auditor, "oauth.grant", "callback", error).await;
+    }
+    result
+}
+
+async fn finish(
+    state: &AppState,
+    params: &CallbackParams,
+    caller: CallbackCaller<'_>,
 ) -> Result<Response, ApiError> {
     let vendor_error = params.error.as_deref().map(|error| {
         (
@@ -205,17 +333,31 @@ async fn complete(
             params.state.as_deref(),
             params.code.as_deref(),
             vendor_error,
-            caller_tenant,
+            caller,
         )
         .await?;
+    // `return_to` was checked against the tenant's registered origins when the flow began.
     let return_to = outcome.session.return_to.clone();
+    let cookie_name = state.oauth.cookie_name(&outcome.session.id);
     let record = create_from_oauth(state, outcome).await?;
+    let clear_cookie = format!("{cookie_name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
     if let Some(return_to) = return_to
         && let Ok(mut url) = url::Url::parse(&return_to)
     {
         url.query_pairs_mut()
             .append_pair("connection_id", &record.id);
-        return Ok((StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response());
+        return Ok((
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, url.to_string()),
+                (header::SET_COOKIE, clear_cookie),
+            ],
+        )
+            .into_response());
     }
-    Ok(Envelope::created(ConnectionView::from(record)).into_response())
+    let mut response = Envelope::created(ConnectionView::from(record)).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&clear_cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }

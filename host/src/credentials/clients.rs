@@ -20,6 +20,10 @@ pub struct OAuthClientConfig {
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
     pub revoke_url: Option<String>,
+    /// Scopes tenants using this default client may ask for beyond the connector's declared
+    /// ones. Default: none.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
 }
 
 /// The client id and secret a flow authenticates with. `Debug` hides the secret.
@@ -29,6 +33,9 @@ pub struct OAuthClient {
     pub client_secret: String,
     /// Scopes the tenant's app asks for on top of the connector's defaults.
     pub extra_scopes: Vec<String>,
+    /// Scopes a request may add beyond the connector's declared ones: the tenant app's own
+    /// scopes, or the operator's `allowed_scopes` for its default client.
+    pub allowed_scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -101,6 +108,7 @@ pub fn client_for(
         return Ok(Some(OAuthClient {
             client_id: app.client_id,
             client_secret: app.client_secret,
+            allowed_scopes: app.scopes.clone(),
             extra_scopes: app.scopes,
         }));
     }
@@ -109,6 +117,7 @@ pub fn client_for(
             client_id: o.client_id.clone()?,
             client_secret: o.client_secret.as_ref()?.expose().to_owned(),
             extra_scopes: Vec::new(),
+            allowed_scopes: o.allowed_scopes.clone(),
         })
     }))
 }

@@ -24,12 +24,28 @@ pub struct AuthorizeRequest {
     pub name: Option<String>,
 }
 
-/// Where to send the user.
+/// Where to send the user: the host's start page, which binds the flow to the browser that
+/// opens it and names who is asking before it links on to the vendor.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Authorization {
     pub authorization_url: String,
     pub state: String,
     pub expires_at: String,
+}
+
+/// What the start page shows and sets.
+pub struct StartPage {
+    /// The tenant asking (its display name).
+    pub tenant_name: String,
+    pub tenant_id: String,
+    /// The connector's display name.
+    pub connector_name: String,
+    /// The vendor's authorization URL to continue to.
+    pub vendor_url: String,
+    /// The cookie that binds the flow to this browser: name and value.
+    pub cookie: (String, String),
+    /// Seconds until the flow expires (the cookie's max-age).
+    pub max_age_secs: u64,
 }
 
 /// Tokens from a completed grant, with the session they belong to.
@@ -60,6 +76,13 @@ pub enum OAuthError {
     Replayed,
     #[error("this authorization belongs to another tenant")]
     WrongTenant,
+    #[error(
+        "this authorization was started in another browser; start again from the application \
+         that sent you here"
+    )]
+    OtherBrowser,
+    #[error("{0}")]
+    Quota(String),
     #[error("authorization was refused at the vendor: {error}{}", description_suffix(.description))]
     Denied { error: String, description: String },
     #[error("the vendor refused the authorization code: {0}")]
@@ -88,6 +111,14 @@ pub struct OAuthFlow {
     default_redirect_uri: String,
     /// How long an authorization may take. Default: 10 minutes.
     state_ttl: Duration,
+    /// This host's own origin (`PUBLIC_URL`): always allowed for `return_to`/`redirect_uri`.
+    own_origin: Option<url::Origin>,
+    /// Where the start page is: `PUBLIC_URL/api/v1/oauth/start`.
+    start_url: String,
+    /// The start page's cookie carries `Secure` and the `__Host-` prefix (https public URL).
+    secure_cookie: bool,
+    /// Pending authorizations one tenant may have. Default: 50.
+    max_pending_per_tenant: usize,
 }
 
 /// Longest `return_to` or `redirect_uri`.
@@ -101,18 +132,81 @@ impl OAuthFlow {
         settings: BTreeMap<String, OAuthClientConfig>,
         public_url: &str,
         state_ttl: Duration,
+        max_pending_per_tenant: usize,
     ) -> Self {
+        let base = public_url.trim_end_matches('/');
+        let own_origin = url::Url::parse(base).ok().map(|u| u.origin());
         Self {
             store,
             runtime,
             tokens,
             settings,
-            default_redirect_uri: format!(
-                "{}/api/v1/oauth/callback",
-                public_url.trim_end_matches('/')
-            ),
+            default_redirect_uri: format!("{base}/api/v1/oauth/callback"),
             state_ttl,
+            own_origin,
+            start_url: format!("{base}/api/v1/oauth/start"),
+            secure_cookie: base.starts_with("https://"),
+            max_pending_per_tenant,
         }
+    }
+
+    /// Name of the cookie binding session `id` to a browser: one per flow, so a user running
+    /// two authorizations at once finishes both. `__Host-` (Secure, Path=/, no Domain) when the
+    /// host is served over https; browsers drop Secure cookies on plain http.
+    pub fn cookie_name(&self, session_id: &str) -> String {
+        let short = &session_id[..session_id.len().min(16)];
+        if self.secure_cookie {
+            format!("__Host-chost_oauth_{short}")
+        } else {
+            format!("chost_oauth_{short}")
+        }
+    }
+
+    /// Whether the start page's cookie is marked `Secure`.
+    pub fn secure_cookie(&self) -> bool {
+        self.secure_cookie
+    }
+
+    /// The tenant a `state` names, if its signature holds (for auditing a failed callback).
+    pub async fn state_tenant(&self, state: &str) -> Option<String> {
+        let key = self.store.oauth_state_key().await.ok()?;
+        signed_state::verify(&key, state, unix_now())
+            .ok()
+            .map(|claims| claims.tenant)
+    }
+
+    /// `return_to` and `redirect_uri` must be on this host's origin or one the tenant
+    /// registered (`PUT /api/v1/settings`), so the flow cannot be turned into an open redirect.
+    fn check_registered(
+        &self,
+        tenant: &str,
+        field: &str,
+        value: String,
+    ) -> Result<String, OAuthError> {
+        let value = checked_url(field, value)?;
+        let origin = url::Url::parse(&value).map(|u| u.origin()).map_err(|_| {
+            OAuthError::InvalidRequest(format!("{field} must be an absolute http(s) URL"))
+        })?;
+        if self.own_origin.as_ref() == Some(&origin) {
+            return Ok(value);
+        }
+        let registered = self
+            .store
+            .tenant(tenant)?
+            .map(|t| t.redirect_origins)
+            .unwrap_or_default();
+        if registered
+            .iter()
+            .filter_map(|o| url::Url::parse(o).ok())
+            .any(|o| o.origin() == origin)
+        {
+            return Ok(value);
+        }
+        Err(OAuthError::InvalidRequest(format!(
+            "{field} must be on this host's origin or one the tenant registered with \
+             PUT /api/v1/settings (redirect_origins); `{}` is not",
+            origin.ascii_serialization()
+        )))
     }
 
     fn plugin(
@@ -138,14 +232,44 @@ impl OAuthFlow {
     pub async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, OAuthError> {
         let (plugin, endpoints) = self.plugin(&request.connector)?;
         let client = self.client(&request.tenant, &request.connector)?;
+        let pending = self
+            .store
+            .pending_oauth_sessions(&request.tenant, unix_now())?;
+        if pending >= self.max_pending_per_tenant {
+            return Err(OAuthError::Quota(format!(
+                "this tenant already has {} authorizations pending, its quota; finish one or \
+                 wait for them to expire",
+                self.max_pending_per_tenant
+            )));
+        }
         let redirect_uri = match request.redirect_uri {
-            Some(uri) => checked_url("redirect_uri", uri)?,
+            Some(uri) => self.check_registered(&request.tenant, "redirect_uri", uri)?,
             None => self.default_redirect_uri.clone(),
         };
         let return_to = request
             .return_to
-            .map(|uri| checked_url("return_to", uri))
+            .map(|uri| self.check_registered(&request.tenant, "return_to", uri))
             .transpose()?;
+        // A tenant may ask only for scopes the connector declares or its own app allows.
+        let allowed: Vec<&String> = endpoints
+            .declared
+            .default_scopes
+            .iter()
+            .chain(&client.allowed_scopes)
+            .collect();
+        let refused: Vec<&String> = request
+            .scopes
+            .iter()
+            .filter(|scope| !scope.trim().is_empty() && !allowed.contains(scope))
+            .collect();
+        if !refused.is_empty() {
+            return Err(OAuthError::InvalidRequest(format!(
+                "scopes {refused:?} are neither declared by the connector nor allowed for its \
+                 OAuth client (the tenant's app: PUT /api/v1/connectors/{}/oauth-app with \
+                 `scopes`; the operator's: `allowed_scopes`)",
+                request.connector
+            )));
+        }
 
         let pairs: Vec<(String, String)> = request
             .config
@@ -197,7 +321,7 @@ impl OAuthFlow {
             None
         };
         let expires_at = unix_now() + self.state_ttl.as_secs();
-        let session = OAuthSession {
+        let mut session = OAuthSession {
             id: uuid::Uuid::new_v4().simple().to_string(),
             tenant: request.tenant.clone(),
             connector: plugin.id().to_owned(),
@@ -209,8 +333,9 @@ impl OAuthFlow {
             scopes: scopes.clone(),
             verifier: verifier.clone(),
             expires_at,
+            browser_binding: None,
+            vendor_url: String::new(),
         };
-        self.store.put_oauth_session(&session).await?;
         let key = self.store.oauth_state_key().await?;
         let state = signed_state::sign(
             &key,
@@ -243,13 +368,64 @@ impl OAuthFlow {
                 query.append_pair(name, value);
             }
         }
+        // The vendor URL stays in the sealed session: only the start page hands it to a
+        // browser, after binding the flow to it.
+        session.vendor_url = url.to_string();
+        self.store.put_oauth_session(&session).await?;
+        let mut start = url::Url::parse(&self.start_url).map_err(|e| {
+            OAuthError::InvalidRequest(format!("public_url does not make a valid URL: {e}"))
+        })?;
+        start.query_pairs_mut().append_pair("state", &state);
         Ok(Authorization {
-            authorization_url: url.to_string(),
+            authorization_url: start.to_string(),
             state,
             expires_at: humantime::format_rfc3339_seconds(
                 std::time::UNIX_EPOCH + Duration::from_secs(expires_at),
             )
             .to_string(),
+        })
+    }
+
+    /// The start page: checks the state, binds the flow to this browser (the first to open it;
+    /// the same browser may open it again), and says who is asking.
+    pub async fn start(
+        &self,
+        state: &str,
+        cookies: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<StartPage, OAuthError> {
+        let key = self.store.oauth_state_key().await?;
+        let claims = signed_state::verify(&key, state, unix_now())?;
+        let mut session = self
+            .store
+            .oauth_session(&claims.session)?
+            .ok_or(OAuthError::Replayed)?;
+        if session.tenant != claims.tenant {
+            return Err(OAuthError::State(StateError::Forged));
+        }
+        let name = self.cookie_name(&session.id);
+        let value = match (&session.browser_binding, cookies(&name)) {
+            (None, _) => {
+                let value = pkce::verifier()
+                    .map_err(|_| OAuthError::InvalidRequest("no randomness available".into()))?;
+                session.browser_binding = Some(binding_digest(&value));
+                self.store.put_oauth_session(&session).await?;
+                value
+            }
+            (Some(bound), Some(value)) if *bound == binding_digest(&value) => value,
+            (Some(_), _) => return Err(OAuthError::OtherBrowser),
+        };
+        let tenant = self.store.tenant(&session.tenant)?;
+        let connector_name = self.runtime.plugin(&session.connector).map_or_else(
+            || session.connector.clone(),
+            |p| p.manifest.display_name.clone(),
+        );
+        Ok(StartPage {
+            tenant_name: tenant.map_or_else(|| session.tenant.clone(), |t| t.name),
+            tenant_id: session.tenant.clone(),
+            connector_name,
+            vendor_url: session.vendor_url.clone(),
+            cookie: (name, value),
+            max_age_secs: session.expires_at.saturating_sub(unix_now()),
         })
     }
 
@@ -261,14 +437,16 @@ impl OAuthFlow {
         state: Option<&str>,
         code: Option<&str>,
         vendor_error: Option<(&str, &str)>,
-        caller_tenant: Option<&str>,
+        caller: CallbackCaller<'_>,
     ) -> Result<CallbackOutcome, OAuthError> {
         let state = state
             .filter(|s| !s.is_empty())
             .ok_or_else(|| OAuthError::InvalidRequest("`state` is required".into()))?;
         let key = self.store.oauth_state_key().await?;
         let claims = signed_state::verify(&key, state, unix_now())?;
-        if caller_tenant.is_some_and(|tenant| tenant != claims.tenant) {
+        if let CallbackCaller::Tenant(tenant) = caller
+            && tenant != claims.tenant
+        {
             return Err(OAuthError::WrongTenant);
         }
         let session = self
@@ -277,6 +455,15 @@ impl OAuthFlow {
             .ok_or(OAuthError::Replayed)?;
         if session.tenant != claims.tenant {
             return Err(OAuthError::State(StateError::Forged));
+        }
+        // A browser must be the one the start page bound: otherwise a genuine consent page
+        // mailed to someone else would land their account in the sender's tenant.
+        if let CallbackCaller::Browser(cookies) = caller {
+            let presented = cookies(&self.cookie_name(&session.id));
+            let bound = session.browser_binding.as_deref();
+            if bound.is_none() || presented.map(|v| binding_digest(&v)).as_deref() != bound {
+                return Err(OAuthError::OtherBrowser);
+            }
         }
         if let Some((error, description)) = vendor_error {
             return Err(OAuthError::Denied {
@@ -349,6 +536,19 @@ impl OAuthFlow {
             }
         }
     }
+}
+
+/// Who completes a flow: a browser (with its cookies) or a tenant's server (with its API key).
+#[derive(Clone, Copy)]
+pub enum CallbackCaller<'a> {
+    Browser(&'a (dyn Fn(&str) -> Option<String> + Sync)),
+    Tenant(&'a str),
+}
+
+/// What a session keeps of its browser cookie: the SHA-256, hex.
+fn binding_digest(value: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(value.as_bytes()))
 }
 
 /// An absolute http(s) URL without credentials, as `return_to` and `redirect_uri` must be.

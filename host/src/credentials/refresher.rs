@@ -10,7 +10,8 @@ use super::clients::{self, OAuthClientConfig};
 use super::token_client::{TokenClient, TokenError, unix_now};
 use crate::runtime::Runtime;
 use crate::store::{
-    ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential, now_rfc3339,
+    BoundCredential, ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential,
+    now_rfc3339,
 };
 
 /// Why a usable token could not be had.
@@ -66,10 +67,12 @@ impl Refresher {
     pub async fn fresh(
         &self,
         record: &ConnectionRecord,
-        credential: StoredCredential,
-    ) -> Result<StoredCredential, RefreshError> {
-        match &credential {
-            StoredCredential::Oauth2 { access_token, .. } if self.is_due(&credential) => {
+        credential: BoundCredential,
+    ) -> Result<BoundCredential, RefreshError> {
+        match &credential.credential {
+            StoredCredential::Oauth2 { access_token, .. }
+                if self.is_due(&credential.credential) =>
+            {
                 let seen = access_token.clone();
                 self.refresh(record, &seen).await
             }
@@ -83,7 +86,7 @@ impl Refresher {
         &self,
         record: &ConnectionRecord,
         seen_access_token: &str,
-    ) -> Result<StoredCredential, RefreshError> {
+    ) -> Result<BoundCredential, RefreshError> {
         let lock = self.lock_for(record);
         let _guard = lock.lock().await;
 
@@ -93,11 +96,11 @@ impl Refresher {
             access_token,
             refresh_token,
             ..
-        } = &current
+        } = &current.credential
         else {
             return Ok(current);
         };
-        if access_token != seen_access_token && !self.is_due(&current) {
+        if access_token != seen_access_token && !self.is_due(&current.credential) {
             return Ok(current);
         }
         let Some(refresh_token) = refresh_token.clone() else {
@@ -128,13 +131,17 @@ impl Refresher {
             .await
         {
             Ok(response) => {
-                let refreshed = StoredCredential::Oauth2 {
-                    expires_at: response.expires_at(),
-                    // Vendors that do not rotate refresh tokens send none: keep the old one.
-                    refresh_token: response.refresh_token.clone().or(Some(refresh_token)),
-                    scope: response.scope.clone(),
-                    access_token: response.access_token,
-                };
+                // The new tokens stay bound to the origin the grant was verified against.
+                let refreshed = BoundCredential::new(
+                    StoredCredential::Oauth2 {
+                        expires_at: response.expires_at(),
+                        // Vendors that do not rotate refresh tokens send none: keep the old one.
+                        refresh_token: response.refresh_token.clone().or(Some(refresh_token)),
+                        scope: response.scope.clone(),
+                        access_token: response.access_token,
+                    },
+                    current.origin.clone(),
+                );
                 self.store
                     .replace_credential(&record.tenant, &record.id, &refreshed)
                     .await?;
@@ -147,7 +154,7 @@ impl Refresher {
                 if let StoredCredential::Oauth2 {
                     refresh_token: Some(now),
                     ..
-                } = &stored
+                } = &stored.credential
                     && *now != refresh_token
                 {
                     return Ok(stored);
@@ -162,13 +169,19 @@ impl Refresher {
 
     /// Marks the connection `needs_reauth` with the vendor's message, audited.
     async fn grant_dead(&self, record: &ConnectionRecord, message: &str) -> RefreshError {
-        if let Ok(Some(mut current)) = self.store.connection(&record.tenant, &record.id) {
-            current.status = ConnectionStatus::NeedsReauth;
-            current.last_error = Some(format!("token refresh failed: {message}"));
-            current.updated_at = now_rfc3339();
-            if let Err(error) = self.store.update_connection(&current, None).await {
-                tracing::error!(%error, connection = %record.id, "could not record needs_reauth");
-            }
+        let now = now_rfc3339();
+        let last_error = format!("token refresh failed: {message}");
+        let marked = self
+            .store
+            .update_status(&record.tenant, &record.id, |current| {
+                current.status = ConnectionStatus::NeedsReauth;
+                current.last_error = Some(last_error.clone());
+                current.updated_at = now.clone();
+                true
+            })
+            .await;
+        if let Err(error) = marked {
+            tracing::error!(%error, connection = %record.id, "could not record needs_reauth");
         }
         let details = serde_json::json!({ "error": message });
         let _ = self
@@ -197,31 +210,29 @@ impl Refresher {
     /// Refreshes every active OAuth connection that would expire before the next sweep, so
     /// idle connections do not lapse. Returns how many were refreshed.
     pub async fn sweep(&self, horizon: Duration) -> usize {
-        let Ok(records) = self.store.all_connections() else {
-            return 0;
+        let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
+        // The expiry index lists only the connections due, soonest first.
+        let due = match self.store.tokens_due(deadline) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the token expiry index");
+                return 0;
+            }
         };
         let mut refreshed = 0;
-        let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
-        for record in records {
-            if record.status != ConnectionStatus::Active
-                || record.credential_type != crate::store::CredentialType::Oauth2
-            {
-                continue;
-            }
-            let Ok(credential) = self.store.credential(&record.tenant, &record.id) else {
+        for (tenant, id) in due {
+            let Ok(Some(record)) = self.store.connection(&tenant, &id) else {
                 continue;
             };
-            let StoredCredential::Oauth2 {
-                access_token,
-                expires_at: Some(at),
-                ..
-            } = &credential
-            else {
-                continue;
-            };
-            if *at > deadline {
+            if record.status != ConnectionStatus::Active {
                 continue;
             }
+            let Ok(credential) = self.store.credential(&tenant, &id) else {
+                continue;
+            };
+            let StoredCredential::Oauth2 { access_token, .. } = &credential.credential else {
+                continue;
+            };
             match self.refresh(&record, access_token).await {
                 Ok(_) => refreshed += 1,
                 Err(error) => {

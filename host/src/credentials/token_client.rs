@@ -205,6 +205,7 @@ impl TokenClient {
             origin: None,
             credential,
             credential_hosts: vec![host_pattern],
+            ..ConnectionScope::default()
         };
         let request = EgressRequest {
             method: Method::Post,

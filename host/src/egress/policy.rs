@@ -1,3 +1,7 @@
+//! The operator's egress policy and what one call may reach. One allow-list for everything:
+//! a connection's own origin gets no exemption from it.
+
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,6 +19,10 @@ pub struct EgressPolicy {
     pub guard: AddressGuard,
     /// Redirect hops followed (each re-checked). Default: 5.
     pub max_redirects: u8,
+    /// Hosts beyond what a connector requests that the operator lets that connector's
+    /// connections reach and use as their origin (self-hosted or test sites), by connector id.
+    /// Default: none.
+    pub connector_hosts: BTreeMap<String, Vec<HostPattern>>,
 }
 
 impl Default for EgressPolicy {
@@ -25,6 +33,7 @@ impl Default for EgressPolicy {
                 allow_private: false,
             },
             max_redirects: 5,
+            connector_hosts: BTreeMap::new(),
         }
     }
 }
@@ -34,7 +43,10 @@ impl Default for EgressPolicy {
 pub struct ConnectionScope {
     /// Hosts the plugin requested in its `info()`.
     pub plugin_hosts: Vec<HostPattern>,
-    /// The connection's own configured origin (`site_url`), if the connector names one.
+    /// Hosts the operator added for this connector (`connector_hosts`).
+    pub operator_extra_hosts: Vec<HostPattern>,
+    /// The origin the connection's credential was validated against and bound to when it was
+    /// stored. It decides where the credential goes, never what may be reached.
     pub origin: Option<url::Origin>,
     /// The connection's credential and where it goes; `None` for calls that must not use it.
     pub credential: Option<Arc<(Credential, CredentialPlacement)>>,
@@ -70,12 +82,64 @@ impl EgressPolicy {
         Ok(())
     }
 
-    fn host_allowed(&self, scope: &ConnectionScope, url: &Url, host: &str) -> bool {
-        if scope.origin.as_ref() == Some(&url.origin()) {
-            return true;
+    fn host_allowed(&self, scope: &ConnectionScope, _url: &Url, host: &str) -> bool {
+        Self::reachable(
+            &scope.plugin_hosts,
+            &scope.operator_extra_hosts,
+            &self.operator_hosts,
+            host,
+        )
+    }
+
+    /// One rule for every destination, the connection's origin included: requested by the
+    /// plugin and allowed by the operator, or added by the operator for this connector.
+    fn reachable(
+        plugin_hosts: &[HostPattern],
+        extra_hosts: &[HostPattern],
+        operator_hosts: &[HostPattern],
+        host: &str,
+    ) -> bool {
+        extra_hosts.iter().any(|p| p.matches(host))
+            || (plugin_hosts.iter().any(|p| p.matches(host))
+                && operator_hosts.iter().any(|p| p.matches(host)))
+    }
+
+    /// The hosts the operator added for `connector`.
+    pub fn extra_hosts(&self, connector: &str) -> Vec<HostPattern> {
+        self.connector_hosts
+            .get(connector)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Checks a connection's origin before a credential is bound to it: an absolute
+    /// `https` URL (`http` only with private egress) whose host passes the same allow-list as
+    /// every request. `Err` says why, for the client.
+    pub fn check_origin(
+        &self,
+        connector: &str,
+        plugin_hosts: &[HostPattern],
+        value: &str,
+    ) -> Result<url::Origin, String> {
+        let url = Url::parse(value).map_err(|_| format!("`{value}` is not an absolute URL"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.guard.allow_private => {}
+            _ => return Err(format!("`{}` must be an https URL", redact(&url))),
         }
-        scope.plugin_hosts.iter().any(|p| p.matches(host))
-            && self.operator_hosts.iter().any(|p| p.matches(host))
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the URL must not carry a user name or password".into());
+        }
+        let host = url.host_str().unwrap_or_default();
+        let extra = self.extra_hosts(connector);
+        if !Self::reachable(plugin_hosts, &extra, &self.operator_hosts, host) {
+            return Err(format!(
+                "host `{host}` is not allowed for connector `{connector}`: it must match the \
+                 connector's requested hosts and the operator's egress_allowed_hosts, or be \
+                 listed by the operator in connector_hosts.{connector}"
+            ));
+        }
+        Ok(url.origin())
     }
 }
 
@@ -110,6 +174,7 @@ mod tests {
                 HostPattern::parse("*.atlassian.net").unwrap(),
                 HostPattern::parse("api.atlassian.com").unwrap(),
             ],
+            operator_extra_hosts: Vec::new(),
             origin: Some(Url::parse("https://acme.atlassian.net").unwrap().origin()),
             credential: None,
             credential_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
@@ -131,8 +196,48 @@ mod tests {
         };
         assert!(check(&narrow, "https://other.atlassian.net/rest").is_err());
         assert!(
-            check(&narrow, "https://acme.atlassian.net/rest").is_ok(),
-            "the connection's origin stays allowed"
+            check(&narrow, "https://acme.atlassian.net/rest").is_err(),
+            "the connection's own origin gets no exemption from the operator's list"
+        );
+    }
+
+    #[test]
+    fn origins_pass_the_same_allow_list_or_the_operators_connector_hosts() {
+        let mut policy = EgressPolicy::default();
+        let hosts = scope().plugin_hosts;
+        assert!(
+            policy
+                .check_origin("jira", &hosts, "https://acme.atlassian.net")
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check_origin("jira", &hosts, "https://collector.example")
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_origin("jira", &hosts, "http://acme.atlassian.net")
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_origin("jira", &hosts, "https://u:p@acme.atlassian.net")
+                .is_err()
+        );
+        policy.connector_hosts.insert(
+            "jira".into(),
+            vec![HostPattern::parse("jira.corp.example").unwrap()],
+        );
+        assert!(
+            policy
+                .check_origin("jira", &hosts, "https://jira.corp.example")
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check_origin("confluence", &hosts, "https://jira.corp.example")
+                .is_err()
         );
     }
 

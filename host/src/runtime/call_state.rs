@@ -19,6 +19,13 @@ pub struct CallContext {
     /// Id of the auth method the credential is for. Default: the connector's first method whose
     /// kind fits the credential.
     pub auth_method: Option<String>,
+    /// The origin the credential was validated against when it was stored (for example
+    /// `https://acme.atlassian.net`): the credential goes there and to the auth method's
+    /// credential hosts, never to an origin read from the live config. Default: none.
+    pub bound_origin: Option<String>,
+    /// A deadline shorter than the runtime's `call_timeout` for this call (for example
+    /// `connect()` while a client waits on create). Default: none.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A limit or policy the guest ran into. The host records it itself rather than trusting the

@@ -24,6 +24,16 @@ pub enum CallError {
     /// Every sandbox slot is in use.
     #[error("the host is running as many plugin calls as it allows; try again shortly")]
     Busy,
+    /// The tenant, or this connection, already runs as many calls as it may. API code
+    /// `RATE_LIMITED`; other tenants are unaffected.
+    #[error(
+        "this {} already runs {limit} plugin calls at once, its limit; try again shortly",
+        .scope.as_str()
+    )]
+    OverCap {
+        scope: super::admission::CapScope,
+        limit: u32,
+    },
     /// The host failed (not the plugin). API code `INTERNAL_ERROR`.
     #[error("internal error: {0}")]
     Internal(String),

@@ -19,6 +19,39 @@ pub struct RuntimeLimits {
     pub max_wasm_stack: usize,
     /// Calls that may run at once (pooling slots). Default: 256.
     pub max_concurrent_calls: u32,
+    /// Calls one tenant may run at once; past it the tenant gets `RATE_LIMITED` while other
+    /// tenants go on. Default (`None`): a quarter of `max_concurrent_calls`, at least 1.
+    pub max_concurrent_calls_per_tenant: Option<u32>,
+    /// Calls one connection may run at once. Default (`None`): half the per-tenant cap, at
+    /// least 1.
+    pub max_concurrent_calls_per_connection: Option<u32>,
+}
+
+/// Slots kept free of API calls for the loader's checks (`info()` of an upload), so an
+/// operator can always hot-load a fix, however busy tenants keep the host.
+pub const LOADER_RESERVED_SLOTS: u32 = 2;
+
+impl RuntimeLimits {
+    /// The per-tenant cap in force.
+    pub fn tenant_cap(&self) -> u32 {
+        self.max_concurrent_calls_per_tenant
+            .unwrap_or(self.max_concurrent_calls / 4)
+            .max(1)
+    }
+
+    /// The per-connection cap in force.
+    pub fn connection_cap(&self) -> u32 {
+        self.max_concurrent_calls_per_connection
+            .unwrap_or(self.tenant_cap() / 2)
+            .max(1)
+    }
+
+    /// Slots API calls may hold together: all but the loader's reserve (at least 1).
+    pub fn api_slots(&self) -> u32 {
+        self.max_concurrent_calls
+            .saturating_sub(LOADER_RESERVED_SLOTS)
+            .max(1)
+    }
 }
 
 impl Default for RuntimeLimits {
@@ -32,6 +65,8 @@ impl Default for RuntimeLimits {
             max_stderr_bytes: 64 << 10,
             max_wasm_stack: 512 << 10,
             max_concurrent_calls: 256,
+            max_concurrent_calls_per_tenant: None,
+            max_concurrent_calls_per_connection: None,
         }
     }
 }

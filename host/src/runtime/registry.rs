@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use super::admission::{Admission, Refusal};
 use super::bindings::{PluginPre, wit, wit_v0_1};
 use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::CompileCache;
@@ -54,6 +55,7 @@ pub(super) struct Inner {
     pub(super) linker: Linker<CallState>,
     pub(super) cache: CompileCache,
     limits: RuntimeLimits,
+    admission: Admission,
     egress: EgressClient,
     pub(super) plugins: ArcSwap<BTreeMap<String, PluginSlot>>,
     _ticker: EpochTicker,
@@ -99,6 +101,7 @@ impl Runtime {
                 engine,
                 linker,
                 cache,
+                admission: Admission::new(&options.limits),
                 limits: options.limits,
                 egress,
                 plugins: ArcSwap::from_pointee(BTreeMap::new()),
@@ -110,6 +113,11 @@ impl Runtime {
     /// The limits every call runs under.
     pub fn limits(&self) -> &RuntimeLimits {
         &self.inner.limits
+    }
+
+    /// The operator's egress policy every call runs under.
+    pub fn egress_policy(&self) -> &crate::egress::EgressPolicy {
+        self.inner.egress.policy()
     }
 
     /// Loads one component file and installs it.
@@ -264,7 +272,17 @@ impl Runtime {
         context: CallContext,
         operation: Operation,
     ) -> Result<OperationOutput, CallError> {
-        let (scope, auth_method) = connection_scope(plugin, &context)?;
+        // Held until the call ends. The loader's checks call `run` directly, outside these caps,
+        // so a busy host can still load a fix.
+        let _permit = self
+            .inner
+            .admission
+            .admit(&context.tenant, &context.connection)
+            .map_err(|refusal| match refusal {
+                Refusal::Full => CallError::Busy,
+                Refusal::OverCap { scope, limit } => CallError::OverCap { scope, limit },
+            })?;
+        let (scope, auth_method) = connection_scope(plugin, &context, &self.inner.egress)?;
         let context = CallContext {
             auth_method,
             ..context
@@ -287,7 +305,9 @@ impl Runtime {
         scope: &ConnectionScope,
     ) -> Result<OperationOutput, CallError> {
         let limits = &self.inner.limits;
-        let timeout = limits.call_timeout;
+        let timeout = context
+            .timeout
+            .map_or(limits.call_timeout, |t| t.min(limits.call_timeout));
         let timeout_ms = timeout.as_millis() as u64;
         let labels = CallLabels {
             tenant: context.tenant,
@@ -415,22 +435,24 @@ fn report_guest_output(state: &CallState, operation: &str) {
     }
 }
 
-/// What the call may reach: the plugin's hosts, the connection's origin from its config, and
-/// where its credential may go; with the id of the auth method in force.
+/// What the call may reach: the plugin's hosts (with the operator's additions for this
+/// connector), and where its credential may go: the origin bound to it when it was stored and
+/// the auth method's credential hosts. The live config never widens either.
 fn connection_scope(
     plugin: &Plugin,
     context: &CallContext,
+    egress: &EgressClient,
 ) -> Result<(ConnectionScope, Option<String>), CallError> {
     let manifest = &plugin.manifest;
-    let origin = manifest
-        .origin_config_key
-        .as_ref()
-        .and_then(|key| context.config.iter().find(|(k, _)| k == key))
-        .and_then(|(_, value)| url::Url::parse(value).ok())
+    let origin = context
+        .bound_origin
+        .as_deref()
+        .and_then(|value| url::Url::parse(value).ok())
         .map(|url| url.origin())
         .filter(|origin| origin.is_tuple());
     let mut scope = ConnectionScope {
         plugin_hosts: plugin.host_patterns.clone(),
+        operator_extra_hosts: egress.policy().extra_hosts(&manifest.id),
         origin,
         credential: None,
         credential_hosts: Vec::new(),

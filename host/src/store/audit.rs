@@ -19,13 +19,36 @@ pub struct AuditEvent {
     pub action: String,
     /// What it acted on (a connection id, a plugin id).
     pub target: String,
+    /// Whether the attempt succeeded; refused and failed attempts are recorded too.
+    #[serde(default)]
+    pub outcome: AuditOutcome,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
+/// Whether an audited attempt succeeded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    #[default]
+    Success,
+    Failure,
+}
+
+/// An event to append (see [`AuditEvent`] for the fields).
+pub struct NewAuditEvent<'a> {
+    /// `None`: the host's own log.
+    pub tenant: Option<&'a str>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub outcome: AuditOutcome,
+    pub details: serde_json::Value,
+}
+
 impl Store {
-    /// Appends an event to the tenant's audit log (`None` tenant: the host's own log).
+    /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own log).
     pub async fn audit(
         &self,
         tenant: Option<&str>,
@@ -34,16 +57,30 @@ impl Store {
         target: &str,
         details: serde_json::Value,
     ) -> Result<(), StoreError> {
-        let tenant = tenant.unwrap_or(SYSTEM_TENANT);
+        self.record_audit(NewAuditEvent {
+            tenant,
+            actor,
+            action,
+            target,
+            outcome: AuditOutcome::Success,
+            details,
+        })
+        .await
+    }
+
+    /// Appends an event to the audit log.
+    pub async fn record_audit(&self, new: NewAuditEvent<'_>) -> Result<(), StoreError> {
+        let tenant = new.tenant.unwrap_or(SYSTEM_TENANT);
         let seq = self.db.generate_id()?;
         let event = AuditEvent {
             seq,
             at: now_rfc3339(),
             tenant: tenant.to_owned(),
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            details,
+            actor: new.actor.to_owned(),
+            action: new.action.to_owned(),
+            target: new.target.to_owned(),
+            outcome: new.outcome,
+            details: new.details,
         };
         let mut key = tenant_prefix(tenant);
         key.extend_from_slice(&seq.to_be_bytes());

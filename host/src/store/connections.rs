@@ -1,9 +1,8 @@
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{
-    Aad, ConnectionRecord, Store, StoreError, StoredCredential, scoped_key, tenant_prefix,
-};
+use super::token_expiry::{self, expiry_of};
+use super::{Aad, BoundCredential, ConnectionRecord, Store, StoreError, scoped_key, tenant_prefix};
 
 /// Field name of a connection's credential in the `secrets` tree.
 const CREDENTIAL_FIELD: &str = "credential";
@@ -17,21 +16,26 @@ impl Store {
     pub async fn create_connection(
         &self,
         record: &ConnectionRecord,
-        credential: &StoredCredential,
+        credential: &BoundCredential,
     ) -> Result<(), StoreError> {
         let key = scoped_key(&record.tenant, &record.id);
         let value = serde_json::to_vec(record)?;
         let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
-        let sealed = self.keys.seal(
-            &aad,
-            &zeroize::Zeroizing::new(serde_json::to_vec(credential)?),
-        )?;
-        (&self.connections, &self.secrets).transaction(|(connections, secrets)| {
+        let sealed = self.seal_credential(&aad, credential)?;
+        let expiry = expiry_of(credential);
+        let trees = (
+            &self.connections,
+            &self.secrets,
+            &self.token_expiry,
+            &self.token_expiry_of,
+        );
+        trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
             }
             connections.insert(key.as_slice(), value.as_slice())?;
             secrets.insert(aad.storage_key(), sealed.as_slice())?;
+            token_expiry::set(by_time, by_connection, &key, expiry)?;
             Ok(())
         })?;
         self.flush().await
@@ -42,30 +46,63 @@ impl Store {
     pub async fn update_connection(
         &self,
         record: &ConnectionRecord,
-        credential: Option<&StoredCredential>,
+        credential: Option<&BoundCredential>,
     ) -> Result<(), StoreError> {
         let key = scoped_key(&record.tenant, &record.id);
         let value = serde_json::to_vec(record)?;
         let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
         let sealed = credential
-            .map(|c| {
-                Ok::<_, StoreError>(
-                    self.keys
-                        .seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(c)?))?,
-                )
-            })
+            .map(|c| self.seal_credential(&aad, c))
             .transpose()?;
-        (&self.connections, &self.secrets).transaction(|(connections, secrets)| {
+        let trees = (
+            &self.connections,
+            &self.secrets,
+            &self.token_expiry,
+            &self.token_expiry_of,
+        );
+        trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
             }
             connections.insert(key.as_slice(), value.as_slice())?;
-            if let Some(sealed) = &sealed {
+            if let (Some(sealed), Some(credential)) = (&sealed, credential) {
                 secrets.insert(aad.storage_key(), sealed.as_slice())?;
+                token_expiry::set(by_time, by_connection, &key, expiry_of(credential))?;
             }
             Ok(())
         })?;
         self.flush().await
+    }
+
+    /// Changes a connection's record in place: `change` sees the record as stored at that
+    /// moment (re-read inside the transaction, so a concurrent PATCH is never overwritten) and
+    /// returns whether it changed anything. Returns the record as stored after, `None` if the
+    /// connection is gone.
+    pub async fn update_status(
+        &self,
+        tenant: &str,
+        id: &str,
+        change: impl Fn(&mut ConnectionRecord) -> bool,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let key = scoped_key(tenant, id);
+        let (stored, wrote) = self.connections.transaction(|connections| {
+            let Some(bytes) = connections.get(&key)? else {
+                return Ok((None, false));
+            };
+            let mut record: ConnectionRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| ConflictableTransactionError::Abort(StoreError::from(e)))?;
+            let wrote = change(&mut record);
+            if wrote {
+                let value = serde_json::to_vec(&record)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::from(e)))?;
+                connections.insert(key.as_slice(), value)?;
+            }
+            Ok((Some(record), wrote))
+        })?;
+        if wrote {
+            self.flush().await?;
+        }
+        Ok(stored)
     }
 
     /// One connection of one tenant.
@@ -78,6 +115,46 @@ impl Store {
             .get(scoped_key(tenant, id))?
             .map(|v| serde_json::from_slice(&v).map_err(StoreError::from))
             .transpose()
+    }
+
+    /// How many connections one tenant holds (keys only, no records parsed).
+    pub fn connection_count(&self, tenant: &str) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self.connections.scan_prefix(tenant_prefix(tenant)).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// One page of a tenant's connections in id order: up to `limit` records with an id after
+    /// `after`.
+    pub fn connections_page(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let prefix = tenant_prefix(tenant);
+        let start = match after {
+            // The first key after `after`: `after` itself followed by a zero byte.
+            Some(id) => {
+                let mut key = scoped_key(tenant, id);
+                key.push(0);
+                key
+            }
+            None => prefix.clone(),
+        };
+        self.connections
+            .range(start..)
+            .take_while(|entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(&prefix))
+            })
+            .take(limit)
+            .map(|entry| Ok(serde_json::from_slice(&entry?.1)?))
+            .collect()
     }
 
     /// Every connection of one tenant, by id.
@@ -103,8 +180,16 @@ impl Store {
             .scan_prefix(&secret_prefix)
             .keys()
             .collect::<Result<_, _>>()?;
-        let existed = (&self.connections, &self.secrets, &self.cursors).transaction(
-            |(connections, secrets, cursors)| {
+        let trees = (
+            &self.connections,
+            &self.secrets,
+            &self.cursors,
+            &self.token_expiry,
+            &self.token_expiry_of,
+        );
+        let existed =
+            trees.transaction(|(connections, secrets, cursors, by_time, by_connection)| {
+                token_expiry::set(by_time, by_connection, &key, None)?;
                 let existed = connections.remove(key.as_slice())?.is_some();
                 for k in &secret_keys {
                     secrets.remove(k)?;
@@ -113,21 +198,30 @@ impl Store {
                     cursors.remove(k)?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(existed)
-            },
-        )?;
+            })?;
         self.flush().await?;
         Ok(existed)
     }
 
-    /// The connection's credential, opened.
-    pub fn credential(&self, tenant: &str, id: &str) -> Result<StoredCredential, StoreError> {
+    /// The connection's credential with the origin it is bound to, opened.
+    pub fn credential(&self, tenant: &str, id: &str) -> Result<BoundCredential, StoreError> {
         let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
         let sealed = self
             .secrets
             .get(aad.storage_key())?
             .ok_or(StoreError::NotFound)?;
         let plain = self.keys.open(&aad, &sealed)?;
-        Ok(serde_json::from_slice(&plain)?)
+        Ok(BoundCredential::from_sealed_json(&plain)?)
+    }
+
+    fn seal_credential(
+        &self,
+        aad: &Aad,
+        credential: &BoundCredential,
+    ) -> Result<Vec<u8>, StoreError> {
+        Ok(self
+            .keys
+            .seal(aad, &zeroize::Zeroizing::new(credential.to_sealed_json()?))?)
     }
 
     /// Stores a sync cursor for `stream`, sealed.
@@ -159,6 +253,17 @@ impl Store {
         Ok(Some(
             String::from_utf8(plain.to_vec()).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         ))
+    }
+
+    /// How many cursors a connection holds (keys only).
+    pub fn cursor_count(&self, tenant: &str, connection: &str) -> Result<usize, StoreError> {
+        let prefix = format!("{tenant}/{connection}/cursor:").into_bytes();
+        let mut count = 0;
+        for key in self.cursors.scan_prefix(&prefix).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Every stored cursor of a connection, as `(stream, value)`.
@@ -227,19 +332,24 @@ impl Store {
         &self,
         tenant: &str,
         id: &str,
-        credential: &StoredCredential,
+        credential: &BoundCredential,
     ) -> Result<(), StoreError> {
         let key = scoped_key(tenant, id);
         let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
-        let sealed = self.keys.seal(
-            &aad,
-            &zeroize::Zeroizing::new(serde_json::to_vec(credential)?),
-        )?;
-        (&self.connections, &self.secrets).transaction(|(connections, secrets)| {
+        let sealed = self.seal_credential(&aad, credential)?;
+        let expiry = expiry_of(credential);
+        let trees = (
+            &self.connections,
+            &self.secrets,
+            &self.token_expiry,
+            &self.token_expiry_of,
+        );
+        trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
             }
             secrets.insert(aad.storage_key(), sealed.as_slice())?;
+            token_expiry::set(by_time, by_connection, &key, expiry)?;
             Ok(())
         })?;
         self.flush().await
@@ -252,16 +362,13 @@ impl Store {
     #[doc(hidden)]
     pub async fn seed_connections(
         &self,
-        entries: &[(ConnectionRecord, StoredCredential)],
+        entries: &[(ConnectionRecord, BoundCredential)],
     ) -> Result<(), StoreError> {
         let mut records = sled::Batch::default();
         let mut secrets = sled::Batch::default();
         for (record, credential) in entries {
             let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
-            let sealed = self.keys.seal(
-                &aad,
-                &zeroize::Zeroizing::new(serde_json::to_vec(credential)?),
-            )?;
+            let sealed = self.seal_credential(&aad, credential)?;
             records.insert(
                 scoped_key(&record.tenant, &record.id),
                 serde_json::to_vec(record)?,

@@ -3,7 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use sled::Transactional as _;
+use sled::transaction::ConflictableTransactionError;
+
 use super::{Aad, Store, StoreError};
+
+fn expiry_of(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
 
 /// Pseudo-tenant and connection names under which host-wide secrets are sealed.
 const SYSTEM: &str = "_system";
@@ -24,6 +31,13 @@ pub struct OAuthSession {
     pub verifier: Option<String>,
     /// Unix seconds.
     pub expires_at: u64,
+    /// SHA-256 of the cookie the start page set in the browser that opened this authorization;
+    /// the browser callback must present it. `None` until the start page is opened.
+    #[serde(default)]
+    pub browser_binding: Option<String>,
+    /// The vendor's authorization URL; only the start page hands it to the bound browser.
+    #[serde(default)]
+    pub vendor_url: String,
 }
 
 impl std::fmt::Debug for OAuthSession {
@@ -44,15 +58,37 @@ pub struct OAuthApp {
     pub scopes: Vec<String>,
 }
 
+/// Key of a session in the `oauth_pending` index: `tenant/session-id`; the value is its
+/// expiry (unix seconds, big-endian), so counting and sweeping never open a sealed session.
+fn pending_key(tenant: &str, id: &str) -> Vec<u8> {
+    super::scoped_key(tenant, id)
+}
+
 impl Store {
-    /// Stores a pending session, sealed.
+    /// Stores a pending session, sealed, and indexes it under its tenant with its expiry.
     pub async fn put_oauth_session(&self, session: &OAuthSession) -> Result<(), StoreError> {
         let aad = Aad::new(SYSTEM, &session.id, "oauth-session");
         let sealed = self
             .keys
             .seal(&aad, &zeroize::Zeroizing::new(serde_json::to_vec(session)?))?;
-        self.oauth_sessions.insert(aad.storage_key(), sealed)?;
+        let index_key = pending_key(&session.tenant, &session.id);
+        let expiry = session.expires_at.to_be_bytes();
+        (&self.oauth_sessions, &self.oauth_pending).transaction(|(sessions, pending)| {
+            sessions.insert(aad.storage_key(), sealed.as_slice())?;
+            pending.insert(index_key.as_slice(), &expiry[..])?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
         self.flush().await
+    }
+
+    /// A pending session, left in place (the start page reads it before the callback).
+    pub fn oauth_session(&self, id: &str) -> Result<Option<OAuthSession>, StoreError> {
+        let aad = Aad::new(SYSTEM, id, "oauth-session");
+        let Some(sealed) = self.oauth_sessions.get(aad.storage_key())? else {
+            return Ok(None);
+        };
+        let plain = self.keys.open(&aad, &sealed)?;
+        Ok(Some(serde_json::from_slice(&plain)?))
     }
 
     /// Removes and returns a pending session: a second call for the same id finds nothing, so a
@@ -63,7 +99,41 @@ impl Store {
             return Ok(None);
         };
         let plain = self.keys.open(&aad, &sealed)?;
-        Ok(Some(serde_json::from_slice(&plain)?))
+        let session: OAuthSession = serde_json::from_slice(&plain)?;
+        self.oauth_pending
+            .remove(pending_key(&session.tenant, &session.id))?;
+        Ok(Some(session))
+    }
+
+    /// Pending, unexpired authorizations of one tenant (from the index; nothing is opened).
+    pub fn pending_oauth_sessions(&self, tenant: &str, now: u64) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for entry in self.oauth_pending.scan_prefix(super::tenant_prefix(tenant)) {
+            let (_, expiry) = entry?;
+            if expiry_of(&expiry) > now {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Deletes every authorization that expired before `now`; returns how many.
+    pub fn sweep_oauth_sessions(&self, now: u64) -> Result<usize, StoreError> {
+        let mut swept = 0;
+        for entry in self.oauth_pending.iter() {
+            let (key, expiry) = entry?;
+            if expiry_of(&expiry) > now {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&key);
+            if let Some((_, id)) = text.split_once('/') {
+                let aad = Aad::new(SYSTEM, id, "oauth-session");
+                self.oauth_sessions.remove(aad.storage_key())?;
+            }
+            self.oauth_pending.remove(&key)?;
+            swept += 1;
+        }
+        Ok(swept)
     }
 
     /// The key that signs OAuth `state`, created on first use and sealed like any secret.
@@ -116,14 +186,5 @@ impl Store {
         Ok(Some(serde_json::from_slice(
             &self.keys.open(&aad, &sealed)?,
         )?))
-    }
-
-    /// Every connection of every tenant (for the refresh sweeper).
-    pub fn all_connections(&self) -> Result<Vec<super::ConnectionRecord>, StoreError> {
-        self.connections
-            .iter()
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?)?))
-            .collect()
     }
 }

@@ -16,15 +16,29 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: String,
+    /// Origins (`https://app.example`) the tenant registered for OAuth `return_to` and
+    /// `redirect_uri`, besides the host's own.
+    #[serde(default)]
+    pub redirect_origins: Vec<String>,
 }
 
 /// A tenant API key as stored: only its SHA-256 is the tree key; this is the value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyRecord {
-    /// Short public id (the key's first characters), for audit and revocation.
+    /// Public id, random (never derived from the secret), for listing, audit and revocation.
     pub id: String,
     pub tenant: String,
     pub created_at: String,
+    /// Unix seconds after which the key answers 401; `None`: never expires.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key has expired at `now` (unix seconds).
+    pub fn expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 /// Where a connection stands.
@@ -112,6 +126,52 @@ impl std::fmt::Debug for StoredCredential {
             Self::Bearer { .. } => "StoredCredential::Bearer([redacted])",
             Self::ApiKey { .. } => "StoredCredential::ApiKey([redacted])",
             Self::Oauth2 { .. } => "StoredCredential::Oauth2([redacted])",
+        })
+    }
+}
+
+/// A credential with the origin it was validated against. Both are sealed together (one
+/// ciphertext, AAD = tenant, connection, field), so the origin cannot be changed without the
+/// master key, and a credential is never sent anywhere its connection was not verified.
+#[derive(Clone, Debug)]
+pub struct BoundCredential {
+    pub credential: StoredCredential,
+    /// `scheme://host[:port]`, or `None` for connectors without an origin (a fixed API host).
+    pub origin: Option<String>,
+}
+
+/// Key of the bound origin inside the sealed JSON object, beside the credential's own fields;
+/// records sealed before origins were bound simply lack it.
+const ORIGIN_FIELD: &str = "bound_origin";
+
+impl BoundCredential {
+    pub fn new(credential: StoredCredential, origin: Option<String>) -> Self {
+        Self { credential, origin }
+    }
+
+    /// The plaintext that gets sealed.
+    pub(crate) fn to_sealed_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut value = serde_json::to_value(&self.credential)?;
+        if let (Some(object), Some(origin)) = (value.as_object_mut(), &self.origin) {
+            object.insert(
+                ORIGIN_FIELD.into(),
+                serde_json::Value::String(origin.clone()),
+            );
+        }
+        serde_json::to_vec(&value)
+    }
+
+    /// Reads what [`BoundCredential::to_sealed_json`] wrote (or a record from before origins
+    /// were bound: `origin` is then `None`).
+    pub(crate) fn from_sealed_json(plain: &[u8]) -> serde_json::Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_slice(plain)?;
+        let origin = value
+            .as_object_mut()
+            .and_then(|object| object.remove(ORIGIN_FIELD))
+            .and_then(|v| v.as_str().map(str::to_owned));
+        Ok(Self {
+            credential: serde_json::from_value(value)?,
+            origin,
         })
     }
 }

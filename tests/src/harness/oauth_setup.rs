@@ -8,7 +8,7 @@ use connector_host::credentials::OAuthClientConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::TestServer;
+use super::{Browser, TestServer};
 use crate::fakes::oauth_server::{CLIENT_ID, CLIENT_SECRET};
 use crate::fakes::{OAuthServer, ProbeVendor};
 
@@ -41,12 +41,29 @@ pub struct OAuthSetup {
     pub vendor: ProbeVendor,
     pub server: TestServer,
     pub key: String,
-    pub browser: reqwest::Client,
+    /// The user's browser: keeps the cookie the host's start page sets.
+    pub browser: Browser,
 }
 
 impl OAuthSetup {
     /// Starts everything; `capture_logs` installs the test log capture.
     pub async fn start(timings: OAuthTimings, capture_logs: bool) -> Self {
+        Self::start_inner(timings, capture_logs, |_| {}).await
+    }
+
+    /// Starts everything (logs captured) after `adjust` has changed the host's config.
+    pub async fn start_adjusted(
+        timings: OAuthTimings,
+        adjust: impl FnOnce(&mut connector_host::config::HostConfig) + Send + 'static,
+    ) -> Self {
+        Self::start_inner(timings, true, adjust).await
+    }
+
+    async fn start_inner(
+        timings: OAuthTimings,
+        capture_logs: bool,
+        extra: impl FnOnce(&mut connector_host::config::HostConfig) + Send + 'static,
+    ) -> Self {
         let auth = OAuthServer::start(timings.access_ttl).await;
         let checker = auth.clone();
         let vendor =
@@ -62,11 +79,13 @@ impl OAuthSetup {
                     authorize_url: Some(endpoints.url("/authorize")),
                     token_url: Some(endpoints.url("/token")),
                     revoke_url: Some(endpoints.url("/revoke")),
+                    allowed_scopes: vec!["write".into()],
                 },
             );
             config.oauth_refresh_margin_secs = timings.margin;
             config.oauth_sweep_interval_secs = timings.sweep;
             config.oauth_state_ttl_secs = timings.state_ttl;
+            extra(config);
         };
         let server = if capture_logs {
             TestServer::start_with(adjust).await
@@ -74,10 +93,7 @@ impl OAuthSetup {
             TestServer::start_quiet_with(adjust).await
         };
         let key = server.tenant("acme").await;
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let browser = Browser::new();
         Self {
             auth,
             vendor,
@@ -107,37 +123,22 @@ impl OAuthSetup {
         json!({"config": {"base_url": self.vendor.origin()}, "scopes": ["write"]})
     }
 
-    /// Plays the user's browser at the vendor: returns the callback URL it redirects to.
+    /// Plays the user's browser through the host's start page and the vendor: returns the
+    /// callback URL the vendor redirects to.
     pub async fn consent(&self, authorization_url: &str) -> String {
-        let response = self
-            .browser
-            .get(authorization_url)
-            .send()
-            .await
-            .expect("authorize request");
-        assert_eq!(response.status(), 302);
-        response.headers()["location"]
-            .to_str()
-            .expect("location")
-            .to_owned()
+        self.browser.consent(authorization_url).await
     }
 
-    /// Follows the vendor's redirect to the host; returns status, Location and body.
+    /// Follows the vendor's redirect to the host in the user's browser; returns status,
+    /// Location and body.
     pub async fn callback(&self, url: &str) -> (u16, Option<String>, Value) {
-        let response = self
-            .browser
-            .get(url)
-            .send()
-            .await
-            .expect("callback request");
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, location, body)
+        callback_in(&self.browser, url).await
+    }
+
+    /// Follows a callback URL in `browser` (another profile, say); returns status, Location
+    /// and body.
+    pub async fn callback_in(&self, browser: &Browser, url: &str) -> (u16, Option<String>, Value) {
+        callback_in(browser, url).await
     }
 
     /// A full flow; returns the new connection's id.
@@ -157,7 +158,7 @@ impl OAuthSetup {
             .server
             .send(Method::GET, "/api/v1/connections", Some(&self.key), None)
             .await;
-        listed["data"].as_array().map_or(0, Vec::len)
+        listed["data"]["entries"].as_array().map_or(0, Vec::len)
     }
 
     /// `GET .../containers` of a connection.
@@ -171,4 +172,17 @@ impl OAuthSetup {
             )
             .await
     }
+}
+
+/// Follows a callback URL in `browser`; returns status, Location and body.
+async fn callback_in(browser: &Browser, url: &str) -> (u16, Option<String>, Value) {
+    let response = browser.get(url).await;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, location, body)
 }

@@ -39,6 +39,12 @@ impl HostProcess {
             .env("CONNECTOR_HOST_PLUGINS_DIR", plugins_dir)
             .env("CONNECTOR_HOST_ALLOW_PRIVATE_EGRESS", "true")
             .env("CONNECTOR_HOST_LOG_FORMAT", "json")
+            // The process tests drive one key hard on purpose (crash safety, not rate limits).
+            .env(
+                "CONNECTOR_HOST_LIMITS__API_KEY_REQUESTS_PER_SECOND",
+                "100000",
+            )
+            .env("CONNECTOR_HOST_LIMITS__API_KEY_BURST", "100000")
             .env(
                 "CONNECTOR_HOST_LOG",
                 "debug,connector_host=trace,plugin=trace",

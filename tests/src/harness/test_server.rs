@@ -57,8 +57,21 @@ impl TestServer {
             ),
             allow_private_egress: true,
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
+            // The Atlassian fakes serve the "site" on loopback; the connectors themselves ask
+            // only for *.atlassian.net.
+            connector_hosts: ["jira", "confluence"]
+                .into_iter()
+                .map(|id| (id.to_owned(), vec!["127.0.0.1".to_owned()]))
+                .collect(),
             ..HostConfig::default()
         };
+        // Tests and benchmarks drive one key and one connection hard; the caps have tests of
+        // their own that set them low.
+        config.limits.api_key_requests_per_second = 100_000;
+        config.limits.api_key_burst = 100_000;
+        config.limits.max_concurrent_calls_per_tenant = Some(config.limits.max_concurrent_calls);
+        config.limits.max_concurrent_calls_per_connection =
+            Some(config.limits.max_concurrent_calls);
         adjust(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let base = format!("http://{}", server.local_addr);

@@ -39,7 +39,11 @@ async fn a_tenant_connects_browses_pages_and_creates() {
     let (status, listed) = server
         .send(Method::GET, "/api/v1/connections", Some(&key), None)
         .await;
-    assert_eq!((status, listed["data"].as_array().unwrap().len()), (200, 1));
+    assert_eq!(
+        (status, listed["data"]["entries"].as_array().unwrap().len()),
+        (200, 1)
+    );
+    assert_eq!(listed["data"]["next_cursor"], Value::Null);
 
     let (containers, pages) =
         page_through(&server, &key, &format!("{base}/containers?limit=3")).await;
@@ -268,5 +272,5 @@ async fn a_rejected_credential_creates_nothing() {
     let (_, listed) = server
         .send(Method::GET, "/api/v1/connections", Some(&key), None)
         .await;
-    assert_eq!(listed["data"], json!([]));
+    assert_eq!(listed["data"]["entries"], json!([]));
 }

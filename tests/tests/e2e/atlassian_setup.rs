@@ -8,7 +8,7 @@ use connector_host::credentials::OAuthClientConfig;
 use connector_tests::fakes::atlassian_auth::AtlassianAuth;
 use connector_tests::fakes::oauth_server::{CLIENT_ID, CLIENT_SECRET};
 use connector_tests::fakes::{OAuthServer, Recorder};
-use connector_tests::harness::TestServer;
+use connector_tests::harness::{Browser, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ pub struct Atlassian<F> {
     pub fake: F,
     pub server: TestServer,
     pub key: String,
-    pub browser: reqwest::Client,
+    pub browser: Browser,
 }
 
 /// What the tests need from a fake.
@@ -57,15 +57,13 @@ impl<F: AtlassianFake> Atlassian<F> {
                     authorize_url: Some(endpoints.url("/authorize")),
                     token_url: Some(endpoints.url("/token")),
                     revoke_url: None,
+                    allowed_scopes: Vec::new(),
                 },
             );
         })
         .await;
         let key = server.tenant("acme").await;
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let browser = Browser::new();
         Self {
             auth,
             atlassian,
@@ -113,9 +111,8 @@ impl<F: AtlassianFake> Atlassian<F> {
             .await;
         assert_eq!(status, 200, "{authorization}");
         let url = authorization["data"]["authorization_url"].as_str().unwrap();
-        let consent = self.browser.get(url).send().await.unwrap();
-        let callback = consent.headers()["location"].to_str().unwrap().to_owned();
-        let response = self.browser.get(callback).send().await.unwrap();
+        let callback = self.browser.consent(url).await;
+        let response = self.browser.get(&callback).await;
         (
             response.status().as_u16(),
             response.json().await.unwrap_or(Value::Null),

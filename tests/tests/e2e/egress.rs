@@ -1,7 +1,7 @@
 //! The egress policy: deny by default, checked after resolution and on every redirect hop.
 
 use connector_host::egress::{AddressGuard, EgressPolicy, HostPattern};
-use connector_host::runtime::CallError;
+use connector_host::runtime::{CallError, Operation};
 use connector_tests::harness;
 
 use super::ProbeSetup;
@@ -37,7 +37,7 @@ async fn the_operator_policy_narrows_what_the_plugin_requested() {
             .command(setup.context(), "get-anon:https://blocked.example/")
             .await,
     );
-    // The connection's own origin stays reachable.
+    // The connection's own origin is in the operator's list, so it stays reachable.
     let ok = setup
         .command(
             setup.context(),
@@ -46,6 +46,36 @@ async fn the_operator_policy_narrows_what_the_plugin_requested() {
         .await
         .unwrap();
     assert_eq!(ok, "ok");
+}
+
+#[tokio::test]
+async fn an_operator_list_that_excludes_the_connections_own_origin_refuses_the_call() {
+    // The probe asks for localhost and 127.0.0.1; the operator allows only localhost. The
+    // connection's bound origin (127.0.0.1) gets no exemption.
+    let policy = EgressPolicy {
+        operator_hosts: vec![HostPattern::parse("localhost").unwrap()],
+        ..harness::loopback_policy()
+    };
+    let setup = ProbeSetup::with(policy, harness::test_limits()).await;
+    let result = setup
+        .runtime
+        .call(
+            "probe",
+            setup.context(),
+            Operation::Containers {
+                parent: None,
+                page: crate::page(None, 10),
+            },
+        )
+        .await;
+    assert!(
+        matches!(result, Err(CallError::EgressDenied(_))),
+        "{result:?}"
+    );
+    assert!(
+        setup.vendor.recorder.requests().is_empty(),
+        "nothing reached the origin"
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ async fn another_tenant_gets_404_for_everything() {
     let (_, listed) = server
         .send(Method::GET, "/api/v1/connections", Some(&key_b), None)
         .await;
-    assert_eq!(listed["data"], json!([]));
+    assert_eq!(listed["data"]["entries"], json!([]));
     assert_eq!(
         vendor.recorder.requests().len(),
         before,

@@ -255,6 +255,6 @@ async fn a_grant_that_does_not_cover_the_site_creates_nothing() {
         "{body}"
     );
     let (_, listed) = jira.get("/api/v1/connections").await;
-    assert_eq!(listed["data"], json!([]));
+    assert_eq!(listed["data"]["entries"], json!([]));
     let _ = API_TOKEN;
 }

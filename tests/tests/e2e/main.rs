@@ -4,18 +4,24 @@
 mod api_flow;
 mod atlassian_setup;
 mod bad_input;
+mod bounded_server;
 mod compile_cache;
 mod confluence;
+mod credential_binding;
 mod egress;
+mod fair_slots;
 mod hot_load;
 mod isolation;
 mod jira;
 mod oauth;
+mod oauth_binding;
 mod process;
+mod quotas_and_keys;
 mod sandbox;
 mod sdk_calls;
 mod secrets;
 mod server;
+mod status_writes;
 
 use connector_host::egress::{Credential, EgressPolicy};
 use connector_host::runtime::{

@@ -31,7 +31,17 @@ async fn default_setup() -> OAuthSetup {
 async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
     let setup = default_setup().await;
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
-    let url = url::Url::parse(authorization["authorization_url"].as_str().unwrap()).unwrap();
+    let start = authorization["authorization_url"].as_str().unwrap();
+    assert!(
+        start.starts_with(&format!("{}/api/v1/oauth/start?state=", setup.server.base)),
+        "authorize sends the user to the host's start page first: {start}"
+    );
+    let (page, vendor) = setup.browser.open_start_page(start).await;
+    assert!(
+        page.contains("<strong>acme</strong>") && page.contains("Connect Probe"),
+        "the start page names the tenant and the connector: {page}"
+    );
+    let url = url::Url::parse(&vendor).unwrap();
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(query["client_id"], CLIENT_ID);
     assert_eq!(query["code_challenge_method"], "S256");
@@ -47,7 +57,8 @@ async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
     assert_eq!(query["state"], authorization["state"].as_str().unwrap());
     assert!(query["redirect_uri"].ends_with("/api/v1/oauth/callback"));
 
-    let callback = setup.consent(url.as_str()).await;
+    // The same browser may open the start page again.
+    let callback = setup.consent(start).await;
     let (status, _, body) = setup.callback(&callback).await;
     assert_eq!(status, 201, "{body}");
     let connection = &body["data"];
@@ -74,6 +85,34 @@ async fn return_to_gets_a_redirect_with_the_connection_id() {
     let setup = default_setup().await;
     let mut body = setup.authorize_body();
     body["return_to"] = json!("https://app.example/connected?from=oauth");
+    // Not an origin the tenant registered: refused, no open redirect.
+    let (status, refused) = setup
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/oauth/probe/authorize",
+            Some(&setup.key),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("redirect_origins"),
+        "{refused}"
+    );
+    let (status, settings) = setup
+        .server
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&setup.key),
+            Some(json!({"redirect_origins": ["https://app.example"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{settings}");
     let authorization = setup.authorize(&setup.key, body).await;
     let callback = setup
         .consent(authorization["authorization_url"].as_str().unwrap())
@@ -188,6 +227,12 @@ async fn a_code_delivered_with_another_flows_state_fails_pkce() {
     let second = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback_first = setup
         .consent(first["authorization_url"].as_str().unwrap())
+        .await;
+    // The same browser opened the second flow's start page too, so the browser check passes
+    // and the PKCE check is what refuses the injection.
+    setup
+        .browser
+        .open_start_page(second["authorization_url"].as_str().unwrap())
         .await;
     // An attacker injects the first flow's code into the second flow: the host sends the second
     // flow's verifier, which does not match the first code's challenge.
@@ -374,7 +419,12 @@ async fn deleting_revokes_the_grant_and_a_tenant_app_overrides_the_default_clien
     setup
         .auth
         .add_client("tenant-own-client", "tenant-own-secret-93b2");
-    let app = json!({"client_id": "tenant-own-client", "client_secret": "tenant-own-secret-93b2"});
+    // The tenant's app allows the extra scope the usual authorize body asks for.
+    let app = json!({
+        "client_id": "tenant-own-client",
+        "client_secret": "tenant-own-secret-93b2",
+        "scopes": ["write"],
+    });
     let (status, body) = setup
         .server
         .send(

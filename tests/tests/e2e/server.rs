@@ -17,7 +17,18 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
     let (status, health) = server.send(Method::GET, "/healthz", None, None).await;
     assert_eq!((status, &health["ok"]), (200, &serde_json::json!(true)));
     let (status, ready) = server.send(Method::GET, "/readyz", None, None).await;
-    assert_eq!((status, ready["data"]["plugins"].as_u64()), (200, Some(4)));
+    assert_eq!(
+        (status, &ready["data"]["status"]),
+        (200, &serde_json::json!("ready"))
+    );
+    let (status, connectors) = server
+        .send(Method::GET, "/api/v1/connectors", Some(&key), None)
+        .await;
+    assert_eq!(
+        (status, connectors["data"].as_array().map(Vec::len)),
+        (200, Some(4)),
+        "the broken file was skipped: {connectors}"
+    );
 
     let response = server
         .client
@@ -121,6 +132,7 @@ async fn metrics_count_requests_by_route_template() {
     let text = server
         .client
         .get(format!("{}/metrics", server.base))
+        .bearer_auth(harness::ADMIN_TOKEN)
         .send()
         .await
         .unwrap()

@@ -1,0 +1,104 @@
+//! Credential binding: the origin a connection's credential is validated against and bound to
+//! when it is stored, and which config changes need the credential again. No config value a
+//! tenant sets afterwards can widen where a secret goes.
+
+use crate::egress::EgressPolicy;
+use crate::runtime::Plugin;
+
+type Config = serde_json::Map<String, serde_json::Value>;
+
+/// Why a config cannot be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindingError {
+    /// The origin key's value is not an allowed origin.
+    #[error("config `{key}`: {reason}")]
+    Origin { key: String, reason: String },
+    /// A URL key changed while the credential was not supplied again.
+    #[error(
+        "changing {} moves where the credential is sent: supply the credentials again in the same \
+         request (for OAuth connections, authorize again)",
+        keys_list(.keys)
+    )]
+    NeedsCredential { keys: Vec<String> },
+}
+
+fn keys_list(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The origin the credential will be bound to: the value of the connector's origin key, which
+/// must pass the same allow-list as every request (the plugin's requested hosts within the
+/// operator's list, or the operator's `connector_hosts`). `None` when the connector has no
+/// origin key or the config does not set it: the credential then goes only to the auth
+/// method's credential hosts.
+pub fn bound_origin(
+    policy: &EgressPolicy,
+    plugin: &Plugin,
+    config: &Config,
+) -> Result<Option<String>, BindingError> {
+    let manifest = &plugin.manifest;
+    let Some(key) = &manifest.origin_config_key else {
+        return Ok(None);
+    };
+    let Some(value) = config.get(key) else {
+        return Ok(None);
+    };
+    let origin_error = |reason: String| BindingError::Origin {
+        key: key.clone(),
+        reason,
+    };
+    let text = value
+        .as_str()
+        .ok_or_else(|| origin_error("must be a URL string".into()))?;
+    let origin = policy
+        .check_origin(&manifest.id, &plugin.host_patterns, text)
+        .map_err(origin_error)?;
+    Ok(Some(origin.ascii_serialization()))
+}
+
+/// Config keys whose value says where requests go: the origin key and every property the
+/// config schema declares with `format` `uri`, `url` or `iri`.
+pub fn url_keys(plugin: &Plugin) -> Vec<String> {
+    let manifest = &plugin.manifest;
+    let mut keys: Vec<String> = manifest.origin_config_key.iter().cloned().collect();
+    if let Some(properties) = manifest
+        .config_schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+    {
+        for (name, schema) in properties {
+            let is_url = schema
+                .get("format")
+                .and_then(|f| f.as_str())
+                .is_some_and(|f| matches!(f, "uri" | "url" | "iri"));
+            if is_url && !keys.contains(name) {
+                keys.push(name.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// Refuses a config change that moves a URL key unless a new credential comes with it.
+pub fn check_change(
+    plugin: &Plugin,
+    old: &Config,
+    new: &Config,
+    new_credential: bool,
+) -> Result<(), BindingError> {
+    if new_credential {
+        return Ok(());
+    }
+    let moved: Vec<String> = url_keys(plugin)
+        .into_iter()
+        .filter(|key| old.get(key) != new.get(key))
+        .collect();
+    if moved.is_empty() {
+        Ok(())
+    } else {
+        Err(BindingError::NeedsCredential { keys: moved })
+    }
+}

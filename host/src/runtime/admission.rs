@@ -1,0 +1,182 @@
+//! Who may start a plugin call now. Sandbox slots are shared by every tenant, so without caps
+//! one tenant pointing a connection at a slow server could hold them all. Three caps apply, each
+//! taken without waiting: per connection, per tenant (both answer `RATE_LIMITED` to that tenant
+//! only), and a global one that leaves [`LOADER_RESERVED_SLOTS`] free for the loader's checks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[cfg(doc)]
+use super::limits::LOADER_RESERVED_SLOTS;
+use super::limits::RuntimeLimits;
+
+/// Which cap refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapScope {
+    Tenant,
+    Connection,
+}
+
+impl CapScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant",
+            Self::Connection => "connection",
+        }
+    }
+}
+
+/// Why a call was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The tenant or the connection runs as many calls as it may.
+    OverCap { scope: CapScope, limit: u32 },
+    /// Every slot API calls may use is taken.
+    Full,
+}
+
+/// Counts running calls per tenant and per connection.
+pub(crate) struct Admission {
+    tenant_cap: u32,
+    connection_cap: u32,
+    api_slots: u32,
+    running: Arc<Mutex<Running>>,
+}
+
+#[derive(Default)]
+struct Running {
+    total: u32,
+    per_tenant: HashMap<String, u32>,
+    per_connection: HashMap<(String, String), u32>,
+}
+
+/// A running call's place; dropping it frees the place.
+pub(crate) struct Permit {
+    running: Arc<Mutex<Running>>,
+    tenant: String,
+    connection: String,
+}
+
+impl Admission {
+    pub(crate) fn new(limits: &RuntimeLimits) -> Self {
+        Self {
+            tenant_cap: limits.tenant_cap(),
+            connection_cap: limits.connection_cap(),
+            api_slots: limits.api_slots(),
+            running: Arc::default(),
+        }
+    }
+
+    /// Takes a place for a call of `tenant`'s `connection`, or says which cap is reached.
+    pub(crate) fn admit(&self, tenant: &str, connection: &str) -> Result<Permit, Refusal> {
+        let mut running = lock(&self.running);
+        let key = (tenant.to_owned(), connection.to_owned());
+        let connection_count = running.per_connection.get(&key).copied().unwrap_or(0);
+        if connection_count >= self.connection_cap {
+            return Err(Refusal::OverCap {
+                scope: CapScope::Connection,
+                limit: self.connection_cap,
+            });
+        }
+        let tenant_count = running.per_tenant.get(tenant).copied().unwrap_or(0);
+        if tenant_count >= self.tenant_cap {
+            return Err(Refusal::OverCap {
+                scope: CapScope::Tenant,
+                limit: self.tenant_cap,
+            });
+        }
+        if running.total >= self.api_slots {
+            return Err(Refusal::Full);
+        }
+        running.total += 1;
+        *running.per_tenant.entry(key.0.clone()).or_default() += 1;
+        *running.per_connection.entry(key).or_default() += 1;
+        Ok(Permit {
+            running: self.running.clone(),
+            tenant: tenant.to_owned(),
+            connection: connection.to_owned(),
+        })
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut running = lock(&self.running);
+        running.total = running.total.saturating_sub(1);
+        release(&mut running.per_tenant, self.tenant.clone());
+        release(
+            &mut running.per_connection,
+            (self.tenant.clone(), self.connection.clone()),
+        );
+    }
+}
+
+/// Decrements a count, removing the entry at zero so idle tenants take no memory.
+fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, u32>, key: K) {
+    if let Some(count) = counts.get_mut(&key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
+fn lock(running: &Mutex<Running>) -> std::sync::MutexGuard<'_, Running> {
+    // The counts stay consistent even if a holder panicked: every change is one statement.
+    running
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission(slots: u32, tenant: u32, connection: u32) -> Admission {
+        Admission::new(&RuntimeLimits {
+            max_concurrent_calls: slots,
+            max_concurrent_calls_per_tenant: Some(tenant),
+            max_concurrent_calls_per_connection: Some(connection),
+            ..RuntimeLimits::default()
+        })
+    }
+
+    #[test]
+    fn a_tenant_over_its_cap_is_refused_while_others_get_in() {
+        let admission = admission(16, 3, 2);
+        let a1 = admission.admit("a", "c1").unwrap();
+        let _a2 = admission.admit("a", "c1").unwrap();
+        assert_eq!(
+            admission.admit("a", "c1").err(),
+            Some(Refusal::OverCap {
+                scope: CapScope::Connection,
+                limit: 2
+            })
+        );
+        let _a3 = admission.admit("a", "c2").unwrap();
+        assert_eq!(
+            admission.admit("a", "c3").err(),
+            Some(Refusal::OverCap {
+                scope: CapScope::Tenant,
+                limit: 3
+            })
+        );
+        assert!(admission.admit("b", "c1").is_ok(), "another tenant gets in");
+        drop(a1);
+        assert!(
+            admission.admit("a", "c3").is_ok(),
+            "a freed place is reusable"
+        );
+    }
+
+    #[test]
+    fn the_loader_keeps_its_reserved_slots() {
+        let admission = admission(4, 10, 10);
+        let held: Vec<_> = (0..2)
+            .map(|i| admission.admit(&format!("t{i}"), "c").unwrap())
+            .collect();
+        assert_eq!(admission.admit("t9", "c").err(), Some(Refusal::Full));
+        drop(held);
+        assert!(lock(&admission.running).per_tenant.is_empty());
+    }
+}
