@@ -7,6 +7,7 @@ pub mod oauth_server;
 pub mod probe_vendor;
 mod recorder;
 mod serve;
+mod slow_vendor;
 
 pub use confluence::ConfluenceFake;
 pub use jira::JiraFake;
@@ -14,3 +15,4 @@ pub use oauth_server::OAuthServer;
 pub use probe_vendor::ProbeVendor;
 pub use recorder::{RecordedRequest, Recorder};
 pub use serve::FakeServer;
+pub use slow_vendor::SlowVendor;

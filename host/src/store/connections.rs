@@ -23,12 +23,7 @@ impl Store {
         let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
         let sealed = self.seal_credential(&aad, credential)?;
         let expiry = expiry_of(credential);
-        let trees = (
-            &self.connections,
-            &self.secrets,
-            &self.token_expiry,
-            &self.token_expiry_of,
-        );
+        let trees = self.credential_trees();
         trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
@@ -54,12 +49,7 @@ impl Store {
         let sealed = credential
             .map(|c| self.seal_credential(&aad, c))
             .transpose()?;
-        let trees = (
-            &self.connections,
-            &self.secrets,
-            &self.token_expiry,
-            &self.token_expiry_of,
-        );
+        let trees = self.credential_trees();
         trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
@@ -214,6 +204,17 @@ impl Store {
         Ok(BoundCredential::from_sealed_json(&plain)?)
     }
 
+    /// The trees a credential write changes together: the record, the sealed credential and
+    /// the token expiry index.
+    fn credential_trees(&self) -> (&sled::Tree, &sled::Tree, &sled::Tree, &sled::Tree) {
+        (
+            &self.connections,
+            &self.secrets,
+            &self.token_expiry,
+            &self.token_expiry_of,
+        )
+    }
+
     fn seal_credential(
         &self,
         aad: &Aad,
@@ -338,12 +339,7 @@ impl Store {
         let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
         let sealed = self.seal_credential(&aad, credential)?;
         let expiry = expiry_of(credential);
-        let trees = (
-            &self.connections,
-            &self.secrets,
-            &self.token_expiry,
-            &self.token_expiry_of,
-        );
+        let trees = self.credential_trees();
         trees.transaction(|(connections, secrets, by_time, by_connection)| {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));

@@ -105,17 +105,22 @@ impl OAuthSetup {
 
     /// `POST /api/v1/oauth/probe/authorize`; returns `data`.
     pub async fn authorize(&self, key: &str, body: Value) -> Value {
-        let (status, answer) = self
-            .server
+        let (status, answer) = self.try_authorize(key, body).await;
+        assert_eq!(status, 200, "{answer}");
+        answer["data"].clone()
+    }
+
+    /// `POST /api/v1/oauth/probe/authorize`, expecting it may be refused; returns the status and
+    /// the whole answer.
+    pub async fn try_authorize(&self, key: &str, body: Value) -> (u16, Value) {
+        self.server
             .send(
                 Method::POST,
                 "/api/v1/oauth/probe/authorize",
                 Some(key),
                 Some(body),
             )
-            .await;
-        assert_eq!(status, 200, "{answer}");
-        answer["data"].clone()
+            .await
     }
 
     /// The usual authorize body: the vendor fake as `base_url`, one extra scope.

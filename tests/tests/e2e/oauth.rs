@@ -86,15 +86,7 @@ async fn return_to_gets_a_redirect_with_the_connection_id() {
     let mut body = setup.authorize_body();
     body["return_to"] = json!("https://app.example/connected?from=oauth");
     // Not an origin the tenant registered: refused, no open redirect.
-    let (status, refused) = setup
-        .server
-        .send(
-            Method::POST,
-            "/api/v1/oauth/probe/authorize",
-            Some(&setup.key),
-            Some(body.clone()),
-        )
-        .await;
+    let (status, refused) = setup.try_authorize(&setup.key, body.clone()).await;
     assert_eq!(status, 422, "{refused}");
     assert!(
         refused["error"]["message"]

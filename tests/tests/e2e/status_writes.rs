@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::get;
-use connector_tests::fakes::FakeServer;
+use connector_tests::fakes::SlowVendor;
 use connector_tests::harness::TestServer;
 use reqwest::Method;
 use serde_json::json;
@@ -14,19 +12,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_slow_call_never_reverts_a_concurrent_patch() {
     // Accepts the connection; later rejects the credential, slowly.
-    let router = Router::new()
-        .route(
-            "/me",
-            get(|| async { axum::Json(json!({"id": "u-1", "name": "Slow"})) }),
-        )
-        .route(
-            "/containers",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                (StatusCode::UNAUTHORIZED, "token revoked")
-            }),
-        );
-    let vendor = FakeServer::start(router).await;
+    let vendor = SlowVendor::start(Duration::from_millis(1500), StatusCode::UNAUTHORIZED).await;
     let server = std::sync::Arc::new(TestServer::start().await);
     let key = server.tenant("acme").await;
     let id = server.probe_connection(&key, &vendor.origin(), "tok").await;
@@ -40,7 +26,7 @@ async fn a_slow_call_never_reverts_a_concurrent_patch() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    vendor.wait_for_held(1).await;
     let (status, patched) = server
         .send(
             Method::PATCH,
