@@ -89,15 +89,13 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Test { args } => {
             let staged = build_plugins(&root)?;
-            // The process tests start the real binary, which `cargo test` does not build.
+            // The process tests start the real binary, which `cargo test` does not build. Built
+            // for the whole workspace, its dependencies get the same features `cargo test
+            // --workspace` unifies, so the two share one build of wasmtime instead of two.
             step("building connector-host");
-            run(cargo().current_dir(&root).args([
-                "build",
-                "--package",
-                "connector-host",
-                "--bin",
-                "connector-host",
-            ]))?;
+            run(cargo()
+                .current_dir(&root)
+                .args(["build", "--workspace", "--bins"]))?;
             // Plugin-side libraries hold pure logic (document formats, time formats): their
             // unit tests run natively.
             step("running the plugin libraries' unit tests (native)");
