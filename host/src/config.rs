@@ -44,6 +44,9 @@ pub struct HostConfig {
     pub compile_cache: bool,
     /// Where compiled plugins are cached. Default: `DATA_DIR/compile-cache`.
     pub compile_cache_dir: Option<PathBuf>,
+    /// Base64 of 32 bytes: the key that authenticates cached artifacts, for hosts that share one
+    /// `compile_cache_dir`. Default: derived from the master key (HKDF).
+    pub compile_cache_key: Option<ConfigSecret>,
     /// Use the pooling instance allocator. Default: true.
     pub pooling_allocator: bool,
     /// Per-call limits.
@@ -128,6 +131,8 @@ pub struct LimitsConfig {
     pub max_requests_per_call: u32,
     /// Default: 10.
     pub max_response_mib: u64,
+    /// All responses of one call together, in MiB. Default: 32.
+    pub max_call_response_mib: u64,
     /// Default: 100.
     pub max_log_lines_per_call: u32,
     /// Default: 256.
@@ -214,6 +219,7 @@ impl Default for HostConfig {
             connector_hosts: BTreeMap::new(),
             compile_cache: true,
             compile_cache_dir: None,
+            compile_cache_key: None,
             pooling_allocator: true,
             limits: LimitsConfig::default(),
             log_format: LogFormat::Text,
@@ -247,6 +253,7 @@ impl Default for LimitsConfig {
             memory_mib: limits.memory_bytes >> 20,
             max_requests_per_call: limits.max_requests_per_call,
             max_response_mib: limits.max_response_bytes >> 20,
+            max_call_response_mib: limits.max_call_response_bytes >> 20,
             max_log_lines_per_call: limits.max_log_lines_per_call,
             max_concurrent_calls: limits.max_concurrent_calls,
             max_concurrent_calls_per_tenant: None,
@@ -289,6 +296,24 @@ impl HostConfig {
         })
     }
 
+    /// The configured compile-cache key, decoded; `None` when it is to be derived.
+    pub fn compile_cache_key(&self) -> anyhow::Result<Option<zeroize::Zeroizing<[u8; 32]>>> {
+        use base64::Engine as _;
+        let Some(secret) = &self.compile_cache_key else {
+            return Ok(None);
+        };
+        let bytes = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(secret.expose().trim())
+                .context("compile_cache_key is not base64")?,
+        );
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("compile_cache_key must be 32 bytes"))?;
+        Ok(Some(zeroize::Zeroizing::new(key)))
+    }
+
     /// The HTTP server's limits in force.
     pub fn server_limits(&self) -> crate::server::ServerLimits {
         crate::server::ServerLimits {
@@ -327,6 +352,7 @@ impl HostConfig {
             memory_bytes: self.limits.memory_mib << 20,
             max_requests_per_call: self.limits.max_requests_per_call,
             max_response_bytes: self.limits.max_response_mib << 20,
+            max_call_response_bytes: self.limits.max_call_response_mib << 20,
             max_log_lines_per_call: self.limits.max_log_lines_per_call,
             max_concurrent_calls: self.limits.max_concurrent_calls,
             max_concurrent_calls_per_tenant: self.limits.max_concurrent_calls_per_tenant,

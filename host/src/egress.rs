@@ -2,12 +2,14 @@
 //! by the host hop by hop, credentials attached by the host and never shown to the guest.
 
 mod address_guard;
+mod budget;
 mod client;
 mod credential;
 mod host_pattern;
 mod policy;
 
 pub use address_guard::AddressGuard;
+pub use budget::EgressBudget;
 pub use client::{EgressClient, EgressError, EgressRequest, EgressResponse, Method};
 pub use credential::{Credential, CredentialPlacement};
 pub use host_pattern::HostPattern;

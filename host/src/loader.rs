@@ -53,6 +53,9 @@ pub struct LoadRequest {
     pub origin: PluginOrigin,
     /// Who asked (`admin`, `host`), for the audit log.
     pub actor: String,
+    /// Install even if the version changes where the connector sends secrets or requests
+    /// (hosts, credential hosts, placements, OAuth endpoints, origin key). Default: false.
+    pub accept_manifest_changes: bool,
 }
 
 /// Why a version was refused.
@@ -68,6 +71,14 @@ pub enum LoadFailure {
     Signature(#[from] SignatureError),
     #[error("the component says it is `{actual}`, but was loaded as `{expected}`")]
     IdMismatch { expected: String, actual: String },
+    #[error(
+        "this version changes where the connector sends secrets or requests ({} field(s), see \
+         details.changes); upload it with ?accept_manifest_changes=true to accept",
+        .changes.len()
+    )]
+    ManifestChanged { changes: Vec<serde_json::Value> },
+    #[error("compiling took longer than {0} s; the version was not loaded")]
+    CompileTimeout(u64),
     #[error(transparent)]
     Plugin(#[from] LoadError),
 }
@@ -80,6 +91,8 @@ impl LoadFailure {
             Self::MalformedPin | Self::Sha256Mismatch { .. } => "sha256",
             Self::Signature(_) => "signature",
             Self::IdMismatch { .. } => "id",
+            Self::ManifestChanged { .. } => "manifest_change",
+            Self::CompileTimeout(_) => "compile",
             Self::Plugin(error) => error.stage(),
         }
     }
@@ -102,10 +115,19 @@ struct Inner {
     runtime: Runtime,
     store: Store,
     settings: LoaderSettings,
-    /// One transaction at a time: loads of the same id install in the order they were asked,
-    /// and only one component compiles at once.
-    transaction: tokio::sync::Mutex<()>,
+    /// One load at a time: loads install in the order they were asked, and only one component
+    /// compiles at once.
+    loading: tokio::sync::Mutex<()>,
+    /// Registry changes (install, rollback, unload). Held only for the swap, never while a
+    /// component compiles, so a rollback is never stuck behind a slow compile.
+    registry: tokio::sync::Mutex<()>,
 }
+
+/// Longest a compile may take before the load is abandoned (the compile thread finishes in the
+/// background; the version is not installed).
+const COMPILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+/// Longest the read of one plugin file from the watched dir may take.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Loader {
     pub fn new(runtime: Runtime, store: Store, settings: LoaderSettings) -> Self {
@@ -114,7 +136,8 @@ impl Loader {
                 runtime,
                 store,
                 settings,
-                transaction: tokio::sync::Mutex::new(()),
+                loading: tokio::sync::Mutex::new(()),
+                registry: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -125,7 +148,7 @@ impl Loader {
 
     /// Checks, prepares and installs one version; audits and logs the outcome either way.
     pub async fn load(&self, request: LoadRequest) -> Result<Loaded, LoadFailure> {
-        let _transaction = self.inner.transaction.lock().await;
+        let _one_load_at_a_time = self.inner.loading.lock().await;
         let sha256 = hex::encode(Sha256::digest(&request.wasm));
         let target = request
             .expected_id
@@ -222,7 +245,12 @@ impl Loader {
             None if settings.require_signature => return Err(SignatureError::Missing.into()),
             None => None,
         };
-        let plugin = self.inner.runtime.prepare(request.wasm, origin).await?;
+        let plugin = tokio::time::timeout(
+            COMPILE_TIMEOUT,
+            self.inner.runtime.prepare(request.wasm, origin),
+        )
+        .await
+        .map_err(|_| LoadFailure::CompileTimeout(COMPILE_TIMEOUT.as_secs()))??;
         if let Some(expected) = &request.expected_id
             && plugin.id() != expected
         {
@@ -231,13 +259,25 @@ impl Loader {
                 actual: plugin.id().to_owned(),
             });
         }
+        let _registry = self.inner.registry.lock().await;
+        // An upgrade may not quietly move where secrets go: compared with the version serving
+        // now, or the one last unloaded.
+        let slot = self.inner.runtime.slot(plugin.id()).unwrap_or_default();
+        if let Some(running) = slot.current.or(slot.previous)
+            && !request.accept_manifest_changes
+        {
+            let changes = plugin.manifest.security_changes(&running.manifest);
+            if !changes.is_empty() {
+                return Err(LoadFailure::ManifestChanged { changes });
+            }
+        }
         let replaced = self.inner.runtime.install(plugin.clone());
         Ok(Loaded { plugin, replaced })
     }
 
     /// Serves the previous version of `id` again (and keeps the current one as previous).
     pub async fn rollback(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
-        let _transaction = self.inner.transaction.lock().await;
+        let _registry = self.inner.registry.lock().await;
         let plugin = self.inner.runtime.rollback(id)?;
         tracing::info!(plugin = %id, version = %plugin.manifest.version, sha256 = %plugin.sha256, "plugin rolled back");
         self.audit(
@@ -253,7 +293,7 @@ impl Loader {
     /// Stops serving `id`. Its connections stay stored and answer `NOT_CONNECTED` until a
     /// version is loaded again (or the unload is rolled back).
     pub async fn unload(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
-        let _transaction = self.inner.transaction.lock().await;
+        let _registry = self.inner.registry.lock().await;
         let plugin = self.inner.runtime.unload(id)?;
         tracing::info!(plugin = %id, sha256 = %plugin.sha256, "plugin unloaded");
         self.audit(
@@ -278,16 +318,19 @@ impl Loader {
         Ok(loaded)
     }
 
-    /// Loads one file of the plugins directory.
+    /// Loads one file of the plugins directory: only a regular file (no symlink, FIFO or
+    /// device), no larger than the cap, read with a bound and a timeout.
     pub async fn load_file(&self, path: &Path, actor: &str) -> Result<Loaded, LoadFailure> {
-        let wasm = match tokio::fs::read(path).await {
+        let wasm = match read_plugin_file(path, self.inner.settings.max_plugin_bytes).await {
             Ok(wasm) => wasm,
-            Err(error) => {
+            Err(reason) => {
                 let failure = LoadFailure::Plugin(LoadError::Internal(format!(
-                    "reading {}: {error}",
+                    "{}: {reason}",
                     path.display()
                 )));
-                tracing::warn!(path = %path.display(), error = %failure, "plugin file unreadable");
+                let target = path.display().to_string();
+                self.record_refusal(&target, None, "directory", &failure, actor)
+                    .await;
                 return Err(failure);
             }
         };
@@ -303,6 +346,7 @@ impl Loader {
                 signed_by: None,
             },
             actor: actor.to_owned(),
+            accept_manifest_changes: false,
         })
         .await
     }
@@ -322,6 +366,38 @@ impl Loader {
             tracing::error!(%error, action, "could not write the audit event");
         }
     }
+}
+
+/// Reads a plugin file only if it is a regular file within `max` bytes, with a timeout: a
+/// symlink to `/dev/zero` or a FIFO in the plugins dir must not hang or exhaust the host.
+pub(crate) async fn read_plugin_file(path: &Path, max: usize) -> Result<Vec<u8>, String> {
+    use tokio::io::AsyncReadExt as _;
+    let meta = tokio::fs::symlink_metadata(path)
+        .await
+        .map_err(|e| format!("cannot stat: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file (symlinks, FIFOs and devices are skipped)".into());
+    }
+    if meta.len() > max as u64 {
+        return Err(format!("{} bytes; the most accepted is {max}", meta.len()));
+    }
+    let read = async {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| format!("cannot open: {e}"))?;
+        let mut wasm = Vec::with_capacity(meta.len() as usize);
+        file.take(max as u64 + 1)
+            .read_to_end(&mut wasm)
+            .await
+            .map_err(|e| format!("cannot read: {e}"))?;
+        if wasm.len() > max {
+            return Err(format!("grew past {max} bytes while being read"));
+        }
+        Ok(wasm)
+    };
+    tokio::time::timeout(READ_TIMEOUT, read)
+        .await
+        .map_err(|_| format!("reading took longer than {} s", READ_TIMEOUT.as_secs()))?
 }
 
 /// Where the detached signature of a plugin file lives: `name.wasm.sig`.

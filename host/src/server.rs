@@ -19,7 +19,7 @@ use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
 use crate::loader::{Loader, PluginDirWatcher};
-use crate::runtime::{Runtime, RuntimeOptions};
+use crate::runtime::{CacheKey, Runtime, RuntimeOptions};
 use crate::store::{KeyRing, Store};
 
 /// Installs the process-wide rustls crypto provider (ring). Without one, the first HTTPS
@@ -144,6 +144,16 @@ impl Server {
                     .clone()
                     .unwrap_or_else(|| config.data_dir.join("compile-cache"))
             }),
+            cache_key: Some(CacheKey::new(match config.compile_cache_key()? {
+                Some(key) => key,
+                None => store.keys().derive_key("compile-cache-mac"),
+            })),
+            oauth_pinned: config
+                .oauth
+                .iter()
+                .filter(|(_, settings)| settings.token_url.is_some())
+                .map(|(id, _)| id.clone())
+                .collect(),
         };
         let runtime = Runtime::new(options, runtime_egress)?;
         let loader = Loader::new(runtime.clone(), store.clone(), config.loader_settings()?);

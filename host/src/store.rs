@@ -131,6 +131,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Hex ids of every master key something in the store is still sealed under.
+    pub fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for tree in [&self.secrets, &self.cursors, &self.oauth_sessions] {
+            for entry in tree.iter().values() {
+                if let Some(id) = KeyRing::key_id_of(&entry?) {
+                    ids.insert(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
 /// `tenant/rest` as bytes.
 fn scoped_key(tenant: &str, rest: &str) -> Vec<u8> {
     format!("{tenant}/{rest}").into_bytes()
@@ -271,7 +286,10 @@ mod tests {
         store.put_cursor("a", "c1", "s", "v").await.unwrap();
         store.keys().begin_rotation().unwrap();
         assert_eq!(store.reseal_all().await.unwrap(), 2);
-        store.keys().retire_old_keys().unwrap();
+        store
+            .keys()
+            .retire_old_keys(&store.keys_in_use().unwrap())
+            .unwrap();
         assert!(
             matches!(store.credential("a", "c1").unwrap().credential, StoredCredential::ApiKey { key } if key == "k")
         );

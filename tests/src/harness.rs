@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use connector_host::egress::{AddressGuard, Credential, EgressClient, EgressPolicy};
-use connector_host::runtime::{CallContext, Runtime, RuntimeLimits, RuntimeOptions};
+use connector_host::runtime::{CacheKey, CallContext, Runtime, RuntimeLimits, RuntimeOptions};
 
 /// Directory of built plugin components.
 pub fn plugins_dir() -> PathBuf {
@@ -94,10 +94,17 @@ pub fn runtime(policy: EgressPolicy, limits: RuntimeLimits, cache_dir: Option<Pa
             limits,
             pooling: true,
             cache_dir,
+            cache_key: Some(test_cache_key()),
+            ..RuntimeOptions::default()
         },
         egress,
     )
     .expect("runtime")
+}
+
+/// The compile-cache key of runtimes built by tests (servers derive theirs from the master key).
+pub fn test_cache_key() -> CacheKey {
+    CacheKey::new(zeroize::Zeroizing::new([42u8; 32]))
 }
 
 /// A call context for a probe connection to `base_url` with `credential`.

@@ -26,6 +26,8 @@ async fn runtime(pooling: bool) -> anyhow::Result<Runtime> {
         limits: RuntimeLimits::default(),
         pooling,
         cache_dir: Some(cache),
+        cache_key: Some(harness::test_cache_key()),
+        ..Default::default()
     };
     let runtime = Runtime::new(options, egress)?;
     runtime.load_file(&harness::plugin_path("probe")).await?;

@@ -143,13 +143,24 @@ pub async fn issue_key_in(
     })
 }
 
-/// Re-seals every secret under a new master key, then retires the old ones (shared by the admin
-/// API and the CLI). Reads keep working throughout: the old key opens until it is retired.
+/// Re-seals every secret under a new master key, then retires the old keys nothing is sealed
+/// under any more (shared by the admin API and the CLI). Reads keep working throughout: an old
+/// key opens until it is retired. Rotations run one at a time.
 pub async fn rotate_keys_in(store: &Store, actor: &str) -> anyhow::Result<serde_json::Value> {
+    let _one_at_a_time = store.keys().rotation_guard().await;
     let new_key = store.keys().begin_rotation()?;
     let resealed = store.reseal_all().await?;
-    let retired = store.keys().retire_old_keys()?;
-    let report = json!({ "current_key": new_key, "resealed": resealed, "retired_keys": retired });
+    // A value written under an old key while the re-seal ran (a write that loaded the ring just
+    // before the switch) keeps that key alive until the next rotation.
+    let in_use = store.keys_in_use()?;
+    let retired = store.keys().retire_old_keys(&in_use)?;
+    let kept: Vec<&String> = in_use.iter().filter(|id| **id != new_key).collect();
+    let report = json!({
+        "current_key": new_key,
+        "resealed": resealed,
+        "retired_keys": retired,
+        "kept_keys": kept,
+    });
     store
         .audit(None, actor, "keys.rotate", &new_key, report.clone())
         .await?;

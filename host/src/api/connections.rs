@@ -186,7 +186,7 @@ async fn verify(
     state: &AppState,
     plugin: &Plugin,
     record: &mut ConnectionRecord,
-    credential: StoredCredential,
+    credential: BoundCredential,
 ) -> Result<BoundCredential, ApiError> {
     let timeout = Some(state.settings.connect_timeout);
     let validate = Operation::Validate {
@@ -202,8 +202,8 @@ async fn verify(
         }
         Err(error) => return Err(ApiError::from_call(error)),
     }
-    let origin = binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
-    let bound = BoundCredential::new(credential, origin);
+    let mut bound = credential;
+    bound.origin = binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
     match call_within(state, record, Some(&bound), Operation::Connect, timeout).await {
         Ok(OperationOutput::Connected(info)) => {
             record.principal = Some(json!(PrincipalView::from(info.principal)));
@@ -305,7 +305,13 @@ async fn create_connection(
         created_at: now.clone(),
         updated_at: now,
     };
-    let bound = verify(state, &plugin, &mut record, credential).await?;
+    let bound = verify(
+        state,
+        &plugin,
+        &mut record,
+        BoundCredential::new(credential, None),
+    )
+    .await?;
     state.store.create_connection(&record, &bound).await?;
     Ok(record)
 }
@@ -440,16 +446,18 @@ async fn patch_connection(
         if let Some(config) = &body.config {
             binding::check_change(&plugin, &record.config, config, new_credential.is_some())?;
         }
+        // A stored credential keeps what it was bound to (its OAuth token endpoint); its origin
+        // is checked again below and cannot have moved (see `check_change`).
         let credential = match new_credential {
-            Some(credential) => credential,
-            None => state.store.credential(&caller.tenant, id)?.credential,
+            Some(credential) => BoundCredential::new(credential, None),
+            None => state.store.credential(&caller.tenant, id)?,
         };
         record.auth_method = auth_method_for(
             &plugin,
             body.auth_method.as_deref().or(Some(&record.auth_method)),
-            &credential,
+            &credential.credential,
         )?;
-        record.credential_type = credential.credential_type();
+        record.credential_type = credential.credential.credential_type();
         if let Some(config) = body.config {
             record.config = config;
         }
@@ -543,7 +551,9 @@ pub async fn create_from_oauth(
         created_at: now.clone(),
         updated_at: now,
     };
-    let bound = verify(state, &plugin, &mut record, outcome.credential).await?;
+    let credential =
+        BoundCredential::new(outcome.credential, None).with_token_url(Some(outcome.token_url));
+    let bound = verify(state, &plugin, &mut record, credential).await?;
     state.store.create_connection(&record, &bound).await?;
     let caller = TenantCaller {
         tenant: session.tenant,

@@ -81,7 +81,15 @@ impl ApiError {
         match error {
             CallError::Fault { plugin, cause } => Self::new(ErrorCode::PluginFault, message)
                 .with_details(serde_json::json!({ "plugin": plugin, "cause": cause.code() })),
-            CallError::EgressDenied(_) => Self::new(ErrorCode::EgressDenied, message),
+            CallError::EgressDenied(why) => {
+                // The reason (a resolved address, an internal host name) is for the operator's
+                // log, not for the client.
+                tracing::warn!(reason = %why, "plugin egress refused");
+                Self::new(
+                    ErrorCode::EgressDenied,
+                    "destination refused by policy (the operator's log has the reason)",
+                )
+            }
             CallError::NotLoaded(_) => Self::new(ErrorCode::NotConnected, message),
             CallError::Busy => {
                 let mut e = Self::new(ErrorCode::InternalError, message)

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use super::auth::Admin;
-use super::extract::ApiPath;
+use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::loader::{LoadFailure, LoadRequest};
@@ -127,13 +127,25 @@ pub struct UploadView {
     replaced_sha256: Option<String>,
 }
 
+/// `PUT /admin/v1/plugins/{id}` query.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Install even if the version changes where the connector sends secrets or requests.
+    /// Default: false (such an upgrade is refused with the changes in `details.changes`).
+    #[serde(default)]
+    accept_manifest_changes: bool,
+}
+
 /// `PUT /admin/v1/plugins/{id}`: the body is the component (`application/wasm`). Verified,
 /// compiled, smoke-tested and swapped in; calls in flight finish on the old version.
-#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Envelope<UploadView>, ApiError> {
@@ -176,6 +188,7 @@ pub async fn upload(
                 ..PluginOrigin::default()
             },
             actor: "admin".into(),
+            accept_manifest_changes: query.accept_manifest_changes,
         })
         .await
         .map_err(|failure| load_failure(failure, &id))?;
@@ -224,8 +237,14 @@ pub async fn unload(
 fn load_failure(failure: LoadFailure, id: &str) -> ApiError {
     let stage = failure.stage();
     let message = format!("plugin `{id}` not loaded: {failure}");
-    let details = serde_json::json!({ "stage": stage });
+    let details = match &failure {
+        LoadFailure::ManifestChanged { changes } => {
+            serde_json::json!({ "stage": stage, "changes": changes })
+        }
+        _ => serde_json::json!({ "stage": stage }),
+    };
     match failure {
+        LoadFailure::ManifestChanged { .. } => ApiError::new(ErrorCode::Conflict, message),
         LoadFailure::TooLarge { .. } => {
             ApiError::new(ErrorCode::Validation, message).with_status(StatusCode::PAYLOAD_TOO_LARGE)
         }

@@ -53,6 +53,8 @@ pub struct CallbackOutcome {
     pub session: OAuthSession,
     pub auth_method: String,
     pub credential: StoredCredential,
+    /// The token endpoint the code was exchanged at (recorded with the connection).
+    pub token_url: String,
 }
 
 /// Why a flow step failed. Messages never include a code, token, verifier or client secret.
@@ -490,6 +492,7 @@ impl OAuthFlow {
             .await
             .map_err(OAuthError::Exchange)?;
         Ok(CallbackOutcome {
+            token_url: endpoints.token_url.clone(),
             auth_method: endpoints.method_id,
             credential: StoredCredential::Oauth2 {
                 expires_at: tokens.expires_at(),

@@ -125,9 +125,14 @@ impl Refresher {
         })?;
         let basic = endpoints.declared.client_auth == "basic";
 
+        // The endpoint the grant came from, never one a later plugin version declares.
+        let token_url = current
+            .token_url
+            .clone()
+            .unwrap_or_else(|| endpoints.token_url.clone());
         match self
             .tokens
-            .refresh(&endpoints.token_url, &client, basic, &refresh_token)
+            .refresh(&token_url, &client, basic, &refresh_token)
             .await
         {
             Ok(response) => {
@@ -141,7 +146,8 @@ impl Refresher {
                         access_token: response.access_token,
                     },
                     current.origin.clone(),
-                );
+                )
+                .with_token_url(current.token_url.clone());
                 self.store
                     .replace_credential(&record.tenant, &record.id, &refreshed)
                     .await?;

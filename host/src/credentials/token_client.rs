@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::OAuthClient;
 use crate::egress::{
-    ConnectionScope, Credential, CredentialPlacement, EgressClient, EgressError, EgressRequest,
-    HostPattern, Method,
+    ConnectionScope, Credential, CredentialPlacement, EgressBudget, EgressClient, EgressError,
+    EgressRequest, HostPattern, Method,
 };
 
 /// Longest a token endpoint may take.
@@ -228,6 +228,7 @@ impl TokenClient {
                 request,
                 Instant::now() + TOKEN_TIMEOUT,
                 MAX_TOKEN_RESPONSE,
+                &EgressBudget::unlimited(),
             )
             .await
             .map_err(|e: EgressError| TokenError::Failed(e.to_string()))?;

@@ -1,4 +1,4 @@
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Decides which resolved addresses plugins may connect to.
 ///
@@ -15,7 +15,9 @@ impl AddressGuard {
     pub fn check(&self, addr: IpAddr) -> Result<(), String> {
         let addr = canonical(addr);
         if is_metadata(addr) {
-            return Err(format!("{addr} is a cloud metadata address"));
+            return Err(format!(
+                "{addr} is a cloud metadata or platform address (link-local, AWS, Azure)"
+            ));
         }
         if is_never_routable(addr) {
             return Err(format!("{addr} is not a routable unicast address"));
@@ -29,8 +31,8 @@ impl AddressGuard {
     }
 }
 
-/// Unwraps IPv4 addresses carried inside IPv6 (mapped, NAT64, 6to4), which would otherwise
-/// smuggle a private IPv4 target past the checks.
+/// Unwraps IPv4 addresses carried inside IPv6 (mapped, compatible, translated, NAT64, 6to4),
+/// which would otherwise smuggle a private IPv4 target past the checks.
 fn canonical(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V4(_) => addr,
@@ -39,6 +41,15 @@ fn canonical(addr: IpAddr) -> IpAddr {
                 return IpAddr::V4(v4);
             }
             let s = v6.segments();
+            // ::a.b.c.d (IPv4-compatible, deprecated but still routed by some stacks); `::` and
+            // `::1` stay IPv6.
+            if s[..6] == [0, 0, 0, 0, 0, 0] && (s[6] != 0 || s[7] > 1) {
+                return IpAddr::V4(embedded_v4(s[6], s[7]));
+            }
+            // ::ffff:0:a.b.c.d (IPv4-translated, SIIT).
+            if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                return IpAddr::V4(embedded_v4(s[6], s[7]));
+            }
             // 64:ff9b::/96 (NAT64) embeds the IPv4 address in the last 32 bits.
             if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
                 return IpAddr::V4(embedded_v4(s[6], s[7]));
@@ -58,21 +69,41 @@ fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, d)
 }
 
+/// Always refused, whatever `allow_private` says: all of link-local 169.254.0.0/16 (every cloud's
+/// metadata service lives there), AWS's IPv6 metadata range fd00:ec2::/32, Azure's wire server
+/// 168.63.129.16, and Alibaba's 100.100.100.200.
 fn is_metadata(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => {
-            v4 == Ipv4Addr::new(169, 254, 169, 254) || v4 == Ipv4Addr::new(100, 100, 100, 200)
+            let [a, b, ..] = v4.octets();
+            (a == 169 && b == 254)
+                || v4 == Ipv4Addr::new(168, 63, 129, 16)
+                || v4 == Ipv4Addr::new(100, 100, 100, 200)
         }
-        IpAddr::V6(v6) => v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            s[0] == 0xfd00 && s[1] == 0x0ec2
+        }
     }
 }
 
 fn is_never_routable(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => {
-            v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.octets()[0] == 0
+            let [a, b, c, _] = v4.octets();
+            v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 192 && b == 0 && c == 0) // 192.0.0.0/24 IETF protocol assignments
         }
-        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // 64:ff9b:1::/48 local NAT64
+                || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 deprecated site-local
+        }
     }
 }
 
@@ -141,5 +172,33 @@ mod tests {
         assert!(refused(LOCAL, "::ffff:169.254.169.254"));
         assert!(refused(LOCAL, "fd00:ec2::254"));
         assert!(refused(LOCAL, "0.0.0.0"));
+    }
+
+    #[test]
+    fn platform_ranges_and_embedded_forms_are_refused_even_with_private_egress() {
+        for addr in [
+            "169.254.0.1",
+            "169.254.170.2",
+            "fd00:ec2::1",
+            "fd00:ec2:ffff::1",
+            "168.63.129.16",
+            "::169.254.169.254",
+            "::ffff:0:169.254.169.254",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "fec0::1",
+            "192.0.0.8",
+        ] {
+            assert!(refused(LOCAL, addr), "{addr} should always be refused");
+        }
+        assert!(refused(STRICT, "::127.0.0.1"), "IPv4-compatible loopback");
+        assert!(
+            refused(STRICT, "::ffff:0:10.0.0.1"),
+            "IPv4-translated private"
+        );
+        assert!(
+            !refused(LOCAL, "::1"),
+            "IPv6 loopback is private, not metadata"
+        );
     }
 }

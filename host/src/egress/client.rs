@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::policy::redact;
-use super::{AddressGuard, ConnectionScope, EgressPolicy};
+use super::{AddressGuard, ConnectionScope, EgressBudget, EgressPolicy};
 
 /// Headers a guest may never set: they carry credentials or belong to the transport.
 const FORBIDDEN_HEADERS: &[&str] = &[
@@ -23,6 +23,12 @@ const FORBIDDEN_HEADERS: &[&str] = &[
     "upgrade",
     "content-length",
 ];
+
+/// Most headers one guest request may carry, and their total size: far above what any vendor
+/// API needs, far below what would make the host's header map misbehave (it panics past
+/// 24,576 names).
+const MAX_GUEST_HEADERS: usize = 100;
+const MAX_GUEST_HEADER_BYTES: usize = 64 << 10;
 
 /// HTTP method of an egress request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +74,12 @@ pub enum EgressError {
     ConnectionFailed(String),
     #[error("response larger than {0} bytes")]
     TooLarge(u64),
+    /// The call has no request left for a redirect hop.
+    #[error("the call's request budget is spent (redirect hops count)")]
+    BudgetExhausted,
+    /// The call's responses together would pass its byte budget.
+    #[error("the call's responses together exceed {0} bytes")]
+    CallBytesExhausted(u64),
 }
 
 /// The only HTTP client plugins reach the world through.
@@ -103,14 +115,17 @@ impl EgressClient {
         &self.policy
     }
 
-    /// Sends `request` within `scope`, following redirects hop by hop, reading at most
-    /// `max_body` bytes, and giving up at `deadline`.
+    /// Sends `request` within `scope`, following redirects hop by hop (each hop after the first
+    /// takes a request from `budget`; the first was taken by the caller), reading at most
+    /// `max_body` bytes of this response and no more than `budget` has left, and giving up at
+    /// `deadline`.
     pub async fn send(
         &self,
         scope: &ConnectionScope,
         request: EgressRequest,
         deadline: Instant,
         max_body: u64,
+        budget: &EgressBudget,
     ) -> Result<EgressResponse, EgressError> {
         let mut url = Url::parse(&request.url)
             .map_err(|e| EgressError::InvalidRequest(format!("bad URL: {e}")))?;
@@ -129,6 +144,9 @@ impl EgressClient {
         }
 
         for hop in 0..=self.policy.max_redirects {
+            if hop > 0 && !budget.take_request() {
+                return Err(EgressError::BudgetExhausted);
+            }
             self.policy
                 .check_url(scope, &url)
                 .map_err(EgressError::Denied)?;
@@ -187,7 +205,7 @@ impl EgressClient {
                 url = next;
                 continue;
             }
-            return read_response(response, max_body).await;
+            return read_response(response, max_body, budget).await;
         }
         Err(EgressError::ConnectionFailed("redirect loop".into()))
     }
@@ -197,6 +215,18 @@ fn guest_headers(
     pairs: &[(String, String)],
     reserved: Option<&str>,
 ) -> Result<HeaderMap, EgressError> {
+    if pairs.len() > MAX_GUEST_HEADERS {
+        return Err(EgressError::InvalidRequest(format!(
+            "{} headers; at most {MAX_GUEST_HEADERS} are allowed",
+            pairs.len()
+        )));
+    }
+    let bytes: usize = pairs.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if bytes > MAX_GUEST_HEADER_BYTES {
+        return Err(EgressError::InvalidRequest(format!(
+            "headers of {bytes} bytes; at most {MAX_GUEST_HEADER_BYTES} are allowed"
+        )));
+    }
     let mut headers = HeaderMap::new();
     for (name, value) in pairs {
         let lower = name.to_ascii_lowercase();
@@ -236,6 +266,7 @@ fn redirect_target(from: &Url, response: &reqwest::Response) -> Result<Option<Ur
 async fn read_response(
     mut response: reqwest::Response,
     max_body: u64,
+    budget: &EgressBudget,
 ) -> Result<EgressResponse, EgressError> {
     if response.content_length().is_some_and(|len| len > max_body) {
         return Err(EgressError::TooLarge(max_body));
@@ -252,6 +283,9 @@ async fn read_response(
     while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
         if body.len() as u64 + chunk.len() as u64 > max_body {
             return Err(EgressError::TooLarge(max_body));
+        }
+        if !budget.take_bytes(chunk.len() as u64) {
+            return Err(EgressError::CallBytesExhausted(budget.byte_limit()));
         }
         body.extend_from_slice(&chunk);
     }

@@ -47,6 +47,30 @@ impl HostPattern {
     }
 }
 
+impl HostPattern {
+    /// Whether every host `other` matches is also matched by `self`.
+    pub fn covers(&self, other: &HostPattern) -> bool {
+        match (self, other) {
+            (Self::Any, _) => true,
+            (_, Self::Any) => false,
+            (_, Self::Exact(host)) => self.matches(host),
+            (Self::Exact(_), Self::Subdomains(_)) => false,
+            (Self::Subdomains(mine), Self::Subdomains(theirs)) => {
+                theirs == mine || theirs.ends_with(mine.as_str())
+            }
+        }
+    }
+
+    /// `*` or a wildcard over a bare top-level domain (`*.com`): too wide to send a secret to.
+    pub fn is_too_wide(&self) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Subdomains(suffix) => !suffix[1..].contains('.'),
+            Self::Exact(_) => false,
+        }
+    }
+}
+
 impl fmt::Display for HostPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -69,6 +93,19 @@ mod tests {
         assert!(!pattern.matches("atlassian.net"));
         assert!(!pattern.matches("evilatlassian.net"));
         assert!(!pattern.matches("atlassian.net.evil.com"));
+    }
+
+    #[test]
+    fn coverage_and_width() {
+        let p = |s: &str| HostPattern::parse(s).unwrap();
+        assert!(p("*.atlassian.net").covers(&p("acme.atlassian.net")));
+        assert!(p("*.atlassian.net").covers(&p("*.eu.atlassian.net")));
+        assert!(!p("*.atlassian.net").covers(&p("atlassian.net")));
+        assert!(!p("api.atlassian.com").covers(&p("*.atlassian.com")));
+        assert!(p("*").covers(&p("*")));
+        assert!(!p("*.com").covers(&p("*")));
+        assert!(p("*").is_too_wide() && p("*.com").is_too_wide());
+        assert!(!p("*.atlassian.net").is_too_wide() && !p("api.github.com").is_too_wide());
     }
 
     #[test]

@@ -67,6 +67,14 @@ impl EgressPolicy {
             "http" if self.guard.allow_private => {}
             other => return Err(format!("scheme `{other}` is not allowed; use https")),
         }
+        // Checked on every hop: a redirect to `https://user:pass@host/` would otherwise send
+        // credentials the host never chose to send.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "{} carries a user name or password; credentials go only where the host puts them",
+                redact(url)
+            ));
+        }
         if !self.host_allowed(scope, url, host) {
             return Err(format!(
                 "host `{host}` is not in this connector's allowed hosts"
@@ -190,6 +198,8 @@ mod tests {
         let policy = EgressPolicy::default();
         assert!(check(&policy, "https://other.atlassian.net/rest").is_ok());
         assert!(check(&policy, "https://evil.example/").is_err());
+        assert!(check(&policy, "https://user:pass@other.atlassian.net/").is_err());
+        assert!(check(&policy, "https://user@other.atlassian.net/").is_err());
         let narrow = EgressPolicy {
             operator_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
             ..policy

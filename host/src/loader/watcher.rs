@@ -62,14 +62,24 @@ impl PluginDirWatcher {
         debouncer
             .watch(dir, RecursiveMode::NonRecursive)
             .with_context(|| format!("watching {}", dir.display()))?;
+        // File events can be lost (an inotify queue overflow under load, say): a periodic
+        // check also unloads plugins whose file is gone.
+        let mut sweep = tokio::time::interval(debounce.max(Duration::from_millis(100)) * 4);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let task = tokio::spawn(async move {
-            while let Some(paths) = receiver.recv().await {
-                let wasm_paths: BTreeSet<PathBuf> = paths
-                    .iter()
-                    .filter_map(|path| plugin_file_of(path))
-                    .collect();
-                for path in wasm_paths {
-                    handle_change(&loader, &path).await;
+            loop {
+                tokio::select! {
+                    received = receiver.recv() => {
+                        let Some(paths) = received else { break };
+                        let wasm_paths: BTreeSet<PathBuf> = paths
+                            .iter()
+                            .filter_map(|path| plugin_file_of(path))
+                            .collect();
+                        for path in wasm_paths {
+                            handle_change(&loader, &path).await;
+                        }
+                    }
+                    _ = sweep.tick() => unload_missing(&loader).await,
                 }
             }
         });
@@ -97,15 +107,21 @@ fn plugin_file_of(path: &Path) -> Option<PathBuf> {
 }
 
 async fn handle_change(loader: &Loader, path: &Path) {
-    let Ok(before) = tokio::fs::metadata(path).await else {
+    let Ok(before) = tokio::fs::symlink_metadata(path).await else {
         unload_if_from(loader, path).await;
         return;
     };
-    let Ok(wasm) = tokio::fs::read(path).await else {
-        return;
+    // Symlinks, FIFOs, devices and oversized files: the loader refuses them with a log line
+    // and an audit event, without ever reading them.
+    let wasm = match super::read_plugin_file(path, loader.settings().max_plugin_bytes).await {
+        Ok(wasm) => wasm,
+        Err(_) => {
+            let _ = loader.load_file(path, "host").await;
+            return;
+        }
     };
     // Still being written: a later event brings it back once the writer is done.
-    let after = tokio::fs::metadata(path).await.ok();
+    let after = tokio::fs::symlink_metadata(path).await.ok();
     if !same_file_state(&before, after.as_ref(), wasm.len()) {
         tracing::debug!(path = %path.display(), "plugin file still changing; waiting");
         return;
@@ -148,6 +164,22 @@ async fn signature_newer_than_load(loader: &Loader, path: &Path) -> bool {
         .iter()
         .filter(|plugin| plugin.origin.path.as_deref() == path.to_str())
         .any(|plugin| signed_at > plugin.loaded_at)
+}
+
+/// Unloads every plugin whose current version came from a file of the dir that is gone.
+async fn unload_missing(loader: &Loader) {
+    let gone: Vec<PathBuf> = loader
+        .runtime()
+        .plugins()
+        .iter()
+        .filter(|plugin| plugin.origin.source == "directory")
+        .filter_map(|plugin| plugin.origin.path.as_deref().map(PathBuf::from))
+        .filter(|path| std::fs::symlink_metadata(path).is_err())
+        .collect();
+    for path in gone {
+        tracing::info!(path = %path.display(), "plugin file is gone; unloading");
+        unload_if_from(loader, &path).await;
+    }
 }
 
 /// A removed file unloads the plugin whose current version came from it.

@@ -5,7 +5,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::CallLimiter;
-use crate::egress::{ConnectionScope, Credential, EgressClient};
+use crate::egress::{ConnectionScope, Credential, EgressBudget, EgressClient};
 
 /// Who a call runs for: one tenant's connection, its config and its credential.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,8 @@ pub(crate) struct CallState {
     pub(crate) auth_method: Option<String>,
     pub(crate) deadline: Instant,
     pub(crate) max_requests: u32,
-    pub(crate) requests_sent: u32,
+    /// Requests (redirect hops included) and response bytes the call may still spend.
+    pub(crate) network: std::sync::Arc<EgressBudget>,
     pub(crate) max_response_bytes: u64,
     pub(crate) log_lines_left: u32,
     pub(crate) log_lines_dropped: u32,
@@ -73,6 +74,8 @@ pub(crate) struct CallBudget {
     pub(crate) memory_bytes: usize,
     pub(crate) max_requests: u32,
     pub(crate) max_response_bytes: u64,
+    /// All responses of the call together.
+    pub(crate) max_call_response_bytes: u64,
     pub(crate) max_log_lines: u32,
     pub(crate) max_stderr_bytes: usize,
 }
@@ -105,7 +108,10 @@ impl CallState {
             auth_method: budget.auth_method,
             deadline: budget.deadline,
             max_requests: budget.max_requests,
-            requests_sent: 0,
+            network: std::sync::Arc::new(EgressBudget::new(
+                budget.max_requests,
+                budget.max_call_response_bytes,
+            )),
             max_response_bytes: budget.max_response_bytes,
             log_lines_left: budget.max_log_lines,
             log_lines_dropped: 0,

@@ -7,6 +7,7 @@ use futures::StreamExt as _;
 use super::bindings::wit::connector::plugin::{config, log, manifest, types};
 use super::bindings::wit::http;
 use super::call_state::{CallState, Violation};
+use super::log_text::{escaped, escaped_fields};
 use crate::egress::{EgressError, EgressRequest, EgressResponse, Method};
 
 /// Requests of one `send-many` in flight at once.
@@ -29,6 +30,7 @@ impl http::Host for CallState {
                 egress_request(request),
                 self.deadline,
                 self.max_response_bytes,
+                &self.network,
             )
             .await;
         self.finish_request(result)
@@ -47,14 +49,25 @@ impl http::Host for CallState {
                 over_budget += 1;
             }
         }
-        let (egress, scope, deadline, max_bytes) = (
+        let (egress, scope, deadline, max_bytes, network) = (
             self.egress.clone(),
             &self.scope,
             self.deadline,
             self.max_response_bytes,
+            self.network.clone(),
         );
+        // Every request of the fan-out draws on the call's one byte budget while it reads, so
+        // the answers together can never hold more than that in the host.
         let results: Vec<_> = futures::stream::iter(allowed)
-            .map(|request| egress.send(scope, egress_request(request), deadline, max_bytes))
+            .map(|request| {
+                egress.send(
+                    scope,
+                    egress_request(request),
+                    deadline,
+                    max_bytes,
+                    &network,
+                )
+            })
             .buffered(SEND_MANY_CONCURRENCY)
             .collect()
             .await;
@@ -74,12 +87,11 @@ impl CallState {
     /// Counts one request against the call's budget; `false` (and a recorded violation) when
     /// the budget is spent.
     fn take_request_budget(&mut self) -> bool {
-        if self.requests_sent >= self.max_requests {
-            self.record(Violation::RequestBudget(self.max_requests));
-            return false;
+        if self.network.take_request() {
+            return true;
         }
-        self.requests_sent += 1;
-        true
+        self.record(Violation::RequestBudget(self.max_requests));
+        false
     }
 
     fn finish_request(
@@ -106,6 +118,14 @@ impl CallState {
                         http::HttpError::Denied(why)
                     }
                     EgressError::TooLarge(limit) => {
+                        self.record(Violation::ResponseTooLarge(limit));
+                        http::HttpError::TooLarge(limit)
+                    }
+                    EgressError::BudgetExhausted => {
+                        self.record(Violation::RequestBudget(self.max_requests));
+                        http::HttpError::BudgetExhausted
+                    }
+                    EgressError::CallBytesExhausted(limit) => {
                         self.record(Violation::ResponseTooLarge(limit));
                         http::HttpError::TooLarge(limit)
                     }
@@ -177,15 +197,8 @@ impl log::Host for CallState {
             return;
         }
         self.log_lines_left -= 1;
-        let message = truncate(message, MAX_LOG_MESSAGE);
-        let fields = truncate(
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            MAX_LOG_MESSAGE,
-        );
+        let message = escaped(&message, MAX_LOG_MESSAGE);
+        let fields = escaped_fields(&fields, MAX_LOG_MESSAGE);
         match level {
             log::Level::Trace => plugin_event!(tracing::Level::TRACE, self, fields, message),
             log::Level::Debug => plugin_event!(tracing::Level::DEBUG, self, fields, message),
@@ -194,16 +207,4 @@ impl log::Host for CallState {
             log::Level::Error => plugin_event!(tracing::Level::ERROR, self, fields, message),
         }
     }
-}
-
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }

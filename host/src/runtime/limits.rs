@@ -11,6 +11,12 @@ pub struct RuntimeLimits {
     pub max_requests_per_call: u32,
     /// Largest response body a plugin may receive. Default: 10 MiB.
     pub max_response_bytes: u64,
+    /// All response bodies of one call together (`send-many` fan-outs included), counted while
+    /// they are read. Default: 32 MiB.
+    pub max_call_response_bytes: u64,
+    /// Bytes a guest may hand the host in one host call (strings, lists, bodies): wasmtime's
+    /// hostcall fuel. Default: 16 MiB.
+    pub max_hostcall_bytes: usize,
     /// Log lines one call may write; the rest are dropped and counted. Default: 100.
     pub max_log_lines_per_call: u32,
     /// Guest stderr kept per call (panic messages land here). Default: 64 KiB.
@@ -26,6 +32,14 @@ pub struct RuntimeLimits {
     /// least 1.
     pub max_concurrent_calls_per_connection: Option<u32>,
 }
+
+/// Most linear memories, tables and core instances one component may contain (pooling
+/// allocator): a Rust connector has one memory, a few tables and fewer than ten core
+/// instances; a component past these is refused at load (wasmtime checks them when it
+/// compiles the component, and again when it instantiates it).
+pub const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
+pub const MAX_TABLES_PER_COMPONENT: u32 = 16;
+pub const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 64;
 
 /// Slots kept free of API calls for the loader's checks (`info()` of an upload), so an
 /// operator can always hot-load a fix, however busy tenants keep the host.
@@ -61,6 +75,8 @@ impl Default for RuntimeLimits {
             memory_bytes: 64 << 20,
             max_requests_per_call: 50,
             max_response_bytes: 10 << 20,
+            max_call_response_bytes: 32 << 20,
+            max_hostcall_bytes: 16 << 20,
             max_log_lines_per_call: 100,
             max_stderr_bytes: 64 << 10,
             max_wasm_stack: 512 << 10,
@@ -72,9 +88,12 @@ impl Default for RuntimeLimits {
 }
 
 /// Caps a store's memory and tables, and remembers whether the cap was what stopped the guest
-/// (so the fault says "memory limit" rather than a bare trap).
+/// (so the fault says "memory limit" rather than a bare trap). The cap is on all of the call's
+/// linear memories together: a component with many memories gets no more than one with one.
 pub(crate) struct CallLimiter {
     memory_bytes: usize,
+    /// Bytes of all memories of the store so far.
+    total_bytes: usize,
     pub(crate) memory_exceeded: bool,
 }
 
@@ -85,6 +104,7 @@ impl CallLimiter {
     pub(crate) fn new(memory_bytes: usize) -> Self {
         Self {
             memory_bytes,
+            total_bytes: 0,
             memory_exceeded: false,
         }
     }
@@ -97,14 +117,23 @@ impl CallLimiter {
 impl wasmtime::ResourceLimiter for CallLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        // Called with `current` 0 when a memory is created, so every memory is counted.
+        let total = self
+            .total_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_bytes {
             self.memory_exceeded = true;
-            wasmtime::bail!("memory limit of {} bytes exceeded", self.memory_bytes);
+            wasmtime::bail!(
+                "memory limit of {} bytes exceeded (all of the call's memories together)",
+                self.memory_bytes
+            );
         }
+        self.total_bytes = total;
         Ok(true)
     }
 

@@ -53,6 +53,8 @@ pub enum LoadError {
     ForbiddenImports(String),
     #[error("link check failed: {0}")]
     Link(String),
+    #[error("the component cannot be instantiated within this host's limits: {0}")]
+    Instantiate(String),
     #[error("info() failed: {0}")]
     Info(String),
     #[error("invalid manifest: {0}")]
@@ -68,6 +70,7 @@ impl LoadError {
             Self::NotComponent(_) => "compile",
             Self::NoConnectorExport(_) | Self::UnsupportedWit { .. } => "contract_version",
             Self::ForbiddenImports(_) | Self::Link(_) => "link",
+            Self::Instantiate(_) => "instantiate",
             Self::Info(_) => "info",
             Self::Manifest(_) => "manifest",
             Self::Internal(_) => "internal",
@@ -116,6 +119,9 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+        // One trial instantiation under the per-component maxima (memories, tables, core
+        // instances), before anything the component exports is trusted or called.
+        self.check_instantiation(&instance_pre).await?;
         let pre = match contract {
             Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
             Contract::V0_2 => wit::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
@@ -138,6 +144,10 @@ impl Runtime {
         };
         let manifest = ConnectorManifest::from_wit(info)
             .map_err(|error| LoadError::Manifest(format!("{error:#}")))?;
+        let pinned = self.inner.oauth_pinned.contains(&manifest.id);
+        manifest
+            .check_secret_destinations(&self.egress_policy().operator_hosts, pinned)
+            .map_err(|error| LoadError::Manifest(format!("{error:#}")))?;
         let plugin = Arc::new(Plugin {
             host_patterns: manifest.host_patterns(),
             manifest,
@@ -157,6 +167,19 @@ impl Runtime {
             "plugin prepared"
         );
         Ok(plugin)
+    }
+
+    /// Instantiates the component once in a throwaway sandbox with no network, so a component
+    /// past the pooling allocator's per-component maxima is refused here, by name.
+    async fn check_instantiation(
+        &self,
+        pre: &wasmtime::component::InstancePre<super::call_state::CallState>,
+    ) -> Result<(), LoadError> {
+        let mut store = self.load_store();
+        pre.instantiate_async(&mut store)
+            .await
+            .map(drop)
+            .map_err(|error| LoadError::Instantiate(format!("{error:#}")))
     }
 
     /// Reads the contract version off the component's `connector` export.

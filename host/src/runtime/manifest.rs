@@ -112,6 +112,119 @@ impl ConnectorManifest {
             .collect()
     }
 
+    /// Refuses a manifest that would send a secret somewhere the operator did not agree to:
+    /// credential hosts must be neither `*` nor a bare-TLD wildcard, and lie within the
+    /// requested hosts and the operator's list; OAuth token and revocation endpoints (which
+    /// receive the client secret and every refresh token) must be on such hosts too, unless
+    /// the operator pinned this connector's endpoints in `[oauth.<id>]` (`oauth_pinned`).
+    pub(crate) fn check_secret_destinations(
+        &self,
+        operator: &[HostPattern],
+        oauth_pinned: bool,
+    ) -> anyhow::Result<()> {
+        let requested = self.host_patterns();
+        let within = |pattern: &HostPattern| {
+            requested.iter().any(|r| r.covers(pattern))
+                && operator.iter().any(|o| o.covers(pattern))
+        };
+        for method in &self.auth_methods {
+            for pattern in &method.credential_patterns {
+                if pattern.is_too_wide() {
+                    bail!(
+                        "auth method `{}`: credential host `{pattern}` is too wide; name the \
+                         vendor's hosts",
+                        method.id
+                    );
+                }
+                if !within(pattern) {
+                    bail!(
+                        "auth method `{}`: credential host `{pattern}` is not within the \
+                         requested hosts and the operator's egress_allowed_hosts",
+                        method.id
+                    );
+                }
+            }
+            let CredentialKindManifest::Oauth2 { oauth2 } = &method.kind else {
+                continue;
+            };
+            if oauth_pinned {
+                continue;
+            }
+            let endpoints = [
+                ("token_url", Some(&oauth2.token_url)),
+                ("revoke_url", oauth2.revoke_url.as_ref()),
+            ];
+            for (field, url) in endpoints {
+                let Some(url) = url else { continue };
+                let host = url::Url::parse(url)
+                    .ok()
+                    .filter(|u| u.scheme() == "https")
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .with_context(|| {
+                        format!("auth method `{}`: {field} must be an https URL", method.id)
+                    })?;
+                let exact = HostPattern::Exact(host.to_ascii_lowercase());
+                if !within(&exact) {
+                    bail!(
+                        "auth method `{}`: {field} is on `{host}`, which is not within the \
+                         requested hosts and the operator's egress_allowed_hosts (an operator \
+                         can pin the endpoints in [oauth.{}])",
+                        method.id,
+                        self.id
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The fields that decide where the host sends secrets and requests, flattened to
+    /// `name -> value`, for comparing two versions of one connector.
+    pub fn security_profile(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        use serde_json::json;
+        let mut profile = std::collections::BTreeMap::new();
+        let mut hosts = self.requested_hosts.clone();
+        hosts.sort();
+        profile.insert("requested_hosts".to_owned(), json!(hosts));
+        profile.insert(
+            "origin_config_key".to_owned(),
+            json!(self.origin_config_key),
+        );
+        for method in &self.auth_methods {
+            let key = |field: &str| format!("auth_methods.{}.{field}", method.id);
+            let mut credential_hosts = method.credential_hosts.clone();
+            credential_hosts.sort();
+            profile.insert(key("placement"), json!(method.placement));
+            profile.insert(key("credential_hosts"), json!(credential_hosts));
+            if let CredentialKindManifest::Oauth2 { oauth2 } = &method.kind {
+                profile.insert(key("authorize_url"), json!(oauth2.authorize_url));
+                profile.insert(key("token_url"), json!(oauth2.token_url));
+                profile.insert(key("revoke_url"), json!(oauth2.revoke_url));
+                profile.insert(key("client_auth"), json!(oauth2.client_auth));
+            }
+        }
+        profile
+    }
+
+    /// What changed in [`ConnectorManifest::security_profile`] from `before` to `self`: one
+    /// `{field, before, after}` per difference, an auth method added or removed included.
+    pub fn security_changes(&self, before: &ConnectorManifest) -> Vec<serde_json::Value> {
+        let old = before.security_profile();
+        let new = self.security_profile();
+        let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        fields
+            .into_iter()
+            .filter(|field| old.get(*field) != new.get(*field))
+            .map(|field| {
+                serde_json::json!({
+                    "field": field,
+                    "before": old.get(field),
+                    "after": new.get(field),
+                })
+            })
+            .collect()
+    }
+
     /// The auth method named `id`.
     pub fn auth_method(&self, id: &str) -> Option<&AuthMethodManifest> {
         self.auth_methods.iter().find(|m| m.id == id)
@@ -181,5 +294,120 @@ fn operation_name(operation: wit::Operation) -> &'static str {
         wit::Operation::CreateItem => "create_item",
         wit::Operation::CreateComment => "create_comment",
         wit::Operation::UpdateItem => "update_item",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(credential_hosts: &[&str], token_url: Option<&str>) -> AuthMethodManifest {
+        let kind = match token_url {
+            Some(url) => CredentialKindManifest::Oauth2 {
+                oauth2: OAuth2Manifest {
+                    authorize_url: "https://auth.vendor.example/authorize".into(),
+                    token_url: url.into(),
+                    revoke_url: None,
+                    default_scopes: Vec::new(),
+                    extra_authorize_params: Vec::new(),
+                    pkce: true,
+                    client_auth: "body",
+                },
+            },
+            None => CredentialKindManifest::Bearer,
+        };
+        AuthMethodManifest {
+            id: "m".into(),
+            label: "m".into(),
+            kind,
+            placement: "bearer".into(),
+            credential_hosts: credential_hosts.iter().map(|h| (*h).to_owned()).collect(),
+            placement_rule: CredentialPlacement::Bearer,
+            credential_patterns: credential_hosts
+                .iter()
+                .map(|h| HostPattern::parse(h).unwrap())
+                .collect(),
+        }
+    }
+
+    fn manifest(method: AuthMethodManifest) -> ConnectorManifest {
+        ConnectorManifest {
+            id: "vendor".into(),
+            display_name: "Vendor".into(),
+            version: "1".into(),
+            description: String::new(),
+            auth_methods: vec![method],
+            requested_hosts: vec!["*.vendor.example".into(), "api.vendor.example".into()],
+            origin_config_key: None,
+            config_schema: serde_json::json!({}),
+            operations: Vec::new(),
+        }
+    }
+
+    fn check(m: &ConnectorManifest, operator: &[&str], pinned: bool) -> Result<(), String> {
+        let operator: Vec<HostPattern> = operator
+            .iter()
+            .map(|h| HostPattern::parse(h).unwrap())
+            .collect();
+        m.check_secret_destinations(&operator, pinned)
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn credential_hosts_must_be_narrow_and_within_both_lists() {
+        let any = ["*"];
+        assert!(
+            check(
+                &manifest(method(&["api.vendor.example"], None)),
+                &any,
+                false
+            )
+            .is_ok()
+        );
+        for wide in ["*", "*.example", "*.com"] {
+            let error = check(&manifest(method(&[wide], None)), &any, false).unwrap_err();
+            assert!(error.contains("too wide"), "{wide}: {error}");
+        }
+        let error = check(&manifest(method(&["collector.evil"], None)), &any, false).unwrap_err();
+        assert!(error.contains("not within"), "{error}");
+        let narrow = ["api.vendor.example"];
+        assert!(
+            check(
+                &manifest(method(&["eu.vendor.example"], None)),
+                &narrow,
+                false
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn oauth_endpoints_must_be_on_allowed_hosts_unless_pinned() {
+        let any = ["*"];
+        let own = manifest(method(&[], Some("https://auth.vendor.example/token")));
+        assert!(check(&own, &any, false).is_ok());
+        let elsewhere = manifest(method(&[], Some("https://collector.evil/token")));
+        assert!(
+            check(&elsewhere, &any, false)
+                .unwrap_err()
+                .contains("token_url")
+        );
+        assert!(
+            check(&elsewhere, &any, true).is_ok(),
+            "the operator pinned the endpoints"
+        );
+        let plain = manifest(method(&[], Some("http://auth.vendor.example/token")));
+        assert!(check(&plain, &any, false).unwrap_err().contains("https"));
+        assert!(check(&own, &["api.vendor.example"], false).is_err());
+    }
+
+    #[test]
+    fn security_changes_name_each_moved_field() {
+        let before = manifest(method(&[], Some("https://auth.vendor.example/token")));
+        let after = manifest(method(&[], Some("https://auth2.vendor.example/token")));
+        let changes = after.security_changes(&before);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0]["field"], "auth_methods.m.token_url");
+        assert!(before.security_changes(&before).is_empty());
     }
 }

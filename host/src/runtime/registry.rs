@@ -11,7 +11,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use super::admission::{Admission, Refusal};
 use super::bindings::{PluginPre, wit, wit_v0_1};
 use super::call_state::{CallBudget, CallLabels, CallState};
-use super::compile_cache::CompileCache;
+use super::compile_cache::{CacheKey, CompileCache};
 use super::engine::{EpochTicker, build_engine};
 use super::fault::{from_connector_error, from_trap};
 use super::manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest};
@@ -30,8 +30,16 @@ pub struct RuntimeOptions {
     /// Default: true.
     pub pooling: bool,
     /// Directory for precompiled components; `None` compiles on every load. Default: none
-    /// (the server sets `DATA_DIR/compile-cache`).
+    /// (the server sets `compile_cache_dir`).
     pub cache_dir: Option<PathBuf>,
+    /// Key that authenticates cached artifacts before they are deserialized (the server
+    /// derives it from the master key). Default: none, which makes the cache unusable: no
+    /// artifact is trusted without it.
+    pub cache_key: Option<CacheKey>,
+    /// Connectors whose OAuth endpoints the operator pinned (`[oauth.<id>] token_url`): their
+    /// declared endpoints are not checked at load, since the host never uses them. Default:
+    /// none.
+    pub oauth_pinned: std::collections::BTreeSet<String>,
 }
 
 impl Default for RuntimeOptions {
@@ -40,6 +48,8 @@ impl Default for RuntimeOptions {
             limits: RuntimeLimits::default(),
             pooling: true,
             cache_dir: None,
+            cache_key: None,
+            oauth_pinned: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -55,6 +65,7 @@ pub(super) struct Inner {
     pub(super) linker: Linker<CallState>,
     pub(super) cache: CompileCache,
     limits: RuntimeLimits,
+    pub(super) oauth_pinned: std::collections::BTreeSet<String>,
     admission: Admission,
     egress: EgressClient,
     pub(super) plugins: ArcSwap<BTreeMap<String, PluginSlot>>,
@@ -95,13 +106,14 @@ impl Runtime {
         )
         .map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine)?;
-        let cache = CompileCache::new(&engine, options.cache_dir);
+        let cache = CompileCache::new(&engine, options.cache_dir, options.cache_key);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 linker,
                 cache,
                 admission: Admission::new(&options.limits),
+                oauth_pinned: options.oauth_pinned,
                 limits: options.limits,
                 egress,
                 plugins: ArcSwap::from_pointee(BTreeMap::new()),
@@ -325,6 +337,7 @@ impl Runtime {
                 0
             },
             max_response_bytes: limits.max_response_bytes,
+            max_call_response_bytes: limits.max_call_response_bytes,
             max_log_lines: limits.max_log_lines_per_call,
             max_stderr_bytes: limits.max_stderr_bytes,
         };
@@ -337,6 +350,7 @@ impl Runtime {
         );
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(limits.max_hostcall_bytes);
         // Every epoch tick the guest yields to the executor, so a guest that never calls out
         // cannot hold a worker thread; past its deadline it is interrupted.
         let deadline = budget_deadline;
@@ -382,6 +396,43 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// A store for the loader's checks: no network, no credential, the call limits.
+    pub(super) fn load_store(&self) -> Store<CallState> {
+        let limits = &self.inner.limits;
+        let labels = CallLabels {
+            tenant: String::new(),
+            connection: "(loading)".into(),
+            plugin: "(loading)".into(),
+        };
+        let budget = CallBudget {
+            auth_method: None,
+            deadline: Instant::now() + limits.call_timeout,
+            memory_bytes: limits.memory_bytes,
+            max_requests: 0,
+            max_response_bytes: 0,
+            max_call_response_bytes: 0,
+            max_log_lines: 0,
+            max_stderr_bytes: limits.max_stderr_bytes,
+        };
+        let state = CallState::new(
+            labels,
+            Vec::new(),
+            ConnectionScope::default(),
+            self.inner.egress.clone(),
+            budget,
+        );
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(limits.max_hostcall_bytes);
+        // No guest code runs during instantiation of a connector, but a hostile start function
+        // could: it is interrupted after about a second (100 epoch ticks).
+        store.set_epoch_deadline(100);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
 /// The `*.wasm` files of `dir`, sorted.
 pub(crate) fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -412,15 +463,16 @@ fn instantiation_error(error: &wasmtime::Error, state: &CallState, timeout_ms: u
 /// Sends what the guest wrote to stderr, and how many log lines were dropped, to the host log.
 fn report_guest_output(state: &CallState, operation: &str) {
     let labels = &state.labels;
-    let stderr = state.stderr_text();
-    if !stderr.trim().is_empty() {
+    // Escaped like log() text: stderr is plugin-controlled too.
+    let stderr = super::log_text::escaped(state.stderr_text().trim(), 16 << 10);
+    if !stderr.is_empty() {
         tracing::warn!(
             target: "plugin",
             tenant = %labels.tenant,
             connection = %labels.connection,
             plugin = %labels.plugin,
             operation,
-            stderr = %stderr.trim(),
+            stderr = %stderr,
             "plugin wrote to stderr"
         );
     }

@@ -138,15 +138,29 @@ pub struct BoundCredential {
     pub credential: StoredCredential,
     /// `scheme://host[:port]`, or `None` for connectors without an origin (a fixed API host).
     pub origin: Option<String>,
+    /// For OAuth grants: the token endpoint the code was exchanged at. Refreshes go there and
+    /// nowhere else, whatever a later plugin version declares.
+    pub token_url: Option<String>,
 }
 
 /// Key of the bound origin inside the sealed JSON object, beside the credential's own fields;
 /// records sealed before origins were bound simply lack it.
 const ORIGIN_FIELD: &str = "bound_origin";
+const TOKEN_URL_FIELD: &str = "bound_token_url";
 
 impl BoundCredential {
     pub fn new(credential: StoredCredential, origin: Option<String>) -> Self {
-        Self { credential, origin }
+        Self {
+            credential,
+            origin,
+            token_url: None,
+        }
+    }
+
+    /// Records the token endpoint an OAuth grant was obtained at.
+    pub fn with_token_url(mut self, token_url: Option<String>) -> Self {
+        self.token_url = token_url;
+        self
     }
 
     /// The plaintext that gets sealed.
@@ -165,13 +179,18 @@ impl BoundCredential {
     /// were bound: `origin` is then `None`).
     pub(crate) fn from_sealed_json(plain: &[u8]) -> serde_json::Result<Self> {
         let mut value: serde_json::Value = serde_json::from_slice(plain)?;
-        let origin = value
-            .as_object_mut()
-            .and_then(|object| object.remove(ORIGIN_FIELD))
-            .and_then(|v| v.as_str().map(str::to_owned));
+        let mut take = |field: &str| {
+            value
+                .as_object_mut()
+                .and_then(|object| object.remove(field))
+                .and_then(|v| v.as_str().map(str::to_owned))
+        };
+        let origin = take(ORIGIN_FIELD);
+        let token_url = take(TOKEN_URL_FIELD);
         Ok(Self {
             credential: serde_json::from_value(value)?,
             origin,
+            token_url,
         })
     }
 }

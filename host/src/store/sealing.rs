@@ -4,8 +4,10 @@
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 
-/// Format version of sealed values.
-const VERSION: u8 = 1;
+/// Format version 1: sealed directly under a master key (still opened, never written).
+pub(crate) const VERSION_MASTER: u8 = 1;
+/// Format version 2: sealed under a key derived from the master key for the value's purpose.
+pub(crate) const VERSION_DERIVED: u8 = 2;
 /// Bytes of the key id after the version byte.
 pub(crate) const KEY_ID_LEN: usize = 8;
 const NONCE_LEN: usize = 12;
@@ -46,6 +48,18 @@ impl Aad {
         }
     }
 
+    /// What the value is for, which picks the derived key it is sealed under: a leaked key of
+    /// one purpose opens nothing of another.
+    pub(crate) fn purpose(&self) -> Purpose {
+        match self.field.as_str() {
+            "credential" => Purpose::Credentials,
+            "oauth-session" => Purpose::OAuthSessions,
+            field if field.starts_with("cursor:") => Purpose::Cursors,
+            field if field.starts_with("page:") => Purpose::PageCursors,
+            _ => Purpose::HostSecrets,
+        }
+    }
+
     /// Length-prefixed so that `("ab","c")` and `("a","bc")` authenticate differently.
     fn bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -54,6 +68,38 @@ impl Aad {
             out.extend_from_slice(part.as_bytes());
         }
         out
+    }
+}
+
+/// The purposes sealing keys are derived for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Credentials,
+    Cursors,
+    PageCursors,
+    OAuthSessions,
+    /// OAuth apps' client secrets and the state-signing key.
+    HostSecrets,
+}
+
+impl Purpose {
+    pub(crate) const ALL: [Purpose; 5] = [
+        Self::Credentials,
+        Self::Cursors,
+        Self::PageCursors,
+        Self::OAuthSessions,
+        Self::HostSecrets,
+    ];
+
+    /// The HKDF `info` of the purpose's key.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Credentials => "sealing/credentials",
+            Self::Cursors => "sealing/cursors",
+            Self::PageCursors => "sealing/page-cursors",
+            Self::OAuthSessions => "sealing/oauth-sessions",
+            Self::HostSecrets => "sealing/host-secrets",
+        }
     }
 }
 
@@ -90,18 +136,24 @@ pub(crate) fn seal(
         )
         .map_err(|_| SealError::Tampered)?;
     let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
-    out.push(VERSION);
+    out.push(VERSION_DERIVED);
     out.extend_from_slice(key_id);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
     Ok(out)
 }
 
+/// The format version a sealed value has.
+pub(crate) fn version_of(sealed: &[u8]) -> Result<u8, SealError> {
+    match sealed.first() {
+        Some(&v @ (VERSION_MASTER | VERSION_DERIVED)) if sealed.len() >= HEADER_LEN + 16 => Ok(v),
+        _ => Err(SealError::Malformed),
+    }
+}
+
 /// The key id a sealed value names.
 pub(crate) fn key_id_of(sealed: &[u8]) -> Result<[u8; KEY_ID_LEN], SealError> {
-    if sealed.len() < HEADER_LEN + 16 || sealed[0] != VERSION {
-        return Err(SealError::Malformed);
-    }
+    version_of(sealed)?;
     let mut id = [0u8; KEY_ID_LEN];
     id.copy_from_slice(&sealed[1..1 + KEY_ID_LEN]);
     Ok(id)

@@ -23,6 +23,9 @@ pub fn connector_info(
         )
         .requested_host("*.atlassian.net")
         .requested_host("api.atlassian.com")
+        // The 3LO token endpoint: it receives the client secret and refresh tokens, so the
+        // host requires it among the requested hosts.
+        .requested_host("auth.atlassian.com")
         .origin_config_key("site_url")
         .config_schema(json!({
             "type": "object",

@@ -60,6 +60,8 @@ impl ProbeVendor {
             .route("/items/{id}/comments", get(comments))
             .route("/redirect", get(redirect))
             .route("/big", get(big))
+            .route("/stream", get(stream))
+            .route("/hops/{n}", get(hops))
             .route("/slow", get(slow))
             .with_state(state)
             .layer(axum::middleware::from_fn(
@@ -211,6 +213,31 @@ async fn big(Query(query): Query<HashMap<String, String>>) -> Response {
         return axum::body::Body::from_stream(stream).into_response();
     }
     body.into_response()
+}
+
+/// `bytes` of `x`, generated while sent (no Content-Length), so the fake itself holds only a
+/// chunk however large the answer.
+async fn stream(Query(query): Query<HashMap<String, String>>) -> Response {
+    let total = page_params(&query, "bytes");
+    let chunks = futures::stream::unfold(0usize, move |sent| async move {
+        (sent < total).then(|| {
+            let size = (total - sent).min(64 << 10);
+            (Ok::<_, std::io::Error>(vec![b'x'; size]), sent + size)
+        })
+    });
+    axum::body::Body::from_stream(chunks).into_response()
+}
+
+/// Redirects to `/hops/{n-1}` until 0, which answers 200: `n` redirect hops in all.
+async fn hops(axum::extract::Path(n): axum::extract::Path<u32>) -> Response {
+    if n == 0 {
+        return "landed".into_response();
+    }
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, format!("/hops/{}", n - 1))],
+    )
+        .into_response()
 }
 
 async fn slow() -> &'static str {

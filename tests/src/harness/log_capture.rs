@@ -21,12 +21,15 @@ impl Write for Buffer {
 static BUFFER: OnceLock<Buffer> = OnceLock::new();
 
 /// Installs the capturing subscriber (once per process): trace level for the host and plugin
-/// logs, debug for every library.
+/// logs, debug for every library but the compiler, whose per-pass timing lines (tens of
+/// thousands per component) hold no secrets and would swamp the buffer.
 pub fn install() {
     BUFFER.get_or_init(|| {
         let buffer = Buffer::default();
         let writer = buffer.clone();
-        let filter = tracing_subscriber::EnvFilter::new("debug,connector_host=trace,plugin=trace");
+        let filter = tracing_subscriber::EnvFilter::new(
+            "debug,connector_host=trace,plugin=trace,cranelift_codegen=info,wasmtime_cranelift=info",
+        );
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .json()

@@ -64,7 +64,12 @@ impl HostProcess {
     }
 
     async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            // Below the server's idle keep-alive limit (`header_read_timeout_ms`), so the
+            // client never reuses a connection the server is closing.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("client");
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if client

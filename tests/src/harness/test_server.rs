@@ -9,6 +9,9 @@ use std::path::Path;
 
 use super::{log_capture, plugin_path, plugins_dir};
 
+/// Compile-cache key of test servers (base64 of 32 bytes), so they share one cache.
+const TEST_CACHE_KEY: &str = "dGVzdC1jb21waWxlLWNhY2hlLWtleS0zMi1ieXRlcyE=";
+
 /// Admin token of test servers.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -51,10 +54,12 @@ impl TestServer {
         let mut config = HostConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().to_owned(),
-            // Shared across test servers: entries are keyed by content and written atomically.
+            // Shared across test servers: entries are keyed by content, written atomically and
+            // authenticated under one key all test servers share.
             compile_cache_dir: Some(
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-compile-cache"),
             ),
+            compile_cache_key: Some(ConfigSecret::new(TEST_CACHE_KEY)),
             allow_private_egress: true,
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
             // The Atlassian fakes serve the "site" on loopback; the connectors themselves ask
@@ -78,7 +83,12 @@ impl TestServer {
         Self {
             server,
             base,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                // Below the server's idle keep-alive limit (`header_read_timeout_ms`), so the
+                // client never reuses a connection the server is closing.
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .expect("client"),
             data,
         }
     }

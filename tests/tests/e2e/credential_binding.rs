@@ -129,7 +129,9 @@ async fn an_origin_outside_the_operators_allow_list_is_refused_at_create() {
     let vendor = ProbeVendor::start().await;
     // The probe requests localhost and 127.0.0.1; the operator allows only localhost.
     let server = TestServer::start_with(|config| {
-        config.egress_allowed_hosts = vec!["localhost".into()];
+        // The probe's OAuth token host too: a plugin whose secrets could go elsewhere would not
+        // load at all.
+        config.egress_allowed_hosts = vec!["localhost".into(), "auth.probe.example".into()];
     })
     .await;
     let key = server.tenant("acme").await;

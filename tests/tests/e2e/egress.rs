@@ -27,7 +27,11 @@ async fn a_host_the_plugin_did_not_request_is_refused() {
 #[tokio::test]
 async fn the_operator_policy_narrows_what_the_plugin_requested() {
     let policy = EgressPolicy {
-        operator_hosts: vec![HostPattern::parse("127.0.0.1").unwrap()],
+        operator_hosts: vec![
+            HostPattern::parse("127.0.0.1").unwrap(),
+            // The probe's OAuth token host: secrets may only go to hosts the operator allows.
+            HostPattern::parse("auth.probe.example").unwrap(),
+        ],
         ..harness::loopback_policy()
     };
     let setup = ProbeSetup::with(policy, harness::test_limits()).await;
@@ -53,7 +57,10 @@ async fn an_operator_list_that_excludes_the_connections_own_origin_refuses_the_c
     // The probe asks for localhost and 127.0.0.1; the operator allows only localhost. The
     // connection's bound origin (127.0.0.1) gets no exemption.
     let policy = EgressPolicy {
-        operator_hosts: vec![HostPattern::parse("localhost").unwrap()],
+        operator_hosts: vec![
+            HostPattern::parse("localhost").unwrap(),
+            HostPattern::parse("auth.probe.example").unwrap(),
+        ],
         ..harness::loopback_policy()
     };
     let setup = ProbeSetup::with(policy, harness::test_limits()).await;

@@ -26,7 +26,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(4)),
+        (200, Some(5)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -49,18 +49,18 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .collect();
     assert_eq!(
         ids,
-        ["confluence", "jira", "legacy", "probe"],
+        ["confluence", "hostile", "jira", "legacy", "probe"],
         "the broken file was skipped, the good ones loaded"
     );
-    assert_eq!(listed["data"][3]["plugin"]["wit_version"], "0.2.0");
-    assert_eq!(listed["data"][2]["plugin"]["wit_version"], "0.1.0");
-    assert_eq!(listed["data"][1]["auth_methods"][1]["kind"], "oauth2");
+    assert_eq!(listed["data"][4]["plugin"]["wit_version"], "0.2.0");
+    assert_eq!(listed["data"][3]["plugin"]["wit_version"], "0.1.0");
+    assert_eq!(listed["data"][2]["auth_methods"][1]["kind"], "oauth2");
     assert_eq!(
-        listed["data"][1]["auth_methods"][1]["oauth2"]["extra_authorize_params"][0][1],
+        listed["data"][2]["auth_methods"][1]["oauth2"]["extra_authorize_params"][0][1],
         "api.atlassian.com"
     );
     assert_eq!(
-        listed["data"][3]["auth_methods"][2]["placement"],
+        listed["data"][4]["auth_methods"][2]["placement"],
         "header:x-probe-key"
     );
 
