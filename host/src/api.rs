@@ -1,6 +1,7 @@
 //! The HTTP surface: REST API v1, the admin API, health and metrics. Every answer, the
 //! framework's own 404/405/413/422 included, is in the envelope and carries `X-Request-Id`.
 
+mod actions;
 mod admin;
 mod api_keys;
 mod audit;
@@ -22,6 +23,7 @@ pub mod request_id;
 mod resources;
 pub mod served_by;
 mod tenant_settings;
+mod timestamp;
 mod views;
 
 use axum::Router;
@@ -208,6 +210,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{connection}/containers"),
             get(resources::containers),
+        )
+        .route(&format!("{connection}/actions"), get(actions::list))
+        .route(
+            &format!("{connection}/actions/{{name}}"),
+            post(actions::invoke),
         )
         .route(
             &format!("{connection}/containers/{{container}}/items"),

@@ -9,10 +9,12 @@
 //! `wit/README.md`) run side by side. A trap, timeout or exhausted limit
 //! becomes [`CallError::Fault`]; the host and every other call go on.
 
+mod action;
 mod admission;
 mod bindings;
 mod call_state;
 mod compat_v0_1;
+mod compat_v0_2;
 mod compile_cache;
 mod engine;
 mod fault;
@@ -24,7 +26,9 @@ mod manifest;
 mod operation;
 mod plugin;
 mod registry;
+mod webhook_support;
 
+pub use action::{ActionAnnotations, ActionManifest, InputIssue};
 pub use admission::CapScope;
 pub use bindings::wit;
 pub use call_state::CallContext;
@@ -32,8 +36,12 @@ pub use compile_cache::{CacheKey, CompileSource};
 pub use fault::{CallError, FaultCause, connector_error_message};
 pub use limits::{LOADER_RESERVED_SLOTS, RuntimeLimits};
 pub use load::{LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};
-pub use manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest, OAuth2Manifest};
+pub use manifest::{
+    AuthMethodManifest, ConnectorManifest, CredentialKindManifest, CredentialPartManifest,
+    OAuth2Manifest,
+};
 pub use operation::{Operation, OperationOutput};
 pub use plugin::{Plugin, PluginOrigin};
 pub(crate) use registry::wasm_files;
 pub use registry::{PluginSlot, RegistryError, Runtime, RuntimeOptions};
+pub use webhook_support::{WebhookManifest, WebhookSignatureManifest};

@@ -171,6 +171,7 @@ mod tests {
             config: serde_json::Map::new(),
             status: ConnectionStatus::Active,
             principal: None,
+            values: Default::default(),
             last_error: None,
             last_success_at: None,
             created_at: now_rfc3339(),

@@ -67,5 +67,6 @@ fn page(
     Ok(Envelope::ok(PageView {
         entries: events,
         next_cursor,
+        deleted: None,
     }))
 }

@@ -48,6 +48,11 @@ pub async fn call_within(
         tenant: record.tenant.clone(),
         connection: record.id.clone(),
         config: record.config_pairs(),
+        values: record
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         credential: credential.map(|bound| bound.credential.to_credential()),
         auth_method: Some(record.auth_method.clone()),
         bound_origin: credential.and_then(|bound| bound.origin.clone()),

@@ -26,9 +26,21 @@ const MAX_NAME: usize = 200;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CredentialsInput {
-    Basic { username: String, password: String },
-    Bearer { token: String },
-    ApiKey { key: String },
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer {
+        token: String,
+    },
+    ApiKey {
+        key: String,
+    },
+    /// Every secret a multi-part auth method names (`{"api_key": ..., "application_key": ...}`).
+    Parts {
+        #[schema(value_type = Object)]
+        parts: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl CredentialsInput {
@@ -53,6 +65,12 @@ impl CredentialsInput {
             Self::Bearer { token } => Ok(StoredCredential::Bearer { token }),
             Self::ApiKey { key } if key.trim().is_empty() => Err(empty("key")),
             Self::ApiKey { key } => Ok(StoredCredential::ApiKey { key }),
+            Self::Parts { parts } => {
+                if let Some((name, _)) = parts.iter().find(|(_, secret)| secret.trim().is_empty()) {
+                    return Err(empty(&format!("parts.{name}")));
+                }
+                Ok(StoredCredential::Parts { parts })
+            }
         }
     }
 }
@@ -109,6 +127,9 @@ fn auth_method_for(
             ) | (
                 CredentialKindManifest::ApiKey,
                 StoredCredential::ApiKey { .. }
+            ) | (
+                CredentialKindManifest::MultiPart { .. },
+                StoredCredential::Parts { .. }
             )
         )
     };
@@ -130,23 +151,59 @@ fn auth_method_for(
                     ),
                 ));
             }
+            check_parts(&method.kind, credential)?;
             Ok(method.id.clone())
         }
-        None => manifest
-            .auth_methods
-            .iter()
-            .find(|m| fits(&m.kind))
-            .map(|m| m.id.clone())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Validation,
-                    format!(
-                        "connector `{}` takes no credentials of this type; see its auth_methods",
-                        manifest.id
-                    ),
-                )
-            }),
+        None => {
+            let method = manifest
+                .auth_methods
+                .iter()
+                .find(|m| fits(&m.kind))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::Validation,
+                        format!(
+                            "connector `{}` takes no credentials of this type; see its auth_methods",
+                            manifest.id
+                        ),
+                    )
+                })?;
+            check_parts(&method.kind, credential)?;
+            Ok(method.id.clone())
+        }
     }
+}
+
+/// A multi-part credential must name exactly the parts its auth method declares.
+fn check_parts(
+    kind: &CredentialKindManifest,
+    credential: &StoredCredential,
+) -> Result<(), ApiError> {
+    let (CredentialKindManifest::MultiPart { parts: declared }, StoredCredential::Parts { parts }) =
+        (kind, credential)
+    else {
+        return Ok(());
+    };
+    let wanted: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+    let given: Vec<&str> = parts.keys().map(String::as_str).collect();
+    let mut sorted = wanted.clone();
+    sorted.sort_unstable();
+    if sorted != given {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "credentials.parts must be exactly: {} (given: {})",
+                wanted.join(", "),
+                if given.is_empty() {
+                    "none".to_owned()
+                } else {
+                    given.join(", ")
+                }
+            ),
+        )
+        .with_details(json!({ "field": "credentials.parts", "expected": wanted })));
+    }
+    Ok(())
 }
 
 impl From<BindingError> for ApiError {
@@ -180,7 +237,7 @@ fn check_config_size(
 
 /// Checks the config with the plugin (no network), binds the credential to the connection's
 /// origin (which must pass the egress allow-list), then checks the credential with the vendor
-/// at that origin; fills in the principal and discovered config. Nothing is stored here. Both
+/// at that origin; fills in the principal and discovered values. Nothing is stored here. Both
 /// calls run under the short `connect_timeout`, since a client is waiting.
 async fn verify(
     state: &AppState,
@@ -203,13 +260,14 @@ async fn verify(
         Err(error) => return Err(ApiError::from_call(error)),
     }
     let mut bound = credential;
-    bound.origin = binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
+    if bound.origin.is_none() {
+        bound.origin =
+            binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
+    }
     match call_within(state, record, Some(&bound), Operation::Connect, timeout).await {
         Ok(OperationOutput::Connected(info)) => {
             record.principal = Some(json!(PrincipalView::from(info.principal)));
-            for (key, value) in info.discovered_config {
-                record.config.insert(key, serde_json::Value::String(value));
-            }
+            record.values.extend(info.discovered_values);
             record.status = ConnectionStatus::Active;
             record.last_error = None;
             record.last_success_at = Some(now_rfc3339());
@@ -300,6 +358,7 @@ async fn create_connection(
         config: body.config,
         status: ConnectionStatus::Active,
         principal: None,
+        values: Default::default(),
         last_error: None,
         last_success_at: None,
         created_at: now.clone(),
@@ -362,6 +421,7 @@ pub async fn list(
     Ok(Envelope::ok(PageView {
         entries: records.into_iter().map(Into::into).collect(),
         next_cursor,
+        deleted: None,
     }))
 }
 
@@ -546,13 +606,26 @@ pub async fn create_from_oauth(
         config: session.config,
         status: ConnectionStatus::Active,
         principal: None,
+        values: Default::default(),
         last_error: None,
         last_success_at: None,
         created_at: now.clone(),
         updated_at: now,
     };
-    let credential =
-        BoundCredential::new(outcome.credential, None).with_token_url(Some(outcome.token_url));
+    record.values = outcome.values;
+    // An origin from the token response (Salesforce's `instance_url`) passes the same
+    // allow-list as a configured one before the grant is bound to it.
+    let response_origin = match &outcome.origin_from_response {
+        Some(value) => Some(binding::checked_origin(
+            state.runtime.egress_policy(),
+            &plugin,
+            "token response",
+            value,
+        )?),
+        None => None,
+    };
+    let credential = BoundCredential::new(outcome.credential, response_origin)
+        .with_token_url(Some(outcome.token_url));
     let bound = verify(state, &plugin, &mut record, credential).await?;
     state.store.create_connection(&record, &bound).await?;
     let caller = TenantCaller {

@@ -64,6 +64,7 @@ impl Modify for SecuritySchemes {
         super::connections::delete, super::connections::validate,
         super::resources::containers, super::resources::items, super::resources::item, super::resources::comments,
         super::resources::search, super::resources::create_item, super::resources::create_comment, super::resources::update_item,
+        super::actions::list, super::actions::invoke,
         super::cursors::list, super::cursors::get, super::cursors::put, super::cursors::delete,
         super::audit::list, super::audit::admin_list,
         super::plugins::list, super::plugins::get, super::plugins::upload, super::plugins::rollback, super::plugins::unload,
@@ -102,6 +103,7 @@ mod tests {
             "/api/v1/connections/{id}/cursors/{stream}",
             "/admin/v1/tenants/{tenant}/api-keys",
             "/api/v1/audit",
+            "/api/v1/connections/{id}/actions/{name}",
         ] {
             assert!(paths.contains_key(path), "{path} is documented");
         }

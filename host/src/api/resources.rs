@@ -8,6 +8,7 @@ use super::connection_calls::call;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::page_cursor::Listing;
+use super::timestamp::canonical_rfc3339;
 use super::views::{BodyFormat, CommentView, ContainerView, ItemView, PageView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::wit::{ItemPatch, NewComment, NewItem, PageRequest};
@@ -135,7 +136,7 @@ async fn list_page<E, V: From<E> + serde::Serialize>(
     caller: &TenantCaller,
     ask: PageAsk<'_>,
     operation: impl FnOnce(PageRequest) -> Operation,
-    page_of: impl FnOnce(OperationOutput) -> Option<(Vec<E>, Option<String>)>,
+    page_of: impl FnOnce(OperationOutput) -> Option<Found<E>>,
 ) -> Result<Envelope<PageView<V>>, ApiError> {
     let listing = Listing {
         tenant: &caller.tenant,
@@ -147,11 +148,41 @@ async fn list_page<E, V: From<E> + serde::Serialize>(
         limit: limit(ask.limit)?,
     };
     let (_, output) = call(state, &caller.tenant, ask.connection, operation(page)).await?;
-    let (entries, next) = page_of(output).ok_or_else(unexpected)?;
+    let found = page_of(output).ok_or_else(unexpected)?;
     Ok(Envelope::ok(PageView {
-        next_cursor: listing.wrap(state.store.keys(), next)?,
-        entries: entries.into_iter().map(Into::into).collect(),
+        next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
+        entries: found.entries.into_iter().map(Into::into).collect(),
+        deleted: found
+            .deleted
+            .map(|deleted| deleted.into_iter().map(Into::into).collect()),
     }))
+}
+
+/// One page as a plugin answered it: entries, its own next cursor, and for item listings the
+/// tombstones it reported.
+struct Found<E> {
+    entries: Vec<E>,
+    next_cursor: Option<String>,
+    deleted: Option<Vec<crate::runtime::wit::Tombstone>>,
+}
+
+impl<E> Found<E> {
+    fn page(entries: Vec<E>, next_cursor: Option<String>) -> Self {
+        Self {
+            entries,
+            next_cursor,
+            deleted: None,
+        }
+    }
+}
+
+/// An item page, with its tombstones.
+fn items_found(page: crate::runtime::wit::ItemPage) -> Found<crate::runtime::wit::Item> {
+    Found {
+        entries: page.entries,
+        next_cursor: page.next_cursor,
+        deleted: Some(page.deleted),
+    }
 }
 
 /// `GET /api/v1/connections/{id}/containers`.
@@ -175,7 +206,9 @@ pub async fn containers(
         },
         |page| Operation::Containers { parent, page },
         |output| match output {
-            OperationOutput::Containers(found) => Some((found.entries, found.next_cursor)),
+            OperationOutput::Containers(found) => {
+                Some(Found::page(found.entries, found.next_cursor))
+            }
             _ => None,
         },
     )
@@ -190,19 +223,21 @@ pub async fn items(
     ApiPath((id, container)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<ItemsQuery>,
 ) -> Result<Envelope<PageView<ItemView>>, ApiError> {
-    if let Some(since) = &query.updated_since
-        && humantime::parse_rfc3339_weak(since).is_err()
-    {
-        return Err(ApiError::new(
-            ErrorCode::Validation,
-            "updated_since must be an RFC 3339 time such as 2026-11-01T00:00:00Z",
-        ));
-    }
+    // Canonical before the plugin sees it: one form for every connector, UTC with seconds.
+    let updated_since = match &query.updated_since {
+        Some(since) => Some(canonical_rfc3339(since).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Validation,
+                "updated_since must be an RFC 3339 time with a zone, such as 2026-11-01T00:00:00Z",
+            )
+            .with_details(serde_json::json!({ "field": "updated_since" }))
+        })?),
+        None => None,
+    };
     let listing = format!(
         "items:{container}:{}",
-        query.updated_since.as_deref().unwrap_or("")
+        updated_since.as_deref().unwrap_or("")
     );
-    let updated_since = query.updated_since.clone();
     list_page(
         &state,
         &caller,
@@ -218,7 +253,7 @@ pub async fn items(
             page,
         },
         |output| match output {
-            OperationOutput::Items(found) => Some((found.entries, found.next_cursor)),
+            OperationOutput::Items(found) => Some(items_found(found)),
             _ => None,
         },
     )
@@ -268,7 +303,7 @@ pub async fn comments(
             page,
         },
         |output| match output {
-            OperationOutput::Comments(found) => Some((found.entries, found.next_cursor)),
+            OperationOutput::Comments(found) => Some(Found::page(found.entries, found.next_cursor)),
             _ => None,
         },
     )
@@ -300,7 +335,7 @@ pub async fn search(
             page,
         },
         |output| match output {
-            OperationOutput::Items(found) => Some((found.entries, found.next_cursor)),
+            OperationOutput::Items(found) => Some(Found::page(found.entries, found.next_cursor)),
             _ => None,
         },
     )

@@ -10,6 +10,28 @@ use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType};
 pub struct PageView<T> {
     pub entries: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Item listings only: items the vendor reports deleted since `updated_since` (empty when
+    /// the connector cannot tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Vec<TombstoneView>>,
+}
+
+/// An item the vendor reports as deleted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TombstoneView {
+    pub id: String,
+    pub container_id: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<wit::Tombstone> for TombstoneView {
+    fn from(t: wit::Tombstone) -> Self {
+        Self {
+            id: t.id,
+            container_id: t.container_id,
+            deleted_at: t.deleted_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -85,6 +107,8 @@ pub struct ConnectionView {
     pub credential_type: CredentialType,
     #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Values the host learned (discovered at connect, kept from the token response).
+    pub values: std::collections::BTreeMap<String, String>,
     pub status: ConnectionStatus,
     #[schema(value_type = Option<Object>)]
     pub principal: Option<serde_json::Value>,
@@ -103,6 +127,7 @@ impl From<ConnectionRecord> for ConnectionView {
             auth_method: r.auth_method,
             credential_type: r.credential_type,
             config: r.config,
+            values: r.values,
             status: r.status,
             principal: r.principal,
             last_error: r.last_error,

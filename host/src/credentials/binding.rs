@@ -53,10 +53,24 @@ pub fn bound_origin(
     let text = value
         .as_str()
         .ok_or_else(|| origin_error("must be a URL string".into()))?;
-    let origin = policy
-        .check_origin(&manifest.id, &plugin.host_patterns, text)
-        .map_err(origin_error)?;
-    Ok(Some(origin.ascii_serialization()))
+    checked_origin(policy, plugin, key, text).map(Some)
+}
+
+/// `text` as an origin the credential may be bound to, if it passes the allow-list; `source`
+/// names where it came from (a config key, `token response`) in the error.
+pub fn checked_origin(
+    policy: &EgressPolicy,
+    plugin: &Plugin,
+    source: &str,
+    text: &str,
+) -> Result<String, BindingError> {
+    policy
+        .check_origin(&plugin.manifest.id, &plugin.host_patterns, text)
+        .map(|origin| origin.ascii_serialization())
+        .map_err(|reason| BindingError::Origin {
+            key: source.to_owned(),
+            reason,
+        })
 }
 
 /// Config keys whose value says where requests go: the origin key and every property the

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::clients::{self, OAuthClientConfig, OAuthEndpoints};
 use super::signed_state::{self, StateClaims, StateError};
-use super::token_client::{TokenClient, TokenError, unix_now};
+use super::token_client::{TokenClient, TokenError, TokenStyle, unix_now};
 use super::{OAuthClient, pkce};
 use crate::runtime::{CallContext, CallError, Operation, Plugin, Runtime};
 use crate::store::{OAuthSession, Store, StoreError, StoredCredential};
@@ -55,6 +55,11 @@ pub struct CallbackOutcome {
     pub credential: StoredCredential,
     /// The token endpoint the code was exchanged at (recorded with the connection).
     pub token_url: String,
+    /// Token-response fields the connector asked to keep (`instance_url`).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// The token-response field the connector names as the connection's origin, as given;
+    /// checked against the egress allow-list before anything is bound to it.
+    pub origin_from_response: Option<String>,
 }
 
 /// Why a flow step failed. Messages never include a code, token, verifier or client secret.
@@ -359,7 +364,7 @@ impl OAuthFlow {
                 .append_pair("redirect_uri", &redirect_uri)
                 .append_pair("state", &state);
             if !scopes.is_empty() {
-                query.append_pair("scope", &scopes.join(" "));
+                query.append_pair("scope", &scopes.join(&endpoints.declared.scope_separator));
             }
             if let Some(verifier) = &verifier {
                 query
@@ -485,13 +490,22 @@ impl OAuthFlow {
                 &endpoints.token_url,
                 &client,
                 basic,
+                &TokenStyle::of(&endpoints.declared),
                 code,
                 &session.redirect_uri,
                 session.verifier.as_deref(),
             )
             .await
             .map_err(OAuthError::Exchange)?;
+        let values = response_values(&tokens.fields, &endpoints.declared.response_values);
+        let origin_from_response = endpoints
+            .declared
+            .origin_from_response
+            .as_ref()
+            .and_then(|field| values.get(field).cloned());
         Ok(CallbackOutcome {
+            values,
+            origin_from_response,
             token_url: endpoints.token_url.clone(),
             auth_method: endpoints.method_id,
             credential: StoredCredential::Oauth2 {
@@ -549,6 +563,24 @@ pub enum CallbackCaller<'a> {
 }
 
 /// What a session keeps of its browser cookie: the SHA-256, hex.
+/// The fields a connector keeps from the token response: strings as they are, other JSON
+/// values as JSON text, absent fields left out.
+fn response_values(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    wanted: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter_map(|name| {
+            let value = fields.get(name)?;
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            Some((name.clone(), text))
+        })
+        .collect()
+}
+
 fn binding_digest(value: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(value.as_bytes()))

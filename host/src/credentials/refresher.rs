@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::clients::{self, OAuthClientConfig};
-use super::token_client::{TokenClient, TokenError, unix_now};
+use super::token_client::{TokenClient, TokenError, TokenStyle, unix_now};
 use crate::runtime::Runtime;
 use crate::store::{
     BoundCredential, ConnectionRecord, ConnectionStatus, Store, StoreError, StoredCredential,
@@ -132,7 +132,13 @@ impl Refresher {
             .unwrap_or_else(|| endpoints.token_url.clone());
         match self
             .tokens
-            .refresh(&token_url, &client, basic, &refresh_token)
+            .refresh(
+                &token_url,
+                &client,
+                basic,
+                &TokenStyle::of(&endpoints.declared),
+                &refresh_token,
+            )
             .await
         {
             Ok(response) => {

@@ -29,6 +29,49 @@ pub struct TokenResponse {
     pub expires_in: Option<u64>,
     #[serde(default)]
     pub scope: Option<String>,
+    /// The response's other top-level fields (`instance_url`, `team`), read only for the values
+    /// a connector asks to keep; never logged.
+    #[serde(skip)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a vendor's token endpoint wants to be spoken to, from the connector's manifest.
+#[derive(Debug, Clone, Default)]
+pub struct TokenStyle {
+    /// Parameters as a JSON object rather than a form (Notion).
+    pub json: bool,
+    /// JSON pointer to the token set when it is not at the top level (Slack's `/authed_user`).
+    pub token_pointer: Option<String>,
+}
+
+impl TokenStyle {
+    /// The style an OAuth auth method declares.
+    pub fn of(oauth: &crate::runtime::OAuth2Manifest) -> Self {
+        Self {
+            json: oauth.token_request_format == "json",
+            token_pointer: oauth.token_pointer.clone(),
+        }
+    }
+
+    /// Reads a 2xx token response: the token set at `token_pointer` (or the top), the other
+    /// top-level fields kept aside.
+    fn parse(&self, body: &[u8]) -> Result<TokenResponse, TokenError> {
+        let unreadable = |e: String| TokenError::Failed(format!("unreadable token response: {e}"));
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| unreadable(e.to_string()))?;
+        let tokens = match &self.token_pointer {
+            Some(pointer) => value
+                .pointer(pointer)
+                .ok_or_else(|| unreadable(format!("no token set at `{pointer}`")))?,
+            None => &value,
+        };
+        let mut response: TokenResponse =
+            serde_json::from_value(tokens.clone()).map_err(|e| unreadable(e.to_string()))?;
+        if let serde_json::Value::Object(fields) = value {
+            response.fields = fields;
+        }
+        Ok(response)
+    }
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -87,11 +130,13 @@ impl TokenClient {
     }
 
     /// Exchanges an authorization code (with its PKCE verifier).
+    #[allow(clippy::too_many_arguments)]
     pub async fn exchange_code(
         &self,
         token_url: &str,
         client: &OAuthClient,
         basic_auth: bool,
+        style: &TokenStyle,
         code: &str,
         redirect_uri: &str,
         verifier: Option<&str>,
@@ -104,7 +149,8 @@ impl TokenClient {
         if let Some(verifier) = verifier {
             form.push(("code_verifier", verifier));
         }
-        self.post_form(token_url, client, basic_auth, &form).await
+        self.post_form(token_url, client, basic_auth, style, &form)
+            .await
     }
 
     /// Trades a refresh token for new tokens.
@@ -113,13 +159,15 @@ impl TokenClient {
         token_url: &str,
         client: &OAuthClient,
         basic_auth: bool,
+        style: &TokenStyle,
         refresh_token: &str,
     ) -> Result<TokenResponse, TokenError> {
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
-        self.post_form(token_url, client, basic_auth, &form).await
+        self.post_form(token_url, client, basic_auth, style, &form)
+            .await
     }
 
     /// Revokes a token (RFC 7009). The vendor's answer is only logged: the connection goes
@@ -133,7 +181,11 @@ impl TokenClient {
         hint: &str,
     ) {
         let form = [("token", token), ("token_type_hint", hint)];
-        match self.send_form(revoke_url, client, basic_auth, &form).await {
+        let style = TokenStyle::default();
+        match self
+            .send_form(revoke_url, client, basic_auth, &style, &form)
+            .await
+        {
             Ok((status, _)) if (200..300).contains(&status) => {
                 tracing::info!("token revoked at the vendor")
             }
@@ -147,12 +199,12 @@ impl TokenClient {
         url: &str,
         client: &OAuthClient,
         basic_auth: bool,
+        style: &TokenStyle,
         form: &[(&str, &str)],
     ) -> Result<TokenResponse, TokenError> {
-        let (status, body) = self.send_form(url, client, basic_auth, form).await?;
+        let (status, body) = self.send_form(url, client, basic_auth, style, form).await?;
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&body)
-                .map_err(|e| TokenError::Failed(format!("unreadable token response: {e}")));
+            return style.parse(&body);
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant(
@@ -173,6 +225,7 @@ impl TokenClient {
         url: &str,
         client: &OAuthClient,
         basic_auth: bool,
+        style: &TokenStyle,
         form: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), TokenError> {
         let parsed = url::Url::parse(url)
@@ -181,17 +234,29 @@ impl TokenClient {
             .host_str()
             .ok_or_else(|| TokenError::Failed("endpoint URL has no host".into()))?;
         let host_pattern = HostPattern::parse(host).map_err(TokenError::Failed)?;
-        // Built in a block: the serializer is not Send and must not live across an await.
-        let body = {
-            let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in form {
-                pairs.append_pair(k, v);
-            }
-            if !basic_auth {
-                pairs.append_pair("client_id", &client.client_id);
-                pairs.append_pair("client_secret", &client.client_secret);
-            }
-            pairs.finish().into_bytes()
+        let mut params: Vec<(&str, &str)> = form.to_vec();
+        if !basic_auth {
+            params.push(("client_id", &client.client_id));
+            params.push(("client_secret", &client.client_secret));
+        }
+        let (content_type, body) = if style.json {
+            let object: serde_json::Map<String, serde_json::Value> = params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+                .collect();
+            let bytes = serde_json::to_vec(&object)
+                .map_err(|e| TokenError::Failed(format!("could not encode the request: {e}")))?;
+            ("application/json", bytes)
+        } else {
+            // Built in a block: the serializer is not Send and must not live across an await.
+            let bytes = {
+                let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in &params {
+                    pairs.append_pair(k, v);
+                }
+                pairs.finish().into_bytes()
+            };
+            ("application/x-www-form-urlencoded", bytes)
         };
         let credential = basic_auth.then(|| {
             let basic = Credential::Basic {
@@ -211,10 +276,7 @@ impl TokenClient {
             method: Method::Post,
             url: url.to_owned(),
             headers: vec![
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
+                ("content-type".into(), content_type.into()),
                 ("accept".into(), "application/json".into()),
             ],
             body: Some(body),

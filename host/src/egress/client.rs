@@ -129,11 +129,12 @@ impl EgressClient {
     ) -> Result<EgressResponse, EgressError> {
         let mut url = Url::parse(&request.url)
             .map_err(|e| EgressError::InvalidRequest(format!("bad URL: {e}")))?;
-        let reserved = scope
+        let reserved: Vec<&str> = scope
             .credential
             .as_ref()
-            .and_then(|c| c.1.reserved_header().map(str::to_owned));
-        let guest_headers = guest_headers(&request.headers, reserved.as_deref())?;
+            .map(|c| c.1.reserved_headers())
+            .unwrap_or_default();
+        let guest_headers = guest_headers(&request.headers, &reserved)?;
         let mut method = request.method;
         let mut body = request.body;
         let mut with_credential = request.with_credential;
@@ -211,10 +212,7 @@ impl EgressClient {
     }
 }
 
-fn guest_headers(
-    pairs: &[(String, String)],
-    reserved: Option<&str>,
-) -> Result<HeaderMap, EgressError> {
+fn guest_headers(pairs: &[(String, String)], reserved: &[&str]) -> Result<HeaderMap, EgressError> {
     if pairs.len() > MAX_GUEST_HEADERS {
         return Err(EgressError::InvalidRequest(format!(
             "{} headers; at most {MAX_GUEST_HEADERS} are allowed",
@@ -232,7 +230,7 @@ fn guest_headers(
         let lower = name.to_ascii_lowercase();
         if FORBIDDEN_HEADERS.contains(&lower.as_str())
             || lower.starts_with("proxy-")
-            || reserved.is_some_and(|r| r.eq_ignore_ascii_case(&lower))
+            || reserved.iter().any(|r| r.eq_ignore_ascii_case(&lower))
         {
             tracing::debug!(header = %lower, "dropped a header the guest may not set");
             continue;

@@ -15,6 +15,8 @@ pub enum Credential {
     Bearer { token: SecretString },
     /// An API key.
     ApiKey { key: SecretString },
+    /// Several named secrets (Datadog's API key and application key), each placed on its own.
+    Parts { parts: Vec<(String, SecretString)> },
 }
 
 impl std::fmt::Debug for Credential {
@@ -23,6 +25,10 @@ impl std::fmt::Debug for Credential {
             Self::Basic { username, .. } => write!(f, "Basic({username}, [redacted])"),
             Self::Bearer { .. } => f.write_str("Bearer([redacted])"),
             Self::ApiKey { .. } => f.write_str("ApiKey([redacted])"),
+            Self::Parts { parts } => {
+                let names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
+                write!(f, "Parts({names:?}, [redacted])")
+            }
         }
     }
 }
@@ -34,15 +40,21 @@ pub enum CredentialPlacement {
     Bearer,
     Header(String),
     Query(String),
+    /// Each named part of a [`Credential::Parts`] where its own placement says.
+    Parts(Vec<(String, CredentialPlacement)>),
 }
 
 impl CredentialPlacement {
-    /// The header a guest must not set itself, because the credential goes there.
-    pub fn reserved_header(&self) -> Option<&str> {
+    /// The headers a guest must not set itself, because the credential goes there.
+    pub fn reserved_headers(&self) -> Vec<&str> {
         match self {
-            Self::Header(name) => Some(name),
-            Self::Basic | Self::Bearer => Some("authorization"),
-            Self::Query(_) => None,
+            Self::Header(name) => vec![name.as_str()],
+            Self::Basic | Self::Bearer => vec!["authorization"],
+            Self::Query(_) => Vec::new(),
+            Self::Parts(parts) => parts
+                .iter()
+                .flat_map(|(_, placement)| placement.reserved_headers())
+                .collect(),
         }
     }
 }
@@ -78,6 +90,19 @@ impl Credential {
                 url.query_pairs_mut()
                     .append_pair(name, self.single_secret()?);
             }
+            CredentialPlacement::Parts(rules) => {
+                let Self::Parts { parts } = self else {
+                    return Err(MISMATCH.into());
+                };
+                for (name, rule) in rules {
+                    let secret = parts
+                        .iter()
+                        .find(|(part, _)| part == name)
+                        .map(|(_, secret)| secret.clone())
+                        .ok_or_else(|| format!("the stored credential has no part `{name}`"))?;
+                    Self::ApiKey { key: secret }.apply(rule, url, headers)?;
+                }
+            }
         }
         Ok(())
     }
@@ -87,7 +112,7 @@ impl Credential {
         match self {
             Self::Bearer { token } => Ok(token.expose_secret()),
             Self::ApiKey { key } => Ok(key.expose_secret()),
-            Self::Basic { .. } => Err(MISMATCH.into()),
+            Self::Basic { .. } | Self::Parts { .. } => Err(MISMATCH.into()),
         }
     }
 }
@@ -142,6 +167,34 @@ mod tests {
             CredentialPlacement::Query("api_key".into()),
         );
         assert_eq!(u.query(), Some("api_key=k+2"));
+    }
+
+    #[test]
+    fn each_part_goes_on_its_own_header() {
+        let credential = Credential::Parts {
+            parts: vec![
+                ("api_key".into(), "a-1".into()),
+                ("application_key".into(), "b-2".into()),
+            ],
+        };
+        let rule = CredentialPlacement::Parts(vec![
+            (
+                "api_key".into(),
+                CredentialPlacement::Header("dd-api-key".into()),
+            ),
+            (
+                "application_key".into(),
+                CredentialPlacement::Header("dd-application-key".into()),
+            ),
+        ]);
+        assert_eq!(
+            rule.reserved_headers(),
+            ["dd-api-key", "dd-application-key"]
+        );
+        let (_, h) = apply(credential.clone(), rule);
+        assert_eq!(h["dd-api-key"], "a-1");
+        assert_eq!(h["dd-application-key"], "b-2");
+        assert!(!format!("{credential:?}").contains("a-1"));
     }
 
     #[test]

@@ -12,8 +12,11 @@ use crate::egress::{ConnectionScope, Credential, EgressBudget, EgressClient};
 pub struct CallContext {
     pub tenant: String,
     pub connection: String,
-    /// The connection's non-secret config, as the guest's `config` interface shows it.
+    /// The connection's non-secret config, as the client set it.
     pub config: Vec<(String, String)>,
+    /// Values the host learned for the connection (discovered at connect, kept from the token
+    /// response). Default: none.
+    pub values: Vec<(String, String)>,
     /// The credential the host attaches to `auth::connection` requests; never shown to the guest.
     pub credential: Option<Credential>,
     /// Id of the auth method the credential is for. Default: the connector's first method whose
@@ -53,6 +56,7 @@ pub(crate) struct CallState {
     pub(crate) stderr: MemoryOutputPipe,
     pub(crate) egress: EgressClient,
     pub(crate) scope: ConnectionScope,
+    /// What a pre-0.3.0 plugin's `config` import answers: config and values together.
     pub(crate) config: Vec<(String, String)>,
     pub(crate) auth_method: Option<String>,
     pub(crate) deadline: Instant,

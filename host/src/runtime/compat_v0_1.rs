@@ -1,9 +1,11 @@
-//! Serves plugins built against the frozen `connector:plugin@0.1.0`: its imports delegate to the
-//! 0.2.0 implementations, and what it exports is lifted into 0.2.0 types. Only records that
-//! differ between the two versions are converted here; `types` is shared (see `bindings`).
+//! Serves plugins built against the frozen `connector:plugin@0.1.0`: its `http` and `log`
+//! imports delegate to the 0.3.0 implementations (same shapes), its `config` import to
+//! 0.2.0's, and what it exports is lifted into 0.2.0 types, then into 0.3.0 by `compat_v0_2`.
+//! Only records that differ from 0.2.0 are converted here; `types` is shared (see `bindings`).
 
 use super::bindings::wit;
 use super::bindings::wit_v0_1::connector::plugin::{config, http, log, manifest};
+use super::bindings::wit_v0_2::connector::plugin::{config as config_v0_2, manifest as v0_2};
 use super::call_state::CallState;
 
 impl manifest::Host for CallState {}
@@ -77,15 +79,15 @@ fn error_from_current(error: wit::http::HttpError) -> http::HttpError {
 
 impl config::Host for CallState {
     async fn get(&mut self, key: String) -> Option<String> {
-        wit::connector::plugin::config::Host::get(self, key).await
+        config_v0_2::Host::get(self, key).await
     }
 
     async fn get_all(&mut self) -> Vec<(String, String)> {
-        wit::connector::plugin::config::Host::get_all(self).await
+        config_v0_2::Host::get_all(self).await
     }
 
     async fn auth_method(&mut self) -> Option<String> {
-        wit::connector::plugin::config::Host::auth_method(self).await
+        config_v0_2::Host::auth_method(self).await
     }
 }
 
@@ -104,8 +106,8 @@ impl log::Host for CallState {
 }
 
 /// A 0.1.0 manifest in 0.2.0 terms (0.1.0 has no `update-item`, so it never lists it).
-pub(crate) fn connector_info(info: manifest::ConnectorInfo) -> wit::ConnectorInfo {
-    wit::ConnectorInfo {
+pub(crate) fn connector_info(info: manifest::ConnectorInfo) -> v0_2::ConnectorInfo {
+    v0_2::ConnectorInfo {
         id: info.id,
         display_name: info.display_name,
         version: info.version,
@@ -118,16 +120,16 @@ pub(crate) fn connector_info(info: manifest::ConnectorInfo) -> wit::ConnectorInf
     }
 }
 
-pub(crate) fn connection_info(info: manifest::ConnectionInfo) -> wit::ConnectionInfo {
-    wit::ConnectionInfo {
+pub(crate) fn connection_info(info: manifest::ConnectionInfo) -> v0_2::ConnectionInfo {
+    v0_2::ConnectionInfo {
         principal: info.principal,
         discovered_config: info.discovered_config,
     }
 }
 
-fn auth_method(method: manifest::AuthMethod) -> wit::AuthMethod {
-    use wit::{CredentialKind, CredentialPlacement};
-    wit::AuthMethod {
+fn auth_method(method: manifest::AuthMethod) -> v0_2::AuthMethod {
+    use v0_2::{CredentialKind, CredentialPlacement};
+    v0_2::AuthMethod {
         id: method.id,
         label: method.label,
         kind: match method.kind {
@@ -146,8 +148,8 @@ fn auth_method(method: manifest::AuthMethod) -> wit::AuthMethod {
     }
 }
 
-fn oauth2(oauth: manifest::Oauth2) -> wit::Oauth2 {
-    wit::Oauth2 {
+fn oauth2(oauth: manifest::Oauth2) -> v0_2::Oauth2 {
+    v0_2::Oauth2 {
         authorize_url: oauth.authorize_url,
         token_url: oauth.token_url,
         revoke_url: oauth.revoke_url,
@@ -155,14 +157,14 @@ fn oauth2(oauth: manifest::Oauth2) -> wit::Oauth2 {
         extra_authorize_params: oauth.extra_authorize_params,
         pkce: oauth.pkce,
         client_auth: match oauth.client_auth {
-            manifest::ClientAuth::Body => wit::ClientAuth::Body,
-            manifest::ClientAuth::Basic => wit::ClientAuth::Basic,
+            manifest::ClientAuth::Body => v0_2::ClientAuth::Body,
+            manifest::ClientAuth::Basic => v0_2::ClientAuth::Basic,
         },
     }
 }
 
-fn operation(operation: manifest::Operation) -> wit::Operation {
-    use wit::Operation as Current;
+fn operation(operation: manifest::Operation) -> v0_2::Operation {
+    use v0_2::Operation as Current;
     match operation {
         manifest::Operation::Containers => Current::Containers,
         manifest::Operation::Items => Current::Items,

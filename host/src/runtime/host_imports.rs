@@ -1,10 +1,11 @@
-//! The capabilities a connector imports: `http`, `config`, `log`.
+//! The capabilities a 0.3.0 connector imports: `http` and `log`. (Its connection comes with
+//! each call; the `config` import of older contracts lives in `compat_v0_2`.)
 
 use std::time::Duration;
 
 use futures::StreamExt as _;
 
-use super::bindings::wit::connector::plugin::{config, log, manifest, types};
+use super::bindings::wit::connector::plugin::{log, manifest, types, webhooks};
 use super::bindings::wit::http;
 use super::call_state::{CallState, Violation};
 use super::log_text::{escaped, escaped_fields};
@@ -17,6 +18,7 @@ const MAX_LOG_MESSAGE: usize = 2_048;
 
 impl types::Host for CallState {}
 impl manifest::Host for CallState {}
+impl webhooks::Host for CallState {}
 
 impl http::Host for CallState {
     async fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
@@ -155,23 +157,6 @@ fn egress_request(request: http::Request) -> EgressRequest {
         timeout: request
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms))),
-    }
-}
-
-impl config::Host for CallState {
-    async fn get(&mut self, key: String) -> Option<String> {
-        self.config
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    }
-
-    async fn get_all(&mut self) -> Vec<(String, String)> {
-        self.config.clone()
-    }
-
-    async fn auth_method(&mut self) -> Option<String> {
-        self.auth_method.clone()
     }
 }
 

@@ -8,17 +8,17 @@ use std::time::{Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::bindings::{PluginPre, wit, wit_v0_1};
+use super::bindings::{PluginPre, wit, wit_v0_1, wit_v0_2};
 use super::manifest::ConnectorManifest;
 use super::plugin::{PluginOrigin, PluginStats};
 use super::{CallContext, Operation, OperationOutput, Plugin, Runtime};
 use crate::egress::ConnectionScope;
 
 /// The newest `connector:plugin` version this host implements (the one the SDK builds against).
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// Contract versions served, as `major.minor` (semver-compatible patch releases load too).
-pub const SERVED_WIT_VERSIONS: &[&str] = &["0.1", "0.2"];
+pub const SERVED_WIT_VERSIONS: &[&str] = &["0.1", "0.2", "0.3"];
 
 /// Name of the export every connector has, without its version.
 const CONNECTOR_EXPORT: &str = "connector:plugin/connector";
@@ -83,13 +83,14 @@ fn served_versions() -> String {
         .iter()
         .map(|v| format!("connector:plugin@{v}.x"))
         .collect::<Vec<_>>()
-        .join(" and ")
+        .join(", ")
 }
 
 /// The contract versions a component targets, by its `connector` export.
 enum Contract {
     V0_1,
     V0_2,
+    V0_3,
 }
 
 impl Runtime {
@@ -124,7 +125,8 @@ impl Runtime {
         self.check_instantiation(&instance_pre).await?;
         let pre = match contract {
             Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
-            Contract::V0_2 => wit::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
+            Contract::V0_2 => wit_v0_2::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
+            Contract::V0_3 => wit::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_3),
         }
         .map_err(|error| LoadError::Link(format!("{error:#}")))?;
 
@@ -204,6 +206,7 @@ impl Runtime {
         let contract = match (parts.next(), parts.next()) {
             (Some("0"), Some("1")) => Contract::V0_1,
             (Some("0"), Some("2")) => Contract::V0_2,
+            (Some("0"), Some("3")) => Contract::V0_3,
             _ => {
                 return Err(LoadError::UnsupportedWit {
                     found: version.to_owned(),

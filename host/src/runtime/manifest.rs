@@ -1,7 +1,11 @@
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
+use super::action::ActionManifest;
+use super::bindings::wit::ConnectorError;
 use super::bindings::wit::connector::plugin::manifest as wit;
+use super::operation::Operation;
+use super::webhook_support::WebhookManifest;
 use crate::egress::{CredentialPlacement, HostPattern};
 
 /// A connector's `info()`, checked and in the shape the REST API shows.
@@ -18,6 +22,10 @@ pub struct ConnectorManifest {
     pub config_schema: serde_json::Value,
     #[schema(value_type = Vec<String>)]
     pub operations: Vec<&'static str>,
+    /// Named actions (contract 0.3.0), each invoked with schema-checked input.
+    pub actions: Vec<ActionManifest>,
+    /// How the vendor's webhooks are verified and handled (contract 0.3.0), if at all.
+    pub webhooks: Option<WebhookManifest>,
 }
 
 /// One way to authenticate a connection.
@@ -46,7 +54,23 @@ pub enum CredentialKindManifest {
     Basic,
     Bearer,
     ApiKey,
-    Oauth2 { oauth2: OAuth2Manifest },
+    Oauth2 {
+        oauth2: OAuth2Manifest,
+    },
+    /// Several named secrets, each placed on its own (contract 0.3.0).
+    MultiPart {
+        parts: Vec<CredentialPartManifest>,
+    },
+}
+
+/// One secret of a multi-part credential.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CredentialPartManifest {
+    /// The name a client gives it under in `credentials.parts`.
+    pub name: String,
+    pub label: String,
+    /// `header:NAME` or `query:NAME`.
+    pub placement: String,
 }
 
 /// OAuth 2.0 endpoints of an auth method.
@@ -54,14 +78,27 @@ pub enum CredentialKindManifest {
 pub struct OAuth2Manifest {
     pub authorize_url: String,
     pub token_url: String,
+    /// Where refresh grants go, when not `token_url`.
+    pub refresh_url: Option<String>,
     pub revoke_url: Option<String>,
     pub default_scopes: Vec<String>,
+    /// How scopes are joined in the authorize URL (`" "` or `","`).
+    pub scope_separator: String,
     #[schema(value_type = Vec<Vec<String>>)]
     pub extra_authorize_params: Vec<(String, String)>,
     pub pkce: bool,
     /// `body` or `basic`.
     #[schema(value_type = String)]
     pub client_auth: &'static str,
+    /// `form` or `json`.
+    #[schema(value_type = String)]
+    pub token_request_format: &'static str,
+    /// JSON pointer to the token set inside the token response, when not at the top.
+    pub token_pointer: Option<String>,
+    /// Token-response fields kept as connection values.
+    pub response_values: Vec<String>,
+    /// The token-response field that becomes the connection's origin.
+    pub origin_from_response: Option<String>,
 }
 
 impl ConnectorManifest {
@@ -91,6 +128,8 @@ impl ConnectorManifest {
             .into_iter()
             .map(AuthMethodManifest::from_wit)
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let actions = ActionManifest::from_wit_list(info.actions)?;
+        let webhooks = info.webhooks.map(WebhookManifest::from_wit).transpose()?;
         Ok(Self {
             id: info.id,
             display_name: info.display_name,
@@ -101,7 +140,47 @@ impl ConnectorManifest {
             origin_config_key: info.origin_config_key,
             config_schema,
             operations: info.operations.into_iter().map(operation_name).collect(),
+            actions,
+            webhooks,
         })
+    }
+
+    /// Why this connector cannot run `operation`, when it cannot: an operation it does not
+    /// list, an action it does not declare, webhooks it does not handle. The host answers
+    /// with this without running the plugin.
+    pub(crate) fn refuses(&self, operation: &Operation) -> Option<ConnectorError> {
+        let unsupported = |what: String| {
+            Some(ConnectorError::Unsupported(format!(
+                "connector `{}` does not offer {what}",
+                self.id
+            )))
+        };
+        if let Some(name) = operation.manifest_name() {
+            return if self.operations.contains(&name) {
+                None
+            } else {
+                unsupported(format!("`{name}`"))
+            };
+        }
+        match operation {
+            Operation::InvokeAction { name, .. } if self.action(name).is_none() => {
+                unsupported(format!("an action `{name}`"))
+            }
+            Operation::WebhookEvent { .. } if self.webhooks.is_none() => {
+                unsupported("webhooks".into())
+            }
+            Operation::RegisterWebhook { .. } | Operation::UnregisterWebhook { .. }
+                if !self.webhooks.as_ref().is_some_and(|w| w.registration) =>
+            {
+                unsupported("webhook registration".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// The action named `name`.
+    pub fn action(&self, name: &str) -> Option<&ActionManifest> {
+        self.actions.iter().find(|a| a.name == name)
     }
 
     /// Parsed requested hosts (validated at load).
@@ -152,6 +231,7 @@ impl ConnectorManifest {
             }
             let endpoints = [
                 ("token_url", Some(&oauth2.token_url)),
+                ("refresh_url", oauth2.refresh_url.as_ref()),
                 ("revoke_url", oauth2.revoke_url.as_ref()),
             ];
             for (field, url) in endpoints {
@@ -199,6 +279,11 @@ impl ConnectorManifest {
             if let CredentialKindManifest::Oauth2 { oauth2 } = &method.kind {
                 profile.insert(key("authorize_url"), json!(oauth2.authorize_url));
                 profile.insert(key("token_url"), json!(oauth2.token_url));
+                profile.insert(key("refresh_url"), json!(oauth2.refresh_url));
+                profile.insert(
+                    key("origin_from_response"),
+                    json!(oauth2.origin_from_response),
+                );
                 profile.insert(key("revoke_url"), json!(oauth2.revoke_url));
                 profile.insert(key("client_auth"), json!(oauth2.client_auth));
             }
@@ -242,35 +327,20 @@ impl AuthMethodManifest {
                     .context("credential host")
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let (placement, placement_rule) = match method.placement {
-            wit::CredentialPlacement::Basic => ("basic".to_owned(), CredentialPlacement::Basic),
-            wit::CredentialPlacement::Bearer => ("bearer".to_owned(), CredentialPlacement::Bearer),
-            wit::CredentialPlacement::Header(name) => (
-                format!("header:{name}"),
-                CredentialPlacement::Header(name.to_ascii_lowercase()),
-            ),
-            wit::CredentialPlacement::Query(name) => {
-                (format!("query:{name}"), CredentialPlacement::Query(name))
-            }
-        };
+        let (mut placement, mut placement_rule) = placement_of(method.placement);
         let kind = match method.kind {
             wit::CredentialKind::Basic => CredentialKindManifest::Basic,
             wit::CredentialKind::Bearer => CredentialKindManifest::Bearer,
             wit::CredentialKind::ApiKey => CredentialKindManifest::ApiKey,
             wit::CredentialKind::Oauth2(o) => CredentialKindManifest::Oauth2 {
-                oauth2: OAuth2Manifest {
-                    authorize_url: o.authorize_url,
-                    token_url: o.token_url,
-                    revoke_url: o.revoke_url,
-                    default_scopes: o.default_scopes,
-                    extra_authorize_params: o.extra_authorize_params,
-                    pkce: o.pkce,
-                    client_auth: match o.client_auth {
-                        wit::ClientAuth::Body => "body",
-                        wit::ClientAuth::Basic => "basic",
-                    },
-                },
+                oauth2: OAuth2Manifest::from_wit(o)?,
             },
+            wit::CredentialKind::MultiPart(parts) => {
+                let (manifests, rules) = multi_part(&method.id, parts)?;
+                placement = "parts".to_owned();
+                placement_rule = CredentialPlacement::Parts(rules);
+                CredentialKindManifest::MultiPart { parts: manifests }
+            }
         };
         Ok(Self {
             id: method.id,
@@ -280,6 +350,121 @@ impl AuthMethodManifest {
             credential_hosts: method.credential_hosts,
             placement_rule,
             credential_patterns,
+        })
+    }
+}
+
+fn placement_of(placement: wit::CredentialPlacement) -> (String, CredentialPlacement) {
+    match placement {
+        wit::CredentialPlacement::Basic => ("basic".to_owned(), CredentialPlacement::Basic),
+        wit::CredentialPlacement::Bearer => ("bearer".to_owned(), CredentialPlacement::Bearer),
+        wit::CredentialPlacement::Header(name) => (
+            format!("header:{name}"),
+            CredentialPlacement::Header(name.to_ascii_lowercase()),
+        ),
+        wit::CredentialPlacement::Query(name) => {
+            (format!("query:{name}"), CredentialPlacement::Query(name))
+        }
+    }
+}
+
+/// Longest list of parts one credential may have.
+const MAX_CREDENTIAL_PARTS: usize = 8;
+
+/// Checks a multi-part credential's parts: 1 to 8 of them, unique names of `a-z0-9_`, each
+/// placed in a header or the query (a part cannot be Basic or Bearer: those take one secret
+/// for the whole `authorization` header).
+fn multi_part(
+    method: &str,
+    parts: Vec<wit::CredentialPart>,
+) -> anyhow::Result<(
+    Vec<CredentialPartManifest>,
+    Vec<(String, CredentialPlacement)>,
+)> {
+    if parts.is_empty() || parts.len() > MAX_CREDENTIAL_PARTS {
+        bail!(
+            "auth method `{method}`: a multi-part credential has 1 to {MAX_CREDENTIAL_PARTS} parts"
+        );
+    }
+    let mut manifests = Vec::new();
+    let mut rules: Vec<(String, CredentialPlacement)> = Vec::new();
+    for part in parts {
+        let valid_name = !part.name.is_empty()
+            && part.name.len() <= 64
+            && part
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name || rules.iter().any(|(name, _)| *name == part.name) {
+            bail!(
+                "auth method `{method}`: part name `{}` must be unique, 1-64 characters of a-z, 0-9 or `_`",
+                part.name
+            );
+        }
+        let (shown, rule) = placement_of(part.placement);
+        if !matches!(
+            rule,
+            CredentialPlacement::Header(_) | CredentialPlacement::Query(_)
+        ) {
+            bail!(
+                "auth method `{method}`: part `{}` must be placed in a header or the query",
+                part.name
+            );
+        }
+        if rules.iter().any(|(_, other)| *other == rule) {
+            bail!("auth method `{method}`: two parts are placed at `{shown}`");
+        }
+        manifests.push(CredentialPartManifest {
+            name: part.name.clone(),
+            label: part.label,
+            placement: shown,
+        });
+        rules.push((part.name, rule));
+    }
+    Ok((manifests, rules))
+}
+
+impl OAuth2Manifest {
+    fn from_wit(o: wit::Oauth2) -> anyhow::Result<Self> {
+        if !matches!(o.scope_separator.as_str(), " " | ",") {
+            bail!("oauth2 scope-separator must be \" \" or \",\"");
+        }
+        if let Some(pointer) = &o.token_pointer
+            && !pointer.starts_with('/')
+        {
+            bail!("oauth2 token-pointer `{pointer}` must be a JSON pointer starting with `/`");
+        }
+        if o.refresh_url.is_some() {
+            // A refresh endpoint would have to be sealed with the grant like the token
+            // endpoint; until the host does that, it refuses the declaration rather than
+            // ignore it.
+            bail!("oauth2 refresh-url is not served by this host yet; refresh at token-url");
+        }
+        if let Some(field) = &o.origin_from_response
+            && !o.response_values.contains(field)
+        {
+            bail!("oauth2 origin-from-response `{field}` must be one of response-values");
+        }
+        Ok(Self {
+            authorize_url: o.authorize_url,
+            token_url: o.token_url,
+            refresh_url: o.refresh_url,
+            revoke_url: o.revoke_url,
+            default_scopes: o.default_scopes,
+            scope_separator: o.scope_separator,
+            extra_authorize_params: o.extra_authorize_params,
+            pkce: o.pkce,
+            client_auth: match o.client_auth {
+                wit::ClientAuth::Body => "body",
+                wit::ClientAuth::Basic => "basic",
+            },
+            token_request_format: match o.token_request_format {
+                wit::TokenRequestFormat::Form => "form",
+                wit::TokenRequestFormat::Json => "json",
+            },
+            token_pointer: o.token_pointer,
+            response_values: o.response_values,
+            origin_from_response: o.origin_from_response,
         })
     }
 }
@@ -307,11 +492,17 @@ mod tests {
                 oauth2: OAuth2Manifest {
                     authorize_url: "https://auth.vendor.example/authorize".into(),
                     token_url: url.into(),
+                    refresh_url: None,
                     revoke_url: None,
                     default_scopes: Vec::new(),
+                    scope_separator: " ".into(),
                     extra_authorize_params: Vec::new(),
                     pkce: true,
                     client_auth: "body",
+                    token_request_format: "form",
+                    token_pointer: None,
+                    response_values: Vec::new(),
+                    origin_from_response: None,
                 },
             },
             None => CredentialKindManifest::Bearer,
@@ -341,6 +532,8 @@ mod tests {
             origin_config_key: None,
             config_schema: serde_json::json!({}),
             operations: Vec::new(),
+            actions: Vec::new(),
+            webhooks: None,
         }
     }
 

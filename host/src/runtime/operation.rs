@@ -1,49 +1,62 @@
 use super::bindings::PluginInstance;
 use super::bindings::wit::{
-    Comment, CommentPage, ConnectionInfo, ConnectorError, ConnectorInfo, ContainerPage, Item,
-    ItemPage, ItemPatch, NewComment, NewItem, PageRequest,
+    Comment, CommentPage, ConnectionContext, ConnectionInfo, ConnectorError, ConnectorInfo,
+    ContainerPage, Item, ItemPage, ItemPatch, NewComment, NewItem, PageRequest, webhooks,
 };
 use super::call_state::CallState;
-use super::compat_v0_1;
+use super::{compat_v0_1, compat_v0_2};
 
-/// Matches `$operation` against the calls whose types are the same in every contract version,
-/// and against `$extra` for those that differ (info, connect, newer operations).
-macro_rules! dispatch {
+/// Calls a plugin built against 0.1.0 or 0.2.0 (whose `types` are the same): lowers the
+/// arguments into 0.2.0 types and lifts the results into 0.3.0's. `$extra` holds the calls whose
+/// signatures differ between the two.
+macro_rules! dispatch_legacy {
     ($operation:expr, $guest:ident, $store:ident, { $($extra:tt)* }) => {
         match $operation {
             $($extra)*
             Self::Validate { config } => $guest
                 .call_validate(&mut *$store, &config)
                 .await?
-                .map(|()| OperationOutput::Validated),
+                .map(|()| OperationOutput::Validated)
+                .map_err(Into::into),
             Self::Containers { parent, page } => $guest
-                .call_containers(&mut *$store, parent.as_deref(), &page)
+                .call_containers(&mut *$store, parent.as_deref(), &page.into())
                 .await?
-                .map(OperationOutput::Containers),
+                .map(|page| OperationOutput::Containers(page.into()))
+                .map_err(Into::into),
             Self::Items { container_id, updated_since, page } => $guest
-                .call_items(&mut *$store, &container_id, updated_since.as_deref(), &page)
+                .call_items(&mut *$store, &container_id, updated_since.as_deref(), &page.into())
                 .await?
-                .map(OperationOutput::Items),
+                .map(|page| OperationOutput::Items(page.into()))
+                .map_err(Into::into),
             Self::Item { item_id } => $guest
                 .call_get_item(&mut *$store, &item_id)
                 .await?
-                .map(OperationOutput::Item),
+                .map(|item| OperationOutput::Item(item.into()))
+                .map_err(Into::into),
             Self::Comments { item_id, page } => $guest
-                .call_comments(&mut *$store, &item_id, &page)
+                .call_comments(&mut *$store, &item_id, &page.into())
                 .await?
-                .map(OperationOutput::Comments),
+                .map(|page| OperationOutput::Comments(page.into()))
+                .map_err(Into::into),
             Self::Search { query, page } => $guest
-                .call_search(&mut *$store, &query, &page)
+                .call_search(&mut *$store, &query, &page.into())
                 .await?
-                .map(OperationOutput::Items),
+                .map(|page| OperationOutput::Items(page.into()))
+                .map_err(Into::into),
             Self::CreateItem { container_id, item } => $guest
-                .call_create_item(&mut *$store, &container_id, &item)
+                .call_create_item(&mut *$store, &container_id, &item.into())
                 .await?
-                .map(OperationOutput::Item),
+                .map(|item| OperationOutput::Item(item.into()))
+                .map_err(Into::into),
             Self::CreateComment { item_id, comment } => $guest
-                .call_create_comment(&mut *$store, &item_id, &comment)
+                .call_create_comment(&mut *$store, &item_id, &comment.into())
                 .await?
-                .map(OperationOutput::Comment),
+                .map(|comment| OperationOutput::Comment(comment.into()))
+                .map_err(Into::into),
+            other => Err(ConnectorError::Unsupported(format!(
+                "this connector is built against an older connector:plugin contract, which has no `{}`",
+                other.name()
+            ))),
         }
     };
 }
@@ -90,6 +103,27 @@ pub enum Operation {
         item_id: String,
         patch: ItemPatch,
     },
+    /// Since 0.3.0: one of the connector's actions, with input already checked against its
+    /// schema.
+    InvokeAction {
+        name: String,
+        /// JSON object text.
+        input: String,
+    },
+    /// Since 0.3.0: a verified webhook delivery; `routed` says whether the call carries the
+    /// connection's context (`false` for app-signed deliveries still to be routed).
+    WebhookEvent {
+        delivery: webhooks::Delivery,
+        routed: bool,
+    },
+    /// Since 0.3.0.
+    RegisterWebhook {
+        target: webhooks::Target,
+    },
+    /// Since 0.3.0.
+    UnregisterWebhook {
+        registration: webhooks::Registration,
+    },
 }
 
 /// What an operation returned.
@@ -103,6 +137,11 @@ pub enum OperationOutput {
     Item(Item),
     Comments(CommentPage),
     Comment(Comment),
+    /// An action's output, as JSON text.
+    ActionOutput(String),
+    Webhook(webhooks::Outcome),
+    Registered(webhooks::Registration),
+    Unregistered,
 }
 
 impl Operation {
@@ -125,6 +164,27 @@ impl Operation {
             Self::CreateItem { .. } => "create_item",
             Self::CreateComment { .. } => "create_comment",
             Self::UpdateItem { .. } => "update_item",
+            Self::InvokeAction { .. } => "invoke_action",
+            Self::WebhookEvent { .. } => "webhook_event",
+            Self::RegisterWebhook { .. } => "register_webhook",
+            Self::UnregisterWebhook { .. } => "unregister_webhook",
+        }
+    }
+
+    /// The manifest operation (`containers`, `items`, ...) a call needs, for the ones a
+    /// connector lists in `operations`; `None` for those it offers by other declarations
+    /// (actions, webhooks) or that every connector has.
+    pub(crate) fn manifest_name(&self) -> Option<&'static str> {
+        match self {
+            Self::Containers { .. } => Some("containers"),
+            Self::Items { .. } => Some("items"),
+            Self::Item { .. } => Some("item"),
+            Self::Comments { .. } => Some("comments"),
+            Self::Search { .. } => Some("search"),
+            Self::CreateItem { .. } => Some("create_item"),
+            Self::CreateComment { .. } => Some("create_comment"),
+            Self::UpdateItem { .. } => Some("update_item"),
+            _ => None,
         }
     }
 
@@ -132,39 +192,125 @@ impl Operation {
         self,
         plugin: &PluginInstance,
         store: &mut wasmtime::Store<CallState>,
+        context: &ConnectionContext,
     ) -> wasmtime::Result<Result<OperationOutput, ConnectorError>> {
         let store = &mut *store;
         match plugin {
+            PluginInstance::V0_3(plugin) => self.invoke_current(plugin, store, context).await,
             PluginInstance::V0_2(plugin) => {
                 let guest = plugin.connector_plugin_connector();
-                Ok(dispatch!(self, guest, store, {
-                    Self::Info => Ok(OperationOutput::Info(guest.call_info(&mut *store).await?)),
-                    Self::Connect => guest
-                        .call_connect(&mut *store)
-                        .await?
-                        .map(OperationOutput::Connected),
-                    Self::UpdateItem { item_id, patch } => guest
-                        .call_update_item(&mut *store, &item_id, &patch)
-                        .await?
-                        .map(OperationOutput::Item),
-                }))
-            }
-            PluginInstance::V0_1(plugin) => {
-                let guest = plugin.connector_plugin_connector();
-                Ok(dispatch!(self, guest, store, {
-                    Self::Info => Ok(OperationOutput::Info(compat_v0_1::connector_info(
+                Ok(dispatch_legacy!(self, guest, store, {
+                    Self::Info => Ok(OperationOutput::Info(compat_v0_2::connector_info(
                         guest.call_info(&mut *store).await?,
                     ))),
                     Self::Connect => guest
                         .call_connect(&mut *store)
                         .await?
-                        .map(|info| OperationOutput::Connected(compat_v0_1::connection_info(info))),
-                    Self::UpdateItem { .. } => Err(ConnectorError::Unsupported(
-                        "this connector is built against connector:plugin 0.1.0, which has no update-item"
-                            .into(),
-                    )),
+                        .map(|info| OperationOutput::Connected(compat_v0_2::connection_info(info)))
+                        .map_err(Into::into),
+                    Self::UpdateItem { item_id, patch } => guest
+                        .call_update_item(&mut *store, &item_id, &patch.into())
+                        .await?
+                        .map(|item| OperationOutput::Item(item.into()))
+                        .map_err(Into::into),
+                }))
+            }
+            PluginInstance::V0_1(plugin) => {
+                let guest = plugin.connector_plugin_connector();
+                Ok(dispatch_legacy!(self, guest, store, {
+                    Self::Info => Ok(OperationOutput::Info(compat_v0_2::connector_info(
+                        compat_v0_1::connector_info(guest.call_info(&mut *store).await?),
+                    ))),
+                    Self::Connect => guest
+                        .call_connect(&mut *store)
+                        .await?
+                        .map(|info| {
+                            OperationOutput::Connected(compat_v0_2::connection_info(
+                                compat_v0_1::connection_info(info),
+                            ))
+                        })
+                        .map_err(Into::into),
                 }))
             }
         }
+    }
+
+    async fn invoke_current(
+        self,
+        plugin: &super::bindings::wit::ConnectorPlugin,
+        store: &mut wasmtime::Store<CallState>,
+        context: &ConnectionContext,
+    ) -> wasmtime::Result<Result<OperationOutput, ConnectorError>> {
+        let guest = plugin.connector_plugin_connector();
+        let store = &mut *store;
+        Ok(match self {
+            Self::Info => Ok(OperationOutput::Info(guest.call_info(&mut *store).await?)),
+            Self::Validate { config } => guest
+                .call_validate(&mut *store, &config)
+                .await?
+                .map(|()| OperationOutput::Validated),
+            Self::Connect => guest
+                .call_connect(&mut *store, context)
+                .await?
+                .map(OperationOutput::Connected),
+            Self::Containers { parent, page } => guest
+                .call_containers(&mut *store, context, parent.as_deref(), &page)
+                .await?
+                .map(OperationOutput::Containers),
+            Self::Items {
+                container_id,
+                updated_since,
+                page,
+            } => guest
+                .call_items(
+                    &mut *store,
+                    context,
+                    &container_id,
+                    updated_since.as_deref(),
+                    &page,
+                )
+                .await?
+                .map(OperationOutput::Items),
+            Self::Item { item_id } => guest
+                .call_get_item(&mut *store, context, &item_id)
+                .await?
+                .map(OperationOutput::Item),
+            Self::Comments { item_id, page } => guest
+                .call_comments(&mut *store, context, &item_id, &page)
+                .await?
+                .map(OperationOutput::Comments),
+            Self::Search { query, page } => guest
+                .call_search(&mut *store, context, &query, &page)
+                .await?
+                .map(OperationOutput::Items),
+            Self::CreateItem { container_id, item } => guest
+                .call_create_item(&mut *store, context, &container_id, &item)
+                .await?
+                .map(OperationOutput::Item),
+            Self::CreateComment { item_id, comment } => guest
+                .call_create_comment(&mut *store, context, &item_id, &comment)
+                .await?
+                .map(OperationOutput::Comment),
+            Self::UpdateItem { item_id, patch } => guest
+                .call_update_item(&mut *store, context, &item_id, &patch)
+                .await?
+                .map(OperationOutput::Item),
+            Self::InvokeAction { name, input } => guest
+                .call_invoke_action(&mut *store, context, &name, &input)
+                .await?
+                .map(OperationOutput::ActionOutput),
+            Self::WebhookEvent { delivery, routed } => guest
+                .call_webhook_event(&mut *store, routed.then_some(context), &delivery)
+                .await?
+                .map(OperationOutput::Webhook),
+            Self::RegisterWebhook { target } => guest
+                .call_register_webhook(&mut *store, context, &target)
+                .await?
+                .map(OperationOutput::Registered),
+            Self::UnregisterWebhook { registration } => guest
+                .call_unregister_webhook(&mut *store, context, &registration)
+                .await?
+                .map(|()| OperationOutput::Unregistered),
+        })
     }
 }

@@ -9,7 +9,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::admission::{Admission, Refusal};
-use super::bindings::{PluginPre, wit, wit_v0_1};
+use super::bindings::{PluginPre, wit, wit_v0_1, wit_v0_2};
 use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::{CacheKey, CompileCache};
 use super::engine::{EpochTicker, build_engine};
@@ -100,6 +100,11 @@ impl Runtime {
         // by version, so a plugin links against exactly the one it was built for.
         wit::ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
+        wit_v0_2::ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)?;
         wit_v0_1::ConnectorPlugin::add_to_linker::<CallState, HasSelf<CallState>>(
             &mut linker,
             |s| s,
@@ -284,6 +289,11 @@ impl Runtime {
         context: CallContext,
         operation: Operation,
     ) -> Result<OperationOutput, CallError> {
+        // An operation the connector does not offer is answered here, before a slot is taken
+        // or a sandbox made.
+        if let Some(refusal) = plugin.manifest.refuses(&operation) {
+            return Err(CallError::Connector(refusal));
+        }
         // Held until the call ends. The loader's checks call `run` directly, outside these caps,
         // so a busy host can still load a fix.
         let _permit = self
@@ -341,9 +351,27 @@ impl Runtime {
             max_log_lines: limits.max_log_lines_per_call,
             max_stderr_bytes: limits.max_stderr_bytes,
         };
+        let connection = wit::ConnectionContext {
+            config: context.config,
+            auth_method: budget.auth_method.clone(),
+            origin: context.bound_origin,
+            values: context.values,
+        };
+        // Plugins built before 0.3.0 read config and values through one `config` import.
+        let config_import = if pre.reads_config_import() {
+            let mut pairs = connection.config.clone();
+            for (key, value) in &connection.values {
+                if !pairs.iter().any(|(k, _)| k == key) {
+                    pairs.push((key.clone(), value.clone()));
+                }
+            }
+            pairs
+        } else {
+            Vec::new()
+        };
         let state = CallState::new(
             labels,
-            context.config,
+            config_import,
             scope.clone(),
             self.inner.egress.clone(),
             budget,
@@ -373,7 +401,7 @@ impl Runtime {
                 .await
                 .map_err(CallPhase::Instantiate)?;
             operation
-                .invoke(&instance, &mut store)
+                .invoke(&instance, &mut store, &connection)
                 .await
                 .map_err(CallPhase::Invoke)
         })
@@ -547,6 +575,10 @@ fn pick_auth_method<'a>(
                         Credential::Bearer { .. }
                     )
                     | (CredentialKindManifest::ApiKey, Credential::ApiKey { .. })
+                    | (
+                        CredentialKindManifest::MultiPart { .. },
+                        Credential::Parts { .. }
+                    )
             )
         })
         .ok_or_else(|| {

@@ -59,6 +59,8 @@ pub enum CredentialType {
     Bearer,
     ApiKey,
     Oauth2,
+    /// Several named secrets (contract 0.3.0 `multi-part`).
+    Parts,
 }
 
 /// A connection's non-secret record. Its credential lives sealed in the `secrets` tree.
@@ -73,6 +75,10 @@ pub struct ConnectionRecord {
     pub config: serde_json::Map<String, serde_json::Value>,
     pub status: ConnectionStatus,
     pub principal: Option<serde_json::Value>,
+    /// Values the host learned: discovered by `connect` (`cloud_id`) or kept from the OAuth
+    /// token response (`instance_url`). Older records kept discovered values in `config`.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, String>,
     pub last_error: Option<String>,
     pub last_success_at: Option<String>,
     pub created_at: String,
@@ -109,6 +115,10 @@ pub enum StoredCredential {
     ApiKey {
         key: String,
     },
+    /// Named secrets, each placed as the auth method's part of that name says.
+    Parts {
+        parts: std::collections::BTreeMap<String, String>,
+    },
     /// Tokens from an OAuth 2.0 grant; the host refreshes them.
     Oauth2 {
         access_token: String,
@@ -125,6 +135,7 @@ impl std::fmt::Debug for StoredCredential {
             Self::Basic { .. } => "StoredCredential::Basic([redacted])",
             Self::Bearer { .. } => "StoredCredential::Bearer([redacted])",
             Self::ApiKey { .. } => "StoredCredential::ApiKey([redacted])",
+            Self::Parts { .. } => "StoredCredential::Parts([redacted])",
             Self::Oauth2 { .. } => "StoredCredential::Oauth2([redacted])",
         })
     }
@@ -201,6 +212,7 @@ impl StoredCredential {
             Self::Basic { .. } => CredentialType::Basic,
             Self::Bearer { .. } => CredentialType::Bearer,
             Self::ApiKey { .. } => CredentialType::ApiKey,
+            Self::Parts { .. } => CredentialType::Parts,
             Self::Oauth2 { .. } => CredentialType::Oauth2,
         }
     }
@@ -217,6 +229,12 @@ impl StoredCredential {
             },
             Self::ApiKey { key } => Credential::ApiKey {
                 key: SecretString::from(key.clone()),
+            },
+            Self::Parts { parts } => Credential::Parts {
+                parts: parts
+                    .iter()
+                    .map(|(name, secret)| (name.clone(), SecretString::from(secret.clone())))
+                    .collect(),
             },
             Self::Oauth2 { access_token, .. } => Credential::Bearer {
                 token: SecretString::from(access_token.clone()),

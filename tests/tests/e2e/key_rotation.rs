@@ -18,6 +18,7 @@ fn record(n: usize) -> ConnectionRecord {
         config: serde_json::Map::new(),
         status: ConnectionStatus::Active,
         principal: None,
+        values: Default::default(),
         last_error: None,
         last_success_at: None,
         created_at: now.clone(),
