@@ -1,9 +1,10 @@
 //! The connection's non-secret configuration.
 
 use crate::ConnectorError;
-use crate::bindings::connector::plugin::config as host;
 
-/// A connection config as key/value text; what `validate` receives and [`current`] returns.
+/// A connection config as key/value text: what `validate` receives and
+/// [`crate::Connection::config`] returns. Strings are as the client set them; other JSON
+/// values are JSON text.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pairs: Vec<(String, String)>,
@@ -34,29 +35,6 @@ impl Config {
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
-}
-
-/// The current connection's config, read from the host.
-pub fn current() -> Config {
-    Config::from_pairs(host::get_all())
-}
-
-/// One value of the current connection's config.
-pub fn get(key: &str) -> Option<String> {
-    host::get(key)
-}
-
-/// Id of the auth method the connection's credential is for (`api_token`, `oauth`), if the call
-/// carries a credential.
-pub fn auth_method() -> Option<String> {
-    host::auth_method()
-}
-
-/// One value of the current connection's config, or an `invalid-config` error.
-pub fn require(key: &str) -> Result<String, ConnectorError> {
-    get(key)
-        .filter(|value| !value.trim().is_empty())
-        .ok_or_else(|| ConnectorError::InvalidConfig(format!("config `{key}` is required")))
 }
 
 /// Reads an `https://` origin (scheme, host, optional port) from config, with no path, query or

@@ -2,6 +2,42 @@
 
 use crate::{ConnectorError, RateLimit};
 
+impl ConnectorError {
+    /// The client's input or the connection's config is wrong (`invalid-config`): a missing
+    /// key, an unknown attribute, a malformed id or cursor.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidConfig(message.into())
+    }
+
+    /// The container, item or comment does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    /// The connector does not offer this.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::Unsupported(message.into())
+    }
+
+    /// A failure that may pass if tried again.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::Transient(message.into())
+    }
+
+    /// A failure that will not pass if tried again (an unexpected vendor answer).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::Permanent(message.into())
+    }
+
+    /// The vendor asked to wait `retry_after_ms` before trying again.
+    pub fn rate_limited(retry_after_ms: u64, message: impl Into<String>) -> Self {
+        Self::RateLimited(RateLimit {
+            retry_after_ms,
+            message: message.into(),
+        })
+    }
+}
+
 /// Wait assumed when a vendor answers 429 without saying how long.
 pub const DEFAULT_RETRY_AFTER_MS: u64 = 1_000;
 

@@ -15,13 +15,29 @@ use crate::error::from_status;
 const MAX_ERROR_TEXT: usize = 500;
 
 /// An outbound request under construction.
+///
+/// ```no_run
+/// # use connector_sdk::prelude::*;
+/// # fn demo() -> Result<(), ConnectorError> {
+/// #[derive(serde::Deserialize)]
+/// struct Issue { number: u64 }
+/// let key = "a/b c"; // encoded as one segment: a%2Fb%20c
+/// let issue: Issue = http::Request::get("https://api.tracker.example")
+///     .path(["repos", key, "issues"])
+///     .query("state", "all")
+///     .query_opt("since", None::<&str>)
+///     .send_json()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Request {
     inner: host::Request,
+    /// Why the URL could not be built, reported when the request is sent.
+    url_error: Option<String>,
 }
 
 impl Request {
-    /// A request with the connection's credential and no body.
+    /// A request with the connection's credential, `accept: application/json` and no body.
     pub fn new(method: Method, url: impl Into<String>) -> Self {
         Self {
             inner: host::Request {
@@ -32,6 +48,7 @@ impl Request {
                 auth: Auth::Connection,
                 timeout_ms: None,
             },
+            url_error: None,
         }
     }
 
@@ -43,6 +60,90 @@ impl Request {
     /// `POST url`.
     pub fn post(url: impl Into<String>) -> Self {
         Self::new(Method::Post, url)
+    }
+
+    /// `PUT url`.
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(Method::Put, url)
+    }
+
+    /// `PATCH url`.
+    pub fn patch(url: impl Into<String>) -> Self {
+        Self::new(Method::Patch, url)
+    }
+
+    /// `DELETE url`.
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new(Method::Delete, url)
+    }
+
+    /// `HEAD url`.
+    pub fn head(url: impl Into<String>) -> Self {
+        Self::new(Method::Head, url)
+    }
+
+    /// Appends path segments, each percent-encoded as one segment: an id containing `/` or
+    /// `?` can never change which resource is asked for. An empty, `.` or `..` segment makes
+    /// the request fail when sent (URL rules would drop it silently).
+    pub fn path<I, S>(mut self, segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.edit_url(|url| {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| "the URL cannot take a path".to_owned())?;
+            path.pop_if_empty();
+            for segment in segments {
+                let segment = segment.as_ref();
+                if matches!(segment, "" | "." | "..") {
+                    return Err(format!("`{segment}` cannot be a path segment"));
+                }
+                path.push(segment);
+            }
+            Ok(())
+        });
+        self
+    }
+
+    /// Appends a query parameter, encoded.
+    pub fn query(mut self, name: &str, value: impl std::fmt::Display) -> Self {
+        let value = value.to_string();
+        self.edit_url(|url| {
+            url.query_pairs_mut().append_pair(name, &value);
+            Ok(())
+        });
+        self
+    }
+
+    /// Appends a query parameter when `value` is `Some`.
+    pub fn query_opt(self, name: &str, value: Option<impl std::fmt::Display>) -> Self {
+        match value {
+            Some(value) => self.query(name, value),
+            None => self,
+        }
+    }
+
+    fn edit_url(&mut self, edit: impl FnOnce(&mut url::Url) -> Result<(), String>) {
+        if self.url_error.is_some() {
+            return;
+        }
+        let result = url::Url::parse(&self.inner.url)
+            .map_err(|e| format!("`{}` is not a URL: {e}", self.inner.url))
+            .and_then(|mut url| {
+                edit(&mut url)?;
+                Ok(url)
+            });
+        match result {
+            Ok(url) => self.inner.url = url.into(),
+            Err(why) => self.url_error = Some(why),
+        }
+    }
+
+    /// The URL as built so far.
+    pub fn url(&self) -> &str {
+        &self.inner.url
     }
 
     /// Adds a header (the host drops credential-bearing ones).
@@ -74,9 +175,22 @@ impl Request {
         Ok(self.header("content-type", "application/json"))
     }
 
+    /// A raw body with its content type.
+    pub fn body(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.inner.body = Some(bytes);
+        self.header("content-type", content_type)
+    }
+
+    fn into_inner(self) -> Result<host::Request, ConnectorError> {
+        match self.url_error {
+            Some(why) => Err(ConnectorError::Permanent(format!("invalid request: {why}"))),
+            None => Ok(self.inner),
+        }
+    }
+
     /// Sends the request and returns the response whatever its status.
     pub fn send(self) -> Result<Response, ConnectorError> {
-        host::send(&self.inner).map_err(from_http_error)
+        host::send(&self.into_inner()?).map_err(from_http_error)
     }
 
     /// Sends the request; a non-2xx status becomes the matching [`ConnectorError`].
@@ -94,11 +208,22 @@ impl Request {
 
 /// Sends several requests concurrently (the host fans them out); results keep their order.
 pub fn send_many(requests: Vec<Request>) -> Vec<Result<Response, ConnectorError>> {
-    let inner: Vec<host::Request> = requests.into_iter().map(|r| r.inner).collect();
-    host::send_many(&inner)
+    let mut built = Vec::with_capacity(requests.len());
+    let mut invalid = Vec::new();
+    for (index, request) in requests.into_iter().enumerate() {
+        match request.into_inner() {
+            Ok(inner) => built.push(inner),
+            Err(error) => invalid.push((index, error)),
+        }
+    }
+    let mut answers: Vec<Result<Response, ConnectorError>> = host::send_many(&built)
         .into_iter()
         .map(|result| result.map_err(from_http_error))
-        .collect()
+        .collect();
+    for (index, error) in invalid {
+        answers.insert(index, Err(error));
+    }
+    answers
 }
 
 /// `GET url` with the connection's credential, decoding a 2xx JSON body.
@@ -141,6 +266,25 @@ impl Response {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `rel="next"` target of the `Link` header (RFC 8288), if any: pass it back as the
+    /// next page's cursor and resolve it with [`crate::LinkHeader::resolve`].
+    pub fn link_next(&self) -> Option<String> {
+        self.header("link").and_then(crate::LinkHeader::next)
+    }
+
+    /// The body decoded as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        decode_json(self)
+    }
+
+    /// A `Link`-paged answer: the JSON array of entries and the next page's cursor (the
+    /// `rel="next"` link), for [`crate::LinkHeader::request`] to follow.
+    pub fn json_page<T: DeserializeOwned>(
+        &self,
+    ) -> Result<(Vec<T>, Option<String>), ConnectorError> {
+        Ok((decode_json(self)?, self.link_next()))
     }
 }
 
@@ -208,6 +352,25 @@ mod tests {
             "No project"
         );
         assert_eq!(vendor_error_text(b"plain failure"), "plain failure");
+    }
+
+    #[test]
+    fn path_segments_and_query_values_are_encoded() {
+        let request = Request::get("https://api.tracker.example/v1/")
+            .path(["projects", "a/b c?d"])
+            .query("q", "x&y=z")
+            .query_opt("since", None::<&str>);
+        assert_eq!(
+            request.url(),
+            "https://api.tracker.example/v1/projects/a%2Fb%20c%3Fd?q=x%26y%3Dz"
+        );
+        for broken in [
+            Request::get("not a url").path(["x"]),
+            Request::get("https://api.tracker.example").path(["items", ".."]),
+            Request::get("https://api.tracker.example").path([""]),
+        ] {
+            assert!(broken.into_inner().is_err());
+        }
     }
 
     #[test]

@@ -1,50 +1,65 @@
 //! Write connector plugins for `connector-host` without touching `wit-bindgen`.
 //!
-//! A connector is a type that implements [`Connector`]; [`export_connector!`] turns it into the
-//! `connector:plugin` component exports. Build it with `cargo build --target wasm32-wasip2`: the
-//! output is a component the host loads directly.
+//! A connector turns one SaaS vendor's API into the host's unified shape: **containers**
+//! (projects, spaces, channels) hold **items** (issues, pages, messages) that have
+//! **comments**, plus search, create, update, named **actions** and **webhook** events. You
+//! write a type that implements [`Connector`], put [`#[connector]`](connector) on the `impl`
+//! block, and build the crate with `cargo build --release --target wasm32-wasip2`: the `.wasm`
+//! file is a component the host loads as it is (`cargo xtask new-connector NAME` scaffolds one).
 //!
-//! Inside the sandbox a connector can reach the world only through [`http`] (checked by the
-//! host's egress policy) and reads its connection through [`config`]. It never sees the
-//! connection's credential: it asks for [`http::Auth::Connection`] and the host attaches it.
+//! # The whole of a connector
+//!
+//! This is the `tracker` test fixture, connected end to end against a loopback vendor in the
+//! host's tests (and shown in the README): every line here runs.
 //!
 //! ```no_run
-//! use connector_sdk::prelude::*;
-//!
-//! struct Tracker;
-//!
-//! #[derive(serde::Deserialize)]
-//! struct Project { id: String, name: String }
-//!
-//! impl Connector for Tracker {
-//!     fn info() -> ConnectorInfo {
-//!         ConnectorInfo::builder("tracker", "Tracker")
-//!             .auth_method(AuthMethod::bearer("token", "API token"))
-//!             .requested_host("api.tracker.example")
-//!             .operations(&[Operation::Containers])
-//!             .build()
-//!     }
-//!
-//!     fn connect() -> Result<ConnectionInfo, ConnectorError> {
-//!         let me: serde_json::Value = http::get_json("https://api.tracker.example/me")?;
-//!         Ok(ConnectionInfo::for_principal(Principal::id(me["id"].to_string())))
-//!     }
-//!
-//!     fn containers(_parent: Option<String>, page: PageRequest) -> Result<ContainerPage, ConnectorError> {
-//!         let offset = OffsetCursor::decode(page.cursor.as_deref())?;
-//!         let url = format!("https://api.tracker.example/projects?offset={}&limit={}", offset.start, page.limit);
-//!         let projects: Vec<Project> = http::get_json(&url)?;
-//!         let next = offset.next_if_full(projects.len(), page.limit);
-//!         let entries = projects.into_iter().map(|p| Container::new(p.id, "project", p.name)).collect();
-//!         Ok(ContainerPage { entries, next_cursor: next })
-//!     }
-//! }
-//!
-//! connector_sdk::export_connector!(Tracker);
+#![doc = include_str!("../../plugins/fixtures/tracker/src/lib.rs")]
 //! ```
+//!
+//! # How a call runs
+//!
+//! Each call runs in a **fresh sandbox**: the host builds your value with
+//! [`Connector::new`] from the [`Connection`] (config, auth method, bound origin, learned
+//! values), calls one method, and throws the sandbox away. Keep nothing between calls; put
+//! what the next page needs in its cursor ([`OffsetCursor`], [`TokenCursor`],
+//! [`LinkHeader`]). Cursors come back from clients: decode them, never trust them.
+//!
+//! # What the sandbox allows
+//!
+//! - **Outbound HTTP only through [`http`]**, checked by the host against the hosts your
+//!   manifest requests ([`ConnectorInfoBuilder::requested_host`]), the connection's origin
+//!   ([`ConnectorInfoBuilder::origin_config_key`]) and the operator's policy. Build requests
+//!   with [`http::Request`]: path segments and query values are encoded for you.
+//! - **No credential, ever.** Requests carry [`http::Auth::Connection`] by default and the
+//!   host puts the credential on them, as the auth method's placement says, and only when the
+//!   request goes to the connection's bound origin or the auth method's credential hosts.
+//! - No files, environment, clock-based secrets or sockets.
+//!
+//! # Errors
+//!
+//! Return a [`ConnectorError`]: [`http::Request::send_json`] maps vendor statuses for you
+//! (401 → `unauthorized`, which makes the host refresh an OAuth token and retry once; 429 and
+//! 503 with `Retry-After` → `rate-limited` with the wait). Messages go to API clients: never
+//! put a secret in one.
+//!
+//! # Operations, actions, webhooks
+//!
+//! - The operations you define in the `#[connector]` block are the ones the host is told you
+//!   offer; it answers `UNSUPPORTED` for the rest without running your plugin.
+//! - [`action::Action`]s are declared in [`ConnectorInfo`] with a JSON Schema for their input
+//!   (the host validates input before your code runs) and run in [`Connector::invoke`].
+//! - [`webhook::WebhookSupport`] declares how the vendor signs deliveries; the host verifies
+//!   them with a secret you never see and calls [`Connector::webhook_event`].
+//!
+//! # Times
+//!
+//! `updated_since` arrives as a [`Timestamp`] (the host canonicalizes it to RFC 3339 UTC);
+//! write vendor times with [`Timestamp::parse`] and `to_string()`.
 
+pub mod action;
 mod adapter;
 pub mod config;
+mod connection;
 mod connector;
 pub mod error;
 pub mod http;
@@ -52,13 +67,15 @@ pub mod log;
 mod manifest;
 pub mod pagination;
 mod resources;
+mod time;
+pub mod webhook;
 
 /// Raw `wit-bindgen` output for the `connector-plugin` world. Connector authors should not need
 /// it; it is public so that [`export_connector!`] can name it from the connector's crate.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.2.0",
+        path: "../wit/v0.3.0",
         world: "connector-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_connector_plugin",
@@ -70,30 +87,46 @@ pub mod bindings {
 #[doc(hidden)]
 pub use adapter::Adapter;
 pub use bindings::connector::plugin::manifest::{
-    AuthMethod, ClientAuth, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPlacement,
-    Oauth2, Operation,
+    AuthMethod, ClientAuth, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPart,
+    CredentialPlacement, Oauth2, Operation, TokenRequestFormat,
 };
+#[doc(hidden)]
+pub use bindings::connector::plugin::types::ConnectionContext;
 pub use bindings::connector::plugin::types::{
-    BodyFormat, Comment, CommentPage, ConnectorError, Container, ContainerPage, Item, ItemPage,
-    ItemPatch, NewComment, NewItem, PageRequest, Principal, RateLimit,
+    BodyFormat, ChangeEvent, ChangeKind, Comment, CommentPage, ConnectorError, Container,
+    ContainerPage, Item, ItemPage, ItemPatch, NewComment, NewItem, ObjectKind, PageRequest,
+    Principal, RateLimit, Tombstone,
 };
+pub use connection::Connection;
 pub use connector::Connector;
+#[doc(hidden)]
+pub use connector::ImplementedOperations;
+/// Put on `impl Connector for YourType { ... }`: exports the connector as the plugin's
+/// component exports and generates its operations list from the methods the block defines.
+/// Use it once per plugin crate.
+pub use connector_sdk_macros::connector;
 pub use manifest::ConnectorInfoBuilder;
 pub use pagination::{LinkHeader, OffsetCursor, TokenCursor};
+pub use time::Timestamp;
+
+/// `Result` with [`ConnectorError`] as the default error, as every operation returns.
+pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 /// Everything a connector usually needs, in one `use`.
 pub mod prelude {
-    pub use crate::http;
+    pub use crate::action::{self, Action};
+    pub use crate::http::{self, Request, Response};
     pub use crate::{
-        AuthMethod, BodyFormat, Comment, CommentPage, ConnectionInfo, Connector, ConnectorError,
-        ConnectorInfo, Container, ContainerPage, Item, ItemPage, ItemPatch, LinkHeader, NewComment,
-        NewItem, OffsetCursor, Operation, PageRequest, Principal, TokenCursor,
+        AuthMethod, BodyFormat, ChangeEvent, ChangeKind, Comment, CommentPage, Connection,
+        ConnectionInfo, Connector, ConnectorError, ConnectorInfo, Container, ContainerPage, Item,
+        ItemPage, ItemPatch, LinkHeader, NewComment, NewItem, OffsetCursor, PageRequest, Principal,
+        Result, Timestamp, TokenCursor, Tombstone,
     };
 }
 
-/// Exports a [`Connector`] implementation as the component's `connector` interface.
-///
-/// Use it once per plugin crate, at the crate root: `connector_sdk::export_connector!(MyConnector);`
+/// Exports a [`Connector`] implementation as the component's `connector` interface; emitted by
+/// [`#[connector]`](connector), which you use instead.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! export_connector {
     ($connector:ty) => {

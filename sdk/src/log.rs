@@ -2,6 +2,11 @@
 
 use crate::bindings::connector::plugin::log::{Level, log};
 
+/// Logs at trace level.
+pub fn trace(message: &str, fields: &[(&str, &str)]) {
+    emit(Level::Trace, message, fields);
+}
+
 /// Logs at debug level.
 pub fn debug(message: &str, fields: &[(&str, &str)]) {
     emit(Level::Debug, message, fields);

@@ -1,10 +1,15 @@
+//! [`ConnectorInfoBuilder`] and constructors for auth methods and OAuth endpoints.
+
+use crate::action::Action;
+use crate::webhook::WebhookSupport;
 use crate::{
-    AuthMethod, ClientAuth, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPlacement,
-    Oauth2, Operation, Principal,
+    AuthMethod, ClientAuth, ConnectionInfo, ConnectorInfo, CredentialKind, CredentialPart,
+    CredentialPlacement, Oauth2, Principal, TokenRequestFormat,
 };
 
-/// Builds a [`ConnectorInfo`] with sensible defaults: version from the crate, no auth methods,
-/// no hosts, an empty-object config schema, no operations.
+/// Builds a [`ConnectorInfo`] with sensible defaults: the connector crate's version, no auth
+/// methods, no hosts, an empty-object config schema, no actions, no webhooks. The operations list is not
+/// set here: `#[connector]` generates it from the operations you implement.
 pub struct ConnectorInfoBuilder {
     info: ConnectorInfo,
 }
@@ -16,20 +21,23 @@ impl ConnectorInfo {
             info: ConnectorInfo {
                 id: id.to_owned(),
                 display_name: display_name.to_owned(),
-                version: "0.0.0".to_owned(),
+                // Empty: `#[connector]` fills in the crate's version.
+                version: String::new(),
                 description: String::new(),
                 auth_methods: Vec::new(),
                 requested_hosts: Vec::new(),
                 origin_config_key: None,
                 config_schema: r#"{"type":"object"}"#.to_owned(),
                 operations: Vec::new(),
+                actions: Vec::new(),
+                webhooks: None,
             },
         }
     }
 }
 
 impl ConnectorInfoBuilder {
-    /// Semantic version of the connector (use `env!("CARGO_PKG_VERSION")`).
+    /// Semantic version of the connector; by default the connector crate's.
     pub fn version(mut self, version: &str) -> Self {
         self.info.version = version.to_owned();
         self
@@ -53,6 +61,18 @@ impl ConnectorInfoBuilder {
         self
     }
 
+    /// The connection's own site as config `key` (an `https://` origin the client gives, such
+    /// as `https://acme.tracker.example`): sets [`origin_config_key`](Self::origin_config_key)
+    /// and a config schema requiring it, described by `example`.
+    pub fn origin_config(self, key: &str, example: &str) -> Self {
+        let schema = serde_json::json!({
+            "type": "object",
+            "required": [key],
+            "properties": {key: {"type": "string", "format": "uri", "description": example}},
+        });
+        self.origin_config_key(key).config_schema(schema)
+    }
+
     /// Names the config key holding the connection's own origin (`site_url`).
     pub fn origin_config_key(mut self, key: &str) -> Self {
         self.info.origin_config_key = Some(key.to_owned());
@@ -65,9 +85,15 @@ impl ConnectorInfoBuilder {
         self
     }
 
-    /// The operations this connector implements.
-    pub fn operations(mut self, operations: &[Operation]) -> Self {
-        self.info.operations = operations.to_vec();
+    /// Declares an action (see [`crate::action`]).
+    pub fn action(mut self, action: Action) -> Self {
+        self.info.actions.push(action);
+        self
+    }
+
+    /// Declares how the vendor's webhooks are signed and handled (see [`crate::webhook`]).
+    pub fn webhooks(mut self, support: WebhookSupport) -> Self {
+        self.info.webhooks = Some(support);
         self
     }
 
@@ -123,6 +149,26 @@ impl AuthMethod {
         )
     }
 
+    /// Several secrets, each placed in its own header or query parameter by the host (Datadog:
+    /// `&[("api_key", "API key", "dd-api-key"), ("application_key", "Application key",
+    /// "dd-application-key")]`). Clients send them as `{"type": "parts", "parts": {...}}`.
+    pub fn multi_part_headers(id: &str, label: &str, parts: &[(&str, &str, &str)]) -> Self {
+        let parts = parts
+            .iter()
+            .map(|(name, label, header)| CredentialPart {
+                name: (*name).to_owned(),
+                label: (*label).to_owned(),
+                placement: CredentialPlacement::Header((*header).to_owned()),
+            })
+            .collect();
+        Self::new(
+            id,
+            label,
+            CredentialKind::MultiPart(parts),
+            CredentialPlacement::Bearer,
+        )
+    }
+
     /// OAuth 2.0 authorization code; the token is sent as `Authorization: Bearer`.
     pub fn oauth2(id: &str, label: &str, endpoints: Oauth2) -> Self {
         Self::new(
@@ -141,32 +187,52 @@ impl AuthMethod {
 }
 
 impl Oauth2 {
-    /// Endpoints with PKCE on, client authentication in the body, no revocation, no scopes.
+    /// Endpoints as RFC 6749 describes them: PKCE on, client authentication and parameters
+    /// in a form body, space-separated scopes, tokens at the top of the response, nothing kept
+    /// from it. Change the fields that differ for your vendor.
     pub fn endpoints(authorize_url: &str, token_url: &str) -> Self {
         Self {
             authorize_url: authorize_url.to_owned(),
             token_url: token_url.to_owned(),
+            refresh_url: None,
             revoke_url: None,
             default_scopes: Vec::new(),
+            scope_separator: " ".to_owned(),
             extra_authorize_params: Vec::new(),
             pkce: true,
             client_auth: ClientAuth::Body,
+            token_request_format: TokenRequestFormat::Form,
+            token_pointer: None,
+            response_values: Vec::new(),
+            origin_from_response: None,
         }
+    }
+
+    /// Keeps token-response field `field` as a connection value, and makes it the
+    /// connection's origin (Salesforce's `instance_url`): the host checks it against the
+    /// requested hosts before binding the token to it.
+    pub fn origin_from_response(mut self, field: &str) -> Self {
+        if !self.response_values.iter().any(|f| f == field) {
+            self.response_values.push(field.to_owned());
+        }
+        self.origin_from_response = Some(field.to_owned());
+        self
     }
 }
 
 impl ConnectionInfo {
-    /// Connection info with no discovered config.
+    /// Connection info with no discovered values.
     pub fn for_principal(principal: Principal) -> Self {
         Self {
             principal,
-            discovered_config: Vec::new(),
+            discovered_values: Vec::new(),
         }
     }
 
-    /// Adds a discovered config value (`cloud_id`).
+    /// Adds a value the host keeps for the connection (`cloud_id`); later calls read it with
+    /// [`crate::Connection::value`].
     pub fn discovered(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.discovered_config.push((key.to_owned(), value.into()));
+        self.discovered_values.push((key.to_owned(), value.into()));
         self
     }
 }

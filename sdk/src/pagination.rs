@@ -96,6 +96,20 @@ impl LinkHeader {
         })
     }
 
+    /// The request for one page of a `Link`-paged listing: `first` when the client asks for
+    /// the first page, else the `next` URL the cursor carries, which must stay on `origin`.
+    /// Pair it with [`crate::http::Response::json_page`].
+    pub fn request(
+        origin: &str,
+        first: crate::http::Request,
+        page: &crate::PageRequest,
+    ) -> Result<crate::http::Request, ConnectorError> {
+        match &page.cursor {
+            Some(next) => Ok(crate::http::Request::get(Self::resolve(origin, next)?)),
+            None => Ok(first),
+        }
+    }
+
     /// Resolves a `next` target (often a path) against the origin it came from, refusing a
     /// cursor that points at another origin: cursors come back from clients and are not trusted.
     pub fn resolve(origin: &str, cursor: &str) -> Result<String, ConnectorError> {

@@ -1,6 +1,9 @@
 //! Constructors for the unified resource records, so connectors fill in only what they know.
 
-use crate::{BodyFormat, Comment, Container, Item, Principal};
+use crate::{
+    BodyFormat, ChangeEvent, ChangeKind, Comment, CommentPage, Container, ContainerPage, Item,
+    ItemPage, ObjectKind, Principal, Tombstone,
+};
 
 impl Principal {
     /// A principal known only by id.
@@ -68,5 +71,109 @@ impl Comment {
             url: None,
             raw: None,
         }
+    }
+}
+
+impl ItemPage {
+    /// A page of items with no tombstones.
+    pub fn new(entries: Vec<Item>, next_cursor: Option<String>) -> Self {
+        Self {
+            entries,
+            next_cursor,
+            deleted: Vec::new(),
+        }
+    }
+}
+
+impl ContainerPage {
+    /// A page of containers.
+    pub fn new(entries: Vec<Container>, next_cursor: Option<String>) -> Self {
+        Self {
+            entries,
+            next_cursor,
+        }
+    }
+}
+
+impl CommentPage {
+    /// A page of comments.
+    pub fn new(entries: Vec<Comment>, next_cursor: Option<String>) -> Self {
+        Self {
+            entries,
+            next_cursor,
+        }
+    }
+}
+
+impl Tombstone {
+    /// Item `id` of `container_id` was deleted (at `deleted_at`, if the vendor says).
+    pub fn new(
+        id: impl Into<String>,
+        container_id: impl Into<String>,
+        deleted_at: Option<crate::Timestamp>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            container_id: container_id.into(),
+            deleted_at: deleted_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+impl ChangeEvent {
+    fn of(kind: ChangeKind, object: ObjectKind) -> Self {
+        Self {
+            kind,
+            object,
+            container_id: None,
+            item_id: None,
+            comment_id: None,
+            occurred_at: None,
+            item: None,
+            comment: None,
+        }
+    }
+
+    /// An item was created or updated; the event carries it.
+    pub fn item(kind: ChangeKind, item: Item) -> Self {
+        let mut event = Self::of(kind, ObjectKind::Item);
+        event.container_id = Some(item.container_id.clone());
+        event.item_id = Some(item.id.clone());
+        event.occurred_at = item.updated_at.clone();
+        event.item = Some(item);
+        event
+    }
+
+    /// An item was deleted.
+    pub fn item_deleted(container_id: impl Into<String>, item_id: impl Into<String>) -> Self {
+        let mut event = Self::of(ChangeKind::Deleted, ObjectKind::Item);
+        event.container_id = Some(container_id.into());
+        event.item_id = Some(item_id.into());
+        event
+    }
+
+    /// A comment was created or updated; the event carries it.
+    pub fn comment(kind: ChangeKind, container_id: Option<String>, comment: Comment) -> Self {
+        let mut event = Self::of(kind, ObjectKind::Comment);
+        event.container_id = container_id;
+        event.item_id = Some(comment.item_id.clone());
+        event.comment_id = Some(comment.id.clone());
+        event.occurred_at = comment.updated_at.clone().or(comment.created_at.clone());
+        event.comment = Some(comment);
+        event
+    }
+
+    /// A comment was deleted.
+    pub fn comment_deleted(item_id: impl Into<String>, comment_id: impl Into<String>) -> Self {
+        let mut event = Self::of(ChangeKind::Deleted, ObjectKind::Comment);
+        event.item_id = Some(item_id.into());
+        event.comment_id = Some(comment_id.into());
+        event
+    }
+
+    /// When it happened.
+    pub fn at(mut self, occurred_at: crate::Timestamp) -> Self {
+        self.occurred_at = Some(occurred_at.to_string());
+        self
     }
 }

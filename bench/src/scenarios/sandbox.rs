@@ -64,7 +64,7 @@ pub async fn run() -> anyhow::Result<SandboxResult> {
 
     let probe = harness::probe_context("http://127.0.0.1:9", None);
     let loop_of = |n: u32| Operation::Search {
-        query: format!("config-loop:{n}"),
+        query: format!("import-loop:{n}"),
         page: PageRequest {
             cursor: None,
             limit: 1,
