@@ -8,6 +8,7 @@ pub mod probe_vendor;
 mod recorder;
 mod serve;
 mod slow_vendor;
+mod tracker;
 
 pub use confluence::ConfluenceFake;
 pub use jira::JiraFake;
@@ -16,3 +17,4 @@ pub use probe_vendor::ProbeVendor;
 pub use recorder::{RecordedRequest, Recorder};
 pub use serve::FakeServer;
 pub use slow_vendor::SlowVendor;
+pub use tracker::{TRACKER_TOKEN, TrackerFake};

@@ -113,6 +113,7 @@ pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallCont
         tenant: "tenant-a".into(),
         connection: "conn-1".into(),
         config: vec![("base_url".into(), base_url.into())],
+        values: Vec::new(),
         credential,
         auth_method: None,
         bound_origin: Some(base_url.to_owned()),

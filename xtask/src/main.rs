@@ -1,9 +1,11 @@
-//! Project automation: `cargo xtask build-plugins | run | test`.
+//! Project automation: `cargo xtask build-plugins | run | bench | test | new-connector NAME`.
 //!
 //! Plugins build in their own workspace (`plugins/`) for `wasm32-wasip2`; the target is
 //! installed with rustup when missing. Built components are staged into
 //! `target/plugins/` (bundled connectors, what `run` loads) and `target/test-plugins/`
 //! (connectors plus test fixtures, what the tests load).
+
+mod new_connector;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +45,11 @@ enum Task {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is.
+    NewConnector {
+        /// Connector id: a-z, 0-9 and `-`, starting with a letter (`acme-desk`).
+        name: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +57,7 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root()?;
     match cli.command {
         Task::BuildPlugins => build_plugins(&root).map(|_| ()),
+        Task::NewConnector { name } => new_connector::create(&root, &name),
         Task::Run { args } => {
             let staged = build_plugins(&root)?;
             let mut command = cargo();

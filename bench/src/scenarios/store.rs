@@ -37,6 +37,7 @@ fn record(tenant: &str, n: usize) -> (ConnectionRecord, BoundCredential) {
         )]),
         status: ConnectionStatus::Active,
         principal: None,
+        values: Default::default(),
         last_error: None,
         last_success_at: None,
         created_at: now.clone(),

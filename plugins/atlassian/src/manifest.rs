@@ -1,4 +1,4 @@
-//! What the Atlassian connectors declare alike: both auth modes, hosts, config, operations.
+//! What the Atlassian connectors declare alike: both auth modes, hosts, config.
 
 use connector_sdk::prelude::*;
 use serde_json::json;
@@ -35,15 +35,6 @@ pub fn connector_info(
                 "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
             }
         }))
-        .operations(&[
-            Operation::Containers,
-            Operation::Items,
-            Operation::Item,
-            Operation::Comments,
-            Operation::Search,
-            Operation::CreateItem,
-            Operation::CreateComment,
-        ])
         .build()
 }
 

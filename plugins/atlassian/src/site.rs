@@ -1,3 +1,4 @@
+use connector_sdk::Connection;
 use connector_sdk::config::{self, Config};
 use connector_sdk::http::Request;
 use connector_sdk::prelude::*;
@@ -54,6 +55,8 @@ pub struct Site {
     pub gateway: String,
     /// Whether the connection authenticates with OAuth 2.0 (calls go through the gateway).
     pub oauth: bool,
+    /// The site's cloud id, discovered when connecting with OAuth.
+    cloud_id: Option<String>,
     product: Product,
 }
 
@@ -64,25 +67,34 @@ struct AccessibleResource {
 }
 
 impl Site {
-    /// Reads `site_url` (and `api_url`) from `config`.
-    pub fn from_config(config: &Config, product: Product) -> Result<Self, ConnectorError> {
+    /// Reads `site_url` (and `api_url`) from `config`, for a credential of `auth_method`.
+    pub fn from_config(
+        config: &Config,
+        auth_method: Option<&str>,
+        product: Product,
+    ) -> Result<Self, ConnectorError> {
         let origin = config::require_origin(config, "site_url")?;
         let gateway = match config.get("api_url") {
             Some(_) => config::require_origin(config, "api_url")?,
             None => GATEWAY.to_owned(),
         };
-        let oauth = config::auth_method().as_deref() == Some("oauth");
         Ok(Self {
             origin,
             gateway,
-            oauth,
+            oauth: auth_method == Some("oauth"),
+            cloud_id: None,
             product,
         })
     }
 
-    /// The current connection's site.
-    pub fn current(product: Product) -> Result<Self, ConnectorError> {
-        Self::from_config(&config::current(), product)
+    /// The site of the connection a call is for.
+    pub fn from_connection(
+        connection: &Connection,
+        product: Product,
+    ) -> Result<Self, ConnectorError> {
+        let mut site = Self::from_config(connection.config(), connection.auth_method(), product)?;
+        site.cloud_id = connection.value("cloud_id").map(str::to_owned);
+        Ok(site)
     }
 
     /// Base URL of REST calls: the site for API tokens, `/ex/{product}/{cloudId}` on the gateway
@@ -91,7 +103,9 @@ impl Site {
         if !self.oauth {
             return Ok(self.origin.clone());
         }
-        let cloud_id = config::require("cloud_id")?;
+        let cloud_id = self.cloud_id.as_deref().ok_or_else(|| {
+            ConnectorError::invalid_input("connection value `cloud_id` is missing; connect again")
+        })?;
         Ok(format!(
             "{}/ex/{}/{cloud_id}",
             self.gateway,

@@ -9,7 +9,9 @@ use connector_sdk::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-struct Confluence;
+struct Confluence {
+    site: Site,
+}
 
 #[derive(Deserialize)]
 struct Results {
@@ -29,10 +31,6 @@ impl Results {
             .find_map(|pair| pair.strip_prefix("cursor="))?;
         TokenCursor::next(Some(&decode(token)))
     }
-}
-
-fn site() -> Result<Site, ConnectorError> {
-    Site::current(Product::Confluence)
 }
 
 /// Confluence ids are numbers; anything else cannot be one and must not reach a URL.
@@ -135,7 +133,14 @@ fn get_page(site: &Site, id: &str) -> Result<Value, ConnectorError> {
     ))
 }
 
+#[connector_sdk::connector]
 impl Connector for Confluence {
+    fn new(connection: Connection) -> Result<Self, ConnectorError> {
+        Ok(Self {
+            site: Site::from_connection(&connection, Product::Confluence)?,
+        })
+    }
+
     fn info() -> ConnectorInfo {
         atlassian::connector_info(
             "confluence",
@@ -155,11 +160,12 @@ impl Connector for Confluence {
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {
-        Site::from_config(config, Product::Confluence).map(|_| ())
+        // The auth method is not known yet; only the URLs are checked.
+        Site::from_config(config, None, Product::Confluence).map(|_| ())
     }
 
-    fn connect() -> Result<ConnectionInfo, ConnectorError> {
-        let site = site()?;
+    fn connect(&self) -> Result<ConnectionInfo, ConnectorError> {
+        let site = &self.site;
         let (base, cloud_id) = if site.oauth {
             let cloud_id = site.discover_cloud_id()?;
             (
@@ -185,10 +191,11 @@ impl Connector for Confluence {
 
     /// Spaces, through `/wiki/api/v2/spaces` (cursor pagination).
     fn containers(
-        _parent: Option<String>,
+        &self,
+        _parent: Option<&str>,
         page: PageRequest,
     ) -> Result<ContainerPage, ConnectorError> {
-        let site = site()?;
+        let site = &self.site;
         let cursor = TokenCursor::decode(page.cursor.as_deref())?;
         let mut url = format!(
             "{}/wiki/api/v2/spaces?limit={}",
@@ -228,11 +235,12 @@ impl Connector for Confluence {
     /// A space's pages, most recently modified first; with `updated_since`, the listing ends
     /// at the first page modified before it (v2 has no server-side filter for this).
     fn items(
-        container_id: String,
-        updated_since: Option<String>,
+        &self,
+        container_id: &str,
+        updated_since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<ItemPage, ConnectorError> {
-        let site = site()?;
+        let site = &self.site;
         let cursor = TokenCursor::decode(page.cursor.as_deref())?;
         let mut url = format!(
             "{}/wiki/api/v2/spaces/{}/pages?limit={}&sort=-modified-date",
@@ -248,29 +256,26 @@ impl Connector for Confluence {
         let mut entries = Vec::new();
         for page in &found.results {
             let item = page_item(&site, page);
-            // RFC 3339 UTC timestamps of equal shape compare correctly as text.
-            if let (Some(since), Some(updated)) = (&updated_since, &item.updated_at)
-                && updated.as_str() < since.as_str()
+            // Compared as instants: Confluence writes times with its own offsets.
+            if let (Some(since), Some(updated)) = (updated_since, &item.updated_at)
+                && Timestamp::parse(updated).is_ok_and(|updated| updated < since)
             {
                 next_cursor = None;
                 break;
             }
             entries.push(item);
         }
-        Ok(ItemPage {
-            entries,
-            next_cursor,
-        })
+        Ok(ItemPage::new(entries, next_cursor))
     }
 
-    fn item(item_id: String) -> Result<Item, ConnectorError> {
-        let site = site()?;
+    fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
+        let site = &self.site;
         Ok(page_item(&site, &get_page(&site, &item_id)?))
     }
 
     /// A page's footer comments, oldest first.
-    fn comments(item_id: String, page: PageRequest) -> Result<CommentPage, ConnectorError> {
-        let site = site()?;
+    fn comments(&self, item_id: &str, page: PageRequest) -> Result<CommentPage, ConnectorError> {
+        let site = &self.site;
         let cursor = TokenCursor::decode(page.cursor.as_deref())?;
         let mut url = format!(
             "{}/wiki/api/v2/pages/{}/footer-comments?body-format=storage&sort=created-date&limit={}",
@@ -293,8 +298,8 @@ impl Connector for Confluence {
     }
 
     /// CQL through v1 search: text search in pages by default; `cql:` passes CQL as it is.
-    fn search(query: String, page: PageRequest) -> Result<ItemPage, ConnectorError> {
-        let site = site()?;
+    fn search(&self, query: &str, page: PageRequest) -> Result<ItemPage, ConnectorError> {
+        let site = &self.site;
         let offset = OffsetCursor::decode(page.cursor.as_deref())?;
         let cql = match query.strip_prefix("cql:") {
             Some(cql) => cql.trim().to_owned(),
@@ -334,15 +339,13 @@ impl Connector for Confluence {
                 item
             })
             .collect();
-        Ok(ItemPage {
-            next_cursor: offset.next_unless_last(entries.len(), false, total),
-            entries,
-        })
+        let next_cursor = offset.next_unless_last(entries.len(), false, total);
+        Ok(ItemPage::new(entries, next_cursor))
     }
 
     /// Creates a page in the space, then returns it as stored.
-    fn create_item(container_id: String, new: NewItem) -> Result<Item, ConnectorError> {
-        let site = site()?;
+    fn create_item(&self, container_id: &str, new: NewItem) -> Result<Item, ConnectorError> {
+        let site = &self.site;
         if let Some((key, _)) = new.attributes.first() {
             return Err(ConnectorError::InvalidConfig(format!(
                 "unknown attribute `{key}`; Confluence pages take none"
@@ -361,8 +364,8 @@ impl Connector for Confluence {
     }
 
     /// Adds a footer comment to a page.
-    fn create_comment(item_id: String, new: NewComment) -> Result<Comment, ConnectorError> {
-        let site = site()?;
+    fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {
+        let site = &self.site;
         let body = json!({
             "pageId": numeric_id(&item_id, "page")?,
             "body": {"representation": "storage", "value": storage_from_text(&new.body)},
@@ -374,5 +377,3 @@ impl Connector for Confluence {
         Ok(comment(&site, &item_id, &created))
     }
 }
-
-connector_sdk::export_connector!(Confluence);

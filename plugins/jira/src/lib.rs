@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use mapping::{comment, container, item};
 
-struct Jira;
+struct Jira {
+    site: Site,
+}
 
 /// Issue fields every listing and read asks for.
 const FIELDS: &str = "summary,status,issuetype,priority,created,updated,reporter,assignee,description,project,labels";
@@ -37,10 +39,6 @@ struct IssuePage {
 struct CommentPage {
     comments: Vec<Value>,
     total: Option<u64>,
-}
-
-fn site() -> Result<Site, ConnectorError> {
-    Site::current(Product::Jira)
 }
 
 /// Project keys are upper-case letters, digits and `_`; anything else cannot be one and must
@@ -93,10 +91,10 @@ fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, Connec
         url.push_str(&format!("&nextPageToken={}", encode(token)));
     }
     let found: IssuePage = http::get_json(&url)?;
-    Ok(ItemPage {
-        entries: found.issues.iter().map(|issue| item(site, issue)).collect(),
-        next_cursor: TokenCursor::next(found.next_page_token.as_deref()),
-    })
+    Ok(ItemPage::new(
+        found.issues.iter().map(|issue| item(site, issue)).collect(),
+        TokenCursor::next(found.next_page_token.as_deref()),
+    ))
 }
 
 fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
@@ -107,25 +105,31 @@ fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
     ))
 }
 
+#[connector_sdk::connector]
 impl Connector for Jira {
+    fn new(connection: Connection) -> Result<Self, ConnectorError> {
+        Ok(Self {
+            site: Site::from_connection(&connection, Product::Jira)?,
+        })
+    }
+
     fn info() -> ConnectorInfo {
-        let mut info = atlassian::connector_info(
+        atlassian::connector_info(
             "jira",
             "Jira",
             env!("CARGO_PKG_VERSION"),
             "Jira Cloud: projects, issues and comments through REST API v3",
             &["read:jira-work", "write:jira-work", "read:jira-user"],
-        );
-        info.operations.push(Operation::UpdateItem);
-        info
+        )
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {
-        Site::from_config(config, Product::Jira).map(|_| ())
+        // The auth method is not known yet; only the URLs are checked.
+        Site::from_config(config, None, Product::Jira).map(|_| ())
     }
 
-    fn connect() -> Result<ConnectionInfo, ConnectorError> {
-        let site = site()?;
+    fn connect(&self) -> Result<ConnectionInfo, ConnectorError> {
+        let site = &self.site;
         let mut info_extra = None;
         let base = if site.oauth {
             let cloud_id = site.discover_cloud_id()?;
@@ -148,10 +152,11 @@ impl Connector for Jira {
 
     /// Projects, through `/rest/api/3/project/search` (startAt/maxResults/isLast).
     fn containers(
-        _parent: Option<String>,
+        &self,
+        _parent: Option<&str>,
         page: PageRequest,
     ) -> Result<ContainerPage, ConnectorError> {
-        let site = site()?;
+        let site = &self.site;
         let offset = OffsetCursor::decode(page.cursor.as_deref())?;
         let url = format!(
             "{}/rest/api/3/project/search?startAt={}&maxResults={}&orderBy=key",
@@ -172,32 +177,34 @@ impl Connector for Jira {
 
     /// A project's issues, most recently updated first, through `/rest/api/3/search/jql`.
     fn items(
-        container_id: String,
-        updated_since: Option<String>,
+        &self,
+        container_id: &str,
+        updated_since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<ItemPage, ConnectorError> {
         let mut jql = format!("project = {}", jql_string(project_key(&container_id)?));
         if let Some(since) = updated_since {
-            let literal = jql_datetime(&since).ok_or_else(|| {
+            let literal = jql_datetime(&since.to_string()).ok_or_else(|| {
                 ConnectorError::InvalidConfig(format!("`{since}` is not an RFC 3339 time"))
             })?;
             jql.push_str(&format!(" AND updated >= \"{literal}\""));
         }
         jql.push_str(" ORDER BY updated DESC");
-        search(&site()?, &jql, &page)
+        search(&self.site, &jql, &page)
     }
 
-    fn item(item_id: String) -> Result<Item, ConnectorError> {
-        let site = site()?;
+    fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
+        let site = &self.site;
         Ok(item(&site, &get_issue(&site, &item_id)?))
     }
 
     /// An issue's comments, oldest first.
     fn comments(
-        item_id: String,
+        &self,
+        item_id: &str,
         page: PageRequest,
     ) -> Result<connector_sdk::CommentPage, ConnectorError> {
-        let site = site()?;
+        let site = &self.site;
         let offset = OffsetCursor::decode(page.cursor.as_deref())?;
         let url = format!(
             "{}/rest/api/3/issue/{}/comment?startAt={}&maxResults={}&orderBy=created",
@@ -218,17 +225,17 @@ impl Connector for Jira {
     }
 
     /// Text search by default; a query starting with `jql:` is passed as JQL.
-    fn search(query: String, page: PageRequest) -> Result<ItemPage, ConnectorError> {
+    fn search(&self, query: &str, page: PageRequest) -> Result<ItemPage, ConnectorError> {
         let jql = match query.strip_prefix("jql:") {
             Some(jql) => jql.trim().to_owned(),
             None => format!("text ~ {} ORDER BY updated DESC", jql_string(&query)),
         };
-        search(&site()?, &jql, &page)
+        search(&self.site, &jql, &page)
     }
 
     /// Creates an issue (type from attribute `issuetype`, default `Task`), then reads it back.
-    fn create_item(container_id: String, new: NewItem) -> Result<Item, ConnectorError> {
-        let site = site()?;
+    fn create_item(&self, container_id: &str, new: NewItem) -> Result<Item, ConnectorError> {
+        let site = &self.site;
         let mut issue_type = "Task".to_owned();
         for (key, value) in &new.attributes {
             match key.as_str() {
@@ -259,8 +266,8 @@ impl Connector for Jira {
 
     /// Edits an issue (`PUT /rest/api/3/issue/{key}`: summary, description, and attributes
     /// `priority` and `labels` (comma-separated)), then reads it back.
-    fn update_item(item_id: String, patch: ItemPatch) -> Result<Item, ConnectorError> {
-        let site = site()?;
+    fn update_item(&self, item_id: &str, patch: ItemPatch) -> Result<Item, ConnectorError> {
+        let site = &self.site;
         let key = issue_key(&item_id)?;
         let mut fields = serde_json::Map::new();
         if let Some(title) = patch.title {
@@ -306,8 +313,8 @@ impl Connector for Jira {
         Ok(item(&site, &get_issue(&site, key)?))
     }
 
-    fn create_comment(item_id: String, new: NewComment) -> Result<Comment, ConnectorError> {
-        let site = site()?;
+    fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {
+        let site = &self.site;
         let url = format!(
             "{}/rest/api/3/issue/{}/comment",
             site.api_base()?,
@@ -319,5 +326,3 @@ impl Connector for Jira {
         Ok(comment(&site, &item_id, &created))
     }
 }
-
-connector_sdk::export_connector!(Jira);

@@ -104,7 +104,13 @@ fn page_params(query: &HashMap<String, String>, key: &str) -> usize {
 }
 
 async fn me(headers: HeaderMap) -> Response {
-    if !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key("x-probe-key") {
+    // Any of the probe's placements counts; the key pair needs both halves.
+    let key_pair =
+        headers.contains_key("x-probe-api-key") && headers.contains_key("x-probe-app-key");
+    if !headers.contains_key(header::AUTHORIZATION)
+        && !headers.contains_key("x-probe-key")
+        && !key_pair
+    {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"message": "no credential"})),
@@ -144,7 +150,16 @@ async fn items(
         )
         .collect();
     let next = (end < ITEMS_PER_CONTAINER).then(|| end.to_string());
-    Json(json!({"items": page, "nextPageToken": next}))
+    // With `since`, the page also reports what was deleted since then (and the time it was
+    // given, so a test sees the form the plugin sent).
+    match query.get("since") {
+        Some(since) => Json(json!({
+            "items": page,
+            "nextPageToken": next,
+            "deleted": [format!("{container}-gone"), format!("since={since}")],
+        })),
+        None => Json(json!({"items": page, "nextPageToken": next})),
+    }
 }
 
 async fn item(Path(id): Path<String>) -> Response {

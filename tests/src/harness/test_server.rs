@@ -64,7 +64,7 @@ impl TestServer {
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
             // The Atlassian fakes serve the "site" on loopback; the connectors themselves ask
             // only for *.atlassian.net.
-            connector_hosts: ["jira", "confluence"]
+            connector_hosts: ["jira", "confluence", "tracker", "scaffolded"]
                 .into_iter()
                 .map(|id| (id.to_owned(), vec!["127.0.0.1".to_owned()]))
                 .collect(),

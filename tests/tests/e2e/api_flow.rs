@@ -29,8 +29,8 @@ async fn a_tenant_connects_browses_pages_and_creates() {
     assert_eq!(connection["status"], "active");
     assert_eq!(connection["principal"]["id"], "u-1");
     assert_eq!(
-        connection["config"]["account_kind"], "probe",
-        "discovered config merged"
+        connection["values"]["account_kind"], "probe",
+        "discovered values kept"
     );
     assert_eq!(connection["auth_method"], "token");
     let id = connection["id"].as_str().unwrap().to_owned();

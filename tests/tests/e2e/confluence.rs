@@ -135,7 +135,7 @@ async fn oauth_binds_the_configured_site_and_calls_the_gateway() {
     wiki.atlassian.add_site("cloud-wiki", &wiki.fake.origin());
     let (status, created) = wiki.connect_with_oauth("confluence").await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!(created["data"]["config"]["cloud_id"], "cloud-wiki");
+    assert_eq!(created["data"]["values"]["cloud_id"], "cloud-wiki");
     let id = created["data"]["id"].as_str().unwrap();
     let (spaces, _) = wiki
         .all_pages(&format!("/api/v1/connections/{id}/containers?limit=4"))

@@ -21,6 +21,7 @@ fn context(tenant: &str, origin: &str) -> CallContext {
         tenant: tenant.into(),
         connection: format!("{tenant}-conn"),
         config: vec![("base_url".into(), origin.into())],
+        values: Vec::new(),
         credential: Some(Credential::Bearer {
             token: "tok".into(),
         }),

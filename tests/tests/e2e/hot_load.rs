@@ -204,7 +204,7 @@ async fn ten_uploads_and_a_rollback_under_load_fail_no_request() {
     let entry = registry_entry(&server, "probe").await;
     assert_eq!(entry["status"], "loaded");
     assert_eq!(entry["current"]["sha256"], shas[8].as_str());
-    assert_eq!(entry["current"]["wit_version"], "0.2.0");
+    assert_eq!(entry["current"]["wit_version"], "0.3.0");
     assert_eq!(entry["current"]["origin"]["source"], "upload");
     assert!(entry["current"]["calls"].as_u64().unwrap() >= 1);
     assert_eq!(entry["current"]["faults"], 0);
@@ -284,7 +284,7 @@ async fn broken_uploads_are_refused_and_the_running_version_keeps_serving() {
             vec![],
             422,
             "contract_version",
-            "built against connector:plugin@1.0.0; this host serves connector:plugin@0.1.x and connector:plugin@0.2.x",
+            "built against connector:plugin@1.0.0; this host serves connector:plugin@0.1.x, connector:plugin@0.2.x, connector:plugin@0.3.x",
         ),
         (
             "forbidden import",
@@ -609,7 +609,7 @@ fn public_key_id(public: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plugins_built_against_0_1_and_0_2_are_served_by_one_host() {
+async fn plugins_built_against_0_1_0_2_and_0_3_are_served_by_one_host() {
     let Setup {
         server,
         key,
@@ -619,8 +619,37 @@ async fn plugins_built_against_0_1_and_0_2_are_served_by_one_host() {
     let vendor = ProbeVendor::start().await;
     let legacy = registry_entry(&server, "legacy").await;
     assert_eq!(legacy["current"]["wit_version"], "0.1.0", "{legacy}");
+    let middle = registry_entry(&server, "legacy-v2").await;
+    assert_eq!(middle["current"]["wit_version"], "0.2.0", "{middle}");
     let probe = registry_entry(&server, "probe").await;
-    assert_eq!(probe["current"]["wit_version"], "0.2.0", "{probe}");
+    assert_eq!(probe["current"]["wit_version"], "0.3.0", "{probe}");
+
+    // 0.2.0: config through the `config` import, discovered values kept, pages lifted.
+    let (status, created) = server
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&key),
+            Some(json!({
+                "connector": "legacy-v2",
+                "config": {"base_url": vendor.origin()},
+                "credentials": {"type": "bearer", "token": "middle-token"},
+            })),
+        )
+        .await;
+    assert_eq!(
+        status, 201,
+        "connect() through the 0.2.0 adapters: {created}"
+    );
+    assert_eq!(created["data"]["values"]["contract"], "0.2.0");
+    let middle_connection = created["data"]["id"].as_str().unwrap().to_owned();
+    let (ids, _) = server
+        .all_pages(
+            &key,
+            &format!("/api/v1/connections/{middle_connection}/containers?limit=4"),
+        )
+        .await;
+    assert_eq!(ids, ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]);
 
     let (status, created) = server
         .send(
@@ -654,8 +683,11 @@ async fn plugins_built_against_0_1_and_0_2_are_served_by_one_host() {
             .requests()
             .iter()
             .filter(|r| r.path == "/containers")
-            .all(|r| r.header("authorization") == Some("Bearer legacy-token")),
-        "the 0.1.0 http import attaches the credential like 0.2.0"
+            .all(|r| matches!(
+                r.header("authorization"),
+                Some("Bearer legacy-token" | "Bearer middle-token")
+            )),
+        "the 0.1.0 and 0.2.0 http imports attach the credential like 0.3.0"
     );
     let (status, body) = server
         .send(
@@ -671,5 +703,5 @@ async fn plugins_built_against_0_1_and_0_2_are_served_by_one_host() {
         "0.1.0 has no update-item: {body}"
     );
     let (status, _) = list_containers(&server, &key, &connection).await;
-    assert_eq!(status, 200, "the 0.2.0 probe serves beside it");
+    assert_eq!(status, 200, "the 0.3.0 probe serves beside them");
 }

@@ -202,7 +202,7 @@ async fn oauth_binds_the_configured_site_among_several_and_calls_the_gateway() {
     let (status, created) = jira.connect_with_oauth("jira").await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(
-        created["data"]["config"]["cloud_id"], "cloud-main",
+        created["data"]["values"]["cloud_id"], "cloud-main",
         "not the first site of the grant"
     );
     assert_eq!(jira.auth.code_requests(), 1);

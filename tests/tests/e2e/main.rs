@@ -7,6 +7,7 @@ mod bad_input;
 mod bounded_server;
 mod compile_cache;
 mod confluence;
+mod contract_v0_3;
 mod credential_binding;
 mod egress;
 mod fair_slots;

@@ -19,7 +19,7 @@ async fn info_is_read_at_load() {
         Some("base_url")
     );
     assert!(plugin.manifest.operations.contains(&"comments"));
-    assert_eq!(plugin.manifest.auth_methods.len(), 5);
+    assert_eq!(plugin.manifest.auth_methods.len(), 6);
     assert_eq!(plugin.manifest.config_schema["required"][0], "base_url");
 }
 
@@ -36,7 +36,7 @@ async fn connect_reports_the_account_and_sends_the_credential() {
     };
     assert_eq!(info.principal.id, "u-1");
     assert_eq!(
-        info.discovered_config,
+        info.discovered_values,
         vec![("account_kind".to_owned(), "probe".to_owned())]
     );
     let seen = setup.vendor.recorder.to_path("/me");

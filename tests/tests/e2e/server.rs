@@ -26,7 +26,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(5)),
+        (200, Some(8)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -49,9 +49,19 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .collect();
     assert_eq!(
         ids,
-        ["confluence", "hostile", "jira", "legacy", "probe"],
+        [
+            "confluence",
+            "hostile",
+            "jira",
+            "legacy",
+            "legacy-v2",
+            "probe",
+            "scaffolded",
+            "tracker"
+        ],
         "the broken file was skipped, the good ones loaded"
     );
+    assert_eq!(listed["data"][5]["plugin"]["wit_version"], "0.3.0");
     assert_eq!(listed["data"][4]["plugin"]["wit_version"], "0.2.0");
     assert_eq!(listed["data"][3]["plugin"]["wit_version"], "0.1.0");
     assert_eq!(listed["data"][2]["auth_methods"][1]["kind"], "oauth2");
@@ -60,7 +70,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         "api.atlassian.com"
     );
     assert_eq!(
-        listed["data"][4]["auth_methods"][2]["placement"],
+        listed["data"][5]["auth_methods"][2]["placement"],
         "header:x-probe-key"
     );
 

@@ -1,0 +1,133 @@
+//! `cargo xtask new-connector NAME`: a connector crate under `plugins/NAME` that builds and
+//! loads as it is, listed in the plugins workspace.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+const CARGO_TOML: &str = include_str!("../template/Cargo.toml.txt");
+const LIB_RS: &str = include_str!("../template/lib.rs.txt");
+
+/// The files of a new connector crate named `name`, as (path under the crate, contents).
+pub fn render(name: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid || name.ends_with('-') {
+        bail!("`{name}` is not a connector name: use a-z, 0-9 and `-`, starting with a letter");
+    }
+    let words: Vec<String> = name
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let fill = |template: &str| {
+        template
+            .replace("{{name}}", name)
+            .replace("{{title}}", &words.join(" "))
+            .replace("{{type}}", &words.concat())
+    };
+    Ok(vec![
+        ("Cargo.toml", fill(CARGO_TOML)),
+        ("src/lib.rs", fill(LIB_RS)),
+    ])
+}
+
+/// Writes `plugins/NAME` and adds it to the plugins workspace; refuses to overwrite.
+pub fn create(root: &Path, name: &str) -> anyhow::Result<()> {
+    let files = render(name)?;
+    let dir = root.join("plugins").join(name);
+    if dir.exists() {
+        bail!("{} already exists", dir.display());
+    }
+    for (path, contents) in &files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&target, contents)
+            .with_context(|| format!("writing {}", target.display()))?;
+    }
+    add_member(&root.join("plugins/Cargo.toml"), name)?;
+    println!(
+        "created plugins/{name}; `cargo xtask build-plugins` builds it into target/plugins/{name}.wasm and `cargo xtask run` loads it"
+    );
+    Ok(())
+}
+
+/// Adds `name` to the `members` list of the plugins workspace manifest.
+fn add_member(manifest: &Path, name: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let start = text
+        .find("members = [")
+        .context("the plugins workspace has no members list")?;
+    let end = start
+        + text[start..]
+            .find(']')
+            .context("the members list is not closed")?;
+    let updated = format!("{}, \"{name}\"{}", &text[..end], &text[end..]);
+    std::fs::write(manifest, updated).with_context(|| format!("writing {}", manifest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `plugins/fixtures/scaffolded` is this template rendered as `scaffolded`: the tests build
+    /// and load it, so what `new-connector` writes is known to build and load.
+    #[test]
+    fn the_template_renders_the_committed_scaffolded_fixture() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/fixtures/scaffolded");
+        for (path, contents) in render("scaffolded").unwrap() {
+            let committed = std::fs::read_to_string(root.join(path)).unwrap();
+            assert_eq!(
+                committed, contents,
+                "{path} differs from the template's output"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_checked_and_turned_into_titles_and_types() {
+        let files = render("acme-desk").unwrap();
+        assert!(files[1].1.contains("pub struct AcmeDesk {"));
+        assert!(
+            files[1]
+                .1
+                .contains(r#"ConnectorInfo::builder("acme-desk", "Acme Desk")"#)
+        );
+        for bad in ["", "Acme", "9lives", "a_b", "a-", "../x"] {
+            assert!(render(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn members_gain_the_new_crate() {
+        let dir = tempfile_dir();
+        let manifest = dir.join("Cargo.toml");
+        std::fs::write(&manifest, "[workspace]\nmembers = [\"a\", \"b\"]\n").unwrap();
+        add_member(&manifest, "new-one").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&manifest).unwrap(),
+            "[workspace]\nmembers = [\"a\", \"b\", \"new-one\"]\n"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-new-connector-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
