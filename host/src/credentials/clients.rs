@@ -70,7 +70,7 @@ pub fn oauth_method(plugin: &Plugin) -> Option<(&AuthMethodManifest, &OAuth2Mani
         .auth_methods
         .iter()
         .find_map(|method| match &method.kind {
-            CredentialKindManifest::Oauth2 { oauth2 } => Some((method, oauth2)),
+            CredentialKindManifest::Oauth2 { oauth2 } => Some((method, &**oauth2)),
             _ => None,
         })
 }

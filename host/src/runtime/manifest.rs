@@ -55,7 +55,7 @@ pub enum CredentialKindManifest {
     Bearer,
     ApiKey,
     Oauth2 {
-        oauth2: OAuth2Manifest,
+        oauth2: Box<OAuth2Manifest>,
     },
     /// Several named secrets, each placed on its own (contract 0.3.0).
     MultiPart {
@@ -333,7 +333,7 @@ impl AuthMethodManifest {
             wit::CredentialKind::Bearer => CredentialKindManifest::Bearer,
             wit::CredentialKind::ApiKey => CredentialKindManifest::ApiKey,
             wit::CredentialKind::Oauth2(o) => CredentialKindManifest::Oauth2 {
-                oauth2: OAuth2Manifest::from_wit(o)?,
+                oauth2: Box::new(OAuth2Manifest::from_wit(o)?),
             },
             wit::CredentialKind::MultiPart(parts) => {
                 let (manifests, rules) = multi_part(&method.id, parts)?;
@@ -368,19 +368,19 @@ fn placement_of(placement: wit::CredentialPlacement) -> (String, CredentialPlace
     }
 }
 
+/// Checked parts: what the API shows, and where the host places each one.
+type CheckedParts = (
+    Vec<CredentialPartManifest>,
+    Vec<(String, CredentialPlacement)>,
+);
+
 /// Longest list of parts one credential may have.
 const MAX_CREDENTIAL_PARTS: usize = 8;
 
 /// Checks a multi-part credential's parts: 1 to 8 of them, unique names of `a-z0-9_`, each
 /// placed in a header or the query (a part cannot be Basic or Bearer: those take one secret
 /// for the whole `authorization` header).
-fn multi_part(
-    method: &str,
-    parts: Vec<wit::CredentialPart>,
-) -> anyhow::Result<(
-    Vec<CredentialPartManifest>,
-    Vec<(String, CredentialPlacement)>,
-)> {
+fn multi_part(method: &str, parts: Vec<wit::CredentialPart>) -> anyhow::Result<CheckedParts> {
     if parts.is_empty() || parts.len() > MAX_CREDENTIAL_PARTS {
         bail!(
             "auth method `{method}`: a multi-part credential has 1 to {MAX_CREDENTIAL_PARTS} parts"
@@ -489,7 +489,7 @@ mod tests {
     fn method(credential_hosts: &[&str], token_url: Option<&str>) -> AuthMethodManifest {
         let kind = match token_url {
             Some(url) => CredentialKindManifest::Oauth2 {
-                oauth2: OAuth2Manifest {
+                oauth2: Box::new(OAuth2Manifest {
                     authorize_url: "https://auth.vendor.example/authorize".into(),
                     token_url: url.into(),
                     refresh_url: None,
@@ -503,7 +503,7 @@ mod tests {
                     token_pointer: None,
                     response_values: Vec::new(),
                     origin_from_response: None,
-                },
+                }),
             },
             None => CredentialKindManifest::Bearer,
         };

@@ -215,7 +215,7 @@ impl Connector for Confluence {
                     "space",
                     text(space, "/name").unwrap_or_default(),
                 );
-                container.url = web_url(&site, space);
+                container.url = web_url(site, space);
                 container.attributes = [("key", "/key"), ("type", "/type"), ("status", "/status")]
                     .iter()
                     .filter_map(|(name, pointer)| {
@@ -245,7 +245,7 @@ impl Connector for Confluence {
         let mut url = format!(
             "{}/wiki/api/v2/spaces/{}/pages?limit={}&sort=-modified-date",
             site.api_base()?,
-            numeric_id(&container_id, "space")?,
+            numeric_id(container_id, "space")?,
             page.limit.clamp(1, 250)
         );
         if let Some(token) = &cursor.token {
@@ -255,7 +255,7 @@ impl Connector for Confluence {
         let mut next_cursor = found.next_cursor();
         let mut entries = Vec::new();
         for page in &found.results {
-            let item = page_item(&site, page);
+            let item = page_item(site, page);
             // Compared as instants: Confluence writes times with its own offsets.
             if let (Some(since), Some(updated)) = (updated_since, &item.updated_at)
                 && Timestamp::parse(updated).is_ok_and(|updated| updated < since)
@@ -270,7 +270,7 @@ impl Connector for Confluence {
 
     fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
         let site = &self.site;
-        Ok(page_item(&site, &get_page(&site, &item_id)?))
+        Ok(page_item(site, &get_page(site, item_id)?))
     }
 
     /// A page's footer comments, oldest first.
@@ -280,7 +280,7 @@ impl Connector for Confluence {
         let mut url = format!(
             "{}/wiki/api/v2/pages/{}/footer-comments?body-format=storage&sort=created-date&limit={}",
             site.api_base()?,
-            numeric_id(&item_id, "page")?,
+            numeric_id(item_id, "page")?,
             page.limit.clamp(1, 250)
         );
         if let Some(token) = &cursor.token {
@@ -291,7 +291,7 @@ impl Connector for Confluence {
             entries: found
                 .results
                 .iter()
-                .map(|c| comment(&site, &item_id, c))
+                .map(|c| comment(site, item_id, c))
                 .collect(),
             next_cursor: found.next_cursor(),
         })
@@ -352,7 +352,7 @@ impl Connector for Confluence {
             )));
         }
         let body = json!({
-            "spaceId": numeric_id(&container_id, "space")?,
+            "spaceId": numeric_id(container_id, "space")?,
             "status": "current",
             "title": new.title,
             "body": {"representation": "storage", "value": storage_from_text(new.body.as_deref().unwrap_or_default())},
@@ -360,20 +360,20 @@ impl Connector for Confluence {
         let created: Value = Request::post(format!("{}/wiki/api/v2/pages", site.api_base()?))
             .json(&body)?
             .send_json()?;
-        Ok(page_item(&site, &created))
+        Ok(page_item(site, &created))
     }
 
     /// Adds a footer comment to a page.
     fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {
         let site = &self.site;
         let body = json!({
-            "pageId": numeric_id(&item_id, "page")?,
+            "pageId": numeric_id(item_id, "page")?,
             "body": {"representation": "storage", "value": storage_from_text(&new.body)},
         });
         let created: Value =
             Request::post(format!("{}/wiki/api/v2/footer-comments", site.api_base()?))
                 .json(&body)?
                 .send_json()?;
-        Ok(comment(&site, &item_id, &created))
+        Ok(comment(site, item_id, &created))
     }
 }

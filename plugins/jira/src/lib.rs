@@ -170,7 +170,7 @@ impl Connector for Jira {
             entries: found
                 .values
                 .iter()
-                .map(|project| container(&site, project))
+                .map(|project| container(site, project))
                 .collect(),
         })
     }
@@ -182,7 +182,7 @@ impl Connector for Jira {
         updated_since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<ItemPage, ConnectorError> {
-        let mut jql = format!("project = {}", jql_string(project_key(&container_id)?));
+        let mut jql = format!("project = {}", jql_string(project_key(container_id)?));
         if let Some(since) = updated_since {
             let literal = jql_datetime(&since.to_string()).ok_or_else(|| {
                 ConnectorError::InvalidConfig(format!("`{since}` is not an RFC 3339 time"))
@@ -195,7 +195,7 @@ impl Connector for Jira {
 
     fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
         let site = &self.site;
-        Ok(item(&site, &get_issue(&site, &item_id)?))
+        Ok(item(site, &get_issue(site, item_id)?))
     }
 
     /// An issue's comments, oldest first.
@@ -209,7 +209,7 @@ impl Connector for Jira {
         let url = format!(
             "{}/rest/api/3/issue/{}/comment?startAt={}&maxResults={}&orderBy=created",
             site.api_base()?,
-            encode(issue_key(&item_id)?),
+            encode(issue_key(item_id)?),
             offset.start,
             page.limit.min(100)
         );
@@ -219,7 +219,7 @@ impl Connector for Jira {
             entries: found
                 .comments
                 .iter()
-                .map(|c| comment(&site, &item_id, c))
+                .map(|c| comment(site, item_id, c))
                 .collect(),
         })
     }
@@ -228,7 +228,7 @@ impl Connector for Jira {
     fn search(&self, query: &str, page: PageRequest) -> Result<ItemPage, ConnectorError> {
         let jql = match query.strip_prefix("jql:") {
             Some(jql) => jql.trim().to_owned(),
-            None => format!("text ~ {} ORDER BY updated DESC", jql_string(&query)),
+            None => format!("text ~ {} ORDER BY updated DESC", jql_string(query)),
         };
         search(&self.site, &jql, &page)
     }
@@ -248,7 +248,7 @@ impl Connector for Jira {
             }
         }
         let mut fields = json!({
-            "project": {"key": project_key(&container_id)?},
+            "project": {"key": project_key(container_id)?},
             "summary": new.title,
             "issuetype": {"name": issue_type},
         });
@@ -261,14 +261,14 @@ impl Connector for Jira {
         let key = created["key"]
             .as_str()
             .ok_or_else(|| ConnectorError::Permanent("Jira returned no issue key".into()))?;
-        Ok(item(&site, &get_issue(&site, key)?))
+        Ok(item(site, &get_issue(site, key)?))
     }
 
     /// Edits an issue (`PUT /rest/api/3/issue/{key}`: summary, description, and attributes
     /// `priority` and `labels` (comma-separated)), then reads it back.
     fn update_item(&self, item_id: &str, patch: ItemPatch) -> Result<Item, ConnectorError> {
         let site = &self.site;
-        let key = issue_key(&item_id)?;
+        let key = issue_key(item_id)?;
         let mut fields = serde_json::Map::new();
         if let Some(title) = patch.title {
             if title.trim().is_empty() {
@@ -310,7 +310,7 @@ impl Connector for Jira {
         Request::new(http::Method::Put, url)
             .json(&json!({"fields": fields}))?
             .send_ok()?;
-        Ok(item(&site, &get_issue(&site, key)?))
+        Ok(item(site, &get_issue(site, key)?))
     }
 
     fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {
@@ -318,11 +318,11 @@ impl Connector for Jira {
         let url = format!(
             "{}/rest/api/3/issue/{}/comment",
             site.api_base()?,
-            encode(issue_key(&item_id)?)
+            encode(issue_key(item_id)?)
         );
         let created: Value = Request::post(url)
             .json(&json!({"body": adf_from_text(&new.body)}))?
             .send_json()?;
-        Ok(comment(&site, &item_id, &created))
+        Ok(comment(site, item_id, &created))
     }
 }

@@ -156,7 +156,7 @@ async fn project_issues(
 
 async fn one_issue(State(state): State<Tracker>, Path(id): Path<String>) -> Response {
     let issues = state.issues.lock().expect("issues");
-    match issues.iter().find(|i| i["id"].to_string() == id) {
+    match issues.iter().find(|i| i["id"].as_u64() == id.parse().ok()) {
         Some(found) => Json(found.clone()).into_response(),
         None => (
             StatusCode::NOT_FOUND,
@@ -172,7 +172,10 @@ async fn patch_issue(
     Json(body): Json<Value>,
 ) -> Response {
     let mut issues = state.issues.lock().expect("issues");
-    let Some(found) = issues.iter_mut().find(|i| i["id"].to_string() == id) else {
+    let Some(found) = issues
+        .iter_mut()
+        .find(|i| i["id"].as_u64() == id.parse().ok())
+    else {
         return (
             StatusCode::NOT_FOUND,
             Json(json!({"message": "no such issue"})),
