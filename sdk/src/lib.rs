@@ -12,9 +12,7 @@
 //! This is the `tracker` test fixture, connected end to end against a loopback vendor in the
 //! host's tests (and shown in the README): every line here runs.
 //!
-//! ```no_run
-#![doc = include_str!("../../plugins/fixtures/tracker/src/lib.rs")]
-//! ```
+#![doc = concat!("```no_run\n", include_str!("../../plugins/fixtures/tracker/src/lib.rs"), "```")]
 //!
 //! # How a call runs
 //!
