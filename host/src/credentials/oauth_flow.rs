@@ -601,3 +601,28 @@ fn checked_url(field: &str, value: String) -> Result<String, OAuthError> {
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::response_values;
+
+    #[test]
+    fn only_the_declared_token_response_fields_are_kept() {
+        let fields = serde_json::json!({
+            "access_token": "secret",
+            "instance_url": "https://acme.my.salesforce.com",
+            "team": {"id": "T1"},
+        });
+        let kept = response_values(
+            fields.as_object().unwrap(),
+            &["instance_url".into(), "team".into(), "absent".into()],
+        );
+        assert_eq!(kept["instance_url"], "https://acme.my.salesforce.com");
+        assert_eq!(kept["team"], r#"{"id":"T1"}"#);
+        assert_eq!(
+            kept.len(),
+            2,
+            "absent fields are left out, tokens never kept: {kept:?}"
+        );
+    }
+}

@@ -297,3 +297,32 @@ impl TokenClient {
         Ok((response.status, response.body))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_read_at_the_pointer_and_other_fields_kept() {
+        let slack = TokenStyle {
+            json: false,
+            token_pointer: Some("/authed_user".into()),
+        };
+        let body = br#"{"ok":true,"team":{"id":"T1"},"authed_user":{"access_token":"xoxp-1","refresh_token":"r-1","expires_in":60}}"#;
+        let parsed = slack.parse(body).unwrap();
+        assert_eq!(parsed.access_token, "xoxp-1");
+        assert_eq!(parsed.refresh_token.as_deref(), Some("r-1"));
+        assert_eq!(parsed.fields["team"]["id"], "T1");
+        assert!(slack.parse(br#"{"access_token":"top"}"#).is_err());
+
+        let plain = TokenStyle::default();
+        let parsed = plain
+            .parse(br#"{"access_token":"a","instance_url":"https://acme.my.salesforce.com"}"#)
+            .unwrap();
+        assert_eq!(
+            parsed.fields["instance_url"],
+            "https://acme.my.salesforce.com"
+        );
+        assert!(!format!("{parsed:?}").contains("\"a\""));
+    }
+}
