@@ -116,5 +116,14 @@ mod tests {
             v0_2, "4bbc311011dca43102c7a9cef41f3f58b4df2c538b2b6155db244c51f420aea5",
             "wit/v0.2.0 was edited; released contract versions are frozen"
         );
+        let v0_3 = digest(&[
+            include_str!("../../../wit/v0.3.0/connector.wit"),
+            include_str!("../../../wit/v0.3.0/host.wit"),
+            include_str!("../../../wit/v0.3.0/types.wit"),
+        ]);
+        assert_eq!(
+            v0_3, "44ebcf38a185e55d0f9f877ffe0d0b48ff4e5f9c8062c4fa41aebb038ff274d6",
+            "wit/v0.3.0 was edited; released contract versions are frozen"
+        );
     }
 }
