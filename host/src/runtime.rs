@@ -13,6 +13,7 @@ mod action;
 mod admission;
 mod bindings;
 mod call_state;
+mod compat_imports;
 mod compat_v0_1;
 mod compat_v0_2;
 mod compile_cache;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::auth::TenantCaller;
-use super::connection_calls::{self, call};
+use super::connection_calls::{self, call_record};
 use super::connections::{audit, audit_failure};
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
@@ -106,7 +106,7 @@ pub async fn invoke_action(
         name: name.to_owned(),
         input: input.to_string(),
     };
-    let (_, output) = call(state, tenant, connection, operation).await?;
+    let (_, output) = call_record(state, record, operation).await?;
     let OperationOutput::ActionOutput(text) = output else {
         return Err(ApiError::new(
             ErrorCode::PluginFault,

@@ -91,6 +91,15 @@ pub async fn call(
     operation: Operation,
 ) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
     let record = load(state, tenant, id)?;
+    call_record(state, record, operation).await
+}
+
+/// [`call`] for a connection the caller already loaded (tenant-scoped) from the store.
+pub async fn call_record(
+    state: &AppState,
+    record: ConnectionRecord,
+    operation: Operation,
+) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
     if state.runtime.plugin(&record.connector).is_none() {
         return Err(ApiError::from_call(CallError::NotLoaded(
             record.connector.clone(),
@@ -106,7 +115,7 @@ pub async fn call(
                 .unwrap_or_else(|| "the connection must be authorized again".into()),
         ));
     }
-    let mut stored = state.store.credential(tenant, id)?;
+    let mut stored = state.store.credential(&record.tenant, &record.id)?;
     if stored.origin.is_none() {
         stored.origin = origin_of_unbound(state, &record);
     }

@@ -65,8 +65,8 @@ impl TokenStyle {
                 .ok_or_else(|| unreadable(format!("no token set at `{pointer}`")))?,
             None => &value,
         };
-        let mut response: TokenResponse =
-            serde_json::from_value(tokens.clone()).map_err(|e| unreadable(e.to_string()))?;
+        let mut response =
+            TokenResponse::deserialize(tokens).map_err(|e| unreadable(e.to_string()))?;
         if let serde_json::Value::Object(fields) = value {
             response.fields = fields;
         }

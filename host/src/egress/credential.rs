@@ -81,14 +81,8 @@ impl Credential {
                 let value = format!("Bearer {}", self.single_secret()?);
                 headers.insert(reqwest::header::AUTHORIZATION, sensitive(&value)?);
             }
-            CredentialPlacement::Header(name) => {
-                let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("`{name}` is not a valid header name"))?;
-                headers.insert(name, sensitive(self.single_secret()?)?);
-            }
-            CredentialPlacement::Query(name) => {
-                url.query_pairs_mut()
-                    .append_pair(name, self.single_secret()?);
+            CredentialPlacement::Header(_) | CredentialPlacement::Query(_) => {
+                place(placement, self.single_secret()?, url, headers)?;
             }
             CredentialPlacement::Parts(rules) => {
                 let Self::Parts { parts } = self else {
@@ -98,9 +92,9 @@ impl Credential {
                     let secret = parts
                         .iter()
                         .find(|(part, _)| part == name)
-                        .map(|(_, secret)| secret.clone())
+                        .map(|(_, secret)| secret.expose_secret())
                         .ok_or_else(|| format!("the stored credential has no part `{name}`"))?;
-                    Self::ApiKey { key: secret }.apply(rule, url, headers)?;
+                    place(rule, secret, url, headers)?;
                 }
             }
         }
@@ -115,6 +109,27 @@ impl Credential {
             Self::Basic { .. } | Self::Parts { .. } => Err(MISMATCH.into()),
         }
     }
+}
+
+/// Puts one secret in the header or query parameter `placement` names.
+fn place(
+    placement: &CredentialPlacement,
+    secret: &str,
+    url: &mut url::Url,
+    headers: &mut HeaderMap,
+) -> Result<(), String> {
+    match placement {
+        CredentialPlacement::Header(name) => {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid header name"))?;
+            headers.insert(name, sensitive(secret)?);
+        }
+        CredentialPlacement::Query(name) => {
+            url.query_pairs_mut().append_pair(name, secret);
+        }
+        _ => return Err(MISMATCH.into()),
+    }
+    Ok(())
 }
 
 const MISMATCH: &str = "the stored credential does not fit the connector's auth method";
