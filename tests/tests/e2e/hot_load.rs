@@ -509,8 +509,13 @@ async fn the_watched_dir_loads_whole_files_only_and_unloads_removed_ones() {
 }
 
 /// Polls the registry until `id` satisfies `done` (the watcher works in the background).
+///
+/// The bound is a liveness limit, not a timing assert: a load from the watched dir compiles the
+/// component, which on a 2-core CI machine busy with the other tests' compiles took over 15 s.
+/// The loader itself allows a compile 120 s.
 async fn wait_for(server: &TestServer, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..150 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    while std::time::Instant::now() < deadline {
         let entry = registry_entry(server, id).await;
         if done(&entry) {
             return entry;
@@ -518,8 +523,9 @@ async fn wait_for(server: &TestServer, id: &str, done: impl Fn(&Value) -> bool) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!(
-        "{id} never reached the expected state: {}",
-        registry_entry(server, id).await
+        "{id} never reached the expected state: {}; audit: {:?}",
+        registry_entry(server, id).await,
+        audited(server, "plugin.load_failed").await
     );
 }
 
