@@ -94,7 +94,7 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     metrics_task: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
     sweeper: JoinHandle<()>,
-    _watcher: Option<PluginDirWatcher>,
+    watcher: Option<PluginDirWatcher>,
 }
 
 /// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
@@ -248,7 +248,7 @@ impl Server {
             task,
             metrics_task,
             sweeper,
-            _watcher: watcher,
+            watcher,
         })
     }
 
@@ -257,12 +257,19 @@ impl Server {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        // Every task below holds the store (through the loader or the API state); an aborted
+        // task is only freed when the runtime next polls it, so each one is awaited, and the
+        // data dir is free for another host, or a restart in this process, when this returns.
         self.sweeper.abort();
+        let _ = (&mut self.sweeper).await;
+        if let Some(watcher) = self.watcher.take() {
+            watcher.stop().await;
+        }
         if let Some((stop, task)) = self.metrics_task.take() {
             let _ = stop.send(());
             let _ = task.await;
         }
-        self.task
+        (&mut self.task)
             .await
             .context("server task failed")?
             .context("server failed")?;

@@ -30,6 +30,15 @@ impl Drop for PluginDirWatcher {
 }
 
 impl PluginDirWatcher {
+    /// Stops watching and returns once the task (which holds the loader, and so the store)
+    /// is gone: a dropped task is only freed when the runtime next polls it.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl PluginDirWatcher {
     /// Starts watching `dir` (which must exist), loading through `loader`.
     pub fn start(loader: Loader, dir: &Path, debounce: Duration) -> anyhow::Result<Self> {
         let (sender, mut receiver) = mpsc::unbounded_channel::<BTreeSet<PathBuf>>();

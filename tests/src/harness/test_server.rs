@@ -21,6 +21,8 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub data: tempfile::TempDir,
+    /// The config it was started with (a restart reuses it).
+    pub config: HostConfig,
 }
 
 impl TestServer {
@@ -78,7 +80,11 @@ impl TestServer {
         config.limits.max_concurrent_calls_per_connection =
             Some(config.limits.max_concurrent_calls);
         adjust(&mut config);
-        let server = Server::start(config).await.expect("server starts");
+        let server = Server::start(config.clone()).await.expect("server starts");
+        Self::around(server, data, config)
+    }
+
+    fn around(server: Server, data: tempfile::TempDir, config: HostConfig) -> Self {
         let base = format!("http://{}", server.local_addr);
         Self {
             server,
@@ -90,7 +96,24 @@ impl TestServer {
                 .build()
                 .expect("client"),
             data,
+            config,
         }
+    }
+
+    /// Stops the server and starts a new one in this process on the same data dir and config
+    /// (on a new port), as an operator's restart would.
+    pub async fn restart(self) -> Self {
+        let Self {
+            server,
+            data,
+            config,
+            ..
+        } = self;
+        server.stop().await.expect("server stops");
+        let server = Server::start(config.clone())
+            .await
+            .expect("server restarts on the same data dir");
+        Self::around(server, data, config)
     }
 
     /// Sends a request with an optional bearer token and JSON body; returns status and body.

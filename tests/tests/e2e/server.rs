@@ -1,5 +1,6 @@
 //! The server: health, installed connectors, auth on every API, envelope errors.
 
+use connector_tests::fakes::ProbeVendor;
 use connector_tests::harness::{self, TestServer};
 use reqwest::Method;
 
@@ -212,4 +213,32 @@ async fn a_trusted_gateway_header_is_honoured_only_when_configured() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 401);
+}
+
+#[tokio::test]
+async fn a_stopped_server_releases_its_data_dir_for_a_restart_in_the_same_process() {
+    let vendor = ProbeVendor::start().await;
+    // The watcher, the sweeper and a kept-alive client connection all hold the store while
+    // the server runs; stop must release every one of them.
+    let server = TestServer::start_with(|config| config.oauth_sweep_interval_secs = 1).await;
+    let key = server.tenant("acme").await;
+    let connection = server
+        .probe_connection(&key, &vendor.origin(), "tok-1")
+        .await;
+    let containers = format!("/api/v1/connections/{connection}/containers");
+    let (status, _) = server
+        .send(Method::GET, &containers, Some(&key), None)
+        .await;
+    assert_eq!(status, 200);
+
+    let server = server.restart().await;
+    let (status, body) = server
+        .send(Method::GET, &containers, Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "the key and the connection survived: {body}");
+    let server = server.restart().await;
+    let (status, body) = server
+        .send(Method::GET, &containers, Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "and a second restart: {body}");
 }
