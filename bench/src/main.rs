@@ -2,6 +2,7 @@
 //! Run it with `cargo xtask bench` (release build, plugins built first).
 
 mod load;
+mod nginx;
 mod scenarios;
 mod stats;
 
@@ -79,30 +80,42 @@ async fn main() -> anyhow::Result<()> {
             format!("{:.0} ns", sandbox.import_round_trip_ns),
         ),
     ];
-    for ((direct, through), (concurrency, ratio)) in call_path
-        .direct
-        .iter()
-        .zip(&call_path.through_host)
-        .zip(&call_path.median_ratio)
-    {
-        rows.push((
-            format!("call path c={concurrency}: direct (median / p99, req/s)"),
-            format!(
-                "{:.0} us / {:.0} us, {:.0}",
-                direct.latency.median_us, direct.latency.p99_us, direct.requests_per_second
-            ),
-        ));
-        rows.push((
-            format!("call path c={concurrency}: through host (median / p99, req/s)"),
-            format!(
-                "{:.0} us / {:.0} us, {:.0}",
-                through.latency.median_us, through.latency.p99_us, through.requests_per_second
-            ),
-        ));
-        rows.push((
-            format!("call path c={concurrency}: median ratio host/direct"),
-            format!("{ratio:.2}x"),
-        ));
+    for case in &call_path.cases {
+        for run in &case.runs {
+            let c = run.concurrency;
+            let name = case.name;
+            let figures = |load: &load::LoadResult| {
+                format!(
+                    "{:.0} us / {:.0} us, {:.0} req/s",
+                    load.latency.median_us, load.latency.p99_us, load.requests_per_second
+                )
+            };
+            rows.push((
+                format!("{name}, c={c}: direct (p50 / p99, req/s)"),
+                figures(&run.direct),
+            ));
+            if let Some(hop) = &run.nginx_hop {
+                rows.push((
+                    format!("{name}, c={c}: nginx hop (p50 / p99, req/s)"),
+                    figures(hop),
+                ));
+            }
+            rows.push((
+                format!("{name}, c={c}: through host (p50 / p99, req/s)"),
+                figures(&run.through_host),
+            ));
+            rows.push((
+                format!("{name}, c={c}: added by host / by nginx (p50)"),
+                match (run.nginx_added_us, run.host_over_nginx_added) {
+                    (Some(nginx), Some(ratio)) => format!(
+                        "{:.0} us / {nginx:.0} us ({ratio:.1}x); host throughput {:.0}% of nginx's",
+                        run.host_added_us,
+                        run.host_over_nginx_throughput.unwrap_or_default() * 100.0
+                    ),
+                    _ => format!("{:.0} us / (no nginx)", run.host_added_us),
+                },
+            ));
+        }
     }
     rows.extend([
         (

@@ -1,64 +1,225 @@
-//! The same list request straight to a loopback vendor, and through the host's REST API and the
-//! WASM connector to that vendor.
+//! The same listing three ways in one run: straight to a loopback vendor, through one nginx
+//! reverse-proxy hop, and through the host (REST → WASM connector → vendor). The pages are the
+//! size and shape of real ones (`connector_tests::fakes::realistic`): Jira issues with ADF
+//! descriptions, Jira projects, Confluence pages; and the probe's small page.
 
 use std::time::Duration;
 
 use connector_tests::fakes::ProbeVendor;
+use connector_tests::fakes::realistic::{self, RealisticVendor};
 use connector_tests::harness::TestServer;
+use reqwest::Method;
 use serde::Serialize;
+use serde_json::json;
 
 use crate::load::{self, LoadResult};
+use crate::nginx::{self, NginxHop};
 
 #[derive(Debug, Serialize)]
 pub struct CallPathResult {
-    pub direct: Vec<LoadResult>,
-    pub through_host: Vec<LoadResult>,
-    /// Median latency through the host divided by direct, per concurrency.
-    pub median_ratio: Vec<(usize, f64)>,
+    /// Whether the nginx hop was measured (Debian's `nginx` installed).
+    pub nginx: bool,
+    pub cases: Vec<CaseResult>,
+}
+
+/// One page, measured three ways at each concurrency.
+#[derive(Debug, Serialize)]
+pub struct CaseResult {
+    pub name: &'static str,
+    /// Size of the vendor's page.
+    pub vendor_bytes: usize,
+    /// Size of the host's answer for the same page.
+    pub host_bytes: usize,
+    pub runs: Vec<ConcurrencyResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConcurrencyResult {
+    pub concurrency: usize,
+    pub direct: LoadResult,
+    pub nginx_hop: Option<LoadResult>,
+    pub through_host: LoadResult,
+    /// Median through the host minus median direct.
+    pub host_added_us: f64,
+    /// Median through nginx minus median direct.
+    pub nginx_added_us: Option<f64>,
+    /// What the host adds divided by what the nginx hop adds.
+    pub host_over_nginx_added: Option<f64>,
+    /// Requests per second through the host divided by through nginx.
+    pub host_over_nginx_throughput: Option<f64>,
+}
+
+struct Case {
+    name: &'static str,
+    /// Path and query on the vendor (as the connector asks for it).
+    vendor_path: String,
+    /// The vendor: 0 the realistic one, 1 the probe's.
+    vendor: usize,
+    vendor_token: &'static str,
+    host_path: String,
 }
 
 pub async fn run(duration: Duration) -> anyhow::Result<CallPathResult> {
-    let vendor = ProbeVendor::start().await;
+    let vendor = RealisticVendor::start().await;
+    let probe = ProbeVendor::start().await;
+    let nginx = match nginx::binary() {
+        Some(binary) => Some(
+            NginxHop::start(
+                &binary,
+                &[
+                    vendor.server.addr.to_string(),
+                    probe.origin().trim_start_matches("http://").to_owned(),
+                ],
+            )
+            .await?,
+        ),
+        None => {
+            eprintln!(
+                "bench: nginx is not installed (apt-get install nginx); the nginx hop is skipped"
+            );
+            None
+        }
+    };
     let server = TestServer::start_quiet_with(|_| {}).await;
     let key = server.tenant("bench").await;
-    let id = server
-        .probe_connection(&key, &vendor.origin(), "bench-token")
+    let basic =
+        json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});
+    let site = json!({"site_url": vendor.origin()});
+    let jira = connect(&server, &key, "jira", &site, &basic).await?;
+    let confluence = connect(&server, &key, "confluence", &site, &basic).await?;
+    let probe_id = server
+        .probe_connection(&key, &probe.origin(), "bench-token")
         .await;
+
+    let cases = [
+        Case {
+            name: "jira issues page (50 issues, ADF bodies)",
+            vendor_path: format!(
+                "{}?jql=project%20%3D%20%22OPS%22%20ORDER%20BY%20updated%20DESC&maxResults=50",
+                realistic::ISSUES_PATH
+            ),
+            vendor: 0,
+            vendor_token: "",
+            host_path: format!("/api/v1/connections/{jira}/containers/OPS/items?limit=50"),
+        },
+        Case {
+            name: "jira projects page (50 projects)",
+            vendor_path: format!("{}?startAt=0&maxResults=50", realistic::PROJECTS_PATH),
+            vendor: 0,
+            vendor_token: "",
+            host_path: format!("/api/v1/connections/{jira}/containers?limit=50"),
+        },
+        Case {
+            name: "confluence pages page (50 pages)",
+            vendor_path: format!("{}?limit=50", realistic::confluence_pages_path()),
+            vendor: 0,
+            vendor_token: "",
+            host_path: format!(
+                "/api/v1/connections/{confluence}/containers/{}/items?limit=50",
+                realistic::SPACE_ID
+            ),
+        },
+        Case {
+            name: "probe page (5 containers)",
+            vendor_path: "/containers?offset=0&limit=5".into(),
+            vendor: 1,
+            vendor_token: "bench-token",
+            host_path: format!("/api/v1/connections/{probe_id}/containers?limit=5"),
+        },
+    ];
+
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let direct_url = format!("{}/containers?offset=0&limit=5", vendor.origin());
-    let host_url = format!("{}/api/v1/connections/{id}/containers?limit=5", server.base);
-
-    let mut result = CallPathResult {
-        direct: Vec::new(),
-        through_host: Vec::new(),
-        median_ratio: Vec::new(),
-    };
-    for concurrency in [1, 32] {
-        load::run(
-            &client,
-            &host_url,
-            Some(&key),
-            concurrency,
-            Duration::from_millis(300),
-        )
-        .await;
-        let direct = load::run(
-            &client,
-            &direct_url,
-            Some("bench-token"),
-            concurrency,
-            duration,
-        )
-        .await;
-        let through = load::run(&client, &host_url, Some(&key), concurrency, duration).await;
-        result.median_ratio.push((
-            concurrency,
-            through.latency.median_us / direct.latency.median_us.max(1e-9),
-        ));
-        result.direct.push(direct);
-        result.through_host.push(through);
+    let origins = [vendor.origin(), probe.origin()];
+    let mut results = Vec::new();
+    for case in &cases {
+        eprintln!("bench: call path: {}", case.name);
+        let direct_url = format!("{}{}", origins[case.vendor], case.vendor_path);
+        let nginx_url = nginx
+            .as_ref()
+            .map(|hop| format!("{}{}", hop.origins[case.vendor], case.vendor_path));
+        let host_url = format!("{}{}", server.base, case.host_path);
+        let token = (!case.vendor_token.is_empty()).then_some(case.vendor_token);
+        let vendor_bytes = body_size(&client, &direct_url, token).await?;
+        let host_bytes = body_size(&client, &host_url, Some(&key)).await?;
+        let mut runs = Vec::new();
+        for concurrency in [1, 32] {
+            let warm_up = Duration::from_millis(300);
+            load::run(&client, &host_url, Some(&key), concurrency, warm_up).await;
+            let direct = load::run(&client, &direct_url, token, concurrency, duration).await;
+            let nginx_hop = match &nginx_url {
+                Some(url) => {
+                    load::run(&client, url, token, concurrency, warm_up).await;
+                    Some(load::run(&client, url, token, concurrency, duration).await)
+                }
+                None => None,
+            };
+            let through_host =
+                load::run(&client, &host_url, Some(&key), concurrency, duration).await;
+            let host_added_us = through_host.latency.median_us - direct.latency.median_us;
+            let nginx_added_us = nginx_hop
+                .as_ref()
+                .map(|hop| hop.latency.median_us - direct.latency.median_us);
+            runs.push(ConcurrencyResult {
+                concurrency,
+                host_added_us,
+                host_over_nginx_added: nginx_added_us.map(|added| host_added_us / added.max(1.0)),
+                host_over_nginx_throughput: nginx_hop.as_ref().map(|hop| {
+                    through_host.requests_per_second / hop.requests_per_second.max(1e-9)
+                }),
+                nginx_added_us,
+                direct,
+                nginx_hop,
+                through_host,
+            });
+        }
+        results.push(CaseResult {
+            name: case.name,
+            vendor_bytes,
+            host_bytes,
+            runs,
+        });
     }
-    Ok(result)
+    Ok(CallPathResult {
+        nginx: nginx.is_some(),
+        cases: results,
+    })
+}
+
+/// Creates a connection; returns its id.
+async fn connect(
+    server: &TestServer,
+    key: &str,
+    connector: &str,
+    config: &serde_json::Value,
+    credentials: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let body = json!({"connector": connector, "config": config, "credentials": credentials});
+    let (status, body) = server
+        .send(Method::POST, "/api/v1/connections", Some(key), Some(body))
+        .await;
+    anyhow::ensure!(status == 201, "creating a {connector} connection: {body}");
+    Ok(body["data"]["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The body size of one successful GET of `url`.
+async fn body_size(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<usize> {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "{url}: {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(body.len())
 }

@@ -11,9 +11,18 @@ pub struct FakeServer {
 impl FakeServer {
     /// Serves `router` on 127.0.0.1 with an ephemeral port.
     pub async fn start(router: axum::Router) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(Self::bind().await, router)
+    }
+
+    /// A loopback listener on an ephemeral port, for a fake whose responses name its origin.
+    pub async fn bind() -> tokio::net::TcpListener {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind loopback");
+            .expect("bind loopback")
+    }
+
+    /// Serves `router` on `listener`.
+    pub fn start_on(listener: tokio::net::TcpListener, router: axum::Router) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
