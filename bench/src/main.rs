@@ -24,6 +24,9 @@ struct Args {
     /// Run only the call-path scenario and write nothing (for profiling with perf).
     #[arg(long)]
     call_path_only: bool,
+    /// Write `/tmp/perf-PID.map` for guest code (with `perf record`, names guest frames).
+    #[arg(long)]
+    perf_map: bool,
     /// Run only the hot-swap scenario and write nothing.
     #[arg(long)]
     hot_swap_only: bool,
@@ -35,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     connector_host::install_crypto_provider();
     if args.call_path_only {
-        let call_path = scenarios::call_path::run(duration).await?;
+        let call_path = scenarios::call_path::run(duration, args.perf_map).await?;
         println!("{}", serde_json::to_string_pretty(&call_path)?);
         return Ok(());
     }
@@ -48,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: sandbox");
     let sandbox = scenarios::sandbox::run().await?;
     eprintln!("bench: call path");
-    let call_path = scenarios::call_path::run(duration).await?;
+    let call_path = scenarios::call_path::run(duration, args.perf_map).await?;
     eprintln!("bench: cold start");
     let cold_start = scenarios::cold_start::run().await?;
     eprintln!("bench: store (seeds 100,000 connections)");

@@ -49,6 +49,9 @@ pub struct HostConfig {
     pub compile_cache_key: Option<ConfigSecret>,
     /// Use the pooling instance allocator. Default: true.
     pub pooling_allocator: bool,
+    /// Announce compiled guest code to a profiler: `none` or `perfmap`, so `perf`
+    /// names guest functions. Default: `none`.
+    pub wasm_profiler: crate::runtime::WasmProfiler,
     /// Per-call limits.
     pub limits: LimitsConfig,
     /// Log format: `json` or `text`. Default: `text`.
@@ -221,6 +224,7 @@ impl Default for HostConfig {
             compile_cache_dir: None,
             compile_cache_key: None,
             pooling_allocator: true,
+            wasm_profiler: crate::runtime::WasmProfiler::None,
             limits: LimitsConfig::default(),
             log_format: LogFormat::Text,
             admin_token: None,

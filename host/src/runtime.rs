@@ -34,6 +34,7 @@ pub use admission::CapScope;
 pub use bindings::wit;
 pub use call_state::CallContext;
 pub use compile_cache::{CacheKey, CompileSource};
+pub use engine::WasmProfiler;
 pub use fault::{CallError, FaultCause, connector_error_message};
 pub use limits::{LOADER_RESERVED_SLOTS, RuntimeLimits};
 pub use load::{LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};

@@ -138,6 +138,7 @@ impl Server {
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
             pooling: config.pooling_allocator,
+            profiler: config.wasm_profiler,
             cache_dir: config.compile_cache.then(|| {
                 config
                     .compile_cache_dir

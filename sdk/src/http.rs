@@ -248,8 +248,12 @@ pub fn ensure_success(response: Response) -> Result<Response, ConnectorError> {
     Err(from_status(response.status, &response.headers, text))
 }
 
-/// Decodes a JSON body, naming the expected type when it does not fit.
-pub fn decode_json<T: DeserializeOwned>(response: &Response) -> Result<T, ConnectorError> {
+/// Decodes a JSON body, naming the expected type when it does not fit. `T` may borrow from
+/// the body (`&str`, `Cow<str>`, `&RawValue` fields), which saves copying every string of a
+/// large page.
+pub fn decode_json<'a, T: serde::Deserialize<'a>>(
+    response: &'a Response,
+) -> Result<T, ConnectorError> {
     serde_json::from_slice(&response.body).map_err(|e| {
         ConnectorError::Permanent(format!(
             "unexpected response from the vendor (wanted {}): {e}",
@@ -274,8 +278,8 @@ impl Response {
         self.header("link").and_then(crate::LinkHeader::next)
     }
 
-    /// The body decoded as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+    /// The body decoded as JSON; `T` may borrow strings from the body.
+    pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, ConnectorError> {
         decode_json(self)
     }
 

@@ -59,7 +59,7 @@ struct Case {
     host_path: String,
 }
 
-pub async fn run(duration: Duration) -> anyhow::Result<CallPathResult> {
+pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathResult> {
     let vendor = RealisticVendor::start().await;
     let probe = ProbeVendor::start().await;
     let nginx = match nginx::binary() {
@@ -80,7 +80,12 @@ pub async fn run(duration: Duration) -> anyhow::Result<CallPathResult> {
             None
         }
     };
-    let server = TestServer::start_quiet_with(|_| {}).await;
+    let server = TestServer::start_quiet_with(|config| {
+        if perf_map {
+            config.wasm_profiler = connector_host::runtime::WasmProfiler::PerfMap;
+        }
+    })
+    .await;
     let key = server.tenant("bench").await;
     let basic =
         json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});

@@ -68,6 +68,7 @@ pub async fn run() -> anyhow::Result<SandboxResult> {
         page: PageRequest {
             cursor: None,
             limit: 1,
+            include_raw: false,
         },
     };
     const IMPORTS: u32 = 200_000;

@@ -9,7 +9,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::page_cursor::Listing;
 use super::timestamp::canonical_rfc3339;
-use super::views::{BodyFormat, CommentView, ContainerView, ItemView, PageView};
+use super::views::{BodyFormat, CommentView, ContainerView, FromRecord, ItemView, PageView};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::wit::{ItemPatch, NewComment, NewItem, PageRequest};
 use crate::runtime::{Operation, OperationOutput};
@@ -28,6 +28,8 @@ pub struct ContainersQuery {
     cursor: Option<String>,
     limit: Option<u32>,
     parent: Option<String>,
+    /// Include the vendor's JSON of each entry as `raw`. Default: false.
+    include_raw: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -37,6 +39,8 @@ pub struct ItemsQuery {
     cursor: Option<String>,
     limit: Option<u32>,
     updated_since: Option<String>,
+    /// Include the vendor's JSON of each entry as `raw`. Default: false.
+    include_raw: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -45,6 +49,8 @@ pub struct ItemsQuery {
 pub struct PageQuery {
     cursor: Option<String>,
     limit: Option<u32>,
+    /// Include the vendor's JSON of each entry as `raw`. Default: false.
+    include_raw: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -54,6 +60,16 @@ pub struct SearchQuery {
     q: String,
     cursor: Option<String>,
     limit: Option<u32>,
+    /// Include the vendor's JSON of each entry as `raw`. Default: false.
+    include_raw: Option<bool>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuery {
+    /// Include the vendor's JSON as `raw`. Default: false.
+    include_raw: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -127,11 +143,12 @@ struct PageAsk<'a> {
     listing: String,
     cursor: Option<&'a str>,
     limit: Option<u32>,
+    include_raw: Option<bool>,
 }
 
 /// One page of a listing: unwraps the client's cursor (refusing one this listing did not
 /// issue), calls the plugin, and seals the plugin's next cursor for the client.
-async fn list_page<E, V: From<E> + serde::Serialize>(
+async fn list_page<E, V: FromRecord<E> + serde::Serialize>(
     state: &AppState,
     caller: &TenantCaller,
     ask: PageAsk<'_>,
@@ -143,15 +160,21 @@ async fn list_page<E, V: From<E> + serde::Serialize>(
         connection: ask.connection,
         name: ask.listing,
     };
+    let include_raw = ask.include_raw.unwrap_or(false);
     let page = PageRequest {
         cursor: listing.unwrap(state.store.keys(), ask.cursor)?,
         limit: limit(ask.limit)?,
+        include_raw,
     };
     let (_, output) = call(state, &caller.tenant, ask.connection, operation(page)).await?;
     let found = page_of(output).ok_or_else(unexpected)?;
     Ok(Envelope::ok(PageView {
         next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
-        entries: found.entries.into_iter().map(Into::into).collect(),
+        entries: found
+            .entries
+            .into_iter()
+            .map(|entry| V::from_record(entry, include_raw))
+            .collect(),
         deleted: found
             .deleted
             .map(|deleted| deleted.into_iter().map(Into::into).collect()),
@@ -203,6 +226,7 @@ pub async fn containers(
             listing,
             cursor: query.cursor.as_deref(),
             limit: query.limit,
+            include_raw: query.include_raw,
         },
         |page| Operation::Containers { parent, page },
         |output| match output {
@@ -246,6 +270,7 @@ pub async fn items(
             listing,
             cursor: query.cursor.as_deref(),
             limit: query.limit,
+            include_raw: query.include_raw,
         },
         |page| Operation::Items {
             container_id: container,
@@ -261,11 +286,12 @@ pub async fn items(
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), responses((status = 200, description = "one item with its body", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), responses((status = 200, description = "one item with its body", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn item(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiPath((id, item)): ApiPath<(String, String)>,
+    ApiQuery(raw): ApiQuery<RawQuery>,
 ) -> Result<Envelope<ItemView>, ApiError> {
     let (_, output) = call(
         &state,
@@ -277,7 +303,10 @@ pub async fn item(
     let OperationOutput::Item(found) = output else {
         return Err(unexpected());
     };
-    Ok(Envelope::ok(found.into()))
+    Ok(Envelope::ok(ItemView::from_record(
+        found,
+        raw.include_raw.unwrap_or(false),
+    )))
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}/comments`.
@@ -297,6 +326,7 @@ pub async fn comments(
             listing,
             cursor: query.cursor.as_deref(),
             limit: query.limit,
+            include_raw: query.include_raw,
         },
         |page| Operation::Comments {
             item_id: item,
@@ -329,6 +359,7 @@ pub async fn search(
             listing,
             cursor: query.cursor.as_deref(),
             limit: query.limit,
+            include_raw: query.include_raw,
         },
         |page| Operation::Search {
             query: search,
@@ -343,11 +374,12 @@ pub async fn search(
 }
 
 /// `POST /api/v1/connections/{id}/containers/{container}/items`. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path)), request_body = CreateItem, responses((status = 201, description = "the created item", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), RawQuery), request_body = CreateItem, responses((status = 201, description = "the created item", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create_item(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiPath((id, container)): ApiPath<(String, String)>,
+    ApiQuery(raw): ApiQuery<RawQuery>,
     ApiJson(body): ApiJson<CreateItem>,
 ) -> Result<Envelope<ItemView>, ApiError> {
     text("title", &body.title, true)?;
@@ -371,16 +403,20 @@ pub async fn create_item(
     let OperationOutput::Item(created) = output else {
         return Err(unexpected());
     };
-    Ok(Envelope::created(created.into()))
+    Ok(Envelope::created(ItemView::from_record(
+        created,
+        raw.include_raw.unwrap_or(false),
+    )))
 }
 
 /// `PATCH /api/v1/connections/{id}/items/{item}`: needs a connector built against contract
 /// 0.2.0 that offers `update_item`; others answer `UNSUPPORTED`. Never retried by the host.
-#[utoipa::path(patch, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), request_body = UpdateItem, responses((status = 200, description = "the item as the vendor stored it", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(patch, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = UpdateItem, responses((status = 200, description = "the item as the vendor stored it", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn update_item(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiPath((id, item_id)): ApiPath<(String, String)>,
+    ApiQuery(raw): ApiQuery<RawQuery>,
     ApiJson(body): ApiJson<UpdateItem>,
 ) -> Result<Envelope<ItemView>, ApiError> {
     if let Some(title) = &body.title {
@@ -409,15 +445,19 @@ pub async fn update_item(
     let OperationOutput::Item(updated) = output else {
         return Err(unexpected());
     };
-    Ok(Envelope::ok(updated.into()))
+    Ok(Envelope::ok(ItemView::from_record(
+        updated,
+        raw.include_raw.unwrap_or(false),
+    )))
 }
 
 /// `POST /api/v1/connections/{id}/items/{item}/comments`. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path)), request_body = CreateComment, responses((status = 201, description = "the created comment", body = Success<CommentView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = CreateComment, responses((status = 201, description = "the created comment", body = Success<CommentView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create_comment(
     State(state): State<AppState>,
     caller: TenantCaller,
     ApiPath((id, item)): ApiPath<(String, String)>,
+    ApiQuery(raw): ApiQuery<RawQuery>,
     ApiJson(body): ApiJson<CreateComment>,
 ) -> Result<Envelope<CommentView>, ApiError> {
     text("body", &body.body, true)?;
@@ -438,5 +478,8 @@ pub async fn create_comment(
     let OperationOutput::Comment(created) = output else {
         return Err(unexpected());
     };
-    Ok(Envelope::created(created.into()))
+    Ok(Envelope::created(CommentView::from_record(
+        created,
+        raw.include_raw.unwrap_or(false),
+    )))
 }

@@ -1,6 +1,7 @@
 //! JSON shapes of the unified resources, as clients see them.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::runtime::wit;
 use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType};
@@ -51,8 +52,10 @@ pub struct ContainerView {
     pub url: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -69,8 +72,10 @@ pub struct ItemView {
     pub updated_at: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -83,8 +88,10 @@ pub struct CommentView {
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub url: Option<String>,
+    /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Box<RawValue>>,
 }
 
 /// How a body is written.
@@ -175,13 +182,24 @@ fn attributes(pairs: Vec<(String, String)>) -> serde_json::Map<String, serde_jso
         .collect()
 }
 
-/// The vendor's JSON as JSON when it parses, else as a string.
-fn raw(text: Option<String>) -> Option<serde_json::Value> {
-    text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t)))
+/// A unified record as a client sees it.
+pub trait FromRecord<R> {
+    /// Converts `record`; the vendor's JSON (`raw`) is kept only when the client asked.
+    fn from_record(record: R, include_raw: bool) -> Self;
 }
 
-impl From<wit::Container> for ContainerView {
-    fn from(c: wit::Container) -> Self {
+/// The vendor's JSON, passed through as it came (validated, never re-parsed into values);
+/// text that is not JSON goes out as a JSON string.
+fn raw(text: Option<String>, include_raw: bool) -> Option<Box<RawValue>> {
+    let text = text.filter(|_| include_raw)?;
+    match serde_json::from_str::<&RawValue>(&text) {
+        Ok(json) => Some(json.to_owned()),
+        Err(_) => serde_json::value::to_raw_value(&text).ok(),
+    }
+}
+
+impl FromRecord<wit::Container> for ContainerView {
+    fn from_record(c: wit::Container, include_raw: bool) -> Self {
         Self {
             id: c.id,
             parent_id: c.parent_id,
@@ -190,13 +208,13 @@ impl From<wit::Container> for ContainerView {
             description: c.description,
             url: c.url,
             attributes: attributes(c.attributes),
-            raw: raw(c.raw),
+            raw: raw(c.raw, include_raw),
         }
     }
 }
 
-impl From<wit::Item> for ItemView {
-    fn from(i: wit::Item) -> Self {
+impl FromRecord<wit::Item> for ItemView {
+    fn from_record(i: wit::Item, include_raw: bool) -> Self {
         Self {
             id: i.id,
             container_id: i.container_id,
@@ -209,13 +227,13 @@ impl From<wit::Item> for ItemView {
             created_at: i.created_at,
             updated_at: i.updated_at,
             attributes: attributes(i.attributes),
-            raw: raw(i.raw),
+            raw: raw(i.raw, include_raw),
         }
     }
 }
 
-impl From<wit::Comment> for CommentView {
-    fn from(c: wit::Comment) -> Self {
+impl FromRecord<wit::Comment> for CommentView {
+    fn from_record(c: wit::Comment, include_raw: bool) -> Self {
         Self {
             id: c.id,
             item_id: c.item_id,
@@ -225,7 +243,7 @@ impl From<wit::Comment> for CommentView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             url: c.url,
-            raw: raw(c.raw),
+            raw: raw(c.raw, include_raw),
         }
     }
 }

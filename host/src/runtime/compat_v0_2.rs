@@ -165,7 +165,16 @@ same_record!(Principal {
     display_name,
     email
 });
-same_record!(PageRequest { cursor, limit });
+// Contracts before 0.3.0 have no `include-raw`: their connectors always fill `raw`, and the
+// host drops it when the client did not ask for it.
+impl From<wit::PageRequest> for types::PageRequest {
+    fn from(value: wit::PageRequest) -> Self {
+        Self {
+            cursor: value.cursor,
+            limit: value.limit,
+        }
+    }
+}
 same_record!(Container {
     id,
     parent_id,

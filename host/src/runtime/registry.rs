@@ -40,6 +40,8 @@ pub struct RuntimeOptions {
     /// declared endpoints are not checked at load, since the host never uses them. Default:
     /// none.
     pub oauth_pinned: std::collections::BTreeSet<String>,
+    /// Profiler guest code is announced to. Default: none.
+    pub profiler: super::WasmProfiler,
 }
 
 impl Default for RuntimeOptions {
@@ -50,6 +52,7 @@ impl Default for RuntimeOptions {
             cache_dir: None,
             cache_key: None,
             oauth_pinned: std::collections::BTreeSet::new(),
+            profiler: super::WasmProfiler::None,
         }
     }
 }
@@ -93,7 +96,7 @@ impl Runtime {
     /// Creates the engine, the linker (WASI with nothing granted, plus the connector imports)
     /// and the epoch ticker.
     pub fn new(options: RuntimeOptions, egress: EgressClient) -> anyhow::Result<Self> {
-        let engine = build_engine(&options.limits, options.pooling)?;
+        let engine = build_engine(&options.limits, options.pooling, options.profiler)?;
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         // Every contract version the host serves, side by side: their interface names differ

@@ -1,189 +1,302 @@
 //! Atlassian Document Format (the JSON tree Jira uses for descriptions and comments) to
-//! Markdown, and plain text to ADF for what clients create.
+//! Markdown, and plain text to ADF for what clients create. Documents are read straight into
+//! [`AdfNode`]s (no `serde_json::Value` tree), and any odd value in them reads as empty
+//! rather than failing the page it came in.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Value, json};
+
+use crate::lenient::{Count, Lenient, List, Text};
+
+/// One node of a document: block or inline.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AdfNode<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    text: Text<'a>,
+    #[serde(borrow)]
+    content: List<AdfNode<'a>>,
+    #[serde(borrow)]
+    attrs: Lenient<Attrs<'a>>,
+    #[serde(borrow)]
+    marks: List<Mark<'a>>,
+}
+
+/// The attributes the renderer reads, of any node or mark.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Attrs<'a> {
+    level: Count,
+    #[serde(borrow)]
+    language: Text<'a>,
+    #[serde(borrow)]
+    href: Text<'a>,
+    #[serde(borrow)]
+    text: Text<'a>,
+    #[serde(rename = "shortName", borrow)]
+    short_name: Text<'a>,
+    #[serde(borrow)]
+    url: Text<'a>,
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Mark<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    attrs: Lenient<Attrs<'a>>,
+}
+
+/// A rich-text field as Jira sends it: an ADF document (REST v3), plain text (v2 and some
+/// custom fields), or nothing.
+#[derive(Debug, Default)]
+pub enum RichText<'a> {
+    #[default]
+    Absent,
+    Plain(Cow<'a, str>),
+    Document(AdfNode<'a>),
+}
+
+impl RichText<'_> {
+    /// The text as Markdown; `None` when the field was absent or null.
+    pub fn to_markdown(&self) -> Option<String> {
+        match self {
+            Self::Absent => None,
+            Self::Plain(text) => Some(text.clone().into_owned()),
+            Self::Document(doc) => Some(adf_to_markdown(doc)),
+        }
+    }
+}
+
+struct RichTextVisitor;
+
+impl<'de> Visitor<'de> for RichTextVisitor {
+    type Value = RichText<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an ADF document or a string")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        AdfNode::deserialize(MapAccessDeserializer::new(map)).map(RichText::Document)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(RichText::Plain(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RichText::Plain(Cow::Owned(v.to_owned())))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(RichText::Absent)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(RichText::Absent)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RichText<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RichTextVisitor)
+    }
+}
 
 /// Renders an ADF document as Markdown. Unknown nodes contribute their text content, so nothing
 /// a person wrote is lost.
-pub fn adf_to_markdown(doc: &Value) -> String {
+pub fn adf_to_markdown(doc: &AdfNode) -> String {
     let mut out = String::new();
-    blocks(doc.get("content"), &mut out, "");
-    out.trim_end().to_owned()
+    blocks(&doc.content.0, &mut out, "");
+    out.truncate(out.trim_end().len());
+    out
 }
 
-fn children(node: &Value) -> impl Iterator<Item = &Value> {
-    node.get("content")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+impl AdfNode<'_> {
+    fn attr<'s>(&'s self, pick: impl Fn(&'s Attrs) -> &'s Text<'s>) -> Option<&'s str> {
+        self.attrs.0.as_ref().and_then(|attrs| pick(attrs).as_str())
+    }
 }
 
-fn blocks(content: Option<&Value>, out: &mut String, indent: &str) {
-    for node in content.and_then(Value::as_array).into_iter().flatten() {
+fn blocks(content: &[AdfNode], out: &mut String, indent: &str) {
+    for node in content {
         block(node, out, indent);
     }
 }
 
-fn block(node: &Value, out: &mut String, indent: &str) {
-    match node.get("type").and_then(Value::as_str).unwrap_or_default() {
+fn block(node: &AdfNode, out: &mut String, indent: &str) {
+    use std::fmt::Write as _;
+    match node.kind.or_empty() {
         "paragraph" => {
             out.push_str(indent);
-            out.push_str(&inline(node));
+            inline(node, out);
             out.push_str("\n\n");
         }
         "heading" => {
             let level = node
-                .pointer("/attrs/level")
-                .and_then(Value::as_u64)
+                .attrs
+                .0
+                .as_ref()
+                .and_then(|attrs| attrs.level.0)
                 .unwrap_or(1)
                 .clamp(1, 6) as usize;
-            out.push_str(&format!(
-                "{indent}{} {}\n\n",
-                "#".repeat(level),
-                inline(node)
-            ));
+            out.push_str(indent);
+            out.push_str(&"#".repeat(level));
+            out.push(' ');
+            inline(node, out);
+            out.push_str("\n\n");
         }
-        "bulletList" | "orderedList" => {
-            let ordered = node["type"] == "orderedList";
-            for (n, item) in children(node).enumerate() {
-                let marker = if ordered {
-                    format!("{}. ", n + 1)
-                } else {
-                    "- ".to_owned()
-                };
+        kind @ ("bulletList" | "orderedList") => {
+            let ordered = kind == "orderedList";
+            for (n, item) in node.content.0.iter().enumerate() {
                 let mut text = String::new();
-                blocks(item.get("content"), &mut text, "");
+                blocks(&item.content.0, &mut text, "");
                 let mut lines = text.trim_end().lines();
                 if let Some(first) = lines.next() {
-                    out.push_str(&format!("{indent}{marker}{first}\n"));
+                    out.push_str(indent);
+                    if ordered {
+                        let _ = write!(out, "{}. ", n + 1);
+                    } else {
+                        out.push_str("- ");
+                    }
+                    out.push_str(first);
+                    out.push('\n');
                 }
                 for line in lines.filter(|l| !l.is_empty()) {
-                    out.push_str(&format!("{indent}  {line}\n"));
+                    let _ = writeln!(out, "{indent}  {line}");
                 }
             }
             out.push('\n');
         }
         "codeBlock" => {
-            let language = node
-                .pointer("/attrs/language")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "{indent}```{language}\n{}\n{indent}```\n\n",
-                plain(node)
-            ));
+            let language = node.attr(|a| &a.language).unwrap_or_default();
+            let _ = writeln!(out, "{indent}```{language}");
+            plain(node, out);
+            let _ = write!(out, "\n{indent}```\n\n");
         }
         "blockquote" => {
             let mut text = String::new();
-            blocks(node.get("content"), &mut text, "");
+            blocks(&node.content.0, &mut text, "");
             for line in text.trim_end().lines() {
-                out.push_str(&format!("{indent}> {line}\n"));
+                let _ = writeln!(out, "{indent}> {line}");
             }
             out.push('\n');
         }
-        "rule" => out.push_str(&format!("{indent}---\n\n")),
-        "panel" => blocks(node.get("content"), out, indent),
+        "rule" => {
+            let _ = write!(out, "{indent}---\n\n");
+        }
+        "panel" => blocks(&node.content.0, out, indent),
         "table" => {
-            for row in children(node) {
-                let cells: Vec<String> = children(row)
-                    .map(|cell| plain(cell).replace('\n', " "))
+            for row in &node.content.0 {
+                let cells: Vec<String> = row
+                    .content
+                    .0
+                    .iter()
+                    .map(|cell| {
+                        let mut text = String::new();
+                        plain(cell, &mut text);
+                        text.replace('\n', " ")
+                    })
                     .collect();
-                out.push_str(&format!("{indent}| {} |\n", cells.join(" | ")));
+                let _ = writeln!(out, "{indent}| {} |", cells.join(" | "));
             }
             out.push('\n');
         }
-        "mediaSingle" | "mediaGroup" => out.push_str(&format!("{indent}[attachment]\n\n")),
+        "mediaSingle" | "mediaGroup" => {
+            let _ = write!(out, "{indent}[attachment]\n\n");
+        }
         _ => {
-            let text = inline(node);
+            let mut text = String::new();
+            inline(node, &mut text);
             if !text.is_empty() {
-                out.push_str(&format!("{indent}{text}\n\n"));
+                let _ = write!(out, "{indent}{text}\n\n");
             }
         }
     }
 }
 
-/// Inline content with marks.
-fn inline(node: &Value) -> String {
-    let mut out = String::new();
-    for child in children(node) {
-        match child
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-        {
+/// Inline content with marks, appended to `out`.
+fn inline(node: &AdfNode, out: &mut String) {
+    for child in &node.content.0 {
+        match child.kind.or_empty() {
             "text" => {
-                let mut text = child
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                for mark in child
-                    .get("marks")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    text = match mark.get("type").and_then(Value::as_str).unwrap_or_default() {
-                        "strong" => format!("**{text}**"),
-                        "em" => format!("_{text}_"),
-                        "code" => format!("`{text}`"),
-                        "strike" => format!("~~{text}~~"),
-                        "link" => match mark.pointer("/attrs/href").and_then(Value::as_str) {
-                            Some(href) => format!("[{text}]({href})"),
-                            None => text,
-                        },
+                let text = child.text.or_empty();
+                if child.marks.0.is_empty() {
+                    out.push_str(text);
+                    continue;
+                }
+                let mut text = text.to_owned();
+                for mark in &child.marks.0 {
+                    let href = mark.attrs.0.as_ref().and_then(|attrs| attrs.href.as_str());
+                    text = match (mark.kind.or_empty(), href) {
+                        ("strong", _) => format!("**{text}**"),
+                        ("em", _) => format!("_{text}_"),
+                        ("code", _) => format!("`{text}`"),
+                        ("strike", _) => format!("~~{text}~~"),
+                        ("link", Some(href)) => format!("[{text}]({href})"),
                         _ => text,
                     };
                 }
                 out.push_str(&text);
             }
             "hardBreak" => out.push('\n'),
-            "mention" => out.push_str(
-                child
-                    .pointer("/attrs/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or("@someone"),
-            ),
-            "emoji" => out.push_str(
-                child
-                    .pointer("/attrs/shortName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
-            "inlineCard" => out.push_str(
-                child
-                    .pointer("/attrs/url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
-            "date" => out.push_str(
-                child
-                    .pointer("/attrs/timestamp")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
-            "status" => out.push_str(&format!(
-                "[{}]",
-                child
-                    .pointer("/attrs/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            )),
-            _ => out.push_str(&inline(child)),
+            "mention" => out.push_str(child.attr(|a| &a.text).unwrap_or("@someone")),
+            "emoji" => out.push_str(child.attr(|a| &a.short_name).unwrap_or_default()),
+            "inlineCard" => out.push_str(child.attr(|a| &a.url).unwrap_or_default()),
+            "date" => out.push_str(child.attr(|a| &a.timestamp).unwrap_or_default()),
+            "status" => {
+                out.push('[');
+                out.push_str(child.attr(|a| &a.text).unwrap_or_default());
+                out.push(']');
+            }
+            _ => inline(child, out),
         }
     }
-    out
 }
 
-/// All text below a node, without formatting.
-fn plain(node: &Value) -> String {
-    if let Some(text) = node.get("text").and_then(Value::as_str) {
-        return text.to_owned();
+/// All text below a node, without formatting, appended to `out`.
+fn plain(node: &AdfNode, out: &mut String) {
+    if let Some(text) = node.text.as_str() {
+        out.push_str(text);
+        return;
     }
-    children(node)
-        .map(plain)
-        .collect::<Vec<_>>()
-        .join(if node["type"] == "tableRow" { " " } else { "" })
+    let separator = if node.kind.as_str() == Some("tableRow") {
+        " "
+    } else {
+        ""
+    };
+    for (n, child) in node.content.0.iter().enumerate() {
+        if n > 0 {
+            out.push_str(separator);
+        }
+        plain(child, out);
+    }
 }
 
 /// Plain text (paragraphs separated by blank lines, line breaks kept) as an ADF document.
@@ -211,6 +324,37 @@ pub fn adf_from_text(text: &str) -> Value {
 mod tests {
     use super::*;
 
+    fn markdown(doc: &Value) -> String {
+        let text = doc.to_string();
+        let parsed: RichText = serde_json::from_str(&text).unwrap();
+        parsed.to_markdown().unwrap()
+    }
+
+    #[test]
+    fn odd_documents_render_what_they_can_instead_of_failing() {
+        for (doc, expected) in [
+            (json!({"type": "doc", "content": "not a list"}), ""),
+            (
+                json!({"type": "doc", "content": [1, "x", {"type": "paragraph", "content": [{"type": "text", "text": "kept"}]}]}),
+                "kept",
+            ),
+            (
+                json!({"type": "doc", "content": [{"type": "heading", "attrs": {"level": "2"}, "content": [{"type": "text", "text": "T", "marks": "bold"}]}]}),
+                "# T",
+            ),
+            (
+                json!({"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x", "marks": [{"type": "link", "attrs": 5}]}]}]}),
+                "x",
+            ),
+        ] {
+            assert_eq!(markdown(&doc), expected, "{doc}");
+        }
+        let plain: RichText = serde_json::from_str(r#""v2 text""#).unwrap();
+        assert_eq!(plain.to_markdown().as_deref(), Some("v2 text"));
+        let null: RichText = serde_json::from_str("null").unwrap();
+        assert_eq!(null.to_markdown(), None);
+    }
+
     #[test]
     fn a_rich_document_becomes_readable_markdown() {
         let doc = json!({"type": "doc", "version": 1, "content": [
@@ -230,7 +374,7 @@ mod tests {
             {"type": "codeBlock", "attrs": {"language": "sh"}, "content": [{"type": "text", "text": "make"}]}
         ]});
         assert_eq!(
-            adf_to_markdown(&doc),
+            markdown(&doc),
             "## Steps\n\nAsk @Ann to **restart** the [docs](https://x.io)\n\n1. one\n2. two\n\n```sh\nmake\n```"
         );
     }
@@ -239,9 +383,6 @@ mod tests {
     fn text_round_trips_through_adf() {
         let doc = adf_from_text("First line\nsecond line\n\nNext paragraph");
         assert_eq!(doc["content"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            adf_to_markdown(&doc),
-            "First line\nsecond line\n\nNext paragraph"
-        );
+        assert_eq!(markdown(&doc), "First line\nsecond line\n\nNext paragraph");
     }
 }

@@ -3,12 +3,13 @@
 //! Atlassian's time formats.
 
 mod adf;
+pub mod lenient;
 mod manifest;
 mod site;
 mod storage;
 mod time;
 
-pub use adf::{adf_from_text, adf_to_markdown};
+pub use adf::{AdfNode, RichText, adf_from_text, adf_to_markdown};
 pub use manifest::{connector_info, encode};
 pub use site::{Product, Site, oauth_endpoints};
 pub use storage::{storage_from_text, storage_to_text};

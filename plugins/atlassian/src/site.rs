@@ -67,6 +67,17 @@ struct AccessibleResource {
 }
 
 impl Site {
+    /// A site reached directly (API token, no OAuth gateway), as a connection to `origin`.
+    pub fn direct(origin: &str, product: Product) -> Self {
+        Self {
+            origin: origin.trim_end_matches('/').to_owned(),
+            gateway: GATEWAY.to_owned(),
+            oauth: false,
+            cloud_id: None,
+            product,
+        }
+    }
+
     /// Reads `site_url` (and `api_url`) from `config`, for a credential of `auth_method`.
     pub fn from_config(
         config: &Config,

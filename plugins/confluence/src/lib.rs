@@ -7,7 +7,12 @@ use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+
+mod pages;
+
+use pages::{Listing, Page, page_item, parse};
 
 struct Confluence {
     site: Site,
@@ -21,16 +26,19 @@ struct Results {
 }
 
 impl Results {
-    /// The `cursor` of `_links.next`: the connector rebuilds the URL itself rather than follow
-    /// a link it was handed.
     fn next_cursor(&self) -> Option<String> {
-        let next = self.links.get("next")?.as_str()?;
-        let query = next.split_once('?')?.1;
-        let token = query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("cursor="))?;
-        TokenCursor::next(Some(&decode(token)))
+        next_cursor(self.links.get("next")?.as_str()?)
     }
+}
+
+/// The `cursor` of a `_links.next` link: the connector rebuilds the URL itself rather than
+/// follow a link it was handed.
+fn next_cursor(next: &str) -> Option<String> {
+    let query = next.split_once('?')?.1;
+    let token = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("cursor="))?;
+    TokenCursor::next(Some(&decode(token)))
 }
 
 /// Confluence ids are numbers; anything else cannot be one and must not reach a URL.
@@ -85,33 +93,6 @@ fn author(value: &Value) -> Option<Principal> {
         .map(Principal::id)
 }
 
-fn page_item(site: &Site, page: &Value) -> Item {
-    let mut item = Item::new(
-        text(page, "/id").unwrap_or_default(),
-        text(page, "/spaceId").unwrap_or_default(),
-        "page",
-        text(page, "/title").unwrap_or_default(),
-    );
-    if let Some(storage) = text(page, "/body/storage/value") {
-        item.body = Some(storage_to_text(&storage));
-        item.body_format = BodyFormat::Plain;
-    }
-    item.url = web_url(site, page);
-    item.author = author(page);
-    item.created_at = text(page, "/createdAt");
-    item.updated_at = text(page, "/version/createdAt").or_else(|| item.created_at.clone());
-    item.attributes = [("status", "/status"), ("parent_id", "/parentId")]
-        .iter()
-        .filter_map(|(name, pointer)| text(page, pointer).map(|v| ((*name).to_owned(), v)))
-        .chain(
-            page.pointer("/version/number")
-                .map(|n| ("version".to_owned(), n.to_string())),
-        )
-        .collect();
-    item.raw = Some(page.to_string());
-    item
-}
-
 fn comment(site: &Site, page_id: &str, value: &Value) -> Comment {
     let body = text(value, "/body/storage/value")
         .map(|s| storage_to_text(&s))
@@ -125,12 +106,16 @@ fn comment(site: &Site, page_id: &str, value: &Value) -> Comment {
     comment
 }
 
-fn get_page(site: &Site, id: &str) -> Result<Value, ConnectorError> {
-    http::get_json(&format!(
+/// One page with its storage body (its JSON kept as `raw`).
+fn get_page(site: &Site, id: &str) -> Result<Item, ConnectorError> {
+    let response = Request::get(format!(
         "{}/wiki/api/v2/pages/{}?body-format=storage",
         site.api_base()?,
         numeric_id(id, "page")?
     ))
+    .send_ok()?;
+    let raw: &RawValue = response.json()?;
+    Ok(page_item(site, &parse::<Page>(raw)?, Some(raw)))
 }
 
 #[connector_sdk::connector]
@@ -222,7 +207,7 @@ impl Connector for Confluence {
                         text(space, pointer).map(|v| ((*name).to_owned(), v))
                     })
                     .collect();
-                container.raw = Some(space.to_string());
+                container.raw = page.include_raw.then(|| space.to_string());
                 container
             })
             .collect();
@@ -251,11 +236,25 @@ impl Connector for Confluence {
         if let Some(token) = &cursor.token {
             url.push_str(&format!("&cursor={}", encode(token)));
         }
-        let found: Results = http::get_json(&url)?;
-        let mut next_cursor = found.next_cursor();
-        let mut entries = Vec::new();
-        for page in &found.results {
-            let item = page_item(site, page);
+        let response = Request::get(url).send_ok()?;
+        let (pages, next_link): (Vec<(Page, Option<&RawValue>)>, _) = if page.include_raw {
+            let found: Listing<&RawValue> = response.json()?;
+            let next = found.next_link().map(str::to_owned);
+            let pages = found
+                .results
+                .into_iter()
+                .map(|raw| Ok((parse::<Page>(raw)?, Some(raw))))
+                .collect::<Result<_, ConnectorError>>()?;
+            (pages, next)
+        } else {
+            let found: Listing<Page> = response.json()?;
+            let next = found.next_link().map(str::to_owned);
+            (found.results.into_iter().map(|p| (p, None)).collect(), next)
+        };
+        let mut next_cursor = next_link.as_deref().and_then(next_cursor);
+        let mut entries = Vec::with_capacity(pages.len());
+        for (found, raw) in &pages {
+            let item = page_item(site, found, *raw);
             // Compared as instants: Confluence writes times with its own offsets.
             if let (Some(since), Some(updated)) = (updated_since, &item.updated_at)
                 && Timestamp::parse(updated).is_ok_and(|updated| updated < since)
@@ -269,8 +268,7 @@ impl Connector for Confluence {
     }
 
     fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
-        let site = &self.site;
-        Ok(page_item(site, &get_page(site, item_id)?))
+        get_page(&self.site, item_id)
     }
 
     /// A page's footer comments, oldest first.
@@ -335,7 +333,7 @@ impl Connector for Confluence {
                 item.body = text(hit, "/excerpt").map(|e| storage_to_text(&e));
                 item.url = text(hit, "/url").map(|path| site.browse_url(&format!("/wiki{path}")));
                 item.updated_at = text(hit, "/lastModified");
-                item.raw = Some(hit.to_string());
+                item.raw = page.include_raw.then(|| hit.to_string());
                 item
             })
             .collect();
@@ -357,10 +355,11 @@ impl Connector for Confluence {
             "title": new.title,
             "body": {"representation": "storage", "value": storage_from_text(new.body.as_deref().unwrap_or_default())},
         });
-        let created: Value = Request::post(format!("{}/wiki/api/v2/pages", site.api_base()?))
+        let response = Request::post(format!("{}/wiki/api/v2/pages", site.api_base()?))
             .json(&body)?
-            .send_json()?;
-        Ok(page_item(site, &created))
+            .send_ok()?;
+        let raw: &RawValue = response.json()?;
+        Ok(page_item(site, &parse::<Page>(raw)?, Some(raw)))
     }
 
     /// Adds a footer comment to a page.

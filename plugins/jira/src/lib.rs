@@ -8,10 +8,13 @@ use atlassian::{Product, Site, adf_from_text, encode, jql_datetime};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
-use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use mapping::{comment, container, item};
+use mapping::{
+    CommentPage, Issue, IssuePage, JiraComment, Project, ProjectPage, comment, container, item,
+    parse, with_raw,
+};
 
 struct Jira {
     site: Site,
@@ -19,27 +22,6 @@ struct Jira {
 
 /// Issue fields every listing and read asks for.
 const FIELDS: &str = "summary,status,issuetype,priority,created,updated,reporter,assignee,description,project,labels";
-
-#[derive(Deserialize)]
-struct ProjectPage {
-    values: Vec<Value>,
-    #[serde(default, rename = "isLast")]
-    is_last: bool,
-    total: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct IssuePage {
-    issues: Vec<Value>,
-    #[serde(rename = "nextPageToken")]
-    next_page_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CommentPage {
-    comments: Vec<Value>,
-    total: Option<u64>,
-}
 
 /// Project keys are upper-case letters, digits and `_`; anything else cannot be one and must
 /// not reach JQL.
@@ -90,19 +72,30 @@ fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, Connec
     if let Some(token) = &cursor.token {
         url.push_str(&format!("&nextPageToken={}", encode(token)));
     }
-    let found: IssuePage = http::get_json(&url)?;
-    Ok(ItemPage::new(
-        found.issues.iter().map(|issue| item(site, issue)).collect(),
-        TokenCursor::next(found.next_page_token.as_deref()),
-    ))
+    let response = Request::get(url).send_ok()?;
+    let (entries, next) = if page.include_raw {
+        let found: IssuePage<&RawValue> = response.json()?;
+        let issues = with_raw::<Issue>(found.issues)?;
+        let entries = issues.iter().map(|(i, raw)| item(site, i, *raw)).collect();
+        (entries, found.next_page_token)
+    } else {
+        let found: IssuePage<Issue> = response.json()?;
+        let entries = found.issues.iter().map(|i| item(site, i, None)).collect();
+        (entries, found.next_page_token)
+    };
+    Ok(ItemPage::new(entries, TokenCursor::next(next.as_deref())))
 }
 
-fn get_issue(site: &Site, key: &str) -> Result<Value, ConnectorError> {
-    http::get_json(&format!(
+/// One issue, read back with the fields listings ask for (its JSON kept as `raw`).
+fn get_issue(site: &Site, key: &str) -> Result<Item, ConnectorError> {
+    let response = Request::get(format!(
         "{}/rest/api/3/issue/{}?fields={FIELDS}",
         site.api_base()?,
         encode(issue_key(key)?)
     ))
+    .send_ok()?;
+    let raw: &RawValue = response.json()?;
+    Ok(item(site, &parse::<Issue>(raw)?, Some(raw)))
 }
 
 #[connector_sdk::connector]
@@ -164,14 +157,27 @@ impl Connector for Jira {
             offset.start,
             page.limit.min(100)
         );
-        let found: ProjectPage = http::get_json(&url)?;
-        Ok(ContainerPage {
-            next_cursor: offset.next_unless_last(found.values.len(), found.is_last, found.total),
-            entries: found
+        let response = Request::get(url).send_ok()?;
+        let (entries, count, is_last, total) = if page.include_raw {
+            let found: ProjectPage<&RawValue> = response.json()?;
+            let projects = with_raw::<Project>(found.values)?;
+            let entries: Vec<Container> = projects
+                .iter()
+                .map(|(project, raw)| container(site, project, *raw))
+                .collect();
+            (entries, projects.len(), found.is_last, found.total)
+        } else {
+            let found: ProjectPage<Project> = response.json()?;
+            let entries: Vec<Container> = found
                 .values
                 .iter()
-                .map(|project| container(site, project))
-                .collect(),
+                .map(|project| container(site, project, None))
+                .collect();
+            (entries, found.values.len(), found.is_last, found.total)
+        };
+        Ok(ContainerPage {
+            next_cursor: offset.next_unless_last(count, is_last, total),
+            entries,
         })
     }
 
@@ -194,8 +200,7 @@ impl Connector for Jira {
     }
 
     fn item(&self, item_id: &str) -> Result<Item, ConnectorError> {
-        let site = &self.site;
-        Ok(item(site, &get_issue(site, item_id)?))
+        get_issue(&self.site, item_id)
     }
 
     /// An issue's comments, oldest first.
@@ -213,14 +218,27 @@ impl Connector for Jira {
             offset.start,
             page.limit.min(100)
         );
-        let found: CommentPage = http::get_json(&url)?;
-        Ok(connector_sdk::CommentPage {
-            next_cursor: offset.next_unless_last(found.comments.len(), false, found.total),
-            entries: found
+        let response = Request::get(url).send_ok()?;
+        let (entries, count, total) = if page.include_raw {
+            let found: CommentPage<&RawValue> = response.json()?;
+            let comments = with_raw::<JiraComment>(found.comments)?;
+            let entries: Vec<Comment> = comments
+                .iter()
+                .map(|(c, raw)| comment(site, item_id, c, *raw))
+                .collect();
+            (entries, comments.len(), found.total)
+        } else {
+            let found: CommentPage<JiraComment> = response.json()?;
+            let entries: Vec<Comment> = found
                 .comments
                 .iter()
-                .map(|c| comment(site, item_id, c))
-                .collect(),
+                .map(|c| comment(site, item_id, c, None))
+                .collect();
+            (entries, found.comments.len(), found.total)
+        };
+        Ok(connector_sdk::CommentPage {
+            next_cursor: offset.next_unless_last(count, false, total),
+            entries,
         })
     }
 
@@ -261,7 +279,7 @@ impl Connector for Jira {
         let key = created["key"]
             .as_str()
             .ok_or_else(|| ConnectorError::Permanent("Jira returned no issue key".into()))?;
-        Ok(item(site, &get_issue(site, key)?))
+        get_issue(site, key)
     }
 
     /// Edits an issue (`PUT /rest/api/3/issue/{key}`: summary, description, and attributes
@@ -310,7 +328,7 @@ impl Connector for Jira {
         Request::new(http::Method::Put, url)
             .json(&json!({"fields": fields}))?
             .send_ok()?;
-        Ok(item(site, &get_issue(site, key)?))
+        get_issue(site, key)
     }
 
     fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {
@@ -320,9 +338,15 @@ impl Connector for Jira {
             site.api_base()?,
             encode(issue_key(item_id)?)
         );
-        let created: Value = Request::post(url)
+        let response = Request::post(url)
             .json(&json!({"body": adf_from_text(&new.body)}))?
-            .send_json()?;
-        Ok(comment(site, item_id, &created))
+            .send_ok()?;
+        let raw: &RawValue = response.json()?;
+        Ok(comment(
+            site,
+            item_id,
+            &parse::<JiraComment>(raw)?,
+            Some(raw),
+        ))
     }
 }

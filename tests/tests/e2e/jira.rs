@@ -70,6 +70,11 @@ async fn an_api_token_connection_browses_searches_and_creates() {
             .unwrap()
             .ends_with("/browse/ALPHA-3")
     );
+    assert!(issue["data"].get("raw").is_none(), "raw only on request");
+    let (status, issue) = jira
+        .get(&format!("{base}/items/ALPHA-3?include_raw=true"))
+        .await;
+    assert_eq!(status, 200, "{issue}");
     assert_eq!(
         issue["data"]["raw"]["key"], "ALPHA-3",
         "the vendor JSON is kept"

@@ -20,6 +20,7 @@ mod oauth;
 mod oauth_binding;
 mod process;
 mod quotas_and_keys;
+mod realistic_pages;
 mod sandbox;
 mod sdk_calls;
 mod secrets;
@@ -85,7 +86,11 @@ impl ProbeSetup {
 }
 
 pub fn page(cursor: Option<String>, limit: u32) -> PageRequest {
-    PageRequest { cursor, limit }
+    PageRequest {
+        cursor,
+        limit,
+        include_raw: true,
+    }
 }
 
 /// The fault cause code of an error, or a panic naming what came instead.
