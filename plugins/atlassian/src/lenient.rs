@@ -48,7 +48,8 @@ fn skip_seq<'de, A: SeqAccess<'de>, T>(mut seq: A, value: T) -> Result<T, A::Err
     Ok(value)
 }
 
-macro_rules! ignore_other_kinds {
+/// `visit_*` methods answering `$empty` for every scalar kind but strings and integers.
+macro_rules! empty_for_scalars {
     ($empty:expr) => {
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
             Ok($empty)
@@ -62,6 +63,27 @@ macro_rules! ignore_other_kinds {
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok($empty)
         }
+    };
+}
+
+/// Also `$empty` for strings and integers.
+macro_rules! empty_for_strings_and_integers {
+    ($empty:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+    };
+}
+
+/// Also `$empty` for objects and arrays, drained.
+macro_rules! empty_for_containers {
+    ($empty:expr) => {
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
             skip_map(map, $empty)
         }
@@ -98,7 +120,8 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
-    ignore_other_kinds!(Text(None));
+    empty_for_scalars!(Text(None));
+    empty_for_containers!(Text(None));
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
@@ -128,7 +151,8 @@ impl<'de> Visitor<'de> for CountVisitor {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
-    ignore_other_kinds!(Count(None));
+    empty_for_scalars!(Count(None));
+    empty_for_containers!(Count(None));
 }
 
 impl<'de> Deserialize<'de> for Count {
@@ -162,27 +186,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for LenientVisitor<T> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
+    empty_for_strings_and_integers!(Lenient(None));
+    empty_for_scalars!(Lenient(None));
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         skip_seq(seq, Lenient(None))
     }
@@ -224,27 +229,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(List::default())
-    }
+    empty_for_strings_and_integers!(List::default());
+    empty_for_scalars!(List::default());
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         skip_map(map, List::default())
     }

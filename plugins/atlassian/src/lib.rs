@@ -3,6 +3,7 @@
 //! Atlassian's time formats.
 
 mod adf;
+mod entries;
 pub mod lenient;
 mod manifest;
 mod site;
@@ -10,6 +11,7 @@ mod storage;
 mod time;
 
 pub use adf::{AdfNode, RichText, adf_from_text, adf_to_markdown};
+pub use entries::{read_entry, read_with_raw};
 pub use manifest::{connector_info, encode};
 pub use site::{Product, Site, oauth_endpoints};
 pub use storage::{storage_from_text, storage_to_text};

@@ -16,6 +16,14 @@ pub enum Product {
 }
 
 impl Product {
+    /// The product's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jira => "Jira",
+            Self::Confluence => "Confluence",
+        }
+    }
+
     fn gateway_segment(self) -> &'static str {
         match self {
             Self::Jira => "jira",

@@ -2,7 +2,9 @@
 //! comments. REST API v2 for content (cursor pagination), v1 CQL for search (v2 has none).
 //! Talks to the site (API token, Basic) or `api.atlassian.com/ex/confluence/{cloudId}` (3LO).
 
-use atlassian::{Product, Site, encode, storage_from_text, storage_to_text};
+use atlassian::{
+    Product, Site, encode, read_entry, read_with_raw, storage_from_text, storage_to_text,
+};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
@@ -12,7 +14,7 @@ use serde_json::{Value, json};
 
 mod pages;
 
-use pages::{Listing, Page, page_item, parse};
+use pages::{Listing, Page, page_item};
 
 struct Confluence {
     site: Site,
@@ -115,7 +117,11 @@ fn get_page(site: &Site, id: &str) -> Result<Item, ConnectorError> {
     ))
     .send_ok()?;
     let raw: &RawValue = response.json()?;
-    Ok(page_item(site, &parse::<Page>(raw)?, Some(raw)))
+    Ok(page_item(
+        site,
+        &read_entry::<Page>(Product::Confluence, raw)?,
+        Some(raw),
+    ))
 }
 
 #[connector_sdk::connector]
@@ -240,12 +246,10 @@ impl Connector for Confluence {
         let (pages, next_link): (Vec<(Page, Option<&RawValue>)>, _) = if page.include_raw {
             let found: Listing<&RawValue> = response.json()?;
             let next = found.next_link().map(str::to_owned);
-            let pages = found
-                .results
-                .into_iter()
-                .map(|raw| Ok((parse::<Page>(raw)?, Some(raw))))
-                .collect::<Result<_, ConnectorError>>()?;
-            (pages, next)
+            (
+                read_with_raw::<Page>(Product::Confluence, found.results)?,
+                next,
+            )
         } else {
             let found: Listing<Page> = response.json()?;
             let next = found.next_link().map(str::to_owned);
@@ -359,7 +363,11 @@ impl Connector for Confluence {
             .json(&body)?
             .send_ok()?;
         let raw: &RawValue = response.json()?;
-        Ok(page_item(site, &parse::<Page>(raw)?, Some(raw)))
+        Ok(page_item(
+            site,
+            &read_entry::<Page>(Product::Confluence, raw)?,
+            Some(raw),
+        ))
     }
 
     /// Adds a footer comment to a page.

@@ -80,12 +80,6 @@ struct Storage<'a> {
     value: Text<'a>,
 }
 
-/// Reads one vendor object as `T`.
-pub fn parse<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| ConnectorError::Permanent(format!("unexpected object from Confluence: {e}")))
-}
-
 /// A page as an item; `raw` is its JSON when the client asked for it.
 pub fn page_item(site: &Site, page: &Page, raw: Option<&RawValue>) -> Item {
     let mut item = Item::new(

@@ -4,7 +4,7 @@
 
 mod mapping;
 
-use atlassian::{Product, Site, adf_from_text, encode, jql_datetime};
+use atlassian::{Product, Site, adf_from_text, encode, jql_datetime, read_entry, read_with_raw};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 use mapping::{
     CommentPage, Issue, IssuePage, JiraComment, Project, ProjectPage, comment, container, item,
-    parse, with_raw,
 };
 
 struct Jira {
@@ -75,7 +74,7 @@ fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, Connec
     let response = Request::get(url).send_ok()?;
     let (entries, next) = if page.include_raw {
         let found: IssuePage<&RawValue> = response.json()?;
-        let issues = with_raw::<Issue>(found.issues)?;
+        let issues = read_with_raw::<Issue>(Product::Jira, found.issues)?;
         let entries = issues.iter().map(|(i, raw)| item(site, i, *raw)).collect();
         (entries, found.next_page_token)
     } else {
@@ -95,7 +94,11 @@ fn get_issue(site: &Site, key: &str) -> Result<Item, ConnectorError> {
     ))
     .send_ok()?;
     let raw: &RawValue = response.json()?;
-    Ok(item(site, &parse::<Issue>(raw)?, Some(raw)))
+    Ok(item(
+        site,
+        &read_entry::<Issue>(Product::Jira, raw)?,
+        Some(raw),
+    ))
 }
 
 #[connector_sdk::connector]
@@ -160,7 +163,7 @@ impl Connector for Jira {
         let response = Request::get(url).send_ok()?;
         let (entries, count, is_last, total) = if page.include_raw {
             let found: ProjectPage<&RawValue> = response.json()?;
-            let projects = with_raw::<Project>(found.values)?;
+            let projects = read_with_raw::<Project>(Product::Jira, found.values)?;
             let entries: Vec<Container> = projects
                 .iter()
                 .map(|(project, raw)| container(site, project, *raw))
@@ -221,7 +224,7 @@ impl Connector for Jira {
         let response = Request::get(url).send_ok()?;
         let (entries, count, total) = if page.include_raw {
             let found: CommentPage<&RawValue> = response.json()?;
-            let comments = with_raw::<JiraComment>(found.comments)?;
+            let comments = read_with_raw::<JiraComment>(Product::Jira, found.comments)?;
             let entries: Vec<Comment> = comments
                 .iter()
                 .map(|(c, raw)| comment(site, item_id, c, *raw))
@@ -345,7 +348,7 @@ impl Connector for Jira {
         Ok(comment(
             site,
             item_id,
-            &parse::<JiraComment>(raw)?,
+            &read_entry::<JiraComment>(Product::Jira, raw)?,
             Some(raw),
         ))
     }

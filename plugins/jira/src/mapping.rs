@@ -122,23 +122,6 @@ pub struct JiraComment<'a> {
     updated: Text<'a>,
 }
 
-/// Reads each of `entries` as `T`, keeping its JSON as `raw`: the path taken when the client
-/// asked for the vendor's JSON.
-pub fn with_raw<'a, T: Deserialize<'a>>(
-    entries: Vec<&'a RawValue>,
-) -> Result<Vec<(T, Option<&'a RawValue>)>, ConnectorError> {
-    entries
-        .into_iter()
-        .map(|raw| Ok((parse(raw)?, Some(raw))))
-        .collect()
-}
-
-/// Reads one vendor object as `T`.
-pub fn parse<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| ConnectorError::Permanent(format!("unexpected object from Jira: {e}")))
-}
-
 fn owned(text: &Text) -> Option<String> {
     text.to_owned_string()
 }
@@ -275,7 +258,8 @@ mod tests {
     fn kept_raw_json_is_the_vendors_own_text() {
         let body = r#"{"issues": [{"key": "A-1", "fields": {"summary": "x"}, "extra": [1, 2]}]}"#;
         let page: IssuePage<&RawValue> = serde_json::from_str(body).unwrap();
-        let entries = with_raw::<Issue>(page.issues).unwrap();
+        let entries =
+            atlassian::read_with_raw::<Issue>(atlassian::Product::Jira, page.issues).unwrap();
         let site = Site::direct("https://acme.atlassian.net", atlassian::Product::Jira);
         let item = item(&site, &entries[0].0, entries[0].1);
         assert_eq!(
