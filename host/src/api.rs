@@ -14,6 +14,7 @@ mod envelope;
 mod error;
 mod extract;
 mod health;
+mod mcp;
 mod metrics;
 mod oauth;
 pub mod openapi;
@@ -24,6 +25,8 @@ mod resources;
 pub mod served_by;
 mod tenant_settings;
 mod timestamp;
+mod tools;
+mod unified;
 mod views;
 
 use axum::Router;
@@ -57,6 +60,11 @@ pub struct ApiSettings {
     pub metrics_public: bool,
     /// Time one request may take from its headers to its response. Default: 60 s.
     pub request_timeout: Duration,
+    /// This host's public base URL (`public_url`, else `http://LISTEN`), for links it hands
+    /// out. Default: `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Browser origins, besides the host's own, that may call `/mcp`. Default: none.
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -66,6 +74,8 @@ impl Default for ApiSettings {
             quotas: QuotasConfig::default(),
             metrics_public: false,
             request_timeout: Duration::from_secs(60),
+            public_url: "http://127.0.0.1:8080".into(),
+            mcp_allowed_origins: Vec::new(),
         }
     }
 }
@@ -235,6 +245,9 @@ pub fn router(state: AppState) -> Router {
             get(cursors::get).put(cursors::put).delete(cursors::delete),
         )
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/tools", get(tools::list))
+        .route("/api/v1/tools/invoke", post(tools::invoke_tool))
+        .merge(mcp::router(state.clone()))
         .route(
             "/api/v1/connectors/{connector}/oauth-app",
             axum::routing::put(oauth::put_app),

@@ -75,6 +75,8 @@ pub struct HostConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Connection and request limits of the HTTP server.
     pub server: ServerConfig,
+    /// The MCP server at `/mcp`.
+    pub mcp: McpConfig,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: QuotasConfig,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
@@ -168,6 +170,16 @@ pub struct ServerConfig {
     pub max_connections: usize,
 }
 
+/// The MCP server at `/mcp`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// Browser origins (`https://agent.example.com`) that may call `/mcp` besides the host's
+    /// own (`public_url`); a request with any other `Origin` gets 403. Requests without an
+    /// `Origin` (clients that are not browsers) are not affected. Default: none.
+    pub allowed_origins: Vec<String>,
+}
+
 /// Per-tenant quotas on what the store keeps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -234,6 +246,7 @@ impl Default for HostConfig {
             metrics_public: false,
             metrics_listen: None,
             server: ServerConfig::default(),
+            mcp: McpConfig::default(),
             quotas: QuotasConfig::default(),
             public_url: None,
             oauth: BTreeMap::new(),
@@ -334,6 +347,11 @@ impl HostConfig {
             quotas: self.quotas.clone(),
             metrics_public: self.metrics_public,
             request_timeout: Duration::from_millis(self.server.request_timeout_ms),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            mcp_allowed_origins: self.mcp.allowed_origins.clone(),
         }
     }
 
@@ -381,6 +399,14 @@ impl HostConfig {
                 "trust_tenant_header is on and listen ({}) is not a loopback address: set \
                  gateway_secret (sent by the gateway as X-Gateway-Secret)",
                 self.listen
+            );
+        }
+        for origin in &self.mcp.allowed_origins {
+            let parsed = url::Url::parse(origin)
+                .with_context(|| format!("mcp.allowed_origins: `{origin}` is not a URL"))?;
+            anyhow::ensure!(
+                parsed.origin().ascii_serialization() == *origin,
+                "mcp.allowed_origins: `{origin}` must be an origin only, such as https://agent.example.com (scheme, host and port, no path)"
             );
         }
         Ok(())

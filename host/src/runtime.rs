@@ -29,7 +29,7 @@ mod plugin;
 mod registry;
 mod webhook_support;
 
-pub use action::{ActionAnnotations, ActionManifest, InputIssue};
+pub use action::{ActionAnnotations, ActionManifest, InputIssue, check_against};
 pub use admission::CapScope;
 pub use bindings::wit;
 pub use call_state::CallContext;

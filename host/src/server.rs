@@ -207,14 +207,10 @@ impl Server {
             store.clone(),
             Duration::from_secs(config.oauth_sweep_interval_secs.max(1)),
         );
-        let state = AppState::new(
-            loader,
-            store.clone(),
-            auth,
-            oauth,
-            refresher,
-            config.api_settings(),
-        );
+        let mut settings = config.api_settings();
+        // The bound address, when `listen` asked for any port.
+        settings.public_url = public_url.clone();
+        let state = AppState::new(loader, store.clone(), auth, oauth, refresher, settings);
         let mut metrics_addr = None;
         let metrics_task = match config.metrics_listen {
             Some(address) => {

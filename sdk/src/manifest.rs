@@ -91,6 +91,12 @@ impl ConnectorInfoBuilder {
         self
     }
 
+    /// Declares several actions at once.
+    pub fn actions(mut self, actions: impl IntoIterator<Item = Action>) -> Self {
+        self.info.actions.extend(actions);
+        self
+    }
+
     /// Declares how the vendor's webhooks are signed and handled (see [`crate::webhook`]).
     pub fn webhooks(mut self, support: WebhookSupport) -> Self {
         self.info.webhooks = Some(support);

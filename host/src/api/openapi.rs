@@ -65,6 +65,7 @@ impl Modify for SecuritySchemes {
         super::resources::containers, super::resources::items, super::resources::item, super::resources::comments,
         super::resources::search, super::resources::create_item, super::resources::create_comment, super::resources::update_item,
         super::actions::list, super::actions::invoke,
+        super::tools::list, super::tools::invoke_tool,
         super::cursors::list, super::cursors::get, super::cursors::put, super::cursors::delete,
         super::audit::list, super::audit::admin_list,
         super::plugins::list, super::plugins::get, super::plugins::upload, super::plugins::rollback, super::plugins::unload,
@@ -77,6 +78,7 @@ impl Modify for SecuritySchemes {
     tags(
         (name = "connections", description = "A tenant's connected SaaS accounts"),
         (name = "resources", description = "Containers, items and comments through a connection"),
+        (name = "tools", description = "A tenant's connections as typed tools for agents (also served over MCP at /mcp)"),
         (name = "admin", description = "Operator API"),
     )
 )]
@@ -104,6 +106,8 @@ mod tests {
             "/admin/v1/tenants/{tenant}/api-keys",
             "/api/v1/audit",
             "/api/v1/connections/{id}/actions/{name}",
+            "/api/v1/tools",
+            "/api/v1/tools/invoke",
         ] {
             assert!(paths.contains_key(path), "{path} is documented");
         }

@@ -117,20 +117,29 @@ impl ActionManifest {
 
     /// Checks `input` against the input schema, naming each failing path.
     pub fn check_input(&self, input: &serde_json::Value) -> Result<(), Vec<InputIssue>> {
-        let issues: Vec<InputIssue> = self
-            .validator
-            .iter_errors(input)
-            .take(MAX_REPORTED_ERRORS)
-            .map(|error| InputIssue {
-                path: error.instance_path().to_string(),
-                message: error.masked().to_string(),
-            })
-            .collect();
-        if issues.is_empty() {
-            Ok(())
-        } else {
-            Err(issues)
-        }
+        check_against(&self.validator, input)
+    }
+}
+
+/// Checks `input` against a compiled schema, naming each failing path (at most ten). Values
+/// are masked in the messages, so an input's content (a token pasted by mistake) is never
+/// echoed back.
+pub fn check_against(
+    validator: &jsonschema::Validator,
+    input: &serde_json::Value,
+) -> Result<(), Vec<InputIssue>> {
+    let issues: Vec<InputIssue> = validator
+        .iter_errors(input)
+        .take(MAX_REPORTED_ERRORS)
+        .map(|error| InputIssue {
+            path: error.instance_path().to_string(),
+            message: error.masked().to_string(),
+        })
+        .collect();
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(issues)
     }
 }
 

@@ -1,18 +1,20 @@
 //! What the Atlassian connectors declare alike: both auth modes, hosts, config.
 
+use connector_sdk::ConnectorInfoBuilder;
 use connector_sdk::prelude::*;
 use serde_json::json;
 
 use crate::oauth_endpoints;
 
-/// A manifest for an Atlassian Cloud product asking for `scopes` (plus `offline_access`).
+/// A manifest for an Atlassian Cloud product asking for `scopes` (plus `offline_access`),
+/// left open so the product can declare its own actions before `build()`.
 pub fn connector_info(
     id: &str,
     display_name: &str,
     version: &str,
     description: &str,
     scopes: &[&str],
-) -> ConnectorInfo {
+) -> ConnectorInfoBuilder {
     ConnectorInfo::builder(id, display_name)
         .version(version)
         .description(description)
@@ -35,7 +37,6 @@ pub fn connector_info(
                 "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
             }
         }))
-        .build()
 }
 
 /// Percent-encodes a query value or path segment (RFC 3986 unreserved characters kept).

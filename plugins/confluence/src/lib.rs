@@ -148,6 +148,7 @@ impl Connector for Confluence {
                 "read:confluence-user",
             ],
         )
+        .build()
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {

@@ -2,6 +2,7 @@
 //! comments; search is JQL. Talks REST API v3 on the site (API token, Basic) or through
 //! `api.atlassian.com/ex/jira/{cloudId}` (OAuth 2.0 3LO).
 
+mod actions;
 mod mapping;
 
 use atlassian::{Product, Site, adf_from_text, encode, jql_datetime, read_entry, read_with_raw};
@@ -117,6 +118,8 @@ impl Connector for Jira {
             "Jira Cloud: projects, issues and comments through REST API v3",
             &["read:jira-work", "write:jira-work", "read:jira-user"],
         )
+        .actions(actions::declared())
+        .build()
     }
 
     fn validate(config: &Config) -> Result<(), ConnectorError> {
@@ -351,5 +354,9 @@ impl Connector for Jira {
             &read_entry::<JiraComment>(Product::Jira, raw)?,
             Some(raw),
         ))
+    }
+
+    fn invoke(&self, action: &str, input: Value) -> Result<Value, ConnectorError> {
+        actions::invoke(&self.site, action, input)
     }
 }

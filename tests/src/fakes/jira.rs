@@ -1,6 +1,6 @@
 //! A behavioural Jira Cloud (REST API v3): projects with startAt/maxResults/isLast paging,
 //! issues through `/search/jql` with nextPageToken, comments, issue and comment creation that
-//! reads back, Basic auth on the site and bearer auth on the `/ex/jira/{cloudId}` gateway,
+//! reads back, workflow transitions, assignment and deletion, Basic auth on the site and bearer auth on the `/ex/jira/{cloudId}` gateway,
 //! `accessible-resources`, and 429 with Retry-After on demand.
 
 use std::collections::HashMap;
@@ -42,6 +42,7 @@ pub struct JiraFake {
     pub server: FakeServer,
     pub recorder: Recorder,
     auth: AtlassianAuth,
+    data: Arc<Mutex<Data>>,
 }
 
 fn adf(text: &str) -> Value {
@@ -104,7 +105,18 @@ impl JiraFake {
             .route("/rest/api/3/project/search", get(projects))
             .route("/rest/api/3/search/jql", get(search))
             .route("/rest/api/3/issue", axum::routing::post(create_issue))
-            .route("/rest/api/3/issue/{key}", get(issue).put(edit_issue))
+            .route(
+                "/rest/api/3/issue/{key}",
+                get(issue).put(edit_issue).delete(delete_issue),
+            )
+            .route(
+                "/rest/api/3/issue/{key}/transitions",
+                get(transitions).post(apply_transition),
+            )
+            .route(
+                "/rest/api/3/issue/{key}/assignee",
+                axum::routing::put(assign),
+            )
             .route(
                 "/rest/api/3/issue/{key}/comment",
                 get(comments).post(create_comment),
@@ -114,11 +126,18 @@ impl JiraFake {
             server: FakeServer::start(recorder.layer(router)).await,
             recorder,
             auth,
+            data,
         }
     }
 
     pub fn origin(&self) -> String {
         self.server.origin()
+    }
+
+    /// The issue as the fake holds it now (`None` once deleted).
+    pub fn issue(&self, key: &str) -> Option<Value> {
+        let data = self.data.lock().unwrap();
+        data.issues.iter().find(|i| i["key"] == key).cloned()
     }
 
     /// The next `count` requests are answered 429 with `Retry-After: 7`.
@@ -381,4 +400,139 @@ async fn create_comment(
         }
         None => not_found("Issue"),
     }
+}
+
+/// The workflow every issue follows: (transition id, transition name, status it leads to).
+const WORKFLOW: [(&str, &str, &str); 3] = [
+    ("11", "To Do", "To Do"),
+    ("21", "Start Progress", "In Progress"),
+    ("31", "Done", "Done"),
+];
+
+/// Users the site knows, for assignment.
+const ACCOUNTS: [(&str, &str); 3] = [
+    ("acct-1", "Ada Lovelace"),
+    ("acct-2", "Grace Hopper"),
+    ("acct-3", "Barbara Liskov"),
+];
+
+fn find_issue<'a>(data: &'a mut Data, key: &str) -> Option<&'a mut Value> {
+    data.issues
+        .iter_mut()
+        .find(|i| i["key"] == key || i["id"] == key)
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"errorMessages": [message], "errors": {}})),
+    )
+        .into_response()
+}
+
+/// `GET /rest/api/3/issue/{key}/transitions`: the transitions to every status but the current.
+async fn transitions(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let mut data = fake.data.lock().unwrap();
+    let Some(issue) = find_issue(&mut data, &key) else {
+        return not_found("Issue");
+    };
+    let current = issue["fields"]["status"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let available: Vec<Value> = WORKFLOW
+        .iter()
+        .filter(|(_, _, to)| *to != current)
+        .map(|(id, name, to)| json!({"id": id, "name": name, "to": {"name": to}, "isAvailable": true}))
+        .collect();
+    Json(json!({"transitions": available})).into_response()
+}
+
+/// `POST /rest/api/3/issue/{key}/transitions`: 204, or 400 for a transition not available now.
+async fn apply_transition(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let id = body["transition"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut data = fake.data.lock().unwrap();
+    let Some(issue) = find_issue(&mut data, &key) else {
+        return not_found("Issue");
+    };
+    let current = issue["fields"]["status"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    match WORKFLOW
+        .iter()
+        .find(|(t, _, to)| *t == id && *to != current)
+    {
+        Some((_, _, to)) => {
+            issue["fields"]["status"] = json!({"name": to});
+            issue["fields"]["updated"] = json!("2026-11-22T09:30:00.000+0000");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => bad_request(&format!(
+            "Transition id '{id}' is not valid for this issue."
+        )),
+    }
+}
+
+/// `PUT /rest/api/3/issue/{key}/assignee`: `{"accountId": id | null}`; 204.
+async fn assign(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let assignee = match &body["accountId"] {
+        Value::Null => Value::Null,
+        Value::String(id) => match ACCOUNTS.iter().find(|(a, _)| a == id) {
+            Some((id, name)) => user(id, name),
+            None => return not_found("User"),
+        },
+        _ => return bad_request("accountId must be a string or null."),
+    };
+    let mut data = fake.data.lock().unwrap();
+    let Some(issue) = find_issue(&mut data, &key) else {
+        return not_found("Issue");
+    };
+    issue["fields"]["assignee"] = assignee;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /rest/api/3/issue/{key}?deleteSubtasks=`: 204; the issue and its comments are gone.
+async fn delete_issue(
+    State(fake): State<Fake>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    if query
+        .get("deleteSubtasks")
+        .is_some_and(|v| v != "true" && v != "false")
+    {
+        return bad_request("deleteSubtasks must be true or false.");
+    }
+    let mut data = fake.data.lock().unwrap();
+    let Some(at) = data
+        .issues
+        .iter()
+        .position(|i| i["key"] == key.as_str() || i["id"] == key.as_str())
+    else {
+        return not_found("Issue");
+    };
+    let removed = data.issues.remove(at);
+    if let Some(removed_key) = removed["key"].as_str() {
+        data.comments.remove(removed_key);
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

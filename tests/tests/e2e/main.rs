@@ -1,6 +1,7 @@
 //! End-to-end tests: the real runtime and server against loopback fakes. One binary, one module
 //! per concern.
 
+mod agent_tools;
 mod api_flow;
 mod atlassian_setup;
 mod bad_input;

@@ -1,0 +1,288 @@
+//! The MCP server: `tools/list` and `tools/call` over the tenant's tool catalogue, at `/mcp`
+//! (every connection of the tenant) and `/mcp/connections/{id}` (one connection), on the
+//! Streamable HTTP transport of the official SDK (`rmcp`), stateless: each POST stands alone,
+//! so any host of a fleet can answer it and nothing is kept between requests.
+//!
+//! Authentication is the tenant's API key as a bearer token, checked here before rmcp sees
+//! the request (401 with `WWW-Authenticate` pointing at the protected-resource metadata, as
+//! the MCP authorization spec asks). Browsers' `Origin` is checked against the host's own
+//! origin and `mcp.allowed_origins`, against DNS rebinding (403 otherwise).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts as _, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+
+use super::auth::TenantCaller;
+use super::tools::{Catalogue, ToolError, ToolView, Via, invoke};
+use super::{ApiError, AppState, ErrorCode, MAX_BODY_BYTES};
+
+/// Where the protected-resource metadata (RFC 9728) of `/mcp` is served.
+const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
+
+/// Who is calling `/mcp`, and on which connection when the endpoint is scoped; set by
+/// [`authenticate`] on the request, read back by the tool server from rmcp's request parts.
+#[derive(Debug, Clone)]
+struct McpCaller {
+    caller: TenantCaller,
+    scope: Option<String>,
+}
+
+/// The MCP routes, behind their own authentication and Origin check.
+pub fn router(state: AppState) -> Router<AppState> {
+    let tool_server = state.clone();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        // Host and Origin are checked by `authenticate`, against this host's configured
+        // public origin rather than rmcp's loopback-only default.
+        .disable_allowed_hosts()
+        .disable_allowed_origins();
+    let service = StreamableHttpService::new(
+        move || {
+            Ok(ToolServer {
+                state: tool_server.clone(),
+            })
+        },
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    let mcp = Router::new()
+        .route_service("/mcp", service.clone())
+        .route_service("/mcp/connections/{id}", service)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ));
+    Router::new()
+        .route(RESOURCE_METADATA_PATH, get(resource_metadata))
+        .route(
+            &format!("{RESOURCE_METADATA_PATH}/connections/{{id}}"),
+            get(resource_metadata),
+        )
+        .merge(mcp)
+}
+
+/// RFC 9728 metadata: what the bearer token is for and how to send it. Tenant API keys are
+/// issued by the operator, not by an OAuth authorization server, so none is named.
+async fn resource_metadata(State(state): State<AppState>) -> Response {
+    let base = state.settings.public_url.trim_end_matches('/');
+    axum::Json(json!({
+        "resource": format!("{base}/mcp"),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "connector-host MCP server",
+        "resource_documentation": format!("{base}/docs"),
+    }))
+    .into_response()
+}
+
+/// Checks `Origin`, then the API key (the same checks and per-key rate limit as the REST
+/// API), then that a scoped connection is the caller's, before rmcp reads the body.
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let Some(origin) = parts.headers.get(header::ORIGIN)
+        && !origin_allowed(&state, origin)
+    {
+        return ApiError::new(
+            ErrorCode::Forbidden,
+            "this Origin may not call the MCP server; the operator lists browser origins in mcp.allowed_origins",
+        )
+        .with_status(StatusCode::FORBIDDEN)
+        .into_response();
+    }
+    let caller = match TenantCaller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(error) if error.code == ErrorCode::Unauthorized => {
+            return challenge(&state, &parts, error);
+        }
+        Err(error) => return error.into_response(),
+    };
+    let scope = match Path::<std::collections::HashMap<String, String>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(Path(params)) => params.get("id").cloned(),
+        Err(_) => None,
+    };
+    if let Some(id) = &scope
+        && let Err(error) = super::connection_calls::load(&state, &caller.tenant, id)
+    {
+        return error.into_response();
+    }
+    parts.extensions.insert(McpCaller { caller, scope });
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The host's own origin (from `public_url`) and the operator's list.
+fn origin_allowed(state: &AppState, origin: &HeaderValue) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let own = url::Url::parse(&state.settings.public_url)
+        .map(|url| url.origin().ascii_serialization())
+        .ok();
+    own.as_deref() == Some(origin)
+        || state
+            .settings
+            .mcp_allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
+}
+
+/// 401 with the challenge MCP clients follow to the resource metadata.
+fn challenge(state: &AppState, parts: &axum::http::request::Parts, error: ApiError) -> Response {
+    let base = state.settings.public_url.trim_end_matches('/');
+    let metadata = match parts.uri.path().strip_prefix("/mcp") {
+        Some(rest) if !rest.is_empty() => format!("{base}{RESOURCE_METADATA_PATH}{rest}"),
+        _ => format!("{base}{RESOURCE_METADATA_PATH}"),
+    };
+    let presented = parts.headers.contains_key(header::AUTHORIZATION);
+    let value = if presented {
+        format!(
+            "Bearer error=\"invalid_token\", error_description=\"the API key is not valid\", resource_metadata=\"{metadata}\""
+        )
+    } else {
+        format!("Bearer resource_metadata=\"{metadata}\"")
+    };
+    let mut response = error.into_response();
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// One stateless MCP server instance per request.
+#[derive(Clone)]
+struct ToolServer {
+    state: AppState,
+}
+
+impl ToolServer {
+    fn caller(context: &RequestContext<RoleServer>) -> Result<McpCaller, rmcp::ErrorData> {
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<McpCaller>())
+            .cloned()
+            .ok_or_else(|| rmcp::ErrorData::internal_error("the caller is not known", None))
+    }
+}
+
+impl ServerHandler for ToolServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("connector-host", env!("CARGO_PKG_VERSION"))
+                    .with_title("connector-host"),
+            )
+            .with_instructions(
+                "Tools of the SaaS accounts this tenant connected (Jira, Confluence, ...): \
+                 search, list, read, create and comment, plus each connector's actions. \
+                 Listings are paged: pass `next_cursor` back as `cursor`.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, rmcp::ErrorData> {
+        let McpCaller { caller, scope } = Self::caller(&context)?;
+        let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
+            .map_err(protocol_error)?;
+        let tools = catalogue.into_views().into_iter().map(mcp_tool).collect();
+        // The list is the tenant's own: no shared cache may serve it to anyone else.
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.cache_scope = Some(CacheScope::Private);
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let McpCaller { caller, scope } = Self::caller(&context)?;
+        let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let outcome = invoke(
+            &self.state,
+            &caller,
+            scope.as_deref(),
+            &request.name,
+            arguments,
+            Via::Mcp,
+        )
+        .await;
+        match outcome {
+            Ok(result) => Ok(CallToolResult::structured(structured(result.output)).into()),
+            Err(ToolError::UnknownTool(error)) => {
+                Err(rmcp::ErrorData::invalid_params(error.message, None))
+            }
+            Err(ToolError::Failed(error)) => Ok(CallToolResult::structured_error(json!({
+                "code": error.code,
+                "message": error.message,
+                "details": error.details,
+            }))
+            .into()),
+        }
+    }
+}
+
+/// Structured content must be an object: other outputs are wrapped as `{"result": ...}`.
+fn structured(output: Value) -> Value {
+    match output {
+        Value::Object(_) => output,
+        other => json!({ "result": other }),
+    }
+}
+
+fn protocol_error(error: ApiError) -> rmcp::ErrorData {
+    match error.code {
+        ErrorCode::NotFound | ErrorCode::Validation => {
+            rmcp::ErrorData::invalid_params(error.message, None)
+        }
+        _ => rmcp::ErrorData::internal_error(error.message, None),
+    }
+}
+
+fn mcp_tool(view: ToolView) -> Tool {
+    let object = |value: Value| match value {
+        Value::Object(map) => Some(Arc::new(map)),
+        _ => None,
+    };
+    let mut tool = Tool::new(
+        view.name,
+        view.description,
+        object(view.input_schema).unwrap_or_default(),
+    );
+    tool.title = Some(view.title.clone());
+    tool.output_schema = view.output_schema.and_then(object);
+    let hints = view.annotations;
+    tool.annotations = Some(
+        ToolAnnotations::with_title(view.title)
+            .read_only(hints.read_only)
+            .destructive(hints.destructive)
+            .idempotent(hints.idempotent)
+            .open_world(hints.open_world),
+    );
+    tool
+}

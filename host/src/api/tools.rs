@@ -1,0 +1,93 @@
+//! Agent tools: a tenant's connections as a catalogue of typed tools (`jira.search`,
+//! `jira.create_comment`, `jira.transition_issue`, ...) and a way to call them. The REST
+//! routes here and the MCP server (`mcp.rs`) share the catalogue and the invocation path,
+//! which runs the same use cases as the REST resources and actions.
+
+mod catalogue;
+mod invocation;
+mod unified_tools;
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView};
+pub use invocation::{ToolError, ToolResult, Via, invoke};
+
+use super::auth::TenantCaller;
+use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{ErrorEnvelope, Success};
+use super::{ApiError, AppState, Envelope, ErrorCode};
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsQuery {
+    /// Only the tools of this connection (without a `connection_id` argument).
+    connection_id: Option<String>,
+}
+
+/// `POST /api/v1/tools/invoke`. `name` and `input` are accepted for `tool` and `arguments`
+/// (the shapes earlier tool APIs used), and `connection_id` at the top level as well as among
+/// the arguments.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvokeTool {
+    /// The tool's name, as `GET /api/v1/tools` lists it.
+    #[serde(alias = "name")]
+    tool: String,
+    /// Arguments matching the tool's input schema. Default: `{}`.
+    #[serde(default, alias = "input")]
+    #[schema(value_type = Option<Object>)]
+    arguments: Option<Value>,
+    /// Which connection to use, when the tenant has several of the tool's connector.
+    connection_id: Option<String>,
+}
+
+/// `GET /api/v1/tools`: the caller's tools, in a stable order.
+#[utoipa::path(get, path = "/api/v1/tools", tag = "tools", params(ToolsQuery), responses((status = 200, description = "the tenant's tools", body = Success<Vec<ToolView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiQuery(query): ApiQuery<ToolsQuery>,
+) -> Result<Envelope<Vec<ToolView>>, ApiError> {
+    let scope = query.connection_id.as_deref();
+    let catalogue = Catalogue::for_tenant(&state, &caller.tenant, scope)?;
+    Ok(Envelope::ok(catalogue.into_views()))
+}
+
+/// `POST /api/v1/tools/invoke`: runs one tool. Arguments are checked against its schema
+/// before any plugin runs. Never retried by the host.
+#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+pub async fn invoke_tool(
+    State(state): State<AppState>,
+    caller: TenantCaller,
+    ApiJson(body): ApiJson<InvokeTool>,
+) -> Result<Envelope<ToolResult>, ApiError> {
+    let mut arguments = body
+        .arguments
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if let Some(id) = body.connection_id {
+        let Some(object) = arguments.as_object_mut() else {
+            return Err(ApiError::new(
+                ErrorCode::Validation,
+                "arguments must be a JSON object",
+            ));
+        };
+        match object.get(CONNECTION_ARGUMENT) {
+            Some(inner) if inner != id.as_str() => {
+                return Err(ApiError::new(
+                    ErrorCode::Validation,
+                    "connection_id is given twice, with different values",
+                ));
+            }
+            _ => {
+                object.insert(CONNECTION_ARGUMENT.to_owned(), Value::String(id));
+            }
+        }
+    }
+    invoke(&state, &caller, None, &body.tool, arguments, Via::Rest)
+        .await
+        .map(Envelope::ok)
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,192 @@
+//! Running one tool: find it in the caller's catalogue, pick the connection, check the
+//! arguments against the tool's schema before any plugin runs, run the same use case as the
+//! REST API, and audit the call under the tool's name.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::super::actions::invoke_action;
+use super::super::auth::TenantCaller;
+use super::super::connections::{audit, audit_failure};
+use super::super::{ApiError, AppState, ErrorCode};
+use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
+use crate::runtime::{InputIssue, check_against};
+
+/// Which door a call came through, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub enum Via {
+    Rest,
+    Mcp,
+}
+
+impl Via {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Mcp => "mcp",
+        }
+    }
+}
+
+/// What a tool answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ToolResult {
+    pub tool: String,
+    /// The connection the tool ran on.
+    pub connection_id: String,
+    /// The result: the same view the REST API answers, or the action's output.
+    #[schema(value_type = Object)]
+    pub output: Value,
+}
+
+/// Why a tool call failed.
+#[derive(Debug)]
+pub enum ToolError {
+    /// The caller's catalogue has no such tool (MCP answers this as a protocol error).
+    UnknownTool(ApiError),
+    /// The tool ran, or its arguments were refused (MCP answers this as a tool error the
+    /// model can read and correct).
+    Failed(ApiError),
+}
+
+impl From<ToolError> for ApiError {
+    fn from(error: ToolError) -> Self {
+        match error {
+            ToolError::UnknownTool(error) | ToolError::Failed(error) => error,
+        }
+    }
+}
+
+/// Runs tool `name` with `arguments` for `caller`, within `scope` (one connection) if given.
+pub async fn invoke(
+    state: &AppState,
+    caller: &TenantCaller,
+    scope: Option<&str>,
+    name: &str,
+    arguments: Value,
+    via: Via,
+) -> Result<ToolResult, ToolError> {
+    let catalogue =
+        Catalogue::for_tenant(state, &caller.tenant, scope).map_err(ToolError::Failed)?;
+    let Some(entry) = catalogue.find(name) else {
+        let error = ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "there is no tool `{name}` here; GET /api/v1/tools lists the tools you can call"
+            ),
+        );
+        audit_failure(state, caller, "tool.invoke", name, &error).await;
+        return Err(ToolError::UnknownTool(error));
+    };
+    let prepared = prepare(entry, arguments);
+    let target = match &prepared {
+        Ok((connection, _)) => format!("{connection}/tools/{name}"),
+        Err(_) => name.to_owned(),
+    };
+    let result = match prepared {
+        Ok((connection, arguments)) => run(state, &caller.tenant, entry, &connection, arguments)
+            .await
+            .map(|output| ToolResult {
+                tool: name.to_owned(),
+                connection_id: connection,
+                output,
+            }),
+        Err(error) => Err(error),
+    };
+    match &result {
+        Ok(_) => {
+            let details = json!({ "tool": name, "via": via.name() });
+            audit(state, caller, "tool.invoke", &target, details).await;
+        }
+        Err(error) => audit_failure(state, caller, "tool.invoke", &target, error).await,
+    }
+    result.map_err(ToolError::Failed)
+}
+
+/// Picks the connection and checks the remaining arguments against the tool's schema.
+fn prepare(entry: &CatalogueEntry, arguments: Value) -> Result<(String, Value), ApiError> {
+    let tool = &entry.view.name;
+    let mut arguments = match arguments {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        _ => {
+            return Err(schema_error(
+                tool,
+                vec![InputIssue {
+                    path: String::new(),
+                    message: "the arguments must be a JSON object".into(),
+                }],
+            ));
+        }
+    };
+    let connection = pick_connection(entry, arguments.remove(CONNECTION_ARGUMENT))?;
+    let arguments = Value::Object(arguments);
+    let checked = match &entry.target {
+        ToolTarget::Unified(unified) => check_against(unified.validator(), &arguments),
+        ToolTarget::Action(action) => action.check_input(&arguments),
+    };
+    checked.map_err(|issues| schema_error(tool, issues))?;
+    Ok((connection, arguments))
+}
+
+/// The connection named by `connection_id`, or the only one there is. A `connection_id` is
+/// required when there are several, and must be one of them.
+fn pick_connection(entry: &CatalogueEntry, named: Option<Value>) -> Result<String, ApiError> {
+    let tool = &entry.view.name;
+    let issue = |message: String| {
+        schema_error(
+            tool,
+            vec![InputIssue {
+                path: format!("/{CONNECTION_ARGUMENT}"),
+                message,
+            }],
+        )
+    };
+    match named {
+        None if entry.needs_connection_argument() => Err(issue(format!(
+            "`{CONNECTION_ARGUMENT}` is required: you have {} connections of `{}`",
+            entry.connections.len(),
+            entry.view.connector
+        ))),
+        None => Ok(entry.connections[0].clone()),
+        Some(Value::String(id)) if entry.connections.contains(&id) => Ok(id),
+        Some(Value::String(_)) => Err(issue(format!(
+            "not one of your `{}` connections this tool can use",
+            entry.view.connector
+        ))),
+        Some(_) => Err(issue("must be a string".into())),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    tenant: &str,
+    entry: &CatalogueEntry,
+    connection: &str,
+    arguments: Value,
+) -> Result<Value, ApiError> {
+    match &entry.target {
+        ToolTarget::Unified(unified) => unified.run(state, tenant, connection, arguments).await,
+        ToolTarget::Action(action) => {
+            invoke_action(state, tenant, connection, &action.name, arguments).await
+        }
+    }
+}
+
+/// 422 naming the first failing path, with every issue in `details.errors`.
+fn schema_error(tool: &str, issues: Vec<InputIssue>) -> ApiError {
+    let first = &issues[0];
+    let at = if first.path.is_empty() {
+        "the arguments".to_owned()
+    } else {
+        format!("`{}`", first.path)
+    };
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "arguments do not match the schema of `{tool}`: {at}: {}",
+            first.message
+        ),
+    )
+    .with_details(json!({ "errors": issues }))
+}
