@@ -3,7 +3,8 @@
 //! Confluence fakes. Every Jira request the tools caused is checked against the Jira v3 spec.
 
 use connector_tests::contract::{ApiSpec, assert_conforms};
-use connector_tests::fakes::{ConfluenceFake, JiraFake};
+use connector_tests::fakes::{ConfluenceFake, JiraFake, ProbeVendor};
+use connector_tests::harness::TestServer;
 use connector_tests::harness::log_capture;
 use reqwest::Method;
 use rmcp::model::{
@@ -53,9 +54,23 @@ async fn mcp_client(base: &str, path: &str, key: &str, legacy: bool) -> McpClien
             preferred_versions: vec![ProtocolVersion::LATEST],
         }
     };
-    serve_client_with_lifecycle(info, transport, lifecycle)
+    let client = serve_client_with_lifecycle(info, transport, lifecycle)
         .await
-        .expect("the MCP client connects")
+        .expect("the MCP client connects");
+    let negotiated = client
+        .peer_info()
+        .map(|server| server.protocol_version.clone());
+    let expected = if legacy {
+        ProtocolVersion::V_2025_11_25
+    } else {
+        ProtocolVersion::LATEST
+    };
+    assert_eq!(
+        negotiated,
+        Some(expected),
+        "the revision the client asked for"
+    );
+    client
 }
 
 fn names(tools: &[Tool]) -> Vec<String> {
@@ -598,4 +613,44 @@ async fn the_rest_tool_api_lists_and_invokes_with_either_request_shape() {
         requests.len(),
         "every Jira request is in the v3 spec"
     );
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_shadow_a_unified_tool_and_bare_outputs_are_wrapped() {
+    let vendor = ProbeVendor::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("umbrella").await;
+    server.probe_connection(&key, &vendor.origin(), "tok").await;
+    let client = mcp_client(&server.base, "/mcp", &key, false).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let listed = names(&tools);
+    assert_eq!(
+        listed.iter().filter(|n| *n == "probe.search").count(),
+        1,
+        "{listed:?}"
+    );
+    assert!(
+        tool(&tools, "probe.search")
+            .description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Searches Probe")),
+        "the unified search keeps its name"
+    );
+    assert!(
+        listed.contains(&"probe.action_search".to_owned()),
+        "{listed:?}"
+    );
+    let counted = client
+        .call_tool(call(
+            "probe.action_search",
+            json!({"text": "one two three"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted.structured_content,
+        Some(json!({"result": "3 words"})),
+        "structured content is always an object"
+    );
+    client.cancel().await.ok();
 }

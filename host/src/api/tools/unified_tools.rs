@@ -160,7 +160,7 @@ impl UnifiedTool {
         connection: &str,
         arguments: Value,
     ) -> Result<Value, ApiError> {
-        let output = match self {
+        match self {
             Self::ListContainers => {
                 let a: PageArgs = parse(arguments)?;
                 let query = ContainersQuery {
@@ -237,8 +237,7 @@ impl UnifiedTool {
                 let item = a.item_id.unwrap_or_default();
                 json(unified::create_comment(state, tenant, connection, item, body, false).await?)
             }
-        };
-        output
+        }
     }
 }
 
