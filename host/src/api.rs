@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod audit;
 pub mod auth;
+mod close_on_refused_body;
 mod connection_calls;
 mod connections;
 mod connectors;
@@ -269,6 +270,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(axum::middleware::from_fn(served_by::annotate))
+        .layer(axum::middleware::from_fn(close_on_refused_body::mark))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,

@@ -27,17 +27,18 @@ pub struct ToolsQuery {
     connection_id: Option<String>,
 }
 
-/// `POST /api/v1/tools/invoke`. `name` and `input` are accepted for `tool` and `arguments`
+/// `POST /api/v1/tools/invoke`. `name` or `tool_name` are accepted for `tool`, and `input` or
+/// `params` for `arguments`
 /// (the shapes earlier tool APIs used), and `connection_id` at the top level as well as among
 /// the arguments.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvokeTool {
     /// The tool's name, as `GET /api/v1/tools` lists it.
-    #[serde(alias = "name")]
+    #[serde(alias = "name", alias = "tool_name")]
     tool: String,
     /// Arguments matching the tool's input schema. Default: `{}`.
-    #[serde(default, alias = "input")]
+    #[serde(default, alias = "input", alias = "params")]
     #[schema(value_type = Option<Object>)]
     arguments: Option<Value>,
     /// Which connection to use, when the tenant has several of the tool's connector.

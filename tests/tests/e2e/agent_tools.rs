@@ -410,6 +410,7 @@ async fn the_mcp_endpoint_needs_a_key_and_refuses_foreign_browser_origins() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413, "oversized bodies are refused");
+    assert_eq!(response.headers()["connection"], "close");
 }
 
 #[tokio::test]

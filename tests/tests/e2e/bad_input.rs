@@ -56,6 +56,14 @@ async fn malformed_bodies_get_their_own_statuses_and_store_nothing() {
     for (body, content_type, status, needle) in cases {
         let response = post(body, content_type).await.unwrap();
         assert_eq!(response.status().as_u16(), status);
+        if status == 413 {
+            // Answered before the body was read: the connection cannot be reused, and the
+            // client is told so rather than sending its next request into a closing socket.
+            assert_eq!(
+                response.headers().get("connection").map(|v| v.as_bytes()),
+                Some(&b"close"[..])
+            );
+        }
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["ok"], false);
         assert_eq!(body["error"]["code"], "VALIDATION");
