@@ -259,12 +259,8 @@ fn not_found(what: &str) -> Response {
 
 async fn issue(State(fake): State<Fake>, Path(params): Path<HashMap<String, String>>) -> Response {
     let key = params.get("key").cloned().unwrap_or_default();
-    let data = fake.data.lock().unwrap();
-    match data
-        .issues
-        .iter()
-        .find(|i| i["key"] == key.as_str() || i["id"] == key.as_str())
-    {
+    let mut data = fake.data.lock().unwrap();
+    match find_issue(&mut data, &key) {
         Some(issue) => Json(issue.clone()).into_response(),
         None => not_found("Issue"),
     }
@@ -295,11 +291,7 @@ async fn edit_issue(
             .into_response();
     }
     let mut data = fake.data.lock().unwrap();
-    let Some(issue) = data
-        .issues
-        .iter_mut()
-        .find(|i| i["key"] == key.as_str() || i["id"] == key.as_str())
-    else {
+    let Some(issue) = find_issue(&mut data, &key) else {
         return not_found("Issue");
     };
     for (name, value) in fields {
