@@ -104,14 +104,18 @@ fn main() -> anyhow::Result<()> {
             run(cargo()
                 .current_dir(&root)
                 .args(["build", "--workspace", "--bins"]))?;
-            // Plugin-side libraries hold pure logic (document formats, time formats): their
-            // unit tests run natively.
-            step("running the plugin libraries' unit tests (native)");
-            run(cargo()
-                .current_dir(&root)
+            // The connectors and their shared library hold pure logic (vendor JSON mapping,
+            // document and time formats, id checks): their unit tests run natively.
+            step("running the connectors' unit tests (native)");
+            let mut unit = cargo();
+            unit.current_dir(&root)
                 .args(["test", "--manifest-path"])
                 .arg(root.join("plugins/Cargo.toml"))
-                .args(["--package", "atlassian"]))?;
+                .args(["--package", "atlassian"]);
+            for connector in crate_names(&root.join("plugins"))? {
+                unit.args(["--package", &connector]);
+            }
+            run(&mut unit)?;
             step("running the tests");
             let mut command = cargo();
             command

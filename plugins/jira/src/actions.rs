@@ -144,8 +144,7 @@ fn transition(site: &Site, input: TransitionInput) -> Result<Value, ConnectorErr
         .find(|t| t.id == wanted || t.name.eq_ignore_ascii_case(wanted))
         .or_else(|| {
             available.transitions.iter().find(|t| {
-                t.to
-                    .as_ref()
+                t.to.as_ref()
                     .is_some_and(|to| to.name.eq_ignore_ascii_case(wanted))
             })
         })
