@@ -51,6 +51,11 @@ impl ApiSpec {
         Self::load("jira-platform-v3.json.gz", "")
     }
 
+    /// GitHub REST API (api.github.com, October 2021 description).
+    pub fn github() -> Self {
+        Self::load("github-rest-2021-10.json.gz", "")
+    }
+
     /// Confluence Cloud REST API v2.
     pub fn confluence_v2() -> Self {
         Self::load("confluence-v2.json", "/wiki/api/v2")

@@ -2,6 +2,7 @@
 
 pub mod atlassian_auth;
 mod confluence;
+pub mod github;
 mod jira;
 pub mod oauth_server;
 pub mod probe_vendor;
@@ -12,6 +13,7 @@ mod slow_vendor;
 mod tracker;
 
 pub use confluence::ConfluenceFake;
+pub use github::GitHubFake;
 pub use jira::JiraFake;
 pub use oauth_server::OAuthServer;
 pub use probe_vendor::ProbeVendor;

@@ -64,9 +64,9 @@ impl TestServer {
             compile_cache_key: Some(ConfigSecret::new(TEST_CACHE_KEY)),
             allow_private_egress: true,
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
-            // The Atlassian fakes serve the "site" on loopback; the connectors themselves ask
-            // only for *.atlassian.net.
-            connector_hosts: ["jira", "confluence", "tracker", "scaffolded"]
+            // The vendor fakes serve the "site" on loopback; the connectors themselves ask
+            // only for their vendors (*.atlassian.net, api.github.com).
+            connector_hosts: ["jira", "confluence", "github", "tracker", "scaffolded"]
                 .into_iter()
                 .map(|id| (id.to_owned(), vec!["127.0.0.1".to_owned()]))
                 .collect(),

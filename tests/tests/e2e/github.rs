@@ -1,0 +1,314 @@
+//! The GitHub connector through the host's REST API, against a behavioural GitHub fake, with
+//! every request checked against GitHub's own REST API description.
+
+use connector_tests::contract::{ApiSpec, assert_conforms};
+use connector_tests::fakes::GitHubFake;
+use connector_tests::harness::TestServer;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ghp_test0123456789abcdefghijklmnopqrstu";
+
+struct Hub {
+    fake: GitHubFake,
+    server: TestServer,
+    key: String,
+}
+
+impl Hub {
+    async fn start() -> Self {
+        let fake = GitHubFake::start(TOKEN).await;
+        let server = TestServer::start().await;
+        let key = server.tenant("acme").await;
+        Self { fake, server, key }
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.server.send(method, path, Some(&self.key), body).await
+    }
+
+    async fn connect(&self, token: &str) -> (u16, Value) {
+        let body = json!({
+            "connector": "github",
+            "config": {"api_url": self.fake.origin()},
+            "credentials": {"type": "bearer", "token": token},
+        });
+        self.send(Method::POST, "/api/v1/connections", Some(body))
+            .await
+    }
+
+    async fn ids(&self, path: &str) -> (Vec<String>, usize) {
+        self.server.all_pages(&self.key, path).await
+    }
+}
+
+#[tokio::test]
+async fn a_token_connection_browses_searches_creates_and_acts() {
+    let hub = Hub::start().await;
+    let (status, refused) = hub.connect("ghp_wrong").await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("VALIDATION")),
+        "{refused}"
+    );
+    let (status, created) = hub.connect(TOKEN).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["principal"]["id"], "583231");
+    assert_eq!(created["data"]["values"]["login"], "octocat");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/connections/{id}");
+
+    let (repos, pages) = hub.ids(&format!("{base}/containers?limit=3")).await;
+    assert_eq!(
+        repos,
+        [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"
+        ]
+        .map(|r| format!("octocat/{r}"))
+    );
+    assert_eq!(pages, 3, "Link paging across three pages");
+
+    let (issues, pages) = hub
+        .ids(&format!("{base}/containers/octocat%2Falpha/items?limit=2"))
+        .await;
+    assert_eq!(
+        issues,
+        [5, 4, 3, 2, 1].map(|n| format!("octocat/alpha#{n}")),
+        "most recently updated first"
+    );
+    assert_eq!(pages, 3);
+    let (status, page) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/containers/octocat%2Falpha/items?limit=1"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["data"]["entries"][0]["kind"], "pull_request",
+        "PRs are told apart"
+    );
+    let (recent, _) = hub
+        .ids(&format!(
+            "{base}/containers/octocat%2Falpha/items?updated_since=2026-11-04T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(recent, ["octocat/alpha#5", "octocat/alpha#4"], "since=");
+
+    let (status, issue) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/items/octocat%2Falpha%233"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{issue}");
+    assert_eq!(issue["data"]["kind"], "issue");
+    assert_eq!(issue["data"]["title"], "alpha issue 3");
+    assert_eq!(issue["data"]["body"], "Steps for **alpha** #3");
+    assert_eq!(issue["data"]["body_format"], "markdown");
+    assert_eq!(issue["data"]["attributes"]["state"], "open");
+    assert_eq!(
+        issue["data"]["url"],
+        "https://github.com/octocat/alpha/issues/3"
+    );
+
+    let (comments, pages) = hub
+        .ids(&format!(
+            "{base}/items/octocat%2Falpha%233/comments?limit=3"
+        ))
+        .await;
+    assert_eq!(comments.len(), 4);
+    assert_eq!(pages, 2);
+
+    let (found, _) = hub
+        .ids(&format!("{base}/search?q=charlie%20issue%202"))
+        .await;
+    assert_eq!(found, ["octocat/charlie#2"]);
+    let searched = hub.fake.recorder.to_path("/search/issues");
+    assert!(
+        searched[0]
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("user%3Aoctocat"),
+        "search is scoped to the account: {:?}",
+        searched[0].query
+    );
+
+    let (status, created) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/containers/octocat%2Fdelta/items"),
+            Some(json!({"title": "From the host", "body": "Seen in **prod**", "attributes": {"labels": "bug, ui"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["id"], "octocat/delta#6");
+    assert_eq!(created["data"]["attributes"]["labels"], "bug,ui");
+    let (status, read) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/items/octocat%2Fdelta%236"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, read["data"]["title"].as_str()),
+        (200, Some("From the host"))
+    );
+    let (status, comment) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/items/octocat%2Fdelta%236/comments"),
+            Some(json!({"body": "Reproduced."})),
+        )
+        .await;
+    assert_eq!(status, 201, "{comment}");
+    let (status, listed) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/items/octocat%2Fdelta%236/comments"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["data"]["entries"][0]["body"], "Reproduced.");
+    let (status, edited) = hub
+        .send(
+            Method::PATCH,
+            &format!("{base}/items/octocat%2Fdelta%236"),
+            Some(json!({"title": "From the host, retitled"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["data"]["title"], "From the host, retitled");
+    let (status, refused) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/containers/octocat%2Fdelta/items"),
+            Some(json!({"title": "x", "attributes": {"milestone": "1"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("VALIDATION"))
+    );
+
+    let (status, closed) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/actions/close_issue"),
+            Some(json!({"issue": "octocat/delta#6", "reason": "not_planned"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["data"]["output"]["state"], "closed");
+    let held = hub.fake.issue("octocat/delta", 6).unwrap();
+    assert_eq!(
+        (held["state"].as_str(), held["state_reason"].as_str()),
+        (Some("closed"), Some("not_planned"))
+    );
+    let (status, labelled) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/actions/add_labels"),
+            Some(json!({"issue": "octocat/delta#6", "labels": ["triaged"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{labelled}");
+    assert_eq!(
+        labelled["data"]["output"]["labels"],
+        json!(["bug", "ui", "triaged"])
+    );
+    let (status, reopened) = hub
+        .send(
+            Method::POST,
+            &format!("{base}/actions/reopen_issue"),
+            Some(json!({"issue": "octocat/delta#6"})),
+        )
+        .await;
+    assert_eq!(
+        (status, reopened["data"]["output"]["state"].as_str()),
+        (200, Some("open"))
+    );
+
+    let (status, missing) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/items/octocat%2Fdelta%23999"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
+    let (status, bad) = hub
+        .send(
+            Method::GET,
+            &format!("{base}/items/octocat%2F..%2Fx%231"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "not an id, never a path: {bad}");
+
+    let requests = hub.fake.recorder.requests();
+    assert!(
+        requests.iter().all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a == format!("Bearer {TOKEN}") || a == "Bearer ghp_wrong")),
+        "bearer token on every request"
+    );
+    let covered = assert_conforms(&ApiSpec::github(), &requests, "github");
+    assert_eq!(
+        covered,
+        requests.len(),
+        "every request is in GitHub's description"
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth() {
+    let hub = Hub::start().await;
+    let (status, created) = hub.connect(TOKEN).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/connections/{id}");
+
+    hub.fake.throttle_next(1);
+    let response = hub
+        .server
+        .client
+        .get(format!("{}{base}/containers", hub.server.base))
+        .bearer_auth(&hub.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((29..=31).contains(&wait), "until x-ratelimit-reset: {wait}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    let (status, _) = hub
+        .send(Method::GET, &format!("{base}/containers"), None)
+        .await;
+    assert_eq!(status, 200, "served again once the limit lifts");
+
+    hub.fake.revoke(TOKEN);
+    let (status, revoked) = hub
+        .send(Method::GET, &format!("{base}/containers"), None)
+        .await;
+    assert_eq!(
+        (status, revoked["error"]["code"].as_str()),
+        (409, Some("REAUTH_REQUIRED")),
+        "{revoked}"
+    );
+    let (_, connection) = hub.send(Method::GET, &base, None).await;
+    assert_eq!(connection["data"]["status"], "invalid_credentials");
+}
