@@ -6,6 +6,7 @@ mod actions;
 mod client;
 mod mapping;
 
+use connector_sdk::config::Config;
 use connector_sdk::prelude::*;
 use connector_sdk::{ClientAuth, Oauth2};
 use serde_json::value::RawValue;
@@ -21,6 +22,8 @@ struct GitHubConnector {
     github: GitHub,
     /// The account's login, learned at connect: search is scoped to its repositories.
     login: Option<String>,
+    /// Organizations whose repositories search also covers (config `search_orgs`).
+    search_orgs: Vec<String>,
 }
 
 /// One page of a `Link`-paged list: each entry with its JSON when asked, and the next cursor.
@@ -120,6 +123,28 @@ fn issue_fields(
     Ok(fields)
 }
 
+/// Config `search_orgs`: organization logins (letters, digits, `-`), so none can smuggle
+/// another qualifier into a search.
+fn search_orgs(config: &Config) -> Result<Vec<String>, ConnectorError> {
+    let orgs: Vec<String> = config
+        .get("search_orgs")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|org| !org.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let valid = |org: &String| {
+        org.len() <= 39 && org.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    match orgs.iter().find(|org| !valid(org)) {
+        Some(bad) => Err(ConnectorError::InvalidConfig(format!(
+            "search_orgs: `{bad}` is not a GitHub organization login"
+        ))),
+        None => Ok(orgs),
+    }
+}
+
 #[connector_sdk::connector]
 impl connector_sdk::Connector for GitHubConnector {
     fn info() -> ConnectorInfo {
@@ -156,10 +181,15 @@ impl connector_sdk::Connector for GitHubConnector {
             .build()
     }
 
+    fn validate(config: &Config) -> Result<(), ConnectorError> {
+        search_orgs(config).map(|_| ())
+    }
+
     fn new(connection: Connection) -> Result<Self, ConnectorError> {
         Ok(Self {
             github: GitHub::new(&connection)?,
             login: connection.value("login").map(str::to_owned),
+            search_orgs: search_orgs(connection.config())?,
         })
     }
 
@@ -241,8 +271,14 @@ impl connector_sdk::Connector for GitHubConnector {
                 .any(|q| word.starts_with(q))
         });
         let mut q = query.trim().to_owned();
-        if !scoped && let Some(login) = &self.login {
-            q.push_str(&format!(" user:{login}"));
+        if !scoped {
+            // GitHub ORs repeated scope qualifiers: the account's repositories or the orgs'.
+            if let Some(login) = &self.login {
+                q.push_str(&format!(" user:{login}"));
+            }
+            for org in &self.search_orgs {
+                q.push_str(&format!(" org:{org}"));
+            }
         }
         let first = self
             .github

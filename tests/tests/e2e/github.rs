@@ -277,6 +277,53 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     let id = created["data"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v1/connections/{id}");
 
+    // Search also covers the organizations the connection names; a value that is not an
+    // organization login is refused before anything is stored.
+    let with_orgs = |orgs: &str| {
+        json!({
+            "connector": "github",
+            "config": {"api_url": hub.fake.origin(), "search_orgs": orgs},
+            "credentials": {"type": "bearer", "token": TOKEN},
+        })
+    };
+    let (status, refused) = hub
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(with_orgs("acme, x repo:evil/y")),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("VALIDATION")),
+        "{refused}"
+    );
+    let (status, orgs) = hub
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(with_orgs("octo-org, acme")),
+        )
+        .await;
+    assert_eq!(status, 201, "{orgs}");
+    let orgs_id = orgs["data"]["id"].as_str().unwrap();
+    let (status, _) = hub
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{orgs_id}/search?q=golf"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let query = hub.fake.recorder.to_path("/search/issues")[0]
+        .query
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        query.contains("user%3Aoctocat+org%3Aocto-org+org%3Aacme"),
+        "{query}"
+    );
+
     hub.fake.throttle_next(1);
     let response = hub
         .server

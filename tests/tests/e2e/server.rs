@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(8)),
+        (200, Some(9)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -52,6 +52,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         ids,
         [
             "confluence",
+            "github",
             "hostile",
             "jira",
             "legacy",
@@ -62,16 +63,25 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         ],
         "the broken file was skipped, the good ones loaded"
     );
-    assert_eq!(listed["data"][5]["plugin"]["wit_version"], "0.3.0");
-    assert_eq!(listed["data"][4]["plugin"]["wit_version"], "0.2.0");
-    assert_eq!(listed["data"][3]["plugin"]["wit_version"], "0.1.0");
-    assert_eq!(listed["data"][2]["auth_methods"][1]["kind"], "oauth2");
+    let connector = |id: &str| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(connector("probe")["plugin"]["wit_version"], "0.3.0");
+    assert_eq!(connector("legacy-v2")["plugin"]["wit_version"], "0.2.0");
+    assert_eq!(connector("legacy")["plugin"]["wit_version"], "0.1.0");
+    assert_eq!(connector("jira")["auth_methods"][1]["kind"], "oauth2");
     assert_eq!(
-        listed["data"][2]["auth_methods"][1]["oauth2"]["extra_authorize_params"][0][1],
+        connector("jira")["auth_methods"][1]["oauth2"]["extra_authorize_params"][0][1],
         "api.atlassian.com"
     );
     assert_eq!(
-        listed["data"][5]["auth_methods"][2]["placement"],
+        connector("probe")["auth_methods"][2]["placement"],
         "header:x-probe-key"
     );
 
