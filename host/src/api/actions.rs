@@ -13,6 +13,7 @@ use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::runtime::{ActionManifest, CallError, Operation, OperationOutput};
+use crate::store::ConnectionRecord;
 
 /// What an action returned.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -87,21 +88,20 @@ pub async fn invoke_action(
         )
     })?;
     if let Err(issues) = action.check_input(&input) {
-        let first = &issues[0];
-        let at = if first.path.is_empty() {
-            "the input".to_owned()
-        } else {
-            format!("`{}`", first.path)
-        };
-        return Err(ApiError::new(
-            ErrorCode::Validation,
-            format!(
-                "input does not match the schema of `{name}`: {at}: {}",
-                first.message
-            ),
-        )
-        .with_details(json!({ "errors": issues })));
+        let lead = format!("input does not match the schema of `{name}`");
+        return Err(ApiError::schema_mismatch(&lead, "the input", issues));
     }
+    run_action(state, record, name, input).await
+}
+
+/// Runs action `name` on a connection the caller loaded, with input already checked against
+/// the action's schema; the output must be JSON.
+pub async fn run_action(
+    state: &AppState,
+    record: ConnectionRecord,
+    name: &str,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
     let operation = Operation::InvokeAction {
         name: name.to_owned(),
         input: input.to_string(),

@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::request_id;
-use crate::runtime::{CallError, wit::ConnectorError};
+use crate::runtime::{CallError, InputIssue, wit::ConnectorError};
 
 /// The error codes of REST API v1, each with its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -73,6 +73,22 @@ impl ApiError {
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self
+    }
+
+    /// 422 for input that does not fit a JSON Schema: `lead` says what did not match
+    /// (`input does not match the schema of `close``), `whole` names the input as a whole for
+    /// an issue at its root; the first issue is in the message, every one in `details.errors`.
+    pub fn schema_mismatch(lead: &str, whole: &str, issues: Vec<InputIssue>) -> Self {
+        let first = issues.first();
+        let at = match first {
+            Some(issue) if !issue.path.is_empty() => format!("`{}`", issue.path),
+            _ => whole.to_owned(),
+        };
+        let why = first
+            .map(|issue| issue.message.as_str())
+            .unwrap_or_default();
+        Self::new(ErrorCode::Validation, format!("{lead}: {at}: {why}"))
+            .with_details(serde_json::json!({ "errors": issues }))
     }
 
     /// Maps a plugin call's failure to its API error.

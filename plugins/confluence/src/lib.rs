@@ -116,6 +116,11 @@ fn get_page(site: &Site, id: &str) -> Result<Item, ConnectorError> {
         numeric_id(id, "page")?
     ))
     .send_ok()?;
+    page_answer(site, &response)
+}
+
+/// A page Confluence answered with (read or created), its JSON kept as `raw`.
+fn page_answer(site: &Site, response: &http::Response) -> Result<Item, ConnectorError> {
     let raw: &RawValue = response.json()?;
     Ok(page_item(
         site,
@@ -363,12 +368,7 @@ impl Connector for Confluence {
         let response = Request::post(format!("{}/wiki/api/v2/pages", site.api_base()?))
             .json(&body)?
             .send_ok()?;
-        let raw: &RawValue = response.json()?;
-        Ok(page_item(
-            site,
-            &read_entry::<Page>(Product::Confluence, raw)?,
-            Some(raw),
-        ))
+        page_answer(site, &response)
     }
 
     /// Adds a footer comment to a page.

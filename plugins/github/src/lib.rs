@@ -41,16 +41,20 @@ fn list<T: serde::de::DeserializeOwned>(
         page,
     )?;
     let response = github.send(request)?;
+    let next = response.link_next();
+    if !page.include_raw {
+        let entries: Vec<T> = response.json()?;
+        return Ok((
+            entries.into_iter().map(|entry| (entry, None)).collect(),
+            next,
+        ));
+    }
     let raw: Vec<Box<RawValue>> = response.json()?;
     let entries = raw
         .into_iter()
-        .map(|entry| {
-            let parsed: T = serde_json::from_str(entry.get())
-                .map_err(|e| ConnectorError::Permanent(format!("unexpected GitHub entry: {e}")))?;
-            Ok((parsed, page.include_raw.then_some(entry)))
-        })
+        .map(|entry| Ok((decode::<T>(&entry)?, Some(entry))))
         .collect::<Result<Vec<_>, ConnectorError>>()?;
-    Ok((entries, response.link_next()))
+    Ok((entries, next))
 }
 
 impl GitHubConnector {
@@ -65,11 +69,19 @@ impl GitHubConnector {
         let response = self
             .github
             .send(self.issue_request(http::Method::Get, id)?)?;
-        let raw: &RawValue = response.json()?;
-        let issue: Issue = decode(raw)?;
-        let (owner, repo, _) = issue_id(id)?;
-        Ok(issue.item(Some(&format!("{owner}/{repo}")), Some(raw)))
+        issue_answer(&response, repo_of(id))
     }
+}
+
+/// An issue GitHub answered with (read, created or edited), as an item of `repo`.
+fn issue_answer(response: &http::Response, repo: &str) -> Result<Item, ConnectorError> {
+    let raw: &RawValue = response.json()?;
+    Ok(decode::<Issue>(raw)?.item(Some(repo), Some(raw)))
+}
+
+/// `owner/repo` of an issue id already checked by [`issue_id`].
+fn repo_of(id: &str) -> &str {
+    id.rsplit_once('#').map_or(id, |(repo, _)| repo)
 }
 
 fn decode<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError> {
@@ -289,12 +301,21 @@ impl connector_sdk::Connector for GitHubConnector {
             .query("per_page", page.limit.min(100));
         let request = LinkHeader::request(&self.github.base, first, &page)?;
         let response = self.github.send(request)?;
-        let found: SearchPage<&RawValue> = response.json()?;
-        let entries = found
-            .items
-            .iter()
-            .map(|raw| Ok(decode::<Issue>(raw)?.item(None, page.include_raw.then_some(*raw))))
-            .collect::<Result<Vec<_>, ConnectorError>>()?;
+        let entries = if page.include_raw {
+            let found: SearchPage<&RawValue> = response.json()?;
+            found
+                .items
+                .iter()
+                .map(|raw| Ok(decode::<Issue>(raw)?.item(None, Some(*raw))))
+                .collect::<Result<Vec<_>, ConnectorError>>()?
+        } else {
+            let found: SearchPage<Issue> = response.json()?;
+            found
+                .items
+                .iter()
+                .map(|issue| issue.item(None, None))
+                .collect()
+        };
         Ok(ItemPage::new(entries, response.link_next()))
     }
 
@@ -306,9 +327,7 @@ impl connector_sdk::Connector for GitHubConnector {
             .github
             .at(http::Method::Post, ["repos", owner, repo, "issues"])
             .json(&fields)?;
-        let response = self.github.send(request)?;
-        let raw: &RawValue = response.json()?;
-        Ok(decode::<Issue>(raw)?.item(Some(container_id), Some(raw)))
+        issue_answer(&self.github.send(request)?, container_id)
     }
 
     /// Edits an issue (`PATCH`): title, body, attributes `labels`, `assignees`, `state`.
@@ -320,10 +339,7 @@ impl connector_sdk::Connector for GitHubConnector {
         let request = self
             .issue_request(http::Method::Patch, item_id)?
             .json(&fields)?;
-        let response = self.github.send(request)?;
-        let raw: &RawValue = response.json()?;
-        let (owner, repo, _) = issue_id(item_id)?;
-        Ok(decode::<Issue>(raw)?.item(Some(&format!("{owner}/{repo}")), Some(raw)))
+        issue_answer(&self.github.send(request)?, repo_of(item_id))
     }
 
     fn create_comment(&self, item_id: &str, new: NewComment) -> Result<Comment, ConnectorError> {

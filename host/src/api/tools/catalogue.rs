@@ -71,10 +71,36 @@ impl Catalogue {
         tenant: &str,
         scope: Option<&str>,
     ) -> Result<Self, ApiError> {
-        let connections = match scope {
+        Self::build(state, tenant, scope, None)
+    }
+
+    /// Only the tools of the connector `tool` belongs to (`jira.search` → `jira`): what a call
+    /// needs, without building every other connector's schemas.
+    pub fn for_tool(
+        state: &AppState,
+        tenant: &str,
+        scope: Option<&str>,
+        tool: &str,
+    ) -> Result<Self, ApiError> {
+        let connector = tool
+            .split_once('.')
+            .map_or(tool, |(connector, _)| connector);
+        Self::build(state, tenant, scope, Some(connector))
+    }
+
+    fn build(
+        state: &AppState,
+        tenant: &str,
+        scope: Option<&str>,
+        only: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let mut connections = match scope {
             Some(id) => vec![connection_calls::load(state, tenant, id)?],
             None => state.store.connections(tenant)?,
         };
+        if let Some(connector) = only {
+            connections.retain(|record| record.connector == connector);
+        }
         let mut by_connector: BTreeMap<String, Vec<ConnectionRecord>> = BTreeMap::new();
         for record in connections {
             by_connector

@@ -5,8 +5,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::super::actions::invoke_action;
+use super::super::actions::run_action;
 use super::super::auth::TenantCaller;
+use super::super::connection_calls;
 use super::super::connections::{audit, audit_failure};
 use super::super::{ApiError, AppState, ErrorCode};
 use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
@@ -67,7 +68,7 @@ pub async fn invoke(
     via: Via,
 ) -> Result<ToolResult, ToolError> {
     let catalogue =
-        Catalogue::for_tenant(state, &caller.tenant, scope).map_err(ToolError::Failed)?;
+        Catalogue::for_tool(state, &caller.tenant, scope, name).map_err(ToolError::Failed)?;
     let Some(entry) = catalogue.find(name) else {
         let error = ApiError::new(
             ErrorCode::NotFound,
@@ -167,26 +168,16 @@ async fn run(
 ) -> Result<Value, ApiError> {
     match &entry.target {
         ToolTarget::Unified(unified) => unified.run(state, tenant, connection, arguments).await,
+        // Checked against the action's schema in `prepare`; not checked again.
         ToolTarget::Action(action) => {
-            invoke_action(state, tenant, connection, &action.name, arguments).await
+            let record = connection_calls::load(state, tenant, connection)?;
+            run_action(state, record, &action.name, arguments).await
         }
     }
 }
 
 /// 422 naming the first failing path, with every issue in `details.errors`.
 fn schema_error(tool: &str, issues: Vec<InputIssue>) -> ApiError {
-    let first = &issues[0];
-    let at = if first.path.is_empty() {
-        "the arguments".to_owned()
-    } else {
-        format!("`{}`", first.path)
-    };
-    ApiError::new(
-        ErrorCode::Validation,
-        format!(
-            "arguments do not match the schema of `{tool}`: {at}: {}",
-            first.message
-        ),
-    )
-    .with_details(json!({ "errors": issues }))
+    let lead = format!("arguments do not match the schema of `{tool}`");
+    ApiError::schema_mismatch(&lead, "the arguments", issues)
 }

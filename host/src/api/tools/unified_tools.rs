@@ -133,12 +133,18 @@ impl UnifiedTool {
 
     /// JSON Schema of the arguments (without `connection_id`, which the catalogue adds).
     pub fn input_schema(self) -> &'static Value {
-        &SCHEMAS[self as usize].0
+        &self.compiled().0
     }
 
     /// Checks arguments (without `connection_id`) against [`Self::input_schema`].
     pub fn validator(self) -> &'static jsonschema::Validator {
-        &SCHEMAS[self as usize].1
+        &self.compiled().1
+    }
+
+    fn compiled(self) -> &'static (Value, jsonschema::Validator) {
+        let at = Self::ALL.iter().position(|tool| *tool == self);
+        // Every variant is in ALL (the unit tests walk it); 0 only keeps this total.
+        &SCHEMAS[at.unwrap_or(0)]
     }
 
     /// JSON Schema of the structured result.
@@ -287,26 +293,17 @@ fn json(view: impl serde::Serialize) -> Result<Value, ApiError> {
     })
 }
 
-/// Input schemas and their validators, compiled once, indexed like the enum.
+/// Input schemas and their validators, compiled once, in the order of [`UnifiedTool::ALL`].
 static SCHEMAS: LazyLock<Vec<(Value, jsonschema::Validator)>> = LazyLock::new(|| {
-    [
-        UnifiedTool::ListContainers,
-        UnifiedTool::ListItems,
-        UnifiedTool::GetItem,
-        UnifiedTool::ListComments,
-        UnifiedTool::Search,
-        UnifiedTool::CreateItem,
-        UnifiedTool::UpdateItem,
-        UnifiedTool::CreateComment,
-    ]
-    .into_iter()
-    .map(|tool| {
-        let schema = input_schema(tool);
-        // The schemas are literals of this file, checked by the unit test below.
-        let validator = jsonschema::validator_for(&schema).expect("a valid tool schema");
-        (schema, validator)
-    })
-    .collect()
+    UnifiedTool::ALL
+        .into_iter()
+        .map(|tool| {
+            let schema = input_schema(tool);
+            // The schemas are literals of this file, checked by the unit tests below.
+            let validator = jsonschema::validator_for(&schema).expect("a valid tool schema");
+            (schema, validator)
+        })
+        .collect()
 });
 
 fn input_schema(tool: UnifiedTool) -> Value {
