@@ -6,11 +6,13 @@ pub mod log_capture;
 mod oauth_setup;
 mod process;
 mod test_server;
+mod vendor_oauth;
 
 pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
 pub use test_server::{ADMIN_TOKEN, TestServer};
+pub use vendor_oauth::{connect_with_oauth, use_oauth_server};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

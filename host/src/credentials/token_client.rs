@@ -40,7 +40,9 @@ pub struct TokenResponse {
 pub struct TokenStyle {
     /// Parameters as a JSON object rather than a form (Notion).
     pub json: bool,
-    /// JSON pointer to the token set when it is not at the top level (Slack's `/authed_user`).
+    /// JSON pointer to the token set in a code exchange's answer when it is not at the top
+    /// level (Slack's `/authed_user`). Refresh answers carry it at the top level (Slack puts
+    /// a rotated user token there).
     pub token_pointer: Option<String>,
 }
 
@@ -53,13 +55,22 @@ impl TokenStyle {
         }
     }
 
-    /// Reads a 2xx token response: the token set at `token_pointer` (or the top), the other
-    /// top-level fields kept aside.
-    fn parse(&self, body: &[u8]) -> Result<TokenResponse, TokenError> {
+    /// Reads a 2xx token response: the token set at `token_pointer` for a code exchange (or
+    /// the top), the other top-level fields kept aside. Some vendors answer errors with a 2xx
+    /// (GitHub's `{"error": ...}`, Slack's `{"ok": false, "error": ...}`): those are errors.
+    fn parse(&self, body: &[u8], code_exchange: bool) -> Result<TokenResponse, TokenError> {
         let unreadable = |e: String| TokenError::Failed(format!("unreadable token response: {e}"));
         let value: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| unreadable(e.to_string()))?;
-        let tokens = match &self.token_pointer {
+        if value.get("ok") == Some(&serde_json::Value::Bool(false)) || value.get("error").is_some()
+        {
+            return Err(match serde_json::from_value::<ErrorBody>(value) {
+                Ok(error) => error.into(),
+                Err(_) => TokenError::Failed("the token endpoint reported an error".into()),
+            });
+        }
+        let pointer = self.token_pointer.as_ref().filter(|_| code_exchange);
+        let tokens = match pointer {
             Some(pointer) => value
                 .pointer(pointer)
                 .ok_or_else(|| unreadable(format!("no token set at `{pointer}`")))?,
@@ -108,6 +119,29 @@ struct ErrorBody {
     error: String,
     #[serde(default)]
     error_description: Option<String>,
+}
+
+/// Vendors' names for a code or refresh token that is no longer valid: RFC 6749's, GitHub's
+/// and Slack's.
+const INVALID_GRANT_ERRORS: [&str; 4] = [
+    "invalid_grant",
+    "bad_verification_code",
+    "invalid_code",
+    "invalid_refresh_token",
+];
+
+impl From<ErrorBody> for TokenError {
+    fn from(error: ErrorBody) -> Self {
+        let description = error.error_description.unwrap_or_default();
+        if INVALID_GRANT_ERRORS.contains(&error.error.as_str()) {
+            Self::InvalidGrant(description)
+        } else {
+            Self::Rejected {
+                error: error.error,
+                description,
+            }
+        }
+    }
 }
 
 /// Now, in Unix seconds.
@@ -204,16 +238,13 @@ impl TokenClient {
     ) -> Result<TokenResponse, TokenError> {
         let (status, body) = self.send_form(url, client, basic_auth, style, form).await?;
         if (200..300).contains(&status) {
-            return style.parse(&body);
+            let code_exchange = form
+                .iter()
+                .any(|(k, v)| *k == "grant_type" && *v == "authorization_code");
+            return style.parse(&body, code_exchange);
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant(
-                e.error_description.unwrap_or_default(),
-            )),
-            Ok(e) => Err(TokenError::Rejected {
-                error: e.error,
-                description: e.error_description.unwrap_or_default(),
-            }),
+            Ok(error) => Err(error.into()),
             Err(_) => Err(TokenError::Failed(format!(
                 "token endpoint answered {status}"
             ))),
@@ -309,20 +340,52 @@ mod tests {
             token_pointer: Some("/authed_user".into()),
         };
         let body = br#"{"ok":true,"team":{"id":"T1"},"authed_user":{"access_token":"xoxp-1","refresh_token":"r-1","expires_in":60}}"#;
-        let parsed = slack.parse(body).unwrap();
+        let parsed = slack.parse(body, true).unwrap();
         assert_eq!(parsed.access_token, "xoxp-1");
         assert_eq!(parsed.refresh_token.as_deref(), Some("r-1"));
         assert_eq!(parsed.fields["team"]["id"], "T1");
-        assert!(slack.parse(br#"{"access_token":"top"}"#).is_err());
+        assert!(slack.parse(br#"{"access_token":"top"}"#, true).is_err());
+        let rotated = slack
+            .parse(
+                br#"{"ok":true,"access_token":"xoxe.xoxp-2","token_type":"user"}"#,
+                false,
+            )
+            .unwrap();
+        assert_eq!(
+            rotated.access_token, "xoxe.xoxp-2",
+            "refreshes answer at the top"
+        );
 
         let plain = TokenStyle::default();
         let parsed = plain
-            .parse(br#"{"access_token":"a","instance_url":"https://acme.my.salesforce.com"}"#)
+            .parse(
+                br#"{"access_token":"a","instance_url":"https://acme.my.salesforce.com"}"#,
+                true,
+            )
             .unwrap();
         assert_eq!(
             parsed.fields["instance_url"],
             "https://acme.my.salesforce.com"
         );
         assert!(!format!("{parsed:?}").contains("\"a\""));
+    }
+
+    #[test]
+    fn errors_answered_with_a_success_status_are_errors() {
+        let plain = TokenStyle::default();
+        let github = br#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#;
+        assert!(matches!(
+            plain.parse(github, true),
+            Err(TokenError::InvalidGrant(d)) if d.contains("incorrect")
+        ));
+        let slack = br#"{"ok":false,"error":"invalid_client_id"}"#;
+        assert!(matches!(
+            plain.parse(slack, true),
+            Err(TokenError::Rejected { error, .. }) if error == "invalid_client_id"
+        ));
+        assert!(matches!(
+            plain.parse(br#"{"ok":false}"#, false),
+            Err(TokenError::Failed(_))
+        ));
     }
 }

@@ -1,13 +1,16 @@
 //! GitHub connector: repositories are containers, issues and pull requests are items, issue
 //! comments are comments; search is GitHub's issue search. REST API on api.github.com (or a
 //! GitHub Enterprise Server, config `api_url`), with a personal access token or an OAuth app.
+//! Repository webhooks report issue and comment changes.
 
 mod actions;
 mod client;
 mod mapping;
+mod webhooks;
 
 use connector_sdk::config::Config;
 use connector_sdk::prelude::*;
+use connector_sdk::webhook::{Delivery, Outcome, Registration, Target};
 use connector_sdk::{ClientAuth, Oauth2};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -190,6 +193,7 @@ impl connector_sdk::Connector for GitHubConnector {
                 }
             }))
             .actions(actions::declared())
+            .webhooks(webhooks::support())
             .build()
     }
 
@@ -358,5 +362,21 @@ impl connector_sdk::Connector for GitHubConnector {
 
     fn invoke(&self, action: &str, input: Value) -> Result<Value, ConnectorError> {
         actions::invoke(self, action, input)
+    }
+
+    fn webhook_event(
+        _connection: Option<&Connection>,
+        delivery: Delivery,
+    ) -> Result<Outcome, ConnectorError> {
+        webhooks::event(&delivery)
+    }
+
+    /// A repository hook on `target.container_id`.
+    fn register_webhook(&self, target: Target) -> Result<Registration, ConnectorError> {
+        webhooks::register(&self.github, &target)
+    }
+
+    fn unregister_webhook(&self, registration: Registration) -> Result<(), ConnectorError> {
+        webhooks::unregister(&self.github, &registration)
     }
 }

@@ -2,7 +2,8 @@
 //! ones), `/user`, `/user/repos` and issue listings paged with `per_page`/`page` and a `Link`
 //! header, issues and pull requests mixed as GitHub lists them, `state`/`since`/`sort`,
 //! issue create/edit/close, comments, labels, `/search/issues` with qualifiers, and the primary
-//! rate limit on demand (403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`).
+//! rate limit on demand (403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`), and
+//! repository webhooks (`/repos/{owner}/{repo}/hooks`, secrets never echoed).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -29,9 +30,15 @@ pub const ISSUES_PER_REPO: u64 = 5;
 /// Comments per issue.
 pub const COMMENTS_PER_ISSUE: usize = 4;
 
+/// Decides whether a bearer token is live (an authorization server's access tokens).
+pub type TokenChecker = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Default)]
 struct Data {
     tokens: BTreeSet<String>,
+    checker: Option<TokenChecker>,
+    /// Repository webhooks by repository full name, as created (secret included).
+    hooks: HashMap<String, Vec<Value>>,
     /// Issues by repository full name.
     issues: HashMap<String, Vec<Value>>,
     /// Comments by `owner/repo#number`.
@@ -118,8 +125,20 @@ fn seed(token: &str) -> Data {
 impl GitHubFake {
     /// A GitHub accepting `token` (add more with [`GitHubFake::accept`]).
     pub async fn start(token: &str) -> Self {
+        Self::start_with(seed(token)).await
+    }
+
+    /// A GitHub accepting the tokens `checker` calls live (an OAuth app's).
+    pub async fn start_checking(checker: TokenChecker) -> Self {
+        let mut data = seed("");
+        data.tokens.clear();
+        data.checker = Some(checker);
+        Self::start_with(data).await
+    }
+
+    async fn start_with(data: Data) -> Self {
         let recorder = Recorder::default();
-        let data = Arc::new(Mutex::new(seed(token)));
+        let data = Arc::new(Mutex::new(data));
         let fake = Fake { data: data.clone() };
         let router = Router::new()
             .route("/user", get(|| async { Json(user()) }))
@@ -141,6 +160,11 @@ impl GitHubFake {
                 post(add_labels),
             )
             .route("/search/issues", get(search))
+            .route("/repos/{owner}/{repo}/hooks", post(create_hook))
+            .route(
+                "/repos/{owner}/{repo}/hooks/{hook_id}",
+                axum::routing::delete(delete_hook),
+            )
             .layer(axum::middleware::from_fn_with_state(fake.clone(), gate))
             .with_state(fake);
         Self {
@@ -168,6 +192,12 @@ impl GitHubFake {
     /// `date`).
     pub fn throttle_next(&self, count: u32) {
         self.data.lock().unwrap().throttle = count;
+    }
+
+    /// A repository's webhooks as the fake holds them (with their secrets).
+    pub fn hooks(&self, repo: &str) -> Vec<Value> {
+        let data = self.data.lock().unwrap();
+        data.hooks.get(repo).cloned().unwrap_or_default()
     }
 
     /// An issue as the fake holds it now.
@@ -209,7 +239,9 @@ async fn gate(State(fake): State<Fake>, request: Request, next: Next) -> Respons
         .map(str::to_owned);
     let (known, throttled) = {
         let mut data = fake.data.lock().unwrap();
-        let known = token.as_ref().is_some_and(|t| data.tokens.contains(t));
+        let known = token.as_ref().is_some_and(|t| {
+            data.tokens.contains(t) || data.checker.as_ref().is_some_and(|live| live(t))
+        });
         let throttled = known && data.throttle > 0;
         if throttled {
             data.throttle -= 1;
@@ -607,4 +639,81 @@ mod tests {
             "Sat, 22 Nov 2025 09:10:07 GMT"
         );
     }
+}
+
+/// Events a repository hook may subscribe to (those the tests use, and GitHub's wildcard).
+const HOOK_EVENTS: [&str; 6] = [
+    "issues",
+    "issue_comment",
+    "pull_request",
+    "push",
+    "label",
+    "*",
+];
+
+async fn create_hook(
+    State(fake): State<Fake>,
+    Path((owner, repo)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let full = format!("{owner}/{repo}");
+    let mut data = fake.data.lock().unwrap();
+    if !data.issues.contains_key(&full) {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let url = body["config"]["url"].as_str().unwrap_or_default();
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return validation_failed("config.url", "invalid");
+    }
+    let events = body["events"].as_array().cloned().unwrap_or_default();
+    if events
+        .iter()
+        .any(|e| !HOOK_EVENTS.contains(&e.as_str().unwrap_or_default()))
+    {
+        return validation_failed("events", "invalid");
+    }
+    let hooks = data.hooks.entry(full.clone()).or_default();
+    if hooks.iter().any(|h| h["config"]["url"] == url) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"message": "Validation Failed", "errors": [{"resource": "Hook", "code": "custom", "message": "Hook already exists on this repository"}]})),
+        )
+            .into_response();
+    }
+    data.next_id += 1;
+    let id = 12_000_000 + data.next_id;
+    let hook = json!({
+        "type": "Repository", "id": id, "name": "web",
+        "active": body["active"].as_bool().unwrap_or(true), "events": events,
+        "config": {
+            "url": url, "content_type": body["config"]["content_type"].as_str().unwrap_or("form"),
+            "insecure_ssl": body["config"]["insecure_ssl"].as_str().unwrap_or("0"),
+            "secret": body["config"]["secret"].clone(),
+        },
+        "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:00:00Z",
+        "url": format!("https://api.github.com/repos/{full}/hooks/{id}"),
+        "ping_url": format!("https://api.github.com/repos/{full}/hooks/{id}/pings"),
+        "deliveries_url": format!("https://api.github.com/repos/{full}/hooks/{id}/deliveries"),
+        "last_response": {"code": null, "status": "unused", "message": null},
+    });
+    data.hooks.entry(full).or_default().push(hook.clone());
+    let mut shown = hook;
+    if !shown["config"]["secret"].is_null() {
+        shown["config"]["secret"] = json!("********");
+    }
+    (StatusCode::CREATED, Json(shown)).into_response()
+}
+
+async fn delete_hook(
+    State(fake): State<Fake>,
+    Path((owner, repo, hook_id)): Path<(String, String, String)>,
+) -> Response {
+    let mut data = fake.data.lock().unwrap();
+    let hooks = data.hooks.entry(format!("{owner}/{repo}")).or_default();
+    let before = hooks.len();
+    hooks.retain(|h| h["id"].to_string() != hook_id);
+    if hooks.len() == before {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

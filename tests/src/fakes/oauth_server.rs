@@ -1,6 +1,9 @@
 //! A behavioural OAuth 2.0 authorization server: authorization code with PKCE (S256), client
 //! authentication by HTTP Basic or in the body, rotating refresh tokens where a used or revoked one is
 //! `invalid_grant`, RFC 7009 revocation, and counters of every token request.
+//!
+//! A [`Flavor`] adds one vendor's quirks to the token endpoint, as its documentation describes
+//! them: GitHub, Slack (OAuth v2) and Notion.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::Value;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -26,6 +30,26 @@ struct Grant {
     redirect_uri: String,
     challenge: Option<String>,
     scope: String,
+    /// Slack's `user_scope`: a user token is issued under `authed_user` when not empty.
+    user_scope: String,
+}
+
+/// Whose token endpoint this server plays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Flavor {
+    /// RFC 6749 as written.
+    #[default]
+    Standard,
+    /// GitHub OAuth apps: answers form-encoded unless `Accept: application/json`, errors with a
+    /// `200` (`bad_verification_code`), tokens that do not expire and no refresh token.
+    GitHub,
+    /// Slack OAuth v2 (`oauth.v2.access`) with token rotation on: `{"ok": ...}` answers,
+    /// errors with a `200` (`invalid_code`), comma-separated `scope`/`user_scope`, the bot
+    /// token at the top and the user token under `authed_user`, team and app ids beside them.
+    Slack,
+    /// Notion public integrations: HTTP Basic client authentication and a JSON body only,
+    /// workspace fields in the answer, no expiry.
+    Notion,
 }
 
 #[derive(Default)]
@@ -42,6 +66,9 @@ struct AuthState {
     refresh_requests: u64,
     revoked: Vec<String>,
     authorize_queries: Vec<HashMap<String, String>>,
+    flavor: Flavor,
+    /// Access tokens that are user tokens (Slack), to answer refreshes with the right type.
+    user_refresh: std::collections::HashSet<String>,
 }
 
 /// A running authorization server.
@@ -55,8 +82,14 @@ pub struct OAuthServer {
 impl OAuthServer {
     /// Starts with one client (`CLIENT_ID`/`CLIENT_SECRET`) and access tokens valid for `access_ttl`.
     pub async fn start(access_ttl: Duration) -> Self {
+        Self::start_as(Flavor::Standard, access_ttl).await
+    }
+
+    /// Starts playing `flavor`'s token endpoint.
+    pub async fn start_as(flavor: Flavor, access_ttl: Duration) -> Self {
         let state = Arc::new(Mutex::new(AuthState {
             access_ttl: access_ttl.as_secs(),
+            flavor,
             ..AuthState::default()
         }));
         state
@@ -198,6 +231,7 @@ async fn authorize(
                 redirect_uri: redirect_uri.clone(),
                 challenge: query.get("code_challenge").cloned(),
                 scope: query.get("scope").cloned().unwrap_or_default(),
+                user_scope: query.get("user_scope").cloned().unwrap_or_default(),
             },
         );
         target
@@ -225,6 +259,29 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// An error as `flavor` answers it.
+fn flavored_error(flavor: Flavor, status: StatusCode, error: &str, description: &str) -> Response {
+    match flavor {
+        Flavor::GitHub => {
+            let error = if error == "invalid_grant" {
+                "bad_verification_code"
+            } else {
+                error
+            };
+            oauth_error(StatusCode::OK, error, description)
+        }
+        Flavor::Slack => {
+            let error = match error {
+                "invalid_grant" => "invalid_code",
+                "invalid_client" => "invalid_client_id",
+                other => other,
+            };
+            Json(json!({"ok": false, "error": error})).into_response()
+        }
+        Flavor::Standard | Flavor::Notion => oauth_error(status, error, description),
+    }
+}
+
 fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers
         .get(header::AUTHORIZATION)?
@@ -236,15 +293,21 @@ fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
-fn issue(state: &mut AuthState, scope: &str) -> Response {
+/// A fresh access and refresh token pair, recorded as live.
+fn mint(state: &mut AuthState, prefix: &str) -> (String, String) {
     state.issued += 1;
-    let access = format!("at-{}-{}", state.issued, uuid_like());
-    let refresh = format!("rt-{}-{}", state.issued, uuid_like());
+    let access = format!("{prefix}at-{}-{}", state.issued, uuid_like());
+    let refresh = format!("{prefix}rt-{}-{}", state.issued, uuid_like());
     state.access.insert(
         access.clone(),
         Instant::now() + Duration::from_secs(state.access_ttl),
     );
     state.refresh.insert(refresh.clone(), true);
+    (access, refresh)
+}
+
+fn issue(state: &mut AuthState, scope: &str) -> Response {
+    let (access, refresh) = mint(state, "");
     Json(json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -255,26 +318,160 @@ fn issue(state: &mut AuthState, scope: &str) -> Response {
     .into_response()
 }
 
+/// The answer to a code exchange, as `state.flavor` words it.
+fn issue_for_code(state: &mut AuthState, grant: &Grant, accept_json: bool) -> Response {
+    match state.flavor {
+        Flavor::Standard => issue(state, &grant.scope),
+        Flavor::GitHub => {
+            let (access, _) = mint(state, "gho_");
+            let scope = grant.scope.replace(' ', ",");
+            if accept_json {
+                Json(json!({"access_token": access, "token_type": "bearer", "scope": scope}))
+                    .into_response()
+            } else {
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("access_token", &access)
+                    .append_pair("scope", &scope)
+                    .append_pair("token_type", "bearer")
+                    .finish();
+                (
+                    [(header::CONTENT_TYPE, "application/x-www-form-urlencoded")],
+                    form,
+                )
+                    .into_response()
+            }
+        }
+        Flavor::Slack => {
+            let mut answer = json!({
+                "ok": true, "app_id": "A0KRD7HC3", "token_type": "bot",
+                "team": {"id": SLACK_TEAM_ID, "name": "Acme"}, "enterprise": null,
+                "is_enterprise_install": false,
+                "authed_user": {"id": "U0USER1"},
+            });
+            if !grant.scope.is_empty() {
+                let (access, refresh) = mint(state, "xoxe.xoxb-");
+                answer["access_token"] = json!(access);
+                answer["refresh_token"] = json!(refresh);
+                answer["expires_in"] = json!(state.access_ttl);
+                answer["scope"] = json!(grant.scope);
+                answer["bot_user_id"] = json!("U0BOT1");
+            }
+            if !grant.user_scope.is_empty() {
+                let (access, refresh) = mint(state, "xoxe.xoxp-");
+                state.user_refresh.insert(refresh.clone());
+                answer["authed_user"] = json!({
+                    "id": "U0USER1", "scope": grant.user_scope, "token_type": "user",
+                    "access_token": access, "refresh_token": refresh,
+                    "expires_in": state.access_ttl,
+                });
+            }
+            Json(answer).into_response()
+        }
+        Flavor::Notion => {
+            let (access, refresh) = mint(state, "ntn_");
+            Json(json!({
+                "access_token": access, "refresh_token": refresh, "token_type": "bearer",
+                "bot_id": "b0t-1", "workspace_id": "w0rkspace-1", "workspace_name": "Acme",
+                "workspace_icon": null, "duplicated_template_id": null, "request_id": "r-1",
+                "owner": {"type": "user", "user": {"object": "user", "id": "u-owner"}},
+            }))
+            .into_response()
+        }
+    }
+}
+
+/// The answer to a refresh, as `state.flavor` words it (rotated tokens at the top level).
+fn issue_for_refresh(state: &mut AuthState, spent: &str) -> Response {
+    match state.flavor {
+        Flavor::Slack => {
+            let user = state.user_refresh.remove(spent);
+            let prefix = if user { "xoxe.xoxp-" } else { "xoxe.xoxb-" };
+            let (access, refresh) = mint(state, prefix);
+            if user {
+                state.user_refresh.insert(refresh.clone());
+            }
+            Json(json!({
+                "ok": true, "app_id": "A0KRD7HC3", "access_token": access,
+                "refresh_token": refresh, "expires_in": state.access_ttl,
+                "token_type": if user { "user" } else { "bot" },
+                "team": {"id": SLACK_TEAM_ID, "name": "Acme"},
+            }))
+            .into_response()
+        }
+        _ => issue(state, "read"),
+    }
+}
+
+/// The Slack workspace every Slack grant belongs to.
+pub const SLACK_TEAM_ID: &str = "T0ACME001";
+
+/// The token request's parameters: a form, or for Notion a JSON object (anything else is
+/// refused there).
+fn token_params(
+    flavor: Flavor,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if flavor == Flavor::Notion && !json {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "body failed validation: the request body must be JSON",
+        ));
+    }
+    if json {
+        let object: HashMap<String, Value> = serde_json::from_slice(body)
+            .map_err(|_| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "bad JSON"))?;
+        return Ok(object
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+            .collect());
+    }
+    Ok(url::form_urlencoded::parse(body).into_owned().collect())
+}
+
 async fn token(
     State(state): State<Arc<Mutex<AuthState>>>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    body: axum::body::Bytes,
 ) -> Response {
     let mut state = state.lock().unwrap();
+    let flavor = state.flavor;
+    let form = match token_params(flavor, &headers, &body) {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    if flavor == Flavor::Notion && basic_client(&headers).is_none() {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Notion wants HTTP Basic client authentication",
+        );
+    }
+    let accept_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     // RFC 6749 §2.3.1: HTTP Basic, or the credentials in the form body.
     let body_client = form
         .get("client_id")
         .cloned()
         .zip(form.get("client_secret").cloned());
     let Some((client_id, secret)) = basic_client(&headers).or(body_client) else {
-        return oauth_error(
+        return flavored_error(
+            flavor,
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client authentication is required",
         );
     };
     if state.clients.get(&client_id) != Some(&secret) {
-        return oauth_error(
+        return flavored_error(
+            flavor,
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "unknown client or wrong secret",
@@ -284,7 +481,8 @@ async fn token(
         Some("authorization_code") => {
             state.code_requests += 1;
             let Some(grant) = form.get("code").and_then(|code| state.codes.remove(code)) else {
-                return oauth_error(
+                return flavored_error(
+                    flavor,
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "unknown or used authorization code",
@@ -292,7 +490,8 @@ async fn token(
             };
             if grant.client_id != client_id || form.get("redirect_uri") != Some(&grant.redirect_uri)
             {
-                return oauth_error(
+                return flavored_error(
+                    flavor,
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "client or redirect_uri mismatch",
@@ -304,14 +503,15 @@ async fn token(
                     .map(String::as_str)
                     .unwrap_or_default();
                 if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != *challenge {
-                    return oauth_error(
+                    return flavored_error(
+                        flavor,
                         StatusCode::BAD_REQUEST,
                         "invalid_grant",
                         "PKCE verification failed",
                     );
                 }
             }
-            issue(&mut state, &grant.scope)
+            issue_for_code(&mut state, &grant, accept_json)
         }
         Some("refresh_token") => {
             state.refresh_requests += 1;
@@ -320,16 +520,18 @@ async fn token(
                 Some(active) if *active => {
                     // Rotation: the presented token is spent.
                     *active = false;
-                    issue(&mut state, "read")
+                    issue_for_refresh(&mut state, &presented)
                 }
-                _ => oauth_error(
+                _ => flavored_error(
+                    flavor,
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "refresh token revoked or already used",
                 ),
             }
         }
-        _ => oauth_error(
+        _ => flavored_error(
+            flavor,
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "unsupported grant_type",

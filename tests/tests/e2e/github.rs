@@ -1,9 +1,16 @@
 //! The GitHub connector through the host's REST API, against a behavioural GitHub fake, with
 //! every request checked against GitHub's own REST API description.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use connector_host::egress::{Credential, HostPattern};
+use connector_host::runtime::wit::webhooks::{Delivery, Registration, Target};
+use connector_host::runtime::{CallContext, Operation, OperationOutput};
 use connector_tests::contract::{ApiSpec, assert_conforms};
-use connector_tests::fakes::GitHubFake;
-use connector_tests::harness::TestServer;
+use connector_tests::fakes::oauth_server::Flavor;
+use connector_tests::fakes::{GitHubFake, OAuthServer};
+use connector_tests::harness::{self, Browser, TestServer, connect_with_oauth, use_oauth_server};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -358,4 +365,184 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     );
     let (_, connection) = hub.send(Method::GET, &base, None).await;
     assert_eq!(connection["data"]["status"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn an_oauth_app_connects_through_githubs_token_endpoint() {
+    let auth = OAuthServer::start_as(Flavor::GitHub, Duration::from_secs(3600)).await;
+    let checker = auth.clone();
+    let fake = GitHubFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
+    let endpoints = auth.clone();
+    let server =
+        TestServer::start_with(move |config| use_oauth_server(config, "github", &endpoints)).await;
+    let key = server.tenant("acme").await;
+    let browser = Browser::new();
+
+    let body = json!({"config": {"api_url": fake.origin()}});
+    let (status, created) = connect_with_oauth(&server, &key, &browser, "github", body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["auth_method"], "oauth");
+    assert_eq!(created["data"]["values"]["login"], "octocat");
+    let authorize = &auth.authorize_queries()[0];
+    assert_eq!(authorize["scope"], "repo read:user");
+    assert_eq!(
+        authorize["code_challenge_method"], "S256",
+        "GitHub accepts PKCE for OAuth apps since 2025"
+    );
+    let id = created["data"]["id"].as_str().unwrap();
+    let (repos, _) = server
+        .all_pages(&key, &format!("/api/v1/connections/{id}/containers"))
+        .await;
+    assert_eq!(repos.len(), 7, "the OAuth token reaches GitHub");
+    let sent = fake.recorder.requests();
+    assert!(
+        sent.iter().all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer gho_"))),
+        "the token GitHub issued, as a bearer token"
+    );
+}
+
+/// The GitHub plugin in a bare runtime, allowed to reach the fake on loopback.
+async fn github_runtime(fake: &GitHubFake) -> (connector_host::runtime::Runtime, CallContext) {
+    let mut policy = harness::loopback_policy();
+    policy.connector_hosts.insert(
+        "github".into(),
+        vec![HostPattern::parse("127.0.0.1").unwrap()],
+    );
+    let runtime = harness::runtime(policy, harness::test_limits(), None);
+    runtime
+        .load_file(&harness::plugin_path("github"))
+        .await
+        .expect("github loads");
+    let context = CallContext {
+        tenant: "acme".into(),
+        connection: "conn-gh".into(),
+        config: vec![("api_url".into(), fake.origin())],
+        values: vec![("login".into(), "octocat".into())],
+        credential: Some(Credential::Bearer {
+            token: TOKEN.into(),
+        }),
+        auth_method: Some("token".into()),
+        bound_origin: Some(fake.origin()),
+        timeout: None,
+    };
+    (runtime, context)
+}
+
+#[tokio::test]
+async fn repository_hooks_are_registered_and_deliveries_become_changes() {
+    let fake = GitHubFake::start(TOKEN).await;
+    let (runtime, context) = github_runtime(&fake).await;
+    let manifest = &runtime.plugin("github").unwrap().manifest;
+    let webhooks = manifest
+        .webhooks
+        .as_ref()
+        .expect("GitHub declares webhooks");
+    assert_eq!(
+        webhooks.delivery_id_header.as_deref(),
+        Some("x-github-delivery")
+    );
+
+    let target = |container: Option<&str>, events: &[&str]| Target {
+        url: "https://host.example/webhooks/v1/github/r-7f3a".into(),
+        secret_placeholder: "{{webhook-secret:9b1c}}".into(),
+        container_id: container.map(str::to_owned),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    let output = runtime
+        .call(
+            "github",
+            context.clone(),
+            Operation::RegisterWebhook {
+                target: target(Some("octocat/alpha"), &[]),
+            },
+        )
+        .await
+        .unwrap();
+    let OperationOutput::Registered(registration) = output else {
+        panic!("{output:?}")
+    };
+    let hooks = fake.hooks("octocat/alpha");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["id"].to_string(), registration.id);
+    assert_eq!(hooks[0]["events"], json!(["issues", "issue_comment"]));
+    assert_eq!(hooks[0]["config"]["content_type"], "json");
+    assert_eq!(
+        hooks[0]["config"]["secret"], "{{webhook-secret:9b1c}}",
+        "the plugin writes the host's placeholder, never a secret"
+    );
+
+    for refused in [target(None, &[]), target(Some("octocat/alpha"), &["push"])] {
+        let error = runtime
+            .call(
+                "github",
+                context.clone(),
+                Operation::RegisterWebhook { target: refused },
+            )
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("GitHub"), "{error}");
+    }
+
+    let delivery = Delivery {
+        headers: vec![
+            ("x-github-event".into(), "issue_comment".into()),
+            ("x-github-delivery".into(), "d-1".into()),
+        ],
+        body: json!({
+            "action": "created",
+            "issue": fake.issue("octocat/alpha", 2).unwrap(),
+            "comment": {"id": 42, "body": "On it", "user": {"login": "hubot", "id": 7},
+                "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:00:00Z",
+                "html_url": "https://github.com/octocat/alpha/issues/2#issuecomment-42"},
+            "repository": {"full_name": "octocat/alpha"},
+        })
+        .to_string()
+        .into_bytes(),
+    };
+    let output = runtime
+        .call(
+            "github",
+            context.clone(),
+            Operation::WebhookEvent {
+                delivery,
+                routed: true,
+            },
+        )
+        .await
+        .unwrap();
+    let OperationOutput::Webhook(outcome) = output else {
+        panic!("{output:?}")
+    };
+    assert_eq!(outcome.events.len(), 1);
+    assert_eq!(
+        outcome.events[0].item_id.as_deref(),
+        Some("octocat/alpha#2")
+    );
+    assert_eq!(outcome.events[0].comment.as_ref().unwrap().body, "On it");
+
+    for _ in 0..2 {
+        // Removing a hook twice is fine: the second finds it gone.
+        runtime
+            .call(
+                "github",
+                context.clone(),
+                Operation::UnregisterWebhook {
+                    registration: Registration {
+                        id: registration.id.clone(),
+                        container_id: registration.container_id.clone(),
+                        expires_at: None,
+                    },
+                },
+            )
+            .await
+            .unwrap();
+    }
+    assert!(fake.hooks("octocat/alpha").is_empty());
+    let requests = fake.recorder.requests();
+    assert_eq!(
+        assert_conforms(&ApiSpec::github(), &requests, "github"),
+        requests.len()
+    );
 }
