@@ -51,7 +51,7 @@ pub fn require_origin(config: &Config, key: &str) -> Result<String, ConnectorErr
     }
     if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
         return Err(invalid(
-            "must be an origin such as https://example.atlassian.net, with no path",
+            "must be an origin such as https://api.example.com, with no path",
         ));
     }
     let host = url.host_str().ok_or_else(|| invalid("has no host"))?;

@@ -2,6 +2,13 @@
 //! the vendor's own OpenAPI document in `tests/specs/` — the path template and method, each
 //! query parameter's name, type and enum, required parameters, and the JSON body against the
 //! operation's schema.
+//!
+//! Swagger 2.0 documents (Slack's) are read the same way, with two adaptations: a parameter's
+//! type is on the parameter itself, and a write method's `formData` parameters are checked
+//! against the keys of the JSON body (Slack takes either). Slack's description models the
+//! token as a `token` parameter (header, query or form); a request with
+//! `Authorization: Bearer` counts as carrying it, which Slack documents as equivalent, so a
+//! required `token` is not demanded in the query or body then.
 
 use std::path::PathBuf;
 
@@ -56,6 +63,11 @@ impl ApiSpec {
         Self::load("github-rest-2021-10.json.gz", "")
     }
 
+    /// Slack Web API (Swagger 2.0, methods under `/api`).
+    pub fn slack() -> Self {
+        Self::load("slack-web.json", "/api")
+    }
+
     /// Confluence Cloud REST API v2.
     pub fn confluence_v2() -> Self {
         Self::load("confluence-v2.json", "/wiki/api/v2")
@@ -72,14 +84,28 @@ impl ApiSpec {
         }
     }
 
-    /// Checks one request whose gateway prefix (`/ex/jira/{cloudId}`) is already removed.
-    /// `Ok(false)`: the path is outside this spec (for example Confluence's v1 search).
+    fn is_swagger2(&self) -> bool {
+        self.doc.get("swagger").is_some()
+    }
+
+    /// A parameter's schema: `schema` in OpenAPI 3, the parameter itself in Swagger 2.0.
+    fn parameter_schema<'a>(&'a self, parameter: &'a Value) -> &'a Value {
+        match parameter.get("schema") {
+            Some(schema) => self.resolve(schema),
+            None => parameter,
+        }
+    }
+
+    /// Checks one request whose gateway prefix (`/ex/jira/{cloudId}`) is already removed;
+    /// `bearer` says it carried `Authorization: Bearer`. `Ok(false)`: the path is outside this
+    /// spec (for example Confluence's v1 search).
     pub fn check(
         &self,
         method: &str,
         path: &str,
         query: Option<&str>,
         body: Option<&[u8]>,
+        bearer: bool,
     ) -> Result<bool, String> {
         let Some(relative) = path.strip_prefix(&self.base_path) else {
             return Ok(false);
@@ -137,7 +163,7 @@ impl ApiSpec {
             if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 let parameter = declared(name, "path")
                     .ok_or_else(|| format!("{template}: path parameter {name} undeclared"))?;
-                self.check_value(&parameter["schema"], segment)
+                self.check_value(self.parameter_schema(parameter), segment)
                     .map_err(|e| format!("{template}: path {name}={segment}: {e}"))?;
             }
         }
@@ -149,7 +175,7 @@ impl ApiSpec {
         for (name, value) in &pairs {
             let parameter = declared(name, "query")
                 .ok_or_else(|| format!("{method} {template}: unknown query parameter `{name}`"))?;
-            let schema = self.resolve(&parameter["schema"]);
+            let schema = self.parameter_schema(parameter);
             let values: Vec<&str> = if schema["type"] == "array" {
                 value.split(',').collect()
             } else {
@@ -165,9 +191,12 @@ impl ApiSpec {
                     .map_err(|e| format!("{method} {template}: {name}={value}: {e}"))?;
             }
         }
+        // Slack's `token` parameter is carried by the bearer header instead (see the module doc).
+        let carried = |p: &&&Value| !(bearer && self.is_swagger2() && p["name"] == "token");
         for parameter in parameters
             .iter()
             .filter(|p| p["in"] == "query" && p["required"] == true)
+            .filter(carried)
         {
             let name = parameter["name"].as_str().unwrap_or_default();
             if !pairs.iter().any(|(n, _)| n == name) {
@@ -178,6 +207,18 @@ impl ApiSpec {
         }
 
         let body = body.filter(|b| !b.is_empty());
+        if self.is_swagger2() {
+            let form: Vec<&Value> = parameters
+                .iter()
+                .filter(|p| p["in"] == "formData")
+                .filter(carried)
+                .copied()
+                .collect();
+            return self
+                .check_form_body(&form, body)
+                .map(|()| true)
+                .map_err(|e| format!("{method} {template}: body: {e}"));
+        }
         match (body, operation.get("requestBody")) {
             (None, Some(request_body)) if self.resolve(request_body)["required"] == true => {
                 Err(format!("{method} {template}: the request body is required"))
@@ -192,6 +233,38 @@ impl ApiSpec {
                 Ok(true)
             }
             _ => Ok(true),
+        }
+    }
+
+    /// A Swagger 2.0 operation's `formData` parameters against a JSON object body: every key
+    /// declared with a fitting type, every required one present.
+    fn check_form_body(&self, form: &[&Value], body: Option<&[u8]>) -> Result<(), String> {
+        let object = match body {
+            None => serde_json::Map::new(),
+            Some(bytes) => match serde_json::from_slice(bytes) {
+                Ok(Value::Object(object)) => object,
+                _ => return Err("not a JSON object".into()),
+            },
+        };
+        if !object.is_empty() && form.is_empty() {
+            return Err("the operation takes no body".into());
+        }
+        for (name, value) in &object {
+            let parameter = form
+                .iter()
+                .find(|p| p["name"] == name.as_str())
+                .ok_or_else(|| format!("unknown field `{name}`"))?;
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            self.check_value(parameter, &text)
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        match form.iter().find(|p| {
+            p["required"] == true && !object.contains_key(p["name"].as_str().unwrap_or(""))
+        }) {
+            Some(missing) => Err(format!("required field `{}` missing", missing["name"])),
+            None => Ok(()),
         }
     }
 
@@ -249,6 +322,9 @@ pub fn assert_conforms(spec: &ApiSpec, requests: &[RecordedRequest], gateway: &s
             &path,
             request.query.as_deref(),
             request.body.as_deref(),
+            request
+                .header("authorization")
+                .is_some_and(|a| a.starts_with("Bearer ")),
         ) {
             Ok(true) => covered += 1,
             Ok(false) => {}

@@ -9,6 +9,7 @@ pub mod probe_vendor;
 pub mod realistic;
 mod recorder;
 mod serve;
+pub mod slack;
 mod slow_vendor;
 mod tracker;
 
@@ -20,5 +21,6 @@ pub use probe_vendor::ProbeVendor;
 pub use realistic::RealisticVendor;
 pub use recorder::{RecordedRequest, Recorder};
 pub use serve::FakeServer;
+pub use slack::SlackFake;
 pub use slow_vendor::SlowVendor;
 pub use tracker::{TRACKER_TOKEN, TrackerFake};

@@ -544,7 +544,12 @@ pub async fn delete(
     if let Ok(bound) = state.store.credential(&caller.tenant, &id) {
         state
             .oauth
-            .revoke(&caller.tenant, &record.connector, &bound.credential)
+            .revoke(
+                &caller.tenant,
+                &record.connector,
+                &record.auth_method,
+                &bound.credential,
+            )
             .await;
     }
     if !state.store.delete_connection(&caller.tenant, &id).await? {

@@ -45,6 +45,9 @@ pub struct AuthorizeBody {
     redirect_uri: Option<String>,
     return_to: Option<String>,
     name: Option<String>,
+    /// Which of the connector's OAuth methods (Slack: `oauth_bot` or `oauth_user`); its first
+    /// when absent.
+    auth_method: Option<String>,
 }
 
 /// What the vendor sends back. Unknown parameters (`iss`, `session_state`) are ignored.
@@ -161,6 +164,7 @@ pub async fn authorize(
             redirect_uri: body.redirect_uri,
             return_to: body.return_to,
             name: body.name,
+            auth_method: body.auth_method,
         })
         .await?;
     Ok(Envelope::ok(authorization))

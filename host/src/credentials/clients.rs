@@ -57,30 +57,39 @@ pub struct OAuthEndpoints {
 }
 
 impl OAuthEndpoints {
-    /// The connector's declared endpoints, without operator overrides.
+    /// The connector's declared endpoints (its first OAuth method), without operator
+    /// overrides.
     pub fn of(plugin: &Plugin) -> Option<Self> {
-        endpoints(plugin, &BTreeMap::new())
+        endpoints(plugin, &BTreeMap::new(), None)
     }
 }
 
-/// The connector's OAuth method, if it has one.
-pub fn oauth_method(plugin: &Plugin) -> Option<(&AuthMethodManifest, &OAuth2Manifest)> {
+/// The connector's OAuth method `id`, or its first one when `id` is `None`. A connector may
+/// declare several (Slack: one for a bot token, one for a user token).
+pub fn oauth_method<'a>(
+    plugin: &'a Plugin,
+    id: Option<&str>,
+) -> Option<(&'a AuthMethodManifest, &'a OAuth2Manifest)> {
     plugin
         .manifest
         .auth_methods
         .iter()
+        .filter(|method| id.is_none_or(|id| method.id == id))
         .find_map(|method| match &method.kind {
             CredentialKindManifest::Oauth2 { oauth2 } => Some((method, &**oauth2)),
             _ => None,
         })
 }
 
-/// Endpoints for `plugin`, with the operator's overrides applied.
+/// Endpoints of `plugin`'s OAuth method `method` (its first when `None`), with the operator's
+/// overrides applied. The operator's overrides are per connector, so they apply to each of
+/// its OAuth methods.
 pub fn endpoints(
     plugin: &Plugin,
     settings: &BTreeMap<String, OAuthClientConfig>,
+    method: Option<&str>,
 ) -> Option<OAuthEndpoints> {
-    let (method, declared) = oauth_method(plugin)?;
+    let (method, declared) = oauth_method(plugin, method)?;
     let overrides = settings.get(plugin.id());
     Some(OAuthEndpoints {
         method_id: method.id.clone(),

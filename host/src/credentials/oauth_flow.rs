@@ -22,6 +22,8 @@ pub struct AuthorizeRequest {
     pub redirect_uri: Option<String>,
     pub return_to: Option<String>,
     pub name: Option<String>,
+    /// Which of the connector's OAuth methods; its first when `None`.
+    pub auth_method: Option<String>,
 }
 
 /// Where to send the user: the host's start page, which binds the flow to the browser that
@@ -216,16 +218,23 @@ impl OAuthFlow {
         )))
     }
 
+    /// The connector and the endpoints of its OAuth method `method` (its first when `None`).
     fn plugin(
         &self,
         connector: &str,
+        method: Option<&str>,
     ) -> Result<(std::sync::Arc<Plugin>, OAuthEndpoints), OAuthError> {
         let plugin = self
             .runtime
             .plugin(connector)
             .ok_or_else(|| OAuthError::NotInstalled(connector.to_owned()))?;
-        let endpoints = clients::endpoints(&plugin, &self.settings)
-            .ok_or_else(|| OAuthError::NoOAuth(connector.to_owned()))?;
+        let endpoints =
+            clients::endpoints(&plugin, &self.settings, method).ok_or_else(|| match method {
+                Some(method) => OAuthError::InvalidRequest(format!(
+                    "connector `{connector}` has no OAuth method `{method}`"
+                )),
+                None => OAuthError::NoOAuth(connector.to_owned()),
+            })?;
         Ok((plugin, endpoints))
     }
 
@@ -237,7 +246,8 @@ impl OAuthFlow {
     /// Starts a flow: checks the config with the plugin, opens a sealed session holding the
     /// PKCE verifier, and returns the vendor URL to send the user to.
     pub async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, OAuthError> {
-        let (plugin, endpoints) = self.plugin(&request.connector)?;
+        let (plugin, endpoints) =
+            self.plugin(&request.connector, request.auth_method.as_deref())?;
         let client = self.client(&request.tenant, &request.connector)?;
         let pending = self
             .store
@@ -481,7 +491,7 @@ impl OAuthFlow {
         let code = code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| OAuthError::InvalidRequest("`code` is required".into()))?;
-        let (_, endpoints) = self.plugin(&session.connector)?;
+        let (_, endpoints) = self.plugin(&session.connector, Some(&session.auth_method))?;
         let client = self.client(&session.tenant, &session.connector)?;
         let basic = endpoints.declared.client_auth == "basic";
         let tokens = self
@@ -520,7 +530,13 @@ impl OAuthFlow {
 
     /// Revokes a connection's grant at the vendor, when the connector declares a revocation
     /// endpoint. Failures are logged: deleting the connection goes ahead regardless.
-    pub async fn revoke(&self, tenant: &str, connector: &str, credential: &StoredCredential) {
+    pub async fn revoke(
+        &self,
+        tenant: &str,
+        connector: &str,
+        auth_method: &str,
+        credential: &StoredCredential,
+    ) {
         let StoredCredential::Oauth2 {
             access_token,
             refresh_token,
@@ -529,7 +545,7 @@ impl OAuthFlow {
         else {
             return;
         };
-        let Ok((_, endpoints)) = self.plugin(connector) else {
+        let Ok((_, endpoints)) = self.plugin(connector, Some(auth_method)) else {
             return;
         };
         let Some(revoke_url) = &endpoints.revoke_url else {

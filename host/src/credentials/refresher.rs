@@ -111,9 +111,13 @@ impl Refresher {
         let plugin = self.runtime.plugin(&record.connector).ok_or_else(|| {
             RefreshError::Transient(format!("connector `{}` is not installed", record.connector))
         })?;
-        let endpoints = clients::endpoints(&plugin, &self.settings).ok_or_else(|| {
-            RefreshError::Transient("the connector declares no OAuth endpoints".into())
-        })?;
+        let endpoints = clients::endpoints(&plugin, &self.settings, Some(&record.auth_method))
+            .ok_or_else(|| {
+                RefreshError::Transient(format!(
+                    "the connector declares no OAuth method `{}`",
+                    record.auth_method
+                ))
+            })?;
         let client = clients::client_for(
             &self.store,
             &self.settings,

@@ -629,18 +629,6 @@ async fn search(
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn http_dates_are_imf_fixdates() {
-        assert_eq!(super::http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(
-            super::http_date(1763802607),
-            "Sat, 22 Nov 2025 09:10:07 GMT"
-        );
-    }
-}
-
 /// Events a repository hook may subscribe to (those the tests use, and GitHub's wildcard).
 const HOOK_EVENTS: [&str; 6] = [
     "issues",
@@ -711,9 +699,21 @@ async fn delete_hook(
     let mut data = fake.data.lock().unwrap();
     let hooks = data.hooks.entry(format!("{owner}/{repo}")).or_default();
     let before = hooks.len();
-    hooks.retain(|h| h["id"].to_string() != hook_id);
+    hooks.retain(|h| h["id"].as_u64().map(|id| id.to_string()) != Some(hook_id.clone()));
     if hooks.len() == before {
         return message(StatusCode::NOT_FOUND, "Not Found");
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates_are_imf_fixdates() {
+        assert_eq!(super::http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            super::http_date(1763802607),
+            "Sat, 22 Nov 2025 09:10:07 GMT"
+        );
+    }
 }

@@ -406,26 +406,22 @@ fn issue_for_refresh(state: &mut AuthState, spent: &str) -> Response {
 pub const SLACK_TEAM_ID: &str = "T0ACME001";
 
 /// The token request's parameters: a form, or for Notion a JSON object (anything else is
-/// refused there).
+/// refused there, with the `error_description` given).
 fn token_params(
     flavor: Flavor,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<HashMap<String, String>, Response> {
+) -> Result<HashMap<String, String>, &'static str> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if flavor == Flavor::Notion && !json {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "body failed validation: the request body must be JSON",
-        ));
+        return Err("body failed validation: the request body must be JSON");
     }
     if json {
-        let object: HashMap<String, Value> = serde_json::from_slice(body)
-            .map_err(|_| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "bad JSON"))?;
+        let object: HashMap<String, Value> =
+            serde_json::from_slice(body).map_err(|_| "bad JSON")?;
         return Ok(object
             .into_iter()
             .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
@@ -443,7 +439,7 @@ async fn token(
     let flavor = state.flavor;
     let form = match token_params(flavor, &headers, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
     };
     if flavor == Flavor::Notion && basic_client(&headers).is_none() {
         return oauth_error(

@@ -66,10 +66,18 @@ impl TestServer {
             admin_token: Some(ConfigSecret::new(ADMIN_TOKEN)),
             // The vendor fakes serve the "site" on loopback; the connectors themselves ask
             // only for their vendors (*.atlassian.net, api.github.com).
-            connector_hosts: ["jira", "confluence", "github", "tracker", "scaffolded"]
-                .into_iter()
-                .map(|id| (id.to_owned(), vec!["127.0.0.1".to_owned()]))
-                .collect(),
+            connector_hosts: [
+                "jira",
+                "confluence",
+                "github",
+                "slack",
+                "notion",
+                "tracker",
+                "scaffolded",
+            ]
+            .into_iter()
+            .map(|id| (id.to_owned(), vec!["127.0.0.1".to_owned()]))
+            .collect(),
             ..HostConfig::default()
         };
         // Tests and benchmarks drive one key and one connection hard; the caps have tests of

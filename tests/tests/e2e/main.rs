@@ -27,6 +27,7 @@ mod sandbox;
 mod sdk_calls;
 mod secrets;
 mod server;
+mod slack;
 mod status_writes;
 
 use connector_host::egress::{Credential, EgressPolicy};

@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(9)),
+        (200, Some(10)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -59,6 +59,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "legacy-v2",
             "probe",
             "scaffolded",
+            "slack",
             "tracker"
         ],
         "the broken file was skipped, the good ones loaded"
