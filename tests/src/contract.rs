@@ -9,6 +9,9 @@
 //! token as a `token` parameter (header, query or form); a request with
 //! `Authorization: Bearer` counts as carrying it, which Slack documents as equivalent, so a
 //! required `token` is not demanded in the query or body then.
+//!
+//! OpenAPI 3.1 `const` is checked as a one-value `enum` (the validator speaks draft 4). Notion's
+//! file gets two corrections from Notion's reference, listed at [`ApiSpec::notion`].
 
 use std::path::PathBuf;
 
@@ -66,6 +69,33 @@ impl ApiSpec {
     /// Slack Web API (Swagger 2.0, methods under `/api`).
     pub fn slack() -> Self {
         Self::load("slack-web.json", "/api")
+    }
+
+    /// Notion API 2025-09-03 (the subset Notion curates for its MCP server), with two
+    /// corrections from Notion's reference, because the file contradicts the API version it
+    /// names: a page's `parent` may be `{"type": "data_source_id", "data_source_id"}` (the
+    /// file calls its data-source parent `database_id`), and `POST /v1/pages` takes
+    /// `children` as block objects (the file types them as strings, as its MCP tool passes
+    /// them).
+    pub fn notion() -> Self {
+        let mut spec = Self::load("notion-api.json", "");
+        let schemas = &mut spec.doc["components"]["schemas"];
+        schemas["dataSourceParentRequest"] = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "type": {"const": "data_source_id"},
+                "data_source_id": {"type": "string", "format": "uuid"}
+            },
+            "required": ["data_source_id"]
+        });
+        if let Some(alternatives) = schemas["parentRequest"]["oneOf"].as_array_mut() {
+            alternatives
+                .push(serde_json::json!({"$ref": "#/components/schemas/dataSourceParentRequest"}));
+        }
+        spec.doc["paths"]["/v1/pages"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["properties"]["children"]["items"] =
+            serde_json::json!({"$ref": "#/components/schemas/blockObjectRequest"});
+        spec
     }
 
     /// Confluence Cloud REST API v2.
@@ -295,6 +325,7 @@ impl ApiSpec {
             object.insert("components".into(), self.doc["components"].clone());
         }
         one_of_as_any_of(&mut root);
+        const_as_enum(&mut root);
         let validator =
             jsonschema::draft4::new(&root).map_err(|e| format!("schema does not compile: {e}"))?;
         let errors: Vec<String> = validator
@@ -348,6 +379,21 @@ fn one_of_as_any_of(value: &mut Value) {
             object.values_mut().for_each(one_of_as_any_of);
         }
         Value::Array(items) => items.iter_mut().for_each(one_of_as_any_of),
+        _ => {}
+    }
+}
+
+/// `const` (OpenAPI 3.1, JSON Schema 2020-12) as a one-value `enum`, which draft 4 knows;
+/// a draft-4 validator would otherwise ignore it and let any value through.
+fn const_as_enum(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(only) = object.remove("const") {
+                object.insert("enum".into(), Value::Array(vec![only]));
+            }
+            object.values_mut().for_each(const_as_enum);
+        }
+        Value::Array(items) => items.iter_mut().for_each(const_as_enum),
         _ => {}
     }
 }

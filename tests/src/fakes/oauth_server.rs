@@ -367,17 +367,21 @@ fn issue_for_code(state: &mut AuthState, grant: &Grant, accept_json: bool) -> Re
             }
             Json(answer).into_response()
         }
-        Flavor::Notion => {
-            let (access, refresh) = mint(state, "ntn_");
-            Json(json!({
-                "access_token": access, "refresh_token": refresh, "token_type": "bearer",
-                "bot_id": "b0t-1", "workspace_id": "w0rkspace-1", "workspace_name": "Acme",
-                "workspace_icon": null, "duplicated_template_id": null, "request_id": "r-1",
-                "owner": {"type": "user", "user": {"object": "user", "id": "u-owner"}},
-            }))
-            .into_response()
-        }
+        Flavor::Notion => notion_tokens(state),
     }
+}
+
+/// Notion's token answer, for a code and for a refresh alike: the workspace beside the tokens,
+/// no expiry.
+fn notion_tokens(state: &mut AuthState) -> Response {
+    let (access, refresh) = mint(state, "ntn_");
+    Json(json!({
+        "access_token": access, "refresh_token": refresh, "token_type": "bearer",
+        "bot_id": "b0t-1", "workspace_id": "w0rkspace-1", "workspace_name": "Acme",
+        "workspace_icon": null, "duplicated_template_id": null, "request_id": "r-1",
+        "owner": {"type": "user", "user": {"object": "user", "id": "u-owner"}},
+    }))
+    .into_response()
 }
 
 /// The answer to a refresh, as `state.flavor` words it (rotated tokens at the top level).
@@ -398,6 +402,7 @@ fn issue_for_refresh(state: &mut AuthState, spent: &str) -> Response {
             }))
             .into_response()
         }
+        Flavor::Notion => notion_tokens(state),
         _ => issue(state, "read"),
     }
 }

@@ -18,6 +18,7 @@ mod hot_load;
 mod isolation;
 mod jira;
 mod key_rotation;
+mod notion;
 mod oauth;
 mod oauth_binding;
 mod process;

@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(10)),
+        (200, Some(11)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -57,6 +57,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "jira",
             "legacy",
             "legacy-v2",
+            "notion",
             "probe",
             "scaffolded",
             "slack",
