@@ -83,6 +83,7 @@ struct Data {
     comments: HashMap<String, Vec<Value>>,
     next: u64,
     throttle: u32,
+    fail_append: bool,
 }
 
 type Shared = Arc<Mutex<Data>>;
@@ -255,13 +256,18 @@ impl NotionFake {
         }
     }
 
-    /// Whether page `id` is in the trash.
-    pub fn in_trash(&self, id: &str) -> Option<bool> {
+    /// Whether the page titled `title` is in the trash (`None`: there is no such page).
+    pub fn trashed(&self, title: &str) -> Option<bool> {
         let data = self.data.lock().unwrap();
         data.pages
             .iter()
-            .find(|p| same_id(&p.id, id))
+            .find(|p| p.title == title)
             .map(|p| p.in_trash)
+    }
+
+    /// The next append of block children fails with Notion's `503 service_unavailable`.
+    pub fn fail_next_append(&self) {
+        self.data.lock().unwrap().fail_append = true;
     }
 }
 
@@ -674,6 +680,13 @@ async fn append_children(
     let mut data = data.lock().unwrap();
     if !data.pages.iter().any(|p| same_id(&p.id, &id)) {
         return not_found(&id);
+    }
+    if std::mem::take(&mut data.fail_append) {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Notion is unavailable, please try again later.",
+        );
     }
     let made = match new_blocks(&mut data, &body["children"]) {
         Ok(made) => made,

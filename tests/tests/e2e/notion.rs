@@ -178,6 +178,30 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     assert_eq!(body.matches("Step ").count(), 150);
     assert!(body.ends_with("Step 150"));
 
+    // An append that fails leaves no half-written page: it goes to the trash.
+    notion.fake.fail_next_append();
+    let (status, failed) = notion
+        .send(
+            Method::POST,
+            &format!("{base}/containers/{roadmap}/items"),
+            Some(json!({"title": "Half a runbook", "body": long})),
+        )
+        .await;
+    assert_eq!(
+        (status, failed["error"]["code"].as_str()),
+        (503, Some("VENDOR_ERROR")),
+        "{failed}"
+    );
+    assert_eq!(notion.fake.trashed("Half a runbook"), Some(true));
+    let (listed, _) = notion
+        .ids(&format!("{base}/containers/{roadmap}/items"))
+        .await;
+    assert_eq!(
+        listed.len(),
+        9,
+        "the seven seeded pages and the two written"
+    );
+
     let (status, comment) = notion
         .send(
             Method::POST,
