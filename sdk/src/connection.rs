@@ -57,6 +57,15 @@ impl Connection {
         config::require_origin(&self.config, key)
     }
 
+    /// The origin in config key `key` when the client set one (GitHub Enterprise, GovSlack, a
+    /// test fake), checked like [`Connection::require_origin`]; `default` otherwise.
+    pub fn origin_or(&self, key: &str, default: &str) -> Result<String, ConnectorError> {
+        match self.config.get(key) {
+            Some(_) => self.require_origin(key),
+            None => Ok(default.to_owned()),
+        }
+    }
+
     /// Id of the auth method the connection's credential is for (`api_token`, `oauth`).
     pub fn auth_method(&self) -> Option<&str> {
         self.auth_method.as_deref()
@@ -88,5 +97,29 @@ impl Connection {
                     "connection value `{key}` is missing; connect again to discover it"
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_from_config_is_checked_and_its_absence_gives_the_default() {
+        let plain = Connection::for_tests(&[], None);
+        assert_eq!(
+            plain.origin_or("api_url", "https://api.example.com").unwrap(),
+            "https://api.example.com"
+        );
+        let own = Connection::for_tests(&[("api_url", "https://ghe.acme.test/")], None);
+        assert_eq!(
+            own.origin_or("api_url", "https://api.example.com").unwrap(),
+            "https://ghe.acme.test"
+        );
+        let with_path = Connection::for_tests(&[("api_url", "https://ghe.acme.test/api")], None);
+        assert!(matches!(
+            with_path.origin_or("api_url", "https://api.example.com"),
+            Err(ConnectorError::InvalidConfig(_))
+        ));
     }
 }

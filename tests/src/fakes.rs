@@ -26,3 +26,13 @@ pub use serve::FakeServer;
 pub use slack::SlackFake;
 pub use slow_vendor::SlowVendor;
 pub use tracker::{TRACKER_TOKEN, TrackerFake};
+
+/// The token of an `Authorization: Bearer` header, as the vendors read it.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_owned)
+}

@@ -5,12 +5,14 @@ mod browser;
 pub mod log_capture;
 mod oauth_setup;
 mod process;
+mod tenant_session;
 mod test_server;
 mod vendor_oauth;
 
 pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
+pub use tenant_session::{TenantSession, connection_path};
 pub use test_server::{ADMIN_TOKEN, TestServer};
 pub use vendor_oauth::{connect_with_oauth, use_oauth_server};
 

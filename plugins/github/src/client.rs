@@ -16,12 +16,8 @@ pub struct GitHub {
 
 impl GitHub {
     pub fn new(connection: &Connection) -> Result<Self, ConnectorError> {
-        let base = match connection.config().get("api_url") {
-            Some(_) => connection.require_origin("api_url")?,
-            None => API_ORIGIN.to_owned(),
-        };
         Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
+            base: connection.origin_or("api_url", API_ORIGIN)?,
         })
     }
 

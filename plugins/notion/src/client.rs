@@ -30,10 +30,7 @@ struct ErrorObject {
 
 impl Notion {
     pub fn new(connection: &Connection) -> Result<Self, ConnectorError> {
-        let origin = match connection.config().get("api_url") {
-            Some(_) => connection.require_origin("api_url")?,
-            None => API_ORIGIN.to_owned(),
-        };
+        let origin = connection.origin_or("api_url", API_ORIGIN)?;
         Ok(Self {
             base: format!("{origin}/v1"),
         })

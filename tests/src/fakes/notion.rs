@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::github::TokenChecker;
-use super::{FakeServer, Recorder};
+use super::{FakeServer, Recorder, bearer_token};
 
 /// The data sources, as `(title, pages in it)`; listed most recently edited first.
 pub const DATA_SOURCES: [(&str, u64); 5] = [
@@ -271,15 +271,6 @@ impl NotionFake {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
-}
-
 /// Throttling, auth and the version header before any route.
 async fn gate(State(data): State<Shared>, request: Request, next: Next) -> Response {
     {
@@ -296,7 +287,7 @@ async fn gate(State(data): State<Shared>, request: Request, next: Next) -> Respo
                 .insert(header::RETRY_AFTER, "5".parse().unwrap());
             return limited;
         }
-        let live = bearer(request.headers()).is_some_and(|token| {
+        let live = bearer_token(request.headers()).is_some_and(|token| {
             !data.revoked.contains(&token)
                 && (data.tokens.contains(&token)
                     || data.checker.as_ref().is_some_and(|check| check(&token)))

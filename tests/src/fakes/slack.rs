@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::github::TokenChecker;
 use super::oauth_server::SLACK_TEAM_ID;
-use super::{FakeServer, Recorder};
+use super::{FakeServer, Recorder, bearer_token};
 
 /// Channels as `(id, name, private, archived)`; the archived one is never listed.
 pub const CHANNELS: [(&str, &str, bool, bool); 8] = [
@@ -161,18 +161,9 @@ fn failed(error: &str) -> Response {
     Json(json!({"ok": false, "error": error})).into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
-}
-
 /// Auth and throttling before any method; the token's kind travels to the method.
 async fn gate(State(data): State<Shared>, mut request: Request, next: Next) -> Response {
-    let token = bearer(request.headers());
+    let token = bearer_token(request.headers());
     let kind = {
         let mut data = data.lock().unwrap();
         if data.throttle > 0 {

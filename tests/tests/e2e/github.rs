@@ -10,7 +10,9 @@ use connector_host::runtime::{CallContext, Operation, OperationOutput};
 use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::oauth_server::Flavor;
 use connector_tests::fakes::{GitHubFake, OAuthServer};
-use connector_tests::harness::{self, Browser, TestServer, connect_with_oauth, use_oauth_server};
+use connector_tests::harness::{
+    self, Browser, TenantSession, TestServer, connect_with_oauth, use_oauth_server,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,34 +20,21 @@ const TOKEN: &str = "ghp_test0123456789abcdefghijklmnopqrstu";
 
 struct Hub {
     fake: GitHubFake,
-    server: TestServer,
-    key: String,
+    api: TenantSession,
 }
 
 impl Hub {
     async fn start() -> Self {
-        let fake = GitHubFake::start(TOKEN).await;
-        let server = TestServer::start().await;
-        let key = server.tenant("acme").await;
-        Self { fake, server, key }
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.server.send(method, path, Some(&self.key), body).await
+        Self {
+            fake: GitHubFake::start(TOKEN).await,
+            api: TenantSession::start().await,
+        }
     }
 
     async fn connect(&self, token: &str) -> (u16, Value) {
-        let body = json!({
-            "connector": "github",
-            "config": {"api_url": self.fake.origin()},
-            "credentials": {"type": "bearer", "token": token},
-        });
-        self.send(Method::POST, "/api/v1/connections", Some(body))
+        self.api
+            .connect_bearer("github", &self.fake.origin(), token)
             .await
-    }
-
-    async fn ids(&self, path: &str) -> (Vec<String>, usize) {
-        self.server.all_pages(&self.key, path).await
     }
 }
 
@@ -65,7 +54,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     let id = created["data"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v1/connections/{id}");
 
-    let (repos, pages) = hub.ids(&format!("{base}/containers?limit=3")).await;
+    let (repos, pages) = hub.api.ids(&format!("{base}/containers?limit=3")).await;
     assert_eq!(
         repos,
         [
@@ -76,6 +65,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(pages, 3, "Link paging across three pages");
 
     let (issues, pages) = hub
+        .api
         .ids(&format!("{base}/containers/octocat%2Falpha/items?limit=2"))
         .await;
     assert_eq!(
@@ -85,6 +75,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     );
     assert_eq!(pages, 3);
     let (status, page) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/containers/octocat%2Falpha/items?limit=1"),
@@ -97,6 +88,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         "PRs are told apart"
     );
     let (recent, _) = hub
+        .api
         .ids(&format!(
             "{base}/containers/octocat%2Falpha/items?updated_since=2026-11-04T00:00:00Z"
         ))
@@ -104,6 +96,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(recent, ["octocat/alpha#5", "octocat/alpha#4"], "since=");
 
     let (status, issue) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/octocat%2Falpha%233"),
@@ -122,6 +115,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     );
 
     let (comments, pages) = hub
+        .api
         .ids(&format!(
             "{base}/items/octocat%2Falpha%233/comments?limit=3"
         ))
@@ -130,6 +124,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(pages, 2);
 
     let (found, _) = hub
+        .api
         .ids(&format!("{base}/search?q=charlie%20issue%202"))
         .await;
     assert_eq!(found, ["octocat/charlie#2"]);
@@ -145,7 +140,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     );
 
     let (status, created) = hub
-        .send(
+        .api.send(
             Method::POST,
             &format!("{base}/containers/octocat%2Fdelta/items"),
             Some(json!({"title": "From the host", "body": "Seen in **prod**", "attributes": {"labels": "bug, ui"}})),
@@ -155,6 +150,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(created["data"]["id"], "octocat/delta#6");
     assert_eq!(created["data"]["attributes"]["labels"], "bug,ui");
     let (status, read) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/octocat%2Fdelta%236"),
@@ -166,6 +162,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         (200, Some("From the host"))
     );
     let (status, comment) = hub
+        .api
         .send(
             Method::POST,
             &format!("{base}/items/octocat%2Fdelta%236/comments"),
@@ -174,6 +171,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         .await;
     assert_eq!(status, 201, "{comment}");
     let (status, listed) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/octocat%2Fdelta%236/comments"),
@@ -183,6 +181,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(status, 200);
     assert_eq!(listed["data"]["entries"][0]["body"], "Reproduced.");
     let (status, edited) = hub
+        .api
         .send(
             Method::PATCH,
             &format!("{base}/items/octocat%2Fdelta%236"),
@@ -192,6 +191,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["data"]["title"], "From the host, retitled");
     let (status, refused) = hub
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/octocat%2Fdelta/items"),
@@ -204,6 +204,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     );
 
     let (status, closed) = hub
+        .api
         .send(
             Method::POST,
             &format!("{base}/actions/close_issue"),
@@ -218,6 +219,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         (Some("closed"), Some("not_planned"))
     );
     let (status, labelled) = hub
+        .api
         .send(
             Method::POST,
             &format!("{base}/actions/add_labels"),
@@ -230,6 +232,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         json!(["bug", "ui", "triaged"])
     );
     let (status, reopened) = hub
+        .api
         .send(
             Method::POST,
             &format!("{base}/actions/reopen_issue"),
@@ -242,6 +245,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
     );
 
     let (status, missing) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/octocat%2Fdelta%23999"),
@@ -253,6 +257,7 @@ async fn a_token_connection_browses_searches_creates_and_acts() {
         (404, Some("NOT_FOUND"))
     );
     let (status, bad) = hub
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/octocat%2F..%2Fx%231"),
@@ -294,6 +299,7 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
         })
     };
     let (status, refused) = hub
+        .api
         .send(
             Method::POST,
             "/api/v1/connections",
@@ -306,6 +312,7 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
         "{refused}"
     );
     let (status, orgs) = hub
+        .api
         .send(
             Method::POST,
             "/api/v1/connections",
@@ -315,6 +322,7 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     assert_eq!(status, 201, "{orgs}");
     let orgs_id = orgs["data"]["id"].as_str().unwrap();
     let (status, _) = hub
+        .api
         .send(
             Method::GET,
             &format!("/api/v1/connections/{orgs_id}/search?q=golf"),
@@ -332,14 +340,7 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     );
 
     hub.fake.throttle_next(1);
-    let response = hub
-        .server
-        .client
-        .get(format!("{}{base}/containers", hub.server.base))
-        .bearer_auth(&hub.key)
-        .send()
-        .await
-        .unwrap();
+    let response = hub.api.get_response(&format!("{base}/containers")).await;
     assert_eq!(response.status(), 429);
     let wait: u64 = response.headers()["retry-after"]
         .to_str()
@@ -350,12 +351,14 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
     let (status, _) = hub
+        .api
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(status, 200, "served again once the limit lifts");
 
     hub.fake.revoke(TOKEN);
     let (status, revoked) = hub
+        .api
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(
@@ -363,7 +366,7 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
         (409, Some("REAUTH_REQUIRED")),
         "{revoked}"
     );
-    let (_, connection) = hub.send(Method::GET, &base, None).await;
+    let (_, connection) = hub.api.send(Method::GET, &base, None).await;
     assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 

@@ -10,7 +10,9 @@ use connector_tests::fakes::notion::{
 };
 use connector_tests::fakes::oauth_server::Flavor;
 use connector_tests::fakes::{NotionFake, OAuthServer};
-use connector_tests::harness::{Browser, TestServer, connect_with_oauth, use_oauth_server};
+use connector_tests::harness::{
+    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,49 +20,21 @@ const TOKEN: &str = "ntn_4711internalintegrationsecret";
 
 struct Workspace {
     fake: NotionFake,
-    server: TestServer,
-    key: String,
+    api: TenantSession,
 }
 
 impl Workspace {
     async fn start() -> Self {
-        let fake = NotionFake::start(TOKEN).await;
-        let server = TestServer::start().await;
-        let key = server.tenant("acme").await;
-        Self { fake, server, key }
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.server.send(method, path, Some(&self.key), body).await
+        Self {
+            fake: NotionFake::start(TOKEN).await,
+            api: TenantSession::start().await,
+        }
     }
 
     async fn connect(&self, token: &str) -> (u16, Value) {
-        let body = json!({
-            "connector": "notion",
-            "config": {"api_url": self.fake.api_url()},
-            "credentials": {"type": "bearer", "token": token},
-        });
-        self.send(Method::POST, "/api/v1/connections", Some(body))
+        self.api
+            .connect_bearer("notion", &self.fake.api_url(), token)
             .await
-    }
-
-    async fn connected(&self) -> String {
-        let (status, created) = self.connect(TOKEN).await;
-        assert_eq!(status, 201, "{created}");
-        format!(
-            "/api/v1/connections/{}",
-            created["data"]["id"].as_str().unwrap()
-        )
-    }
-
-    async fn ids(&self, path: &str) -> (Vec<String>, usize) {
-        self.server.all_pages(&self.key, path).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = self.send(Method::GET, path, None).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        body
     }
 }
 
@@ -77,21 +51,19 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["data"]["principal"]["id"], BOT_ID);
     assert_eq!(created["data"]["values"]["workspace_name"], "Acme");
-    let base = format!(
-        "/api/v1/connections/{}",
-        created["data"]["id"].as_str().unwrap()
-    );
+    let base = connection_path(&created);
 
-    let (sources, pages) = notion.ids(&format!("{base}/containers?limit=2")).await;
+    let (sources, pages) = notion.api.ids(&format!("{base}/containers?limit=2")).await;
     let expected: Vec<String> = (0..DATA_SOURCES.len()).map(data_source_id).collect();
     assert_eq!(sources, expected, "most recently edited first");
     assert_eq!(pages, 3, "start_cursor paging across three pages");
-    let listed = notion.get(&format!("{base}/containers?limit=1")).await;
+    let listed = notion.api.get(&format!("{base}/containers?limit=1")).await;
     assert_eq!(listed["data"]["entries"][0]["name"], "Roadmap");
     assert_eq!(listed["data"]["entries"][0]["kind"], "data_source");
 
     let roadmap = data_source_id(0);
     let (items, pages) = notion
+        .api
         .ids(&format!("{base}/containers/{roadmap}/items?limit=3"))
         .await;
     let newest_first: Vec<String> = (1..=7).rev().map(|n| page_id(0, n)).collect();
@@ -100,6 +72,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     let since = "2026-11-01T14:00:00Z"; // BASE_TIME + 5 h
     assert_eq!(BASE_TIME + 5 * 3600, 1_793_541_600);
     let (recent, _) = notion
+        .api
         .ids(&format!(
             "{base}/containers/{roadmap}/items?updated_since={since}"
         ))
@@ -107,7 +80,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     assert_eq!(recent, [page_id(0, 7), page_id(0, 6), page_id(0, 5)]);
 
     let first = page_id(0, 1);
-    let page = notion.get(&format!("{base}/items/{first}")).await;
+    let page = notion.api.get(&format!("{base}/items/{first}")).await;
     let body = page["data"]["body"].as_str().unwrap();
     assert_eq!(page["data"]["title"], "Roadmap 1");
     assert_eq!(page["data"]["body_format"], "markdown");
@@ -128,20 +101,23 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     );
 
     let (comments, pages) = notion
+        .api
         .ids(&format!("{base}/items/{first}/comments?limit=2"))
         .await;
     assert_eq!(comments.len() as u64, COMMENTS);
     assert_eq!(pages, 2);
 
     let (found, pages) = notion
+        .api
         .ids(&format!("{base}/search?q=roadmap&limit=3"))
         .await;
     assert_eq!(found, newest_first, "pages only, newest first");
     assert_eq!(pages, 3);
-    let handbook = notion.get(&format!("{base}/search?q=handbook")).await;
+    let handbook = notion.api.get(&format!("{base}/search?q=handbook")).await;
     assert_eq!(handbook["data"]["entries"][0]["container_id"], "workspace");
 
     let (status, made) = notion
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/{roadmap}/items"),
@@ -150,10 +126,11 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
         .await;
     assert_eq!(status, 201, "{made}");
     let made_id = made["data"]["id"].as_str().unwrap().to_owned();
-    let read = notion.get(&format!("{base}/items/{made_id}")).await;
+    let read = notion.api.get(&format!("{base}/items/{made_id}")).await;
     assert_eq!(read["data"]["title"], "Launch checklist");
     assert_eq!(read["data"]["body"], "Before launch:\n\n- docs\n- demo");
     let (listed, _) = notion
+        .api
         .ids(&format!("{base}/containers/{roadmap}/items"))
         .await;
     assert!(listed.contains(&made_id));
@@ -161,6 +138,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     // Over 100 blocks: the first 100 come with the page, the rest are appended.
     let long: String = (1..=150).map(|n| format!("Step {n}\n")).collect();
     let (status, long_page) = notion
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/{roadmap}/items"),
@@ -169,6 +147,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
         .await;
     assert_eq!(status, 201, "{long_page}");
     let read = notion
+        .api
         .get(&format!(
             "{base}/items/{}",
             long_page["data"]["id"].as_str().unwrap()
@@ -181,6 +160,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     // An append that fails leaves no half-written page: it goes to the trash.
     notion.fake.fail_next_append();
     let (status, failed) = notion
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/{roadmap}/items"),
@@ -194,6 +174,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     );
     assert_eq!(notion.fake.trashed("Half a runbook"), Some(true));
     let (listed, _) = notion
+        .api
         .ids(&format!("{base}/containers/{roadmap}/items"))
         .await;
     assert_eq!(
@@ -203,6 +184,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     );
 
     let (status, comment) = notion
+        .api
         .send(
             Method::POST,
             &format!("{base}/items/{made_id}/comments"),
@@ -211,12 +193,14 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
         .await;
     assert_eq!(status, 201, "{comment}");
     let thread = notion
+        .api
         .get(&format!("{base}/items/{made_id}/comments"))
         .await;
     assert_eq!(thread["data"]["entries"][0]["body"], "Looks good");
     assert_eq!(thread["data"]["entries"][0]["author"]["id"], BOT_ID);
 
     let (status, refused) = notion
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/{roadmap}/items"),
@@ -230,6 +214,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
     );
     let unknown = data_source_id(77);
     let (status, missing) = notion
+        .api
         .send(
             Method::GET,
             &format!("{base}/containers/{unknown}/items"),
@@ -248,6 +233,7 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
         "9a000000-0000-4000-8000-00000000000z",
     ] {
         let (status, _) = notion
+            .api
             .send(Method::GET, &format!("{base}/items/{bad}"), None)
             .await;
         assert_eq!(status, 404, "{bad}");
@@ -275,25 +261,22 @@ async fn an_integration_reads_data_sources_and_pages_as_markdown_and_writes_page
 #[tokio::test]
 async fn throttling_waits_as_notion_says_and_a_revoked_token_needs_reauth() {
     let notion = Workspace::start().await;
-    let base = notion.connected().await;
+    let base = notion
+        .api
+        .connected_bearer("notion", &notion.fake.api_url(), TOKEN)
+        .await;
 
     notion.fake.throttle_next(1);
-    let response = notion
-        .server
-        .client
-        .get(format!("{}{base}/containers", notion.server.base))
-        .bearer_auth(&notion.key)
-        .send()
-        .await
-        .unwrap();
+    let response = notion.api.get_response(&format!("{base}/containers")).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "5");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
-    notion.get(&format!("{base}/containers")).await;
+    notion.api.get(&format!("{base}/containers")).await;
 
     notion.fake.revoke(TOKEN);
     let (status, revoked) = notion
+        .api
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(
@@ -301,7 +284,7 @@ async fn throttling_waits_as_notion_says_and_a_revoked_token_needs_reauth() {
         (409, Some("REAUTH_REQUIRED")),
         "{revoked}"
     );
-    let connection = notion.get(&base).await;
+    let connection = notion.api.get(&base).await;
     assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
@@ -327,10 +310,7 @@ async fn a_public_integration_connects_through_notions_oauth() {
     let asked = &auth.authorize_queries()[0];
     assert_eq!(asked["owner"], "user", "Notion wants owner=user");
     assert!(!asked.contains_key("code_challenge"));
-    let base = format!(
-        "/api/v1/connections/{}",
-        connection["data"]["id"].as_str().unwrap()
-    );
+    let base = connection_path(&connection);
     let (status, listed) = server
         .send(Method::GET, &format!("{base}/containers"), Some(&key), None)
         .await;

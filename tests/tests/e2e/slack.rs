@@ -8,7 +8,9 @@ use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::oauth_server::{Flavor, SLACK_TEAM_ID};
 use connector_tests::fakes::slack::{BASE_TS, BOT_USER, PERSON};
 use connector_tests::fakes::{OAuthServer, SlackFake};
-use connector_tests::harness::{Browser, TestServer, connect_with_oauth, use_oauth_server};
+use connector_tests::harness::{
+    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,43 +25,21 @@ fn message(channel: &str, n: u64) -> String {
 
 struct Workspace {
     fake: SlackFake,
-    server: TestServer,
-    key: String,
+    api: TenantSession,
 }
 
 impl Workspace {
     async fn start() -> Self {
-        let fake = SlackFake::start(BOT_TOKEN, USER_TOKEN).await;
-        let server = TestServer::start().await;
-        let key = server.tenant("acme").await;
-        Self { fake, server, key }
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.server.send(method, path, Some(&self.key), body).await
+        Self {
+            fake: SlackFake::start(BOT_TOKEN, USER_TOKEN).await,
+            api: TenantSession::start().await,
+        }
     }
 
     async fn connect(&self, token: &str) -> (u16, Value) {
-        let body = json!({
-            "connector": "slack",
-            "config": {"api_url": self.fake.api_url()},
-            "credentials": {"type": "bearer", "token": token},
-        });
-        self.send(Method::POST, "/api/v1/connections", Some(body))
+        self.api
+            .connect_bearer("slack", &self.fake.api_url(), token)
             .await
-    }
-
-    async fn connected(&self, token: &str) -> String {
-        let (status, created) = self.connect(token).await;
-        assert_eq!(status, 201, "{created}");
-        format!(
-            "/api/v1/connections/{}",
-            created["data"]["id"].as_str().unwrap()
-        )
-    }
-
-    async fn ids(&self, path: &str) -> (Vec<String>, usize) {
-        self.server.all_pages(&self.key, path).await
     }
 }
 
@@ -77,15 +57,13 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(created["data"]["principal"]["id"], BOT_USER);
     assert_eq!(created["data"]["values"]["team_id"], SLACK_TEAM_ID);
     assert_eq!(created["data"]["values"]["token_kind"], "bot");
-    let base = format!(
-        "/api/v1/connections/{}",
-        created["data"]["id"].as_str().unwrap()
-    );
+    let base = connection_path(&created);
 
-    let (channels, pages) = slack.ids(&format!("{base}/containers?limit=3")).await;
+    let (channels, pages) = slack.api.ids(&format!("{base}/containers?limit=3")).await;
     assert_eq!(channels.len(), 7, "the archived channel is left out");
     assert_eq!(pages, 3, "cursor paging across three pages");
     let (status, first) = slack
+        .api
         .send(Method::GET, &format!("{base}/containers?limit=3"), None)
         .await;
     assert_eq!(status, 200);
@@ -93,6 +71,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(first["data"]["entries"][2]["kind"], "private_channel");
 
     let (messages, pages) = slack
+        .api
         .ids(&format!("{base}/containers/{GENERAL}/items?limit=2"))
         .await;
     assert_eq!(
@@ -106,6 +85,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(pages, 3);
     let since = "2025-11-24T15:30:00Z"; // between messages 3 and 4
     let (recent, _) = slack
+        .api
         .ids(&format!(
             "{base}/containers/{GENERAL}/items?updated_since={since}"
         ))
@@ -113,6 +93,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(recent, [message(GENERAL, 5), message(GENERAL, 4)]);
 
     let (status, item) = slack
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/{}", message(GENERAL, 2)),
@@ -136,6 +117,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     );
 
     let (replies, pages) = slack
+        .api
         .ids(&format!(
             "{base}/items/{}/comments?limit=3",
             message(GENERAL, 2)
@@ -149,6 +131,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(pages, 2);
 
     let (status, forbidden) = slack
+        .api
         .send(Method::GET, &format!("{base}/search?q=update"), None)
         .await;
     assert_eq!(
@@ -165,6 +148,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     );
 
     let (status, posted) = slack
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/C0100000004/items"),
@@ -174,6 +158,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(status, 201, "{posted}");
     let posted_id = posted["data"]["id"].as_str().unwrap().to_owned();
     let (status, read) = slack
+        .api
         .send(Method::GET, &format!("{base}/items/{posted_id}"), None)
         .await;
     assert_eq!(status, 200, "{read}");
@@ -183,6 +168,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     );
     assert_eq!(read["data"]["author"]["id"], BOT_USER);
     let (status, reply) = slack
+        .api
         .send(
             Method::POST,
             &format!("{base}/items/{posted_id}/comments"),
@@ -191,6 +177,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
         .await;
     assert_eq!(status, 201, "{reply}");
     let (status, thread) = slack
+        .api
         .send(
             Method::GET,
             &format!("{base}/items/{posted_id}/comments"),
@@ -202,6 +189,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     assert_eq!(thread["data"]["entries"][0]["id"], reply["data"]["id"]);
 
     let (status, refused) = slack
+        .api
         .send(
             Method::POST,
             &format!("{base}/containers/C0100000008/items"),
@@ -214,6 +202,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
         "an archived channel: {refused}"
     );
     let (status, missing) = slack
+        .api
         .send(
             Method::GET,
             &format!("{base}/containers/C0999999999/items"),
@@ -225,12 +214,17 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
         (404, Some("NOT_FOUND"))
     );
     let (status, _) = slack
+        .api
         .send(Method::GET, &format!("{base}/items/C01:..%2F1.2"), None)
         .await;
     assert_eq!(status, 404, "not a message id, never a parameter");
 
-    let user = slack.connected(USER_TOKEN).await;
+    let user = slack
+        .api
+        .connected_bearer("slack", &slack.fake.api_url(), USER_TOKEN)
+        .await;
     let (found, pages) = slack
+        .api
         .ids(&format!("{user}/search?q=update%203&limit=3"))
         .await;
     assert_eq!(
@@ -240,6 +234,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
     );
     assert_eq!(pages, 3, "page/count paging");
     let (status, hit) = slack
+        .api
         .send(Method::GET, &format!("{user}/search?q=update%203"), None)
         .await;
     assert_eq!(status, 200);
@@ -250,7 +245,7 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
             .starts_with("https://acme.slack.com/archives/"),
         "Slack's permalink: {hit}"
     );
-    let (_, me) = slack.send(Method::GET, &user, None).await;
+    let (_, me) = slack.api.send(Method::GET, &user, None).await;
     assert_eq!(me["data"]["principal"]["id"], PERSON);
 
     let requests = slack.fake.recorder.requests();
@@ -272,28 +267,26 @@ async fn a_bot_token_browses_posts_and_replies_and_a_user_token_searches() {
 #[tokio::test]
 async fn throttling_waits_as_slack_says_and_a_revoked_token_needs_reauth() {
     let slack = Workspace::start().await;
-    let base = slack.connected(BOT_TOKEN).await;
+    let base = slack
+        .api
+        .connected_bearer("slack", &slack.fake.api_url(), BOT_TOKEN)
+        .await;
 
     slack.fake.throttle_next(1);
-    let response = slack
-        .server
-        .client
-        .get(format!("{}{base}/containers", slack.server.base))
-        .bearer_auth(&slack.key)
-        .send()
-        .await
-        .unwrap();
+    let response = slack.api.get_response(&format!("{base}/containers")).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "30");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
     let (status, _) = slack
+        .api
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(status, 200, "served again once the limit lifts");
 
     slack.fake.revoke(BOT_TOKEN);
     let (status, revoked) = slack
+        .api
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(
@@ -301,7 +294,7 @@ async fn throttling_waits_as_slack_says_and_a_revoked_token_needs_reauth() {
         (409, Some("REAUTH_REQUIRED")),
         "{revoked}"
     );
-    let (_, connection) = slack.send(Method::GET, &base, None).await;
+    let (_, connection) = slack.api.send(Method::GET, &base, None).await;
     assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
@@ -366,10 +359,7 @@ async fn slack_oauth_v2_yields_a_bot_or_a_user_token_and_rotates_them() {
         "the token under authed_user"
     );
     assert!(auth.authorize_queries()[1]["user_scope"].contains("search:read"));
-    let user_base = format!(
-        "/api/v1/connections/{}",
-        user["data"]["id"].as_str().unwrap()
-    );
+    let user_base = connection_path(&user);
     let (status, found) = server
         .send(
             Method::GET,
