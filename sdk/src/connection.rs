@@ -108,7 +108,9 @@ mod tests {
     fn an_origin_from_config_is_checked_and_its_absence_gives_the_default() {
         let plain = Connection::for_tests(&[], None);
         assert_eq!(
-            plain.origin_or("api_url", "https://api.example.com").unwrap(),
+            plain
+                .origin_or("api_url", "https://api.example.com")
+                .unwrap(),
             "https://api.example.com"
         );
         let own = Connection::for_tests(&[("api_url", "https://ghe.acme.test/")], None);

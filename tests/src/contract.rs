@@ -98,6 +98,11 @@ impl ApiSpec {
         spec
     }
 
+    /// Figma REST API (OpenAPI 3.1, beta).
+    pub fn figma() -> Self {
+        Self::load("figma-rest.json", "")
+    }
+
     /// Confluence Cloud REST API v2.
     pub fn confluence_v2() -> Self {
         Self::load("confluence-v2.json", "/wiki/api/v2")

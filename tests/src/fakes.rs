@@ -2,6 +2,7 @@
 
 pub mod atlassian_auth;
 mod confluence;
+pub mod figma;
 pub mod github;
 mod jira;
 pub mod notion;
@@ -15,6 +16,7 @@ mod slow_vendor;
 mod tracker;
 
 pub use confluence::ConfluenceFake;
+pub use figma::FigmaFake;
 pub use github::GitHubFake;
 pub use jira::JiraFake;
 pub use notion::NotionFake;

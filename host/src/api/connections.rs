@@ -630,7 +630,7 @@ pub async fn create_from_oauth(
         None => None,
     };
     let credential = BoundCredential::new(outcome.credential, response_origin)
-        .with_token_url(Some(outcome.token_url));
+        .with_refresh_url(Some(outcome.refresh_url));
     let bound = verify(state, &plugin, &mut record, credential).await?;
     state.store.create_connection(&record, &bound).await?;
     let caller = TenantCaller {

@@ -19,6 +19,10 @@ pub struct OAuthClientConfig {
     /// Overrides of the connector's declared endpoints (self-hosted vendors, test servers).
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
+    /// Where refresh grants go (Figma's separate `/v1/oauth/refresh`). Default: the
+    /// connector's declared refresh endpoint, or the token endpoint; once `token_url` is
+    /// pinned, that pinned `token_url` (a declared endpoint is never used unpinned).
+    pub refresh_url: Option<String>,
     pub revoke_url: Option<String>,
     /// Scopes tenants using this default client may ask for beyond the connector's declared
     /// ones. Default: none.
@@ -52,6 +56,9 @@ pub struct OAuthEndpoints {
     pub method_id: String,
     pub authorize_url: String,
     pub token_url: String,
+    /// Where refresh grants go: sealed with each grant, so refreshes never follow a later
+    /// declaration.
+    pub refresh_url: String,
     pub revoke_url: Option<String>,
     pub declared: OAuth2Manifest,
 }
@@ -91,14 +98,27 @@ pub fn endpoints(
 ) -> Option<OAuthEndpoints> {
     let (method, declared) = oauth_method(plugin, method)?;
     let overrides = settings.get(plugin.id());
+    let token_url = overrides
+        .and_then(|o| o.token_url.clone())
+        .unwrap_or_else(|| declared.token_url.clone());
+    // A pinned token endpoint means the declared ones were not checked at load: refresh
+    // there too unless the operator pinned a refresh endpoint as well.
+    let refresh_url = match overrides {
+        Some(o) if o.refresh_url.is_some() || o.token_url.is_some() => {
+            o.refresh_url.clone().unwrap_or_else(|| token_url.clone())
+        }
+        _ => declared
+            .refresh_url
+            .clone()
+            .unwrap_or_else(|| token_url.clone()),
+    };
     Some(OAuthEndpoints {
         method_id: method.id.clone(),
         authorize_url: overrides
             .and_then(|o| o.authorize_url.clone())
             .unwrap_or_else(|| declared.authorize_url.clone()),
-        token_url: overrides
-            .and_then(|o| o.token_url.clone())
-            .unwrap_or_else(|| declared.token_url.clone()),
+        token_url,
+        refresh_url,
         revoke_url: overrides
             .and_then(|o| o.revoke_url.clone())
             .or_else(|| declared.revoke_url.clone()),

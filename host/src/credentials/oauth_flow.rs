@@ -55,8 +55,8 @@ pub struct CallbackOutcome {
     pub session: OAuthSession,
     pub auth_method: String,
     pub credential: StoredCredential,
-    /// The token endpoint the code was exchanged at (recorded with the connection).
-    pub token_url: String,
+    /// Where the grant is refreshed (recorded with the connection).
+    pub refresh_url: String,
     /// Token-response fields the connector asked to keep (`instance_url`).
     pub values: std::collections::BTreeMap<String, String>,
     /// The token-response field the connector names as the connection's origin, as given;
@@ -516,7 +516,7 @@ impl OAuthFlow {
         Ok(CallbackOutcome {
             values,
             origin_from_response,
-            token_url: endpoints.token_url.clone(),
+            refresh_url: endpoints.refresh_url.clone(),
             auth_method: endpoints.method_id,
             credential: StoredCredential::Oauth2 {
                 expires_at: tokens.expires_at(),

@@ -130,14 +130,14 @@ impl Refresher {
         let basic = endpoints.declared.client_auth == "basic";
 
         // The endpoint the grant came from, never one a later plugin version declares.
-        let token_url = current
-            .token_url
+        let refresh_url = current
+            .refresh_url
             .clone()
-            .unwrap_or_else(|| endpoints.token_url.clone());
+            .unwrap_or_else(|| endpoints.refresh_url.clone());
         match self
             .tokens
             .refresh(
-                &token_url,
+                &refresh_url,
                 &client,
                 basic,
                 &TokenStyle::of(&endpoints.declared),
@@ -157,7 +157,7 @@ impl Refresher {
                     },
                     current.origin.clone(),
                 )
-                .with_token_url(current.token_url.clone());
+                .with_refresh_url(current.refresh_url.clone());
                 self.store
                     .replace_credential(&record.tenant, &record.id, &refreshed)
                     .await?;

@@ -434,12 +434,6 @@ impl OAuth2Manifest {
         {
             bail!("oauth2 token-pointer `{pointer}` must be a JSON pointer starting with `/`");
         }
-        if o.refresh_url.is_some() {
-            // A refresh endpoint would have to be sealed with the grant like the token
-            // endpoint; until the host does that, it refuses the declaration rather than
-            // ignore it.
-            bail!("oauth2 refresh-url is not served by this host yet; refresh at token-url");
-        }
         if let Some(field) = &o.origin_from_response
             && !o.response_values.contains(field)
         {

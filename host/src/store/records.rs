@@ -149,39 +149,45 @@ pub struct BoundCredential {
     pub credential: StoredCredential,
     /// `scheme://host[:port]`, or `None` for connectors without an origin (a fixed API host).
     pub origin: Option<String>,
-    /// For OAuth grants: the token endpoint the code was exchanged at. Refreshes go there and
-    /// nowhere else, whatever a later plugin version declares.
-    pub token_url: Option<String>,
+    /// For OAuth grants: the endpoint refreshes go to, in force when the code was exchanged
+    /// (the token endpoint, or a separate refresh endpoint). Refreshes go there and nowhere
+    /// else, whatever a later plugin version declares.
+    pub refresh_url: Option<String>,
 }
 
 /// Key of the bound origin inside the sealed JSON object, beside the credential's own fields;
 /// records sealed before origins were bound simply lack it.
 const ORIGIN_FIELD: &str = "bound_origin";
-const TOKEN_URL_FIELD: &str = "bound_token_url";
+const REFRESH_URL_FIELD: &str = "bound_refresh_url";
 
 impl BoundCredential {
     pub fn new(credential: StoredCredential, origin: Option<String>) -> Self {
         Self {
             credential,
             origin,
-            token_url: None,
+            refresh_url: None,
         }
     }
 
-    /// Records the token endpoint an OAuth grant was obtained at.
-    pub fn with_token_url(mut self, token_url: Option<String>) -> Self {
-        self.token_url = token_url;
+    /// Records where an OAuth grant is refreshed.
+    pub fn with_refresh_url(mut self, refresh_url: Option<String>) -> Self {
+        self.refresh_url = refresh_url;
         self
     }
 
     /// The plaintext that gets sealed.
     pub(crate) fn to_sealed_json(&self) -> serde_json::Result<Vec<u8>> {
         let mut value = serde_json::to_value(&self.credential)?;
-        if let (Some(object), Some(origin)) = (value.as_object_mut(), &self.origin) {
-            object.insert(
-                ORIGIN_FIELD.into(),
-                serde_json::Value::String(origin.clone()),
-            );
+        if let Some(object) = value.as_object_mut() {
+            let bound = [
+                (ORIGIN_FIELD, &self.origin),
+                (REFRESH_URL_FIELD, &self.refresh_url),
+            ];
+            for (field, bound) in bound {
+                if let Some(bound) = bound {
+                    object.insert(field.into(), serde_json::Value::String(bound.clone()));
+                }
+            }
         }
         serde_json::to_vec(&value)
     }
@@ -197,11 +203,11 @@ impl BoundCredential {
                 .and_then(|v| v.as_str().map(str::to_owned))
         };
         let origin = take(ORIGIN_FIELD);
-        let token_url = take(TOKEN_URL_FIELD);
+        let refresh_url = take(REFRESH_URL_FIELD);
         Ok(Self {
             credential: serde_json::from_value(value)?,
             origin,
-            token_url,
+            refresh_url,
         })
     }
 }
@@ -240,5 +246,33 @@ impl StoredCredential {
                 token: SecretString::from(access_token.clone()),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origin_and_refresh_endpoint_are_sealed_with_the_grant() {
+        let bound = BoundCredential::new(
+            StoredCredential::Oauth2 {
+                access_token: "at".into(),
+                refresh_token: Some("rt".into()),
+                expires_at: Some(1),
+                scope: None,
+            },
+            Some("https://api.figma.com".into()),
+        )
+        .with_refresh_url(Some("https://api.figma.com/v1/oauth/refresh".into()));
+        let opened = BoundCredential::from_sealed_json(&bound.to_sealed_json().unwrap()).unwrap();
+        assert_eq!(opened.origin.as_deref(), Some("https://api.figma.com"));
+        assert_eq!(
+            opened.refresh_url.as_deref(),
+            Some("https://api.figma.com/v1/oauth/refresh")
+        );
+        assert!(
+            matches!(opened.credential, StoredCredential::Oauth2 { ref access_token, .. } if access_token == "at")
+        );
     }
 }

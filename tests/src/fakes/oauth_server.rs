@@ -3,7 +3,7 @@
 //! `invalid_grant`, RFC 7009 revocation, and counters of every token request.
 //!
 //! A [`Flavor`] adds one vendor's quirks to the token endpoint, as its documentation describes
-//! them: GitHub, Slack (OAuth v2) and Notion.
+//! them: GitHub, Slack (OAuth v2), Notion and Figma.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -50,6 +50,10 @@ pub enum Flavor {
     /// Notion public integrations: HTTP Basic client authentication and a JSON body only,
     /// workspace fields in the answer, no expiry.
     Notion,
+    /// Figma: HTTP Basic client authentication, `user_id_string` beside the tokens, and
+    /// refresh grants only at their own endpoint (`/refresh` here, Figma's
+    /// `/v1/oauth/refresh`), which answers a new access token and keeps the refresh token.
+    Figma,
 }
 
 #[derive(Default)]
@@ -101,6 +105,7 @@ impl OAuthServer {
             .route("/authorize", get(authorize))
             .route("/token", post(token))
             .route("/revoke", post(revoke))
+            .route("/refresh", post(figma_refresh))
             .with_state(state.clone());
         let server = FakeServer::start(router).await;
         Self {
@@ -278,7 +283,9 @@ fn flavored_error(flavor: Flavor, status: StatusCode, error: &str, description: 
             };
             Json(json!({"ok": false, "error": error})).into_response()
         }
-        Flavor::Standard | Flavor::Notion => oauth_error(status, error, description),
+        Flavor::Standard | Flavor::Notion | Flavor::Figma => {
+            oauth_error(status, error, description)
+        }
     }
 }
 
@@ -368,7 +375,56 @@ fn issue_for_code(state: &mut AuthState, grant: &Grant, accept_json: bool) -> Re
             Json(answer).into_response()
         }
         Flavor::Notion => notion_tokens(state),
+        Flavor::Figma => {
+            let (access, refresh) = mint(state, "figu_");
+            Json(json!({
+                "user_id_string": FIGMA_USER_ID, "user_id": 1_055_117_218_765_812_310_u64,
+                "access_token": access, "token_type": "bearer", "refresh_token": refresh,
+                "expires_in": state.access_ttl,
+            }))
+            .into_response()
+        }
     }
+}
+
+/// The Figma user every Figma grant belongs to.
+pub const FIGMA_USER_ID: &str = "1055117218765812310";
+
+/// Figma's refresh endpoint: HTTP Basic client authentication, a form with the refresh token,
+/// a new access token in the answer; the refresh token is not rotated.
+async fn figma_refresh(
+    State(state): State<Arc<Mutex<AuthState>>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    if state.flavor != Flavor::Figma {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let authenticated =
+        basic_client(&headers).is_some_and(|(id, secret)| state.clients.get(&id) == Some(&secret));
+    if !authenticated {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Figma wants HTTP Basic client authentication",
+        );
+    }
+    state.refresh_requests += 1;
+    let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    if state.refresh.get(&presented) != Some(&true) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "refresh token revoked",
+        );
+    }
+    state.issued += 1;
+    let access = format!("figu_at-{}-{}", state.issued, uuid_like());
+    let expires = Instant::now() + Duration::from_secs(state.access_ttl);
+    state.access.insert(access.clone(), expires);
+    Json(json!({"access_token": access, "token_type": "bearer", "expires_in": state.access_ttl}))
+        .into_response()
 }
 
 /// Notion's token answer, for a code and for a refresh alike: the workspace beside the tokens,
@@ -446,11 +502,11 @@ async fn token(
         Ok(form) => form,
         Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
     };
-    if flavor == Flavor::Notion && basic_client(&headers).is_none() {
+    if matches!(flavor, Flavor::Notion | Flavor::Figma) && basic_client(&headers).is_none() {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            "Notion wants HTTP Basic client authentication",
+            "this vendor wants HTTP Basic client authentication",
         );
     }
     let accept_json = headers
@@ -514,6 +570,12 @@ async fn token(
             }
             issue_for_code(&mut state, &grant, accept_json)
         }
+        Some("refresh_token") if flavor == Flavor::Figma => flavored_error(
+            flavor,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Figma refreshes at /v1/oauth/refresh",
+        ),
         Some("refresh_token") => {
             state.refresh_requests += 1;
             let presented = form.get("refresh_token").cloned().unwrap_or_default();

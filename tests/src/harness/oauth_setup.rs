@@ -78,6 +78,7 @@ impl OAuthSetup {
                     client_secret: Some(ConfigSecret::new(CLIENT_SECRET)),
                     authorize_url: Some(endpoints.url("/authorize")),
                     token_url: Some(endpoints.url("/token")),
+                    refresh_url: None,
                     revoke_url: Some(endpoints.url("/revoke")),
                     allowed_scopes: vec!["write".into()],
                 },

@@ -72,6 +72,7 @@ impl TestServer {
                 "github",
                 "slack",
                 "notion",
+                "figma",
                 "tracker",
                 "scaffolded",
             ]

@@ -20,6 +20,7 @@ pub fn use_oauth_server(config: &mut HostConfig, connector: &str, auth: &OAuthSe
             client_secret: Some(ConfigSecret::new(CLIENT_SECRET)),
             authorize_url: Some(auth.url("/authorize")),
             token_url: Some(auth.url("/token")),
+            refresh_url: None,
             revoke_url: None,
             allowed_scopes: Vec::new(),
         },

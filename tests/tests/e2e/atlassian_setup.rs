@@ -56,6 +56,7 @@ impl<F: AtlassianFake> Atlassian<F> {
                     client_secret: Some(ConfigSecret::new(CLIENT_SECRET)),
                     authorize_url: Some(endpoints.url("/authorize")),
                     token_url: Some(endpoints.url("/token")),
+                    refresh_url: None,
                     revoke_url: None,
                     allowed_scopes: Vec::new(),
                 },

@@ -12,6 +12,7 @@ mod contract_v0_3;
 mod credential_binding;
 mod egress;
 mod fair_slots;
+mod figma;
 mod github;
 mod hostile_plugin;
 mod hot_load;
