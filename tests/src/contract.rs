@@ -103,6 +103,16 @@ impl ApiSpec {
         Self::load("figma-rest.json", "")
     }
 
+    /// Datadog API v1.
+    pub fn datadog_v1() -> Self {
+        Self::load("datadog-v1.json.gz", "")
+    }
+
+    /// Datadog API v2.
+    pub fn datadog_v2() -> Self {
+        Self::load("datadog-v2.json.gz", "")
+    }
+
     /// Confluence Cloud REST API v2.
     pub fn confluence_v2() -> Self {
         Self::load("confluence-v2.json", "/wiki/api/v2")

@@ -2,6 +2,7 @@
 
 pub mod atlassian_auth;
 mod confluence;
+pub mod datadog;
 pub mod figma;
 pub mod github;
 mod jira;
@@ -16,6 +17,7 @@ mod slow_vendor;
 mod tracker;
 
 pub use confluence::ConfluenceFake;
+pub use datadog::DatadogFake;
 pub use figma::FigmaFake;
 pub use github::GitHubFake;
 pub use jira::JiraFake;

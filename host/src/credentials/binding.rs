@@ -74,7 +74,7 @@ pub fn checked_origin(
 }
 
 /// Config keys whose value says where requests go: the origin key and every property the
-/// config schema declares with `format` `uri`, `url` or `iri`.
+/// config schema declares with `format` `uri`, `url`, `iri` or `hostname` (Datadog's `site`).
 pub fn url_keys(plugin: &Plugin) -> Vec<String> {
     let manifest = &plugin.manifest;
     let mut keys: Vec<String> = manifest.origin_config_key.iter().cloned().collect();
@@ -87,7 +87,7 @@ pub fn url_keys(plugin: &Plugin) -> Vec<String> {
             let is_url = schema
                 .get("format")
                 .and_then(|f| f.as_str())
-                .is_some_and(|f| matches!(f, "uri" | "url" | "iri"));
+                .is_some_and(|f| matches!(f, "uri" | "url" | "iri" | "hostname"));
             if is_url && !keys.contains(name) {
                 keys.push(name.clone());
             }

@@ -73,6 +73,7 @@ impl TestServer {
                 "slack",
                 "notion",
                 "figma",
+                "datadog",
                 "tracker",
                 "scaffolded",
             ]

@@ -10,6 +10,7 @@ mod compile_cache;
 mod confluence;
 mod contract_v0_3;
 mod credential_binding;
+mod datadog;
 mod egress;
 mod fair_slots;
 mod figma;

@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(12)),
+        (200, Some(13)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -52,6 +52,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         ids,
         [
             "confluence",
+            "datadog",
             "figma",
             "github",
             "hostile",
