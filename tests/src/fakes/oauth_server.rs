@@ -3,7 +3,7 @@
 //! `invalid_grant`, RFC 7009 revocation, and counters of every token request.
 //!
 //! A [`Flavor`] adds one vendor's quirks to the token endpoint, as its documentation describes
-//! them: GitHub, Slack (OAuth v2), Notion and Figma.
+//! them: GitHub, Slack (OAuth v2), Notion, Figma and Salesforce.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -54,6 +54,9 @@ pub enum Flavor {
     /// refresh grants only at their own endpoint (`/refresh` here, Figma's
     /// `/v1/oauth/refresh`), which answers a new access token and keeps the refresh token.
     Figma,
+    /// Salesforce's web-server flow: `instance_url` (the org's origin) and the identity URL
+    /// `id` beside the tokens, no `expires_in`, and refreshes that keep the refresh token.
+    Salesforce,
 }
 
 #[derive(Default)]
@@ -71,6 +74,8 @@ struct AuthState {
     revoked: Vec<String>,
     authorize_queries: Vec<HashMap<String, String>>,
     flavor: Flavor,
+    /// The org origin a Salesforce grant names.
+    instance_url: String,
     /// Access tokens that are user tokens (Slack), to answer refreshes with the right type.
     user_refresh: std::collections::HashSet<String>,
 }
@@ -117,6 +122,11 @@ impl OAuthServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+
+    /// The `instance_url` Salesforce grants name.
+    pub fn set_instance_url(&self, origin: &str) {
+        self.state.lock().unwrap().instance_url = origin.to_owned();
     }
 
     /// Registers another client.
@@ -283,7 +293,7 @@ fn flavored_error(flavor: Flavor, status: StatusCode, error: &str, description: 
             };
             Json(json!({"ok": false, "error": error})).into_response()
         }
-        Flavor::Standard | Flavor::Notion | Flavor::Figma => {
+        Flavor::Standard | Flavor::Notion | Flavor::Figma | Flavor::Salesforce => {
             oauth_error(status, error, description)
         }
     }
@@ -375,6 +385,7 @@ fn issue_for_code(state: &mut AuthState, grant: &Grant, accept_json: bool) -> Re
             Json(answer).into_response()
         }
         Flavor::Notion => notion_tokens(state),
+        Flavor::Salesforce => salesforce_tokens(state, true),
         Flavor::Figma => {
             let (access, refresh) = mint(state, "figu_");
             Json(json!({
@@ -386,6 +397,28 @@ fn issue_for_code(state: &mut AuthState, grant: &Grant, accept_json: bool) -> Re
         }
     }
 }
+
+/// Salesforce's token answer; `rotate` issues a refresh token too (a code exchange).
+fn salesforce_tokens(state: &mut AuthState, rotate: bool) -> Response {
+    let (access, refresh) = mint(state, "00DA0000000SFxx!");
+    if !rotate {
+        state.refresh.remove(&refresh);
+    }
+    let mut answer = json!({
+        "access_token": access, "signature": "c2lnbmF0dXJl", "scope": "api refresh_token",
+        "instance_url": state.instance_url,
+        "id": format!("https://login.salesforce.com/id/{SALESFORCE_ORG_ID}/{SALESFORCE_USER_ID}"),
+        "token_type": "Bearer", "issued_at": "1793523600000",
+    });
+    if rotate {
+        answer["refresh_token"] = json!(refresh);
+    }
+    Json(answer).into_response()
+}
+
+/// The org and user every Salesforce grant belongs to.
+pub const SALESFORCE_ORG_ID: &str = "00DA0000000SFxxMAA";
+pub const SALESFORCE_USER_ID: &str = "005A0000001AdaXIAS";
 
 /// The Figma user every Figma grant belongs to.
 pub const FIGMA_USER_ID: &str = "1055117218765812310";
@@ -459,6 +492,11 @@ fn issue_for_refresh(state: &mut AuthState, spent: &str) -> Response {
             .into_response()
         }
         Flavor::Notion => notion_tokens(state),
+        Flavor::Salesforce => {
+            // Salesforce does not rotate: the presented refresh token stays usable.
+            state.refresh.insert(spent.to_owned(), true);
+            salesforce_tokens(state, false)
+        }
         _ => issue(state, "read"),
     }
 }

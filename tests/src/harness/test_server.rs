@@ -74,6 +74,7 @@ impl TestServer {
                 "notion",
                 "figma",
                 "datadog",
+                "salesforce",
                 "tracker",
                 "scaffolded",
             ]

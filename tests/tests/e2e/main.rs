@@ -26,6 +26,7 @@ mod oauth_binding;
 mod process;
 mod quotas_and_keys;
 mod realistic_pages;
+mod salesforce;
 mod sandbox;
 mod sdk_calls;
 mod secrets;

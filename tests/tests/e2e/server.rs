@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(13)),
+        (200, Some(14)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -61,6 +61,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "legacy-v2",
             "notion",
             "probe",
+            "salesforce",
             "scaffolded",
             "slack",
             "tracker"
