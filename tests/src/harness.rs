@@ -12,7 +12,7 @@ mod vendor_oauth;
 pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
-pub use tenant_session::{TenantSession, connection_path};
+pub use tenant_session::{TenantSession, connection_path, error_code};
 pub use test_server::{ADMIN_TOKEN, TestServer};
 pub use vendor_oauth::{connect_with_oauth, use_oauth_server};
 

@@ -80,3 +80,9 @@ pub fn connection_path(created: &Value) -> String {
         created["data"]["id"].as_str().expect("a connection id")
     )
 }
+
+/// The status and error code of an answer, to assert a refusal in one line
+/// (`(422, Some("VALIDATION"))`).
+pub fn error_code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["error"]["code"].as_str())
+}

@@ -7,7 +7,7 @@ use connector_tests::fakes::datadog::{
     API_KEY, APP_KEY, BASE_TIME, DASHBOARDS, EVENTS, INCIDENTS, MONITORS, TODOS, USER_ID,
     dashboard_id, event_id, incident_id, monitor_id,
 };
-use connector_tests::harness::{TenantSession, connection_path};
+use connector_tests::harness::{TenantSession, connection_path, error_code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -46,23 +46,19 @@ impl Org {
     }
 }
 
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
-}
-
 #[tokio::test]
 async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_them() {
     let dd = Org::start().await;
     let wrong_app = dd.connect(API_KEY, "not-the-app-key").await;
     assert_eq!(
-        code(&wrong_app),
+        error_code(&wrong_app),
         (422, Some("VALIDATION")),
         "{}",
         wrong_app.1
     );
     let wrong_api = dd.connect("not-the-api-key", APP_KEY).await;
     assert_eq!(
-        code(&wrong_api),
+        error_code(&wrong_api),
         (422, Some("VALIDATION")),
         "{}",
         wrong_api.1
@@ -207,7 +203,7 @@ async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_the
             None,
         )
         .await;
-    assert_eq!(code(&on_monitor), (501, Some("UNSUPPORTED")));
+    assert_eq!(error_code(&on_monitor), (501, Some("UNSUPPORTED")));
 
     let (found, _) = dd.api.ids(&format!("{base}/search?q=checkout")).await;
     assert_eq!(found, [format!("monitor:{}", monitor_id(3))]);
@@ -257,7 +253,12 @@ async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_the
             json!({"title": "x", "attributes": {"severity": "SEV-1"}}),
         )
         .await;
-    assert_eq!(code(&unknown), (422, Some("VALIDATION")), "{}", unknown.1);
+    assert_eq!(
+        error_code(&unknown),
+        (422, Some("VALIDATION")),
+        "{}",
+        unknown.1
+    );
     let in_monitors = dd
         .post(
             &format!("{base}/containers/monitors/items"),
@@ -265,7 +266,7 @@ async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_the
         )
         .await;
     assert_eq!(
-        code(&in_monitors),
+        error_code(&in_monitors),
         (501, Some("UNSUPPORTED")),
         "{}",
         in_monitors.1
@@ -324,7 +325,7 @@ async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_the
         .api
         .send(Method::GET, &format!("{base}/containers/logs/items"), None)
         .await;
-    assert_eq!(code(&nowhere), (404, Some("NOT_FOUND")));
+    assert_eq!(error_code(&nowhere), (404, Some("NOT_FOUND")));
     assert_eq!(
         dd.fake.recorder.requests().len(),
         before,
@@ -340,7 +341,7 @@ async fn two_keys_browse_monitors_incidents_dashboards_and_events_and_act_on_the
             Some(json!({"config": {"site": "datadoghq.com", "api_url": dd.fake.api_url()}})),
         )
         .await;
-    assert_eq!(code(&moved), (422, Some("VALIDATION")), "{}", moved.1);
+    assert_eq!(error_code(&moved), (422, Some("VALIDATION")), "{}", moved.1);
     assert_eq!(moved.1["error"]["details"]["keys"], json!(["site"]));
 
     let requests = dd.fake.recorder.requests();
@@ -395,7 +396,7 @@ async fn throttling_waits_until_the_rate_limit_resets_and_revoked_keys_need_reau
         )
         .await;
     assert_eq!(
-        code(&revoked),
+        error_code(&revoked),
         (409, Some("REAUTH_REQUIRED")),
         "{}",
         revoked.1

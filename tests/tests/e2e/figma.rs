@@ -11,7 +11,8 @@ use connector_tests::fakes::figma::{
 use connector_tests::fakes::oauth_server::{FIGMA_USER_ID, Flavor};
 use connector_tests::fakes::{FigmaFake, OAuthServer};
 use connector_tests::harness::{
-    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, error_code,
+    use_oauth_server,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -49,25 +50,26 @@ impl Team {
     }
 }
 
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
-}
-
 #[tokio::test]
 async fn a_personal_token_browses_projects_files_and_comments_and_posts_a_comment() {
     let figma = Team::start().await;
     let refused = figma.connect(TEAM_ID, "figd_wrong").await;
-    assert_eq!(code(&refused), (422, Some("VALIDATION")), "{}", refused.1);
+    assert_eq!(
+        error_code(&refused),
+        (422, Some("VALIDATION")),
+        "{}",
+        refused.1
+    );
     let other_team = figma.connect("42", TOKEN).await;
     assert_eq!(
-        code(&other_team),
+        error_code(&other_team),
         (422, Some("VALIDATION")),
         "{}",
         other_team.1
     );
     let not_a_team = figma.connect("../me", TOKEN).await;
     assert_eq!(
-        code(&not_a_team),
+        error_code(&not_a_team),
         (422, Some("VALIDATION")),
         "{}",
         not_a_team.1
@@ -175,14 +177,14 @@ async fn a_personal_token_browses_projects_files_and_comments_and_posts_a_commen
             Some(json!({"body": "  "})),
         )
         .await;
-    assert_eq!(code(&empty), (422, Some("VALIDATION")), "{}", empty.1);
+    assert_eq!(error_code(&empty), (422, Some("VALIDATION")), "{}", empty.1);
 
     let search = figma
         .api
         .send(Method::GET, &format!("{base}/search?q=button"), None)
         .await;
     assert_eq!(
-        code(&search),
+        error_code(&search),
         (501, Some("UNSUPPORTED")),
         "Figma has no search"
     );
@@ -194,7 +196,12 @@ async fn a_personal_token_browses_projects_files_and_comments_and_posts_a_commen
             None,
         )
         .await;
-    assert_eq!(code(&missing), (404, Some("NOT_FOUND")), "{}", missing.1);
+    assert_eq!(
+        error_code(&missing),
+        (404, Some("NOT_FOUND")),
+        "{}",
+        missing.1
+    );
 
     let before = figma.fake.recorder.requests().len();
     for bad in [
@@ -255,7 +262,7 @@ async fn throttling_waits_as_figma_says_and_a_revoked_token_needs_reauth() {
         .send(Method::GET, &format!("{base}/containers"), None)
         .await;
     assert_eq!(
-        code(&revoked),
+        error_code(&revoked),
         (409, Some("REAUTH_REQUIRED")),
         "{}",
         revoked.1

@@ -11,7 +11,7 @@ use connector_tests::fakes::salesforce::{
 };
 use connector_tests::fakes::{OAuthServer, SalesforceFake};
 use connector_tests::harness::{
-    Browser, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+    Browser, TestServer, connect_with_oauth, connection_path, error_code, use_oauth_server,
 };
 use connector_tests::postman::{PostmanShapes, assert_matches_collection};
 use reqwest::Method;
@@ -83,10 +83,6 @@ impl Org {
             .all_pages(&self.key, &format!("{}{path}", self.base))
             .await
     }
-}
-
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["error"]["code"].as_str())
 }
 
 #[tokio::test]
@@ -197,7 +193,12 @@ async fn an_org_connected_by_oauth_is_browsed_searched_and_written_by_soql_sosl_
             Some(json!({"title": "x", "attributes": {"Shoe_Size": "9"}})),
         )
         .await;
-    assert_eq!(code(&refused), (422, Some("VALIDATION")), "{}", refused.1);
+    assert_eq!(
+        error_code(&refused),
+        (422, Some("VALIDATION")),
+        "{}",
+        refused.1
+    );
 
     let (status, posted) = org
         .send(
@@ -293,7 +294,7 @@ async fn an_expired_session_is_refreshed_limits_wait_and_a_revoked_grant_needs_r
     org.auth.expire_all_access_tokens();
     let revoked = org.send(Method::GET, "/containers/Case/items", None).await;
     assert_eq!(
-        code(&revoked),
+        error_code(&revoked),
         (409, Some("REAUTH_REQUIRED")),
         "{}",
         revoked.1
