@@ -33,6 +33,26 @@ impl OffsetCursor {
         (count > 0 && count >= limit as usize).then(|| self.next(count))
     }
 
+    /// One page of a list the vendor returns whole (Figma's project files, an incident's
+    /// todos): the entries from the cursor's offset, at most `limit`, and the next page's
+    /// cursor while entries remain.
+    pub fn page_of<T>(
+        all: Vec<T>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<T>, Option<String>), ConnectorError> {
+        let at = Self::decode(cursor)?;
+        let total = all.len();
+        let start = usize::try_from(at.start).unwrap_or(usize::MAX).min(total);
+        let entries: Vec<T> = all
+            .into_iter()
+            .skip(start)
+            .take(limit.max(1) as usize)
+            .collect();
+        let next = (start + entries.len() < total).then(|| at.next(entries.len()));
+        Ok((entries, next))
+    }
+
     /// The next cursor unless the vendor said this was the last page (`isLast`) or the page is
     /// empty, or the offset has reached `total` when the vendor reports one.
     pub fn next_unless_last(
@@ -130,6 +150,18 @@ fn bad_cursor(text: &str) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_list_is_served_a_page_at_a_time() {
+        let (first, next) = OffsetCursor::page_of((1..=5).collect(), None, 2).unwrap();
+        assert_eq!((first, next.as_deref()), (vec![1, 2], Some("o:2")));
+        let (last, next) = OffsetCursor::page_of((1..=5).collect(), Some("o:4"), 2).unwrap();
+        assert_eq!((last, next), (vec![5], None));
+        let (past, next) =
+            OffsetCursor::page_of((1..=5).collect::<Vec<_>>(), Some("o:9"), 2).unwrap();
+        assert_eq!((past.len(), next), (0, None));
+        assert!(OffsetCursor::page_of(vec![1], Some("t:x"), 2).is_err());
+    }
 
     #[test]
     fn offset_cursor_round_trips_and_stops_on_a_short_page() {

@@ -1,9 +1,19 @@
 //! Constructors for the unified resource records, so connectors fill in only what they know.
 
+use serde_json::value::RawValue;
+
 use crate::{
     BodyFormat, ChangeEvent, ChangeKind, Comment, CommentPage, Container, ContainerPage, Item,
-    ItemPage, ObjectKind, Principal, Tombstone,
+    ItemPage, ObjectKind, PageRequest, Principal, Tombstone,
 };
+
+impl PageRequest {
+    /// An entry's raw vendor JSON to keep in the record, only when the caller asked for it
+    /// (`?include_raw=true`): copying it otherwise is wasted work on every entry of a page.
+    pub fn raw<'a>(&self, raw: &'a RawValue) -> Option<&'a RawValue> {
+        self.include_raw.then_some(raw)
+    }
+}
 
 impl Principal {
     /// A principal known only by id.

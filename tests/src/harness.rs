@@ -14,7 +14,7 @@ pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use process::{HostProcess, host_binary, run_cli};
 pub use tenant_session::{TenantSession, connection_path, error_code};
 pub use test_server::{ADMIN_TOKEN, TestServer};
-pub use vendor_oauth::{connect_with_oauth, use_oauth_server};
+pub use vendor_oauth::{connect_with_oauth, host_for_oauth, use_oauth_server};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

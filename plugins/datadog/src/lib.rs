@@ -43,11 +43,6 @@ pub fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorE
         .map_err(|e| ConnectorError::Permanent(format!("unexpected Datadog answer: {e}")))
 }
 
-/// The raw JSON to keep when the caller asked for it.
-fn keep<'a>(raw: &'a RawValue, page: &PageRequest) -> Option<&'a RawValue> {
-    page.include_raw.then_some(raw)
-}
-
 fn limit(page: &PageRequest) -> u32 {
     page.limit.clamp(1, MAX_PAGE)
 }
@@ -167,7 +162,7 @@ impl DatadogConnector {
             let monitor: Monitor = decode(raw)?;
             last = Some(monitor.id);
             if since.is_none_or(|since| monitor.modified().is_some_and(|m| m >= since)) {
-                entries.push(monitor.item(&self.web, keep(raw, page)));
+                entries.push(monitor.item(&self.web, page.raw(raw)));
             }
         }
         let full = raws.len() >= limit(page) as usize;
@@ -192,7 +187,7 @@ impl DatadogConnector {
         for raw in &list.data {
             let incident: Incident = decode(raw)?;
             if since.is_none_or(|since| incident.modified().is_some_and(|m| m >= since)) {
-                entries.push(incident.item(&self.web, keep(raw, page)));
+                entries.push(incident.item(&self.web, page.raw(raw)));
             }
         }
         let full = list.data.len() >= limit(page) as usize;
@@ -222,7 +217,7 @@ impl DatadogConnector {
         for raw in &list.dashboards {
             let dashboard: Dashboard = decode(raw)?;
             if since.is_none_or(|since| dashboard.modified().is_some_and(|m| m >= since)) {
-                entries.push(dashboard.item(&self.web, keep(raw, page)));
+                entries.push(dashboard.item(&self.web, page.raw(raw)));
             }
         }
         let next = at.next_if_full(list.dashboards.len(), limit(page));
@@ -253,7 +248,7 @@ impl DatadogConnector {
         let list: V2List = client::answer(&response)?;
         let mut entries = Vec::with_capacity(list.data.len());
         for raw in &list.data {
-            if let Some(item) = decode::<EventHit>(raw)?.item(&self.web, keep(raw, page)) {
+            if let Some(item) = decode::<EventHit>(raw)?.item(&self.web, page.raw(raw)) {
                 entries.push(item);
             }
         }
@@ -281,7 +276,7 @@ impl DatadogConnector {
         let entries = found
             .monitors
             .iter()
-            .map(|raw| Ok(decode::<MonitorHit>(raw)?.item(&self.web, keep(raw, page))))
+            .map(|raw| Ok(decode::<MonitorHit>(raw)?.item(&self.web, page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         let next = (found.metadata.page + 1 < found.metadata.page_count)
             .then(|| (found.metadata.page + 1).to_string());
@@ -452,16 +447,11 @@ impl connector_sdk::Connector for DatadogConnector {
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         todos.sort_by(|(a, _), (b, _)| a.created().cmp(&b.created()).then(a.id.cmp(&b.id)));
         // Datadog returns an incident's todos whole; pages are cut here.
-        let at = OffsetCursor::decode(page.cursor.as_deref())?;
-        let start = usize::try_from(at.start)
-            .unwrap_or(usize::MAX)
-            .min(todos.len());
-        let entries: Vec<Comment> = todos[start..]
+        let (todos, next) = OffsetCursor::page_of(todos, page.cursor.as_deref(), limit(&page))?;
+        let entries = todos
             .iter()
-            .take(limit(&page) as usize)
-            .map(|(todo, raw)| todo.comment(item_id, keep(raw, &page)))
+            .map(|(todo, raw)| todo.comment(item_id, page.raw(raw)))
             .collect();
-        let next = (start + entries.len() < todos.len()).then(|| at.next(entries.len()));
         Ok(CommentPage::new(entries, next))
     }
 

@@ -74,22 +74,9 @@ fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError
         .map_err(|e| ConnectorError::Permanent(format!("unexpected Figma answer: {e}")))
 }
 
-/// The raw JSON to keep when the caller asked for it.
-fn keep<'a>(raw: &'a RawValue, page: &PageRequest) -> Option<&'a RawValue> {
-    page.include_raw.then_some(raw)
-}
-
-/// The slice of a whole list a page asks for, and the next page's cursor.
+/// The part of a whole list a page asks for, and the next page's cursor.
 fn slice<T>(all: Vec<T>, page: &PageRequest) -> Result<(Vec<T>, Option<String>), ConnectorError> {
-    let at = OffsetCursor::decode(page.cursor.as_deref())?;
-    let limit = page.limit.clamp(1, MAX_PAGE) as usize;
-    let start = usize::try_from(at.start)
-        .unwrap_or(usize::MAX)
-        .min(all.len());
-    let total = all.len();
-    let entries: Vec<T> = all.into_iter().skip(start).take(limit).collect();
-    let next = (start + entries.len() < total).then(|| at.next(entries.len()));
-    Ok((entries, next))
+    OffsetCursor::page_of(all, page.cursor.as_deref(), page.limit.clamp(1, MAX_PAGE))
 }
 
 /// Config `team_id`: Figma lists projects only per team.
@@ -105,13 +92,7 @@ fn team_id(config: &Config) -> Result<&str, ConnectorError> {
 }
 
 impl FigmaConnector {
-    fn team_projects<'a>(
-        &self,
-        response: &'a Response,
-    ) -> Result<TeamProjects<'a>, ConnectorError> {
-        client::answer(response)
-    }
-
+    /// `/v1/teams/{team_id}/projects`, read with [`client::answer`] into [`TeamProjects`].
     fn projects_response(&self) -> Result<Response, ConnectorError> {
         self.figma.get(["teams", &self.team_id, "projects"]).send()
     }
@@ -161,7 +142,7 @@ impl connector_sdk::Connector for FigmaConnector {
         let response = self.figma.get(["me"]).send()?;
         let me: User = client::answer(&response)?;
         let projects = self.projects_response()?;
-        let team = self.team_projects(&projects).map_err(|e| match e {
+        let team: TeamProjects = client::answer(&projects).map_err(|e| match e {
             ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) => {
                 ConnectorError::InvalidConfig(format!(
                     "team_id {}: no such team, or this account cannot see it",
@@ -182,11 +163,11 @@ impl connector_sdk::Connector for FigmaConnector {
         page: PageRequest,
     ) -> Result<ContainerPage, ConnectorError> {
         let response = self.projects_response()?;
-        let team = self.team_projects(&response)?;
+        let team: TeamProjects = client::answer(&response)?;
         let (raws, next) = slice(team.projects, &page)?;
         let entries = raws
             .into_iter()
-            .map(|raw| Ok(decode::<Project>(raw)?.container(&self.team_id, keep(raw, &page))))
+            .map(|raw| Ok(decode::<Project>(raw)?.container(&self.team_id, page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ContainerPage::new(entries, next))
     }
@@ -214,7 +195,7 @@ impl connector_sdk::Connector for FigmaConnector {
         let (files, next) = slice(files, &page)?;
         let entries = files
             .iter()
-            .map(|(file, raw)| file.item(project, keep(raw, &page)))
+            .map(|(file, raw)| file.item(project, page.raw(raw)))
             .collect();
         Ok(ItemPage::new(entries, next))
     }
@@ -245,7 +226,7 @@ impl connector_sdk::Connector for FigmaConnector {
         let (comments, next) = slice(comments, &page)?;
         let entries = comments
             .iter()
-            .map(|(comment, raw)| comment.comment(item_id, key, keep(raw, &page)))
+            .map(|(comment, raw)| comment.comment(item_id, key, page.raw(raw)))
             .collect();
         Ok(CommentPage::new(entries, next))
     }

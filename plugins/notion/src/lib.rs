@@ -93,11 +93,6 @@ fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError
         .map_err(|e| ConnectorError::Permanent(format!("unexpected Notion answer: {e}")))
 }
 
-/// The raw JSON to keep when the caller asked for it.
-fn keep<'a>(raw: &'a RawValue, page: &PageRequest) -> Option<&'a RawValue> {
-    page.include_raw.then_some(raw)
-}
-
 /// The list-request fields every paged Notion call takes.
 fn paging(page: &PageRequest) -> Result<serde_json::Map<String, Value>, ConnectorError> {
     let mut body = serde_json::Map::new();
@@ -114,7 +109,7 @@ impl NotionConnector {
         let mut items = Vec::with_capacity(list.results.len());
         for raw in &list.results {
             if decode::<Object>(raw)?.object == "page" {
-                items.push(decode::<Page>(raw)?.item(None, keep(raw, page)));
+                items.push(decode::<Page>(raw)?.item(None, page.raw(raw)));
             }
         }
         Ok(items)
@@ -229,7 +224,7 @@ impl connector_sdk::Connector for NotionConnector {
         let entries = list
             .results
             .iter()
-            .map(|raw| Ok(decode::<DataSource>(raw)?.container(keep(raw, &page))))
+            .map(|raw| Ok(decode::<DataSource>(raw)?.container(page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ContainerPage::new(entries, list.next()))
     }
@@ -289,7 +284,7 @@ impl connector_sdk::Connector for NotionConnector {
         let entries = list
             .results
             .iter()
-            .map(|raw| Ok(decode::<NotionComment>(raw)?.comment(item_id, keep(raw, &page))))
+            .map(|raw| Ok(decode::<NotionComment>(raw)?.comment(item_id, page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(CommentPage::new(entries, list.next()))
     }

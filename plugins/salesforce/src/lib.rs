@@ -52,11 +52,6 @@ fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError
         .map_err(|e| ConnectorError::Permanent(format!("unexpected Salesforce answer: {e}")))
 }
 
-/// The raw JSON to keep when the caller asked for it.
-fn keep<'a>(raw: &'a RawValue, page: &PageRequest) -> Option<&'a RawValue> {
-    page.include_raw.then_some(raw)
-}
-
 #[derive(Deserialize)]
 struct ObjectList<'a> {
     #[serde(borrow)]
@@ -228,17 +223,12 @@ impl connector_sdk::Connector for SalesforceConnector {
             }
         }
         offered.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
-        let at = OffsetCursor::decode(page.cursor.as_deref())?;
-        let limit = page.limit.clamp(1, MAX_PAGE) as usize;
-        let start = usize::try_from(at.start)
-            .unwrap_or(usize::MAX)
-            .min(offered.len());
-        let entries: Vec<Container> = offered[start..]
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let (offered, next) = OffsetCursor::page_of(offered, page.cursor.as_deref(), limit)?;
+        let entries = offered
             .iter()
-            .take(limit)
-            .map(|(object, raw)| object.container(&self.web, keep(raw, &page)))
+            .map(|(object, raw)| object.container(&self.web, page.raw(raw)))
             .collect();
-        let next = (start + entries.len() < offered.len()).then(|| at.next(entries.len()));
         Ok(ContainerPage::new(entries, next))
     }
 
@@ -272,7 +262,7 @@ impl connector_sdk::Connector for SalesforceConnector {
                 .get("LastModifiedDate")
                 .and_then(Value::as_str)
                 .and_then(|m| soql::After::cursor(m, &record.id));
-            entries.push(record.item(&self.web, false, keep(raw, &page)));
+            entries.push(record.item(&self.web, false, page.raw(raw)));
         }
         let next = match (result.done, result.next_records_url) {
             (false, Some(url)) => Some(url),
@@ -299,7 +289,7 @@ impl connector_sdk::Connector for SalesforceConnector {
             let entries = result
                 .records
                 .iter()
-                .map(|raw| Ok(decode::<Record>(raw)?.case_comment(item_id, keep(raw, &page))))
+                .map(|raw| Ok(decode::<Record>(raw)?.case_comment(item_id, page.raw(raw))))
                 .collect::<Result<Vec<_>, ConnectorError>>()?;
             let next = if result.done {
                 None
@@ -322,7 +312,7 @@ impl connector_sdk::Connector for SalesforceConnector {
             .elements
             .iter()
             .map(|raw| {
-                Ok(decode::<FeedElement>(raw)?.comment(item_id, &self.web, keep(raw, &page)))
+                Ok(decode::<FeedElement>(raw)?.comment(item_id, &self.web, page.raw(raw)))
             })
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(CommentPage::new(
@@ -340,7 +330,7 @@ impl connector_sdk::Connector for SalesforceConnector {
         let entries = result
             .search_records
             .iter()
-            .map(|raw| Ok(decode::<Record>(raw)?.item(&self.web, false, keep(raw, &page))))
+            .map(|raw| Ok(decode::<Record>(raw)?.item(&self.web, false, page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ItemPage::new(entries, None))
     }

@@ -127,11 +127,6 @@ fn decode<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ConnectorError
         .map_err(|e| ConnectorError::Permanent(format!("unexpected Slack answer: {e}")))
 }
 
-/// The raw JSON to keep when the caller asked for it.
-fn keep<'a>(raw: &'a RawValue, page: &PageRequest) -> Option<&'a RawValue> {
-    page.include_raw.then_some(raw)
-}
-
 /// The vendor cursor of a cursor-paged request.
 fn cursor_of(page: &PageRequest) -> Result<Option<String>, ConnectorError> {
     Ok(TokenCursor::decode(page.cursor.as_deref())?.token)
@@ -225,7 +220,7 @@ impl connector_sdk::Connector for SlackConnector {
             .channels
             .iter()
             .map(
-                |raw| Ok(decode::<Conversation>(raw)?.container(self.team_url(), keep(raw, &page))),
+                |raw| Ok(decode::<Conversation>(raw)?.container(self.team_url(), page.raw(raw))),
             )
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ContainerPage::new(
@@ -258,7 +253,7 @@ impl connector_sdk::Connector for SlackConnector {
         let entries = found
             .messages
             .iter()
-            .map(|raw| Ok(decode::<Message>(raw)?.item(channel, self.team_url(), keep(raw, &page))))
+            .map(|raw| Ok(decode::<Message>(raw)?.item(channel, self.team_url(), page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ItemPage::new(
             entries,
@@ -305,7 +300,7 @@ impl connector_sdk::Connector for SlackConnector {
         for raw in &found.messages {
             let message: Message = decode(raw)?;
             if message.ts != ts {
-                entries.push(message.comment(item_id, self.team_url(), keep(raw, &page)));
+                entries.push(message.comment(item_id, self.team_url(), page.raw(raw)));
             }
         }
         Ok(CommentPage::new(
@@ -339,7 +334,7 @@ impl connector_sdk::Connector for SlackConnector {
             let mut item = decode::<Message>(raw)?.item(
                 conversation_id(&hit.channel.id)?,
                 self.team_url(),
-                keep(raw, &page),
+                page.raw(raw),
             );
             if hit.permalink.is_some() {
                 item.url = hit.permalink;

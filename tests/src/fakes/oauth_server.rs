@@ -124,6 +124,13 @@ impl OAuthServer {
         format!("{}{path}", self.origin)
     }
 
+    /// Whether a bearer token is one of this server's live access tokens, for a vendor fake's
+    /// `start_checking`.
+    pub fn token_checker(&self) -> super::github::TokenChecker {
+        let server = self.clone();
+        Arc::new(move |token| server.access_token_valid(token))
+    }
+
     /// The `instance_url` Salesforce grants name.
     pub fn set_instance_url(&self, origin: &str) {
         self.state.lock().unwrap().instance_url = origin.to_owned();

@@ -42,6 +42,30 @@ impl TenantSession {
             .expect("the host answers")
     }
 
+    /// The vendor throttles the next call: a `GET` of `path` answers 429 `RATE_LIMITED` with
+    /// `Retry-After: retry_after` (seconds).
+    pub async fn assert_rate_limited(&self, path: &str, retry_after: &str) {
+        let response = self.get_response(path).await;
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], retry_after);
+        let body: Value = response.json().await.expect("a JSON envelope");
+        assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    }
+
+    /// The vendor revoked the credential: a `GET` of `path` answers 409 `REAUTH_REQUIRED`, and
+    /// the connection at `connection` shows `invalid_credentials`.
+    pub async fn assert_needs_reauth(&self, connection: &str, path: &str) {
+        let revoked = self.send(Method::GET, path, None).await;
+        assert_eq!(
+            error_code(&revoked),
+            (409, Some("REAUTH_REQUIRED")),
+            "{}",
+            revoked.1
+        );
+        let (_, record) = self.send(Method::GET, connection, None).await;
+        assert_eq!(record["data"]["status"], "invalid_credentials");
+    }
+
     /// Every id of a paged list, and how many pages it took.
     pub async fn ids(&self, path: &str) -> (Vec<String>, usize) {
         self.server.all_pages(&self.key, path).await

@@ -27,6 +27,25 @@ pub fn use_oauth_server(config: &mut HostConfig, connector: &str, auth: &OAuthSe
     );
 }
 
+/// A host whose `connector` uses the loopback authorization server `auth` (`adjust` changes
+/// its config further), with tenant `acme`'s API key and a browser: where each connector's
+/// OAuth test starts.
+pub async fn host_for_oauth(
+    auth: &OAuthServer,
+    connector: &str,
+    adjust: impl FnOnce(&mut HostConfig) + Send + 'static,
+) -> (TestServer, String, Browser) {
+    let auth = auth.clone();
+    let connector = connector.to_owned();
+    let server = TestServer::start_with(move |config| {
+        use_oauth_server(config, &connector, &auth);
+        adjust(config);
+    })
+    .await;
+    let key = server.tenant("acme").await;
+    (server, key, Browser::new())
+}
+
 /// `POST /api/v1/oauth/{connector}/authorize` with `body`, consent in `browser`, then the
 /// vendor's redirect back to the host: returns the callback's status and body.
 pub async fn connect_with_oauth(

@@ -374,33 +374,16 @@ async fn throttling_waits_until_the_rate_limit_resets_and_revoked_keys_need_reau
     let base = dd.connected().await;
 
     dd.fake.throttle_next(1);
-    let response = dd
-        .api
-        .get_response(&format!("{base}/containers/monitors/items"))
+    // The wait is X-RateLimit-Reset.
+    dd.api
+        .assert_rate_limited(&format!("{base}/containers/monitors/items"), "12")
         .await;
-    assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "12", "X-RateLimit-Reset");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "RATE_LIMITED");
     dd.api
         .get(&format!("{base}/containers/monitors/items"))
         .await;
 
     dd.fake.revoke_keys();
-    let revoked = dd
-        .api
-        .send(
-            Method::GET,
-            &format!("{base}/containers/monitors/items"),
-            None,
-        )
+    dd.api
+        .assert_needs_reauth(&base, &format!("{base}/containers/monitors/items"))
         .await;
-    assert_eq!(
-        error_code(&revoked),
-        (409, Some("REAUTH_REQUIRED")),
-        "{}",
-        revoked.1
-    );
-    let connection = dd.api.get(&base).await;
-    assert_eq!(connection["data"]["status"], "invalid_credentials");
 }

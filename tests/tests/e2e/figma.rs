@@ -1,7 +1,6 @@
 //! The Figma connector through the host's REST API, against a behavioural Figma fake, with
 //! every request checked against Figma's own API description.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use connector_tests::contract::{ApiSpec, assert_conforms};
@@ -11,8 +10,7 @@ use connector_tests::fakes::figma::{
 use connector_tests::fakes::oauth_server::{FIGMA_USER_ID, Flavor};
 use connector_tests::fakes::{FigmaFake, OAuthServer};
 use connector_tests::harness::{
-    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, error_code,
-    use_oauth_server,
+    TenantSession, connect_with_oauth, connection_path, error_code, host_for_oauth,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -248,44 +246,31 @@ async fn throttling_waits_as_figma_says_and_a_revoked_token_needs_reauth() {
     let base = figma.connected().await;
 
     figma.fake.throttle_next(1);
-    let response = figma.api.get_response(&format!("{base}/containers")).await;
-    assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "30");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    figma
+        .api
+        .assert_rate_limited(&format!("{base}/containers"), "30")
+        .await;
     figma.api.get(&format!("{base}/containers")).await;
 
     // Figma answers a revoked token with 403 "Invalid token".
     figma.fake.revoke(TOKEN);
-    let revoked = figma
+    figma
         .api
-        .send(Method::GET, &format!("{base}/containers"), None)
+        .assert_needs_reauth(&base, &format!("{base}/containers"))
         .await;
-    assert_eq!(
-        error_code(&revoked),
-        (409, Some("REAUTH_REQUIRED")),
-        "{}",
-        revoked.1
-    );
-    let connection = figma.api.get(&base).await;
-    assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
 #[tokio::test]
 async fn an_oauth_app_connects_and_refreshes_at_figmas_separate_refresh_endpoint() {
     let auth = OAuthServer::start_as(Flavor::Figma, Duration::from_secs(3600)).await;
-    let checker = auth.clone();
-    let fake = FigmaFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
-    let endpoints = auth.clone();
-    let server = TestServer::start_with(move |config| {
-        use_oauth_server(config, "figma", &endpoints);
+    let fake = FigmaFake::start_checking(auth.token_checker()).await;
+    let refresh_url = auth.url("/refresh");
+    let (server, key, browser) = host_for_oauth(&auth, "figma", move |config| {
         if let Some(figma) = config.oauth.get_mut("figma") {
-            figma.refresh_url = Some(endpoints.url("/refresh"));
+            figma.refresh_url = Some(refresh_url);
         }
     })
     .await;
-    let key = server.tenant("acme").await;
-    let browser = Browser::new();
 
     let body = json!({"config": {"team_id": TEAM_ID, "api_url": fake.api_url()}});
     let (status, connection) = connect_with_oauth(&server, &key, &browser, "figma", body).await;

@@ -1,7 +1,6 @@
 //! The GitHub connector through the host's REST API, against a behavioural GitHub fake, with
 //! every request checked against GitHub's own REST API description.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use connector_host::egress::{Credential, HostPattern};
@@ -10,9 +9,7 @@ use connector_host::runtime::{CallContext, Operation, OperationOutput};
 use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::oauth_server::Flavor;
 use connector_tests::fakes::{GitHubFake, OAuthServer};
-use connector_tests::harness::{
-    self, Browser, TenantSession, TestServer, connect_with_oauth, use_oauth_server,
-};
+use connector_tests::harness::{self, TenantSession, connect_with_oauth, host_for_oauth};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -357,29 +354,16 @@ async fn the_rate_limit_waits_until_the_reset_and_a_revoked_token_needs_reauth()
     assert_eq!(status, 200, "served again once the limit lifts");
 
     hub.fake.revoke(TOKEN);
-    let (status, revoked) = hub
-        .api
-        .send(Method::GET, &format!("{base}/containers"), None)
+    hub.api
+        .assert_needs_reauth(&base, &format!("{base}/containers"))
         .await;
-    assert_eq!(
-        (status, revoked["error"]["code"].as_str()),
-        (409, Some("REAUTH_REQUIRED")),
-        "{revoked}"
-    );
-    let (_, connection) = hub.api.send(Method::GET, &base, None).await;
-    assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
 #[tokio::test]
 async fn an_oauth_app_connects_through_githubs_token_endpoint() {
     let auth = OAuthServer::start_as(Flavor::GitHub, Duration::from_secs(3600)).await;
-    let checker = auth.clone();
-    let fake = GitHubFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
-    let endpoints = auth.clone();
-    let server =
-        TestServer::start_with(move |config| use_oauth_server(config, "github", &endpoints)).await;
-    let key = server.tenant("acme").await;
-    let browser = Browser::new();
+    let fake = GitHubFake::start_checking(auth.token_checker()).await;
+    let (server, key, browser) = host_for_oauth(&auth, "github", |_| {}).await;
 
     let body = json!({"config": {"api_url": fake.origin()}});
     let (status, created) = connect_with_oauth(&server, &key, &browser, "github", body).await;

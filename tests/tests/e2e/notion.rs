@@ -1,7 +1,6 @@
 //! The Notion connector through the host's REST API, against a behavioural Notion fake, with
 //! every request checked against Notion's own API description.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use connector_tests::contract::{ApiSpec, assert_conforms};
@@ -11,7 +10,7 @@ use connector_tests::fakes::notion::{
 use connector_tests::fakes::oauth_server::Flavor;
 use connector_tests::fakes::{NotionFake, OAuthServer};
 use connector_tests::harness::{
-    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+    TenantSession, connect_with_oauth, connection_path, host_for_oauth,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -267,37 +266,24 @@ async fn throttling_waits_as_notion_says_and_a_revoked_token_needs_reauth() {
         .await;
 
     notion.fake.throttle_next(1);
-    let response = notion.api.get_response(&format!("{base}/containers")).await;
-    assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "5");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    notion
+        .api
+        .assert_rate_limited(&format!("{base}/containers"), "5")
+        .await;
     notion.api.get(&format!("{base}/containers")).await;
 
     notion.fake.revoke(TOKEN);
-    let (status, revoked) = notion
+    notion
         .api
-        .send(Method::GET, &format!("{base}/containers"), None)
+        .assert_needs_reauth(&base, &format!("{base}/containers"))
         .await;
-    assert_eq!(
-        (status, revoked["error"]["code"].as_str()),
-        (409, Some("REAUTH_REQUIRED")),
-        "{revoked}"
-    );
-    let connection = notion.api.get(&base).await;
-    assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
 #[tokio::test]
 async fn a_public_integration_connects_through_notions_oauth() {
     let auth = OAuthServer::start_as(Flavor::Notion, Duration::from_secs(3600)).await;
-    let checker = auth.clone();
-    let fake = NotionFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
-    let endpoints = auth.clone();
-    let server =
-        TestServer::start_with(move |config| use_oauth_server(config, "notion", &endpoints)).await;
-    let key = server.tenant("acme").await;
-    let browser = Browser::new();
+    let fake = NotionFake::start_checking(auth.token_checker()).await;
+    let (server, key, browser) = host_for_oauth(&auth, "notion", |_| {}).await;
 
     // The loopback server plays Notion: it refuses a token request that is not JSON with
     // HTTP Basic client authentication, so a connection proves both.

@@ -2,7 +2,6 @@
 //! reached through Salesforce's OAuth (the token response's `instance_url` is the org), with
 //! every request's method and path checked against Salesforce's Postman collection.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use connector_tests::fakes::oauth_server::{Flavor, SALESFORCE_USER_ID};
@@ -11,7 +10,7 @@ use connector_tests::fakes::salesforce::{
 };
 use connector_tests::fakes::{OAuthServer, SalesforceFake};
 use connector_tests::harness::{
-    Browser, TestServer, connect_with_oauth, connection_path, error_code, use_oauth_server,
+    TestServer, connect_with_oauth, connection_path, error_code, host_for_oauth,
 };
 use connector_tests::postman::{PostmanShapes, assert_matches_collection};
 use reqwest::Method;
@@ -28,17 +27,9 @@ struct Org {
 impl Org {
     async fn connect() -> Self {
         let auth = OAuthServer::start_as(Flavor::Salesforce, Duration::from_secs(3600)).await;
-        let checker = auth.clone();
-        let fake =
-            SalesforceFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
+        let fake = SalesforceFake::start_checking(auth.token_checker()).await;
         auth.set_instance_url(&fake.origin());
-        let endpoints = auth.clone();
-        let server = TestServer::start_with(move |config| {
-            use_oauth_server(config, "salesforce", &endpoints)
-        })
-        .await;
-        let key = server.tenant("acme").await;
-        let browser = Browser::new();
+        let (server, key, browser) = host_for_oauth(&auth, "salesforce", |_| {}).await;
         let (status, connection) =
             connect_with_oauth(&server, &key, &browser, "salesforce", json!({"config": {}})).await;
         assert_eq!(status, 201, "{connection}");

@@ -1,7 +1,6 @@
 //! The Slack connector through the host's REST API, against a behavioural Slack fake, with
 //! every request checked against Slack's own Web API description.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use connector_tests::contract::{ApiSpec, assert_conforms};
@@ -9,7 +8,7 @@ use connector_tests::fakes::oauth_server::{Flavor, SLACK_TEAM_ID};
 use connector_tests::fakes::slack::{BASE_TS, BOT_USER, PERSON};
 use connector_tests::fakes::{OAuthServer, SlackFake};
 use connector_tests::harness::{
-    Browser, TenantSession, TestServer, connect_with_oauth, connection_path, use_oauth_server,
+    TenantSession, connect_with_oauth, connection_path, host_for_oauth,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -273,11 +272,10 @@ async fn throttling_waits_as_slack_says_and_a_revoked_token_needs_reauth() {
         .await;
 
     slack.fake.throttle_next(1);
-    let response = slack.api.get_response(&format!("{base}/containers")).await;
-    assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "30");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    slack
+        .api
+        .assert_rate_limited(&format!("{base}/containers"), "30")
+        .await;
     let (status, _) = slack
         .api
         .send(Method::GET, &format!("{base}/containers"), None)
@@ -285,29 +283,17 @@ async fn throttling_waits_as_slack_says_and_a_revoked_token_needs_reauth() {
     assert_eq!(status, 200, "served again once the limit lifts");
 
     slack.fake.revoke(BOT_TOKEN);
-    let (status, revoked) = slack
+    slack
         .api
-        .send(Method::GET, &format!("{base}/containers"), None)
+        .assert_needs_reauth(&base, &format!("{base}/containers"))
         .await;
-    assert_eq!(
-        (status, revoked["error"]["code"].as_str()),
-        (409, Some("REAUTH_REQUIRED")),
-        "{revoked}"
-    );
-    let (_, connection) = slack.api.send(Method::GET, &base, None).await;
-    assert_eq!(connection["data"]["status"], "invalid_credentials");
 }
 
 #[tokio::test]
 async fn slack_oauth_v2_yields_a_bot_or_a_user_token_and_rotates_them() {
     let auth = OAuthServer::start_as(Flavor::Slack, Duration::from_secs(3600)).await;
-    let checker = auth.clone();
-    let fake = SlackFake::start_checking(Arc::new(move |t| checker.access_token_valid(t))).await;
-    let endpoints = auth.clone();
-    let server =
-        TestServer::start_with(move |config| use_oauth_server(config, "slack", &endpoints)).await;
-    let key = server.tenant("acme").await;
-    let browser = Browser::new();
+    let fake = SlackFake::start_checking(auth.token_checker()).await;
+    let (server, key, browser) = host_for_oauth(&auth, "slack", |_| {}).await;
     let config = json!({"config": {"api_url": fake.api_url()}});
 
     let mut bot_body = config.clone();
