@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::OAuthClientConfig;
 use crate::egress::{AddressGuard, EgressPolicy, HostPattern};
 use crate::runtime::RuntimeLimits;
+use crate::sql::SqlLimits;
 
 /// Prefix of every environment variable the host reads.
 pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
@@ -77,6 +78,8 @@ pub struct HostConfig {
     pub server: ServerConfig,
     /// The MCP server at `/mcp`.
     pub mcp: McpConfig,
+    /// Limits of the `sql` capability database connectors use.
+    pub sql: SqlConfig,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: QuotasConfig,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
@@ -180,6 +183,56 @@ pub struct McpConfig {
     pub allowed_origins: Vec<String>,
 }
 
+/// Limits of the `sql` capability (see [`SqlLimits`] for what each does; its `Default` holds
+/// the defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Default: 5000.
+    pub statement_timeout_ms: u64,
+    /// Default: 1000.
+    pub max_rows: u32,
+    /// Default: 4.
+    pub max_result_mib: usize,
+    /// Default: 20.
+    pub max_statements_per_call: u32,
+    /// Default: 4.
+    pub max_pool_size: usize,
+    /// Default: 300.
+    pub pool_idle_secs: u64,
+    /// Default: 5000.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        let limits = SqlLimits::default();
+        Self {
+            statement_timeout_ms: limits.statement_timeout.as_millis() as u64,
+            max_rows: limits.max_rows,
+            max_result_mib: limits.max_result_bytes >> 20,
+            max_statements_per_call: limits.max_statements_per_call,
+            max_pool_size: limits.max_pool_size,
+            pool_idle_secs: limits.pool_idle_timeout.as_secs(),
+            connect_timeout_ms: limits.connect_timeout.as_millis() as u64,
+        }
+    }
+}
+
+impl SqlConfig {
+    pub fn limits(&self) -> SqlLimits {
+        SqlLimits {
+            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
+            max_rows: self.max_rows,
+            max_result_bytes: self.max_result_mib << 20,
+            max_statements_per_call: self.max_statements_per_call,
+            max_pool_size: self.max_pool_size.max(1),
+            pool_idle_timeout: Duration::from_secs(self.pool_idle_secs),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+        }
+    }
+}
+
 /// Per-tenant quotas on what the store keeps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -247,6 +300,7 @@ impl Default for HostConfig {
             metrics_listen: None,
             server: ServerConfig::default(),
             mcp: McpConfig::default(),
+            sql: SqlConfig::default(),
             quotas: QuotasConfig::default(),
             public_url: None,
             oauth: BTreeMap::new(),

@@ -4,6 +4,7 @@
 //! The crate is organised by capability:
 //! - [`runtime`]: the wasmtime engine, plugin registry and per-call sandbox;
 //! - [`egress`]: the only way a plugin reaches the network;
+//! - [`sql`]: the database connections a SQL connector reaches through the host;
 //! - [`store`]: sled trees with sealed credentials, the key ring, the audit log;
 //! - [`api`]: the HTTP surface;
 //! - [`config`]: server configuration from file and environment.
@@ -15,6 +16,7 @@ pub mod egress;
 pub mod loader;
 pub mod runtime;
 mod server;
+pub mod sql;
 pub mod store;
 
 pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

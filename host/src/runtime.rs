@@ -27,6 +27,7 @@ mod manifest;
 mod operation;
 mod plugin;
 mod registry;
+mod sql_import;
 mod webhook_support;
 
 pub use action::{ActionAnnotations, ActionManifest, InputIssue, check_against};

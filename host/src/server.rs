@@ -137,6 +137,7 @@ impl Server {
         let runtime_egress = egress.clone();
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
+            sql: config.sql.limits(),
             pooling: config.pooling_allocator,
             profiler: config.wasm_profiler,
             cache_dir: config.compile_cache.then(|| {

@@ -555,6 +555,8 @@ pub async fn delete(
     if !state.store.delete_connection(&caller.tenant, &id).await? {
         return Err(connection_calls::not_found(&id));
     }
+    // A database connection's pool goes with it: no socket outlives the credential.
+    state.runtime.sql_pools().close(&caller.tenant, &id);
     audit(
         &state,
         &caller,

@@ -4,6 +4,7 @@
 
 use crate::egress::EgressPolicy;
 use crate::runtime::Plugin;
+use crate::sql::{SqlTarget, TARGET_KEYS, TlsMode};
 
 type Config = serde_json::Map<String, serde_json::Value>;
 
@@ -40,6 +41,9 @@ pub fn bound_origin(
     config: &Config,
 ) -> Result<Option<String>, BindingError> {
     let manifest = &plugin.manifest;
+    if plugin.imports_sql {
+        return database_origin(policy, plugin, config).map(Some);
+    }
     let Some(key) = &manifest.origin_config_key else {
         return Ok(None);
     };
@@ -54,6 +58,45 @@ pub fn bound_origin(
         .as_str()
         .ok_or_else(|| origin_error("must be a URL string".into()))?;
     checked_origin(policy, plugin, key, text).map(Some)
+}
+
+/// A database connector's target (`host`, `port`, `database`, `tls`) as the origin its
+/// password is bound to: the host must pass the egress allow-list, and TLS `disable` needs
+/// the operator's private egress. Addresses are checked when the host connects.
+fn database_origin(
+    policy: &EgressPolicy,
+    plugin: &Plugin,
+    config: &Config,
+) -> Result<String, BindingError> {
+    let texts: Vec<(String, String)> = config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .collect();
+    let target = SqlTarget::from_config(|key| {
+        texts
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    })
+    .map_err(|reason| BindingError::Origin {
+        key: "host".into(),
+        reason,
+    })?;
+    policy
+        .check_database_host(&plugin.manifest.id, &plugin.host_patterns, &target.host)
+        .map_err(|reason| BindingError::Origin {
+            key: "host".into(),
+            reason,
+        })?;
+    if target.tls == TlsMode::Disable && !policy.guard.allow_private {
+        return Err(BindingError::Origin {
+            key: "tls".into(),
+            reason: "`disable` is allowed only where the operator allows private egress; use \
+                     `verify-full`"
+                .into(),
+        });
+    }
+    Ok(target.to_origin())
 }
 
 /// `text` as an origin the credential may be bound to, if it passes the allow-list; `source`
@@ -78,6 +121,9 @@ pub fn checked_origin(
 pub fn url_keys(plugin: &Plugin) -> Vec<String> {
     let manifest = &plugin.manifest;
     let mut keys: Vec<String> = manifest.origin_config_key.iter().cloned().collect();
+    if plugin.imports_sql {
+        keys.extend(TARGET_KEYS.iter().map(|k| (*k).to_owned()));
+    }
     if let Some(properties) = manifest
         .config_schema
         .get("properties")

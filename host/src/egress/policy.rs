@@ -151,6 +151,29 @@ impl EgressPolicy {
     }
 }
 
+impl EgressPolicy {
+    /// Whether a database connector may reach `host` (the same allow-list as HTTP: the
+    /// connector's requested hosts within the operator's list, or the operator's
+    /// `connector_hosts`). Addresses are checked by the guard after resolution.
+    pub fn check_database_host(
+        &self,
+        connector: &str,
+        plugin_hosts: &[HostPattern],
+        host: &str,
+    ) -> Result<(), String> {
+        let extra = self.extra_hosts(connector);
+        if Self::reachable(plugin_hosts, &extra, &self.operator_hosts, host) {
+            Ok(())
+        } else {
+            Err(format!(
+                "database host `{host}` is not allowed for connector `{connector}`: it must match \
+                 the connector's requested hosts and the operator's egress_allowed_hosts, or be \
+                 listed by the operator in connector_hosts.{connector}"
+            ))
+        }
+    }
+}
+
 impl ConnectionScope {
     /// Whether the credential may be sent to this URL: its exact origin is the connection's, or
     /// its host is one the auth method names.

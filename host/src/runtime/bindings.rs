@@ -28,6 +28,19 @@ pub mod wit {
     pub use connector::plugin::webhooks;
 }
 
+/// The optional `sql` import of 0.3.0 (world `sql-connector-plugin`), linked for every plugin;
+/// only database connectors import it.
+pub mod wit_sql {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.3.0",
+        inline: "package connector:host-sql; world sql-import { import connector:plugin/sql@0.3.0; }",
+        world: "sql-import",
+        imports: { default: async },
+    });
+
+    pub use connector::plugin::sql;
+}
+
 /// The frozen 0.2.0 contract (`wit/v0.2.0`), adapted in `compat_v0_2`.
 pub mod wit_v0_2 {
     wasmtime::component::bindgen!({

@@ -68,6 +68,8 @@ pub(crate) struct CallState {
     pub(crate) log_lines_dropped: u32,
     pub(crate) violation: Option<Violation>,
     pub(crate) labels: CallLabels,
+    /// The `sql` import's session, for database connectors; `None` for the rest.
+    pub(crate) sql: Option<crate::sql::SqlSession>,
 }
 
 /// What [`CallState::new`] needs besides the context.
@@ -121,6 +123,7 @@ impl CallState {
             log_lines_dropped: 0,
             violation: None,
             labels,
+            sql: None,
         }
     }
 

@@ -23,6 +23,9 @@ pub const SERVED_WIT_VERSIONS: &[&str] = &["0.1", "0.2", "0.3"];
 /// Name of the export every connector has, without its version.
 const CONNECTOR_EXPORT: &str = "connector:plugin/connector";
 
+/// The `sql` import of database connectors, without its version.
+const SQL_IMPORT: &str = "connector:plugin/sql@";
+
 /// Import namespaces a plugin may have: the connector imports, and the WASI interfaces every
 /// `wasm32-wasip2` program imports (linked with nothing granted: no env, files or stdio).
 /// Sockets, `wasi:http` and anything else are refused before linking.
@@ -115,6 +118,10 @@ impl Runtime {
 
         let (contract, wit_version) = self.contract_of(&component)?;
         self.check_imports(&component)?;
+        let imports_sql = component
+            .component_type()
+            .imports(&self.inner.engine)
+            .any(|(name, _)| name.starts_with(SQL_IMPORT));
         let instance_pre = self
             .inner
             .linker
@@ -137,6 +144,7 @@ impl Runtime {
                 CallContext::default(),
                 Operation::Info,
                 &ConnectionScope::default(),
+                None,
             )
             .await
         {
@@ -161,6 +169,7 @@ impl Runtime {
             origin,
             stats: PluginStats::default(),
             pre,
+            imports_sql,
         });
         tracing::debug!(
             plugin = %plugin.id(),

@@ -24,6 +24,8 @@ pub struct Plugin {
     pub(crate) stats: PluginStats,
     pub(crate) host_patterns: Vec<HostPattern>,
     pub(crate) pre: PluginPre,
+    /// Whether the component imports `sql` (a database connector).
+    pub(crate) imports_sql: bool,
 }
 
 /// Where a plugin version came from.

@@ -9,7 +9,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::admission::{Admission, Refusal};
-use super::bindings::{PluginPre, wit, wit_v0_1, wit_v0_2};
+use super::bindings::{PluginPre, wit, wit_sql, wit_v0_1, wit_v0_2};
 use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::{CacheKey, CompileCache};
 use super::engine::{EpochTicker, build_engine};
@@ -21,6 +21,7 @@ use super::{
     RuntimeLimits,
 };
 use crate::egress::{ConnectionScope, Credential, EgressClient};
+use crate::sql::{SessionGrant, SqlLimits, SqlPools, SqlSession, SqlTarget};
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct RuntimeOptions {
     pub oauth_pinned: std::collections::BTreeSet<String>,
     /// Profiler guest code is announced to. Default: none.
     pub profiler: super::WasmProfiler,
+    /// Limits of the `sql` capability. Default: [`SqlLimits::default`].
+    pub sql: SqlLimits,
 }
 
 impl Default for RuntimeOptions {
@@ -53,6 +56,7 @@ impl Default for RuntimeOptions {
             cache_key: None,
             oauth_pinned: std::collections::BTreeSet::new(),
             profiler: super::WasmProfiler::None,
+            sql: SqlLimits::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ pub(super) struct Inner {
     pub(super) oauth_pinned: std::collections::BTreeSet<String>,
     admission: Admission,
     egress: EgressClient,
+    sql: SqlPools,
     pub(super) plugins: ArcSwap<BTreeMap<String, PluginSlot>>,
     _ticker: EpochTicker,
 }
@@ -113,7 +118,10 @@ impl Runtime {
             |s| s,
         )
         .map_err(anyhow::Error::from)?;
+        wit_sql::sql::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine)?;
+        let sql = SqlPools::new(options.sql, egress.policy().guard);
         let cache = CompileCache::new(&engine, options.cache_dir, options.cache_key);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -124,6 +132,7 @@ impl Runtime {
                 oauth_pinned: options.oauth_pinned,
                 limits: options.limits,
                 egress,
+                sql,
                 plugins: ArcSwap::from_pointee(BTreeMap::new()),
                 _ticker: ticker,
             }),
@@ -133,6 +142,11 @@ impl Runtime {
     /// The limits every call runs under.
     pub fn limits(&self) -> &RuntimeLimits {
         &self.inner.limits
+    }
+
+    /// Every database connection's pool (the `sql` capability).
+    pub fn sql_pools(&self) -> &SqlPools {
+        &self.inner.sql
     }
 
     /// The operator's egress policy every call runs under.
@@ -308,12 +322,15 @@ impl Runtime {
                 Refusal::OverCap { scope, limit } => CallError::OverCap { scope, limit },
             })?;
         let (scope, auth_method) = connection_scope(plugin, &context, &self.inner.egress)?;
+        let sql = plugin
+            .imports_sql
+            .then(|| self.sql_session(plugin, &context, &scope));
         let context = CallContext {
             auth_method,
             ..context
         };
         let result = self
-            .run(&plugin.pre, plugin.id(), context, operation, &scope)
+            .run(&plugin.pre, plugin.id(), context, operation, &scope, sql)
             .await;
         plugin
             .stats
@@ -328,6 +345,7 @@ impl Runtime {
         context: CallContext,
         operation: Operation,
         scope: &ConnectionScope,
+        sql: Option<SqlSession>,
     ) -> Result<OperationOutput, CallError> {
         let limits = &self.inner.limits;
         let timeout = context
@@ -372,13 +390,14 @@ impl Runtime {
         } else {
             Vec::new()
         };
-        let state = CallState::new(
+        let mut state = CallState::new(
             labels,
             config_import,
             scope.clone(),
             self.inner.egress.clone(),
             budget,
         );
+        state.sql = sql;
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.max_hostcall_bytes);
@@ -428,6 +447,50 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// What a database connector's call may reach through `sql`: the target bound to its
+    /// credential (never one read from the live config), if the egress policy allows its host.
+    fn sql_session(
+        &self,
+        plugin: &Plugin,
+        context: &CallContext,
+        scope: &ConnectionScope,
+    ) -> SqlSession {
+        let timeout = context
+            .timeout
+            .map_or(self.inner.limits.call_timeout, |t| {
+                t.min(self.inner.limits.call_timeout)
+            });
+        let access = (|| {
+            let Some(Credential::Basic { username, password }) = &context.credential else {
+                return Err("the connection has no user name and password for the database".into());
+            };
+            let target = context
+                .bound_origin
+                .as_deref()
+                .and_then(SqlTarget::from_origin)
+                .ok_or("no database is bound to the connection's credential")?;
+            self.inner
+                .egress
+                .policy()
+                .check_database_host(&plugin.manifest.id, &scope.plugin_hosts, &target.host)?;
+            Ok((target, username.clone(), password.clone()))
+        })();
+        let writes = context
+            .config
+            .iter()
+            .any(|(key, value)| key == crate::sql::ALLOW_WRITES_KEY && value == "true");
+        SqlSession::new(
+            self.inner.sql.clone(),
+            SessionGrant {
+                tenant: context.tenant.clone(),
+                connection: context.connection.clone(),
+                access,
+                writes,
+                deadline: Instant::now() + timeout,
+            },
+        )
+    }
+
     /// A store for the loader's checks: no network, no credential, the call limits.
     pub(super) fn load_store(&self) -> Store<CallState> {
         let limits = &self.inner.limits;

@@ -1,0 +1,37 @@
+//! The limits every `sql` statement and pool runs under, with their defaults in one place.
+
+use std::time::Duration;
+
+/// Limits of the `sql` capability (config section `[sql]`).
+#[derive(Debug, Clone)]
+pub struct SqlLimits {
+    /// Longest a statement may run; the database cancels it then (`statement_timeout`), and
+    /// the host gives up shortly after. Never past the call's own deadline. Default: 5 s.
+    pub statement_timeout: Duration,
+    /// Rows one statement may return to the plugin; the rest are never fetched. Default: 1000.
+    pub max_rows: u32,
+    /// Bytes of column values one statement may return to the plugin. Default: 4 MiB.
+    pub max_result_bytes: usize,
+    /// Statements one plugin call may run. Default: 20.
+    pub max_statements_per_call: u32,
+    /// Database connections one connection's pool may open. Default: 4.
+    pub max_pool_size: usize,
+    /// A pool unused this long is closed. Default: 300 s.
+    pub pool_idle_timeout: Duration,
+    /// Longest a connection attempt (TCP, TLS, authentication) may take. Default: 5 s.
+    pub connect_timeout: Duration,
+}
+
+impl Default for SqlLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(5),
+            max_rows: 1000,
+            max_result_bytes: 4 << 20,
+            max_statements_per_call: 20,
+            max_pool_size: 4,
+            pool_idle_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}

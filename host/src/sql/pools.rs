@@ -1,0 +1,244 @@
+//! One small pool of database connections per tenant connection, opened with its credential
+//! against its bound target. A pool is replaced when the credential or target changes, closed
+//! when unused for `pool_idle_timeout`, and closed at once when its connection is deleted.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::{SqlError, SqlLimits, SqlTarget, TlsMode};
+use crate::egress::AddressGuard;
+
+/// How often idle pools are looked for.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Every connection's pool. Cheap to clone.
+#[derive(Clone)]
+pub struct SqlPools {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    limits: SqlLimits,
+    guard: AddressGuard,
+    pools: Mutex<HashMap<(String, String), Entry>>,
+    sweeper_started: std::sync::Once,
+}
+
+struct Entry {
+    /// Which target and credential the pool was opened with.
+    fingerprint: [u8; 32],
+    pool: Pool,
+    last_used: Instant,
+}
+
+impl SqlPools {
+    pub fn new(limits: SqlLimits, guard: AddressGuard) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limits,
+                guard,
+                pools: Mutex::new(HashMap::new()),
+                sweeper_started: std::sync::Once::new(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> &SqlLimits {
+        &self.inner.limits
+    }
+
+    /// Whether the operator allows private addresses (and so TLS `disable`).
+    pub fn allows_private(&self) -> bool {
+        self.inner.guard.allow_private
+    }
+
+    /// The pool of `tenant`'s `connection`, opened against `target` with `username` and
+    /// `password` unless it is open already with those.
+    pub async fn pool(
+        &self,
+        tenant: &str,
+        connection: &str,
+        target: &SqlTarget,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Pool, SqlError> {
+        let fingerprint = fingerprint(target, username, password);
+        let key = (tenant.to_owned(), connection.to_owned());
+        if let Some(entry) = self.lock().get_mut(&key)
+            && entry.fingerprint == fingerprint
+        {
+            entry.last_used = Instant::now();
+            return Ok(entry.pool.clone());
+        }
+        let pool = self.open(target, username, password).await?;
+        self.start_sweeper();
+        let replaced = self.lock().insert(
+            key,
+            Entry {
+                fingerprint,
+                pool: pool.clone(),
+                last_used: Instant::now(),
+            },
+        );
+        if let Some(old) = replaced {
+            old.pool.close();
+        }
+        Ok(pool)
+    }
+
+    /// Closes the pool of a connection (deleted, or its credential replaced).
+    pub fn close(&self, tenant: &str, connection: &str) {
+        if let Some(entry) = self.lock().remove(&(tenant.to_owned(), connection.to_owned())) {
+            entry.pool.close();
+        }
+    }
+
+    /// How many pools are open, for tests and metrics.
+    pub fn open_pools(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
+        // A panic while holding the map leaves it consistent (every change is one call).
+        self.inner.pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn open(
+        &self,
+        target: &SqlTarget,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Pool, SqlError> {
+        let limits = &self.inner.limits;
+        if target.tls == TlsMode::Disable && !self.inner.guard.allow_private {
+            return Err(SqlError::Denied(
+                "TLS `disable` is allowed only where the operator allows private egress; use \
+                 `verify-full`"
+                    .into(),
+            ));
+        }
+        let address = self.resolve(target).await?;
+        let mut config = tokio_postgres::Config::new();
+        // The name stays for TLS (SNI and the certificate check); the address the guard
+        // checked is the one connected to, so a second DNS answer cannot move the socket.
+        config
+            .host(&target.host)
+            .hostaddr(address)
+            .port(target.port)
+            .dbname(&target.database)
+            .user(username)
+            .password(password.expose_secret())
+            .application_name("connector-host")
+            .connect_timeout(limits.connect_timeout);
+        let manager_config = ManagerConfig {
+            // Each checkout is reset (DISCARD ALL), so settings one call made never reach the
+            // next.
+            recycling_method: RecyclingMethod::Clean,
+        };
+        let manager = match target.tls {
+            TlsMode::Disable => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+            }
+            TlsMode::VerifyFull => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                Manager::from_config(config, tls_connector()?, manager_config)
+            }
+        };
+        Pool::builder(manager)
+            .max_size(limits.max_pool_size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(limits.statement_timeout))
+            .create_timeout(Some(limits.connect_timeout))
+            .recycle_timeout(Some(limits.connect_timeout))
+            .build()
+            .map_err(|error| SqlError::ConnectionFailed(format!("building the pool: {error}")))
+    }
+
+    /// The first address of the target that the address guard allows.
+    async fn resolve(&self, target: &SqlTarget) -> Result<IpAddr, SqlError> {
+        let guard = self.inner.guard;
+        let addresses: Vec<IpAddr> = match target.host.parse::<IpAddr>() {
+            Ok(literal) => vec![literal],
+            Err(_) => tokio::time::timeout(
+                self.inner.limits.connect_timeout,
+                tokio::net::lookup_host((target.host.as_str(), target.port)),
+            )
+            .await
+            .map_err(|_| SqlError::ConnectionFailed(format!("resolving `{}` timed out", target.host)))?
+            .map_err(|error| {
+                SqlError::ConnectionFailed(format!("resolving `{}`: {error}", target.host))
+            })?
+            .map(|address: SocketAddr| address.ip())
+            .collect(),
+        };
+        let mut refusal = None;
+        for address in addresses {
+            match guard.check(address) {
+                Ok(()) => return Ok(address),
+                Err(why) => refusal = Some(why),
+            }
+        }
+        Err(SqlError::Denied(match refusal {
+            Some(why) => format!("`{}` resolves to {why}", target.host),
+            None => format!("`{}` has no address", target.host),
+        }))
+    }
+
+    /// Closes pools unused for longer than the idle timeout, from a task that ends when the
+    /// pools are dropped.
+    fn start_sweeper(&self) {
+        self.inner.sweeper_started.call_once(|| {
+            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SWEEP_INTERVAL).await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    SqlPools { inner }.sweep();
+                }
+            });
+        });
+    }
+
+    /// Closes every pool idle for longer than the idle timeout.
+    pub fn sweep(&self) {
+        let idle = self.inner.limits.pool_idle_timeout;
+        self.lock().retain(|_, entry| {
+            let keep = entry.last_used.elapsed() < idle;
+            if !keep {
+                entry.pool.close();
+            }
+            keep
+        });
+    }
+}
+
+fn fingerprint(target: &SqlTarget, username: &str, password: &SecretString) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for part in [
+        target.to_origin().as_bytes(),
+        username.as_bytes(),
+        password.expose_secret().as_bytes(),
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize().into()
+}
+
+/// TLS that checks the server's certificate against the platform's roots and its name, as
+/// the HTTP egress client does.
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, SqlError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let config = rustls::ClientConfig::builder()
+        .with_platform_verifier()
+        .map_err(|error| SqlError::ConnectionFailed(format!("TLS trust roots: {error}")))?
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}

@@ -1,0 +1,97 @@
+//! One plugin call's use of `sql`: its connection's target, credential and write permission,
+//! and how many statements it may still run.
+
+use std::time::Instant;
+
+use secrecy::SecretString;
+
+use super::statement::Statement;
+use super::{Rows, SqlError, SqlPools, SqlTarget, Value};
+
+/// What a call's `sql` import may do. Built by the runtime for each call of a plugin that
+/// imports `sql`; never shown to the guest.
+pub struct SqlSession {
+    pools: SqlPools,
+    tenant: String,
+    connection: String,
+    /// The target and credential, or why the call has none.
+    access: Result<Access, String>,
+    writes: bool,
+    statements_left: u32,
+    deadline: Instant,
+}
+
+struct Access {
+    target: SqlTarget,
+    username: String,
+    password: SecretString,
+}
+
+/// Who a session is for and what it may reach.
+pub struct SessionGrant {
+    pub tenant: String,
+    pub connection: String,
+    /// The target bound to the credential and the credential's user and password, or why
+    /// the call may not connect (no credential, no bound target, a refused host).
+    pub access: Result<(SqlTarget, String, SecretString), String>,
+    pub writes: bool,
+    pub deadline: Instant,
+}
+
+impl SqlSession {
+    pub fn new(pools: SqlPools, grant: SessionGrant) -> Self {
+        let statements_left = pools.limits().max_statements_per_call;
+        Self {
+            tenant: grant.tenant,
+            connection: grant.connection,
+            access: grant.access.map(|(target, username, password)| Access {
+                target,
+                username,
+                password,
+            }),
+            writes: grant.writes,
+            statements_left,
+            deadline: grant.deadline,
+            pools,
+        }
+    }
+
+    pub async fn query(&mut self, text: &str, params: Vec<Value>) -> Result<Rows, SqlError> {
+        let (pool, statement) = self.prepare(text, params).await?;
+        statement.query(&pool, self.pools.limits()).await
+    }
+
+    pub async fn execute(&mut self, text: &str, params: Vec<Value>) -> Result<u64, SqlError> {
+        let (pool, statement) = self.prepare(text, params).await?;
+        statement.execute(&pool, self.pools.limits()).await
+    }
+
+    async fn prepare<'a>(
+        &mut self,
+        text: &'a str,
+        params: Vec<Value>,
+    ) -> Result<(deadpool_postgres::Pool, Statement<'a>), SqlError> {
+        if self.statements_left == 0 {
+            return Err(SqlError::BudgetExhausted);
+        }
+        self.statements_left -= 1;
+        let access = self.access.as_ref().map_err(|why| SqlError::Denied(why.clone()))?;
+        let pool = self
+            .pools
+            .pool(
+                &self.tenant,
+                &self.connection,
+                &access.target,
+                &access.username,
+                &access.password,
+            )
+            .await?;
+        let statement = Statement {
+            text,
+            params,
+            writes: self.writes,
+            deadline: self.deadline,
+        };
+        Ok((pool, statement))
+    }
+}
