@@ -23,9 +23,12 @@ pub use values::Value;
 /// Why a statement did not run (the contract's `sql-error`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SqlError {
-    /// The policy refused the database, or the connection does not allow writes.
+    /// The connection does not allow this (writes), or has no database.
     #[error("denied: {0}")]
     Denied(String),
+    /// The egress policy or the address guard refused the database host.
+    #[error("egress denied: {0}")]
+    EgressDenied(String),
     /// The statement or its parameters are malformed.
     #[error("invalid statement: {0}")]
     InvalidStatement(String),

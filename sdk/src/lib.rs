@@ -65,6 +65,7 @@ pub mod log;
 mod manifest;
 pub mod pagination;
 mod resources;
+pub mod sql;
 mod time;
 pub mod webhook;
 

@@ -38,6 +38,10 @@ pub(crate) enum Violation {
     EgressDenied(String),
     RequestBudget(u32),
     ResponseTooLarge(u64),
+    /// A database statement ran past the statement timeout (milliseconds).
+    StatementTimeout(u64),
+    /// More database statements than one call may run.
+    StatementBudget(u32),
 }
 
 /// Labels every log line of the call carries.

@@ -56,6 +56,10 @@ pub enum FaultCause {
     RequestBudget { max: u32 },
     /// A response was larger than the cap.
     ResponseTooLarge { max_bytes: u64 },
+    /// A database statement ran past the statement timeout.
+    StatementTimeout { timeout_ms: u64 },
+    /// The guest ran more database statements than one call may.
+    StatementBudget { max: u32 },
 }
 
 impl FaultCause {
@@ -69,6 +73,9 @@ impl FaultCause {
             Self::Trap { .. } => "trap",
             Self::RequestBudget { .. } => "request_budget",
             Self::ResponseTooLarge { .. } => "response_too_large",
+            // A statement cut off by the host's timeout is the call's deadline too.
+            Self::StatementTimeout { .. } => "deadline",
+            Self::StatementBudget { .. } => "statement_budget",
         }
     }
 }
@@ -86,6 +93,12 @@ impl fmt::Display for FaultCause {
             Self::RequestBudget { max } => write!(f, "sent more than {max} requests in one call"),
             Self::ResponseTooLarge { max_bytes } => {
                 write!(f, "received a response over {max_bytes} bytes")
+            }
+            Self::StatementTimeout { timeout_ms } => {
+                write!(f, "ran a database statement past the {timeout_ms} ms statement timeout")
+            }
+            Self::StatementBudget { max } => {
+                write!(f, "ran more than {max} database statements in one call")
             }
         }
     }
@@ -117,6 +130,10 @@ impl Violation {
             Violation::ResponseTooLarge(max_bytes) => {
                 fault(FaultCause::ResponseTooLarge { max_bytes })
             }
+            Violation::StatementTimeout(timeout_ms) => {
+                fault(FaultCause::StatementTimeout { timeout_ms })
+            }
+            Violation::StatementBudget(max) => fault(FaultCause::StatementBudget { max }),
         }
     }
 }

@@ -21,7 +21,7 @@ use super::{
     RuntimeLimits,
 };
 use crate::egress::{ConnectionScope, Credential, EgressClient};
-use crate::sql::{SessionGrant, SqlLimits, SqlPools, SqlSession, SqlTarget};
+use crate::sql::{SessionGrant, SqlError, SqlLimits, SqlPools, SqlSession, SqlTarget};
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -462,17 +462,22 @@ impl Runtime {
             });
         let access = (|| {
             let Some(Credential::Basic { username, password }) = &context.credential else {
-                return Err("the connection has no user name and password for the database".into());
+                return Err(SqlError::Denied(
+                    "the connection has no user name and password for the database".into(),
+                ));
             };
             let target = context
                 .bound_origin
                 .as_deref()
                 .and_then(SqlTarget::from_origin)
-                .ok_or("no database is bound to the connection's credential")?;
+                .ok_or_else(|| {
+                    SqlError::Denied("no database is bound to the connection's credential".into())
+                })?;
             self.inner
                 .egress
                 .policy()
-                .check_database_host(&plugin.manifest.id, &scope.plugin_hosts, &target.host)?;
+                .check_database_host(&plugin.manifest.id, &scope.plugin_hosts, &target.host)
+                .map_err(SqlError::EgressDenied)?;
             Ok((target, username.clone(), password.clone()))
         })();
         let writes = context

@@ -3,7 +3,7 @@
 //! `info()` check) is refused, as is every statement past the call's limits.
 
 use super::bindings::wit_sql::sql;
-use super::call_state::CallState;
+use super::call_state::{CallState, Violation};
 use crate::sql::{Rows, SqlError, Value};
 
 impl sql::Host for CallState {
@@ -37,8 +37,23 @@ impl sql::Host for CallState {
 }
 
 impl CallState {
-    fn log_sql_refusal(&self, error: Option<&SqlError>) {
+    /// Logs a refused or failed statement, and records the refusals that are the host's own
+    /// limits, so a guest that swallows them still fails with the right cause.
+    fn log_sql_refusal(&mut self, error: Option<&SqlError>) {
         if let Some(error) = error {
+            let session = self.sql.as_ref();
+            match error {
+                SqlError::Timeout => {
+                    let ms = session.map_or(0, |s| s.statement_timeout_ms());
+                    self.record(Violation::StatementTimeout(ms));
+                }
+                SqlError::BudgetExhausted => {
+                    let max = session.map_or(0, |s| s.max_statements());
+                    self.record(Violation::StatementBudget(max));
+                }
+                SqlError::EgressDenied(why) => self.record(Violation::EgressDenied(why.clone())),
+                _ => {}
+            }
             tracing::debug!(
                 tenant = %self.labels.tenant,
                 connection = %self.labels.connection,
@@ -109,7 +124,7 @@ fn rows_to_wit(rows: Rows) -> sql::Rows {
 
 fn error_to_wit(error: SqlError) -> sql::SqlError {
     match error {
-        SqlError::Denied(why) => sql::SqlError::Denied(why),
+        SqlError::Denied(why) | SqlError::EgressDenied(why) => sql::SqlError::Denied(why),
         SqlError::InvalidStatement(why) => sql::SqlError::InvalidStatement(why),
         SqlError::Timeout => sql::SqlError::Timeout,
         SqlError::ConnectionFailed(why) => sql::SqlError::ConnectionFailed(why),

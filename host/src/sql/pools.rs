@@ -117,7 +117,7 @@ impl SqlPools {
     ) -> Result<Pool, SqlError> {
         let limits = &self.inner.limits;
         if target.tls == TlsMode::Disable && !self.inner.guard.allow_private {
-            return Err(SqlError::Denied(
+            return Err(SqlError::EgressDenied(
                 "TLS `disable` is allowed only where the operator allows private egress; use \
                  `verify-full`"
                     .into(),
@@ -185,7 +185,7 @@ impl SqlPools {
                 Err(why) => refusal = Some(why),
             }
         }
-        Err(SqlError::Denied(match refusal {
+        Err(SqlError::EgressDenied(match refusal {
             Some(why) => format!("`{}` resolves to {why}", target.host),
             None => format!("`{}` has no address", target.host),
         }))

@@ -15,7 +15,7 @@ pub struct SqlSession {
     tenant: String,
     connection: String,
     /// The target and credential, or why the call has none.
-    access: Result<Access, String>,
+    access: Result<Access, SqlError>,
     writes: bool,
     statements_left: u32,
     deadline: Instant,
@@ -33,7 +33,7 @@ pub struct SessionGrant {
     pub connection: String,
     /// The target bound to the credential and the credential's user and password, or why
     /// the call may not connect (no credential, no bound target, a refused host).
-    pub access: Result<(SqlTarget, String, SecretString), String>,
+    pub access: Result<(SqlTarget, String, SecretString), SqlError>,
     pub writes: bool,
     pub deadline: Instant,
 }
@@ -56,6 +56,16 @@ impl SqlSession {
         }
     }
 
+    /// Statements one call may run.
+    pub fn max_statements(&self) -> u32 {
+        self.pools.limits().max_statements_per_call
+    }
+
+    /// The statement timeout, in milliseconds.
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.pools.limits().statement_timeout.as_millis() as u64
+    }
+
     pub async fn query(&mut self, text: &str, params: Vec<Value>) -> Result<Rows, SqlError> {
         let (pool, statement) = self.prepare(text, params).await?;
         statement.query(&pool, self.pools.limits()).await
@@ -75,7 +85,7 @@ impl SqlSession {
             return Err(SqlError::BudgetExhausted);
         }
         self.statements_left -= 1;
-        let access = self.access.as_ref().map_err(|why| SqlError::Denied(why.clone()))?;
+        let access = self.access.as_ref().map_err(Clone::clone)?;
         let pool = self
             .pools
             .pool(
