@@ -4,6 +4,7 @@
 mod browser;
 pub mod log_capture;
 mod oauth_setup;
+mod postgres;
 mod process;
 mod tenant_session;
 mod test_server;
@@ -11,6 +12,7 @@ mod vendor_oauth;
 
 pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
+pub use postgres::{PG_ADMIN, PG_ADMIN_PASSWORD, PostgresServer};
 pub use process::{HostProcess, host_binary, run_cli};
 pub use tenant_session::{TenantSession, connection_path, error_code};
 pub use test_server::{ADMIN_TOKEN, TestServer};

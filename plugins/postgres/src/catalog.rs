@@ -60,10 +60,13 @@ pub struct TableInfo {
 
 impl TableInfo {
     /// Reads a table's columns; `not-found` when the table does not exist or is not visible.
+    /// (`indkey` is an `int2vector`, whose subscripts start at 0: positions are counted from
+    /// its lower bound.)
     pub fn read(id: &TableId) -> Result<Self> {
         let rows = sql::query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typname::text, \
-                    COALESCE(array_position(i.indkey::int2[], a.attnum), 0)::int8 \
+                    COALESCE(array_position(i.indkey::int2[], a.attnum) \
+                             - array_lower(i.indkey::int2[], 1) + 1, 0)::int8 \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \

@@ -23,6 +23,7 @@ mod key_rotation;
 mod notion;
 mod oauth;
 mod oauth_binding;
+mod postgres;
 mod process;
 mod quotas_and_keys;
 mod realistic_pages;
