@@ -66,7 +66,10 @@ impl SqlError {
         // password (the driver never prints it).
         let text = error.to_string();
         match std::error::Error::source(error) {
-            Some(source) if text.starts_with("error serializing") || text.starts_with("error deserializing") => {
+            Some(source)
+                if text.starts_with("error serializing")
+                    || text.starts_with("error deserializing") =>
+            {
                 Self::InvalidStatement(format!("{text}: {source}"))
             }
             Some(source) => Self::ConnectionFailed(format!("{text}: {source}")),

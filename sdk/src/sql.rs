@@ -85,13 +85,13 @@ impl Value {
             Self::Int(i) => (*i).into(),
             Self::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or_else(|| f.to_string().into(), serde_json::Value::Number),
-            Self::Json(text) => {
-                serde_json::from_str(text).unwrap_or_else(|_| text.clone().into())
-            }
+            Self::Json(text) => serde_json::from_str(text).unwrap_or_else(|_| text.clone().into()),
             Self::Bytes(bytes) => bytes.iter().map(|b| u64::from(*b)).collect(),
-            Self::Text(s) | Self::Timestamp(s) | Self::Date(s) | Self::Numeric(s) | Self::Uuid(s) => {
-                s.clone().into()
-            }
+            Self::Text(s)
+            | Self::Timestamp(s)
+            | Self::Date(s)
+            | Self::Numeric(s)
+            | Self::Uuid(s) => s.clone().into(),
         }
     }
 }

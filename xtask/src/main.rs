@@ -116,6 +116,7 @@ fn main() -> anyhow::Result<()> {
                 unit.args(["--package", &connector]);
             }
             run(&mut unit)?;
+            ensure_postgres()?;
             step("running the tests");
             let mut command = cargo();
             command
@@ -252,6 +253,36 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     }
     step("installing the wasm32-wasip2 target with rustup");
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Where Debian's PostgreSQL 15 server programs are; the PostgreSQL tests start a server
+/// from them.
+const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// Installs Debian's `postgresql-15` when its server programs are missing (as root, with
+/// apt-get); otherwise says what the PostgreSQL tests need. Idempotent: a no-op once installed
+/// or when `PG_BIN_DIR` names another installation.
+fn ensure_postgres() -> anyhow::Result<()> {
+    if std::env::var_os("PG_BIN_DIR").is_some() || Path::new(POSTGRES_BIN).join("initdb").exists() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        eprintln!(
+            "xtask: PostgreSQL 15 is not installed and this is not root: the PostgreSQL tests \
+             will fail (install Debian's postgresql-15, or set PG_BIN_DIR to a bin directory \
+             with initdb and postgres)"
+        );
+        return Ok(());
+    }
+    step("installing PostgreSQL 15 (Debian's postgresql-15) for the PostgreSQL tests");
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends", "postgresql-15"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 /// Copies through a temporary name and a rename, so a host watching `to`'s dir never sees a

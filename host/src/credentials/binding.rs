@@ -70,7 +70,12 @@ fn database_origin(
 ) -> Result<String, BindingError> {
     let texts: Vec<(String, String)> = config
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
         .collect();
     let target = SqlTarget::from_config(|key| {
         texts

@@ -95,7 +95,10 @@ impl fmt::Display for FaultCause {
                 write!(f, "received a response over {max_bytes} bytes")
             }
             Self::StatementTimeout { timeout_ms } => {
-                write!(f, "ran a database statement past the {timeout_ms} ms statement timeout")
+                write!(
+                    f,
+                    "ran a database statement past the {timeout_ms} ms statement timeout"
+                )
             }
             Self::StatementBudget { max } => {
                 write!(f, "ran more than {max} database statements in one call")

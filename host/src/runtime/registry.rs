@@ -455,11 +455,9 @@ impl Runtime {
         context: &CallContext,
         scope: &ConnectionScope,
     ) -> SqlSession {
-        let timeout = context
-            .timeout
-            .map_or(self.inner.limits.call_timeout, |t| {
-                t.min(self.inner.limits.call_timeout)
-            });
+        let timeout = context.timeout.map_or(self.inner.limits.call_timeout, |t| {
+            t.min(self.inner.limits.call_timeout)
+        });
         let access = (|| {
             let Some(Credential::Basic { username, password }) = &context.credential else {
                 return Err(SqlError::Denied(

@@ -94,7 +94,10 @@ impl SqlPools {
 
     /// Closes the pool of a connection (deleted, or its credential replaced).
     pub fn close(&self, tenant: &str, connection: &str) {
-        if let Some(entry) = self.lock().remove(&(tenant.to_owned(), connection.to_owned())) {
+        if let Some(entry) = self
+            .lock()
+            .remove(&(tenant.to_owned(), connection.to_owned()))
+        {
             entry.pool.close();
         }
     }
@@ -106,7 +109,10 @@ impl SqlPools {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
         // A panic while holding the map leaves it consistent (every change is one call).
-        self.inner.pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .pools
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn open(
@@ -171,7 +177,9 @@ impl SqlPools {
                 tokio::net::lookup_host((target.host.as_str(), target.port)),
             )
             .await
-            .map_err(|_| SqlError::ConnectionFailed(format!("resolving `{}` timed out", target.host)))?
+            .map_err(|_| {
+                SqlError::ConnectionFailed(format!("resolving `{}` timed out", target.host))
+            })?
             .map_err(|error| {
                 SqlError::ConnectionFailed(format!("resolving `{}`: {error}", target.host))
             })?

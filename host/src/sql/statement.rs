@@ -140,11 +140,9 @@ async fn begin<'c>(
     let millis = timeout.as_millis().max(1);
     // `SELECT 1` takes the transaction's snapshot, after which PostgreSQL refuses to make a
     // read-only transaction read-write (`SET TRANSACTION READ WRITE` in the statement).
-    tx.batch_execute(&format!(
-        "SET LOCAL statement_timeout = {millis}; SELECT 1"
-    ))
-    .await
-    .map_err(|e| SqlError::from_driver(&e))?;
+    tx.batch_execute(&format!("SET LOCAL statement_timeout = {millis}; SELECT 1"))
+        .await
+        .map_err(|e| SqlError::from_driver(&e))?;
     Ok(tx)
 }
 
@@ -153,7 +151,10 @@ async fn prepare(
     text: &str,
     params: &[Param],
 ) -> Result<tokio_postgres::Statement, SqlError> {
-    let statement = tx.prepare(text).await.map_err(|e| SqlError::from_driver(&e))?;
+    let statement = tx
+        .prepare(text)
+        .await
+        .map_err(|e| SqlError::from_driver(&e))?;
     if statement.params().len() != params.len() {
         return Err(SqlError::InvalidStatement(format!(
             "the statement takes {} parameters; {} given",

@@ -72,7 +72,9 @@ impl SqlTarget {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
         {
-            return Err(format!("config `host`: `{host}` is not a host name or address"));
+            return Err(format!(
+                "config `host`: `{host}` is not a host name or address"
+            ));
         }
         let port = match lookup(PORT_KEY) {
             None => DEFAULT_PORT,
@@ -87,7 +89,9 @@ impl SqlTarget {
             .filter(|d| !d.is_empty())
             .ok_or("config `database` is required")?;
         if database.len() > 63 || database.contains(['\0', '/', '?', '#']) {
-            return Err(format!("config `database`: `{database}` is not a database name"));
+            return Err(format!(
+                "config `database`: `{database}` is not a database name"
+            ));
         }
         let tls = match lookup(TLS_KEY) {
             None => TlsMode::VerifyFull,
@@ -108,7 +112,8 @@ impl SqlTarget {
         } else {
             self.host.clone()
         };
-        let database: String = url::form_urlencoded::byte_serialize(self.database.as_bytes()).collect();
+        let database: String =
+            url::form_urlencoded::byte_serialize(self.database.as_bytes()).collect();
         format!(
             "{SCHEME}://{host}:{}/{database}?{TLS_KEY}={}",
             self.port,

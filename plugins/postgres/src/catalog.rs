@@ -8,8 +8,25 @@ use crate::ids::TableId;
 
 /// Types the host reads natively; other columns are selected as `::text`.
 const NATIVE_TYPES: &[&str] = &[
-    "bool", "int2", "int4", "int8", "oid", "float4", "float8", "text", "varchar", "bpchar",
-    "name", "char", "bytea", "json", "jsonb", "timestamptz", "timestamp", "date", "uuid",
+    "bool",
+    "int2",
+    "int4",
+    "int8",
+    "oid",
+    "float4",
+    "float8",
+    "text",
+    "varchar",
+    "bpchar",
+    "name",
+    "char",
+    "bytea",
+    "json",
+    "jsonb",
+    "timestamptz",
+    "timestamp",
+    "date",
+    "uuid",
     "numeric",
 ];
 

@@ -54,7 +54,9 @@ impl TableId {
             ))
         })?;
         if name.contains('.') || schema.is_empty() || name.is_empty() {
-            return Err(ConnectorError::invalid_input(format!("`{id}` is not a table id")));
+            return Err(ConnectorError::invalid_input(format!(
+                "`{id}` is not a table id"
+            )));
         }
         Ok(Self {
             schema: unescape(schema)?,
@@ -79,7 +81,10 @@ impl RowId {
         let (table, key) = id.split_once(':').ok_or_else(|| {
             ConnectorError::invalid_input(format!("`{id}` is not a row id (`schema.table:key`)"))
         })?;
-        let key = key.split(',').map(unescape).collect::<Result<Vec<_>, _>>()?;
+        let key = key
+            .split(',')
+            .map(unescape)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             table: TableId::parse(table)?,
             key,
@@ -98,7 +103,10 @@ pub fn encode_cursor(after: &[String]) -> String {
     format!("k:{}", serde_json::Value::from(after.to_vec()))
 }
 
-pub fn decode_cursor(cursor: Option<&str>, width: usize) -> Result<Option<Vec<String>>, ConnectorError> {
+pub fn decode_cursor(
+    cursor: Option<&str>,
+    width: usize,
+) -> Result<Option<Vec<String>>, ConnectorError> {
     let Some(text) = cursor else { return Ok(None) };
     let bad = || ConnectorError::invalid_input(format!("`{text}` is not a cursor of this listing"));
     let json = text.strip_prefix("k:").ok_or_else(bad)?;
@@ -134,7 +142,10 @@ mod tests {
     #[test]
     fn cursors_are_checked() {
         let cursor = encode_cursor(&["5".into()]);
-        assert_eq!(decode_cursor(Some(&cursor), 1).unwrap(), Some(vec!["5".to_owned()]));
+        assert_eq!(
+            decode_cursor(Some(&cursor), 1).unwrap(),
+            Some(vec!["5".to_owned()])
+        );
         assert!(decode_cursor(Some(&cursor), 2).is_err());
         assert!(decode_cursor(Some("k:[1]"), 1).is_err());
         assert!(decode_cursor(Some("nope"), 1).is_err());

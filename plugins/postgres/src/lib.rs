@@ -82,7 +82,10 @@ impl Postgres {
     fn mapper<'a>(&'a self, table: &'a TableInfo, include_raw: bool) -> RowMapper<'a> {
         RowMapper {
             table,
-            updated_at: self.updated_at_columns.get(&table.id.id()).map(String::as_str),
+            updated_at: self
+                .updated_at_columns
+                .get(&table.id.id())
+                .map(String::as_str),
             include_raw,
         }
     }
@@ -107,7 +110,11 @@ impl Postgres {
             entries.push(Container::new(ids::escape(&name), "schema", name));
         }
         let next = (rows.rows.len() > limit as usize)
-            .then(|| entries.last().map(|c| ids::encode_cursor(&[c.name.clone()])))
+            .then(|| {
+                entries
+                    .last()
+                    .map(|c| ids::encode_cursor(std::slice::from_ref(&c.name)))
+            })
             .flatten();
         Ok(ContainerPage::new(entries, next))
     }
@@ -149,7 +156,11 @@ impl Postgres {
             entries.push(container);
         }
         let next = (rows.rows.len() > limit as usize)
-            .then(|| entries.last().map(|c| ids::encode_cursor(&[c.name.clone()])))
+            .then(|| {
+                entries
+                    .last()
+                    .map(|c| ids::encode_cursor(std::slice::from_ref(&c.name)))
+            })
             .flatten();
         Ok(ContainerPage::new(entries, next))
     }
@@ -161,7 +172,12 @@ impl Postgres {
             .columns
             .iter()
             .filter(|c| c.is_text())
-            .map(|c| Ok(format!("{} ILIKE $1 ESCAPE '\\'", sql::quote_identifier(&c.name)?)))
+            .map(|c| {
+                Ok(format!(
+                    "{} ILIKE $1 ESCAPE '\\'",
+                    sql::quote_identifier(&c.name)?
+                ))
+            })
             .collect::<Result<_>>()?;
         if conditions.is_empty() {
             return Ok(Vec::new());
@@ -182,7 +198,9 @@ impl Postgres {
 
 /// `term` with LIKE's wildcards and escape character taken literally.
 fn like_escaped(term: &str) -> String {
-    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[connector_sdk::connector]
@@ -262,7 +280,12 @@ impl Connector for Postgres {
         }
     }
 
-    fn items(&self, container: &str, since: Option<Timestamp>, page: PageRequest) -> Result<ItemPage> {
+    fn items(
+        &self,
+        container: &str,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<ItemPage> {
         let table = TableInfo::read(&TableId::parse(container)?)?;
         let key = table.require_key()?.to_vec();
         let limit = page_limit(&page);
@@ -275,7 +298,11 @@ impl Connector for Postgres {
                 .enumerate()
                 .map(|(n, &i)| table.columns[i].param(n + 1))
                 .collect();
-            conditions.push(format!("({}) > ({})", table.key_list()?, placeholders.join(", ")));
+            conditions.push(format!(
+                "({}) > ({})",
+                table.key_list()?,
+                placeholders.join(", ")
+            ));
             params.extend(after.into_iter().map(Value::Text));
         }
         let mapper = self.mapper(&table, page.include_raw);
@@ -350,7 +377,12 @@ impl Connector for Postgres {
                 table.quoted_name()?,
                 conditions.join(" AND ")
             ),
-            &row_id.key.iter().cloned().map(Value::Text).collect::<Vec<_>>(),
+            &row_id
+                .key
+                .iter()
+                .cloned()
+                .map(Value::Text)
+                .collect::<Vec<_>>(),
         )?;
         self.mapper(&table, true)
             .items(&rows)?
@@ -397,7 +429,8 @@ impl Connector for Postgres {
         }
         let table = TableInfo::read(&TableId::parse(container)?)?;
         let mut values: Vec<(String, String)> = new.attributes.clone();
-        let named = |values: &[(String, String)], column: &str| values.iter().any(|(c, _)| c == column);
+        let named =
+            |values: &[(String, String)], column: &str| values.iter().any(|(c, _)| c == column);
         if !new.title.is_empty() && table.column("title").is_some() && !named(&values, "title") {
             values.push(("title".into(), new.title.clone()));
         }
@@ -429,7 +462,10 @@ impl Connector for Postgres {
                 placeholders.join(", "),
                 table.select_list()?
             ),
-            &values.into_iter().map(|(_, v)| Value::Text(v)).collect::<Vec<_>>(),
+            &values
+                .into_iter()
+                .map(|(_, v)| Value::Text(v))
+                .collect::<Vec<_>>(),
         )?;
         table.require_key()?;
         self.mapper(&table, true)

@@ -311,9 +311,7 @@ impl connector_sdk::Connector for SalesforceConnector {
         let entries = feed
             .elements
             .iter()
-            .map(|raw| {
-                Ok(decode::<FeedElement>(raw)?.comment(item_id, &self.web, page.raw(raw)))
-            })
+            .map(|raw| Ok(decode::<FeedElement>(raw)?.comment(item_id, &self.web, page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(CommentPage::new(
             entries,

@@ -219,9 +219,7 @@ impl connector_sdk::Connector for SlackConnector {
         let entries = found
             .channels
             .iter()
-            .map(
-                |raw| Ok(decode::<Conversation>(raw)?.container(self.team_url(), page.raw(raw))),
-            )
+            .map(|raw| Ok(decode::<Conversation>(raw)?.container(self.team_url(), page.raw(raw))))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         Ok(ContainerPage::new(
             entries,

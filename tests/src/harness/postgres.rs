@@ -107,7 +107,12 @@ impl PostgresServer {
         let output = as_user(&mut Command::new(bin.join("initdb")), user)
             .arg("-D")
             .arg(&data)
-            .args(["-U", PG_ADMIN, "--auth-local=trust", "--auth-host=scram-sha-256"])
+            .args([
+                "-U",
+                PG_ADMIN,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
             .args(["-E", "UTF8", "--no-locale", "--no-sync"])
             .arg("--pwfile")
             .arg(&pwfile)
@@ -161,7 +166,10 @@ impl PostgresServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    async fn try_admin(&self, database: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    async fn try_admin(
+        &self,
+        database: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
         let (client, connection) = tokio_postgres::Config::new()
             .host("127.0.0.1")
             .port(self.port)

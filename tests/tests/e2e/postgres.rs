@@ -29,7 +29,10 @@ async fn shop() -> PostgresServer {
         .expect("database");
     // The password goes hex-encoded, so that the driver's own debug log of this statement
     // (captured with the host's) does not hold it: the tests look for it in every log line.
-    let hex: String = READER_PASSWORD.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex: String = READER_PASSWORD
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     admin
         .batch_execute(&format!(
             "DO $$ BEGIN EXECUTE format('CREATE ROLE {READER} LOGIN PASSWORD %L', \
@@ -83,7 +86,9 @@ fn connection_body(db: &PostgresServer, connector: &str, password: &str, extra: 
 }
 
 async fn connect(api: &TenantSession, body: Value) -> String {
-    let (status, created) = api.send(Method::POST, "/api/v1/connections", Some(body)).await;
+    let (status, created) = api
+        .send(Method::POST, "/api/v1/connections", Some(body))
+        .await;
     assert_eq!(status, 201, "{created}");
     connection_path(&created)
 }
@@ -119,7 +124,12 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
         .send(
             Method::POST,
             "/api/v1/connections",
-            Some(connection_body(&db, "postgres", "not-the-password", json!({}))),
+            Some(connection_body(
+                &db,
+                "postgres",
+                "not-the-password",
+                json!({}),
+            )),
         )
         .await;
     assert_eq!(error_code(&wrong), (422, Some("VALIDATION")), "{}", wrong.1);
@@ -160,9 +170,12 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
         ]
     );
     let odd = api
-        .get(&format!("{conn}/containers/{}/items", encoded("sales.odd%2Ename\"x")))
+        .get(&format!(
+            "{conn}/containers/{}/items",
+            encoded("sales.odd%2Ename\"x")
+        ))
         .await;
-    assert_eq!(ids_of(&odd), [format!("sales.odd%2Ename\"x:1")]);
+    assert_eq!(ids_of(&odd), ["sales.odd%2Ename\"x:1"]);
 
     // Rows in key order across pages while other rows are inserted between the pages: every
     // row that was there is seen once, in order, and nothing twice.
@@ -234,9 +247,18 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
     assert_eq!(attribute("paid"), "false");
     assert_eq!(data["updated_at"], "2026-01-01T00:00:00Z");
     let missing = api
-        .send(Method::GET, &format!("{conn}/items/sales.orders:9999"), None)
+        .send(
+            Method::GET,
+            &format!("{conn}/items/sales.orders:9999"),
+            None,
+        )
         .await;
-    assert_eq!(error_code(&missing), (404, Some("NOT_FOUND")), "{}", missing.1);
+    assert_eq!(
+        error_code(&missing),
+        (404, Some("NOT_FOUND")),
+        "{}",
+        missing.1
+    );
 
     // Search: the text columns, LIKE's wildcards taken literally.
     let found = api
@@ -244,7 +266,10 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
         .await;
     assert_eq!(ids_of(&found), ["sales.orders:4", "sales.orders:12"]);
     let percent = api
-        .get(&format!("{conn}/search?q={}", encoded("table:sales.orders %")))
+        .get(&format!(
+            "{conn}/search?q={}",
+            encoded("table:sales.orders %")
+        ))
         .await;
     assert_eq!(ids_of(&percent), ["sales.orders:7"]);
 
@@ -257,10 +282,19 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
             Some(json!({"title": "x", "attributes": {"id": "600"}})),
         )
         .await;
-    assert_eq!(error_code(&refused), (403, Some("FORBIDDEN")), "{}", refused.1);
+    assert_eq!(
+        error_code(&refused),
+        (403, Some("FORBIDDEN")),
+        "{}",
+        refused.1
+    );
     assert_eq!(order_count(&db).await, before);
     let comments = api
-        .send(Method::GET, &format!("{conn}/items/sales.orders:5/comments"), None)
+        .send(
+            Method::GET,
+            &format!("{conn}/items/sales.orders:5/comments"),
+            None,
+        )
         .await;
     assert_eq!(comments.1["error"]["code"], "UNSUPPORTED", "{}", comments.1);
 
@@ -268,9 +302,19 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
     let other = api.server.tenant("globex").await;
     let foreign = api
         .server
-        .send(Method::GET, &format!("{conn}/containers"), Some(&other), None)
+        .send(
+            Method::GET,
+            &format!("{conn}/containers"),
+            Some(&other),
+            None,
+        )
         .await;
-    assert_eq!(error_code(&foreign), (404, Some("NOT_FOUND")), "{}", foreign.1);
+    assert_eq!(
+        error_code(&foreign),
+        (404, Some("NOT_FOUND")),
+        "{}",
+        foreign.1
+    );
 
     // Deleting the connection closes its database sessions.
     let (status, _) = api.send(Method::DELETE, &conn, None).await;
@@ -307,14 +351,23 @@ async fn injection_through_names_ids_and_search_text_fails_cleanly() {
     .await;
     let before = order_count(&db).await;
     let attempts = [
-        format!("{conn}/containers?parent={}", encoded("sales'; DROP TABLE sales.orders; --")),
+        format!(
+            "{conn}/containers?parent={}",
+            encoded("sales'; DROP TABLE sales.orders; --")
+        ),
         format!(
             "{conn}/containers/{}/items",
             encoded("sales.orders\"; DROP TABLE sales.orders; --")
         ),
-        format!("{conn}/containers/{}/items", encoded("sales.orders) OR (1=1")),
+        format!(
+            "{conn}/containers/{}/items",
+            encoded("sales.orders) OR (1=1")
+        ),
         format!("{conn}/items/{}", encoded("sales.orders:1 OR 1=1")),
-        format!("{conn}/items/{}", encoded("sales.orders:1; DELETE FROM sales.orders")),
+        format!(
+            "{conn}/items/{}",
+            encoded("sales.orders:1; DELETE FROM sales.orders")
+        ),
         format!(
             "{conn}/search?q={}",
             encoded("table:sales.orders ' OR 1=1; DELETE FROM sales.orders; --")
@@ -351,7 +404,12 @@ async fn inserts_need_allow_writes_and_read_back() {
     let api = TenantSession::start().await;
     let conn = connect(
         &api,
-        connection_body(&db, "postgres", READER_PASSWORD, json!({"allow_writes": true})),
+        connection_body(
+            &db,
+            "postgres",
+            READER_PASSWORD,
+            json!({"allow_writes": true}),
+        ),
     )
     .await;
     let (status, created) = api
@@ -379,7 +437,12 @@ async fn inserts_need_allow_writes_and_read_back() {
             Some(json!({"title": "x", "attributes": {"id": "501", "no_such": "1"}})),
         )
         .await;
-    assert_eq!(error_code(&unknown), (422, Some("VALIDATION")), "{}", unknown.1);
+    assert_eq!(
+        error_code(&unknown),
+        (422, Some("VALIDATION")),
+        "{}",
+        unknown.1
+    );
     let duplicate = api
         .send(
             Method::POST,
@@ -387,7 +450,12 @@ async fn inserts_need_allow_writes_and_read_back() {
             Some(json!({"title": "again", "attributes": {"id": "500"}})),
         )
         .await;
-    assert_eq!(error_code(&duplicate), (422, Some("VALIDATION")), "{}", duplicate.1);
+    assert_eq!(
+        error_code(&duplicate),
+        (422, Some("VALIDATION")),
+        "{}",
+        duplicate.1
+    );
     assert_eq!(order_count(&db).await, ORDERS as i64 + 1);
 }
 
@@ -419,7 +487,9 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
     let db = shop().await;
     db.admin("shop")
         .await
-        .batch_execute(&format!("GRANT INSERT, UPDATE, DELETE ON sales.orders TO {READER}"))
+        .batch_execute(&format!(
+            "GRANT INSERT, UPDATE, DELETE ON sales.orders TO {READER}"
+        ))
         .await
         .unwrap();
     let api = tight_server(|_| {}).await;
@@ -432,7 +502,11 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
     // A statement past the timeout is cut off as the call's deadline; the pool recovers.
     let slow = probe_query(&api, &conn, "SELECT pg_sleep(20)").await;
     assert_eq!(error_code(&slow), (502, Some("PLUGIN_FAULT")), "{}", slow.1);
-    assert_eq!(slow.1["error"]["details"]["cause"], "deadline", "{}", slow.1);
+    assert_eq!(
+        slow.1["error"]["details"]["cause"], "deadline",
+        "{}",
+        slow.1
+    );
     let after = probe_query(&api, &conn, "SELECT 42 AS answer").await;
     assert_eq!(after.0, 200, "{}", after.1);
     assert_eq!(after.1["data"]["entries"][0]["raw"], json!({"answer": 42}));
@@ -457,7 +531,11 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
     .await;
     assert_eq!(wide.0, 200, "{}", wide.1);
     let wide_rows = wide.1["data"]["entries"].as_array().unwrap();
-    assert!(wide_rows.len() <= 4, "{} rows over the byte cap", wide_rows.len());
+    assert!(
+        wide_rows.len() <= 4,
+        "{} rows over the byte cap",
+        wide_rows.len()
+    );
     assert_eq!(wide_rows.last().unwrap()["attributes"]["truncated"], "true");
 
     // Writes never pass without allow_writes, whatever the statement tries.
@@ -480,7 +558,12 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
         "INSERT INTO sales.orders (id, title) VALUES (901, 'x') RETURNING id",
     )
     .await;
-    assert_eq!(error_code(&insert), (403, Some("FORBIDDEN")), "{}", insert.1);
+    assert_eq!(
+        error_code(&insert),
+        (403, Some("FORBIDDEN")),
+        "{}",
+        insert.1
+    );
     let execute = api
         .send(
             Method::POST,
@@ -488,7 +571,12 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
             Some(json!({"statement": "DELETE FROM sales.orders"})),
         )
         .await;
-    assert_eq!(error_code(&execute), (403, Some("FORBIDDEN")), "{}", execute.1);
+    assert_eq!(
+        error_code(&execute),
+        (403, Some("FORBIDDEN")),
+        "{}",
+        execute.1
+    );
     assert_eq!(order_count(&db).await, before, "nothing was written");
 
     // More statements than one call may run.
@@ -499,17 +587,31 @@ async fn a_hostile_plugin_meets_the_hosts_limits_and_read_only_transactions() {
             Some(json!({"times": 10})),
         )
         .await;
-    assert_eq!(repeated.1["error"]["code"], "PLUGIN_FAULT", "{}", repeated.1);
+    assert_eq!(
+        repeated.1["error"]["code"], "PLUGIN_FAULT",
+        "{}",
+        repeated.1
+    );
     assert_eq!(repeated.1["error"]["details"]["cause"], "statement_budget");
 
     // Nothing the guest can observe holds the password.
     let observed = api
-        .send(Method::POST, &format!("{conn}/actions/observe"), Some(json!({})))
+        .send(
+            Method::POST,
+            &format!("{conn}/actions/observe"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(observed.0, 200, "{}", observed.1);
     let text = observed.1.to_string();
-    assert!(text.contains("connector-host"), "the probe ran its query: {text}");
-    assert!(!text.contains(READER_PASSWORD), "the guest saw the password: {text}");
+    assert!(
+        text.contains("connector-host"),
+        "the probe ran its query: {text}"
+    );
+    assert!(
+        !text.contains(READER_PASSWORD),
+        "the guest saw the password: {text}"
+    );
     assert!(!log_capture::captured().contains(READER_PASSWORD));
 }
 
@@ -525,7 +627,12 @@ async fn a_database_on_a_private_address_needs_private_egress() {
             Some(connection_body(&db, "postgres", READER_PASSWORD, json!({}))),
         )
         .await;
-    assert_eq!(error_code(&cleartext), (422, Some("VALIDATION")), "{}", cleartext.1);
+    assert_eq!(
+        error_code(&cleartext),
+        (422, Some("VALIDATION")),
+        "{}",
+        cleartext.1
+    );
     // ...and a name that resolves to loopback is refused after resolution.
     let loopback = api
         .send(
