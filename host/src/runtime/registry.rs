@@ -322,8 +322,9 @@ impl Runtime {
                 Refusal::OverCap { scope, limit } => CallError::OverCap { scope, limit },
             })?;
         let (scope, auth_method) = connection_scope(plugin, &context, &self.inner.egress)?;
-        let sql = plugin
-            .imports_sql
+        // Like outbound requests, statements are for the operations that may use the network
+        // (`validate` and `info` may not).
+        let sql = (plugin.imports_sql && operation.uses_network())
             .then(|| self.sql_session(plugin, &context, &scope));
         let context = CallContext {
             auth_method,

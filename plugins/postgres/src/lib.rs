@@ -109,14 +109,7 @@ impl Postgres {
             let name = text_at(row, 0)?;
             entries.push(Container::new(ids::escape(&name), "schema", name));
         }
-        let next = (rows.rows.len() > limit as usize)
-            .then(|| {
-                entries
-                    .last()
-                    .map(|c| ids::encode_cursor(std::slice::from_ref(&c.name)))
-            })
-            .flatten();
-        Ok(ContainerPage::new(entries, next))
+        Ok(name_page(entries, rows.rows.len() > limit as usize))
     }
 
     fn tables(&self, schema_id: &str, page: &PageRequest) -> Result<ContainerPage> {
@@ -155,14 +148,7 @@ impl Postgres {
             container.parent_id = Some(schema_id.to_owned());
             entries.push(container);
         }
-        let next = (rows.rows.len() > limit as usize)
-            .then(|| {
-                entries
-                    .last()
-                    .map(|c| ids::encode_cursor(std::slice::from_ref(&c.name)))
-            })
-            .flatten();
-        Ok(ContainerPage::new(entries, next))
+        Ok(name_page(entries, rows.rows.len() > limit as usize))
     }
 
     fn search_table(&self, id: &TableId, term: &str, limit: u32, raw: bool) -> Result<Vec<Item>> {
@@ -194,6 +180,18 @@ impl Postgres {
         )?;
         self.mapper(&table, raw).items(&rows)
     }
+}
+
+/// A page of catalogue entries listed by name: the next one starts after the last name.
+fn name_page(entries: Vec<Container>, more: bool) -> ContainerPage {
+    let next = more
+        .then(|| {
+            entries
+                .last()
+                .map(|c| ids::encode_cursor(std::slice::from_ref(&c.name)))
+        })
+        .flatten();
+    ContainerPage::new(entries, next)
 }
 
 /// `term` with LIKE's wildcards and escape character taken literally.

@@ -106,6 +106,37 @@ async fn order_count(db: &PostgresServer) -> i64 {
     row.get(0)
 }
 
+/// `POST`s a new row of `sales.orders`.
+async fn post_order(api: &TenantSession, conn: &str, body: Value) -> (u16, Value) {
+    api.send(
+        Method::POST,
+        &format!("{conn}/containers/sales.orders/items"),
+        Some(body),
+    )
+    .await
+}
+
+/// How many server sessions `reader` has open.
+async fn reader_sessions(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1",
+            &[&READER],
+        )
+        .await
+        .expect("pg_stat_activity")
+        .get(0)
+}
+
+/// Waits until `reader` has no session open (its pool was closed).
+async fn until_no_reader_sessions(admin: &tokio_postgres::Client, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reader_sessions(admin).await > 0 {
+        assert!(Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn ids_of(page: &Value) -> Vec<String> {
     page["data"]["entries"]
         .as_array()
@@ -275,13 +306,12 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
 
     // No writes without allow_writes; no comments on rows.
     let before = order_count(&db).await;
-    let refused = api
-        .send(
-            Method::POST,
-            &format!("{conn}/containers/sales.orders/items"),
-            Some(json!({"title": "x", "attributes": {"id": "600"}})),
-        )
-        .await;
+    let refused = post_order(
+        &api,
+        &conn,
+        json!({"title": "x", "attributes": {"id": "600"}}),
+    )
+    .await;
     assert_eq!(
         error_code(&refused),
         (403, Some("FORBIDDEN")),
@@ -319,21 +349,7 @@ async fn a_password_connection_browses_schemas_tables_rows_and_searches() {
     // Deleting the connection closes its database sessions.
     let (status, _) = api.send(Method::DELETE, &conn, None).await;
     assert_eq!(status, 200);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let row = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1",
-                &[&READER],
-            )
-            .await
-            .unwrap();
-        if row.get::<_, i64>(0) == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the pool's sessions stay open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_no_reader_sessions(&admin, "the pool's sessions stay open").await;
     assert!(
         !log_capture::captured().contains(READER_PASSWORD),
         "the password reached a log line"
@@ -412,17 +428,16 @@ async fn inserts_need_allow_writes_and_read_back() {
         ),
     )
     .await;
-    let (status, created) = api
-        .send(
-            Method::POST,
-            &format!("{conn}/containers/sales.orders/items"),
-            Some(json!({
-                "title": "a new order",
-                "body": "from the API",
-                "attributes": {"id": "500", "amount": "7.25", "placed": "2026-03-04"},
-            })),
-        )
-        .await;
+    let (status, created) = post_order(
+        &api,
+        &conn,
+        json!({
+            "title": "a new order",
+            "body": "from the API",
+            "attributes": {"id": "500", "amount": "7.25", "placed": "2026-03-04"},
+        }),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["data"]["id"], "sales.orders:500");
     let read = api.get(&format!("{conn}/items/sales.orders:500")).await;
@@ -430,26 +445,24 @@ async fn inserts_need_allow_writes_and_read_back() {
     assert_eq!(read["data"]["attributes"]["amount"], "7.25");
     assert_eq!(read["data"]["attributes"]["placed"], "2026-03-04");
 
-    let unknown = api
-        .send(
-            Method::POST,
-            &format!("{conn}/containers/sales.orders/items"),
-            Some(json!({"title": "x", "attributes": {"id": "501", "no_such": "1"}})),
-        )
-        .await;
+    let unknown = post_order(
+        &api,
+        &conn,
+        json!({"title": "x", "attributes": {"id": "501", "no_such": "1"}}),
+    )
+    .await;
     assert_eq!(
         error_code(&unknown),
         (422, Some("VALIDATION")),
         "{}",
         unknown.1
     );
-    let duplicate = api
-        .send(
-            Method::POST,
-            &format!("{conn}/containers/sales.orders/items"),
-            Some(json!({"title": "again", "attributes": {"id": "500"}})),
-        )
-        .await;
+    let duplicate = post_order(
+        &api,
+        &conn,
+        json!({"title": "again", "attributes": {"id": "500"}}),
+    )
+    .await;
     assert_eq!(
         error_code(&duplicate),
         (422, Some("VALIDATION")),
@@ -654,4 +667,44 @@ async fn a_database_on_a_private_address_needs_private_egress() {
     );
     let listed = api.get("/api/v1/connections").await;
     assert_eq!(listed["data"]["entries"], json!([]));
+}
+
+#[tokio::test]
+async fn a_connections_pool_is_capped_and_closed_when_idle() {
+    let db = shop().await;
+    let api = tight_server(|config| {
+        config.sql.max_pool_size = 2;
+        config.sql.pool_idle_secs = 0;
+    })
+    .await;
+    let conn = connect(
+        &api,
+        connection_body(&db, "sql-probe", READER_PASSWORD, json!({})),
+    )
+    .await;
+    let admin = db.admin("shop").await;
+
+    // Four calls at once, each holding a connection for a while: never more than two sessions.
+    let calls = futures::future::join_all(
+        (0..4).map(|_| probe_query(&api, &conn, "SELECT pg_sleep(0.3) IS NULL AS slept")),
+    );
+    let watch = async {
+        let mut most = 0;
+        for _ in 0..20 {
+            most = most.max(reader_sessions(&admin).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        most
+    };
+    let (answers, most) = tokio::join!(calls, watch);
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    assert!(most <= 2, "{most} sessions for a pool of two");
+    assert!(most >= 1, "the watcher saw the calls' sessions");
+
+    // Idle pools are closed by the sweep.
+    api.server.server.runtime.sql_pools().sweep();
+    until_no_reader_sessions(&admin, "an idle pool stays open").await;
+    assert_eq!(api.server.server.runtime.sql_pools().open_pools(), 0);
 }

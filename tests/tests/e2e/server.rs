@@ -27,7 +27,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(14)),
+        (200, Some(16)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -60,10 +60,12 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "legacy",
             "legacy-v2",
             "notion",
+            "postgres",
             "probe",
             "salesforce",
             "scaffolded",
             "slack",
+            "sql-probe",
             "tracker"
         ],
         "the broken file was skipped, the good ones loaded"
