@@ -407,6 +407,35 @@ async fn injection_through_names_ids_and_search_text_fails_cleanly() {
         }
     }
     assert_eq!(order_count(&db).await, before, "nothing was changed");
+
+    // The password is bound to the database it was checked against: moving the connection to
+    // another host, port, database or TLS mode needs it again.
+    let bound = connection_body(&db, "postgres", READER_PASSWORD, json!({}));
+    for (key, value) in [
+        ("host", json!("db.attacker.example")),
+        ("port", json!(6543)),
+        ("database", json!("postgres")),
+        ("tls", json!("verify-full")),
+    ] {
+        let mut config = bound["config"].clone();
+        config[key] = value;
+        let moved = api
+            .send(Method::PATCH, &conn, Some(json!({"config": config})))
+            .await;
+        assert_eq!(
+            error_code(&moved),
+            (422, Some("VALIDATION")),
+            "{key}: {}",
+            moved.1
+        );
+        assert_eq!(
+            moved.1["error"]["details"]["needs"], "credentials",
+            "{}",
+            moved.1
+        );
+    }
+    let still = api.get(&format!("{conn}/containers?parent=sales")).await;
+    assert_eq!(ids_of(&still).len(), 3);
 }
 
 #[tokio::test]
