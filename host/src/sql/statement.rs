@@ -210,10 +210,18 @@ async fn fetch(
 }
 
 fn pool_error(error: deadpool_postgres::PoolError) -> SqlError {
-    use deadpool_postgres::PoolError;
+    use deadpool_postgres::{PoolError, TimeoutType};
     match error {
         PoolError::Backend(error) => SqlError::from_driver(&error),
-        PoolError::Timeout(_) => SqlError::Timeout,
+        // A database that accepts the connection but never finishes the handshake (a slow or
+        // hostile peer) is a failed connection, not a slow statement.
+        PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
+            SqlError::ConnectionFailed(
+                "the database did not complete the connection in time".into(),
+            )
+        }
+        // Every connection of the pool stayed busy past the statement timeout.
+        PoolError::Timeout(TimeoutType::Wait) => SqlError::Timeout,
         PoolError::Closed => SqlError::ConnectionFailed("the connection's pool was closed".into()),
         other => SqlError::ConnectionFailed(other.to_string()),
     }

@@ -737,3 +737,46 @@ async fn a_connections_pool_is_capped_and_closed_when_idle() {
     until_no_reader_sessions(&admin, "an idle pool stays open").await;
     assert_eq!(api.server.server.runtime.sql_pools().open_pools(), 0);
 }
+
+#[tokio::test]
+async fn a_database_that_never_answers_fails_the_connect_and_stores_nothing() {
+    // A peer that accepts TCP connections and then says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let api = tight_server(|config| config.sql.connect_timeout_ms = 500).await;
+    let body = json!({
+        "connector": "postgres",
+        "config": {"host": "127.0.0.1", "port": port, "database": "shop", "tls": "disable"},
+        "credentials": {"type": "basic", "username": READER, "password": READER_PASSWORD},
+    });
+    let started = Instant::now();
+    let refused = api
+        .send(Method::POST, "/api/v1/connections", Some(body))
+        .await;
+    assert_eq!(
+        error_code(&refused),
+        (503, Some("VENDOR_ERROR")),
+        "{}",
+        refused.1
+    );
+    assert!(
+        refused.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did not complete the connection")),
+        "{}",
+        refused.1
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "the connect waited for the call deadline instead of the connect timeout"
+    );
+    let listed = api.get("/api/v1/connections").await;
+    assert_eq!(listed["data"]["entries"], json!([]));
+    silent.abort();
+}
