@@ -12,6 +12,10 @@ use std::time::Duration;
 use clap::Parser;
 use serde_json::json;
 
+/// The same allocator as the `connector-host` binary, since the bench runs the host in-process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks of connector-host")]
 struct Args {
