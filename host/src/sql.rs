@@ -62,17 +62,15 @@ impl SqlError {
         if error.is_closed() {
             return Self::ConnectionFailed("the database closed the connection".into());
         }
-        // Conversion errors name the parameter; I/O errors say what failed. Neither holds the
-        // password (the driver never prints it).
+        // A socket error is a failed connection; anything else the driver raises itself (a
+        // parameter or column it cannot convert) is the statement's fault. Neither message holds
+        // the password (the driver never prints it).
         let text = error.to_string();
         match std::error::Error::source(error) {
-            Some(source)
-                if text.starts_with("error serializing")
-                    || text.starts_with("error deserializing") =>
-            {
-                Self::InvalidStatement(format!("{text}: {source}"))
+            Some(source) if source.downcast_ref::<std::io::Error>().is_some() => {
+                Self::ConnectionFailed(format!("{text}: {source}"))
             }
-            Some(source) => Self::ConnectionFailed(format!("{text}: {source}")),
+            Some(source) => Self::InvalidStatement(format!("{text}: {source}")),
             None => Self::ConnectionFailed(text),
         }
     }

@@ -349,9 +349,7 @@ impl Runtime {
         sql: Option<SqlSession>,
     ) -> Result<OperationOutput, CallError> {
         let limits = &self.inner.limits;
-        let timeout = context
-            .timeout
-            .map_or(limits.call_timeout, |t| t.min(limits.call_timeout));
+        let timeout = self.call_timeout(&context);
         let timeout_ms = timeout.as_millis() as u64;
         let labels = CallLabels {
             tenant: context.tenant,
@@ -448,6 +446,12 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// The call's deadline: the runtime's `call_timeout`, or the context's shorter one.
+    fn call_timeout(&self, context: &CallContext) -> std::time::Duration {
+        let limit = self.inner.limits.call_timeout;
+        context.timeout.map_or(limit, |t| t.min(limit))
+    }
+
     /// What a database connector's call may reach through `sql`: the target bound to its
     /// credential (never one read from the live config), if the egress policy allows its host.
     fn sql_session(
@@ -456,9 +460,7 @@ impl Runtime {
         context: &CallContext,
         scope: &ConnectionScope,
     ) -> SqlSession {
-        let timeout = context.timeout.map_or(self.inner.limits.call_timeout, |t| {
-            t.min(self.inner.limits.call_timeout)
-        });
+        let timeout = self.call_timeout(context);
         let access = (|| {
             let Some(Credential::Basic { username, password }) = &context.credential else {
                 return Err(SqlError::Denied(

@@ -19,6 +19,8 @@ pub struct SqlSession {
     writes: bool,
     statements_left: u32,
     deadline: Instant,
+    /// The pool, once the first statement looked it up: the rest of the call reuses it.
+    pool: Option<deadpool_postgres::Pool>,
 }
 
 struct Access {
@@ -52,6 +54,7 @@ impl SqlSession {
             writes: grant.writes,
             statements_left,
             deadline: grant.deadline,
+            pool: None,
             pools,
         }
     }
@@ -85,17 +88,24 @@ impl SqlSession {
             return Err(SqlError::BudgetExhausted);
         }
         self.statements_left -= 1;
-        let access = self.access.as_ref().map_err(Clone::clone)?;
-        let pool = self
-            .pools
-            .pool(
-                &self.tenant,
-                &self.connection,
-                &access.target,
-                &access.username,
-                &access.password,
-            )
-            .await?;
+        let pool = match &self.pool {
+            Some(pool) => pool.clone(),
+            None => {
+                let access = self.access.as_ref().map_err(Clone::clone)?;
+                let pool = self
+                    .pools
+                    .pool(
+                        &self.tenant,
+                        &self.connection,
+                        &access.target,
+                        &access.username,
+                        &access.password,
+                    )
+                    .await?;
+                self.pool = Some(pool.clone());
+                pool
+            }
+        };
         let statement = Statement {
             text,
             params,
