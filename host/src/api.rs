@@ -6,8 +6,9 @@ mod admin;
 mod api_keys;
 mod audit;
 pub mod auth;
+mod changes;
 mod close_on_refused_body;
-mod connection_calls;
+pub(crate) mod connection_calls;
 mod connections;
 mod connectors;
 mod cursors;
@@ -24,11 +25,13 @@ mod plugins;
 pub mod request_id;
 mod resources;
 pub mod served_by;
+mod syncs;
 mod tenant_settings;
 mod timestamp;
 mod tools;
 mod unified;
-mod views;
+pub(crate) mod views;
+mod webhook_endpoints;
 
 use axum::Router;
 use axum::extract::State;
@@ -66,6 +69,18 @@ pub struct ApiSettings {
     pub public_url: String,
     /// Browser origins, besides the host's own, that may call `/mcp`. Default: none.
     pub mcp_allowed_origins: Vec<String>,
+    /// Syncs and the changes feed.
+    pub syncs: crate::syncs::SyncSettings,
+    /// Webhook deliveries to tenants.
+    pub webhooks: crate::tenant_webhooks::WebhookSettings,
+}
+
+/// Wakes the background loops when the API gives them work, so a "run now" or a test event
+/// does not wait for the next tick.
+#[derive(Clone, Default)]
+pub struct Background {
+    pub syncs: Arc<tokio::sync::Notify>,
+    pub deliveries: Arc<tokio::sync::Notify>,
 }
 
 impl Default for ApiSettings {
@@ -77,6 +92,8 @@ impl Default for ApiSettings {
             request_timeout: Duration::from_secs(60),
             public_url: "http://127.0.0.1:8080".into(),
             mcp_allowed_origins: Vec::new(),
+            syncs: crate::syncs::SyncSettings::default(),
+            webhooks: crate::tenant_webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -92,6 +109,7 @@ pub struct AppState {
     pub refresher: Arc<Refresher>,
     pub metrics: PrometheusHandle,
     pub settings: ApiSettings,
+    pub background: Background,
 }
 
 impl AppState {
@@ -112,6 +130,7 @@ impl AppState {
             refresher,
             metrics: metrics::handle(),
             settings,
+            background: Background::default(),
         }
     }
 }
@@ -244,6 +263,58 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{connection}/cursors/{{stream}}"),
             get(cursors::get).put(cursors::put).delete(cursors::delete),
+        )
+        .route(
+            &format!("{connection}/syncs"),
+            post(syncs::create).get(syncs::list),
+        )
+        .route(
+            &format!("{connection}/syncs/{{sid}}"),
+            get(syncs::get).patch(syncs::patch).delete(syncs::delete),
+        )
+        .route(
+            &format!("{connection}/syncs/{{sid}}/pause"),
+            post(syncs::pause),
+        )
+        .route(
+            &format!("{connection}/syncs/{{sid}}/resume"),
+            post(syncs::resume),
+        )
+        .route(&format!("{connection}/syncs/{{sid}}/run"), post(syncs::run))
+        .route(
+            &format!("{connection}/syncs/{{sid}}/runs"),
+            get(syncs::runs),
+        )
+        .route(&format!("{connection}/changes"), get(changes::list))
+        .route(
+            "/api/v1/webhook-endpoints",
+            post(webhook_endpoints::create).get(webhook_endpoints::list),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}",
+            get(webhook_endpoints::get)
+                .patch(webhook_endpoints::patch)
+                .delete(webhook_endpoints::delete),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}/rotate-secret",
+            post(webhook_endpoints::rotate),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}/test",
+            post(webhook_endpoints::test),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}/deliveries",
+            get(webhook_endpoints::deliveries),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}/deliveries/{did}",
+            get(webhook_endpoints::delivery),
+        )
+        .route(
+            "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay",
+            post(webhook_endpoints::replay),
         )
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/tools", get(tools::list))

@@ -16,6 +16,8 @@ use crate::credentials::OAuthClientConfig;
 use crate::egress::{AddressGuard, EgressPolicy, HostPattern};
 use crate::runtime::RuntimeLimits;
 use crate::sql::SqlLimits;
+use crate::syncs::SyncSettings;
+use crate::tenant_webhooks::WebhookSettings;
 
 /// Prefix of every environment variable the host reads.
 pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
@@ -80,6 +82,10 @@ pub struct HostConfig {
     pub mcp: McpConfig,
     /// Limits of the `sql` capability database connectors use.
     pub sql: SqlConfig,
+    /// Sync jobs and the changes feed.
+    pub syncs: SyncsConfig,
+    /// Webhook deliveries to tenants' endpoints.
+    pub webhooks: WebhooksConfig,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: QuotasConfig,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
@@ -204,6 +210,115 @@ pub struct SqlConfig {
     pub connect_timeout_ms: u64,
 }
 
+/// Sync jobs as configured (see [`SyncSettings`] for what each does and its default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncsConfig {
+    pub enabled: bool,
+    pub tick_ms: u64,
+    pub max_concurrent_runs: u32,
+    pub min_interval_secs: u64,
+    pub default_interval_secs: u64,
+    pub default_full_pass_interval_secs: u64,
+    pub cursor_overlap_secs: u64,
+    pub lease_secs: u64,
+    pub page_size: u32,
+    pub max_syncs_per_connection: usize,
+    pub changes_retention_secs: u64,
+}
+
+impl Default for SyncsConfig {
+    fn default() -> Self {
+        let settings = SyncSettings::default();
+        Self {
+            enabled: settings.enabled,
+            tick_ms: settings.tick.as_millis() as u64,
+            max_concurrent_runs: settings.max_concurrent_runs,
+            min_interval_secs: settings.min_interval.as_secs(),
+            default_interval_secs: settings.default_interval.as_secs(),
+            default_full_pass_interval_secs: settings.default_full_pass_interval.as_secs(),
+            cursor_overlap_secs: settings.cursor_overlap.as_secs(),
+            lease_secs: settings.lease.as_secs(),
+            page_size: settings.page_size,
+            max_syncs_per_connection: settings.max_syncs_per_connection,
+            changes_retention_secs: settings.changes_retention.as_secs(),
+        }
+    }
+}
+
+impl SyncsConfig {
+    pub fn settings(&self) -> SyncSettings {
+        SyncSettings {
+            enabled: self.enabled,
+            tick: Duration::from_millis(self.tick_ms.max(10)),
+            max_concurrent_runs: self.max_concurrent_runs.max(1),
+            min_interval: Duration::from_secs(self.min_interval_secs),
+            default_interval: Duration::from_secs(self.default_interval_secs),
+            default_full_pass_interval: Duration::from_secs(self.default_full_pass_interval_secs),
+            cursor_overlap: Duration::from_secs(self.cursor_overlap_secs),
+            lease: Duration::from_secs(self.lease_secs.max(1)),
+            page_size: self.page_size.clamp(1, 100),
+            max_syncs_per_connection: self.max_syncs_per_connection,
+            changes_retention: Duration::from_secs(self.changes_retention_secs),
+        }
+    }
+}
+
+/// Webhook deliveries as configured (see [`WebhookSettings`] for what each does and its
+/// default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    pub allow_private_endpoints: bool,
+    pub tick_ms: u64,
+    pub timeout_ms: u64,
+    pub max_attempts: u32,
+    pub retry_initial_ms: u64,
+    pub retry_max_secs: u64,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_secs: u64,
+    pub rotation_overlap_secs: u64,
+    pub max_endpoints_per_tenant: usize,
+    pub concurrency: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let settings = WebhookSettings::default();
+        Self {
+            allow_private_endpoints: settings.allow_private_endpoints,
+            tick_ms: settings.tick.as_millis() as u64,
+            timeout_ms: settings.timeout.as_millis() as u64,
+            max_attempts: settings.max_attempts,
+            retry_initial_ms: settings.retry_initial.as_millis() as u64,
+            retry_max_secs: settings.retry_max.as_secs(),
+            breaker_threshold: settings.breaker_threshold,
+            breaker_cooldown_secs: settings.breaker_cooldown.as_secs(),
+            rotation_overlap_secs: settings.rotation_overlap.as_secs(),
+            max_endpoints_per_tenant: settings.max_endpoints_per_tenant,
+            concurrency: settings.concurrency,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    pub fn settings(&self) -> WebhookSettings {
+        WebhookSettings {
+            allow_private_endpoints: self.allow_private_endpoints,
+            tick: Duration::from_millis(self.tick_ms.max(10)),
+            timeout: Duration::from_millis(self.timeout_ms.max(1)),
+            max_attempts: self.max_attempts.max(1),
+            retry_initial: Duration::from_millis(self.retry_initial_ms),
+            retry_max: Duration::from_secs(self.retry_max_secs),
+            breaker_threshold: self.breaker_threshold.max(1),
+            breaker_cooldown: Duration::from_secs(self.breaker_cooldown_secs),
+            rotation_overlap: Duration::from_secs(self.rotation_overlap_secs),
+            max_endpoints_per_tenant: self.max_endpoints_per_tenant,
+            concurrency: self.concurrency.max(1),
+        }
+    }
+}
+
 impl Default for SqlConfig {
     fn default() -> Self {
         let limits = SqlLimits::default();
@@ -301,6 +416,8 @@ impl Default for HostConfig {
             server: ServerConfig::default(),
             mcp: McpConfig::default(),
             sql: SqlConfig::default(),
+            syncs: SyncsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             quotas: QuotasConfig::default(),
             public_url: None,
             oauth: BTreeMap::new(),
@@ -406,6 +523,8 @@ impl HostConfig {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", self.listen)),
             mcp_allowed_origins: self.mcp.allowed_origins.clone(),
+            syncs: self.syncs.settings(),
+            webhooks: self.webhooks.settings(),
         }
     }
 
@@ -433,6 +552,7 @@ impl HostConfig {
             max_concurrent_calls: self.limits.max_concurrent_calls,
             max_concurrent_calls_per_tenant: self.limits.max_concurrent_calls_per_tenant,
             max_concurrent_calls_per_connection: self.limits.max_concurrent_calls_per_connection,
+            background_calls: self.syncs.max_concurrent_runs.max(1),
             ..RuntimeLimits::default()
         }
     }

@@ -10,6 +10,7 @@ mod policy;
 
 pub use address_guard::AddressGuard;
 pub use budget::EgressBudget;
+pub(crate) use client::GuardedResolver;
 pub use client::{EgressClient, EgressError, EgressRequest, EgressResponse, Method};
 pub use credential::{Credential, CredentialPlacement};
 pub use host_pattern::HostPattern;

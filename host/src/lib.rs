@@ -6,6 +6,8 @@
 //! - [`egress`]: the only way a plugin reaches the network;
 //! - [`sql`]: the database connections a SQL connector reaches through the host;
 //! - [`store`]: sled trees with sealed credentials, the key ring, the audit log;
+//! - [`syncs`]: sync jobs that turn a connection's items into a changes feed;
+//! - [`tenant_webhooks`]: signed webhook deliveries to tenants' endpoints;
 //! - [`api`]: the HTTP surface;
 //! - [`config`]: server configuration from file and environment.
 
@@ -18,5 +20,7 @@ pub mod runtime;
 mod server;
 pub mod sql;
 pub mod store;
+pub mod syncs;
+pub mod tenant_webhooks;
 
 pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

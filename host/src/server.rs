@@ -21,6 +21,8 @@ use crate::egress::EgressClient;
 use crate::loader::{Loader, PluginDirWatcher};
 use crate::runtime::{CacheKey, Runtime, RuntimeOptions};
 use crate::store::{KeyRing, Store};
+use crate::syncs::SyncScheduler;
+use crate::tenant_webhooks::Dispatcher;
 
 /// Installs the process-wide rustls crypto provider (ring). Without one, the first HTTPS
 /// request panics. Calling it again is harmless.
@@ -95,6 +97,8 @@ pub struct Server {
     metrics_task: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
     sweeper: JoinHandle<()>,
     watcher: Option<PluginDirWatcher>,
+    syncs: Option<SyncScheduler>,
+    dispatcher: Option<Dispatcher>,
 }
 
 /// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
@@ -212,6 +216,20 @@ impl Server {
         // The bound address, when `listen` asked for any port.
         settings.public_url = public_url.clone();
         let state = AppState::new(loader, store.clone(), auth, oauth, refresher, settings);
+        let syncs = if config.syncs.enabled {
+            Some(SyncScheduler::start(
+                state.clone(),
+                state.settings.syncs.clone(),
+                state.background.syncs.clone(),
+            )?)
+        } else {
+            None
+        };
+        let dispatcher = Some(Dispatcher::start(
+            store.clone(),
+            state.settings.webhooks.clone(),
+            state.background.deliveries.clone(),
+        )?);
         let mut metrics_addr = None;
         let metrics_task = match config.metrics_listen {
             Some(address) => {
@@ -247,6 +265,8 @@ impl Server {
             metrics_task,
             sweeper,
             watcher,
+            syncs,
+            dispatcher,
         })
     }
 
@@ -260,6 +280,12 @@ impl Server {
         // data dir is free for another host, or a restart in this process, when this returns.
         self.sweeper.abort();
         let _ = (&mut self.sweeper).await;
+        if let Some(syncs) = self.syncs.take() {
+            syncs.stop().await;
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.stop().await;
+        }
         if let Some(watcher) = self.watcher.take() {
             watcher.stop().await;
         }

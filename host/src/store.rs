@@ -2,32 +2,48 @@
 //!
 //! Trees: `tenants`, `api_keys` (SHA-256 of each key, never the key) with its `api_key_ids`
 //! index, `connections`, `secrets`, `cursors`, `oauth_sessions` with its `oauth_pending` index,
-//! `audit`. Keys inside tenant-scoped trees start with
+//! `audit`; for syncs `syncs`, `sync_state` (sealed checkpoints), `sync_seen`, `sync_runs`,
+//! `leases`; the changes feed `changes` with `change_seq` and `changes_floor`; the event
+//! `outbox`, `webhook_endpoints`, `webhook_deliveries` and their `delivery_queue`. Keys inside tenant-scoped trees start with
 //! `tenant/`, so a tenant's data is one prefix scan and never mixes with another's.
 
 mod audit;
+mod changes;
 mod connections;
+mod deliveries;
 mod error;
+mod events;
 mod key_ring;
+mod leases;
 mod oauth;
 mod records;
 mod sealing;
+mod syncs;
 mod tenants;
 mod token_expiry;
+mod webhook_endpoints;
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT};
+pub use changes::{ChangeEvent, ChangeKind, ChangeObject, ChangesPage, NewChange};
+pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDelivery, payload};
 pub use error::StoreError;
+pub use events::{EventType, OutboxEvent};
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
+pub use leases::Lease;
 pub use oauth::{OAuthApp, OAuthSession};
 pub use records::{
     ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,
-    StoredCredential, Tenant, now_rfc3339,
+    StoredCredential, Tenant, now_rfc3339, rfc3339_of_ms, unix_now_ms,
 };
 pub use sealing::{Aad, SealError};
+pub use syncs::{
+    PageCommit, PassState, RunCounts, RunRecord, RunStatus, SeenRecord, SyncCheckpoint, SyncRecord,
+};
+pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 
 /// The open database and the key ring that seals its secrets. Cheap to clone.
 #[derive(Clone)]
@@ -47,6 +63,27 @@ pub struct Store {
     token_expiry: sled::Tree,
     token_expiry_of: sled::Tree,
     audit: sled::Tree,
+    syncs: sled::Tree,
+    /// Sealed checkpoints of syncs: `tenant/connection/sync:<id>`.
+    sync_state: sled::Tree,
+    /// What each sync saw: `tenant/connection/sync/item` -> content hash.
+    sync_seen: sled::Tree,
+    sync_runs: sled::Tree,
+    /// Who runs each sync now: `tenant/connection/sync` -> holder and expiry.
+    leases: sled::Tree,
+    /// The changes feed: `tenant/connection/<seq, big endian>`.
+    changes: sled::Tree,
+    /// Last change sequence number per connection (`tenant/connection`).
+    change_seq: sled::Tree,
+    /// Highest pruned change sequence number per connection: older cursors have expired.
+    changes_floor: sled::Tree,
+    /// Events for tenants' webhook endpoints, before they are fanned out to deliveries.
+    outbox: sled::Tree,
+    webhook_endpoints: sled::Tree,
+    webhook_deliveries: sled::Tree,
+    /// Deliveries by when they are due: `<due ms, big endian>/tenant/endpoint/delivery`.
+    delivery_queue: sled::Tree,
+    meta: sled::Tree,
     keys: KeyRing,
 }
 
@@ -76,6 +113,19 @@ impl Store {
             oauth_pending: tree("oauth_pending")?,
             token_expiry: tree("token_expiry")?,
             token_expiry_of: tree("token_expiry_of")?,
+            syncs: tree("syncs")?,
+            sync_state: tree("sync_state")?,
+            sync_seen: tree("sync_seen")?,
+            sync_runs: tree("sync_runs")?,
+            leases: tree("leases")?,
+            changes: tree("changes")?,
+            change_seq: tree("change_seq")?,
+            changes_floor: tree("changes_floor")?,
+            outbox: tree("outbox")?,
+            webhook_endpoints: tree("webhook_endpoints")?,
+            webhook_deliveries: tree("webhook_deliveries")?,
+            delivery_queue: tree("delivery_queue")?,
+            meta: tree("meta")?,
             db,
             keys,
         };
@@ -108,7 +158,12 @@ impl Store {
     /// entry so reads keep working throughout. Returns how many entries were re-sealed.
     pub async fn reseal_all(&self) -> Result<usize, StoreError> {
         let mut count = 0;
-        for tree in [&self.secrets, &self.cursors, &self.oauth_sessions] {
+        for tree in [
+            &self.secrets,
+            &self.cursors,
+            &self.oauth_sessions,
+            &self.sync_state,
+        ] {
             for entry in tree.iter() {
                 let (key, sealed) = entry?;
                 if self.keys.is_current(&sealed) {
@@ -135,7 +190,12 @@ impl Store {
     /// Hex ids of every master key something in the store is still sealed under.
     pub fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
         let mut ids = std::collections::BTreeSet::new();
-        for tree in [&self.secrets, &self.cursors, &self.oauth_sessions] {
+        for tree in [
+            &self.secrets,
+            &self.cursors,
+            &self.oauth_sessions,
+            &self.sync_state,
+        ] {
             for entry in tree.iter().values() {
                 if let Some(id) = KeyRing::key_id_of(&entry?) {
                     ids.insert(id);

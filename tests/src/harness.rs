@@ -124,5 +124,6 @@ pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallCont
         auth_method: None,
         bound_origin: Some(base_url.to_owned()),
         timeout: None,
+        background: false,
     }
 }

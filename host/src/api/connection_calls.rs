@@ -33,7 +33,7 @@ pub async fn call_with(
     credential: Option<&BoundCredential>,
     operation: Operation,
 ) -> Result<OperationOutput, CallError> {
-    call_within(state, record, credential, operation, None).await
+    call_within(state, record, credential, operation, None, false).await
 }
 
 /// [`call_with`] under a deadline shorter than the runtime's, when `timeout` is given.
@@ -43,6 +43,7 @@ pub async fn call_within(
     credential: Option<&BoundCredential>,
     operation: Operation,
     timeout: Option<Duration>,
+    background: bool,
 ) -> Result<OperationOutput, CallError> {
     let context = CallContext {
         tenant: record.tenant.clone(),
@@ -57,6 +58,7 @@ pub async fn call_within(
         auth_method: Some(record.auth_method.clone()),
         bound_origin: credential.and_then(|bound| bound.origin.clone()),
         timeout,
+        background,
     };
     let started = Instant::now();
     let operation_name = operation.name();
@@ -100,6 +102,17 @@ pub async fn call_record(
     record: ConnectionRecord,
     operation: Operation,
 ) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
+    call_record_as(state, record, operation, false).await
+}
+
+/// [`call_record`] on the background slots when `background` (syncs), outside the caps API
+/// calls share, so background work never takes a slot a client needs.
+pub async fn call_record_as(
+    state: &AppState,
+    record: ConnectionRecord,
+    operation: Operation,
+    background: bool,
+) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
     if state.runtime.plugin(&record.connector).is_none() {
         return Err(ApiError::from_call(CallError::NotLoaded(
             record.connector.clone(),
@@ -124,7 +137,15 @@ pub async fn call_record(
         .fresh(&record, stored)
         .await
         .map_err(refresh_error)?;
-    let mut result = call_with(state, &record, Some(&credential), operation.clone()).await;
+    let mut result = call_within(
+        state,
+        &record,
+        Some(&credential),
+        operation.clone(),
+        None,
+        background,
+    )
+    .await;
     // A vendor 401 on an OAuth token: refresh once (unless someone already did) and retry once.
     let rejected_token = match (&result, &credential.credential) {
         (
@@ -139,7 +160,15 @@ pub async fn call_record(
             .refresh(&record, &seen)
             .await
             .map_err(refresh_error)?;
-        result = call_with(state, &record, Some(&refreshed), operation).await;
+        result = call_within(
+            state,
+            &record,
+            Some(&refreshed),
+            operation,
+            None,
+            background,
+        )
+        .await;
     }
     let record = track_status(state, record, &result).await;
     match result {

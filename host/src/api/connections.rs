@@ -249,7 +249,7 @@ async fn verify(
     let validate = Operation::Validate {
         config: record.config_pairs(),
     };
-    match call_within(state, record, None, validate, timeout).await {
+    match call_within(state, record, None, validate, timeout, false).await {
         Ok(_) => {}
         Err(CallError::Connector(error)) => {
             return Err(ApiError::new(
@@ -264,7 +264,16 @@ async fn verify(
         bound.origin =
             binding::bound_origin(state.runtime.egress_policy(), plugin, &record.config)?;
     }
-    match call_within(state, record, Some(&bound), Operation::Connect, timeout).await {
+    match call_within(
+        state,
+        record,
+        Some(&bound),
+        Operation::Connect,
+        timeout,
+        false,
+    )
+    .await
+    {
         Ok(OperationOutput::Connected(info)) => {
             record.principal = Some(json!(PrincipalView::from(info.principal)));
             record.values.extend(info.discovered_values);

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     EgressDenied,
     Unsupported,
     Conflict,
+    /// A feed cursor older than the feed's retention (410).
+    CursorExpired,
     InternalError,
 }
 
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::VendorError => StatusCode::BAD_GATEWAY,
             Self::PluginFault => StatusCode::BAD_GATEWAY,
             Self::Unsupported => StatusCode::NOT_IMPLEMENTED,
+            Self::CursorExpired => StatusCode::GONE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

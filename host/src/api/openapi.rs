@@ -72,12 +72,20 @@ impl Modify for SecuritySchemes {
         super::oauth::put_app, super::oauth::authorize, super::oauth::start, super::oauth::callback_browser, super::oauth::callback_client,
         super::api_keys::list, super::api_keys::revoke, super::api_keys::rotate,
         super::tenant_settings::get, super::tenant_settings::put,
+        super::syncs::create, super::syncs::list, super::syncs::get, super::syncs::patch, super::syncs::pause,
+        super::syncs::resume, super::syncs::run, super::syncs::delete, super::syncs::runs, super::changes::list,
+        super::webhook_endpoints::create, super::webhook_endpoints::list, super::webhook_endpoints::get,
+        super::webhook_endpoints::patch, super::webhook_endpoints::delete, super::webhook_endpoints::rotate,
+        super::webhook_endpoints::test, super::webhook_endpoints::deliveries, super::webhook_endpoints::delivery,
+        super::webhook_endpoints::replay,
     ),
     components(schemas(ErrorEnvelope, ErrorDetail, ErrorCode)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "connections", description = "A tenant's connected SaaS accounts"),
         (name = "resources", description = "Containers, items and comments through a connection"),
+        (name = "syncs", description = "Sync jobs and the changes feed of a connection"),
+        (name = "webhooks", description = "Signed webhook deliveries to a tenant's endpoints (Standard Webhooks)"),
         (name = "tools", description = "A tenant's connections as typed tools for agents (also served over MCP at /mcp)"),
         (name = "admin", description = "Operator API"),
     )
@@ -108,6 +116,9 @@ mod tests {
             "/api/v1/connections/{id}/actions/{name}",
             "/api/v1/tools",
             "/api/v1/tools/invoke",
+            "/api/v1/connections/{id}/syncs/{sid}/runs",
+            "/api/v1/connections/{id}/changes",
+            "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay",
         ] {
             assert!(paths.contains_key(path), "{path} is documented");
         }

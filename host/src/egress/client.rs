@@ -343,8 +343,8 @@ struct AddressDenied(String);
 
 /// Resolves names with the system resolver and keeps only the addresses the guard allows, so
 /// a name that points at a private address is refused after resolution, not before.
-struct GuardedResolver {
-    guard: AddressGuard,
+pub(crate) struct GuardedResolver {
+    pub(crate) guard: AddressGuard,
 }
 
 impl Resolve for GuardedResolver {

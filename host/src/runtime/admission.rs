@@ -2,6 +2,8 @@
 //! one tenant pointing a connection at a slow server could hold them all. Three caps apply, each
 //! taken without waiting: per connection, per tenant (both answer `RATE_LIMITED` to that tenant
 //! only), and a global one that leaves [`LOADER_RESERVED_SLOTS`] free for the loader's checks.
+//! Background calls (syncs) have slots of their own (`background_calls`, beyond
+//! `max_concurrent_calls`), so they never take a place an API caller could have had.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,12 +42,14 @@ pub(crate) struct Admission {
     tenant_cap: u32,
     connection_cap: u32,
     api_slots: u32,
+    background_slots: u32,
     running: Arc<Mutex<Running>>,
 }
 
 #[derive(Default)]
 struct Running {
     total: u32,
+    background: u32,
     per_tenant: HashMap<String, u32>,
     per_connection: HashMap<(String, String), u32>,
 }
@@ -55,6 +59,7 @@ pub(crate) struct Permit {
     running: Arc<Mutex<Running>>,
     tenant: String,
     connection: String,
+    background: bool,
 }
 
 impl Admission {
@@ -63,13 +68,38 @@ impl Admission {
             tenant_cap: limits.tenant_cap(),
             connection_cap: limits.connection_cap(),
             api_slots: limits.api_slots(),
+            background_slots: limits.background_calls,
             running: Arc::default(),
         }
     }
 
     /// Takes a place for a call of `tenant`'s `connection`, or says which cap is reached.
+    #[cfg(test)]
     pub(crate) fn admit(&self, tenant: &str, connection: &str) -> Result<Permit, Refusal> {
+        self.admit_as(tenant, connection, false)
+    }
+
+    /// [`Admission::admit`], on the background slots when `background`: those are counted
+    /// apart and answer `Full` when all are taken.
+    pub(crate) fn admit_as(
+        &self,
+        tenant: &str,
+        connection: &str,
+        background: bool,
+    ) -> Result<Permit, Refusal> {
         let mut running = lock(&self.running);
+        if background {
+            if running.background >= self.background_slots {
+                return Err(Refusal::Full);
+            }
+            running.background += 1;
+            return Ok(Permit {
+                running: self.running.clone(),
+                tenant: tenant.to_owned(),
+                connection: connection.to_owned(),
+                background: true,
+            });
+        }
         let key = (tenant.to_owned(), connection.to_owned());
         let connection_count = running.per_connection.get(&key).copied().unwrap_or(0);
         if connection_count >= self.connection_cap {
@@ -95,6 +125,7 @@ impl Admission {
             running: self.running.clone(),
             tenant: tenant.to_owned(),
             connection: connection.to_owned(),
+            background: false,
         })
     }
 }
@@ -102,6 +133,10 @@ impl Admission {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut running = lock(&self.running);
+        if self.background {
+            running.background = running.background.saturating_sub(1);
+            return;
+        }
         running.total = running.total.saturating_sub(1);
         release(&mut running.per_tenant, self.tenant.clone());
         release(
@@ -167,6 +202,22 @@ mod tests {
             admission.admit("a", "c3").is_ok(),
             "a freed place is reusable"
         );
+    }
+
+    #[test]
+    fn background_calls_have_slots_of_their_own() {
+        let admission = admission(4, 1, 1);
+        let sync1 = admission.admit_as("a", "c1", true).unwrap();
+        let _sync2 = admission.admit_as("a", "c1", true).unwrap();
+        assert_eq!(
+            admission.admit_as("a", "c1", true).err(),
+            Some(Refusal::Full),
+            "two background slots by default"
+        );
+        let api = admission.admit("a", "c1");
+        assert!(api.is_ok(), "syncs do not count against the API caps");
+        drop(sync1);
+        assert!(admission.admit_as("a", "c1", true).is_ok());
     }
 
     #[test]

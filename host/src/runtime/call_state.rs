@@ -29,6 +29,9 @@ pub struct CallContext {
     /// A deadline shorter than the runtime's `call_timeout` for this call (for example
     /// `connect()` while a client waits on create). Default: none.
     pub timeout: Option<std::time::Duration>,
+    /// Run on the background slots (syncs): outside the per-tenant, per-connection and API
+    /// caps, within `background_calls`. Default: false.
+    pub background: bool,
 }
 
 /// A limit or policy the guest ran into. The host records it itself rather than trusting the

@@ -54,7 +54,7 @@ pub(crate) fn build_engine(
     config.max_wasm_stack(limits.max_wasm_stack);
     config.parallel_compilation(true);
     if pooling {
-        let slots = limits.max_concurrent_calls;
+        let slots = limits.max_concurrent_calls + limits.background_calls;
         let mut pool = PoolingAllocationConfig::default();
         // A Rust wasip2 component is one main module plus a few small shim modules.
         pool.total_component_instances(slots)

@@ -31,6 +31,9 @@ pub struct RuntimeLimits {
     /// Calls one connection may run at once. Default (`None`): half the per-tenant cap, at
     /// least 1.
     pub max_concurrent_calls_per_connection: Option<u32>,
+    /// Calls background work (syncs) may run at once, on pooling slots of their own beyond
+    /// `max_concurrent_calls`. Default: 2.
+    pub background_calls: u32,
 }
 
 /// Most linear memories, tables and core instances one component may contain (pooling
@@ -83,6 +86,7 @@ impl Default for RuntimeLimits {
             max_concurrent_calls: 256,
             max_concurrent_calls_per_tenant: None,
             max_concurrent_calls_per_connection: None,
+            background_calls: 2,
         }
     }
 }

@@ -316,7 +316,7 @@ impl Runtime {
         let _permit = self
             .inner
             .admission
-            .admit(&context.tenant, &context.connection)
+            .admit_as(&context.tenant, &context.connection, context.background)
             .map_err(|refusal| match refusal {
                 Refusal::Full => CallError::Busy,
                 Refusal::OverCap { scope, limit } => CallError::OverCap { scope, limit },

@@ -2,7 +2,10 @@ use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
 
 use super::token_expiry::{self, expiry_of};
-use super::{Aad, BoundCredential, ConnectionRecord, Store, StoreError, scoped_key, tenant_prefix};
+use super::{
+    Aad, BoundCredential, ConnectionRecord, ConnectionStatus, Store, StoreError, scoped_key,
+    tenant_prefix,
+};
 
 /// Field name of a connection's credential in the `secrets` tree.
 const CREDENTIAL_FIELD: &str = "credential";
@@ -23,14 +26,34 @@ impl Store {
         let aad = Aad::new(&record.tenant, &record.id, CREDENTIAL_FIELD);
         let sealed = self.seal_credential(&aad, credential)?;
         let expiry = expiry_of(credential);
-        let trees = self.credential_trees();
-        trees.transaction(|(connections, secrets, by_time, by_connection)| {
+        let event_seq = self.db.generate_id()?;
+        let event = serde_json::json!({
+            "connection_id": record.id,
+            "connector": record.connector,
+            "name": record.name,
+            "status": record.status,
+        });
+        let trees = (
+            &self.connections,
+            &self.secrets,
+            &self.token_expiry,
+            &self.token_expiry_of,
+            &self.outbox,
+        );
+        trees.transaction(|(connections, secrets, by_time, by_connection, outbox)| {
             if connections.get(&key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
             }
             connections.insert(key.as_slice(), value.as_slice())?;
             secrets.insert(aad.storage_key(), sealed.as_slice())?;
             token_expiry::set(by_time, by_connection, &key, expiry)?;
+            super::events::put(
+                outbox,
+                event_seq,
+                &record.tenant,
+                super::EventType::ConnectionCreated,
+                event.clone(),
+            )?;
             Ok(())
         })?;
         self.flush().await
@@ -75,17 +98,36 @@ impl Store {
         change: impl Fn(&mut ConnectionRecord) -> bool,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
         let key = scoped_key(tenant, id);
-        let (stored, wrote) = self.connections.transaction(|connections| {
+        let event_seq = self.db.generate_id()?;
+        let trees = (&self.connections, &self.outbox);
+        let (stored, wrote) = trees.transaction(|(connections, outbox)| {
             let Some(bytes) = connections.get(&key)? else {
                 return Ok((None, false));
             };
             let mut record: ConnectionRecord = serde_json::from_slice(&bytes)
                 .map_err(|e| ConflictableTransactionError::Abort(StoreError::from(e)))?;
+            let before = record.status;
             let wrote = change(&mut record);
             if wrote {
                 let value = serde_json::to_vec(&record)
                     .map_err(|e| ConflictableTransactionError::Abort(StoreError::from(e)))?;
                 connections.insert(key.as_slice(), value)?;
+                // The tenant hears once, when the grant dies, not on every refused call.
+                if record.status == ConnectionStatus::NeedsReauth
+                    && before != ConnectionStatus::NeedsReauth
+                {
+                    super::events::put(
+                        outbox,
+                        event_seq,
+                        tenant,
+                        super::EventType::ConnectionNeedsReauth,
+                        serde_json::json!({
+                            "connection_id": record.id,
+                            "connector": record.connector,
+                            "error": record.last_error,
+                        }),
+                    )?;
+                }
             }
             Ok((Some(record), wrote))
         })?;
@@ -170,17 +212,32 @@ impl Store {
             .scan_prefix(&secret_prefix)
             .keys()
             .collect::<Result<_, _>>()?;
+        let event_seq = self.db.generate_id()?;
         let trees = (
             &self.connections,
             &self.secrets,
             &self.cursors,
             &self.token_expiry,
             &self.token_expiry_of,
+            &self.outbox,
         );
-        let existed =
-            trees.transaction(|(connections, secrets, cursors, by_time, by_connection)| {
+        let existed = trees.transaction(
+            |(connections, secrets, cursors, by_time, by_connection, outbox)| {
                 token_expiry::set(by_time, by_connection, &key, None)?;
-                let existed = connections.remove(key.as_slice())?.is_some();
+                let removed = connections.remove(key.as_slice())?;
+                let existed = removed.is_some();
+                if let Some(bytes) = removed {
+                    let connector = serde_json::from_slice::<ConnectionRecord>(&bytes)
+                        .map(|r| r.connector)
+                        .unwrap_or_default();
+                    super::events::put(
+                        outbox,
+                        event_seq,
+                        tenant,
+                        super::EventType::ConnectionDeleted,
+                        serde_json::json!({"connection_id": id, "connector": connector}),
+                    )?;
+                }
                 for k in &secret_keys {
                     secrets.remove(k)?;
                 }
@@ -188,7 +245,10 @@ impl Store {
                     cursors.remove(k)?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(existed)
-            })?;
+            },
+        )?;
+        self.delete_syncs_of(tenant, id)?;
+        self.delete_changes_of(tenant, id)?;
         self.flush().await?;
         Ok(existed)
     }

@@ -54,7 +54,8 @@ impl Aad {
         match self.field.as_str() {
             "credential" => Purpose::Credentials,
             "oauth-session" => Purpose::OAuthSessions,
-            field if field.starts_with("cursor:") => Purpose::Cursors,
+            // A sync's checkpoint holds the plugin's page cursor and the sync's time cursor.
+            field if field.starts_with("cursor:") || field.starts_with("sync:") => Purpose::Cursors,
             field if field.starts_with("page:") => Purpose::PageCursors,
             _ => Purpose::HostSecrets,
         }

@@ -413,6 +413,7 @@ async fn github_runtime(fake: &GitHubFake) -> (connector_host::runtime::Runtime,
         auth_method: Some("token".into()),
         bound_origin: Some(fake.origin()),
         timeout: None,
+        background: false,
     };
     (runtime, context)
 }

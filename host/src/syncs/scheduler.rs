@@ -1,0 +1,168 @@
+//! The scheduler: every tick (or when woken by a "run now"), starts the syncs that are due,
+//! at most `max_concurrent_runs` at once, each under a lease so one sync has one runner; and
+//! now and then prunes the changes feed past its retention.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::run::Runner;
+use super::settings::SyncSettings;
+use crate::api::AppState;
+use crate::store::{SyncRecord, unix_now_ms};
+
+/// How often the feed is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// The running scheduler; [`SyncScheduler::stop`] ends it and the runs it started.
+pub struct SyncScheduler {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl SyncScheduler {
+    /// Starts scheduling with the state's store and runtime.
+    pub fn start(
+        state: AppState,
+        settings: SyncSettings,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
+        let holder = state.store.instance_id()?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(schedule(state, settings, wake, holder, stopped));
+        Ok(Self {
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops scheduling and aborts runs in progress (each resumes from its checkpoint after a
+    /// restart), waiting until every task has let go of the store.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn sync_key(sync: &SyncRecord) -> String {
+    format!("{}/{}/{}", sync.tenant, sync.connection, sync.id)
+}
+
+async fn schedule(
+    state: AppState,
+    settings: SyncSettings,
+    wake: Arc<Notify>,
+    holder: String,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let slots = Arc::new(Semaphore::new(settings.max_concurrent_runs.max(1) as usize));
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut runs = JoinSet::new();
+    let mut ticker = tokio::time::interval(settings.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = std::time::Instant::now() - PRUNE_EVERY;
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            _ = ticker.tick() => {}
+            _ = wake.notified() => {}
+        }
+        while runs.try_join_next().is_some() {}
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = std::time::Instant::now();
+            let cutoff =
+                unix_now_ms().saturating_sub(settings.changes_retention.as_millis() as u64);
+            match state.store.prune_changes(cutoff).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "changes past retention pruned"),
+                Err(error) => tracing::warn!(%error, "could not prune the changes feed"),
+            }
+        }
+        let syncs = match state.store.all_syncs() {
+            Ok(syncs) => syncs,
+            Err(error) => {
+                tracing::warn!(%error, "could not read syncs");
+                continue;
+            }
+        };
+        let now = unix_now_ms();
+        let mut due: Vec<SyncRecord> = syncs
+            .into_iter()
+            .filter(|s| !s.paused && s.next_run_at_ms <= now)
+            .collect();
+        due.sort_by_key(|s| s.next_run_at_ms);
+        for sync in due {
+            let key = sync_key(&sync);
+            if lock(&running).contains(&key) {
+                continue;
+            }
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let leased = state.store.take_lease(
+                &sync.tenant,
+                &sync.connection,
+                &sync.id,
+                &holder,
+                now,
+                now + settings.lease.as_millis() as u64,
+            );
+            match leased {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, sync = %sync.id, "could not take a sync's lease");
+                    continue;
+                }
+            }
+            lock(&running).insert(key.clone());
+            let state = state.clone();
+            let settings = settings.clone();
+            let holder = holder.clone();
+            let running = running.clone();
+            runs.spawn(async move {
+                let _permit = permit;
+                let runner = Runner {
+                    state: &state,
+                    settings: &settings,
+                    holder: &holder,
+                };
+                let (tenant, connection, id) = (
+                    sync.tenant.clone(),
+                    sync.connection.clone(),
+                    sync.id.clone(),
+                );
+                match runner.run(sync).await {
+                    Ok(outcome) => tracing::info!(
+                        sync = %id, connection = %connection, status = ?outcome.status,
+                        created = outcome.counts.created, updated = outcome.counts.updated,
+                        deleted = outcome.counts.deleted, pages = outcome.counts.pages,
+                        "sync run ended"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(sync = %id, %error, "sync run failed in the store")
+                    }
+                }
+                if let Err(error) = state
+                    .store
+                    .release_lease(&tenant, &connection, &id, &holder)
+                {
+                    tracing::warn!(%error, sync = %id, "could not release a sync's lease");
+                }
+                lock(&running).remove(&key);
+            });
+        }
+    }
+    runs.shutdown().await;
+}
+
+fn lock(running: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    running
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

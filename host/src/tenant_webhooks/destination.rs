@@ -1,0 +1,111 @@
+//! Where a delivery may go: an `https` URL (plain `http` only where private endpoints are
+//! allowed), no credentials in it, and every address its host resolves to allowed by the same
+//! guard plugins' egress goes through. Checked when an endpoint is saved and again before every
+//! attempt, and the client's resolver checks the addresses it connects to, so a name that
+//! later points inside the network is refused too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::egress::{AddressGuard, GuardedResolver};
+
+/// Longest endpoint URL.
+pub const MAX_URL: usize = 2048;
+
+/// Why a URL is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Denied(String),
+}
+
+/// The guard for endpoints.
+pub fn guard(allow_private: bool) -> AddressGuard {
+    AddressGuard { allow_private }
+}
+
+/// Checks the URL's form (no network).
+pub fn parse(url: &str, allow_private: bool) -> Result<Url, DestinationError> {
+    if url.len() > MAX_URL {
+        return Err(DestinationError::Invalid(format!(
+            "url must be at most {MAX_URL} characters"
+        )));
+    }
+    let parsed =
+        Url::parse(url).map_err(|e| DestinationError::Invalid(format!("url is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        "http" => {
+            return Err(DestinationError::Invalid("url must be https".into()));
+        }
+        other => {
+            return Err(DestinationError::Invalid(format!(
+                "url scheme `{other}` is not http(s)"
+            )));
+        }
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(DestinationError::Invalid(
+            "url must not carry credentials".into(),
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(DestinationError::Invalid("url has no host".into()));
+    }
+    Ok(parsed)
+}
+
+/// Resolves the URL's host and checks every address.
+pub async fn check(url: &Url, allow_private: bool) -> Result<(), DestinationError> {
+    let guard = guard(allow_private);
+    let host = url
+        .host_str()
+        .ok_or_else(|| DestinationError::Invalid("url has no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| DestinationError::Denied(format!("`{host}` did not resolve in time")))?
+    .map_err(|e| DestinationError::Denied(format!("`{host}` does not resolve: {e}")))?;
+    let mut any = false;
+    for address in addresses {
+        any = true;
+        guard
+            .check(address.ip())
+            .map_err(|why| DestinationError::Denied(format!("`{host}` resolves to {why}")))?;
+    }
+    if !any {
+        return Err(DestinationError::Denied(format!(
+            "`{host}` has no addresses"
+        )));
+    }
+    Ok(())
+}
+
+/// The client deliveries are sent with: no redirects (a receiver cannot bounce a signed body
+/// elsewhere), no environment proxy, and the guarded resolver.
+pub fn client(allow_private: bool, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver {
+            guard: guard(allow_private),
+        }))
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!(
+            "connector-host-webhooks/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()?)
+}

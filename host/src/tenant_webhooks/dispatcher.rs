@@ -1,0 +1,347 @@
+//! The dispatcher: fans the outbox's events out to subscribed endpoints, then makes the due
+//! attempts: endpoints in parallel (up to `concurrency`), one endpoint's deliveries in due
+//! order, one at a time, so an open breaker holds back the rest of them at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use super::backoff;
+use super::destination;
+use super::settings::WebhookSettings;
+use super::signing;
+use crate::store::{
+    DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDelivery, Store, StoreError, now_rfc3339,
+    unix_now_ms,
+};
+
+/// Outbox events fanned out per round.
+const FAN_OUT_BATCH: usize = 200;
+/// Bytes of a receiver's answer read (and dropped): enough to reuse the connection.
+const MAX_ANSWER_BYTES: usize = 64 << 10;
+
+/// The running dispatcher; [`Dispatcher::stop`] ends it.
+pub struct Dispatcher {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Dispatcher {
+    /// Starts delivering from `store`.
+    pub fn start(
+        store: Store,
+        settings: WebhookSettings,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
+        let client = destination::client(settings.allow_private_endpoints, settings.timeout)?;
+        let (stop, stopped) = oneshot::channel();
+        let worker = Worker {
+            store,
+            settings,
+            client,
+        };
+        let task = tokio::spawn(worker.serve(wake, stopped));
+        Ok(Self {
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops after the attempts in flight (a delivery stopped mid-attempt is retried after a
+    /// restart: it is still queued).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+struct Worker {
+    store: Store,
+    settings: WebhookSettings,
+    client: reqwest::Client,
+}
+
+/// What one attempt came to.
+enum Answer {
+    Delivered,
+    /// 410: the receiver wants nothing more.
+    Gone,
+    /// Try again after the receiver's `Retry-After`, or the backoff.
+    Retry(Option<Duration>),
+}
+
+impl Worker {
+    async fn serve(self, wake: Arc<Notify>, mut stopped: oneshot::Receiver<()>) {
+        let mut ticker = tokio::time::interval(self.settings.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = ticker.tick() => {}
+                _ = wake.notified() => {}
+            }
+            let round = async {
+                if let Err(error) = self.fan_out().await {
+                    tracing::warn!(%error, "could not fan webhook events out");
+                }
+                if let Err(error) = self.deliver_due().await {
+                    tracing::warn!(%error, "could not read due webhook deliveries");
+                }
+            };
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = round => {}
+            }
+        }
+    }
+
+    async fn fan_out(&self) -> Result<(), StoreError> {
+        loop {
+            let events = self.store.outbox_events(FAN_OUT_BATCH)?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            for event in &events {
+                let endpoints = self.store.endpoints(&event.tenant)?;
+                let made = self.store.fan_out(event, &endpoints, unix_now_ms()).await?;
+                metrics::counter!("webhook_deliveries_created_total").increment(made as u64);
+            }
+            if events.len() < FAN_OUT_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn deliver_due(&self) -> Result<(), StoreError> {
+        let due = self
+            .store
+            .due_deliveries(unix_now_ms(), self.settings.concurrency * 16)?;
+        let mut by_endpoint: BTreeMap<(String, String), Vec<DueDelivery>> = BTreeMap::new();
+        for entry in due {
+            by_endpoint
+                .entry((entry.tenant.clone(), entry.endpoint.clone()))
+                .or_default()
+                .push(entry);
+        }
+        futures::stream::iter(by_endpoint.into_values())
+            .for_each_concurrent(self.settings.concurrency.max(1), |entries| async move {
+                for entry in entries {
+                    if let Err(error) = self.attempt(&entry).await {
+                        tracing::warn!(%error, delivery = %entry.delivery, "webhook attempt not recorded");
+                    }
+                }
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn attempt(&self, due: &DueDelivery) -> Result<(), StoreError> {
+        let store = &self.store;
+        let Some(mut record) = store.delivery(&due.tenant, &due.endpoint, &due.delivery)? else {
+            return store.drop_queue_entry(&due.queue_key);
+        };
+        if record.status != DeliveryStatus::Pending {
+            return store.drop_queue_entry(&due.queue_key);
+        }
+        let now = unix_now_ms();
+        let endpoint = match store.endpoint(&due.tenant, &due.endpoint)? {
+            Some(endpoint) if endpoint.enabled => endpoint,
+            Some(endpoint) => {
+                record.status = DeliveryStatus::Failed;
+                record.next_attempt_at_ms = None;
+                record.push_attempt(DeliveryAttempt {
+                    at: now_rfc3339(),
+                    status_code: None,
+                    error: Some(format!(
+                        "endpoint disabled: {}",
+                        endpoint.disabled_reason.unwrap_or_default()
+                    )),
+                    duration_ms: 0,
+                });
+                return store
+                    .save_delivery(Some(&due.queue_key), &record, None)
+                    .await;
+            }
+            None => return store.drop_queue_entry(&due.queue_key),
+        };
+        if let Some(until) = endpoint.breaker_open_until_ms.filter(|until| *until > now) {
+            record.next_attempt_at_ms = Some(until);
+            return store
+                .save_delivery(Some(&due.queue_key), &record, Some(until))
+                .await;
+        }
+        let started = Instant::now();
+        let (answer, status_code, error) = self.send(&endpoint.url, &record).await;
+        let attempt = DeliveryAttempt {
+            at: now_rfc3339(),
+            status_code,
+            error,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        record.push_attempt(attempt);
+        let failures = record
+            .attempts
+            .iter()
+            .filter(|a| !a.status_code.is_some_and(|c| (200..300).contains(&c)))
+            .count() as u32;
+        let outcome = match answer {
+            Answer::Delivered => "delivered",
+            Answer::Gone => "gone",
+            Answer::Retry(_) => "failed",
+        };
+        metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
+        let settings = &self.settings;
+        match answer {
+            Answer::Delivered => {
+                record.status = DeliveryStatus::Delivered;
+                record.delivered_at = Some(now_rfc3339());
+                record.next_attempt_at_ms = None;
+                store
+                    .save_delivery(Some(&due.queue_key), &record, None)
+                    .await?;
+                if endpoint.consecutive_failures > 0 || endpoint.breaker_open_until_ms.is_some() {
+                    store
+                        .update_endpoint(&due.tenant, &due.endpoint, |e| {
+                            e.consecutive_failures = 0;
+                            e.breaker_open_until_ms = None;
+                        })
+                        .await?;
+                }
+            }
+            Answer::Gone => {
+                record.status = DeliveryStatus::Failed;
+                record.next_attempt_at_ms = None;
+                store
+                    .save_delivery(Some(&due.queue_key), &record, None)
+                    .await?;
+                store
+                    .update_endpoint(&due.tenant, &due.endpoint, |e| {
+                        e.enabled = false;
+                        e.disabled_reason = Some("the receiver answered 410 Gone".into());
+                        e.updated_at = now_rfc3339();
+                    })
+                    .await?;
+                tracing::info!(endpoint = %due.endpoint, "webhook endpoint disabled: its receiver answered 410");
+            }
+            Answer::Retry(wait) => {
+                if failures >= settings.max_attempts {
+                    record.status = DeliveryStatus::Failed;
+                    record.next_attempt_at_ms = None;
+                    store
+                        .save_delivery(Some(&due.queue_key), &record, None)
+                        .await?;
+                } else {
+                    let wait = wait.unwrap_or_else(|| backoff::delay(settings, failures));
+                    let next = unix_now_ms() + wait.as_millis() as u64;
+                    record.next_attempt_at_ms = Some(next);
+                    store
+                        .save_delivery(Some(&due.queue_key), &record, Some(next))
+                        .await?;
+                }
+                let threshold = settings.breaker_threshold.max(1);
+                let cooldown = settings.breaker_cooldown.as_millis() as u64;
+                store
+                    .update_endpoint(&due.tenant, &due.endpoint, |e| {
+                        e.consecutive_failures = e.consecutive_failures.saturating_add(1);
+                        if e.consecutive_failures >= threshold {
+                            e.breaker_open_until_ms = Some(unix_now_ms() + cooldown);
+                        }
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One signed POST of the record's body.
+    async fn send(
+        &self,
+        url: &str,
+        record: &DeliveryRecord,
+    ) -> (Answer, Option<u16>, Option<String>) {
+        let allow_private = self.settings.allow_private_endpoints;
+        let parsed = match destination::parse(url, allow_private) {
+            Ok(parsed) => parsed,
+            Err(error) => return (Answer::Retry(None), None, Some(error.to_string())),
+        };
+        if let Err(error) = destination::check(&parsed, allow_private).await {
+            return (Answer::Retry(None), None, Some(error.to_string()));
+        }
+        let secrets = match self
+            .store
+            .endpoint_secrets(&record.tenant, &record.endpoint_id)
+        {
+            Ok(secrets) => secrets,
+            Err(error) => return (Answer::Retry(None), None, Some(format!("secret: {error}"))),
+        };
+        let timestamp = unix_now_ms() / 1000;
+        let body = record.body.as_bytes();
+        let signature = match signing::signature_header(
+            &secrets.signing(unix_now_ms()),
+            &record.id,
+            timestamp,
+            body,
+        ) {
+            Ok(signature) => signature,
+            Err(error) => return (Answer::Retry(None), None, Some(error.to_string())),
+        };
+        let sent = self
+            .client
+            .post(parsed)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", &record.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(record.body.clone())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                let message = if error.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    let error = error.without_url();
+                    let mut message = error.to_string();
+                    let mut source = std::error::Error::source(&error);
+                    while let Some(cause) = source {
+                        message = format!("{message}: {cause}");
+                        source = cause.source();
+                    }
+                    message
+                };
+                return (Answer::Retry(None), None, Some(message));
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| backoff::retry_after(&self.settings, v));
+        drain(response).await;
+        match status {
+            200..=299 => (Answer::Delivered, Some(status), None),
+            410 => (Answer::Gone, Some(status), None),
+            429 | 503 => (Answer::Retry(retry_after), Some(status), None),
+            _ => (Answer::Retry(None), Some(status), None),
+        }
+    }
+}
+
+/// Reads a little of the answer, so the connection can be reused, and drops the rest.
+async fn drain(mut response: reqwest::Response) {
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len();
+        if read > MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Every knob of webhook deliveries, with its default, in one place.
+
+use std::time::Duration;
+
+/// How deliveries to tenants' endpoints are made.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Let endpoints be on private, loopback or link-local addresses (local receivers in
+    /// development and tests). Independent of plugins' `allow_private_egress`: an operator who
+    /// lets connectors reach a self-hosted Jira need not let tenants aim deliveries at the
+    /// internal network. Cloud metadata addresses stay refused. Default: false.
+    pub allow_private_endpoints: bool,
+    /// How often the dispatcher looks for due deliveries. Default: 500 ms.
+    pub tick: Duration,
+    /// Deadline of one attempt, connect to last byte. Default: 10 s.
+    pub timeout: Duration,
+    /// Attempts before a delivery is marked failed. Default: 8 (about 7.5 hours of retries).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; each later wait is four times the one before,
+    /// with ±20% jitter. Default: 5 s.
+    pub retry_initial: Duration,
+    /// Longest wait between attempts, `Retry-After` included. Default: 10 h.
+    pub retry_max: Duration,
+    /// Failed attempts in a row after which an endpoint's breaker opens. Default: 5.
+    pub breaker_threshold: u32,
+    /// How long an open breaker holds an endpoint's deliveries back. Default: 60 s.
+    pub breaker_cooldown: Duration,
+    /// How long deliveries carry the previous secret's signature after a rotation.
+    /// Default: 24 h.
+    pub rotation_overlap: Duration,
+    /// Endpoints one tenant may register. Default: 20.
+    pub max_endpoints_per_tenant: usize,
+    /// Endpoints delivered to at once. Default: 16.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_endpoints: false,
+            tick: Duration::from_millis(500),
+            timeout: Duration::from_secs(10),
+            max_attempts: 8,
+            retry_initial: Duration::from_secs(5),
+            retry_max: Duration::from_secs(10 * 3600),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(60),
+            rotation_overlap: Duration::from_secs(24 * 3600),
+            max_endpoints_per_tenant: 20,
+            concurrency: 16,
+        }
+    }
+}
