@@ -15,7 +15,9 @@ pub mod salesforce;
 mod serve;
 pub mod slack;
 mod slow_vendor;
+mod sync_vendor;
 mod tracker;
+mod webhook_receiver;
 
 pub use confluence::ConfluenceFake;
 pub use datadog::DatadogFake;
@@ -31,7 +33,9 @@ pub use salesforce::SalesforceFake;
 pub use serve::FakeServer;
 pub use slack::SlackFake;
 pub use slow_vendor::SlowVendor;
+pub use sync_vendor::{SYNC_CONTAINER, SyncVendor};
 pub use tracker::{TRACKER_TOKEN, TrackerFake};
+pub use webhook_receiver::{ReceivedDelivery, WebhookReceiver};
 
 /// The token of an `Authorization: Bearer` header, as the vendors read it.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {

@@ -14,7 +14,7 @@ use super::settings::SyncSettings;
 use crate::api::AppState;
 use crate::store::{SyncRecord, unix_now_ms};
 
-/// How often the feed is pruned.
+/// How often the feed is pruned at most: every minute, or more often for a short retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// The running scheduler; [`SyncScheduler::stop`] ends it and the runs it started.
@@ -65,7 +65,8 @@ async fn schedule(
     let mut runs = JoinSet::new();
     let mut ticker = tokio::time::interval(settings.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_prune = std::time::Instant::now() - PRUNE_EVERY;
+    let prune_every = (settings.changes_retention / 4).clamp(settings.tick, PRUNE_EVERY);
+    let mut last_prune: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             _ = &mut stopped => break,
@@ -73,8 +74,8 @@ async fn schedule(
             _ = wake.notified() => {}
         }
         while runs.try_join_next().is_some() {}
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            last_prune = std::time::Instant::now();
+        if last_prune.is_none_or(|at| at.elapsed() >= prune_every) {
+            last_prune = Some(std::time::Instant::now());
             let cutoff =
                 unix_now_ms().saturating_sub(settings.changes_retention.as_millis() as u64);
             match state.store.prune_changes(cutoff).await {

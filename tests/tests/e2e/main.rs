@@ -34,6 +34,8 @@ mod secrets;
 mod server;
 mod slack;
 mod status_writes;
+mod syncs;
+mod tenant_webhooks;
 
 use connector_host::egress::{Credential, EgressPolicy};
 use connector_host::runtime::{
