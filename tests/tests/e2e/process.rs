@@ -253,3 +253,116 @@ async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sync_killed_mid_run_resumes_without_losing_or_repeating_a_change() {
+    connector_host::install_crypto_provider();
+    // Eight pages of 100, a quarter of a second each: the kill lands mid-pass.
+    let vendor = connector_tests::fakes::SyncVendor::start(800, true).await;
+    vendor.set_page_delay(Duration::from_millis(250));
+    let data = tempfile::tempdir().unwrap();
+    let plugins = plugins_dir(data.path());
+    let env = [
+        ("CONNECTOR_HOST_ADMIN_TOKEN", ADMIN),
+        ("CONNECTOR_HOST_SYNCS__TICK_MS", "50"),
+    ];
+    let mut host = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&host);
+    let key = api.tenant_key("crash").await;
+    let (status, body) = api
+        .create(&key, &vendor.origin(), "sync-token")
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let connection = body["data"]["id"].as_str().unwrap().to_owned();
+    let syncs = format!("/api/v1/connections/{connection}/syncs");
+    let changes = format!("/api/v1/connections/{connection}/changes?limit=1000");
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &syncs,
+            &key,
+            Some(json!({"container": "box"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let sync = body["data"]["id"].as_str().unwrap().to_owned();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let before_kill = loop {
+        let (_, body) = api
+            .call(reqwest::Method::GET, &changes, &key, None)
+            .await
+            .unwrap();
+        let count = body["data"]["entries"].as_array().map_or(0, Vec::len);
+        if count >= 200 {
+            break count;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    host.kill();
+    assert!(before_kill < 800, "killed mid-run ({before_kill} changes)");
+
+    let host = HostProcess::start(data.path(), &plugins, &env).await;
+    let api = Api::of(&host);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = api
+            .call(reqwest::Method::GET, &format!("{syncs}/{sync}"), &key, None)
+            .await
+            .unwrap();
+        if body["data"]["last_run"]["status"] == "succeeded" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync did not finish after the restart: {body}\n{}",
+            host.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, body) = api
+        .call(reqwest::Method::GET, &changes, &key, None)
+        .await
+        .unwrap();
+    let entries = body["data"]["entries"].as_array().unwrap();
+    let items: Vec<&str> = entries
+        .iter()
+        .map(|e| e["item_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(items.len(), 800, "no change lost, none repeated");
+    assert!(entries.iter().all(|e| e["kind"] == "created"));
+    let unique: std::collections::BTreeSet<&str> = items.iter().copied().collect();
+    assert_eq!(unique.len(), 800);
+    assert_eq!(
+        unique.into_iter().map(str::to_owned).collect::<Vec<_>>(),
+        vendor.ids()
+    );
+
+    let (_, runs) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("{syncs}/{sync}/runs"),
+            &key,
+            None,
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = runs["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "interrupted"], "{runs}");
+    let resumed = &runs["data"]["entries"][0]["counts"]["created"];
+    assert!(
+        resumed.as_u64().unwrap() <= 800 - before_kill as u64,
+        "the resumed run did not list again what was committed: {resumed}"
+    );
+}
