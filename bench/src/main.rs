@@ -12,6 +12,9 @@ use std::time::Duration;
 use clap::Parser;
 use serde_json::json;
 
+/// Receivers in the webhook delivery scenario.
+const ENDPOINTS_IN_BENCH: usize = 8;
+
 /// The same allocator as the `connector-host` binary, since the bench runs the host in-process.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -34,6 +37,9 @@ struct Args {
     /// Run only the hot-swap scenario and write nothing.
     #[arg(long)]
     hot_swap_only: bool,
+    /// Run only the syncs and webhooks scenario and write nothing.
+    #[arg(long)]
+    syncs_only: bool,
 }
 
 #[tokio::main]
@@ -44,6 +50,11 @@ async fn main() -> anyhow::Result<()> {
     if args.call_path_only {
         let call_path = scenarios::call_path::run(duration, args.perf_map).await?;
         println!("{}", serde_json::to_string_pretty(&call_path)?);
+        return Ok(());
+    }
+    if args.syncs_only {
+        let syncs = scenarios::syncs::run().await?;
+        println!("{}", serde_json::to_string_pretty(&syncs)?);
         return Ok(());
     }
     if args.hot_swap_only {
@@ -64,6 +75,8 @@ async fn main() -> anyhow::Result<()> {
     let storm = scenarios::refresh_storm::run().await?;
     eprintln!("bench: hot swap");
     let hot_swap = scenarios::hot_swap::run(duration).await?;
+    eprintln!("bench: syncs and webhook deliveries (a 10,000-item container)");
+    let syncs = scenarios::syncs::run().await?;
     eprintln!("bench: memory");
     let memory = scenarios::memory::run(duration).await?;
 
@@ -207,6 +220,34 @@ async fn main() -> anyhow::Result<()> {
             ),
         ),
         (
+            format!("sync: full pass of {} items (changes/s)", syncs.items),
+            format!(
+                "{:.0} ms, {:.0} changes/s",
+                syncs.full_pass_ms, syncs.full_pass_changes_per_second
+            ),
+        ),
+        (
+            format!(
+                "sync: incremental pass, {} of {} items updated (items/s)",
+                syncs.updates, syncs.items
+            ),
+            format!(
+                "{:.0} ms, {:.0} items/s",
+                syncs.incremental_pass_ms, syncs.incremental_items_per_second
+            ),
+        ),
+        (
+            "changes feed: read back (events/s)".into(),
+            format!("{:.0} events/s", syncs.feed_read_events_per_second),
+        ),
+        (
+            format!(
+                "webhooks: {} signed deliveries to {} receivers (deliveries/s)",
+                syncs.deliveries, ENDPOINTS_IN_BENCH
+            ),
+            format!("{:.0} deliveries/s", syncs.deliveries_per_second),
+        ),
+        (
             "memory: host RSS idle".into(),
             format!("{:.1} MiB", memory.idle_rss_mib),
         ),
@@ -237,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
         "refresh_storm": storm,
         "memory": memory,
         "hot_swap": hot_swap,
+        "syncs": syncs,
     });
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

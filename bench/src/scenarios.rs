@@ -7,3 +7,4 @@ pub mod memory;
 pub mod refresh_storm;
 pub mod sandbox;
 pub mod store;
+pub mod syncs;

@@ -503,3 +503,38 @@ async fn a_cursor_older_than_the_retention_window_has_expired() {
     assert_eq!(status, 410, "a cursor from before everything pruned");
     assert!(setup.feed(10).await.is_empty(), "pruned events are gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_mid_page_does_not_take_the_connections_only_api_slot() {
+    let vendor = SyncVendor::start(3, true).await;
+    vendor.set_page_delay(Duration::from_secs(3));
+    let setup = SyncSetup::start(&vendor, |config| {
+        config.limits.max_concurrent_calls_per_connection = Some(1);
+        config.limits.max_concurrent_calls_per_tenant = Some(1);
+    })
+    .await;
+    let connection = setup.connection.clone();
+    setup.create_sync(json!({})).await;
+    // Wait until the sync's listing is at the vendor (it answers in 3 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while vendor
+        .recorder
+        .to_path(&format!("/containers/{SYNC_CONTAINER}/items"))
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the sync never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = setup
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/items/n00001"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the API call got its slot while the sync ran: {body}"
+    );
+    assert_eq!(vendor.listings(), 0, "the sync's page was still in flight");
+}

@@ -457,3 +457,44 @@ async fn endpoints_on_private_addresses_or_of_another_tenant_are_refused() {
         .await;
     assert_eq!(status, 200, "the owner still can");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_grant_is_announced_once_as_connection_needs_reauth() {
+    use connector_tests::harness::{OAuthSetup, OAuthTimings};
+    let receiver = WebhookReceiver::start(&[], 200).await;
+    let setup = OAuthSetup::start_adjusted(OAuthTimings::default(), sync_config).await;
+    let (status, body) = setup
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(&setup.key),
+            Some(json!({"url": receiver.url(), "events": ["connection.needs_reauth"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = setup.connect().await;
+    setup.auth.revoke_all_refresh_tokens();
+    setup.auth.expire_all_access_tokens();
+    for _ in 0..3 {
+        let (status, _) = setup.containers(&id).await;
+        assert_eq!(status, 409);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver.received().is_empty() {
+        assert!(Instant::now() < deadline, "needs_reauth not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "once, not per refused call");
+    let event = received[0].json();
+    assert_eq!(event["type"], "connection.needs_reauth");
+    assert_eq!(event["data"]["connection_id"], id.as_str());
+    assert!(
+        event["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant")
+    );
+}
