@@ -394,7 +394,8 @@ impl Store {
 
     /// Writes one page's outcome: seen-records, changes (with their sequence numbers), the
     /// `records.changed` event when there are changes, the checkpoint and the run's progress.
-    /// Durable when this returns. Returns the new changes' ids.
+    /// Durable when this returns. Returns the new changes' ids; `NotFound` when the sync was
+    /// deleted meanwhile (nothing is written).
     pub async fn commit_page(&self, commit: PageCommit<'_>) -> Result<Vec<String>, StoreError> {
         let sync = commit.sync;
         let aad = checkpoint_aad(&sync.tenant, &sync.connection, &sync.id);
@@ -404,7 +405,9 @@ impl Store {
         let run_seq =
             run_seq(&commit.run.id).ok_or_else(|| StoreError::Corrupt("run id".into()))?;
         let event_seq = self.db.generate_id()?;
+        let key = sync_key(&sync.tenant, &sync.connection, &sync.id);
         let trees = (
+            &self.syncs,
             &self.sync_seen,
             &self.changes,
             &self.change_seq,
@@ -412,7 +415,11 @@ impl Store {
             &self.sync_runs,
             &self.outbox,
         );
-        let ids = trees.transaction(|(seen, feed, seq, state, runs, outbox)| {
+        let ids = trees.transaction(|(syncs, seen, feed, seq, state, runs, outbox)| {
+            // A sync (or its connection) deleted during the run gets nothing more written.
+            if syncs.get(&key)?.is_none() {
+                return Err(abort(StoreError::NotFound));
+            }
             for (item, record) in &commit.seen {
                 put_json(
                     seen,
