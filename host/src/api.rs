@@ -30,6 +30,7 @@ mod tenant_settings;
 mod timestamp;
 mod tools;
 mod unified;
+mod vendor_webhooks;
 pub(crate) mod views;
 mod webhook_endpoints;
 
@@ -73,6 +74,8 @@ pub struct ApiSettings {
     pub syncs: crate::syncs::SyncSettings,
     /// Webhook deliveries to tenants.
     pub webhooks: crate::tenant_webhooks::WebhookSettings,
+    /// Vendors' webhook deliveries in.
+    pub vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings,
 }
 
 /// Wakes the background loops when the API gives them work, so a "run now" or a test event
@@ -94,6 +97,7 @@ impl Default for ApiSettings {
             mcp_allowed_origins: Vec::new(),
             syncs: crate::syncs::SyncSettings::default(),
             webhooks: crate::tenant_webhooks::WebhookSettings::default(),
+            vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings::default(),
         }
     }
 }
@@ -110,6 +114,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub settings: ApiSettings,
     pub background: Background,
+    /// The vendor webhook receiver's limiter and its worker's wake-up.
+    pub inbound: Arc<crate::vendor_webhooks::Inbound>,
 }
 
 impl AppState {
@@ -129,6 +135,7 @@ impl AppState {
             oauth,
             refresher,
             metrics: metrics::handle(),
+            inbound: crate::vendor_webhooks::Inbound::new(&settings.vendor_webhooks),
             settings,
             background: Background::default(),
         }
@@ -315,6 +322,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay",
             post(webhook_endpoints::replay),
+        )
+        .route(
+            &format!("{connection}/webhooks"),
+            post(vendor_webhooks::register).get(vendor_webhooks::list),
+        )
+        .route(
+            &format!("{connection}/webhooks/{{wid}}"),
+            axum::routing::delete(vendor_webhooks::unregister),
+        )
+        .route(
+            "/webhooks/v1/{connector}/{route}",
+            post(vendor_webhooks::receive),
         )
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/tools", get(tools::list))

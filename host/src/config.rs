@@ -18,6 +18,7 @@ use crate::runtime::RuntimeLimits;
 use crate::sql::SqlLimits;
 use crate::syncs::SyncSettings;
 use crate::tenant_webhooks::WebhookSettings;
+use crate::vendor_webhooks::VendorWebhookSettings;
 
 /// Prefix of every environment variable the host reads.
 pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
@@ -86,6 +87,8 @@ pub struct HostConfig {
     pub syncs: SyncsConfig,
     /// Webhook deliveries to tenants' endpoints.
     pub webhooks: WebhooksConfig,
+    /// Vendors' webhook deliveries in.
+    pub vendor_webhooks: VendorWebhooksConfig,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: QuotasConfig,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
@@ -319,6 +322,54 @@ impl WebhooksConfig {
     }
 }
 
+/// Vendor webhooks in as configured (see [`VendorWebhookSettings`] for what each does and its
+/// default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VendorWebhooksConfig {
+    pub max_body_kib: usize,
+    pub per_route_per_second: u32,
+    pub per_route_burst: u32,
+    pub dedup_window_secs: u64,
+    pub answer_within_ms: u64,
+    pub max_process_attempts: u32,
+    /// `[vendor_webhooks.app_secrets] slack = "..."`.
+    pub app_secrets: BTreeMap<String, ConfigSecret>,
+}
+
+impl Default for VendorWebhooksConfig {
+    fn default() -> Self {
+        let settings = VendorWebhookSettings::default();
+        Self {
+            max_body_kib: settings.max_body_bytes >> 10,
+            per_route_per_second: settings.per_route_per_second,
+            per_route_burst: settings.per_route_burst,
+            dedup_window_secs: settings.dedup_window.as_secs(),
+            answer_within_ms: settings.answer_within.as_millis() as u64,
+            max_process_attempts: settings.max_process_attempts,
+            app_secrets: BTreeMap::new(),
+        }
+    }
+}
+
+impl VendorWebhooksConfig {
+    pub fn settings(&self) -> VendorWebhookSettings {
+        VendorWebhookSettings {
+            max_body_bytes: self.max_body_kib.max(1) << 10,
+            per_route_per_second: self.per_route_per_second.max(1),
+            per_route_burst: self.per_route_burst.max(1),
+            dedup_window: Duration::from_secs(self.dedup_window_secs),
+            answer_within: Duration::from_millis(self.answer_within_ms.max(1)),
+            max_process_attempts: self.max_process_attempts.max(1),
+            app_secrets: self
+                .app_secrets
+                .iter()
+                .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
+                .collect(),
+        }
+    }
+}
+
 impl Default for SqlConfig {
     fn default() -> Self {
         let limits = SqlLimits::default();
@@ -418,6 +469,7 @@ impl Default for HostConfig {
             sql: SqlConfig::default(),
             syncs: SyncsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            vendor_webhooks: VendorWebhooksConfig::default(),
             quotas: QuotasConfig::default(),
             public_url: None,
             oauth: BTreeMap::new(),
@@ -525,6 +577,7 @@ impl HostConfig {
             mcp_allowed_origins: self.mcp.allowed_origins.clone(),
             syncs: self.syncs.settings(),
             webhooks: self.webhooks.settings(),
+            vendor_webhooks: self.vendor_webhooks.settings(),
         }
     }
 

@@ -7,6 +7,7 @@ mod client;
 mod credential;
 mod host_pattern;
 mod policy;
+mod secret_substitution;
 
 pub use address_guard::AddressGuard;
 pub use budget::EgressBudget;
@@ -15,3 +16,4 @@ pub use client::{EgressClient, EgressError, EgressRequest, EgressResponse, Metho
 pub use credential::{Credential, CredentialPlacement};
 pub use host_pattern::HostPattern;
 pub use policy::{ConnectionScope, EgressPolicy};
+pub use secret_substitution::SecretSubstitution;

@@ -8,10 +8,12 @@
 //! - [`store`]: sled trees with sealed credentials, the key ring, the audit log;
 //! - [`syncs`]: sync jobs that turn a connection's items into a changes feed;
 //! - [`tenant_webhooks`]: signed webhook deliveries to tenants' endpoints;
+//! - [`vendor_webhooks`]: vendors' deliveries in, verified by the host, turned into changes;
 //! - [`api`]: the HTTP surface;
 //! - [`config`]: server configuration from file and environment.
 
 pub mod api;
+mod background_task;
 pub mod config;
 pub mod credentials;
 pub mod egress;
@@ -22,5 +24,6 @@ pub mod sql;
 pub mod store;
 pub mod syncs;
 pub mod tenant_webhooks;
+pub mod vendor_webhooks;
 
 pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

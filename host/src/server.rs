@@ -23,6 +23,7 @@ use crate::runtime::{CacheKey, Runtime, RuntimeOptions};
 use crate::store::{KeyRing, Store};
 use crate::syncs::SyncScheduler;
 use crate::tenant_webhooks::Dispatcher;
+use crate::vendor_webhooks::InboundWorker;
 
 /// Installs the process-wide rustls crypto provider (ring). Without one, the first HTTPS
 /// request panics. Calling it again is harmless.
@@ -99,6 +100,7 @@ pub struct Server {
     watcher: Option<PluginDirWatcher>,
     syncs: Option<SyncScheduler>,
     dispatcher: Option<Dispatcher>,
+    inbound: Option<InboundWorker>,
 }
 
 /// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
@@ -225,6 +227,7 @@ impl Server {
         } else {
             None
         };
+        let inbound = Some(InboundWorker::start(state.clone(), state.inbound.clone()));
         let dispatcher = Some(Dispatcher::start(
             store.clone(),
             state.settings.webhooks.clone(),
@@ -267,6 +270,7 @@ impl Server {
             watcher,
             syncs,
             dispatcher,
+            inbound,
         })
     }
 
@@ -285,6 +289,9 @@ impl Server {
         }
         if let Some(dispatcher) = self.dispatcher.take() {
             dispatcher.stop().await;
+        }
+        if let Some(inbound) = self.inbound.take() {
+            inbound.stop().await;
         }
         if let Some(watcher) = self.watcher.take() {
             watcher.stop().await;

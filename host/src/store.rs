@@ -4,7 +4,8 @@
 //! index, `connections`, `secrets`, `cursors`, `oauth_sessions` with its `oauth_pending` index,
 //! `audit`; for syncs `syncs`, `sync_state` (sealed checkpoints), `sync_seen`, `sync_runs`,
 //! `leases`; the changes feed `changes` with `change_seq` and `changes_floor`; the event
-//! `outbox`, `webhook_endpoints`, `webhook_deliveries` and their `delivery_queue`. Keys inside tenant-scoped trees start with
+//! `outbox`, `webhook_endpoints`, `webhook_deliveries` and their `delivery_queue`; vendor
+//! webhooks in: `webhook_routes`, `webhook_registrations`, `webhook_dedup`, `inbound_webhooks`. Keys inside tenant-scoped trees start with
 //! `tenant/`, so a tenant's data is one prefix scan and never mixes with another's.
 
 mod audit;
@@ -21,6 +22,7 @@ mod sealing;
 mod syncs;
 mod tenants;
 mod token_expiry;
+mod vendor_webhooks;
 mod webhook_endpoints;
 
 use std::path::Path;
@@ -43,6 +45,7 @@ pub use sealing::{Aad, SealError};
 pub use syncs::{
     PageCommit, PassState, RunCounts, RunRecord, RunStatus, SeenRecord, SyncCheckpoint, SyncRecord,
 };
+pub use vendor_webhooks::{InboundDelivery, WebhookRegistration, WebhookRoute};
 pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 
 /// The open database and the key ring that seals its secrets. Cheap to clone.
@@ -83,6 +86,13 @@ pub struct Store {
     webhook_deliveries: sled::Tree,
     /// Deliveries by when they are due: `<due ms, big endian>/tenant/endpoint/delivery`.
     delivery_queue: sled::Tree,
+    /// Vendor webhooks in: route token -> registration.
+    webhook_routes: sled::Tree,
+    webhook_registrations: sled::Tree,
+    /// Vendor delivery ids seen, until when: replays are refused.
+    webhook_dedup: sled::Tree,
+    /// Verified vendor deliveries waiting for their plugin.
+    inbound_webhooks: sled::Tree,
     meta: sled::Tree,
     keys: KeyRing,
 }
@@ -125,6 +135,10 @@ impl Store {
             webhook_endpoints: tree("webhook_endpoints")?,
             webhook_deliveries: tree("webhook_deliveries")?,
             delivery_queue: tree("delivery_queue")?,
+            webhook_routes: tree("webhook_routes")?,
+            webhook_registrations: tree("webhook_registrations")?,
+            webhook_dedup: tree("webhook_dedup")?,
+            inbound_webhooks: tree("inbound_webhooks")?,
             meta: tree("meta")?,
             db,
             keys,

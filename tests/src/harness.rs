@@ -125,5 +125,6 @@ pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallCont
         bound_origin: Some(base_url.to_owned()),
         timeout: None,
         background: false,
+        secret_substitution: None,
     }
 }

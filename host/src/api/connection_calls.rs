@@ -33,7 +33,18 @@ pub async fn call_with(
     credential: Option<&BoundCredential>,
     operation: Operation,
 ) -> Result<OperationOutput, CallError> {
-    call_within(state, record, credential, operation, None, false).await
+    call_within(state, record, credential, operation, CallOptions::default()).await
+}
+
+/// How a call runs, beyond the operation.
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    /// A deadline shorter than the runtime's. Default: none.
+    pub timeout: Option<Duration>,
+    /// On the background slots (syncs). Default: false.
+    pub background: bool,
+    /// A secret written in place of its placeholder in the plugin's requests. Default: none.
+    pub secret_substitution: Option<crate::egress::SecretSubstitution>,
 }
 
 /// [`call_with`] under a deadline shorter than the runtime's, when `timeout` is given.
@@ -42,8 +53,7 @@ pub async fn call_within(
     record: &ConnectionRecord,
     credential: Option<&BoundCredential>,
     operation: Operation,
-    timeout: Option<Duration>,
-    background: bool,
+    options: CallOptions,
 ) -> Result<OperationOutput, CallError> {
     let context = CallContext {
         tenant: record.tenant.clone(),
@@ -57,8 +67,9 @@ pub async fn call_within(
         credential: credential.map(|bound| bound.credential.to_credential()),
         auth_method: Some(record.auth_method.clone()),
         bound_origin: credential.and_then(|bound| bound.origin.clone()),
-        timeout,
-        background,
+        timeout: options.timeout,
+        background: options.background,
+        secret_substitution: options.secret_substitution,
     };
     let started = Instant::now();
     let operation_name = operation.name();
@@ -113,6 +124,20 @@ pub async fn call_record_as(
     operation: Operation,
     background: bool,
 ) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
+    let options = CallOptions {
+        background,
+        ..CallOptions::default()
+    };
+    call_record_with(state, record, operation, options).await
+}
+
+/// [`call_record`] with the given [`CallOptions`].
+pub async fn call_record_with(
+    state: &AppState,
+    record: ConnectionRecord,
+    operation: Operation,
+    options: CallOptions,
+) -> Result<(ConnectionRecord, OperationOutput), ApiError> {
     if state.runtime.plugin(&record.connector).is_none() {
         return Err(ApiError::from_call(CallError::NotLoaded(
             record.connector.clone(),
@@ -142,8 +167,7 @@ pub async fn call_record_as(
         &record,
         Some(&credential),
         operation.clone(),
-        None,
-        background,
+        options.clone(),
     )
     .await;
     // A vendor 401 on an OAuth token: refresh once (unless someone already did) and retry once.
@@ -160,15 +184,7 @@ pub async fn call_record_as(
             .refresh(&record, &seen)
             .await
             .map_err(refresh_error)?;
-        result = call_within(
-            state,
-            &record,
-            Some(&refreshed),
-            operation,
-            None,
-            background,
-        )
-        .await;
+        result = call_within(state, &record, Some(&refreshed), operation, options).await;
     }
     let record = track_status(state, record, &result).await;
     match result {

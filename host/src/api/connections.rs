@@ -249,7 +249,18 @@ async fn verify(
     let validate = Operation::Validate {
         config: record.config_pairs(),
     };
-    match call_within(state, record, None, validate, timeout, false).await {
+    match call_within(
+        state,
+        record,
+        None,
+        validate,
+        connection_calls::CallOptions {
+            timeout,
+            ..Default::default()
+        },
+    )
+    .await
+    {
         Ok(_) => {}
         Err(CallError::Connector(error)) => {
             return Err(ApiError::new(
@@ -269,8 +280,10 @@ async fn verify(
         record,
         Some(&bound),
         Operation::Connect,
-        timeout,
-        false,
+        connection_calls::CallOptions {
+            timeout,
+            ..Default::default()
+        },
     )
     .await
     {
@@ -549,6 +562,8 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     let record = connection_calls::load(&state, &caller.tenant, &id)?;
+    // Remove its webhooks at the vendor while the credential still works.
+    crate::vendor_webhooks::unregister_all(&state, &record).await;
     // Revoke the grant at the vendor first (when the connector declares how), then erase.
     if let Ok(bound) = state.store.credential(&caller.tenant, &id) {
         state

@@ -78,6 +78,8 @@ impl Modify for SecuritySchemes {
         super::webhook_endpoints::patch, super::webhook_endpoints::delete, super::webhook_endpoints::rotate,
         super::webhook_endpoints::test, super::webhook_endpoints::deliveries, super::webhook_endpoints::delivery,
         super::webhook_endpoints::replay,
+        super::vendor_webhooks::receive, super::vendor_webhooks::register, super::vendor_webhooks::list,
+        super::vendor_webhooks::unregister,
     ),
     components(schemas(ErrorEnvelope, ErrorDetail, ErrorCode)),
     modifiers(&SecuritySchemes),

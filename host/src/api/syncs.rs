@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::TenantCaller;
+use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
@@ -74,7 +75,14 @@ pub async fn create(
     ApiJson(body): ApiJson<NewSync>,
 ) -> Result<Envelope<SyncView>, ApiError> {
     let sync = syncs::create(&state, &state.background.syncs, &caller.tenant, &id, body).await?;
-    audit(&state, &caller, "sync.create", &sync.id).await;
+    audit(
+        &state,
+        &caller,
+        "sync.create",
+        &sync.id,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::created(sync.into()))
 }
 
@@ -190,7 +198,14 @@ pub async fn delete(
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     syncs::delete(&state, &caller.tenant, &id, &sid).await?;
-    audit(&state, &caller, "sync.delete", &sid).await;
+    audit(
+        &state,
+        &caller,
+        "sync.delete",
+        &sid,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::ok(json!({"id": sid, "deleted": true})))
 }
 
@@ -220,20 +235,4 @@ pub async fn runs(
         entries,
         next_cursor,
     }))
-}
-
-async fn audit(state: &AppState, caller: &TenantCaller, action: &str, target: &str) {
-    if let Err(error) = state
-        .store
-        .audit(
-            Some(&caller.tenant),
-            &caller.actor,
-            action,
-            target,
-            serde_json::Value::Null,
-        )
-        .await
-    {
-        tracing::warn!(%error, action, "could not audit");
-    }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::TenantCaller;
+use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
@@ -110,7 +111,14 @@ pub async fn create(
     ApiJson(body): ApiJson<NewEndpoint>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
     let (endpoint, secret) = tenant_webhooks::create(&state, &caller.tenant, body).await?;
-    audit(&state, &caller, "webhook_endpoint.create", &endpoint.id).await;
+    audit(
+        &state,
+        &caller,
+        "webhook_endpoint.create",
+        &endpoint.id,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::created(EndpointView::of(endpoint, Some(secret))))
 }
 
@@ -149,7 +157,14 @@ pub async fn patch(
     ApiJson(body): ApiJson<EndpointPatch>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
     let endpoint = tenant_webhooks::patch(&state, &caller.tenant, &eid, body).await?;
-    audit(&state, &caller, "webhook_endpoint.update", &eid).await;
+    audit(
+        &state,
+        &caller,
+        "webhook_endpoint.update",
+        &eid,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::ok(EndpointView::of(endpoint, None)))
 }
 
@@ -162,7 +177,14 @@ pub async fn delete(
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     tenant_webhooks_load(&state, &caller, &eid)?;
     state.store.delete_endpoint(&caller.tenant, &eid).await?;
-    audit(&state, &caller, "webhook_endpoint.delete", &eid).await;
+    audit(
+        &state,
+        &caller,
+        "webhook_endpoint.delete",
+        &eid,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::ok(json!({"id": eid, "deleted": true})))
 }
 
@@ -174,7 +196,14 @@ pub async fn rotate(
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     let (secret, until) = tenant_webhooks::rotate_secret(&state, &caller.tenant, &eid).await?;
-    audit(&state, &caller, "webhook_endpoint.rotate_secret", &eid).await;
+    audit(
+        &state,
+        &caller,
+        "webhook_endpoint.rotate_secret",
+        &eid,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::ok(
         json!({"id": eid, "secret": secret, "previous_valid_until": rfc3339_of_ms(until)}),
     ))
@@ -256,7 +285,14 @@ pub async fn replay(
         &did,
     )
     .await?;
-    audit(&state, &caller, "webhook_delivery.replay", &did).await;
+    audit(
+        &state,
+        &caller,
+        "webhook_delivery.replay",
+        &did,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope {
         data: record.into(),
         status: axum::http::StatusCode::ACCEPTED,
@@ -269,20 +305,4 @@ fn tenant_webhooks_load(
     eid: &str,
 ) -> Result<EndpointRecord, ApiError> {
     tenant_webhooks::load(state, &caller.tenant, eid)
-}
-
-async fn audit(state: &AppState, caller: &TenantCaller, action: &str, target: &str) {
-    if let Err(error) = state
-        .store
-        .audit(
-            Some(&caller.tenant),
-            &caller.actor,
-            action,
-            target,
-            serde_json::Value::Null,
-        )
-        .await
-    {
-        tracing::warn!(%error, action, "could not audit");
-    }
 }

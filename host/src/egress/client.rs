@@ -183,7 +183,19 @@ impl EgressClient {
                 .headers(headers)
                 .timeout(timeout);
             if let Some(bytes) = &body {
-                builder = builder.body(bytes.clone());
+                let filled = match &scope.substitution {
+                    Some(sub) if sub.applies_to(bytes) => {
+                        if !scope.credential_bound_to(&url) {
+                            return Err(EgressError::Denied(format!(
+                                "the webhook secret may go only where the connection's credential goes, not to {}",
+                                redact(&url)
+                            )));
+                        }
+                        sub.fill(bytes)
+                    }
+                    _ => bytes.clone(),
+                };
+                builder = builder.body(filled);
             }
             let response = builder.send().await.map_err(transport_error)?;
 
@@ -206,7 +218,11 @@ impl EgressClient {
                 url = next;
                 continue;
             }
-            return read_response(response, max_body, budget).await;
+            let mut answer = read_response(response, max_body, budget).await?;
+            if let Some(sub) = &scope.substitution {
+                answer.body = sub.scrub(answer.body);
+            }
+            return Ok(answer);
         }
         Err(EgressError::ConnectionFailed("redirect loop".into()))
     }

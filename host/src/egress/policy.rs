@@ -52,6 +52,9 @@ pub struct ConnectionScope {
     pub credential: Option<Arc<(Credential, CredentialPlacement)>>,
     /// Hosts besides `origin` that the auth method lets the credential go to.
     pub credential_hosts: Vec<HostPattern>,
+    /// A secret written into request bodies in place of its placeholder (webhook
+    /// registration), only to where the credential may go. Default: none.
+    pub substitution: Option<Arc<super::SecretSubstitution>>,
 }
 
 impl EgressPolicy {
@@ -209,6 +212,7 @@ mod tests {
             origin: Some(Url::parse("https://acme.atlassian.net").unwrap().origin()),
             credential: None,
             credential_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
+            substitution: None,
         }
     }
 

@@ -32,6 +32,9 @@ pub struct CallContext {
     /// Run on the background slots (syncs): outside the per-tenant, per-connection and API
     /// caps, within `background_calls`. Default: false.
     pub background: bool,
+    /// A secret the host writes into the plugin's requests in place of its placeholder
+    /// (registering a vendor webhook). Default: none.
+    pub secret_substitution: Option<crate::egress::SecretSubstitution>,
 }
 
 /// A limit or policy the guest ran into. The host records it itself rather than trusting the

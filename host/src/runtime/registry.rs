@@ -608,6 +608,7 @@ fn connection_scope(
         origin,
         credential: None,
         credential_hosts: Vec::new(),
+        substitution: context.secret_substitution.clone().map(Arc::new),
     };
     let mut auth_method = None;
     if let Some(credential) = &context.credential {

@@ -34,12 +34,16 @@ pub struct NewChange {
     pub object: ChangeObject,
     pub container_id: String,
     pub item_id: String,
+    /// The comment, for comment changes.
+    pub comment_id: Option<String>,
     /// When the vendor says it happened, else when the host noticed; RFC 3339.
     pub occurred_at: String,
     /// The sync that found it (`None` for vendor webhooks).
     pub sync_id: Option<String>,
     /// The item as the unified view shows it (created and updated).
     pub item: Option<serde_json::Value>,
+    /// The comment as the unified view shows it (comment changes from webhooks).
+    pub comment: Option<serde_json::Value>,
 }
 
 /// A change in the feed.
@@ -51,6 +55,8 @@ pub struct ChangeEvent {
     pub object: ChangeObject,
     pub container_id: String,
     pub item_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
     pub occurred_at: String,
     /// When the host recorded it, RFC 3339.
     pub recorded_at: String,
@@ -59,6 +65,9 @@ pub struct ChangeEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub item: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub comment: Option<serde_json::Value>,
     /// Unix milliseconds of `recorded_at`, for retention.
     #[serde(skip)]
     pub recorded_at_ms: u64,
@@ -125,10 +134,12 @@ pub(crate) fn append(
             object: change.object,
             container_id: change.container_id.clone(),
             item_id: change.item_id.clone(),
+            comment_id: change.comment_id.clone(),
             occurred_at: change.occurred_at.clone(),
             recorded_at: recorded_at.clone(),
             sync_id: change.sync_id.clone(),
             item: change.item.clone(),
+            comment: change.comment.clone(),
             recorded_at_ms: now_ms,
         };
         let stored = StoredChange {
@@ -238,30 +249,57 @@ impl Store {
         Ok(())
     }
 
-    /// Appends changes outside a sync (vendor webhooks), with a `records.changed` event.
+    /// Appends changes outside a sync (vendor webhooks), with a `records.changed` event and
+    /// `vendor` (the `vendor.event` event's data, to which the change ids are added), in one
+    /// transaction.
+    ///
+    /// `inbound` (a queued delivery's number) is taken off the queue in the same transaction;
+    /// when it is already gone (another worker processed it), nothing is written and the answer
+    /// is `Conflict`, so a delivery's changes are never recorded twice.
     pub async fn append_changes(
         &self,
         tenant: &str,
         connection: &str,
         changes: &[NewChange],
+        vendor: serde_json::Value,
+        inbound: Option<u64>,
     ) -> Result<Vec<String>, StoreError> {
         use sled::Transactional as _;
-        let event_seq = self.db.generate_id()?;
-        let ids = (&self.changes, &self.change_seq, &self.outbox).transaction(
-            |(feed, counter, outbox)| {
-                let ids = append(feed, counter, tenant, connection, changes)?;
-                if !ids.is_empty() {
-                    super::events::put(
-                        outbox,
-                        event_seq,
-                        tenant,
-                        super::EventType::RecordsChanged,
-                        serde_json::json!({"connection_id": connection, "change_ids": ids}),
-                    )?;
-                }
-                Ok(ids)
-            },
-        )?;
+        let changed_seq = self.db.generate_id()?;
+        let vendor_seq = self.db.generate_id()?;
+        let trees = (
+            &self.changes,
+            &self.change_seq,
+            &self.outbox,
+            &self.inbound_webhooks,
+        );
+        let ids = trees.transaction(|(feed, counter, outbox, queue)| {
+            if let Some(seq) = inbound
+                && queue.remove(&seq.to_be_bytes())?.is_none()
+            {
+                return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
+            }
+            let ids = append(feed, counter, tenant, connection, changes)?;
+            if !ids.is_empty() {
+                super::events::put(
+                    outbox,
+                    changed_seq,
+                    tenant,
+                    super::EventType::RecordsChanged,
+                    serde_json::json!({"connection_id": connection, "change_ids": ids}),
+                )?;
+            }
+            let mut data = vendor.clone();
+            data["change_ids"] = serde_json::json!(ids);
+            super::events::put(
+                outbox,
+                vendor_seq,
+                tenant,
+                super::EventType::VendorEvent,
+                data,
+            )?;
+            Ok(ids)
+        })?;
         self.flush().await?;
         Ok(ids)
     }

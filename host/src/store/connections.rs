@@ -198,6 +198,23 @@ impl Store {
             .collect()
     }
 
+    /// Connections of any tenant to `connector` holding `value` among the values the host
+    /// learned for them (a Slack team id), to route an app-signed webhook delivery.
+    pub fn connections_with_value(
+        &self,
+        connector: &str,
+        value: &str,
+    ) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let mut found = Vec::new();
+        for bytes in self.connections.iter().values() {
+            let record: ConnectionRecord = serde_json::from_slice(&bytes?)?;
+            if record.connector == connector && record.values.values().any(|v| v == value) {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes a connection with its credential and cursors; `false` if there was none.
     pub async fn delete_connection(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
         let key = scoped_key(tenant, id);
@@ -249,6 +266,7 @@ impl Store {
         )?;
         self.delete_syncs_of(tenant, id)?;
         self.delete_changes_of(tenant, id)?;
+        self.delete_registrations_of(tenant, id)?;
         self.flush().await?;
         Ok(existed)
     }

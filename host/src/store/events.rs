@@ -23,6 +23,9 @@ pub enum EventType {
     SyncFailed,
     #[serde(rename = "records.changed")]
     RecordsChanged,
+    /// A verified vendor webhook delivery turned into changes.
+    #[serde(rename = "vendor.event")]
+    VendorEvent,
     /// Sent on request to one endpoint (`POST .../test`), never fanned out.
     #[serde(rename = "webhook.test")]
     WebhookTest,
@@ -30,13 +33,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type an endpoint may name in `events`.
-    pub const SUBSCRIBABLE: [EventType; 6] = [
+    pub const SUBSCRIBABLE: [EventType; 7] = [
         Self::ConnectionCreated,
         Self::ConnectionNeedsReauth,
         Self::ConnectionDeleted,
         Self::SyncCompleted,
         Self::SyncFailed,
         Self::RecordsChanged,
+        Self::VendorEvent,
     ];
 
     /// The wire name (`records.changed`).
@@ -48,6 +52,7 @@ impl EventType {
             Self::SyncCompleted => "sync.completed",
             Self::SyncFailed => "sync.failed",
             Self::RecordsChanged => "records.changed",
+            Self::VendorEvent => "vendor.event",
             Self::WebhookTest => "webhook.test",
         }
     }

@@ -76,9 +76,11 @@ pub fn classify(
                     object: ChangeObject::Item,
                     container_id: sync.container.clone(),
                     item_id: id.clone(),
+                    comment_id: None,
                     occurred_at: updated_at.unwrap_or_else(|| now.clone()),
                     sync_id: Some(sync.id.clone()),
                     item: Some(view),
+                    comment: None,
                 });
             }
             None => diff.counts.unchanged += 1,
@@ -126,8 +128,10 @@ pub fn deleted(
         object: ChangeObject::Item,
         container_id: sync.container.clone(),
         item_id: item,
+        comment_id: None,
         occurred_at: deleted_at.unwrap_or_else(|| now.to_owned()),
         sync_id: Some(sync.id.clone()),
         item: None,
+        comment: None,
     }
 }

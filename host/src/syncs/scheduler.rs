@@ -7,21 +7,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, oneshot};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use super::run::Runner;
 use super::settings::SyncSettings;
 use crate::api::AppState;
+use crate::background_task::BackgroundTask;
 use crate::store::{SyncRecord, unix_now_ms};
 
 /// How often the feed is pruned at most: every minute, or more often for a short retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// The running scheduler; [`SyncScheduler::stop`] ends it and the runs it started.
-pub struct SyncScheduler {
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
+pub struct SyncScheduler(BackgroundTask);
 
 impl SyncScheduler {
     /// Starts scheduling with the state's store and runtime.
@@ -31,21 +29,15 @@ impl SyncScheduler {
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
         let holder = state.store.instance_id()?;
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(schedule(state, settings, wake, holder, stopped));
-        Ok(Self {
-            stop: Some(stop),
-            task,
-        })
+        Ok(Self(BackgroundTask::spawn(|stopped| {
+            schedule(state, settings, wake, holder, stopped)
+        })))
     }
 
     /// Stops scheduling and aborts runs in progress (each resumes from its checkpoint after a
     /// restart), waiting until every task has let go of the store.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use tokio::sync::{Notify, oneshot};
-use tokio::task::JoinHandle;
 
 use super::backoff;
 use super::destination;
 use super::settings::WebhookSettings;
 use super::signing;
+use crate::background_task::BackgroundTask;
 use crate::store::{
     DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDelivery, Store, StoreError, now_rfc3339,
     unix_now_ms,
@@ -25,10 +25,7 @@ const FAN_OUT_BATCH: usize = 200;
 const MAX_ANSWER_BYTES: usize = 64 << 10;
 
 /// The running dispatcher; [`Dispatcher::stop`] ends it.
-pub struct Dispatcher {
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
+pub struct Dispatcher(BackgroundTask);
 
 impl Dispatcher {
     /// Starts delivering from `store`.
@@ -38,26 +35,20 @@ impl Dispatcher {
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
         let client = destination::client(settings.allow_private_endpoints, settings.timeout)?;
-        let (stop, stopped) = oneshot::channel();
         let worker = Worker {
             store,
             settings,
             client,
         };
-        let task = tokio::spawn(worker.serve(wake, stopped));
-        Ok(Self {
-            stop: Some(stop),
-            task,
-        })
+        Ok(Self(BackgroundTask::spawn(|stopped| {
+            worker.serve(wake, stopped)
+        })))
     }
 
     /// Stops after the attempts in flight (a delivery stopped mid-attempt is retried after a
     /// restart: it is still queued).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

@@ -414,6 +414,7 @@ async fn github_runtime(fake: &GitHubFake) -> (connector_host::runtime::Runtime,
         bound_origin: Some(fake.origin()),
         timeout: None,
         background: false,
+        secret_substitution: None,
     };
     (runtime, context)
 }

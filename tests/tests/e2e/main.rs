@@ -36,6 +36,7 @@ mod slack;
 mod status_writes;
 mod syncs;
 mod tenant_webhooks;
+mod vendor_webhooks;
 
 use connector_host::egress::{Credential, EgressPolicy};
 use connector_host::runtime::{

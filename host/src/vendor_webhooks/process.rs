@@ -1,0 +1,237 @@
+//! Turns a queued, verified delivery into changes: the plugin's `webhook-event` (with the
+//! connection's context when the route named it; without, for app-signed deliveries, which
+//! the plugin's routing key then matches to a connection), its change events into the feed
+//! with `records.changed` and `vendor.event`, the delivery off the queue, all at once. The
+//! worker retries deliveries whose first processing failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::receiver::Inbound;
+use crate::api::AppState;
+use crate::api::connection_calls::{self, CallOptions};
+use crate::api::views::{CommentView, FromRecord as _, ItemView};
+use crate::background_task::BackgroundTask;
+use crate::runtime::wit::{self, webhooks};
+use crate::runtime::{CallContext, Operation, OperationOutput};
+use crate::store::{
+    ChangeKind, ChangeObject, InboundDelivery, NewChange, SYSTEM_TENANT, StoreError, now_rfc3339,
+    unix_now_ms,
+};
+
+/// Why processing failed (the delivery stays queued).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("connector `{0}` is not loaded")]
+    NotLoaded(String),
+    #[error("the plugin failed: {0}")]
+    Plugin(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn change(event: wit::ChangeEvent) -> NewChange {
+    NewChange {
+        kind: match event.kind {
+            wit::ChangeKind::Created => ChangeKind::Created,
+            wit::ChangeKind::Updated => ChangeKind::Updated,
+            wit::ChangeKind::Deleted => ChangeKind::Deleted,
+        },
+        object: match event.object {
+            wit::ObjectKind::Container => ChangeObject::Container,
+            wit::ObjectKind::Item => ChangeObject::Item,
+            wit::ObjectKind::Comment => ChangeObject::Comment,
+        },
+        container_id: event.container_id.unwrap_or_default(),
+        item_id: event.item_id.unwrap_or_default(),
+        comment_id: event.comment_id,
+        occurred_at: event.occurred_at.unwrap_or_else(now_rfc3339),
+        sync_id: None,
+        item: event
+            .item
+            .and_then(|item| serde_json::to_value(ItemView::from_record(item, false)).ok()),
+        comment: event.comment.and_then(|comment| {
+            serde_json::to_value(CommentView::from_record(comment, false)).ok()
+        }),
+    }
+}
+
+/// Processes one delivery; the vendor's expected reply, if any.
+pub async fn process(
+    state: &AppState,
+    delivery: &InboundDelivery,
+) -> Result<Option<webhooks::Reply>, ProcessError> {
+    let plugin = state
+        .runtime
+        .plugin(&delivery.connector)
+        .ok_or_else(|| ProcessError::NotLoaded(delivery.connector.clone()))?;
+    let vendor_delivery = webhooks::Delivery {
+        headers: delivery.headers.clone(),
+        body: delivery.body(),
+    };
+    let owner = match &delivery.route {
+        Some(route) => match state.store.connection(&route.tenant, &route.connection)? {
+            Some(record) => Some(record),
+            // The connection was deleted after the delivery was queued: nothing to record.
+            None => {
+                state.store.take_inbound(delivery.seq)?;
+                return Ok(None);
+            }
+        },
+        None => None,
+    };
+    let operation = Operation::WebhookEvent {
+        delivery: vendor_delivery,
+        routed: owner.is_some(),
+    };
+    let output = match &owner {
+        Some(record) => {
+            connection_calls::call_within(state, record, None, operation, CallOptions::default())
+                .await
+        }
+        None => {
+            let context = CallContext {
+                tenant: SYSTEM_TENANT.to_owned(),
+                connection: "(webhook)".into(),
+                ..CallContext::default()
+            };
+            state.runtime.call_on(&plugin, context, operation).await
+        }
+    };
+    let outcome = match output {
+        Ok(OperationOutput::Webhook(outcome)) => outcome,
+        Ok(_) => {
+            return Err(ProcessError::Plugin(
+                "webhook-event answered something else".into(),
+            ));
+        }
+        Err(error) => return Err(ProcessError::Plugin(error.to_string())),
+    };
+    let reply = outcome.reply.clone();
+    let records = match owner {
+        Some(record) => vec![record],
+        // One workspace may be connected by several tenants: each connection gets the changes.
+        None => match &outcome.routing_key {
+            Some(key) => state
+                .store
+                .connections_with_value(&delivery.connector, key)?,
+            None => Vec::new(),
+        },
+    };
+    if records.is_empty() {
+        // Nothing to route to (a url_verification, or a workspace no connection is for).
+        state.store.take_inbound(delivery.seq)?;
+        if outcome.reply.is_none() {
+            metrics::counter!("vendor_webhook_deliveries_total", "connector" => delivery.connector.clone(), "outcome" => "unrouted")
+                .increment(1);
+        }
+        return Ok(reply);
+    }
+    if delivery.delivery_id.is_none()
+        && let Some(id) = &outcome.delivery_id
+    {
+        let now = unix_now_ms();
+        let window = state.settings.vendor_webhooks.dedup_window.as_millis() as u64;
+        if !state.store.first_delivery(
+            &format!("{}/payload", delivery.connector),
+            id,
+            now,
+            now + window,
+        )? {
+            state.store.take_inbound(delivery.seq)?;
+            metrics::counter!("vendor_webhook_deliveries_total", "connector" => delivery.connector.clone(), "outcome" => "replayed")
+                .increment(1);
+            return Ok(reply);
+        }
+    }
+    let changes: Vec<NewChange> = outcome.events.into_iter().map(change).collect();
+    let last = records.len() - 1;
+    for (n, record) in records.iter().enumerate() {
+        let vendor = serde_json::json!({
+            "connection_id": record.id,
+            "connector": delivery.connector,
+            "delivery_id": delivery.delivery_id.clone().or(outcome.delivery_id.clone()),
+            "events": changes.len(),
+        });
+        // The delivery leaves the queue with the last connection's changes.
+        let inbound = (n == last).then_some(delivery.seq);
+        match state
+            .store
+            .append_changes(&record.tenant, &record.id, &changes, vendor, inbound)
+            .await
+        {
+            Ok(_) => {}
+            // Another worker recorded this delivery already.
+            Err(StoreError::Conflict) => return Ok(reply),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(reply)
+}
+
+/// Retries queued deliveries whose first processing failed or ran out of time.
+pub struct InboundWorker(BackgroundTask);
+
+impl InboundWorker {
+    pub fn start(state: AppState, inbound: Arc<Inbound>) -> Self {
+        Self(BackgroundTask::spawn(|mut stopped| async move {
+            let mut ticker = tokio::time::interval(Duration::from_millis(500));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_sweep = std::time::Instant::now();
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = ticker.tick() => {}
+                    _ = inbound.wake.notified() => {}
+                }
+                let round = retry_round(&state);
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = round => {}
+                }
+                if last_sweep.elapsed() >= Duration::from_secs(60) {
+                    last_sweep = std::time::Instant::now();
+                    if let Err(error) = state.store.sweep_delivery_ids(unix_now_ms()) {
+                        tracing::warn!(%error, "could not sweep webhook delivery ids");
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Stops after the round in progress.
+    pub async fn stop(self) {
+        self.0.stop().await;
+    }
+}
+
+async fn retry_round(state: &AppState) {
+    let settings = &state.settings.vendor_webhooks;
+    let queued = match state.store.inbound(50) {
+        Ok(queued) => queued,
+        Err(error) => {
+            tracing::warn!(%error, "could not read queued webhook deliveries");
+            return;
+        }
+    };
+    // The receiver is still working on the youngest ones.
+    let settle = settings.answer_within.as_millis() as u64 * 2;
+    let now = unix_now_ms();
+    for mut delivery in queued
+        .into_iter()
+        .filter(|d| d.received_at_ms + settle <= now)
+    {
+        match process(state, &delivery).await {
+            Ok(_) => {}
+            Err(error) => {
+                delivery.attempts += 1;
+                if delivery.attempts >= settings.max_process_attempts {
+                    tracing::warn!(connector = %delivery.connector, %error, "webhook delivery dropped after its last attempt");
+                    let _ = state.store.take_inbound(delivery.seq);
+                } else if let Err(error) = state.store.put_inbound(&delivery) {
+                    tracing::warn!(%error, "could not keep a webhook delivery queued");
+                }
+            }
+        }
+    }
+}

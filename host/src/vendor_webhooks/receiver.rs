@@ -1,0 +1,264 @@
+//! Receiving one vendor delivery: find whose it is, throttle, cap, verify, drop replays, queue
+//! it durably, and give the plugin a short while to answer (Slack's `url_verification` needs
+//! the plugin's reply); past that the vendor gets 202 and the worker processes it.
+
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Notify;
+
+use super::process;
+use super::settings::VendorWebhookSettings;
+use super::verify::{VerifyError, verify};
+use crate::api::AppState;
+use crate::store::{InboundDelivery, SYSTEM_TENANT, StoreError, WebhookRoute, unix_now_ms};
+
+/// The route of app-signed deliveries (`/webhooks/v1/slack/app`): the plugin reads the
+/// routing key from the payload.
+pub const APP_ROUTE: &str = "app";
+
+/// Headers never handed to the plugin.
+const DROPPED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
+/// Shared by the receiver and the worker: the per-route limiter and the worker's wake-up.
+pub struct Inbound {
+    limiter: DefaultKeyedRateLimiter<String>,
+    pub wake: Notify,
+}
+
+impl Inbound {
+    pub fn new(settings: &VendorWebhookSettings) -> Arc<Self> {
+        let rate = std::num::NonZeroU32::new(settings.per_route_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst = std::num::NonZeroU32::new(settings.per_route_burst.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        Arc::new(Self {
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            wake: Notify::new(),
+        })
+    }
+}
+
+/// What to answer the vendor.
+#[derive(Debug)]
+pub struct Received {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    fn ok(text: &str) -> Self {
+        Self {
+            status: 200,
+            content_type: "application/json".into(),
+            body: serde_json::json!({"ok": true, "data": {"status": text}})
+                .to_string()
+                .into_bytes(),
+        }
+    }
+}
+
+/// Why a delivery was refused; nothing of it reached the plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("no connector `{0}` takes webhooks here")]
+    UnknownConnector(String),
+    #[error("no such webhook route")]
+    UnknownRoute,
+    #[error("the delivery is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("too many deliveries on this route; slow down")]
+    Throttled,
+    #[error("{0}")]
+    Unverified(#[source] VerifyError),
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+impl Refusal {
+    /// The metrics label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownConnector(_) => "unknown_connector",
+            Self::UnknownRoute => "unknown_route",
+            Self::TooLarge(_) => "too_large",
+            Self::Throttled => "throttled",
+            Self::Unverified(error) => error.reason(),
+            Self::Store(_) => "store",
+        }
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Receives one delivery for `connector` on `route`.
+pub async fn receive(
+    state: &AppState,
+    connector: &str,
+    route: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<Received, Refusal> {
+    let result = receive_checked(state, connector, route, headers, body).await;
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(refusal) => refusal.reason(),
+    };
+    metrics::counter!("vendor_webhook_deliveries_total", "connector" => connector.to_owned(), "outcome" => outcome)
+        .increment(1);
+    if let Err(refusal) = &result {
+        // Unknown routes are audited in the host's log: there is no tenant to tell.
+        let tenant = state
+            .store
+            .webhook_route(route)
+            .ok()
+            .flatten()
+            .filter(|r| r.connector == connector)
+            .map(|r| r.tenant);
+        let details = serde_json::json!({"connector": connector, "reason": refusal.reason(), "message": refusal.to_string()});
+        let _ = state
+            .store
+            .record_audit(crate::store::NewAuditEvent {
+                tenant: Some(tenant.as_deref().unwrap_or(SYSTEM_TENANT)),
+                actor: "vendor",
+                action: "webhook.refused",
+                target: connector,
+                outcome: crate::store::AuditOutcome::Failure,
+                details,
+            })
+            .await;
+    }
+    result
+}
+
+async fn receive_checked(
+    state: &AppState,
+    connector: &str,
+    route: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<Received, Refusal> {
+    let settings = &state.settings.vendor_webhooks;
+    let plugin = state
+        .runtime
+        .plugin(connector)
+        .ok_or_else(|| Refusal::UnknownConnector(connector.to_owned()))?;
+    let manifest = plugin
+        .manifest
+        .webhooks
+        .clone()
+        .ok_or_else(|| Refusal::UnknownConnector(connector.to_owned()))?;
+    if route.len() > 128 {
+        return Err(Refusal::UnknownRoute);
+    }
+    if state
+        .inbound
+        .limiter
+        .check_key(&format!("{connector}/{route}"))
+        .is_err()
+    {
+        return Err(Refusal::Throttled);
+    }
+    if body.len() > settings.max_body_bytes {
+        return Err(Refusal::TooLarge(settings.max_body_bytes));
+    }
+    let (owner, secret): (Option<WebhookRoute>, String) = if manifest.secret_source == "app" {
+        if route != APP_ROUTE {
+            return Err(Refusal::UnknownRoute);
+        }
+        let secret = settings
+            .app_secrets
+            .get(connector)
+            .cloned()
+            .ok_or(Refusal::UnknownRoute)?;
+        (None, secret)
+    } else {
+        let owner = state
+            .store
+            .webhook_route(route)?
+            .filter(|r| r.connector == connector)
+            .ok_or(Refusal::UnknownRoute)?;
+        let secret = state.store.registration_secret(
+            &owner.tenant,
+            &owner.connection,
+            &owner.registration,
+        )?;
+        (Some(owner), secret)
+    };
+    let now_ms = unix_now_ms();
+    verify(
+        &manifest.signature,
+        secret.as_bytes(),
+        &headers,
+        body,
+        now_ms / 1000,
+    )
+    .map_err(Refusal::Unverified)?;
+    drop(secret);
+    let delivery_id = manifest
+        .delivery_id_header
+        .as_deref()
+        .and_then(|name| header(&headers, name))
+        .map(str::to_owned);
+    let scope = format!("{connector}/{route}");
+    if let Some(id) = &delivery_id
+        && !state.store.first_delivery(
+            &scope,
+            id,
+            now_ms,
+            now_ms + settings.dedup_window.as_millis() as u64,
+        )?
+    {
+        metrics::counter!("vendor_webhook_deliveries_total", "connector" => connector.to_owned(), "outcome" => "replayed")
+            .increment(1);
+        return Ok(Received::ok("duplicate"));
+    }
+    let kept: Vec<(String, String)> = headers
+        .into_iter()
+        .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
+        .collect();
+    let delivery = InboundDelivery::new(
+        state.store.next_inbound_seq()?,
+        connector,
+        owner,
+        kept,
+        body,
+        delivery_id,
+        now_ms,
+    );
+    state.store.queue_inbound(&delivery).await?;
+    match tokio::time::timeout(settings.answer_within, process::process(state, &delivery)).await {
+        Ok(Ok(reply)) => {
+            state.store.take_inbound(delivery.seq)?;
+            Ok(match reply {
+                Some(reply) => Received {
+                    status: reply.status,
+                    content_type: reply.content_type,
+                    body: reply.body,
+                },
+                None => Received::ok("processed"),
+            })
+        }
+        Ok(Err(error)) => {
+            tracing::info!(connector, %error, "webhook delivery queued for another attempt");
+            state.inbound.wake.notify_one();
+            Ok(Received {
+                status: 202,
+                ..Received::ok("queued")
+            })
+        }
+        Err(_) => {
+            state.inbound.wake.notify_one();
+            Ok(Received {
+                status: 202,
+                ..Received::ok("queued")
+            })
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Every knob of vendor webhooks in, with its default, in one place.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How the receiver treats vendors' deliveries.
+#[derive(Clone)]
+pub struct VendorWebhookSettings {
+    /// Largest delivery body accepted (413 beyond). Default: 256 KiB.
+    pub max_body_bytes: usize,
+    /// Deliveries one route (a connection, or an app's route) may send per second, and at
+    /// once; beyond, 429. Default: 20 per second, burst 40.
+    pub per_route_per_second: u32,
+    pub per_route_burst: u32,
+    /// How long a delivery id is remembered, so its replay is refused. Default: 24 h.
+    pub dedup_window: Duration,
+    /// How long the receiver waits for the plugin before answering (the delivery stays
+    /// queued and is processed after): within every vendor's deadline (Slack's is 3 s).
+    /// Default: 2 s.
+    pub answer_within: Duration,
+    /// Attempts at processing a queued delivery before it is dropped. Default: 5.
+    pub max_process_attempts: u32,
+    /// The operator's app signing secrets by connector id (`slack = "..."`), for vendors that
+    /// sign every delivery of an app with one secret. Default: none.
+    pub app_secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for VendorWebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorWebhookSettings")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("per_route_per_second", &self.per_route_per_second)
+            .field("app_secrets", &self.app_secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for VendorWebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 << 10,
+            per_route_per_second: 20,
+            per_route_burst: 40,
+            dedup_window: Duration::from_secs(24 * 3600),
+            answer_within: Duration::from_secs(2),
+            max_process_attempts: 5,
+            app_secrets: BTreeMap::new(),
+        }
+    }
+}

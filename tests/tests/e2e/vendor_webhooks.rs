@@ -1,0 +1,518 @@
+//! Vendor webhooks in: deliveries signed the way GitHub and Slack document it (computed here,
+//! not with the host's code) are verified by the host and show up as changes and as
+//! `vendor.event` to the tenant; wrong, missing and stale signatures, replays, unknown routes and
+//! oversized bodies are refused with nothing reaching the plugin; a flood on one route is
+//! throttled while another's pass; registration puts the real secret at the vendor and never in
+//! the plugin; deleting the connection removes the hook at the vendor.
+
+use std::time::{Duration, Instant};
+
+use connector_host::config::{ConfigSecret, HostConfig};
+use connector_tests::fakes::oauth_server::SLACK_TEAM_ID;
+use connector_tests::fakes::{GitHubFake, SlackFake, WebhookReceiver};
+use connector_tests::harness::TestServer;
+use hmac::{Hmac, Mac as _};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::syncs::sync_config;
+
+const GITHUB_TOKEN: &str = "ghp_test0123456789abcdefghijklmnopqrstu";
+const SLACK_BOT: &str = "xoxb-1111-2222-botbotbotbot";
+const SLACK_USER: &str = "xoxp-1111-3333-useruseruser";
+const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+fn hmac_hex(secret: &[u8], content: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(content);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+struct Host {
+    server: TestServer,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Host {
+    async fn start(adjust: impl FnOnce(&mut HostConfig)) -> Self {
+        let server = TestServer::start_with(|config| {
+            sync_config(config);
+            config
+                .vendor_webhooks
+                .app_secrets
+                .insert("slack".into(), ConfigSecret::new(SLACK_SIGNING_SECRET));
+            adjust(config);
+        })
+        .await;
+        let key = server.tenant("acme").await;
+        Self {
+            server,
+            key,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.server.send(method, path, Some(&self.key), body).await
+    }
+
+    async fn connect(&self, connector: &str, api_url: &str, token: &str) -> String {
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/api/v1/connections",
+                Some(json!({
+                    "connector": connector,
+                    "config": {"api_url": api_url},
+                    "credentials": {"type": "bearer", "token": token},
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs a delivery to `url` (absolute) with `headers`; status and body text.
+    async fn deliver(&self, url: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
+        let mut request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn feed(&self, connection: &str) -> Vec<Value> {
+        let (status, body) = self
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{connection}/changes?limit=1000"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["entries"].as_array().unwrap().clone()
+    }
+}
+
+fn issue_event(action: &str, number: u64, title: &str) -> Vec<u8> {
+    json!({
+        "action": action,
+        "issue": {
+            "id": 9000 + number, "number": number, "title": title, "body": "from a webhook",
+            "state": "open", "state_reason": null, "locked": false, "labels": [], "assignees": [],
+            "comments": 0,
+            "url": format!("https://api.github.com/repos/octocat/alpha/issues/{number}"),
+            "repository_url": "https://api.github.com/repos/octocat/alpha",
+            "html_url": format!("https://github.com/octocat/alpha/issues/{number}"),
+            "user": {"login": "hubot", "id": 7},
+            "created_at": "2026-12-01T09:00:00Z", "updated_at": "2026-12-03T09:00:00Z",
+        },
+        "repository": {"full_name": "octocat/alpha"},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn github_headers(secret: &str, delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-github-event", "issues".into()),
+        ("x-github-delivery", delivery.into()),
+        (
+            "x-hub-signature-256",
+            format!("sha256={}", hmac_hex(secret.as_bytes(), body)),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_deliveries_are_verified_turned_into_changes_and_refused_when_forged() {
+    let github = GitHubFake::start(GITHUB_TOKEN).await;
+    let receiver = WebhookReceiver::start(&[], 200).await;
+    let host = Host::start(|config| config.vendor_webhooks.max_body_kib = 64).await;
+    let (status, endpoint) = host
+        .send(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"url": receiver.url(), "events": ["vendor.event", "records.changed"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let connection = host.connect("github", &github.origin(), GITHUB_TOKEN).await;
+    let webhooks = format!("/api/v1/connections/{connection}/webhooks");
+
+    // Registration: the vendor gets the real secret and the host's route; the plugin only
+    // ever held a placeholder.
+    let (status, registered) = host
+        .send(
+            Method::POST,
+            &webhooks,
+            Some(json!({"container_id": "octocat/alpha"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{registered}");
+    assert!(
+        registered["data"].get("route").is_none(),
+        "the route token is not echoed"
+    );
+    let hooks = github.hooks("octocat/alpha");
+    assert_eq!(hooks.len(), 1);
+    let secret = hooks[0]["config"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 64, "a generated secret: {secret}");
+    assert!(
+        !secret.contains("connector-host-webhook-secret"),
+        "not the placeholder"
+    );
+    let hook_url = hooks[0]["config"]["url"].as_str().unwrap().to_owned();
+    assert!(hook_url.starts_with(&format!("{}/webhooks/v1/github/", host.server.base)));
+    let (_, listed) = host.send(Method::GET, &webhooks, None).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&secret));
+
+    // A genuine delivery.
+    let body = issue_event("opened", 42, "Found by a webhook");
+    let (status, answer) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-1", &body), &body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let feed = host.feed(&connection).await;
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(feed[0]["kind"], "created");
+    assert_eq!(feed[0]["item_id"], "octocat/alpha#42");
+    assert_eq!(feed[0]["item"]["title"], "Found by a webhook");
+
+    // Refusals: none reaches the plugin, so the feed stays as it is.
+    let forged = issue_event("edited", 42, "Forged");
+    let mut wrong = github_headers("not-the-secret", "d-2", &forged);
+    let (status, _) = host.deliver(&hook_url, &wrong, &forged).await;
+    assert_eq!(status, 401, "wrong signature");
+    wrong.retain(|(name, _)| *name != "x-hub-signature-256");
+    let (status, _) = host.deliver(&hook_url, &wrong, &forged).await;
+    assert_eq!(status, 401, "missing signature");
+    let (status, answer) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-1", &body), &body)
+        .await;
+    assert_eq!(status, 200, "a replay is acknowledged: {answer}");
+    assert!(answer.contains("duplicate"));
+    let unknown = format!("{}/webhooks/v1/github/not-a-route", host.server.base);
+    let (status, _) = host
+        .deliver(&unknown, &github_headers(&secret, "d-3", &body), &body)
+        .await;
+    assert_eq!(status, 404, "unknown route");
+    let big = vec![b' '; 65 * 1024];
+    let (status, _) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-4", &big), &big)
+        .await;
+    assert_eq!(status, 413, "oversized");
+    let (status, _) = host
+        .deliver(
+            &format!("{}/webhooks/v1/nosuch/x", host.server.base),
+            &[],
+            b"{}",
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        host.feed(&connection).await.len(),
+        1,
+        "nothing reached the plugin"
+    );
+
+    // Another genuine one: an update.
+    let edited = issue_event("edited", 42, "Renamed by a webhook");
+    let (status, _) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-5", &edited), &edited)
+        .await;
+    assert_eq!(status, 200);
+    let feed = host.feed(&connection).await;
+    assert_eq!(feed.len(), 2);
+    assert_eq!(feed[1]["kind"], "updated");
+
+    // The tenant hears of both.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver
+        .received()
+        .iter()
+        .filter(|d| d.json()["type"] == "vendor.event")
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "vendor.event not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let vendor: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|d| d.json())
+        .filter(|d| d["type"] == "vendor.event")
+        .collect();
+    assert_eq!(vendor[0]["data"]["connector"], "github");
+    assert_eq!(vendor[0]["data"]["delivery_id"], "d-1");
+    assert_eq!(vendor[0]["data"]["change_ids"][0], feed[0]["id"]);
+
+    // Refusals are audited.
+    let (_, audit) = host
+        .send(Method::GET, "/api/v1/audit?limit=100", None)
+        .await;
+    let refused = audit["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "webhook.refused")
+        .count();
+    assert!(refused >= 3, "{audit}");
+
+    // Deleting the connection removes the hook at GitHub, and its route stops answering.
+    let (status, _) = host
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/connections/{connection}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        github.hooks("octocat/alpha").is_empty(),
+        "removed at the vendor"
+    );
+    let (status, _) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-6", &edited), &edited)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_is_removed_at_the_vendor_and_registration_is_checked() {
+    let github = GitHubFake::start(GITHUB_TOKEN).await;
+    let host = Host::start(|_| {}).await;
+    let connection = host.connect("github", &github.origin(), GITHUB_TOKEN).await;
+    let webhooks = format!("/api/v1/connections/{connection}/webhooks");
+    for body in [
+        json!({"container_id": "octocat/alpha", "events": ["push"]}),
+        json!({"container_id": "octocat/alpha", "secret": "mine"}),
+        json!({"container_id": ""}),
+    ] {
+        let (status, answer) = host.send(Method::POST, &webhooks, Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+    }
+    let (status, registered) = host
+        .send(
+            Method::POST,
+            &webhooks,
+            Some(json!({"container_id": "octocat/alpha"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{registered}");
+    let id = registered["data"]["id"].as_str().unwrap();
+    let other = host.server.tenant("intruder").await;
+    let (status, _) = host
+        .server
+        .send(
+            Method::DELETE,
+            &format!("{webhooks}/{id}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "another tenant cannot remove it");
+    let (status, _) = host
+        .server
+        .send(Method::GET, &webhooks, Some(&other), None)
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(github.hooks("octocat/alpha").len(), 1);
+    let (status, _) = host
+        .send(Method::DELETE, &format!("{webhooks}/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(github.hooks("octocat/alpha").is_empty());
+    let (_, listed) = host.send(Method::GET, &webhooks, None).await;
+    assert_eq!(listed["data"], json!([]));
+}
+
+fn slack_headers(secret: &str, timestamp: u64, body: &[u8]) -> Vec<(&'static str, String)> {
+    let mut content = format!("v0:{timestamp}:").into_bytes();
+    content.extend_from_slice(body);
+    vec![
+        ("x-slack-request-timestamp", timestamp.to_string()),
+        (
+            "x-slack-signature",
+            format!("v0={}", hmac_hex(secret.as_bytes(), &content)),
+        ),
+    ]
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_events_are_verified_with_the_app_secret_and_routed_by_team() {
+    let slack = SlackFake::start(SLACK_BOT, SLACK_USER).await;
+    let host = Host::start(|_| {}).await;
+    let connection = host.connect("slack", &slack.api_url(), SLACK_BOT).await;
+    let url = format!("{}/webhooks/v1/slack/app", host.server.base);
+
+    // Slack's URL check is answered with the challenge.
+    let body = json!({"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "token": "x"}).to_string();
+    let (status, answer) = host
+        .deliver(
+            &url,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs(), body.as_bytes()),
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        answer["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+
+    let event = |event_id: &str, text: &str| {
+        json!({
+            "type": "event_callback", "team_id": SLACK_TEAM_ID, "event_id": event_id,
+            "event": {"type": "message", "channel": "C0GENERAL", "user": "U0ALICE01",
+                      "text": text, "ts": "1764700000.000100"},
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let body = event("Ev01", "hello from Slack");
+    let (status, answer) = host
+        .deliver(
+            &url,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs(), &body),
+            &body,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let feed = host.feed(&connection).await;
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(feed[0]["kind"], "created");
+    assert_eq!(feed[0]["container_id"], "C0GENERAL");
+
+    // Stale timestamp, wrong secret, replayed event id: refused or dropped, no new change.
+    let stale = event("Ev02", "late");
+    let (status, _) = host
+        .deliver(
+            &url,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs() - 600, &stale),
+            &stale,
+        )
+        .await;
+    assert_eq!(status, 401, "outside the five-minute tolerance");
+    let (status, _) = host
+        .deliver(
+            &url,
+            &slack_headers("wrong-secret", now_secs(), &stale),
+            &stale,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = host.deliver(&url, &[], &stale).await;
+    assert_eq!(status, 401, "unsigned");
+    let (status, _) = host
+        .deliver(
+            &url,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs(), &body),
+            &body,
+        )
+        .await;
+    assert_eq!(status, 200, "Slack retries get a 200");
+    let other_team = json!({
+        "type": "event_callback", "team_id": "T0OTHER99", "event_id": "Ev03",
+        "event": {"type": "message", "channel": "C0X", "user": "U0X", "text": "x", "ts": "1.2"},
+    })
+    .to_string()
+    .into_bytes();
+    let (status, _) = host
+        .deliver(
+            &url,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs(), &other_team),
+            &other_team,
+        )
+        .await;
+    assert_eq!(status, 200, "acknowledged, routed nowhere");
+    assert_eq!(
+        host.feed(&connection).await.len(),
+        1,
+        "a replay and other teams add nothing"
+    );
+    let wrong_route = format!("{}/webhooks/v1/slack/T0TEAM", host.server.base);
+    let (status, _) = host
+        .deliver(
+            &wrong_route,
+            &slack_headers(SLACK_SIGNING_SECRET, now_secs(), &body),
+            &body,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_on_one_route_is_throttled_while_another_route_passes() {
+    let github = GitHubFake::start(GITHUB_TOKEN).await;
+    let host = Host::start(|config| {
+        config.vendor_webhooks.per_route_per_second = 1;
+        config.vendor_webhooks.per_route_burst = 3;
+    })
+    .await;
+    let first = host.connect("github", &github.origin(), GITHUB_TOKEN).await;
+    let second = host.connect("github", &github.origin(), GITHUB_TOKEN).await;
+    let mut urls = Vec::new();
+    for (connection, repo) in [(&first, "octocat/alpha"), (&second, "octocat/bravo")] {
+        let (status, body) = host
+            .send(
+                Method::POST,
+                &format!("/api/v1/connections/{connection}/webhooks"),
+                Some(json!({"container_id": repo})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let hooks = github.hooks(repo);
+        urls.push((
+            hooks[0]["config"]["url"].as_str().unwrap().to_owned(),
+            hooks[0]["config"]["secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let mut throttled = 0;
+    for n in 0..10 {
+        let body = issue_event("edited", 1, &format!("flood {n}"));
+        let (status, _) = host
+            .deliver(
+                &urls[0].0,
+                &github_headers(&urls[0].1, &format!("f-{n}"), &body),
+                &body,
+            )
+            .await;
+        if status == 429 {
+            throttled += 1;
+        } else {
+            assert_eq!(status, 200);
+        }
+    }
+    assert!(
+        throttled >= 6,
+        "the flood was throttled ({throttled} of 10)"
+    );
+    let body = issue_event("opened", 2, "meanwhile");
+    let (status, _) = host
+        .deliver(
+            &urls[1].0,
+            &github_headers(&urls[1].1, "other-1", &body),
+            &body,
+        )
+        .await;
+    assert_eq!(status, 200, "another connection's route passes");
+    assert_eq!(host.feed(&second).await.len(), 1);
+}
