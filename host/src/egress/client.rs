@@ -389,3 +389,56 @@ impl Resolve for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::egress::SecretSubstitution;
+
+    /// A hostile plugin that puts the webhook secret's placeholder in a request to a host the
+    /// credential is not bound to gets `Denied` before anything is sent.
+    #[tokio::test]
+    async fn the_webhook_secret_goes_only_where_the_credential_goes() {
+        crate::install_crypto_provider();
+        let policy = EgressPolicy {
+            guard: AddressGuard {
+                allow_private: true,
+            },
+            ..EgressPolicy::default()
+        };
+        let client = EgressClient::new(policy).unwrap();
+        let scope = ConnectionScope {
+            plugin_hosts: vec![crate::egress::HostPattern::parse("127.0.0.1").unwrap()],
+            origin: Some(Url::parse("http://127.0.0.1:1").unwrap().origin()),
+            substitution: Some(Arc::new(SecretSubstitution {
+                placeholder: "{{ph}}".into(),
+                secret: secrecy::SecretString::from("the-secret"),
+            })),
+            ..ConnectionScope::default()
+        };
+        let request = EgressRequest {
+            method: Method::Post,
+            // Same host, another port: another origin.
+            url: "http://127.0.0.1:2/steal".into(),
+            headers: Vec::new(),
+            body: Some(br#"{"secret":"{{ph}}"}"#.to_vec()),
+            with_credential: false,
+            timeout: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let error = client
+            .send(
+                &scope,
+                request,
+                deadline,
+                1 << 20,
+                &EgressBudget::unlimited(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, EgressError::Denied(why) if why.contains("webhook secret")),
+            "{error}"
+        );
+    }
+}

@@ -199,7 +199,8 @@ impl Store {
     }
 
     /// Connections of any tenant to `connector` holding `value` among the values the host
-    /// learned for them (a Slack team id), to route an app-signed webhook delivery.
+    /// learned for them (a Slack team id) or as a config string (a Jira site URL), to route an
+    /// app-signed webhook delivery.
     pub fn connections_with_value(
         &self,
         connector: &str,
@@ -208,7 +209,13 @@ impl Store {
         let mut found = Vec::new();
         for bytes in self.connections.iter().values() {
             let record: ConnectionRecord = serde_json::from_slice(&bytes?)?;
-            if record.connector == connector && record.values.values().any(|v| v == value) {
+            let in_config = record.config.values().any(|v| {
+                v.as_str()
+                    .is_some_and(|text| text.trim_end_matches('/') == value)
+            });
+            if record.connector == connector
+                && (record.values.values().any(|v| v == value) || in_config)
+            {
                 found.push(record);
             }
         }

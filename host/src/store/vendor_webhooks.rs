@@ -90,27 +90,30 @@ fn secret_aad(tenant: &str, connection: &str, registration: &str) -> Aad {
 }
 
 impl Store {
-    /// Stores a registration with its route and sealed secret.
+    /// Stores a registration with its route and sealed secret; app-signed registrations
+    /// (`secret` none) share the app route and have neither.
     pub async fn create_registration(
         &self,
         registration: &WebhookRegistration,
-        secret: &str,
+        secret: Option<&str>,
     ) -> Result<(), StoreError> {
-        let aad = secret_aad(
-            &registration.tenant,
-            &registration.connection,
-            &registration.id,
-        );
-        self.secrets
-            .insert(aad.storage_key(), self.keys.seal(&aad, secret.as_bytes())?)?;
-        let route = WebhookRoute {
-            tenant: registration.tenant.clone(),
-            connection: registration.connection.clone(),
-            connector: registration.connector.clone(),
-            registration: registration.id.clone(),
-        };
-        self.webhook_routes
-            .insert(registration.route.as_bytes(), serde_json::to_vec(&route)?)?;
+        if let Some(secret) = secret {
+            let aad = secret_aad(
+                &registration.tenant,
+                &registration.connection,
+                &registration.id,
+            );
+            self.secrets
+                .insert(aad.storage_key(), self.keys.seal(&aad, secret.as_bytes())?)?;
+            let route = WebhookRoute {
+                tenant: registration.tenant.clone(),
+                connection: registration.connection.clone(),
+                connector: registration.connector.clone(),
+                registration: registration.id.clone(),
+            };
+            self.webhook_routes
+                .insert(registration.route.as_bytes(), serde_json::to_vec(&route)?)?;
+        }
         self.webhook_registrations.insert(
             scoped_key(
                 &registration.tenant,
@@ -150,6 +153,16 @@ impl Store {
         }
     }
 
+    /// Removes a registration's route, if it has one of its own (not the shared app route).
+    fn remove_route_of(&self, registration: &WebhookRegistration) -> Result<(), StoreError> {
+        if let Some(route) = self.webhook_route(&registration.route)?
+            && route.registration == registration.id
+        {
+            self.webhook_routes.remove(registration.route.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Who a route token belongs to.
     pub fn webhook_route(&self, route: &str) -> Result<Option<WebhookRoute>, StoreError> {
         match self.webhook_routes.get(route.as_bytes())? {
@@ -179,7 +192,7 @@ impl Store {
         &self,
         registration: &WebhookRegistration,
     ) -> Result<(), StoreError> {
-        self.webhook_routes.remove(registration.route.as_bytes())?;
+        self.remove_route_of(registration)?;
         self.secrets.remove(
             secret_aad(
                 &registration.tenant,
@@ -274,7 +287,7 @@ impl Store {
         connection: &str,
     ) -> Result<(), StoreError> {
         for registration in self.registrations(tenant, connection)? {
-            self.webhook_routes.remove(registration.route.as_bytes())?;
+            self.remove_route_of(&registration)?;
             self.webhook_registrations.remove(scoped_key(
                 tenant,
                 &format!("{connection}/{}", registration.id),

@@ -55,7 +55,8 @@ pub async fn register(
             format!("connector `{}` does not handle webhooks", record.connector),
         ));
     };
-    if !support.registration || support.secret_source != "connection" {
+    let app_signed = support.secret_source == "app";
+    if !support.registration {
         return Err(ApiError::new(
             ErrorCode::Unsupported,
             format!(
@@ -86,7 +87,13 @@ pub async fn register(
             "container_id must be 1-1024 characters without control characters",
         ));
     }
-    let route = URL_SAFE_NO_PAD.encode(random(32)?);
+    // App-signed vendors (Jira's dynamic webhooks) deliver to the app route with the app's
+    // secret; the others get a route and a secret of their own.
+    let route = if app_signed {
+        super::APP_ROUTE.to_owned()
+    } else {
+        URL_SAFE_NO_PAD.encode(random(32)?)
+    };
     let secret = hex::encode(random(32)?);
     let placeholder = format!("connector-host-webhook-secret-{}", hex::encode(random(8)?));
     let url = format!(
@@ -103,7 +110,7 @@ pub async fn register(
         },
     };
     let options = CallOptions {
-        secret_substitution: Some(SecretSubstitution {
+        secret_substitution: (!app_signed).then(|| SecretSubstitution {
             placeholder,
             secret: SecretString::from(secret.clone()),
         }),
@@ -135,7 +142,7 @@ pub async fn register(
     };
     state
         .store
-        .create_registration(&registration, &secret)
+        .create_registration(&registration, (!app_signed).then_some(secret.as_str()))
         .await?;
     Ok(registration)
 }

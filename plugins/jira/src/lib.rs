@@ -4,11 +4,13 @@
 
 mod actions;
 mod mapping;
+mod webhooks;
 
 use atlassian::{Product, Site, adf_from_text, encode, jql_datetime, read_entry, read_with_raw};
 use connector_sdk::config::Config;
 use connector_sdk::http::{self, Request};
 use connector_sdk::prelude::*;
+use connector_sdk::webhook::{Delivery, Outcome, Registration, Target};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
@@ -119,6 +121,7 @@ impl Connector for Jira {
             &["read:jira-work", "write:jira-work", "read:jira-user"],
         )
         .actions(actions::declared())
+        .webhooks(webhooks::support())
         .build()
     }
 
@@ -358,5 +361,22 @@ impl Connector for Jira {
 
     fn invoke(&self, action: &str, input: Value) -> Result<Value, ConnectorError> {
         actions::invoke(&self.site, action, input)
+    }
+
+    /// Issue and comment events of a dynamic webhook, routed by their site.
+    fn webhook_event(
+        _connection: Option<&Connection>,
+        delivery: Delivery,
+    ) -> Result<Outcome, ConnectorError> {
+        webhooks::event(&delivery)
+    }
+
+    /// A dynamic webhook on one project (OAuth connections).
+    fn register_webhook(&self, target: Target) -> Result<Registration, ConnectorError> {
+        webhooks::register(&self.site, &target)
+    }
+
+    fn unregister_webhook(&self, registration: Registration) -> Result<(), ConnectorError> {
+        webhooks::unregister(&self.site, &registration)
     }
 }

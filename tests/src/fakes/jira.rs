@@ -30,6 +30,8 @@ struct Data {
     issues: Vec<Value>,
     comments: HashMap<String, Vec<Value>>,
     next_id: u64,
+    /// Dynamic webhooks as registered (`POST /rest/api/3/webhook`), with their url.
+    webhooks: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -120,6 +122,12 @@ impl JiraFake {
             .route(
                 "/rest/api/3/issue/{key}/comment",
                 get(comments).post(create_comment),
+            )
+            .route(
+                "/rest/api/3/webhook",
+                get(list_webhooks)
+                    .post(register_webhooks)
+                    .delete(delete_webhooks),
             );
         let router = auth.serve(api.with_state(fake), "jira", 7);
         Self {
@@ -138,6 +146,11 @@ impl JiraFake {
     pub fn issue(&self, key: &str) -> Option<Value> {
         let data = self.data.lock().unwrap();
         data.issues.iter().find(|i| i["key"] == key).cloned()
+    }
+
+    /// The dynamic webhooks registered now (each with `id`, `url`, `events`, `jqlFilter`).
+    pub fn webhooks(&self) -> Vec<Value> {
+        self.data.lock().unwrap().webhooks.clone()
     }
 
     /// The next `count` requests are answered 429 with `Retry-After: 7`.
@@ -527,4 +540,70 @@ async fn delete_issue(
         data.comments.remove(removed_key);
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /rest/api/3/webhook`: each entry of `webhooks` registered (Jira caps an app at 5 per
+/// user and wants a JQL filter), answered with `webhookRegistrationResult`.
+async fn register_webhooks(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
+    let Some(url) = body["url"].as_str() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": ["url is required"]})),
+        )
+            .into_response();
+    };
+    let Some(entries) = body["webhooks"].as_array() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": ["webhooks is required"]})),
+        )
+            .into_response();
+    };
+    let mut data = fake.data.lock().unwrap();
+    let mut results = Vec::new();
+    for entry in entries {
+        let jql = entry["jqlFilter"].as_str().unwrap_or_default();
+        let events = entry["events"].as_array().cloned().unwrap_or_default();
+        if jql.is_empty() || events.is_empty() {
+            results.push(json!({"errors": ["jqlFilter and events are required"]}));
+            continue;
+        }
+        if data.webhooks.len() >= 5 {
+            results.push(
+                json!({"errors": ["Maximum number of webhooks for this app has been reached"]}),
+            );
+            continue;
+        }
+        data.next_id += 1;
+        let id = 1000 + data.next_id;
+        data.webhooks.push(
+            json!({"id": id, "url": url, "events": events, "jqlFilter": jql,
+            "expirationDate": "2027-01-02T09:00:00.000+0000"}),
+        );
+        results.push(json!({"createdWebhookId": id}));
+    }
+    Json(json!({"webhookRegistrationResult": results})).into_response()
+}
+
+/// `GET /rest/api/3/webhook`: the app's webhooks, paged.
+async fn list_webhooks(State(fake): State<Fake>) -> Json<Value> {
+    let data = fake.data.lock().unwrap();
+    Json(
+        json!({"startAt": 0, "maxResults": 100, "total": data.webhooks.len(), "isLast": true,
+        "values": data.webhooks}),
+    )
+}
+
+/// `DELETE /rest/api/3/webhook` with `{"webhookIds": [...]}`: 202.
+async fn delete_webhooks(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
+    let Some(ids) = body["webhookIds"].as_array() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": ["webhookIds is required"]})),
+        )
+            .into_response();
+    };
+    let mut data = fake.data.lock().unwrap();
+    data.webhooks.retain(|w| !ids.contains(&w["id"]));
+    StatusCode::ACCEPTED.into_response()
 }

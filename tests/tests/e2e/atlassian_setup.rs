@@ -39,6 +39,18 @@ impl<F: AtlassianFake> Atlassian<F> {
     where
         Fut: std::future::Future<Output = F>,
     {
+        Self::start_adjusted(connector, start, |_| {}).await
+    }
+
+    /// [`Atlassian::start`] after `adjust` has changed the host's config.
+    pub async fn start_adjusted<Fut>(
+        connector: &str,
+        start: impl FnOnce(AtlassianAuth) -> Fut,
+        adjust: impl FnOnce(&mut connector_host::config::HostConfig) + Send + 'static,
+    ) -> Self
+    where
+        Fut: std::future::Future<Output = F>,
+    {
         let auth = OAuthServer::start(Duration::from_secs(3600)).await;
         let checker = auth.clone();
         let atlassian = AtlassianAuth::new(EMAIL, API_TOKEN, move |token| {
@@ -61,6 +73,7 @@ impl<F: AtlassianFake> Atlassian<F> {
                     allowed_scopes: Vec::new(),
                 },
             );
+            adjust(config);
         })
         .await;
         let key = server.tenant("acme").await;

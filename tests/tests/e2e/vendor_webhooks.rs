@@ -516,3 +516,179 @@ async fn a_flood_on_one_route_is_throttled_while_another_route_passes() {
     assert_eq!(status, 200, "another connection's route passes");
     assert_eq!(host.feed(&second).await.len(), 1);
 }
+
+fn jwt(secret: &str, alg: &str, claims: Value) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let head = b64.encode(json!({"alg": alg, "typ": "JWT"}).to_string());
+    let body = b64.encode(claims.to_string());
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    format!("{head}.{body}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_dynamic_webhooks_are_registered_with_jql_and_their_jwt_deliveries_verified() {
+    use super::atlassian_setup::Atlassian;
+    use connector_tests::contract::{ApiSpec, assert_conforms};
+    use connector_tests::fakes::JiraFake;
+    use connector_tests::fakes::oauth_server::CLIENT_SECRET;
+
+    let jira = Atlassian::start_adjusted("jira", JiraFake::start, |config| {
+        config
+            .vendor_webhooks
+            .app_secrets
+            .insert("jira".into(), ConfigSecret::new(CLIENT_SECRET));
+    })
+    .await;
+    jira.atlassian.add_site("cloud-main", &jira.fake.origin());
+    let (status, created) = jira.connect_with_oauth("jira").await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["data"]["id"].as_str().unwrap().to_owned();
+    let server = &jira.server;
+    let webhooks = format!("/api/v1/connections/{connection}/webhooks");
+
+    let (status, registered) = server
+        .send(
+            Method::POST,
+            &webhooks,
+            Some(&jira.key),
+            Some(json!({"container_id": "ALPHA", "events": ["jira:issue_created", "jira:issue_updated"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{registered}");
+    let at_jira = jira.fake.webhooks();
+    assert_eq!(at_jira.len(), 1);
+    assert_eq!(at_jira[0]["jqlFilter"], "project = \"ALPHA\"");
+    assert_eq!(
+        at_jira[0]["events"],
+        json!(["jira:issue_created", "jira:issue_updated"])
+    );
+    let url = at_jira[0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("{}/webhooks/v1/jira/app", server.base));
+    let (status, refused) = server
+        .send(
+            Method::POST,
+            &webhooks,
+            Some(&jira.key),
+            Some(json!({"container_id": "not a key"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{refused}");
+
+    let issue = |summary: &str| {
+        json!({
+            "timestamp": 1764754000000u64, "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic", "matchedWebhookIds": [at_jira[0]["id"]],
+            "issue": {"id": "10001", "key": "ALPHA-1",
+                "self": format!("{}/rest/api/3/issue/10001", jira.fake.origin()),
+                "fields": {"summary": summary, "project": {"key": "ALPHA"},
+                           "updated": "2026-12-03T09:00:00.000+0000"}},
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let now = now_secs();
+    let claims = json!({"iss": "jira", "exp": now + 120, "iat": now});
+    let deliver = |token: String, id: &str, body: Vec<u8>| {
+        let url = url.clone();
+        let host_client = reqwest::Client::new();
+        let id = id.to_owned();
+        async move {
+            let response = host_client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .header("x-atlassian-webhook-identifier", id)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        }
+    };
+    assert_eq!(
+        deliver(
+            jwt(CLIENT_SECRET, "HS256", claims.clone()),
+            "j-1",
+            issue("Renamed in Jira")
+        )
+        .await,
+        200
+    );
+    let (_, feed) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/changes"),
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    let entries = feed["data"]["entries"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 1, "{feed}");
+    assert_eq!(entries[0]["kind"], "updated");
+    assert_eq!(entries[0]["item_id"], "ALPHA-1");
+    assert_eq!(entries[0]["item"]["title"], "Renamed in Jira");
+
+    for (token, why) in [
+        (
+            jwt("not-the-secret", "HS256", claims.clone()),
+            "wrong secret",
+        ),
+        (jwt(CLIENT_SECRET, "none", claims.clone()), "alg none"),
+        (
+            jwt(
+                CLIENT_SECRET,
+                "HS256",
+                json!({"exp": now - 3600, "iat": now - 7200}),
+            ),
+            "expired",
+        ),
+        ("not.a.jwt".into(), "garbage"),
+    ] {
+        assert_eq!(deliver(token, "j-2", issue("Forged")).await, 401, "{why}");
+    }
+    assert_eq!(
+        deliver(
+            jwt(CLIENT_SECRET, "HS256", claims.clone()),
+            "j-1",
+            issue("Replayed")
+        )
+        .await,
+        200,
+        "a replay is acknowledged"
+    );
+    let (_, feed) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/changes"),
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        feed["data"]["entries"].as_array().unwrap().len(),
+        1,
+        "nothing forged or replayed got in"
+    );
+
+    // Removal at Jira, then the requests against Atlassian's description.
+    let id = registered["data"]["id"].as_str().unwrap();
+    let (status, _) = server
+        .send(
+            Method::DELETE,
+            &format!("{webhooks}/{id}"),
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(jira.fake.webhooks().is_empty());
+    let requests = jira.fake.recorder.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.ends_with("/rest/api/3/webhook"))
+    );
+    assert_conforms(&ApiSpec::jira(), &requests, "jira");
+}
