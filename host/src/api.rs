@@ -9,7 +9,7 @@ pub mod auth;
 mod changes;
 mod close_on_refused_body;
 pub(crate) mod connection_calls;
-mod connections;
+pub(crate) mod connections;
 mod connectors;
 mod cursors;
 mod envelope;
@@ -29,7 +29,7 @@ mod syncs;
 mod tenant_settings;
 mod timestamp;
 mod tools;
-mod unified;
+pub(crate) mod unified;
 mod vendor_webhooks;
 pub(crate) mod views;
 mod webhook_endpoints;
@@ -339,6 +339,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tools", get(tools::list))
         .route("/api/v1/tools/invoke", post(tools::invoke_tool))
         .merge(mcp::router(state.clone()))
+        .merge(crate::console::router())
         .route(
             "/api/v1/connectors/{connector}/oauth-app",
             axum::routing::put(oauth::put_app),

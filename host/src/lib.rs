@@ -9,12 +9,13 @@
 //! - [`syncs`]: sync jobs that turn a connection's items into a changes feed;
 //! - [`tenant_webhooks`]: signed webhook deliveries to tenants' endpoints;
 //! - [`vendor_webhooks`]: vendors' deliveries in, verified by the host, turned into changes;
-//! - [`api`]: the HTTP surface;
+//! - [`api`]: the HTTP surface; `console` the web console on top of it;
 //! - [`config`]: server configuration from file and environment.
 
 pub mod api;
 mod background_task;
 pub mod config;
+mod console;
 pub mod credentials;
 pub mod egress;
 pub mod loader;

@@ -11,6 +11,7 @@
 mod audit;
 mod changes;
 mod connections;
+mod console_sessions;
 mod deliveries;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ use anyhow::Context as _;
 
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT};
 pub use changes::{ChangeEvent, ChangeKind, ChangeObject, ChangesPage, NewChange};
+pub use console_sessions::ConsoleSession;
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDelivery, payload};
 pub use error::StoreError;
 pub use events::{EventType, OutboxEvent};
@@ -93,6 +95,8 @@ pub struct Store {
     webhook_dedup: sled::Tree,
     /// Verified vendor deliveries waiting for their plugin.
     inbound_webhooks: sled::Tree,
+    /// Console sign-ins: SHA-256 of the session token -> session.
+    console_sessions: sled::Tree,
     meta: sled::Tree,
     keys: KeyRing,
 }
@@ -139,6 +143,7 @@ impl Store {
             webhook_registrations: tree("webhook_registrations")?,
             webhook_dedup: tree("webhook_dedup")?,
             inbound_webhooks: tree("inbound_webhooks")?,
+            console_sessions: tree("console_sessions")?,
             meta: tree("meta")?,
             db,
             keys,

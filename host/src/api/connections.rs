@@ -350,7 +350,7 @@ pub async fn create(
     Ok(Envelope::created(record.into()))
 }
 
-async fn create_connection(
+pub(crate) async fn create_connection(
     state: &AppState,
     caller: &TenantCaller,
     body: CreateConnection,
@@ -561,11 +561,23 @@ pub async fn delete(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let record = connection_calls::load(&state, &caller.tenant, &id)?;
+    remove(&state, &caller, &id).await?;
+    Ok(Envelope::ok(json!({ "id": id, "deleted": true })))
+}
+
+/// Deletes a connection (the REST handler and the console run it): its webhooks at the vendor
+/// first while the credential still works, then the grant revoked where the connector says how,
+/// then everything the host keeps of it; audited.
+pub(crate) async fn remove(
+    state: &AppState,
+    caller: &TenantCaller,
+    id: &str,
+) -> Result<(), ApiError> {
+    let record = connection_calls::load(state, &caller.tenant, id)?;
     // Remove its webhooks at the vendor while the credential still works.
-    crate::vendor_webhooks::unregister_all(&state, &record).await;
+    crate::vendor_webhooks::unregister_all(state, &record).await;
     // Revoke the grant at the vendor first (when the connector declares how), then erase.
-    if let Ok(bound) = state.store.credential(&caller.tenant, &id) {
+    if let Ok(bound) = state.store.credential(&caller.tenant, id) {
         state
             .oauth
             .revoke(
@@ -576,20 +588,20 @@ pub async fn delete(
             )
             .await;
     }
-    if !state.store.delete_connection(&caller.tenant, &id).await? {
-        return Err(connection_calls::not_found(&id));
+    if !state.store.delete_connection(&caller.tenant, id).await? {
+        return Err(connection_calls::not_found(id));
     }
     // A database connection's pool goes with it: no socket outlives the credential.
-    state.runtime.sql_pools().close(&caller.tenant, &id);
+    state.runtime.sql_pools().close(&caller.tenant, id);
     audit(
-        &state,
-        &caller,
+        state,
+        caller,
         "credential.delete",
-        &id,
+        id,
         serde_json::Value::Null,
     )
     .await;
-    Ok(Envelope::ok(json!({ "id": id, "deleted": true })))
+    Ok(())
 }
 
 /// `POST /api/v1/connections/{id}/validate`: checks the stored credential with the vendor.

@@ -8,6 +8,7 @@ mod bad_input;
 mod bounded_server;
 mod compile_cache;
 mod confluence;
+mod console;
 mod contract_v0_3;
 mod credential_binding;
 mod datadog;

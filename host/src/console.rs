@@ -1,0 +1,53 @@
+//! The web console at `/console`: server-rendered pages (maud) with plain HTML forms, so it
+//! works without JavaScript, builds without Node, and every page is one request a browser test
+//! can follow. A tenant signs in with an API key (a session cookie: HttpOnly, SameSite=Strict,
+//! Secure over https; a CSRF token in every form), then connects accounts and browses them
+//! through the same use cases as the REST API.
+//!
+//! `session` signs in and out and guards every page, `layout` is the page frame, `connect` the
+//! catalogue and the connect form, `connections` the dashboard, `browse` containers, items and
+//! comments.
+
+mod assets;
+mod browse;
+mod connect;
+mod connections;
+mod layout;
+mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::api::AppState;
+
+/// The console's routes, merged into the API router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(session::home))
+        .route(
+            "/console/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/assets/console.css", get(assets::css))
+        .route("/console/connections", get(connections::dashboard))
+        .route(
+            "/console/connections/{id}/delete",
+            post(connections::delete),
+        )
+        .route("/console/connections/{id}", get(browse::containers))
+        .route(
+            "/console/connections/{id}/containers/{container}",
+            get(browse::items),
+        )
+        .route("/console/connections/{id}/items/{item}", get(browse::item))
+        .route(
+            "/console/connections/{id}/items/{item}/comments",
+            post(browse::add_comment),
+        )
+        .route("/console/connectors", get(connect::catalogue))
+        .route(
+            "/console/connectors/{connector}/connect",
+            get(connect::form).post(connect::submit),
+        )
+}

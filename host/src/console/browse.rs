@@ -1,0 +1,230 @@
+//! The resource browser: a connection's containers, a container's items, an item with its
+//! comments and a form to add one, through the same use cases as the REST API.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{ConsoleError, page};
+use super::session::ConsoleUser;
+use crate::api::AppState;
+use crate::api::unified::{self, ContainersQuery, CreateComment, ItemsQuery, PageQuery};
+
+/// `?cursor=` of a listing page.
+#[derive(Default, Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+fn next_link(base: &str, cursor: Option<&str>) -> Markup {
+    html! {
+        @if let Some(cursor) = cursor {
+            p { a href={ (base) "?cursor=" (urlencode(cursor)) } { "Next page" } }
+        }
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn segment(text: &str) -> String {
+    // Ids may hold `/` or `#` (GitHub's `owner/repo#1`): one path segment each.
+    urlencode(text).replace('+', "%20")
+}
+
+/// `GET /console/connections/{id}`: containers.
+pub async fn containers(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Query(query): Query<CursorQuery>,
+) -> Result<Markup, ConsoleError> {
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let listing = unified::list_containers(
+        &state,
+        &user.tenant,
+        &id,
+        ContainersQuery {
+            cursor: query.cursor,
+            limit: Some(25),
+            ..ContainersQuery::default()
+        },
+    )
+    .await
+    .map_err(fail)?;
+    let base = format!("/console/connections/{}", segment(&id));
+    Ok(page(
+        &connection.name,
+        Some(&user),
+        html! {
+            p class="crumbs" { a href="/console/connections" { "Connections" } " / " (connection.name) }
+            h1 { (connection.name) " " span class="hint" { "(" (connection.connector) ")" } }
+            h2 { "Containers" }
+            ul {
+                @for container in &listing.entries {
+                    li {
+                        a href={ (base) "/containers/" (segment(&container.id)) } { (container.name) }
+                        " " span class="hint" { (container.kind) " · " (container.id) }
+                    }
+                }
+            }
+            @if listing.entries.is_empty() { p { "This connection has no containers." } }
+            (next_link(&base, listing.next_cursor.as_deref()))
+        },
+    ))
+}
+
+/// `GET /console/connections/{id}/containers/{container}`: items.
+pub async fn items(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((id, container)): Path<(String, String)>,
+    Query(query): Query<CursorQuery>,
+) -> Result<Markup, ConsoleError> {
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let listing = unified::list_items(
+        &state,
+        &user.tenant,
+        &id,
+        container.clone(),
+        ItemsQuery {
+            cursor: query.cursor,
+            limit: Some(25),
+            ..ItemsQuery::default()
+        },
+    )
+    .await
+    .map_err(fail)?;
+    let connection_base = format!("/console/connections/{}", segment(&id));
+    let base = format!("{connection_base}/containers/{}", segment(&container));
+    Ok(page(
+        &container,
+        Some(&user),
+        html! {
+            p class="crumbs" {
+                a href="/console/connections" { "Connections" } " / "
+                a href=(connection_base) { (connection.name) } " / " (container)
+            }
+            h1 { (container) }
+            table {
+                thead { tr { th scope="col" { "Item" } th scope="col" { "Title" } th scope="col" { "Updated" } } }
+                tbody {
+                    @for item in &listing.entries {
+                        tr {
+                            td { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.id) } }
+                            td { (item.title) }
+                            td { (item.updated_at.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+            @if listing.entries.is_empty() { p { "No items." } }
+            (next_link(&base, listing.next_cursor.as_deref()))
+        },
+    ))
+}
+
+/// `GET /console/connections/{id}/items/{item}`: the item, its comments, and a comment form.
+pub async fn item(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<Markup, ConsoleError> {
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let found = unified::read_item(&state, &user.tenant, &id, item.clone(), false)
+        .await
+        .map_err(fail)?;
+    let comments = unified::list_comments(
+        &state,
+        &user.tenant,
+        &id,
+        item.clone(),
+        PageQuery {
+            limit: Some(50),
+            ..PageQuery::default()
+        },
+    )
+    .await
+    .map_err(fail)?;
+    let connection_base = format!("/console/connections/{}", segment(&id));
+    let here = format!("{connection_base}/items/{}", segment(&item));
+    Ok(page(
+        &found.title,
+        Some(&user),
+        html! {
+            p class="crumbs" {
+                a href="/console/connections" { "Connections" } " / "
+                a href=(connection_base) { (connection.name) } " / "
+                a href={ (connection_base) "/containers/" (segment(&found.container_id)) } { (found.container_id) }
+                " / " (found.id)
+            }
+            h1 { (found.title) }
+            @if let Some(url) = &found.url { p { a href=(url) rel="noreferrer noopener" { "Open at the vendor" } } }
+            @if let Some(body) = &found.body { div class="body" { (body) } }
+            h2 { "Comments" }
+            @if comments.entries.is_empty() { p { "No comments yet." } }
+            ol {
+                @for comment in &comments.entries {
+                    li {
+                        div class="body" { (comment.body) }
+                        p class="hint" {
+                            (comment.author.as_ref().and_then(|a| a.display_name.clone()).unwrap_or_default())
+                            " " (comment.created_at.as_deref().unwrap_or(""))
+                        }
+                    }
+                }
+            }
+            h2 { "Add a comment" }
+            form method="post" action={ (here) "/comments" } {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="body" { "Comment" }
+                textarea id="body" name="body" required {}
+                button type="submit" { "Add comment" }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    body: String,
+}
+
+/// `POST /console/connections/{id}/items/{item}/comments`.
+pub async fn add_comment(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((id, item)): Path<(String, String)>,
+    Form(form): Form<CommentForm>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form.csrf)?;
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    unified::create_comment(
+        &state,
+        &user.tenant,
+        &id,
+        item.clone(),
+        CreateComment {
+            body: form.body,
+            body_format: Default::default(),
+        },
+        false,
+    )
+    .await
+    .map_err(fail)?;
+    Ok(Redirect::to(&format!(
+        "/console/connections/{}/items/{}",
+        segment(&id),
+        segment(&item)
+    ))
+    .into_response())
+}

@@ -1,0 +1,311 @@
+//! Connecting an account: the catalogue of installed connectors, and a form generated from a
+//! connector's config JSON Schema and its auth methods (API key, token, basic, multi-part). The
+//! form posts to the same create use case as `POST /api/v1/connections`, so the plugin's
+//! `validate` and `connect` check it live before anything is stored; their message comes back
+//! above the form.
+
+use std::collections::BTreeMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Map, Value, json};
+
+use super::layout::{ConsoleError, alert, page};
+use super::session::ConsoleUser;
+use crate::api::AppState;
+use crate::runtime::{ConnectorManifest, CredentialKindManifest};
+
+/// `GET /console/connectors`.
+pub async fn catalogue(State(state): State<AppState>, user: ConsoleUser) -> Markup {
+    let mut plugins = state.runtime.plugins();
+    plugins.sort_by(|a, b| a.manifest.display_name.cmp(&b.manifest.display_name));
+    page(
+        "Connect an account",
+        Some(&user),
+        html! {
+            h1 { "Connect an account" }
+            ul {
+                @for plugin in &plugins {
+                    @let manifest = &plugin.manifest;
+                    li {
+                        a href={ "/console/connectors/" (manifest.id) "/connect" } { (manifest.display_name) }
+                        " " span class="hint" { (manifest.description) }
+                        br;
+                        span class="hint" {
+                            "Sign-in: "
+                            @for (n, method) in manifest.auth_methods.iter().enumerate() {
+                                @if n > 0 { ", " }
+                                (method.label)
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The config fields of a schema: (name, title, description, type, required).
+fn fields(schema: &Value) -> Vec<(String, String, String, String, bool)> {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, property)| {
+                    (
+                        name.clone(),
+                        property["title"].as_str().unwrap_or(name).to_owned(),
+                        property["description"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        property["type"].as_str().unwrap_or("string").to_owned(),
+                        required.contains(&name.as_str()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn form_markup(
+    user: &ConsoleUser,
+    manifest: &ConnectorManifest,
+    message: Option<&str>,
+    values: &BTreeMap<String, String>,
+) -> Markup {
+    let methods: Vec<_> = manifest
+        .auth_methods
+        .iter()
+        .filter(|m| !matches!(m.kind, CredentialKindManifest::Oauth2 { .. }))
+        .collect();
+    let oauth = manifest
+        .auth_methods
+        .iter()
+        .any(|m| matches!(m.kind, CredentialKindManifest::Oauth2 { .. }));
+    let value = |name: &str| values.get(name).cloned().unwrap_or_default();
+    page(
+        &format!("Connect {}", manifest.display_name),
+        Some(user),
+        html! {
+            p class="crumbs" { a href="/console/connectors" { "Connect an account" } " / " (manifest.display_name) }
+            h1 { "Connect " (manifest.display_name) }
+            (alert(message))
+            @if oauth {
+                p class="hint" { "OAuth sign-in for this connector goes through " code { "POST /api/v1/oauth/" (manifest.id) "/authorize" } "." }
+            }
+            @if methods.is_empty() {
+                p { "This connector connects through OAuth only." }
+            } @else {
+                form method="post" action={ "/console/connectors/" (manifest.id) "/connect" } {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="name" { "Name " span class="hint" { "(optional)" } }
+                    input id="name" name="name" value=(value("name"));
+                    @for (name, title, description, kind, required) in fields(&manifest.config_schema) {
+                        @let id = format!("config.{name}");
+                        @if kind == "boolean" {
+                            label for=(id) {
+                                input id=(id) name=(id) type="checkbox" value="true" checked[value(&id) == "true"];
+                                " " (title)
+                            }
+                        } @else {
+                            label for=(id) {
+                                (title)
+                                @if !required { " " span class="hint" { "(optional)" } }
+                            }
+                            input id=(id) name=(id) value=(value(&id)) required[required]
+                                type=(if kind == "integer" || kind == "number" { "number" } else { "text" })
+                                aria-describedby={ (id) ".hint" };
+                            @if !description.is_empty() { span id={ (id) ".hint" } class="hint" { (description) } }
+                        }
+                    }
+                    label for="auth_method" { "Sign-in method" }
+                    select id="auth_method" name="auth_method" {
+                        @for method in &methods {
+                            option value=(method.id) selected[value("auth_method") == method.id] { (method.label) }
+                        }
+                    }
+                    @for method in &methods {
+                        fieldset {
+                            legend { (method.label) }
+                            @match &method.kind {
+                                CredentialKindManifest::Basic => {
+                                    label for={ (method.id) ".username" } { "User name or e-mail" }
+                                    input id={ (method.id) ".username" } name={ (method.id) ".username" } autocomplete="username" value=(value(&format!("{}.username", method.id)));
+                                    label for={ (method.id) ".password" } { "Password or API token" }
+                                    input id={ (method.id) ".password" } name={ (method.id) ".password" } type="password" autocomplete="off";
+                                }
+                                CredentialKindManifest::Bearer => {
+                                    label for={ (method.id) ".token" } { "Token" }
+                                    input id={ (method.id) ".token" } name={ (method.id) ".token" } type="password" autocomplete="off";
+                                }
+                                CredentialKindManifest::ApiKey => {
+                                    label for={ (method.id) ".key" } { "API key" }
+                                    input id={ (method.id) ".key" } name={ (method.id) ".key" } type="password" autocomplete="off";
+                                }
+                                CredentialKindManifest::MultiPart { parts } => {
+                                    @for part in parts {
+                                        label for={ (method.id) ".part." (part.name) } { (part.label) }
+                                        input id={ (method.id) ".part." (part.name) } name={ (method.id) ".part." (part.name) } type="password" autocomplete="off";
+                                    }
+                                }
+                                CredentialKindManifest::Oauth2 { .. } => {}
+                            }
+                        }
+                    }
+                    button type="submit" { "Connect" }
+                }
+            }
+        },
+    )
+}
+
+fn manifest_of(
+    state: &AppState,
+    user: &ConsoleUser,
+    connector: &str,
+) -> Result<ConnectorManifest, ConsoleError> {
+    state
+        .runtime
+        .plugin(connector)
+        .map(|plugin| plugin.manifest.clone())
+        .ok_or_else(|| {
+            ConsoleError::new(
+                StatusCode::NOT_FOUND,
+                format!("connector `{connector}` is not installed"),
+            )
+            .for_user(user)
+        })
+}
+
+/// `GET /console/connectors/{connector}/connect`.
+pub async fn form(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(connector): Path<String>,
+) -> Result<Markup, ConsoleError> {
+    let manifest = manifest_of(&state, &user, &connector)?;
+    Ok(form_markup(&user, &manifest, None, &BTreeMap::new()))
+}
+
+/// The create body the form describes.
+fn create_body(
+    manifest: &ConnectorManifest,
+    values: &BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let get = |name: &str| values.get(name).map(String::as_str).unwrap_or_default();
+    let mut config = Map::new();
+    for (name, _, _, kind, _) in fields(&manifest.config_schema) {
+        let raw = get(&format!("config.{name}")).trim();
+        let value = match kind.as_str() {
+            "boolean" => Value::Bool(raw == "true"),
+            _ if raw.is_empty() => continue,
+            "integer" => json!(
+                raw.parse::<i64>()
+                    .map_err(|_| format!("{name} must be a whole number"))?
+            ),
+            "number" => json!(
+                raw.parse::<f64>()
+                    .map_err(|_| format!("{name} must be a number"))?
+            ),
+            _ => Value::String(raw.to_owned()),
+        };
+        config.insert(name, value);
+    }
+    let method_id = get("auth_method");
+    let method = manifest
+        .auth_methods
+        .iter()
+        .find(|m| m.id == method_id)
+        .ok_or("choose a sign-in method")?;
+    let field = |name: &str| get(&format!("{method_id}.{name}")).to_owned();
+    let credentials = match &method.kind {
+        CredentialKindManifest::Basic => {
+            json!({"type": "basic", "username": field("username"), "password": field("password")})
+        }
+        CredentialKindManifest::Bearer => json!({"type": "bearer", "token": field("token")}),
+        CredentialKindManifest::ApiKey => json!({"type": "api_key", "key": field("key")}),
+        CredentialKindManifest::MultiPart { parts } => {
+            let parts: Map<String, Value> = parts
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        Value::String(field(&format!("part.{}", p.name))),
+                    )
+                })
+                .collect();
+            json!({"type": "parts", "parts": parts})
+        }
+        CredentialKindManifest::Oauth2 { .. } => {
+            return Err("OAuth connects through the authorize flow".into());
+        }
+    };
+    let mut body = json!({
+        "connector": manifest.id,
+        "config": config,
+        "credentials": credentials,
+        "auth_method": method_id,
+    });
+    let name = get("name").trim();
+    if !name.is_empty() {
+        body["name"] = json!(name);
+    }
+    Ok(body)
+}
+
+/// `POST /console/connectors/{connector}/connect`.
+pub async fn submit(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(connector): Path<String>,
+    Form(values): Form<BTreeMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(values.get("csrf").map(String::as_str).unwrap_or_default())?;
+    let manifest = manifest_of(&state, &user, &connector)?;
+    // What the user typed comes back on a refusal, secrets excepted.
+    let kept: BTreeMap<String, String> = values
+        .iter()
+        .filter(|(name, _)| {
+            !name.ends_with(".password")
+                && !name.ends_with(".token")
+                && !name.ends_with(".key")
+                && !name.contains(".part.")
+                && name.as_str() != "csrf"
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let refused = |status: StatusCode, message: &str| {
+        (status, form_markup(&user, &manifest, Some(message), &kept)).into_response()
+    };
+    let body = match create_body(&manifest, &values) {
+        Ok(body) => body,
+        Err(message) => return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message)),
+    };
+    let create = match serde_json::from_value(body) {
+        Ok(create) => create,
+        Err(error) => {
+            return Ok(refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &error.to_string(),
+            ));
+        }
+    };
+    match crate::api::connections::create_connection(&state, &user.caller(), create).await {
+        Ok(record) => {
+            Ok(Redirect::to(&format!("/console/connections/{}", record.id)).into_response())
+        }
+        Err(error) => {
+            let status = error.status.unwrap_or_else(|| error.code.status());
+            Ok(refused(status, &error.message))
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Signing in and out, and the guard of every page. The cookie holds a random session token;
+//! the store keeps only its SHA-256 with the tenant, the API key's id and a CSRF token. A
+//! session ends at sign-out, after `SESSION_TTL`, or as soon as its API key is revoked or
+//! expires.
+
+use axum::Form;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use maud::html;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use super::layout::{ConsoleError, alert, page};
+use crate::api::AppState;
+use crate::credentials::unix_now;
+use crate::store::ConsoleSession;
+
+/// The session cookie.
+const COOKIE: &str = "ch_console";
+/// How long a sign-in lasts: 12 hours.
+const SESSION_TTL_SECS: u64 = 12 * 3600;
+
+/// The signed-in tenant of a console request.
+#[derive(Clone, Debug)]
+pub struct ConsoleUser {
+    pub tenant: String,
+    pub key_id: String,
+    pub csrf: String,
+    digest: [u8; 32],
+}
+
+impl ConsoleUser {
+    /// `key:<id>`, as the audit log names API-key callers.
+    pub fn actor(&self) -> String {
+        format!("key:{}", self.key_id)
+    }
+
+    /// The caller as the API's use cases take it.
+    pub fn caller(&self) -> crate::api::auth::TenantCaller {
+        crate::api::auth::TenantCaller {
+            tenant: self.tenant.clone(),
+            actor: self.actor(),
+        }
+    }
+
+    /// Refuses a form whose CSRF token is not this session's (403).
+    pub fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
+        let expected = Sha256::digest(self.csrf.as_bytes());
+        let given = Sha256::digest(presented.as_bytes());
+        let same = expected
+            .iter()
+            .zip(given.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        if same && !presented.is_empty() {
+            Ok(())
+        } else {
+            Err(ConsoleError::new(
+                StatusCode::FORBIDDEN,
+                "this form is not from your console session (missing or stale CSRF token); reload the page and try again",
+            )
+            .for_user(self))
+        }
+    }
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn random_token() -> Result<String, ConsoleError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| {
+        ConsoleError::new(StatusCode::INTERNAL_SERVER_ERROR, "no randomness available")
+    })?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The session of a request, if it is live and its API key still valid.
+fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleUser> {
+    let token = token_of(headers)?;
+    let digest = digest(&token);
+    let now = unix_now();
+    let session = state.store.console_session(&digest, now).ok()??;
+    let key_live = state
+        .store
+        .api_keys(&session.tenant)
+        .ok()?
+        .iter()
+        .any(|key| key.id == session.key_id && !key.expired(now));
+    key_live.then_some(ConsoleUser {
+        tenant: session.tenant,
+        key_id: session.key_id,
+        csrf: session.csrf,
+        digest,
+    })
+}
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        current(state, &parts.headers)
+            .ok_or_else(|| Redirect::to("/console/sign-in").into_response())
+    }
+}
+
+fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
+    let secure = if state.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// `GET /console`.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Redirect {
+    match current(&state, &headers) {
+        Some(_) => Redirect::to("/console/connections"),
+        None => Redirect::to("/console/sign-in"),
+    }
+}
+
+fn sign_in_markup(message: Option<&str>) -> maud::Markup {
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            p { "Sign in with your tenant's API key (" code { "chk_..." } "), as issued by the operator." }
+            (alert(message))
+            form method="post" action="/console/sign-in" {
+                label for="key" { "API key" }
+                input id="key" name="key" type="password" autocomplete="off" required;
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// `GET /console/sign-in`.
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if current(&state, &headers).is_some() {
+        return Redirect::to("/console/connections").into_response();
+    }
+    sign_in_markup(None).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    key: String,
+}
+
+/// `POST /console/sign-in`.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, ConsoleError> {
+    let now = unix_now();
+    let record = match state.store.api_key(form.key.trim())? {
+        Some(record) if !record.expired(now) => record,
+        _ => {
+            return Ok((
+                StatusCode::UNAUTHORIZED,
+                sign_in_markup(Some("That API key is not valid (or has expired).")),
+            )
+                .into_response());
+        }
+    };
+    let token = random_token()?;
+    let session = ConsoleSession {
+        tenant: record.tenant.clone(),
+        key_id: record.id.clone(),
+        csrf: random_token()?,
+        expires_at: now + SESSION_TTL_SECS,
+    };
+    state
+        .store
+        .create_console_session(&digest(&token), &session)
+        .await?;
+    let _ = state
+        .store
+        .audit(
+            Some(&record.tenant),
+            &format!("key:{}", record.id),
+            "console.sign_in",
+            &record.id,
+            serde_json::Value::Null,
+        )
+        .await;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie(&state, &token, SESSION_TTL_SECS)),
+            (header::LOCATION, "/console/connections".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `POST /console/sign-out`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form.csrf)?;
+    state.store.delete_console_session(&user.digest).await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie(&state, "", 0)),
+            (header::LOCATION, "/console/sign-in".to_owned()),
+        ],
+    )
+        .into_response())
+}

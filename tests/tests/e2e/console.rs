@@ -1,0 +1,304 @@
+//! The web console over HTTP, as a browser would use it (cookies, forms, redirects): sign in
+//! with an API key, connect Jira with an API token against the Jira fake (the vendor's refusal
+//! shown above the form), browse project → issue → comments, add a comment and see it; forms
+//! without the session's CSRF token, another tenant's URLs, a revoked key and sign-out are
+//! refused.
+
+use connector_tests::fakes::JiraFake;
+use reqwest::Method;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::Value;
+
+use super::atlassian_setup::{API_TOKEN, Atlassian, EMAIL};
+
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    html: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        if let Some(form) = form {
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form.iter())
+                .finish();
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (location, set_cookie) = (header(LOCATION), header(SET_COOKIE));
+        if let Some(set) = &set_cookie {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        }
+        Page {
+            status: response.status().as_u16(),
+            location,
+            set_cookie,
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    async fn sign_in(&mut self, key: &str) -> Page {
+        self.post("/console/sign-in", &[("key", key)]).await
+    }
+}
+
+/// The CSRF token of the first form on a page.
+fn csrf(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
+    let jira = Atlassian::start("jira", JiraFake::start).await;
+    let mut browser = Browser::new(&jira.server.base);
+
+    let page = browser.get("/console").await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/console/sign-in"))
+    );
+    let page = browser.get("/console/connections").await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/console/sign-in"),
+        "pages need a session"
+    );
+    let page = browser.sign_in("chk_not-a-key").await;
+    assert_eq!(page.status, 401);
+    assert!(page.html.contains("not valid"), "{}", page.html);
+
+    let page = browser.sign_in(&jira.key).await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/console/connections"))
+    );
+    let cookie = page.set_cookie.unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(
+        !cookie.contains(&jira.key),
+        "the cookie is a session token, not the key"
+    );
+    let page = browser.get("/console/connections").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("No connections yet"));
+
+    let page = browser.get("/console/connectors").await;
+    assert!(page.html.contains("/console/connectors/jira/connect"));
+    let page = browser.get("/console/connectors/jira/connect").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("name=\"config.site_url\""),
+        "the form comes from the config schema"
+    );
+    let token = csrf(&page.html);
+    let (_, connector) = jira
+        .server
+        .send(
+            Method::GET,
+            "/api/v1/connectors/jira",
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    let method = connector["data"]["auth_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "basic")
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let origin = jira.fake.origin();
+    let user_field = format!("{method}.username");
+    let password_field = format!("{method}.password");
+    let form = |password: &'static str| {
+        vec![
+            ("csrf".to_owned(), token.clone()),
+            ("name".to_owned(), "Acme Jira".to_owned()),
+            ("config.site_url".to_owned(), origin.clone()),
+            ("auth_method".to_owned(), method.clone()),
+            (user_field.clone(), EMAIL.to_owned()),
+            (password_field.clone(), password.to_owned()),
+        ]
+    };
+    let wrong = form("wrong-token");
+    let wrong: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = browser
+        .post("/console/connectors/jira/connect", &wrong)
+        .await;
+    assert_eq!(page.status, 422, "the vendor refused the token");
+    assert!(page.html.contains("role=\"alert\""), "{}", page.html);
+    assert!(page.html.contains("Acme Jira"), "what was typed comes back");
+    assert!(!page.html.contains("wrong-token"), "secrets do not");
+    let right = form(API_TOKEN);
+    let right: Vec<(&str, &str)> = right
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = browser
+        .post("/console/connectors/jira/connect", &right)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    let connection_page = page.location.unwrap();
+    assert!(connection_page.starts_with("/console/connections/"));
+
+    let page = browser.get(&connection_page).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Project ALPHA"));
+    let page = browser
+        .get(&format!("{connection_page}/containers/ALPHA"))
+        .await;
+    assert!(page.html.contains("ALPHA issue 3"), "{}", page.html);
+    let item = format!("{connection_page}/items/ALPHA-3");
+    let page = browser.get(&item).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Comment 1 on ALPHA-3"));
+    let token = csrf(&page.html);
+
+    let page = browser
+        .post(
+            &format!("{item}/comments"),
+            &[("body", "Forged without a token")],
+        )
+        .await;
+    assert_eq!(page.status, 403, "a form without the CSRF token is refused");
+    let page = browser
+        .post(
+            &format!("{item}/comments"),
+            &[
+                ("csrf", "not-the-token"),
+                ("body", "Forged with a wrong token"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let page = browser
+        .post(
+            &format!("{item}/comments"),
+            &[
+                ("csrf", &token),
+                ("body", "Added from the console <b>bold?</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some(item.as_str()))
+    );
+    let page = browser.get(&item).await;
+    assert!(
+        page.html
+            .contains("Added from the console &lt;b&gt;bold?&lt;/b&gt;"),
+        "escaped"
+    );
+    assert!(!page.html.contains("Forged"));
+
+    // Another tenant's session sees none of it.
+    let other_key = jira.server.tenant("intruder").await;
+    let mut intruder = Browser::new(&jira.server.base);
+    intruder.sign_in(&other_key).await;
+    for path in [connection_page.clone(), item.clone()] {
+        let page = intruder.get(&path).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.html);
+    }
+    let intruder_token = csrf(&intruder.get("/console/connections").await.html);
+    let page = intruder
+        .post(
+            &format!("{connection_page}/delete"),
+            &[("csrf", intruder_token.as_str())],
+        )
+        .await;
+    assert_eq!(
+        page.status, 404,
+        "cannot delete another tenant's connection"
+    );
+
+    // The dashboard lists it; sign-out ends the session.
+    let page = browser.get("/console/connections").await;
+    assert!(page.html.contains("Acme Jira"));
+    assert!(page.html.contains("status-active"));
+    let token = csrf(&page.html);
+    let page = browser.post("/console/sign-out", &[("csrf", &token)]).await;
+    assert_eq!(page.location.as_deref(), Some("/console/sign-in"));
+    let page = browser.get("/console/connections").await;
+    assert_eq!(page.location.as_deref(), Some("/console/sign-in"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_the_api_key_ends_its_console_sessions() {
+    let jira = Atlassian::start("jira", JiraFake::start).await;
+    let mut browser = Browser::new(&jira.server.base);
+    browser.sign_in(&jira.key).await;
+    assert_eq!(browser.get("/console/connections").await.status, 200);
+    let (_, keys) = jira
+        .server
+        .send(
+            Method::GET,
+            "/admin/v1/tenants/acme/api-keys",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _): (u16, Value) = jira
+        .server
+        .send(
+            Method::DELETE,
+            &format!("/admin/v1/tenants/acme/api-keys/{id}"),
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = browser.get("/console/connections").await;
+    assert_eq!(page.location.as_deref(), Some("/console/sign-in"));
+}
