@@ -117,6 +117,7 @@ fn main() -> anyhow::Result<()> {
             }
             run(&mut unit)?;
             ensure_postgres()?;
+            ensure_browser(&root)?;
             step("running the tests");
             let mut command = cargo();
             command
@@ -266,11 +267,7 @@ fn ensure_postgres() -> anyhow::Result<()> {
     if std::env::var_os("PG_BIN_DIR").is_some() || Path::new(POSTGRES_BIN).join("initdb").exists() {
         return Ok(());
     }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
+    if !is_root() {
         eprintln!(
             "xtask: PostgreSQL 15 is not installed and this is not root: the PostgreSQL tests \
              will fail (install Debian's postgresql-15, or set PG_BIN_DIR to a bin directory \
@@ -283,6 +280,66 @@ fn ensure_postgres() -> anyhow::Result<()> {
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends", "postgresql-15"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Debian's chromium.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The console's browser tests drive Debian's `chromium` with `playwright-core` and check
+/// pages with `axe-core` (npm, pinned by `tests/browser/package-lock.json`; no browser is
+/// downloaded). Installs what is missing: chromium and Node with apt-get when root, the npm
+/// packages with `npm ci`. Idempotent.
+fn ensure_browser(root: &Path) -> anyhow::Result<()> {
+    let have = |program: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push("chromium");
+    }
+    if !have("node") || !have("npm") {
+        missing.extend(["nodejs", "npm"]);
+    }
+    if !missing.is_empty() {
+        if !is_root() {
+            eprintln!(
+                "xtask: {} missing and this is not root: the browser tests will fail (install \
+                 Debian's {})",
+                missing.join(", "),
+                missing.join(" ")
+            );
+            return Ok(());
+        }
+        step(&format!(
+            "installing {} for the browser tests",
+            missing.join(", ")
+        ));
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let browser = root.join("tests/browser");
+    if !browser.join("node_modules/playwright-core").exists()
+        || !browser.join("node_modules/axe-core").exists()
+    {
+        step("installing the browser tests' npm packages (npm ci)");
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&browser))?;
+    }
+    Ok(())
 }
 
 /// Copies through a temporary name and a rename, so a host watching `to`'s dir never sees a

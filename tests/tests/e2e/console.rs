@@ -302,3 +302,72 @@ async fn revoking_the_api_key_ends_its_console_sessions() {
     let page = browser.get("/console/connections").await;
     assert_eq!(page.location.as_deref(), Some("/console/sign-in"));
 }
+
+/// The same path in Debian's chromium, driven by `tests/browser/console.mjs` (playwright-core),
+/// with axe-core on every page; screenshots land in `target/screenshots/console/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_signs_in_connects_browses_and_comments() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        dir.join("node_modules/playwright-core").exists()
+            && std::path::Path::new(&chromium).exists(),
+        "the browser tests need Debian's chromium and `npm ci` in tests/browser: run them with `cargo xtask test`, which installs both"
+    );
+    let jira = Atlassian::start("jira", JiraFake::start).await;
+    let (_, connector) = jira
+        .server
+        .send(
+            Method::GET,
+            "/api/v1/connectors/jira",
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    let method = connector["data"]["auth_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "basic")
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let shots =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/console");
+    let envs = [
+        ("CONSOLE_BASE", jira.server.base.clone()),
+        ("CONSOLE_KEY", jira.key.clone()),
+        ("JIRA_SITE", jira.fake.origin()),
+        ("JIRA_EMAIL", EMAIL.to_owned()),
+        ("JIRA_TOKEN", API_TOKEN.to_owned()),
+        ("JIRA_METHOD", method),
+        ("SCREENSHOTS", shots.display().to_string()),
+        ("CHROMIUM", chromium),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("console.mjs")
+            .current_dir(&dir)
+            .envs(envs)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, comments) = jira
+        .server
+        .send(
+            Method::GET,
+            "/api/v1/audit?limit=100",
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    assert!(comments.to_string().contains("console.sign_in"));
+    assert!(shots.join("item.png").exists(), "screenshots are written");
+}
