@@ -50,4 +50,9 @@ pub fn router() -> Router<AppState> {
             "/console/connectors/{connector}/connect",
             get(connect::form).post(connect::submit),
         )
+        .route(
+            "/console/connectors/{connector}/oauth",
+            post(connect::submit_oauth),
+        )
+        .route("/console/oauth/landed", get(connect::landed))
 }

@@ -61,16 +61,16 @@ try {
   await page.getByRole("link", { name: "Connect an account" }).first().click();
   await check("connectors");
   await page.getByRole("link", { name: "Jira", exact: true }).click();
-  await page.getByLabel(/site/i).first().fill(env("JIRA_SITE"));
-  await page.getByLabel("Sign-in method").selectOption(env("JIRA_METHOD"));
+  await page.locator(`[id="config.site_url"]`).fill(env("JIRA_SITE"));
+  await page.locator(`[id="auth_method"]`).selectOption(env("JIRA_METHOD"));
   const method = env("JIRA_METHOD");
   await page.locator(`[id="${method}.username"]`).fill(env("JIRA_EMAIL"));
   await page.locator(`[id="${method}.password"]`).fill("wrong-token");
-  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByRole("button", { name: "Connect", exact: true }).click();
   await page.getByRole("alert").waitFor();
   await check("connect-refused");
   await page.locator(`[id="${method}.password"]`).fill(env("JIRA_TOKEN"));
-  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByRole("button", { name: "Connect", exact: true }).click();
   await expectText("Project ALPHA");
   await check("containers");
 

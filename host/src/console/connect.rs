@@ -76,6 +76,36 @@ fn fields(schema: &Value) -> Vec<(String, String, String, String, bool)> {
         .unwrap_or_default()
 }
 
+/// The config fields of the schema as inputs; `prefix` keeps ids unique when a page has two
+/// forms.
+fn config_inputs(
+    manifest: &ConnectorManifest,
+    prefix: &str,
+    value: &dyn Fn(&str) -> String,
+) -> Markup {
+    html! {
+        @for (name, title, description, kind, required) in fields(&manifest.config_schema) {
+            @let field = format!("config.{name}");
+            @let id = format!("{prefix}{field}");
+            @if kind == "boolean" {
+                label for=(id) {
+                    input id=(id) name=(field) type="checkbox" value="true" checked[value(&field) == "true"];
+                    " " (title)
+                }
+            } @else {
+                label for=(id) {
+                    (title)
+                    @if !required { " " span class="hint" { "(optional)" } }
+                }
+                input id=(id) name=(field) value=(value(&field)) required[required]
+                    type=(if kind == "integer" || kind == "number" { "number" } else { "text" })
+                    aria-describedby={ (id) ".hint" };
+                @if !description.is_empty() { span id={ (id) ".hint" } class="hint" { (description) } }
+            }
+        }
+    }
+}
+
 fn form_markup(
     user: &ConsoleUser,
     manifest: &ConnectorManifest,
@@ -100,7 +130,22 @@ fn form_markup(
             h1 { "Connect " (manifest.display_name) }
             (alert(message))
             @if oauth {
-                p class="hint" { "OAuth sign-in for this connector goes through " code { "POST /api/v1/oauth/" (manifest.id) "/authorize" } "." }
+                h2 { "Sign in at " (manifest.display_name) }
+                form method="post" action={ "/console/connectors/" (manifest.id) "/oauth" } {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    (config_inputs(manifest, "oauth.", &value))
+                    @let oauth_methods: Vec<_> = manifest.auth_methods.iter().filter(|m| matches!(m.kind, CredentialKindManifest::Oauth2 { .. })).collect();
+                    @if oauth_methods.len() > 1 {
+                        label for="oauth.auth_method" { "Sign-in method" }
+                        select id="oauth.auth_method" name="auth_method" {
+                            @for method in &oauth_methods { option value=(method.id) { (method.label) } }
+                        }
+                    } @else if let Some(method) = oauth_methods.first() {
+                        input type="hidden" name="auth_method" value=(method.id);
+                    }
+                    button type="submit" { "Continue to " (manifest.display_name) }
+                }
+                @if !methods.is_empty() { h2 { "Or with a key or token" } }
             }
             @if methods.is_empty() {
                 p { "This connector connects through OAuth only." }
@@ -109,24 +154,7 @@ fn form_markup(
                     input type="hidden" name="csrf" value=(user.csrf);
                     label for="name" { "Name " span class="hint" { "(optional)" } }
                     input id="name" name="name" value=(value("name"));
-                    @for (name, title, description, kind, required) in fields(&manifest.config_schema) {
-                        @let id = format!("config.{name}");
-                        @if kind == "boolean" {
-                            label for=(id) {
-                                input id=(id) name=(id) type="checkbox" value="true" checked[value(&id) == "true"];
-                                " " (title)
-                            }
-                        } @else {
-                            label for=(id) {
-                                (title)
-                                @if !required { " " span class="hint" { "(optional)" } }
-                            }
-                            input id=(id) name=(id) value=(value(&id)) required[required]
-                                type=(if kind == "integer" || kind == "number" { "number" } else { "text" })
-                                aria-describedby={ (id) ".hint" };
-                            @if !description.is_empty() { span id={ (id) ".hint" } class="hint" { (description) } }
-                        }
-                    }
+                    (config_inputs(manifest, "", &value))
                     label for="auth_method" { "Sign-in method" }
                     select id="auth_method" name="auth_method" {
                         @for method in &methods {
@@ -196,11 +224,11 @@ pub async fn form(
     Ok(form_markup(&user, &manifest, None, &BTreeMap::new()))
 }
 
-/// The create body the form describes.
-fn create_body(
+/// The connection config the form's `config.*` fields describe, typed by the schema.
+fn config_of(
     manifest: &ConnectorManifest,
     values: &BTreeMap<String, String>,
-) -> Result<Value, String> {
+) -> Result<Map<String, Value>, String> {
     let get = |name: &str| values.get(name).map(String::as_str).unwrap_or_default();
     let mut config = Map::new();
     for (name, _, _, kind, _) in fields(&manifest.config_schema) {
@@ -220,6 +248,16 @@ fn create_body(
         };
         config.insert(name, value);
     }
+    Ok(config)
+}
+
+/// The create body the form describes.
+fn create_body(
+    manifest: &ConnectorManifest,
+    values: &BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let get = |name: &str| values.get(name).map(String::as_str).unwrap_or_default();
+    let config = config_of(manifest, values)?;
     let method_id = get("auth_method");
     let method = manifest
         .auth_methods
@@ -308,4 +346,54 @@ pub async fn submit(
             Ok(refused(status, &error.message))
         }
     }
+}
+
+/// `POST /console/connectors/{connector}/oauth`: starts the host's OAuth flow and sends the
+/// browser to its start page; the callback lands back on `/console/oauth/landed`.
+pub async fn submit_oauth(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(connector): Path<String>,
+    Form(values): Form<BTreeMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(values.get("csrf").map(String::as_str).unwrap_or_default())?;
+    let manifest = manifest_of(&state, &user, &connector)?;
+    let fail = |error: crate::api::ApiError| ConsoleError::from(error).for_user(&user);
+    let config = config_of(&manifest, &values).map_err(|message| {
+        ConsoleError::new(StatusCode::UNPROCESSABLE_ENTITY, message).for_user(&user)
+    })?;
+    let authorization = state
+        .oauth
+        .authorize(crate::credentials::AuthorizeRequest {
+            tenant: user.tenant.clone(),
+            connector: connector.clone(),
+            config,
+            scopes: Vec::new(),
+            redirect_uri: None,
+            return_to: Some(format!(
+                "{}/console/oauth/landed",
+                state.settings.public_url.trim_end_matches('/')
+            )),
+            name: None,
+            auth_method: values.get("auth_method").cloned(),
+        })
+        .await
+        .map_err(|error| fail(error.into()))?;
+    Ok(Redirect::to(&authorization.authorization_url).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct Landed {
+    connection_id: String,
+}
+
+/// `GET /console/oauth/landed?connection_id=...`: where an OAuth flow started here ends.
+pub async fn landed(
+    _user: ConsoleUser,
+    axum::extract::Query(landed): axum::extract::Query<Landed>,
+) -> Redirect {
+    Redirect::to(&format!(
+        "/console/connections/{}",
+        url::form_urlencoded::byte_serialize(landed.connection_id.as_bytes()).collect::<String>()
+    ))
 }

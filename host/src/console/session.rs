@@ -1,7 +1,9 @@
 //! Signing in and out, and the guard of every page. The cookie holds a random session token;
 //! the store keeps only its SHA-256 with the tenant, the API key's id and a CSRF token. A
 //! session ends at sign-out, after `SESSION_TTL`, or as soon as its API key is revoked or
-//! expires.
+//! expires. The cookie is `SameSite=Lax`, not `Strict`: the user comes back from an OAuth
+//! consent at the vendor through a cross-site redirect, and must land signed in; cross-site
+//! POSTs still carry no cookie, and every form's CSRF token is checked anyway.
 
 use axum::Form;
 use axum::extract::{FromRequestParts, State};
@@ -126,7 +128,7 @@ fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
     } else {
         ""
     };
-    format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 /// `GET /console`.

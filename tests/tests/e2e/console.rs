@@ -14,7 +14,8 @@ use super::atlassian_setup::{API_TOKEN, Atlassian, EMAIL};
 struct Browser {
     base: String,
     client: reqwest::Client,
-    cookie: Option<String>,
+    /// Cookies by name (every server in the tests is on 127.0.0.1).
+    cookies: std::collections::BTreeMap<String, String>,
 }
 
 struct Page {
@@ -32,14 +33,24 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookie: None,
+            cookies: Default::default(),
         }
     }
 
     async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut request = self.client.request(method, url);
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header(COOKIE, header.join("; "));
         }
         if let Some(form) = form {
             let body: String = url::form_urlencoded::Serializer::new(String::new())
@@ -58,9 +69,16 @@ impl Browser {
                 .map(str::to_owned)
         };
         let (location, set_cookie) = (header(LOCATION), header(SET_COOKIE));
-        if let Some(set) = &set_cookie {
-            let pair = set.split(';').next().unwrap_or_default().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        for set in response.headers().get_all(SET_COOKIE) {
+            let text = set.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() || text.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
         }
         Page {
             status: response.status().as_u16(),
@@ -118,7 +136,7 @@ async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
         (303, Some("/console/connections"))
     );
     let cookie = page.set_cookie.unwrap();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/console"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
     assert!(
@@ -370,4 +388,61 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
         .await;
     assert!(comments.to_string().contains("console.sign_in"));
     assert!(shots.join("item.png").exists(), "screenshots are written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_connection_started_in_the_console_lands_back_on_it() {
+    use connector_tests::harness::{OAuthSetup, OAuthTimings, vendor_link};
+    let setup = OAuthSetup::start(OAuthTimings::default(), true).await;
+    let mut browser = Browser::new(&setup.server.base);
+    browser.sign_in(&setup.key).await;
+    let page = browser.get("/console/connectors/probe/connect").await;
+    assert!(
+        page.html.contains("/console/connectors/probe/oauth"),
+        "an OAuth form"
+    );
+    let token = csrf(&page.html);
+    let origin = setup.vendor.origin();
+    let page = browser
+        .post(
+            "/console/connectors/probe/oauth",
+            &[("config.base_url", origin.as_str())],
+        )
+        .await;
+    assert_eq!(page.status, 403, "no CSRF token, no flow");
+    let page = browser
+        .post(
+            "/console/connectors/probe/oauth",
+            &[
+                ("csrf", token.as_str()),
+                ("config.base_url", origin.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    let start = page.location.unwrap();
+    assert!(start.starts_with(&format!("{}/api/v1/oauth/start?state=", setup.server.base)));
+    let page = browser.get(&start).await;
+    assert_eq!(page.status, 200);
+    let vendor = vendor_link(&page.html).expect("a link to the vendor");
+    let page = browser.get(&vendor).await;
+    assert_eq!(page.status, 302, "the vendor redirects back");
+    let page = browser.get(&page.location.unwrap()).await;
+    assert_eq!(page.status, 302, "{}", page.html);
+    let landed = page.location.unwrap();
+    assert!(
+        landed.contains("/console/oauth/landed?connection_id="),
+        "{landed}"
+    );
+    let page = browser.get(&landed).await;
+    let connection_page = page.location.unwrap();
+    assert!(connection_page.starts_with("/console/connections/"));
+    let page = browser.get(&connection_page).await;
+    assert_eq!(
+        page.status, 200,
+        "signed in after the round trip: {}",
+        page.html
+    );
+    assert!(page.html.contains("Containers"));
+    assert_eq!(setup.connections().await, 1);
 }
