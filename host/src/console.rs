@@ -6,13 +6,14 @@
 //!
 //! `session` signs in and out and guards every page, `layout` is the page frame, `connect` the
 //! catalogue and the connect form, `connections` the dashboard, `browse` containers, items and
-//! comments.
+//! comments, `operator` the admin token's pages (the plugin registry).
 
 mod assets;
 mod browse;
 mod connect;
 mod connections;
 mod layout;
+mod operator;
 mod session;
 
 use axum::Router;
@@ -55,4 +56,20 @@ pub fn router() -> Router<AppState> {
             post(connect::submit_oauth),
         )
         .route("/console/oauth/landed", get(connect::landed))
+        .route("/console/operator", get(operator::home))
+        .route("/console/operator/sign-in", post(operator::sign_in))
+        .route("/console/operator/sign-out", post(operator::sign_out))
+        .route("/console/operator/plugins", get(operator::plugins))
+        .route(
+            "/console/operator/plugins/upload",
+            post(operator::upload).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
+        .route(
+            "/console/operator/plugins/{id}/rollback",
+            post(operator::rollback),
+        )
+        .route(
+            "/console/operator/plugins/{id}/unload",
+            post(operator::unload),
+        )
 }

@@ -1,9 +1,11 @@
 // Drives Debian's chromium through the console with playwright-core: sign in, connect Jira with
 // an API token (a refused token first), browse project -> issue -> comments, add a comment, on a
 // wide and a narrow screen, keyboard focus, sign out; every page checked with axe-core (no
-// serious or critical violations) and screenshotted into SCREENSHOTS. Run by the e2e test
+// serious or critical violations) and screenshotted into SCREENSHOTS; then the operator uploads
+// a plugin version and rolls it back. Run by the e2e test
 // `console::a_real_browser_...`, which starts the host and the Jira fake and passes:
-//   CONSOLE_BASE, CONSOLE_KEY, JIRA_SITE, JIRA_EMAIL, JIRA_TOKEN, JIRA_METHOD, SCREENSHOTS, CHROMIUM
+//   CONSOLE_BASE, CONSOLE_KEY, JIRA_SITE, JIRA_EMAIL, JIRA_TOKEN, JIRA_METHOD, SCREENSHOTS, CHROMIUM,
+//   ADMIN_TOKEN, PROBE_WASM
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -90,6 +92,21 @@ try {
   await check("connections-narrow");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/console\/sign-in$/);
+
+  // The operator uploads a plugin version and rolls it back.
+  await page.setViewportSize({ width: 1100, height: 800 });
+  await page.goto(`${base}/console/operator`);
+  await page.getByLabel("Admin token").fill(env("ADMIN_TOKEN"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/console\/operator\/plugins$/);
+  await check("operator-plugins");
+  await page.getByLabel(/Plugin id/).fill("probe");
+  await page.getByLabel("Component (.wasm)").setInputFiles(env("PROBE_WASM"));
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Roll back probe" }).waitFor();
+  await check("operator-uploaded");
+  await page.getByRole("button", { name: "Roll back probe" }).click();
+  await page.waitForURL(/\/console\/operator\/plugins$/);
 } catch (error) {
   failures.push(String(error?.stack ?? error));
 } finally {

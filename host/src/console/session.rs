@@ -24,7 +24,7 @@ use crate::store::ConsoleSession;
 /// The session cookie.
 const COOKIE: &str = "ch_console";
 /// How long a sign-in lasts: 12 hours.
-const SESSION_TTL_SECS: u64 = 12 * 3600;
+pub(super) const SESSION_TTL_SECS: u64 = 12 * 3600;
 
 /// The signed-in tenant of a console request.
 #[derive(Clone, Debug)]
@@ -32,7 +32,7 @@ pub struct ConsoleUser {
     pub tenant: String,
     pub key_id: String,
     pub csrf: String,
-    digest: [u8; 32],
+    pub(super) digest: [u8; 32],
 }
 
 impl ConsoleUser {
@@ -70,7 +70,7 @@ impl ConsoleUser {
     }
 }
 
-fn token_of(headers: &HeaderMap) -> Option<String> {
+pub(super) fn token_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -81,11 +81,11 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-fn digest(token: &str) -> [u8; 32] {
+pub(super) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn random_token() -> Result<String, ConsoleError> {
+pub(super) fn random_token() -> Result<String, ConsoleError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| {
         ConsoleError::new(StatusCode::INTERNAL_SERVER_ERROR, "no randomness available")
@@ -122,7 +122,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
+pub(super) fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
     let secure = if state.settings.public_url.starts_with("https://") {
         "; Secure"
     } else {

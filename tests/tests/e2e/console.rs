@@ -360,6 +360,16 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
         ("JIRA_METHOD", method),
         ("SCREENSHOTS", shots.display().to_string()),
         ("CHROMIUM", chromium),
+        (
+            "ADMIN_TOKEN",
+            connector_tests::harness::ADMIN_TOKEN.to_owned(),
+        ),
+        (
+            "PROBE_WASM",
+            connector_tests::harness::plugin_path("probe")
+                .display()
+                .to_string(),
+        ),
     ];
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
@@ -388,6 +398,19 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
         .await;
     assert!(comments.to_string().contains("console.sign_in"));
     assert!(shots.join("item.png").exists(), "screenshots are written");
+    let (_, probe) = jira
+        .server
+        .send(
+            Method::GET,
+            "/admin/v1/plugins/probe",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        probe["data"]["previous"]["origin"]["source"], "console upload",
+        "the browser uploaded a version, then rolled back past it: {probe}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,4 +468,148 @@ async fn an_oauth_connection_started_in_the_console_lands_back_on_it() {
     );
     assert!(page.html.contains("Containers"));
     assert_eq!(setup.connections().await, 1);
+}
+
+fn multipart(fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "console-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let (name, filename, bytes) = file;
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/wasm\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_uploads_a_plugin_version_and_rolls_it_back() {
+    let server = connector_tests::harness::TestServer::start().await;
+    let tenant_key = server.tenant("acme").await;
+    let mut operator = Browser::new(&server.base);
+    let page = operator.get("/console/operator/plugins").await;
+    assert_eq!(page.location.as_deref(), Some("/console/operator"));
+    let page = operator
+        .post(
+            "/console/operator/sign-in",
+            &[("token", "not-the-admin-token")],
+        )
+        .await;
+    assert_eq!(page.status, 401);
+    let page = operator
+        .post(
+            "/console/operator/sign-in",
+            &[("token", connector_tests::harness::ADMIN_TOKEN)],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/console/operator/plugins"));
+    let page = operator.get("/console/operator/plugins").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains(">probe<"), "{}", page.html);
+    let token = csrf(&page.html);
+
+    // An operator session is no tenant's, and a tenant's session is no operator's.
+    assert_eq!(
+        operator
+            .get("/console/connections")
+            .await
+            .location
+            .as_deref(),
+        Some("/console/sign-in")
+    );
+    let mut tenant = Browser::new(&server.base);
+    tenant.sign_in(&tenant_key).await;
+    assert_eq!(
+        tenant
+            .get("/console/operator/plugins")
+            .await
+            .location
+            .as_deref(),
+        Some("/console/operator")
+    );
+
+    let wasm = std::fs::read(connector_tests::harness::plugin_path("probe")).unwrap();
+    let (content_type, body) = multipart(
+        &[("csrf", token.as_str()), ("id", "probe")],
+        ("component", "probe.wasm", &wasm),
+    );
+    let upload = |content_type: String, body: Vec<u8>| {
+        let request = operator
+            .client
+            .post(format!("{}/console/operator/plugins/upload", server.base))
+            .header(COOKIE, {
+                let pairs: Vec<String> = operator
+                    .cookies
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                pairs.join("; ")
+            })
+            .header("content-type", content_type)
+            .body(body);
+        async move { request.send().await.unwrap() }
+    };
+    let (forged_type, forged) = multipart(
+        &[("csrf", "nope"), ("id", "probe")],
+        ("component", "probe.wasm", &wasm),
+    );
+    assert_eq!(
+        upload(forged_type, forged).await.status(),
+        403,
+        "no CSRF token, no upload"
+    );
+    let response = upload(content_type, body).await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    let page = operator.get("/console/operator/plugins").await;
+    assert!(
+        page.html.contains("Roll back probe"),
+        "a previous version to roll back to"
+    );
+    let (_, before) = server
+        .send(
+            Method::GET,
+            "/admin/v1/plugins/probe",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        before["data"]["current"]["origin"]["source"],
+        "console upload"
+    );
+
+    let page = operator
+        .post(
+            "/console/operator/plugins/probe/rollback",
+            &[("csrf", "wrong")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let page = operator
+        .post(
+            "/console/operator/plugins/probe/rollback",
+            &[("csrf", token.as_str())],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/console/operator/plugins"));
+    let (_, after) = server
+        .send(
+            Method::GET,
+            "/admin/v1/plugins/probe",
+            Some(connector_tests::harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_ne!(
+        after["data"]["current"]["origin"]["source"], "console upload",
+        "rolled back"
+    );
 }
