@@ -23,8 +23,9 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/
 const browser = await chromium.launch({
   executablePath: env("CHROMIUM"),
   headless: true,
-  // Tests run as root in CI containers, where chromium's sandbox cannot start.
-  args: ["--no-sandbox"],
+  // Tests run as root in CI containers, where chromium's sandbox cannot start; containers'
+  // small /dev/shm would crash the renderer.
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
 const failures = [];
 try {
