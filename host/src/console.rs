@@ -6,8 +6,10 @@
 //!
 //! `session` signs in and out and guards every page, `layout` is the page frame, `connect` the
 //! catalogue and the connect form, `connections` the dashboard, `browse` containers, items and
-//! comments, `operator` the admin token's pages (the plugin registry).
+//! comments, `activity` syncs, webhook endpoints and the audit log, `operator` the admin
+//! token's pages (the plugin registry).
 
+mod activity;
 mod assets;
 mod browse;
 mod connect;
@@ -47,6 +49,13 @@ pub fn router() -> Router<AppState> {
             post(browse::add_comment),
         )
         .route("/console/connectors", get(connect::catalogue))
+        .route("/console/audit", get(activity::audit))
+        .route("/console/webhooks", get(activity::webhooks))
+        .route("/console/connections/{id}/syncs", get(activity::syncs_page))
+        .route(
+            "/console/connections/{id}/syncs/{sid}/{action}",
+            post(activity::sync_action),
+        )
         .route(
             "/console/connectors/{connector}/connect",
             get(connect::form).post(connect::submit),

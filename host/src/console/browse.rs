@@ -63,6 +63,7 @@ pub async fn containers(
         html! {
             p class="crumbs" { a href="/console/connections" { "Connections" } " / " (connection.name) }
             h1 { (connection.name) " " span class="hint" { "(" (connection.connector) ")" } }
+            p { a href={ (base) "/syncs" } { "Syncs" } }
             h2 { "Containers" }
             ul {
                 @for container in &listing.entries {

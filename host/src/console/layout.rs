@@ -25,6 +25,8 @@ pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a href="/console/connections" { "Connections" }
                             a href="/console/connectors" { "Connect an account" }
+                            a href="/console/webhooks" { "Webhooks" }
+                            a href="/console/audit" { "Audit log" }
                         }
                         span { "Tenant " strong { (user.tenant) } }
                         form class="inline" method="post" action="/console/sign-out" {

@@ -613,3 +613,85 @@ async fn the_operator_uploads_a_plugin_version_and_rolls_it_back() {
         "rolled back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_webhooks_and_the_audit_log_have_pages() {
+    use connector_tests::fakes::{SyncVendor, WebhookReceiver};
+    let vendor = SyncVendor::start(3, true).await;
+    let receiver = WebhookReceiver::start(&[], 200).await;
+    let server = connector_tests::harness::TestServer::start_with(super::syncs::sync_config).await;
+    let key = server.tenant("acme").await;
+    let connection = server.probe_connection(&key, &vendor.origin(), "tok").await;
+    let (status, sync) = server
+        .send(
+            Method::POST,
+            &format!("/api/v1/connections/{connection}/syncs"),
+            Some(&key),
+            Some(serde_json::json!({"container": "box", "paused": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sync}");
+    let sid = sync["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .send(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(&key),
+            Some(serde_json::json!({"url": receiver.url(), "events": ["*"]})),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let mut browser = Browser::new(&server.base);
+    browser.sign_in(&key).await;
+    let syncs = format!("/console/connections/{connection}/syncs");
+    let page = browser.get(&syncs).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("box") && page.html.contains("paused"));
+    let token = csrf(&page.html);
+    let page = browser
+        .post(&format!("{syncs}/{sid}/resume"), &[("csrf", "x")])
+        .await;
+    assert_eq!(page.status, 403);
+    let page = browser
+        .post(
+            &format!("{syncs}/{sid}/resume"),
+            &[("csrf", token.as_str())],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some(syncs.as_str()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = browser.get(&syncs).await;
+        if page.html.contains("succeeded") {
+            assert!(page.html.contains("3 created"), "{}", page.html);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sync never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page = browser.get("/console/webhooks").await;
+    assert!(page.html.contains(&receiver.url()), "{}", page.html);
+    let page = browser.get("/console/audit").await;
+    assert!(page.html.contains("sync.create") && page.html.contains("webhook_endpoint.create"));
+
+    let other = server.tenant("intruder").await;
+    let mut intruder = Browser::new(&server.base);
+    intruder.sign_in(&other).await;
+    assert_eq!(intruder.get(&syncs).await.status, 404);
+    let intruder_token = csrf(&intruder.get("/console/connections").await.html);
+    let page = intruder
+        .post(
+            &format!("{syncs}/{sid}/pause"),
+            &[("csrf", intruder_token.as_str())],
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    assert!(
+        !intruder
+            .get("/console/audit")
+            .await
+            .html
+            .contains("sync.create")
+    );
+}
