@@ -623,18 +623,50 @@ pub async fn validate(
 
 /// Creates the connection for a completed OAuth grant: the same config check and `connect` as
 /// any connection, then stored with its tokens sealed.
+/// The config to re-authorize connection `id` of `tenant` with: its own (a reconnect may not
+/// move it; `config` must be empty). 404 for another tenant's or a missing connection, 422 for
+/// one of another connector.
+pub(crate) fn reconnectable(
+    state: &AppState,
+    tenant: &str,
+    connector: &str,
+    id: &str,
+    config: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let record = connection_calls::load(state, tenant, id)?;
+    if record.connector != connector {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("connection `{id}` is a `{}` connection", record.connector),
+        ));
+    }
+    if !config.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "a reconnect keeps the connection's config; send no `config`",
+        ));
+    }
+    Ok(record.config)
+}
+
 pub async fn create_from_oauth(
     state: &AppState,
     outcome: crate::credentials::CallbackOutcome,
 ) -> Result<ConnectionRecord, ApiError> {
     let session = outcome.session;
+    let reconnect = match &session.reconnect {
+        Some(id) => Some(connection_calls::load(state, &session.tenant, id)?),
+        None => None,
+    };
     let plugin = state.runtime.plugin(&session.connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
             format!("connector `{}` is not installed", session.connector),
         )
     })?;
-    check_connection_quota(state, &session.tenant)?;
+    if reconnect.is_none() {
+        check_connection_quota(state, &session.tenant)?;
+    }
     let now = now_rfc3339();
     let mut record = ConnectionRecord {
         id: format!("conn_{}", uuid::Uuid::new_v4().simple()),
@@ -669,8 +701,20 @@ pub async fn create_from_oauth(
     };
     let credential = BoundCredential::new(outcome.credential, response_origin)
         .with_refresh_url(Some(outcome.refresh_url));
+    if let Some(existing) = &reconnect {
+        // The connection keeps its id, name, history and syncs; only the grant is new.
+        record.id = existing.id.clone();
+        record.name = existing.name.clone();
+        record.created_at = existing.created_at.clone();
+    }
     let bound = verify(state, &plugin, &mut record, credential).await?;
-    state.store.create_connection(&record, &bound).await?;
+    let action = if reconnect.is_some() {
+        state.store.update_connection(&record, Some(&bound)).await?;
+        "oauth.reconnect"
+    } else {
+        state.store.create_connection(&record, &bound).await?;
+        "oauth.grant"
+    };
     let caller = TenantCaller {
         tenant: session.tenant,
         actor: "oauth".into(),
@@ -678,7 +722,7 @@ pub async fn create_from_oauth(
     audit(
         state,
         &caller,
-        "oauth.grant",
+        action,
         &record.id,
         json!({ "connector": record.connector, "scopes": session.scopes }),
     )

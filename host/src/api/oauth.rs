@@ -48,6 +48,10 @@ pub struct AuthorizeBody {
     /// Which of the connector's OAuth methods (Slack: `oauth_bot` or `oauth_user`); its first
     /// when absent.
     auth_method: Option<String>,
+    /// Re-authorize this connection of the tenant (one in `needs_reauth`, say): the grant
+    /// replaces its credential, keeping its id, syncs and history, instead of creating a
+    /// connection. Its config is used; `config` must be empty.
+    connection_id: Option<String>,
 }
 
 /// What the vendor sends back. Unknown parameters (`iss`, `session_state`) are ignored.
@@ -154,17 +158,22 @@ pub async fn authorize(
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<Envelope<Authorization>, ApiError> {
+    let mut config = body.config;
+    if let Some(id) = &body.connection_id {
+        config = super::connections::reconnectable(&state, &caller.tenant, &connector, id, config)?;
+    }
     let authorization = state
         .oauth
         .authorize(AuthorizeRequest {
             tenant: caller.tenant,
             connector,
-            config: body.config,
+            config,
             scopes: body.scopes,
             redirect_uri: body.redirect_uri,
             return_to: body.return_to,
             name: body.name,
             auth_method: body.auth_method,
+            reconnect: body.connection_id,
         })
         .await?;
     Ok(Envelope::ok(authorization))

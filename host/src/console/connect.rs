@@ -359,9 +359,21 @@ pub async fn submit_oauth(
     user.check_csrf(values.get("csrf").map(String::as_str).unwrap_or_default())?;
     let manifest = manifest_of(&state, &user, &connector)?;
     let fail = |error: crate::api::ApiError| ConsoleError::from(error).for_user(&user);
-    let config = config_of(&manifest, &values).map_err(|message| {
-        ConsoleError::new(StatusCode::UNPROCESSABLE_ENTITY, message).for_user(&user)
-    })?;
+    let reconnect = values.get("reconnect").filter(|id| !id.is_empty()).cloned();
+    let config = match &reconnect {
+        // A reconnect keeps the connection's own config.
+        Some(id) => crate::api::connections::reconnectable(
+            &state,
+            &user.tenant,
+            &connector,
+            id,
+            Default::default(),
+        )
+        .map_err(fail)?,
+        None => config_of(&manifest, &values).map_err(|message| {
+            ConsoleError::new(StatusCode::UNPROCESSABLE_ENTITY, message).for_user(&user)
+        })?,
+    };
     let authorization = state
         .oauth
         .authorize(crate::credentials::AuthorizeRequest {
@@ -376,6 +388,7 @@ pub async fn submit_oauth(
             )),
             name: None,
             auth_method: values.get("auth_method").cloned(),
+            reconnect,
         })
         .await
         .map_err(|error| fail(error.into()))?;

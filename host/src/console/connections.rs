@@ -1,4 +1,6 @@
-//! The connections dashboard: status, last success and error, and a delete button.
+//! The connections dashboard: status, last success and error, a reconnect button for a
+//! connection whose grant died (the OAuth flow again, replacing its credential in place), and
+//! a delete button.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -52,7 +54,11 @@ pub async fn dashboard(
                                         br; span class="hint" { (error) }
                                     }
                                     @if connection.status == ConnectionStatus::NeedsReauth {
-                                        br; a href={ "/console/connectors/" (connection.connector) "/connect" } { "Reconnect" }
+                                        form method="post" action={ "/console/connectors/" (connection.connector) "/oauth" } {
+                                            input type="hidden" name="csrf" value=(user.csrf);
+                                            input type="hidden" name="reconnect" value=(connection.id);
+                                            button type="submit" aria-label={ "Reconnect " (connection.name) } { "Reconnect" }
+                                        }
                                     }
                                 }
                                 td { (connection.last_success_at.as_deref().unwrap_or("never")) }

@@ -24,6 +24,9 @@ pub struct AuthorizeRequest {
     pub name: Option<String>,
     /// Which of the connector's OAuth methods; its first when `None`.
     pub auth_method: Option<String>,
+    /// A connection of the tenant whose credential the grant replaces, instead of creating a
+    /// connection (checked by the caller to be the tenant's, of this connector). Default: none.
+    pub reconnect: Option<String>,
 }
 
 /// Where to send the user: the host's start page, which binds the flow to the browser that
@@ -352,6 +355,7 @@ impl OAuthFlow {
             expires_at,
             browser_binding: None,
             vendor_url: String::new(),
+            reconnect: request.reconnect,
         };
         let key = self.store.oauth_state_key().await?;
         let state = signed_state::sign(

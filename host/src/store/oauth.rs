@@ -38,6 +38,10 @@ pub struct OAuthSession {
     /// The vendor's authorization URL; only the start page hands it to the bound browser.
     #[serde(default)]
     pub vendor_url: String,
+    /// The tenant's connection this grant replaces the credential of (reconnecting a
+    /// `needs_reauth` connection); `None`: the grant makes a new connection.
+    #[serde(default)]
+    pub reconnect: Option<String>,
 }
 
 impl std::fmt::Debug for OAuthSession {

@@ -695,3 +695,66 @@ async fn syncs_webhooks_and_the_audit_log_have_pages() {
             .contains("sync.create")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_needs_reauth_connection_is_reconnected_in_place() {
+    use connector_tests::harness::{OAuthSetup, OAuthTimings, vendor_link};
+    let setup = OAuthSetup::start(OAuthTimings::default(), true).await;
+    let id = setup.connect().await;
+    setup.auth.revoke_all_refresh_tokens();
+    setup.auth.expire_all_access_tokens();
+    let (status, _) = setup.containers(&id).await;
+    assert_eq!(status, 409, "the grant is dead");
+
+    let mut browser = Browser::new(&setup.server.base);
+    browser.sign_in(&setup.key).await;
+    let page = browser.get("/console/connections").await;
+    assert!(page.html.contains("status-needs_reauth"), "{}", page.html);
+    assert!(
+        page.html.contains("name=\"reconnect\""),
+        "a reconnect button"
+    );
+    let token = csrf(&page.html);
+    let page = browser
+        .post(
+            "/console/connectors/probe/oauth",
+            &[("csrf", token.as_str()), ("reconnect", id.as_str())],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    let page = browser.get(&page.location.unwrap()).await;
+    let vendor = vendor_link(&page.html).expect("a link to the vendor");
+    let page = browser.get(&vendor).await;
+    let page = browser.get(&page.location.unwrap()).await;
+    let landed = page.location.unwrap();
+    assert!(
+        landed.ends_with(&format!("connection_id={id}")),
+        "the same connection: {landed}"
+    );
+    let (status, body) = setup.containers(&id).await;
+    assert_eq!(status, 200, "working again: {body}");
+    assert_eq!(setup.connections().await, 1, "no second connection");
+    let (_, audit) = setup
+        .server
+        .send(
+            Method::GET,
+            "/api/v1/audit?limit=200",
+            Some(&setup.key),
+            None,
+        )
+        .await;
+    assert!(audit.to_string().contains("oauth.reconnect"));
+
+    // Another tenant cannot aim a reconnect at this connection.
+    let other = setup.server.tenant("intruder").await;
+    let (status, _) = setup
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/oauth/probe/authorize",
+            Some(&other),
+            Some(serde_json::json!({"connection_id": id})),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
