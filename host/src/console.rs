@@ -33,6 +33,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/console.css", get(assets::css))
+        .route("/console/assets/console.js", get(assets::js))
+        .route("/console/connections/{id}/search", get(browse::search))
+        .route(
+            "/console/connections/{id}/containers/{container}/items",
+            post(browse::create_item),
+        )
         .route("/console/connections", get(connections::dashboard))
         .route(
             "/console/connections/{id}/delete",

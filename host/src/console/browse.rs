@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::layout::{ConsoleError, page};
 use super::session::ConsoleUser;
 use crate::api::AppState;
-use crate::api::unified::{self, ContainersQuery, CreateComment, ItemsQuery, PageQuery};
+use crate::api::unified::{
+    self, ContainersQuery, CreateComment, ItemsQuery, PageQuery, SearchQuery,
+};
 
 /// `?cursor=` of a listing page.
 #[derive(Default, Deserialize)]
@@ -64,6 +66,11 @@ pub async fn containers(
             p class="crumbs" { a href="/console/connections" { "Connections" } " / " (connection.name) }
             h1 { (connection.name) " " span class="hint" { "(" (connection.connector) ")" } }
             p { a href={ (base) "/syncs" } { "Syncs" } }
+            form method="get" action={ (base) "/search" } role="search" {
+                label for="q" { "Search" }
+                input id="q" name="q" type="search" required;
+                button type="submit" { "Search" }
+            }
             h2 { "Containers" }
             ul {
                 @for container in &listing.entries {
@@ -126,8 +133,107 @@ pub async fn items(
             }
             @if listing.entries.is_empty() { p { "No items." } }
             (next_link(&base, listing.next_cursor.as_deref()))
+            h2 { "New item" }
+            form method="post" action={ (base) "/items" } {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="title" { "Title" }
+                input id="title" name="title" required;
+                label for="item-body" { "Body " span class="hint" { "(optional, Markdown)" } }
+                textarea id="item-body" name="body" {}
+                button type="submit" { "Create item" }
+            }
         },
     ))
+}
+
+/// `?q=` of a search.
+#[derive(Deserialize)]
+pub struct SearchParams {
+    q: String,
+}
+
+/// `GET /console/connections/{id}/search?q=`: items matching, in the connector's own search.
+pub async fn search(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Query(params): Query<SearchParams>,
+) -> Result<Markup, ConsoleError> {
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let found = unified::search_items(
+        &state,
+        &user.tenant,
+        &id,
+        SearchQuery {
+            q: params.q.clone(),
+            limit: Some(25),
+            ..SearchQuery::default()
+        },
+    )
+    .await
+    .map_err(fail)?;
+    let connection_base = format!("/console/connections/{}", segment(&id));
+    Ok(page(
+        "Search",
+        Some(&user),
+        html! {
+            p class="crumbs" {
+                a href="/console/connections" { "Connections" } " / "
+                a href=(connection_base) { (connection.name) } " / search"
+            }
+            h1 { "Results for " q { (params.q) } }
+            ul {
+                @for item in &found.entries {
+                    li { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.title) } " " span class="hint" { (item.id) } }
+                }
+            }
+            @if found.entries.is_empty() { p { "Nothing matches." } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewItemForm {
+    #[serde(default)]
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /console/connections/{id}/containers/{container}/items`.
+pub async fn create_item(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((id, container)): Path<(String, String)>,
+    Form(form): Form<NewItemForm>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form.csrf)?;
+    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let body = (!form.body.trim().is_empty()).then_some(form.body);
+    let created = unified::create_item(
+        &state,
+        &user.tenant,
+        &id,
+        container,
+        unified::CreateItem {
+            title: form.title,
+            body,
+            body_format: Default::default(),
+            attributes: Default::default(),
+        },
+        false,
+    )
+    .await
+    .map_err(fail)?;
+    Ok(Redirect::to(&format!(
+        "/console/connections/{}/items/{}",
+        segment(&id),
+        segment(&created.id)
+    ))
+    .into_response())
 }
 
 /// `GET /console/connections/{id}/items/{item}`: the item, its comments, and a comment form.

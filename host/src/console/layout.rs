@@ -17,6 +17,7 @@ pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · connector-host" }
                 link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
             }
             body {
                 header {

@@ -190,12 +190,6 @@ impl Worker {
         let settings = &self.settings;
         match answer {
             Answer::Delivered => {
-                record.status = DeliveryStatus::Delivered;
-                record.delivered_at = Some(now_rfc3339());
-                record.next_attempt_at_ms = None;
-                store
-                    .save_delivery(Some(&due.queue_key), &record, None)
-                    .await?;
                 if endpoint.consecutive_failures > 0 || endpoint.breaker_open_until_ms.is_some() {
                     store
                         .update_endpoint(&due.tenant, &due.endpoint, |e| {
@@ -204,19 +198,27 @@ impl Worker {
                         })
                         .await?;
                 }
-            }
-            Answer::Gone => {
-                record.status = DeliveryStatus::Failed;
+                record.status = DeliveryStatus::Delivered;
+                record.delivered_at = Some(now_rfc3339());
                 record.next_attempt_at_ms = None;
                 store
                     .save_delivery(Some(&due.queue_key), &record, None)
                     .await?;
+            }
+            Answer::Gone => {
+                // The endpoint is disabled before the delivery is marked failed, so whoever
+                // sees the failure also sees why.
                 store
                     .update_endpoint(&due.tenant, &due.endpoint, |e| {
                         e.enabled = false;
                         e.disabled_reason = Some("the receiver answered 410 Gone".into());
                         e.updated_at = now_rfc3339();
                     })
+                    .await?;
+                record.status = DeliveryStatus::Failed;
+                record.next_attempt_at_ms = None;
+                store
+                    .save_delivery(Some(&due.queue_key), &record, None)
                     .await?;
                 tracing::info!(endpoint = %due.endpoint, "webhook endpoint disabled: its receiver answered 410");
             }

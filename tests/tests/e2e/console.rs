@@ -216,6 +216,33 @@ async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
         .get(&format!("{connection_page}/containers/ALPHA"))
         .await;
     assert!(page.html.contains("ALPHA issue 3"), "{}", page.html);
+    let item_token = csrf(&page.html);
+    let page = browser
+        .post(
+            &format!("{connection_page}/containers/ALPHA/items"),
+            &[
+                ("csrf", item_token.as_str()),
+                ("title", "Made in the console"),
+                ("body", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    let created = page.location.unwrap();
+    let page = browser.get(&created).await;
+    assert!(page.html.contains("Made in the console"), "{}", page.html);
+    let page = browser
+        .post(
+            &format!("{connection_page}/containers/ALPHA/items"),
+            &[("title", "No token")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let page = browser
+        .get(&format!("{connection_page}/search?q=issue"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Results for"));
     let item = format!("{connection_page}/items/ALPHA-3");
     let page = browser.get(&item).await;
     assert_eq!(page.status, 200, "{}", page.html);
