@@ -130,7 +130,7 @@ fn unauthorized(message: &str) -> ApiError {
 }
 
 /// Compares digests in constant time, so timing does not reveal how much of a token matched.
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -9,7 +9,7 @@ use super::auth::TenantCaller;
 use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, AppState, Envelope};
 use crate::store::{RunRecord, SyncRecord, rfc3339_of_ms};
 use crate::syncs::{self, NewSync, SyncPatch};
 
@@ -130,6 +130,30 @@ pub async fn patch(
     Ok(Envelope::ok(sync.into()))
 }
 
+/// Pauses or resumes a sync (the pause and resume routes).
+async fn set_paused(
+    state: &AppState,
+    caller: &TenantCaller,
+    id: &str,
+    sid: &str,
+    paused: bool,
+) -> Result<Envelope<SyncView>, ApiError> {
+    let body = SyncPatch {
+        paused: Some(paused),
+        ..SyncPatch::default()
+    };
+    let sync = syncs::patch(
+        state,
+        &state.background.syncs,
+        &caller.tenant,
+        id,
+        sid,
+        body,
+    )
+    .await?;
+    Ok(Envelope::ok(sync.into()))
+}
+
 /// `POST .../syncs/{sid}/pause`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/pause", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, paused", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn pause(
@@ -137,20 +161,7 @@ pub async fn pause(
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
-    let body = SyncPatch {
-        paused: Some(true),
-        ..SyncPatch::default()
-    };
-    let sync = syncs::patch(
-        &state,
-        &state.background.syncs,
-        &caller.tenant,
-        &id,
-        &sid,
-        body,
-    )
-    .await?;
-    Ok(Envelope::ok(sync.into()))
+    set_paused(&state, &caller, &id, &sid, true).await
 }
 
 /// `POST .../syncs/{sid}/resume`.
@@ -160,20 +171,7 @@ pub async fn resume(
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
-    let body = SyncPatch {
-        paused: Some(false),
-        ..SyncPatch::default()
-    };
-    let sync = syncs::patch(
-        &state,
-        &state.background.syncs,
-        &caller.tenant,
-        &id,
-        &sid,
-        body,
-    )
-    .await?;
-    Ok(Envelope::ok(sync.into()))
+    set_paused(&state, &caller, &id, &sid, false).await
 }
 
 /// `POST .../syncs/{sid}/run`: due now.
@@ -218,15 +216,7 @@ pub async fn runs(
     Query(query): Query<RunsQuery>,
 ) -> Result<Envelope<RunsPage>, ApiError> {
     let sync = syncs::load(&state, &caller.tenant, &id, &sid)?;
-    let limit = match query.limit.unwrap_or(25) {
-        n @ 1..=100 => n as usize,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                "limit must be between 1 and 100",
-            ));
-        }
-    };
+    let limit = super::unified::limit(query.limit)? as usize;
     let entries = state.store.runs(&sync, query.cursor.as_deref(), limit)?;
     let next_cursor = (entries.len() == limit)
         .then(|| entries.last().map(|r| r.id.clone()))

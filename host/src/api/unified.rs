@@ -101,7 +101,8 @@ pub struct CreateComment {
     pub body_format: BodyFormat,
 }
 
-fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
+/// The page size a client asked for: default 25, 1 to 100.
+pub(super) fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
         _ => Err(ApiError::new(

@@ -234,15 +234,7 @@ pub async fn deliveries(
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Envelope<DeliveriesPage>, ApiError> {
     tenant_webhooks_load(&state, &caller, &eid)?;
-    let limit = match query.limit.unwrap_or(25) {
-        n @ 1..=100 => n as usize,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                "limit must be between 1 and 100",
-            ));
-        }
-    };
+    let limit = super::unified::limit(query.limit)? as usize;
     let entries = state
         .store
         .deliveries(&caller.tenant, &eid, query.cursor.as_deref(), limit)?;

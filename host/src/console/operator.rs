@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, extract::FromRequestParts, http::request::Parts};
 use maud::{Markup, html};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 use super::layout::{ConsoleError, alert, page};
 use super::session::{
@@ -84,13 +83,8 @@ pub async fn sign_in(
     State(state): State<AppState>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
-    let presented: [u8; 32] = Sha256::digest(form.token.trim().as_bytes()).into();
-    let same = presented
-        .iter()
-        .zip(state.auth.admin_token_sha256.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0;
-    if !same {
+    if !crate::api::auth::digests_equal(&digest(form.token.trim()), &state.auth.admin_token_sha256)
+    {
         return Ok((
             StatusCode::UNAUTHORIZED,
             sign_in_markup(Some("That is not the admin token.")),
@@ -183,6 +177,22 @@ pub async fn plugins(State(state): State<AppState>, operator: ConsoleOperator) -
     plugins_markup(&state, &operator, None)
 }
 
+/// Back to the registry after a rollback or unload; a refusal (409) shows above it.
+fn after_change<E: std::fmt::Display>(
+    state: &AppState,
+    operator: &ConsoleOperator,
+    result: Result<(), E>,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to("/console/operator/plugins").into_response(),
+        Err(error) => (
+            StatusCode::CONFLICT,
+            plugins_markup(state, operator, Some(&error.to_string())),
+        )
+            .into_response(),
+    }
+}
+
 /// `POST /console/operator/plugins/{id}/rollback`.
 pub async fn rollback(
     State(state): State<AppState>,
@@ -191,14 +201,8 @@ pub async fn rollback(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     operator.0.check_csrf(&form.csrf)?;
-    match state.loader.rollback(&id, "admin").await {
-        Ok(_) => Ok(Redirect::to("/console/operator/plugins").into_response()),
-        Err(error) => Ok((
-            StatusCode::CONFLICT,
-            plugins_markup(&state, &operator, Some(&error.to_string())),
-        )
-            .into_response()),
-    }
+    let result = state.loader.rollback(&id, "admin").await.map(|_| ());
+    Ok(after_change(&state, &operator, result))
 }
 
 /// `POST /console/operator/plugins/{id}/unload`.
@@ -209,14 +213,8 @@ pub async fn unload(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     operator.0.check_csrf(&form.csrf)?;
-    match state.loader.unload(&id, "admin").await {
-        Ok(_) => Ok(Redirect::to("/console/operator/plugins").into_response()),
-        Err(error) => Ok((
-            StatusCode::CONFLICT,
-            plugins_markup(&state, &operator, Some(&error.to_string())),
-        )
-            .into_response()),
-    }
+    let result = state.loader.unload(&id, "admin").await.map(|_| ());
+    Ok(after_change(&state, &operator, result))
 }
 
 /// `POST /console/operator/plugins/upload` (multipart: `csrf`, `id`, `component`).
