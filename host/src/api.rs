@@ -2,8 +2,8 @@
 //! framework's own 404/405/413/422 included, is in the envelope and carries `X-Request-Id`.
 
 mod actions;
-mod admin;
-mod api_keys;
+pub(crate) mod admin;
+pub(crate) mod api_keys;
 mod audit;
 pub mod auth;
 mod changes;
@@ -28,7 +28,7 @@ pub mod served_by;
 mod syncs;
 mod tenant_settings;
 mod timestamp;
-mod tools;
+pub(crate) mod tools;
 pub(crate) mod unified;
 mod vendor_webhooks;
 pub(crate) mod views;

@@ -6,17 +6,21 @@
 //!
 //! `session` signs in and out and guards every page, `layout` is the page frame, `connect` the
 //! catalogue and the connect form, `connections` the dashboard, `browse` containers, items and
-//! comments, `activity` syncs, webhook endpoints and the audit log, `operator` the admin
-//! token's pages (the plugin registry).
+//! comments, `syncs` a connection's syncs and cursors, `webhooks` the tenant's endpoints,
+//! `tools` the agent tools, `audit` the audit logs, `operator` the admin token's pages
+//! (plugins, tenants and API keys, the host's audit log).
 
-mod activity;
 mod assets;
+mod audit;
 mod browse;
 mod connect;
 mod connections;
 mod layout;
 mod operator;
 mod session;
+mod syncs;
+mod tools;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -55,12 +59,29 @@ pub fn router() -> Router<AppState> {
             post(browse::add_comment),
         )
         .route("/console/connectors", get(connect::catalogue))
-        .route("/console/audit", get(activity::audit))
-        .route("/console/webhooks", get(activity::webhooks))
-        .route("/console/connections/{id}/syncs", get(activity::syncs_page))
+        .route("/console/audit", get(audit::tenant_log))
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/webhooks/{eid}/{action}", post(webhooks::action))
+        .route(
+            "/console/webhooks/{eid}/deliveries/{did}/replay",
+            post(webhooks::replay),
+        )
+        .route("/console/tools", get(tools::list))
+        .route("/console/tools/{name}", get(tools::show).post(tools::run))
+        .route(
+            "/console/connections/{id}/syncs",
+            get(syncs::list).post(syncs::create),
+        )
         .route(
             "/console/connections/{id}/syncs/{sid}/{action}",
-            post(activity::sync_action),
+            post(syncs::action),
+        )
+        .route(
+            "/console/connections/{id}/cursors/{stream}/delete",
+            post(syncs::delete_cursor),
         )
         .route(
             "/console/connectors/{connector}/connect",
@@ -71,20 +92,5 @@ pub fn router() -> Router<AppState> {
             post(connect::submit_oauth),
         )
         .route("/console/oauth/landed", get(connect::landed))
-        .route("/console/operator", get(operator::home))
-        .route("/console/operator/sign-in", post(operator::sign_in))
-        .route("/console/operator/sign-out", post(operator::sign_out))
-        .route("/console/operator/plugins", get(operator::plugins))
-        .route(
-            "/console/operator/plugins/upload",
-            post(operator::upload).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
-        )
-        .route(
-            "/console/operator/plugins/{id}/rollback",
-            post(operator::rollback),
-        )
-        .route(
-            "/console/operator/plugins/{id}/unload",
-            post(operator::unload),
-        )
+        .merge(operator::router())
 }

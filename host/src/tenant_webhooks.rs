@@ -16,6 +16,6 @@ pub mod signing;
 
 pub use dispatcher::Dispatcher;
 pub use endpoints::{
-    EndpointPatch, NewEndpoint, create, load, patch, replay, rotate_secret, send_test,
+    EndpointPatch, NewEndpoint, create, delete, load, patch, replay, rotate_secret, send_test,
 };
 pub use settings::WebhookSettings;

@@ -11,7 +11,7 @@ use super::connections::audit;
 use super::extract::ApiPath;
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
-use crate::store::ApiKeyRecord;
+use crate::store::{ApiKeyRecord, Store};
 
 /// `GET /admin/v1/tenants/{tenant}/api-keys`: ids, creation and expiry; never a secret.
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 200, description = "the tenant's keys", body = Success<Vec<ApiKeyRecord>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
@@ -36,23 +36,34 @@ pub async fn revoke(
     _admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    if !state.store.revoke_api_key(&tenant, &id).await? {
+    revoke_key_in(&state.store, &tenant, &id, "admin").await?;
+    Ok(Envelope::ok(json!({ "id": id, "revoked": true })))
+}
+
+/// Revokes one of a tenant's API keys, audited in the tenant's log (shared by the admin API
+/// and the operator's console).
+pub async fn revoke_key_in(
+    store: &Store,
+    tenant: &str,
+    id: &str,
+    actor: &str,
+) -> Result<(), ApiError> {
+    if !store.revoke_api_key(tenant, id).await? {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("tenant `{tenant}` has no API key `{id}`"),
         ));
     }
-    let _ = state
-        .store
+    let _ = store
         .audit(
-            Some(&tenant),
-            "admin",
+            Some(tenant),
+            actor,
             "api_key.revoke",
-            &id,
+            id,
             serde_json::Value::Null,
         )
         .await;
-    Ok(Envelope::ok(json!({ "id": id, "revoked": true })))
+    Ok(())
 }
 
 /// `POST /api/v1/api-keys/rotate`: issues a new key for the caller's tenant (same expiry

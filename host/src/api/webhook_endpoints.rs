@@ -175,8 +175,7 @@ pub async fn delete(
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    tenant_webhooks_load(&state, &caller, &eid)?;
-    state.store.delete_endpoint(&caller.tenant, &eid).await?;
+    tenant_webhooks::delete(&state, &caller.tenant, &eid).await?;
     audit(
         &state,
         &caller,

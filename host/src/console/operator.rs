@@ -1,13 +1,18 @@
-//! The operator's pages, signed in with the admin token: the plugin registry (version, sha256,
-//! contract version, calls and faults of the current and previous version) with upload,
-//! rollback and unload. An operator session is a console session of the reserved tenant
-//! `_operator` (no tenant id may start with `_`), so it never opens a tenant's pages and a
-//! tenant's session never opens these.
+//! The operator's pages, signed in with the admin token: the plugin registry (`plugins`), the
+//! tenants with their API keys (`tenants`), and the host's audit log (`audit`). An operator
+//! session is a console session of the reserved tenant `_operator` (no tenant id may start
+//! with `_`), so it never opens a tenant's pages and a tenant's session never opens these.
 
-use axum::extract::{Multipart, Path, State};
+mod audit;
+mod plugins;
+mod tenants;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, extract::FromRequestParts, http::request::Parts};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -17,15 +22,64 @@ use super::session::{
 };
 use crate::api::AppState;
 use crate::credentials::unix_now;
-use crate::loader::LoadRequest;
-use crate::runtime::PluginOrigin;
 use crate::store::ConsoleSession;
 
 /// The tenant name of operator sessions.
 const OPERATOR: &str = "_operator";
+/// The audit log's name for what the operator does (the admin API uses the same).
+const ACTOR: &str = "admin";
+
+/// The operator's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/operator", get(home))
+        .route("/console/operator/sign-in", post(sign_in))
+        .route("/console/operator/sign-out", post(sign_out))
+        .route("/console/operator/plugins", get(plugins::list))
+        .route(
+            "/console/operator/plugins/upload",
+            post(plugins::upload).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
+        .route(
+            "/console/operator/plugins/{id}/rollback",
+            post(plugins::rollback),
+        )
+        .route(
+            "/console/operator/plugins/{id}/unload",
+            post(plugins::unload),
+        )
+        .route(
+            "/console/operator/tenants",
+            get(tenants::list).post(tenants::create),
+        )
+        .route("/console/operator/tenants/{tenant}", get(tenants::keys))
+        .route(
+            "/console/operator/tenants/{tenant}/api-keys",
+            post(tenants::issue_key),
+        )
+        .route(
+            "/console/operator/tenants/{tenant}/api-keys/{id}/revoke",
+            post(tenants::revoke_key),
+        )
+        .route("/console/operator/audit", get(audit::host_log))
+}
 
 /// A signed-in operator.
 pub struct ConsoleOperator(ConsoleUser);
+
+impl ConsoleOperator {
+    fn csrf(&self) -> &str {
+        &self.0.csrf
+    }
+
+    fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
+        self.0.check_csrf(presented).map_err(|mut error| {
+            // The tenant frame would show `_operator` as a tenant; the operator's has no nav.
+            error.user = None;
+            error
+        })
+    }
+}
 
 fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleOperator> {
     let token = token_of(headers)?;
@@ -48,6 +102,26 @@ impl FromRequestParts<AppState> for ConsoleOperator {
     }
 }
 
+/// An operator page: the operator's navigation, then `body`.
+fn operator_page(title: &str, operator: &ConsoleOperator, body: Markup) -> Markup {
+    page(
+        title,
+        None,
+        html! {
+            nav class="operator" aria-label="Operator" {
+                a href="/console/operator/plugins" { "Plugins" }
+                a href="/console/operator/tenants" { "Tenants" }
+                a href="/console/operator/audit" { "Host audit" }
+                form class="inline" method="post" action="/console/operator/sign-out" {
+                    input type="hidden" name="csrf" value=(operator.csrf());
+                    button class="secondary" type="submit" { "Sign out" }
+                }
+            }
+            (body)
+        },
+    )
+}
+
 fn sign_in_markup(message: Option<&str>) -> Markup {
     page(
         "Operator sign-in",
@@ -66,7 +140,7 @@ fn sign_in_markup(message: Option<&str>) -> Markup {
 }
 
 /// `GET /console/operator`.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match current(&state, &headers) {
         Some(_) => Redirect::to("/console/operator/plugins").into_response(),
         None => sign_in_markup(None).into_response(),
@@ -74,12 +148,12 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
 }
 
 #[derive(Deserialize)]
-pub struct TokenForm {
+struct TokenForm {
     token: String,
 }
 
 /// `POST /console/operator/sign-in`.
-pub async fn sign_in(
+async fn sign_in(
     State(state): State<AppState>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
@@ -94,7 +168,7 @@ pub async fn sign_in(
     let token = random_token()?;
     let session = ConsoleSession {
         tenant: OPERATOR.into(),
-        key_id: "admin".into(),
+        key_id: ACTOR.into(),
         csrf: random_token()?,
         expires_at: unix_now() + SESSION_TTL_SECS,
     };
@@ -112,178 +186,13 @@ pub async fn sign_in(
         .into_response())
 }
 
-fn plugins_markup(state: &AppState, operator: &ConsoleOperator, message: Option<&str>) -> Markup {
-    let user = &operator.0;
-    let mut slots = state.runtime.slots();
-    slots.sort_by(|a, b| a.0.cmp(&b.0));
-    let version = |plugin: &crate::runtime::Plugin| {
-        html! {
-            (plugin.manifest.version) br;
-            span class="hint" { "sha256 " code { (&plugin.sha256[..12.min(plugin.sha256.len())]) } } br;
-            span class="hint" { "contract " (plugin.wit_version) " · " (plugin.calls()) " calls · " (plugin.faults()) " faults" }
-        }
-    };
-    page(
-        "Plugins",
-        None,
-        html! {
-            h1 { "Plugins" }
-            (alert(message))
-            table {
-                thead { tr { th scope="col" { "Plugin" } th scope="col" { "Serving" } th scope="col" { "Previous" } th scope="col" { "Actions" } } }
-                tbody {
-                    @for (id, slot) in &slots {
-                        tr {
-                            td { (id) }
-                            td { @if let Some(current) = &slot.current { (version(current)) } @else { "unloaded" } }
-                            td { @if let Some(previous) = &slot.previous { (version(previous)) } @else { "none" } }
-                            td {
-                                @if slot.previous.is_some() {
-                                    form class="inline" method="post" action={ "/console/operator/plugins/" (id) "/rollback" } {
-                                        input type="hidden" name="csrf" value=(user.csrf);
-                                        button class="secondary" type="submit" aria-label={ "Roll back " (id) } { "Roll back" }
-                                    }
-                                }
-                                @if slot.current.is_some() {
-                                    form class="inline" method="post" action={ "/console/operator/plugins/" (id) "/unload" } {
-                                        input type="hidden" name="csrf" value=(user.csrf);
-                                        button class="danger" type="submit" aria-label={ "Unload " (id) } { "Unload" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            h2 { "Upload a version" }
-            form method="post" action="/console/operator/plugins/upload" enctype="multipart/form-data" {
-                input type="hidden" name="csrf" value=(user.csrf);
-                label for="id" { "Plugin id " span class="hint" { "(must equal the component's own id)" } }
-                input id="id" name="id" required;
-                label for="component" { "Component (.wasm)" }
-                input id="component" name="component" type="file" accept=".wasm,application/wasm" required;
-                button type="submit" { "Upload" }
-            }
-            form method="post" action="/console/operator/sign-out" {
-                input type="hidden" name="csrf" value=(user.csrf);
-                button class="secondary" type="submit" { "Sign out" }
-            }
-        },
-    )
-}
-
-/// `GET /console/operator/plugins`.
-pub async fn plugins(State(state): State<AppState>, operator: ConsoleOperator) -> Markup {
-    plugins_markup(&state, &operator, None)
-}
-
-/// Back to the registry after a rollback or unload; a refusal (409) shows above it.
-fn after_change<E: std::fmt::Display>(
-    state: &AppState,
-    operator: &ConsoleOperator,
-    result: Result<(), E>,
-) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/console/operator/plugins").into_response(),
-        Err(error) => (
-            StatusCode::CONFLICT,
-            plugins_markup(state, operator, Some(&error.to_string())),
-        )
-            .into_response(),
-    }
-}
-
-/// `POST /console/operator/plugins/{id}/rollback`.
-pub async fn rollback(
-    State(state): State<AppState>,
-    operator: ConsoleOperator,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, ConsoleError> {
-    operator.0.check_csrf(&form.csrf)?;
-    let result = state.loader.rollback(&id, "admin").await.map(|_| ());
-    Ok(after_change(&state, &operator, result))
-}
-
-/// `POST /console/operator/plugins/{id}/unload`.
-pub async fn unload(
-    State(state): State<AppState>,
-    operator: ConsoleOperator,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, ConsoleError> {
-    operator.0.check_csrf(&form.csrf)?;
-    let result = state.loader.unload(&id, "admin").await.map(|_| ());
-    Ok(after_change(&state, &operator, result))
-}
-
-/// `POST /console/operator/plugins/upload` (multipart: `csrf`, `id`, `component`).
-pub async fn upload(
-    State(state): State<AppState>,
-    operator: ConsoleOperator,
-    mut multipart: Multipart,
-) -> Result<Response, ConsoleError> {
-    let max = state.loader.settings().max_plugin_bytes;
-    let (mut csrf, mut id, mut wasm) = (String::new(), String::new(), None);
-    let bad = |message: String| ConsoleError::new(StatusCode::UNPROCESSABLE_ENTITY, message);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("the upload is not a valid form: {e}")))?
-    {
-        match field.name().unwrap_or_default() {
-            "csrf" => csrf = field.text().await.unwrap_or_default(),
-            "id" => id = field.text().await.unwrap_or_default().trim().to_owned(),
-            "component" => {
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| bad(format!("the component did not arrive: {e}")))?;
-                if bytes.len() > max {
-                    return Err(bad(format!("the component is larger than {max} bytes")));
-                }
-                wasm = Some(bytes.to_vec());
-            }
-            _ => {}
-        }
-    }
-    operator.0.check_csrf(&csrf)?;
-    let Some(wasm) = wasm.filter(|w| !w.is_empty()) else {
-        return Err(bad("choose a component file".into()));
-    };
-    let request = LoadRequest {
-        wasm,
-        expected_id: Some(id.clone()),
-        sha256_pin: None,
-        signature: None,
-        origin: PluginOrigin {
-            source: "console upload".into(),
-            ..PluginOrigin::default()
-        },
-        actor: "admin".into(),
-        accept_manifest_changes: false,
-    };
-    match state.loader.load(request).await {
-        Ok(_) => Ok(Redirect::to("/console/operator/plugins").into_response()),
-        Err(failure) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            plugins_markup(
-                &state,
-                &operator,
-                Some(&format!("plugin `{id}` not loaded: {failure}")),
-            ),
-        )
-            .into_response()),
-    }
-}
-
 /// `POST /console/operator/sign-out`.
-pub async fn sign_out(
+async fn sign_out(
     State(state): State<AppState>,
     operator: ConsoleOperator,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    operator.0.check_csrf(&form.csrf)?;
+    operator.check_csrf(&form.csrf)?;
     state
         .store
         .delete_console_session(&operator.0.digest)

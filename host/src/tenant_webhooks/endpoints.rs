@@ -193,6 +193,13 @@ pub async fn patch(
         .ok_or_else(|| endpoint_not_found(id))
 }
 
+/// Deletes an endpoint with its secrets and deliveries.
+pub async fn delete(state: &AppState, tenant: &str, id: &str) -> Result<(), ApiError> {
+    load(state, tenant, id)?;
+    state.store.delete_endpoint(tenant, id).await?;
+    Ok(())
+}
+
 /// A new secret; the previous one keeps signing too for `rotation_overlap`. Returns the new
 /// secret (shown this once) and until when the old one signs.
 pub async fn rotate_secret(

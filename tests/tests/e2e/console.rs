@@ -4,6 +4,8 @@
 //! without the session's CSRF token, another tenant's URLs, a revoked key and sign-out are
 //! refused.
 
+mod management;
+
 use connector_tests::fakes::JiraFake;
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};

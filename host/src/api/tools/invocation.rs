@@ -18,6 +18,8 @@ use crate::runtime::{InputIssue, check_against};
 pub enum Via {
     Rest,
     Mcp,
+    /// The web console's tools page.
+    Console,
 }
 
 impl Via {
@@ -25,6 +27,7 @@ impl Via {
         match self {
             Self::Rest => "rest",
             Self::Mcp => "mcp",
+            Self::Console => "console",
         }
     }
 }

@@ -1,0 +1,185 @@
+//! Agent tools: the catalogue an agent sees for this tenant (`GET /api/v1/tools`, MCP
+//! `tools/list`), each tool with its annotations and input schema, and a form to run one with
+//! JSON arguments through the same invocation path (checked against the schema first, audited
+//! with `via: console`).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::layout::{ConsoleError, alert, page};
+use super::session::ConsoleUser;
+use crate::api::tools::{Catalogue, ToolView, Via, invoke};
+use crate::api::{ApiError, AppState, ErrorCode};
+
+/// Largest arguments document the form takes.
+const MAX_ARGUMENTS: usize = 64 * 1024;
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn badges(tool: &ToolView) -> Markup {
+    let a = &tool.annotations;
+    html! {
+        @if a.read_only { span class="badge" { "read-only" } " " }
+        @if a.destructive { span class="badge bad" { "destructive" } " " }
+        @if a.idempotent { span class="badge" { "idempotent" } " " }
+    }
+}
+
+/// `GET /console/tools`.
+pub async fn list(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+) -> Result<Markup, ConsoleError> {
+    let tools = Catalogue::for_tenant(&state, &user.tenant, None)
+        .map_err(|e| ConsoleError::from(e).for_user(&user))?
+        .into_views();
+    Ok(page(
+        "Tools",
+        Some(&user),
+        html! {
+            h1 { "Agent tools" }
+            p { "What an agent sees for your connections, through " code { "GET /api/v1/tools" } " and the MCP server at " code { "/mcp" } "." }
+            @if tools.is_empty() {
+                p { "No tools yet: " a href="/console/connectors" { "connect an account" } " first." }
+            }
+            table {
+                thead { tr { th scope="col" { "Tool" } th scope="col" { "Connector" } th scope="col" { "What it does" } } }
+                tbody {
+                    @for tool in &tools {
+                        tr {
+                            td { a href={ "/console/tools/" (tool.name) } { code { (tool.name) } } }
+                            td { (tool.connector) }
+                            td { (tool.title) br; span class="hint" { (badges(tool)) } }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn tool_markup(
+    user: &ConsoleUser,
+    tool: &ToolView,
+    arguments: &str,
+    message: Option<&str>,
+    details: Option<&Value>,
+    output: Option<&Value>,
+) -> Markup {
+    page(
+        &tool.name,
+        Some(user),
+        html! {
+            p class="crumbs" { a href="/console/tools" { "Tools" } " / " (tool.name) }
+            h1 { code { (tool.name) } }
+            p { (tool.description) }
+            p { (badges(tool)) }
+            details {
+                summary { "Input schema" }
+                pre class="body" { (pretty(&tool.input_schema)) }
+            }
+            @if let Some(schema) = &tool.output_schema {
+                details {
+                    summary { "Output schema" }
+                    pre class="body" { (pretty(schema)) }
+                }
+            }
+            h2 { "Run it" }
+            @if tool.annotations.destructive { p class="error" { "This tool changes or deletes data at the vendor." } }
+            (alert(message))
+            @if let Some(details) = details { pre class="body" { (pretty(details)) } }
+            form method="post" action={ "/console/tools/" (tool.name) } {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="arguments" { "Arguments (JSON)" }
+                textarea id="arguments" name="arguments" spellcheck="false" { (arguments) }
+                button type="submit" { "Run " (tool.name) }
+            }
+            @if let Some(output) = output {
+                h2 { "Result" }
+                pre class="body" aria-label="Result" { (pretty(output)) }
+            }
+        },
+    )
+}
+
+fn find_tool(state: &AppState, user: &ConsoleUser, name: &str) -> Result<ToolView, ConsoleError> {
+    let fail = |e: ApiError| ConsoleError::from(e).for_user(user);
+    Catalogue::for_tool(state, &user.tenant, None, name)
+        .map_err(fail)?
+        .find(name)
+        .map(|entry| entry.view.clone())
+        .ok_or_else(|| {
+            fail(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no tool `{name}`"),
+            ))
+        })
+}
+
+/// `GET /console/tools/{name}`.
+pub async fn show(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(name): Path<String>,
+) -> Result<Markup, ConsoleError> {
+    let tool = find_tool(&state, &user, &name)?;
+    Ok(tool_markup(&user, &tool, "{}", None, None, None))
+}
+
+#[derive(Deserialize)]
+pub struct RunForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    arguments: String,
+}
+
+/// `POST /console/tools/{name}`: runs the tool, then the same page with its result, or with
+/// the envelope's message (and which arguments the schema refused).
+pub async fn run(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(name): Path<String>,
+    Form(form): Form<RunForm>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form.csrf)?;
+    let tool = find_tool(&state, &user, &name)?;
+    let refused = |status: StatusCode, message: &str, details: Option<&Value>| {
+        let markup = tool_markup(&user, &tool, &form.arguments, Some(message), details, None);
+        (status, markup).into_response()
+    };
+    if form.arguments.len() > MAX_ARGUMENTS {
+        let message = format!("arguments are larger than {MAX_ARGUMENTS} bytes");
+        return Ok(refused(StatusCode::PAYLOAD_TOO_LARGE, &message, None));
+    }
+    let text = form.arguments.trim();
+    let arguments = match serde_json::from_str::<Value>(if text.is_empty() { "{}" } else { text }) {
+        Ok(value) => value,
+        Err(error) => {
+            let message = format!("the arguments are not JSON: {error}");
+            return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message, None));
+        }
+    };
+    match invoke(&state, &user.caller(), None, &name, arguments, Via::Console).await {
+        Ok(result) => {
+            let output = serde_json::json!({
+                "connection_id": result.connection_id,
+                "output": result.output,
+            });
+            let markup = tool_markup(&user, &tool, &form.arguments, None, None, Some(&output));
+            Ok(markup.into_response())
+        }
+        Err(error) => {
+            let error = ApiError::from(error);
+            let status = error.status.unwrap_or_else(|| error.code.status());
+            Ok(refused(status, &error.message, error.details.as_ref()))
+        }
+    }
+}
