@@ -23,12 +23,39 @@ mod tools;
 mod webhooks;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api::AppState;
 
+/// What every console answer carries: only the console's own stylesheet and script run (no
+/// inline script, so injected markup cannot execute), forms post only to this origin, and no
+/// other site may frame a page (a framed console button is a clickjacking target).
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
 /// The console's routes, merged into the API router.
 pub fn router() -> Router<AppState> {
+    let mut router = pages();
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+fn pages() -> Router<AppState> {
     Router::new()
         .route("/console", get(session::home))
         .route(

@@ -1,48 +1,21 @@
 // Drives Debian's chromium through the console with playwright-core: sign in, connect Jira with
-// an API token (a refused token first), browse project -> issue -> comments, add a comment, on a
-// wide and a narrow screen, keyboard focus, sign out; every page checked with axe-core (no
-// serious or critical violations) and screenshotted into SCREENSHOTS; then the operator uploads
-// a plugin version and rolls it back. Run by the e2e test
-// `console::a_real_browser_...`, which starts the host and the Jira fake and passes:
+// an API token (a refused token first), browse project -> issue -> comments, add a comment,
+// create a sync, run an agent tool, visit webhooks and the audit log, on a wide and a narrow
+// screen, keyboard focus, sign out; then the operator uploads a plugin version and rolls it
+// back, creates a tenant, issues it a key and reads the host's audit log. Every page checked
+// with axe-core (no serious or critical violations) and screenshotted into SCREENSHOTS. Run by
+// the e2e test `console::a_real_browser_...`, which starts the host and the Jira fake and passes:
 //   CONSOLE_BASE, CONSOLE_KEY, JIRA_SITE, JIRA_EMAIL, JIRA_TOKEN, JIRA_METHOD, SCREENSHOTS, CHROMIUM,
 //   ADMIN_TOKEN, PROBE_WASM
-import { chromium } from "playwright-core";
-import { readFileSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
+import { env, run } from "./lib.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env("CONSOLE_BASE");
-const shots = env("SCREENSHOTS");
-mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM"),
-  headless: true,
-  // Tests run as root in CI containers, where chromium's sandbox cannot start; containers'
-  // small /dev/shm would crash the renderer.
-  args: ["--no-sandbox", "--disable-dev-shm-usage"],
-});
-const failures = [];
-try {
+await run("console browser test", async ({ browser, check: checkPage, expectText: expect, failures }) => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
-  const check = async (name) => {
-    await page.addScriptTag({ content: axeSource });
-    const result = await page.evaluate(async () => await globalThis.axe.run(document));
-    const serious = result.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-    for (const v of serious) {
-      failures.push(`${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    }
-    await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-  };
-  const expectText = async (text) => {
-    await page.getByText(text, { exact: false }).first().waitFor({ timeout: 10000 });
-  };
+  const check = (name) => checkPage(page, name);
+  const expectText = (text) => expect(page, text);
 
   await page.goto(`${base}/console`);
   await page.waitForURL(/\/console\/sign-in$/);
@@ -76,6 +49,7 @@ try {
   await page.getByRole("button", { name: "Connect", exact: true }).click();
   await expectText("Project ALPHA");
   await check("containers");
+  const connectionUrl = page.url();
 
   await page.getByRole("link", { name: "Project ALPHA" }).click();
   await expectText("ALPHA issue 3");
@@ -86,6 +60,34 @@ try {
   await page.getByRole("button", { name: "Add comment" }).click();
   await expectText("Written in a real browser");
   await check("item");
+
+  // A sync of the project, created from its form; it runs against the Jira fake.
+  await page.goto(connectionUrl);
+  await page.getByRole("link", { name: "Syncs" }).click();
+  await page.getByLabel(/Container id/).fill("ALPHA");
+  await page.getByRole("button", { name: "Create sync" }).click();
+  await page.getByRole("button", { name: "Pause ALPHA" }).waitFor();
+  await check("syncs");
+
+  // An agent tool run from its form: wrong arguments first, the schema's complaint shown.
+  await page.getByRole("link", { name: "Tools" }).first().click();
+  await check("tools");
+  await page.getByRole("link", { name: "jira.search", exact: true }).click();
+  await page.getByLabel("Arguments (JSON)").fill('{"query": 5}');
+  await page.getByRole("button", { name: "Run jira.search" }).click();
+  await page.getByRole("alert").waitFor();
+  await page.getByLabel("Arguments (JSON)").fill('{"query": "issue"}');
+  await page.getByRole("button", { name: "Run jira.search" }).click();
+  await page.getByLabel("Result").waitFor();
+  await expectText("ALPHA-3");
+  await check("tool-run");
+
+  await page.getByRole("link", { name: "Webhooks" }).first().click();
+  await expectText("Register an endpoint");
+  await check("webhooks");
+  await page.getByRole("link", { name: "Audit log" }).first().click();
+  await expectText("console.sign_in");
+  await check("audit");
 
   await page.setViewportSize({ width: 375, height: 740 });
   await page.getByRole("link", { name: "Connections" }).first().click();
@@ -108,13 +110,20 @@ try {
   await check("operator-uploaded");
   await page.getByRole("button", { name: "Roll back probe" }).click();
   await page.waitForURL(/\/console\/operator\/plugins$/);
-} catch (error) {
-  failures.push(String(error?.stack ?? error));
-} finally {
-  await browser.close();
-}
-if (failures.length) {
-  console.error(failures.join("\n"));
-  process.exit(1);
-}
-console.log("console browser test: ok");
+
+  // A new tenant and its first key, shown once.
+  await page.getByRole("link", { name: "Tenants" }).click();
+  await page.getByLabel(/Tenant id/).fill("initech");
+  await page.getByLabel("Name").fill("Initech");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  await page.waitForURL(/\/console\/operator\/tenants\/initech$/);
+  await page.getByRole("button", { name: "Issue key" }).click();
+  const issued = await page.getByLabel("API key").inputValue();
+  if (!issued.startsWith("chk_")) failures.push(`issued key reads ${JSON.stringify(issued)}`);
+  await check("operator-key-issued");
+  await page.getByRole("link", { name: "Host audit" }).click();
+  await expectText("plugin.rollback");
+  await check("operator-audit");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/console\/operator$/);
+});

@@ -7,8 +7,29 @@ use maud::{DOCTYPE, Markup, html};
 use super::session::ConsoleUser;
 use crate::api::ApiError;
 
-/// A whole page.
+/// A whole page; signed in, the tenant's navigation heads it.
 pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {
+    let navigation = html! {
+        @if let Some(user) = user {
+            nav aria-label="Main" {
+                a href="/console/connections" { "Connections" }
+                a href="/console/connectors" { "Connect an account" }
+                a href="/console/webhooks" { "Webhooks" }
+                a href="/console/tools" { "Tools" }
+                a href="/console/audit" { "Audit log" }
+            }
+            span { "Tenant " strong { (user.tenant) } }
+            form class="inline" method="post" action="/console/sign-out" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                button class="secondary" type="submit" { "Sign out" }
+            }
+        }
+    };
+    frame(title, navigation, body)
+}
+
+/// The document: `navigation` in the header next to the home link, `body` in `main`.
+pub fn frame(title: &str, navigation: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -22,20 +43,7 @@ pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {
             body {
                 header {
                     a class="brand" href="/console" { "connector-host" }
-                    @if let Some(user) = user {
-                        nav aria-label="Main" {
-                            a href="/console/connections" { "Connections" }
-                            a href="/console/connectors" { "Connect an account" }
-                            a href="/console/webhooks" { "Webhooks" }
-                            a href="/console/tools" { "Tools" }
-                            a href="/console/audit" { "Audit log" }
-                        }
-                        span { "Tenant " strong { (user.tenant) } }
-                        form class="inline" method="post" action="/console/sign-out" {
-                            input type="hidden" name="csrf" value=(user.csrf);
-                            button class="secondary" type="submit" { "Sign out" }
-                        }
-                    }
+                    (navigation)
                 }
                 main id="main" { (body) }
             }

@@ -16,7 +16,7 @@ use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{ConsoleError, alert, page};
+use super::layout::{ConsoleError, alert, frame, page};
 use super::session::{
     ConsoleUser, CsrfForm, SESSION_TTL_SECS, cookie, digest, random_token, token_of,
 };
@@ -102,24 +102,21 @@ impl FromRequestParts<AppState> for ConsoleOperator {
     }
 }
 
-/// An operator page: the operator's navigation, then `body`.
+/// An operator page: the operator's navigation in the header, then `body`.
 fn operator_page(title: &str, operator: &ConsoleOperator, body: Markup) -> Markup {
-    page(
-        title,
-        None,
-        html! {
-            nav class="operator" aria-label="Operator" {
-                a href="/console/operator/plugins" { "Plugins" }
-                a href="/console/operator/tenants" { "Tenants" }
-                a href="/console/operator/audit" { "Host audit" }
-                form class="inline" method="post" action="/console/operator/sign-out" {
-                    input type="hidden" name="csrf" value=(operator.csrf());
-                    button class="secondary" type="submit" { "Sign out" }
-                }
-            }
-            (body)
-        },
-    )
+    let navigation = html! {
+        nav aria-label="Operator" {
+            a href="/console/operator/plugins" { "Plugins" }
+            a href="/console/operator/tenants" { "Tenants" }
+            a href="/console/operator/audit" { "Host audit" }
+        }
+        span { "Operator" }
+        form class="inline" method="post" action="/console/operator/sign-out" {
+            input type="hidden" name="csrf" value=(operator.csrf());
+            button class="secondary" type="submit" { "Sign out" }
+        }
+    };
+    frame(title, navigation, body)
 }
 
 fn sign_in_markup(message: Option<&str>) -> Markup {

@@ -89,7 +89,7 @@ fn syncs_markup(
                                 @if !sync.paused {
                                     form class="inline" method="post" action={ (base) "/" (sync.id) "/run" } {
                                         input type="hidden" name="csrf" value=(user.csrf);
-                                        button class="secondary" type="submit" aria-label={ "Run " (sync.container) " now" } { "Run now" }
+                                        button class="secondary" type="submit" aria-label={ "Run now " (sync.container) } { "Run now" }
                                     }
                                 }
                                 form class="inline" method="post" action={ (base) "/" (sync.id) (if sync.paused { "/resume" } else { "/pause" }) } {

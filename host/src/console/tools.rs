@@ -83,12 +83,12 @@ fn tool_markup(
             p { (badges(tool)) }
             details {
                 summary { "Input schema" }
-                pre class="body" { (pretty(&tool.input_schema)) }
+                pre class="body" tabindex="0" { (pretty(&tool.input_schema)) }
             }
             @if let Some(schema) = &tool.output_schema {
                 details {
                     summary { "Output schema" }
-                    pre class="body" { (pretty(schema)) }
+                    pre class="body" tabindex="0" { (pretty(schema)) }
                 }
             }
             h2 { "Run it" }
@@ -103,7 +103,7 @@ fn tool_markup(
             }
             @if let Some(output) = output {
                 h2 { "Result" }
-                pre class="body" aria-label="Result" { (pretty(output)) }
+                pre class="body" aria-label="Result" tabindex="0" { (pretty(output)) }
             }
         },
     )

@@ -350,10 +350,14 @@ async fn revoking_the_api_key_ends_its_console_sessions() {
     assert_eq!(page.location.as_deref(), Some("/console/sign-in"));
 }
 
-/// The same path in Debian's chromium, driven by `tests/browser/console.mjs` (playwright-core),
-/// with axe-core on every page; screenshots land in `target/screenshots/console/`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_real_browser_signs_in_connects_browses_and_comments() {
+/// Where the browser scripts write their screenshots.
+fn screenshots() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/console")
+}
+
+/// Runs `tests/browser/<script>` with node and `envs` (plus CHROMIUM and SCREENSHOTS); fails
+/// the test with the script's output when it fails.
+async fn browser_script(script: &str, mut envs: Vec<(&'static str, String)>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -361,6 +365,31 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
             && std::path::Path::new(&chromium).exists(),
         "the browser tests need Debian's chromium and `npm ci` in tests/browser: run them with `cargo xtask test`, which installs both"
     );
+    envs.push(("CHROMIUM", chromium));
+    envs.push(("SCREENSHOTS", screenshots().display().to_string()));
+    let script = script.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .current_dir(&dir)
+            .envs(envs)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The same path in Debian's chromium, driven by `tests/browser/console.mjs` (playwright-core),
+/// with axe-core on every page; screenshots land in `target/screenshots/console/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_signs_in_connects_browses_and_comments() {
     let jira = Atlassian::start("jira", JiraFake::start).await;
     let (_, connector) = jira
         .server
@@ -378,17 +407,13 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
         .find(|m| m["kind"] == "basic")
         .map(|m| m["id"].as_str().unwrap().to_owned())
         .unwrap();
-    let shots =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/console");
-    let envs = [
+    let envs = vec![
         ("CONSOLE_BASE", jira.server.base.clone()),
         ("CONSOLE_KEY", jira.key.clone()),
         ("JIRA_SITE", jira.fake.origin()),
         ("JIRA_EMAIL", EMAIL.to_owned()),
         ("JIRA_TOKEN", API_TOKEN.to_owned()),
         ("JIRA_METHOD", method),
-        ("SCREENSHOTS", shots.display().to_string()),
-        ("CHROMIUM", chromium),
         (
             "ADMIN_TOKEN",
             connector_tests::harness::ADMIN_TOKEN.to_owned(),
@@ -400,22 +425,7 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
                 .to_string(),
         ),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg("console.mjs")
-            .current_dir(&dir)
-            .envs(envs)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    browser_script("console.mjs", envs).await;
     let (_, comments) = jira
         .server
         .send(
@@ -426,7 +436,10 @@ async fn a_real_browser_signs_in_connects_browses_and_comments() {
         )
         .await;
     assert!(comments.to_string().contains("console.sign_in"));
-    assert!(shots.join("item.png").exists(), "screenshots are written");
+    assert!(
+        screenshots().join("item.png").exists(),
+        "screenshots are written"
+    );
     let (_, probe) = jira
         .server
         .send(
@@ -786,4 +799,84 @@ async fn a_needs_reauth_connection_is_reconnected_in_place() {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+/// OAuth in Debian's chromium (`tests/browser/oauth.mjs`): connect through the host's start
+/// page and the loopback authorization server, landing on the new connection; the grant dies;
+/// the dashboard's Reconnect button runs the flow again and the same connection works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_connects_and_reconnects_through_oauth() {
+    use connector_tests::harness::{OAuthSetup, OAuthTimings};
+    let setup = OAuthSetup::start(OAuthTimings::default(), true).await;
+    let session_dir = tempfile::tempdir().unwrap();
+    let storage = session_dir
+        .path()
+        .join("session.json")
+        .display()
+        .to_string();
+    let envs = |phase: &str| {
+        vec![
+            ("CONSOLE_BASE", setup.server.base.clone()),
+            ("CONSOLE_KEY", setup.key.clone()),
+            ("VENDOR_ORIGIN", setup.vendor.origin()),
+            ("PHASE", phase.to_owned()),
+            ("STORAGE", storage.clone()),
+        ]
+    };
+    browser_script("oauth.mjs", envs("connect")).await;
+    assert_eq!(setup.connections().await, 1, "the browser connected");
+    let (_, listed) = setup
+        .server
+        .send(Method::GET, "/api/v1/connections", Some(&setup.key), None)
+        .await;
+    let id = listed["data"]["entries"][0]["id"]
+        .as_str()
+        .expect("a connection id")
+        .to_owned();
+    let (status, _) = setup.containers(&id).await;
+    assert_eq!(status, 200);
+
+    setup.auth.revoke_all_refresh_tokens();
+    setup.auth.expire_all_access_tokens();
+    let (status, _) = setup.containers(&id).await;
+    assert_eq!(status, 409, "the grant is dead");
+
+    browser_script("oauth.mjs", envs("reconnect")).await;
+    let (status, body) = setup.containers(&id).await;
+    assert_eq!(status, 200, "the same connection works again: {body}");
+    assert_eq!(setup.connections().await, 1, "reconnected in place");
+}
+
+#[tokio::test]
+async fn console_pages_refuse_framing_and_inline_script() {
+    let server = connector_tests::harness::TestServer::start().await;
+    for path in [
+        "/console/sign-in",
+        "/console/operator",
+        "/console/assets/console.css",
+    ] {
+        let response = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    }
 }
