@@ -78,6 +78,11 @@ impl ApiError {
         self
     }
 
+    /// The HTTP status the error answers with: its override, else its code's.
+    pub fn http_status(&self) -> StatusCode {
+        self.status.unwrap_or_else(|| self.code.status())
+    }
+
     /// 422 for input that does not fit a JSON Schema: `lead` says what did not match
     /// (`input does not match the schema of `close``), `whole` names the input as a whole for
     /// an issue at its root; the first issue is in the message, every one in `details.errors`.
@@ -165,7 +170,7 @@ struct ErrorFields<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status.unwrap_or_else(|| self.code.status());
+        let status = self.http_status();
         let request_id = request_id::current();
         let body = ErrorBody {
             ok: false,

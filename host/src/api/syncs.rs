@@ -127,6 +127,14 @@ pub async fn patch(
         body,
     )
     .await?;
+    audit(
+        &state,
+        &caller,
+        "sync.update",
+        &sid,
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Envelope::ok(sync.into()))
 }
 
@@ -151,6 +159,7 @@ async fn set_paused(
         body,
     )
     .await?;
+    audit(state, caller, "sync.update", sid, serde_json::Value::Null).await;
     Ok(Envelope::ok(sync.into()))
 }
 

@@ -342,7 +342,7 @@ pub async fn submit(
             Ok(Redirect::to(&format!("/console/connections/{}", record.id)).into_response())
         }
         Err(error) => {
-            let status = error.status.unwrap_or_else(|| error.code.status());
+            let status = error.http_status();
             Ok(refused(status, &error.message))
         }
     }

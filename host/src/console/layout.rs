@@ -77,10 +77,7 @@ impl ConsoleError {
 
 impl From<ApiError> for ConsoleError {
     fn from(error: ApiError) -> Self {
-        Self::new(
-            error.status.unwrap_or_else(|| error.code.status()),
-            error.message,
-        )
+        Self::new(error.http_status(), error.message)
     }
 }
 

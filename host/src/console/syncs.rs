@@ -203,7 +203,7 @@ pub async fn create(
             Err(ConsoleError::from(error).for_user(&user))
         }
         Err(error) => Ok((
-            error.status.unwrap_or_else(|| error.code.status()),
+            error.http_status(),
             syncs_markup(&state, &user, &id, Some(&error.message), &form)?,
         )
             .into_response()),

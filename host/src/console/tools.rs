@@ -178,7 +178,7 @@ pub async fn run(
         }
         Err(error) => {
             let error = ApiError::from(error);
-            let status = error.status.unwrap_or_else(|| error.code.status());
+            let status = error.http_status();
             Ok(refused(status, &error.message, error.details.as_ref()))
         }
     }

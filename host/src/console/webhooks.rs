@@ -197,7 +197,7 @@ pub async fn create(
             Ok(secret_page(StatusCode::CREATED, markup))
         }
         Err(error) => Ok((
-            error.status.unwrap_or_else(|| error.code.status()),
+            error.http_status(),
             endpoints_markup(&state, &user, Some(&error.message), &typed, None)?,
         )
             .into_response()),

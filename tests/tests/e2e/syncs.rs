@@ -427,6 +427,21 @@ async fn syncs_and_feeds_are_the_tenants_own_and_bad_input_is_refused() {
         .send(Method::DELETE, &format!("{}/{sync}", setup.syncs()), None)
         .await;
     assert_eq!(status, 200);
+    let (_, audit) = setup
+        .send(Method::GET, "/api/v1/audit?limit=500", None)
+        .await;
+    let actions: Vec<&str> = audit["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["target"] == sync.as_str())
+        .filter_map(|event| event["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["sync.create", "sync.update", "sync.delete"],
+        "created, resumed and deleted, each audited"
+    );
     assert_eq!(setup.feed(10).await.len(), 3);
     let (status, _) = setup.send(Method::DELETE, &connection, None).await;
     assert_eq!(status, 200);

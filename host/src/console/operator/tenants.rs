@@ -90,7 +90,7 @@ pub async fn create(
             Ok(Redirect::to(&format!("/console/operator/tenants/{}", tenant.id)).into_response())
         }
         Err(error) => Ok((
-            error.code.status(),
+            error.http_status(),
             tenants_markup(&state, &operator, Some(&error.message))?,
         )
             .into_response()),
