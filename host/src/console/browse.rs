@@ -45,7 +45,7 @@ pub async fn containers(
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let connection = user.connection(&state, &id)?;
     let listing = unified::list_containers(
         &state,
         &user.tenant,
@@ -94,7 +94,7 @@ pub async fn items(
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let connection = user.connection(&state, &id)?;
     let listing = unified::list_items(
         &state,
         &user.tenant,
@@ -160,7 +160,7 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let connection = user.connection(&state, &id)?;
     let found = unified::search_items(
         &state,
         &user.tenant,
@@ -211,7 +211,7 @@ pub async fn create_item(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    user.connection(&state, &id)?;
     let body = (!form.body.trim().is_empty()).then_some(form.body);
     let created = unified::create_item(
         &state,
@@ -243,7 +243,7 @@ pub async fn item(
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    let connection = user.connection(&state, &id)?;
     let found = unified::read_item(&state, &user.tenant, &id, item.clone(), false)
         .await
         .map_err(fail)?;
@@ -314,7 +314,7 @@ pub async fn add_comment(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
-    crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    user.connection(&state, &id)?;
     unified::create_comment(
         &state,
         &user.tenant,

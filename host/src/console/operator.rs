@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, alert, frame, page};
 use super::session::{
-    ConsoleUser, CsrfForm, SESSION_TTL_SECS, cookie, digest, random_token, token_of,
+    ConsoleUser, CsrfForm, SESSION_TTL_SECS, cookie, digest, random_token, stored_session,
 };
 use crate::api::AppState;
 use crate::credentials::unix_now;
@@ -82,9 +82,7 @@ impl ConsoleOperator {
 }
 
 fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleOperator> {
-    let token = token_of(headers)?;
-    let digest = digest(&token);
-    let session = state.store.console_session(&digest, unix_now()).ok()??;
+    let (session, digest) = stored_session(state, headers, unix_now())?;
     (session.tenant == OPERATOR).then_some(ConsoleOperator(ConsoleUser {
         tenant: session.tenant,
         key_id: session.key_id,

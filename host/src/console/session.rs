@@ -49,6 +49,16 @@ impl ConsoleUser {
         }
     }
 
+    /// The tenant's connection `id`, or the API's 404 as a page in the signed-in frame.
+    pub fn connection(
+        &self,
+        state: &AppState,
+        id: &str,
+    ) -> Result<crate::store::ConnectionRecord, ConsoleError> {
+        crate::api::connection_calls::load(state, &self.tenant, id)
+            .map_err(|e| ConsoleError::from(e).for_user(self))
+    }
+
     /// Refuses a form whose CSRF token is not this session's (403).
     pub fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
         let same = crate::api::auth::digests_equal(&digest(&self.csrf), &digest(presented));
@@ -87,12 +97,22 @@ pub(super) fn random_token() -> Result<String, ConsoleError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The unexpired stored session a request's cookie names, with the cookie token's digest
+/// (tenant and operator sessions alike).
+pub(super) fn stored_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: u64,
+) -> Option<(ConsoleSession, [u8; 32])> {
+    let digest = digest(&token_of(headers)?);
+    let session = state.store.console_session(&digest, now).ok()??;
+    Some((session, digest))
+}
+
 /// The session of a request, if it is live and its API key still valid.
 fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleUser> {
-    let token = token_of(headers)?;
-    let digest = digest(&token);
     let now = unix_now();
-    let session = state.store.console_session(&digest, now).ok()??;
+    let (session, digest) = stored_session(state, headers, now)?;
     let key_live = state
         .store
         .api_keys(&session.tenant)

@@ -46,8 +46,7 @@ fn syncs_markup(
     message: Option<&str>,
     typed: &NewSyncForm,
 ) -> Result<Markup, ConsoleError> {
-    let fail = |e: ApiError| ConsoleError::from(e).for_user(user);
-    let connection = crate::api::connection_calls::load(state, &user.tenant, id).map_err(fail)?;
+    let connection = user.connection(state, id)?;
     let list = state
         .store
         .syncs_of(&user.tenant, id)
@@ -265,7 +264,7 @@ pub async fn delete_cursor(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: ApiError| ConsoleError::from(e).for_user(&user);
-    crate::api::connection_calls::load(&state, &user.tenant, &id).map_err(fail)?;
+    user.connection(&state, &id)?;
     let deleted = state
         .store
         .delete_cursor(&user.tenant, &id, &stream)

@@ -103,6 +103,26 @@ impl Browser {
     }
 }
 
+/// The id of Jira's e-mail + API token auth method, as the catalogue lists it.
+async fn basic_method<F>(jira: &Atlassian<F>) -> String {
+    let (_, connector) = jira
+        .server
+        .send(
+            Method::GET,
+            "/api/v1/connectors/jira",
+            Some(&jira.key),
+            None,
+        )
+        .await;
+    connector["data"]["auth_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "basic")
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
 /// The CSRF token of the first form on a page.
 fn csrf(html: &str) -> String {
     let start = html
@@ -158,22 +178,7 @@ async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
         "the form comes from the config schema"
     );
     let token = csrf(&page.html);
-    let (_, connector) = jira
-        .server
-        .send(
-            Method::GET,
-            "/api/v1/connectors/jira",
-            Some(&jira.key),
-            None,
-        )
-        .await;
-    let method = connector["data"]["auth_methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "basic")
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .unwrap();
+    let method = basic_method(&jira).await;
     let origin = jira.fake.origin();
     let user_field = format!("{method}.username");
     let password_field = format!("{method}.password");
@@ -391,22 +396,7 @@ async fn browser_script(script: &str, mut envs: Vec<(&'static str, String)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_browser_signs_in_connects_browses_and_comments() {
     let jira = Atlassian::start("jira", JiraFake::start).await;
-    let (_, connector) = jira
-        .server
-        .send(
-            Method::GET,
-            "/api/v1/connectors/jira",
-            Some(&jira.key),
-            None,
-        )
-        .await;
-    let method = connector["data"]["auth_methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "basic")
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .unwrap();
+    let method = basic_method(&jira).await;
     let envs = vec![
         ("CONSOLE_BASE", jira.server.base.clone()),
         ("CONSOLE_KEY", jira.key.clone()),

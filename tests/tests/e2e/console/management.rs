@@ -10,6 +10,15 @@ use serde_json::json;
 
 use super::{Browser, csrf};
 
+/// The value of the read-only input `id`: a secret a page shows once.
+fn shown_once(html: &str, id: &str) -> String {
+    html.split(&format!("id=\"{id}\" readonly value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the page shows `{id}`"))
+        .to_owned()
+}
+
 fn syncs_of(body: &serde_json::Value) -> usize {
     body["data"].as_array().map_or(0, Vec::len)
 }
@@ -183,13 +192,7 @@ async fn a_webhook_endpoint_registered_in_the_console_signs_with_the_secret_it_s
         )
         .await;
     assert_eq!(page.status, 201, "{}", page.html);
-    let secret = page
-        .html
-        .split("id=\"signing-secret\" readonly value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the secret is shown")
-        .to_owned();
+    let secret = shown_once(&page.html, "signing-secret");
     assert!(secret.starts_with("whsec_"), "{secret}");
     let page = browser.get("/console/webhooks").await;
     assert!(!page.html.contains(&secret), "shown once, never again");
@@ -374,13 +377,7 @@ async fn the_operator_creates_a_tenant_issues_a_key_and_revokes_it() {
         .post(keys, &[("csrf", token.as_str()), ("expires_in_days", "30")])
         .await;
     assert_eq!(page.status, 201, "{}", page.html);
-    let key = page
-        .html
-        .split("id=\"issued-key\" readonly value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the key is shown")
-        .to_owned();
+    let key = shown_once(&page.html, "issued-key");
     let page = operator.get("/console/operator/tenants/globex").await;
     assert!(!page.html.contains(&key), "shown once");
     let key_id = page
