@@ -15,6 +15,7 @@ mod console_sessions;
 mod deliveries;
 mod error;
 mod events;
+mod group_flush;
 mod key_ring;
 mod leases;
 mod oauth;
@@ -98,6 +99,8 @@ pub struct Store {
     /// Console sign-ins: SHA-256 of the session token -> session.
     console_sessions: sled::Tree,
     meta: sled::Tree,
+    /// One flush at a time for every writer (see `group_flush`).
+    flusher: group_flush::GroupFlush,
     keys: KeyRing,
 }
 
@@ -145,6 +148,7 @@ impl Store {
             inbound_webhooks: tree("inbound_webhooks")?,
             console_sessions: tree("console_sessions")?,
             meta: tree("meta")?,
+            flusher: group_flush::GroupFlush::new(db.clone()),
             db,
             keys,
         };
@@ -166,11 +170,7 @@ impl Store {
     /// Waits until everything written so far is on disk. Called before acknowledging a write
     /// that creates or changes credentials.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(StoreError::from)
+        self.flusher.flush().await
     }
 
     /// Re-seals every secret and cursor under the key ring's current key, one transaction per
@@ -237,6 +237,8 @@ fn tenant_prefix(tenant: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use sled::Transactional as _;
+
     use super::*;
 
     fn record(tenant: &str, id: &str) -> ConnectionRecord {
@@ -406,5 +408,55 @@ mod tests {
             rest.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
             ["3", "4"]
         );
+    }
+
+    /// Many writers flushing at once, with transactions and scans between them. sled's
+    /// `flush_async` ran each flush on sled's own small thread pool, where it waited for an IO
+    /// buffer write queued on that same pool: with enough flushes in flight nothing was left to
+    /// run the write, and the flushes' read locks then stalled every transaction and scan.
+    #[test]
+    fn concurrent_flushes_transactions_and_scans_do_not_deadlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        let (done, finished) = std::sync::mpsc::channel();
+        let writers = store.clone();
+        // On its own thread and runtime: a deadlock blocks every worker (sled's locks are not
+        // async), so only a watcher outside the runtime can tell.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                for task in 0..48u32 {
+                    let store = writers.clone();
+                    tasks.spawn(async move {
+                        for n in 0..40u32 {
+                            let key = format!("{task}/{n}");
+                            store.meta.insert(key.as_bytes(), &[1u8; 64][..]).unwrap();
+                            (&store.outbox, &store.delivery_queue)
+                                .transaction(|(outbox, queue)| {
+                                    outbox.insert(key.as_bytes(), &[2u8; 32][..])?;
+                                    queue.remove(key.as_bytes())?;
+                                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                                })
+                                .unwrap();
+                            store.flush().await.unwrap();
+                            assert!(store.outbox.iter().count() > 0);
+                        }
+                    });
+                }
+                while let Some(joined) = tasks.join_next().await {
+                    joined.unwrap();
+                }
+            });
+            let _ = done.send(());
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("writers, flushes and scans deadlocked (or a writer failed)");
+        assert_eq!(store.outbox.len(), 48 * 40);
     }
 }
