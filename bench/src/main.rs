@@ -1,6 +1,7 @@
 //! `connector-bench`: runs every scenario, prints a table and writes `bench/results.json`.
 //! Run it with `cargo xtask bench` (release build, plugins built first).
 
+mod host_process;
 mod load;
 mod nginx;
 mod scenarios;
@@ -254,8 +255,8 @@ async fn main() -> anyhow::Result<()> {
         (
             "memory: host RSS peak at 256 concurrent".into(),
             format!(
-                "{:.1} MiB ({:.0} req/s)",
-                memory.peak_rss_mib_at_256, memory.requests_per_second_at_256
+                "{:.1} MiB ({:.0} req/s, {} errors)",
+                memory.peak_rss_mib_at_256, memory.requests_per_second_at_256, memory.errors_at_256
             ),
         ),
     ]);

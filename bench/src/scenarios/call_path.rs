@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use connector_tests::fakes::ProbeVendor;
 use connector_tests::fakes::realistic::{self, RealisticVendor};
-use connector_tests::harness::TestServer;
-use reqwest::Method;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::host_process::BenchHost;
 use crate::load::{self, LoadResult};
 use crate::nginx::{self, NginxHop};
 
@@ -80,21 +79,28 @@ pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathR
             None
         }
     };
-    let server = TestServer::start_quiet_with(|config| {
-        if perf_map {
-            config.wasm_profiler = connector_host::runtime::WasmProfiler::PerfMap;
-        }
-    })
-    .await;
-    let key = server.tenant("bench").await;
+    // The host runs as its own process, as deployed: in-process, its guests shared the bench's
+    // two tokio workers with the load generator and the vendors, and were measured waiting for
+    // them.
+    let profiler = if perf_map { "perfmap" } else { "none" };
+    let host = BenchHost::start("bench", &[("CONNECTOR_HOST_WASM_PROFILER", profiler)]).await?;
+    eprintln!(
+        "bench: call path: host pid {} (for perf record -p)",
+        host.pid()
+    );
+    let key = host.key.clone();
     let basic =
-        json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});
-    let site = json!({"site_url": vendor.origin()});
-    let jira = connect(&server, &key, "jira", &site, &basic).await?;
-    let confluence = connect(&server, &key, "confluence", &site, &basic).await?;
-    let probe_id = server
-        .probe_connection(&key, &probe.origin(), "bench-token")
-        .await;
+        || json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});
+    let site = || json!({"site_url": vendor.origin()});
+    let jira = host.connect("jira", site(), basic()).await?;
+    let confluence = host.connect("confluence", site(), basic()).await?;
+    let probe_id = host
+        .connect(
+            "probe",
+            json!({"base_url": probe.origin()}),
+            json!({"type": "bearer", "token": "bench-token"}),
+        )
+        .await?;
 
     let cases = [
         Case {
@@ -144,7 +150,7 @@ pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathR
         let nginx_url = nginx
             .as_ref()
             .map(|hop| format!("{}{}", hop.origins[case.vendor], case.vendor_path));
-        let host_url = format!("{}{}", server.base, case.host_path);
+        let host_url = format!("{}{}", host.base(), case.host_path);
         let token = (!case.vendor_token.is_empty()).then_some(case.vendor_token);
         let vendor_bytes = body_size(&client, &direct_url, token).await?;
         let host_bytes = body_size(&client, &host_url, Some(&key)).await?;
@@ -190,22 +196,6 @@ pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathR
         nginx: nginx.is_some(),
         cases: results,
     })
-}
-
-/// Creates a connection; returns its id.
-async fn connect(
-    server: &TestServer,
-    key: &str,
-    connector: &str,
-    config: &serde_json::Value,
-    credentials: &serde_json::Value,
-) -> anyhow::Result<String> {
-    let body = json!({"connector": connector, "config": config, "credentials": credentials});
-    let (status, body) = server
-        .send(Method::POST, "/api/v1/connections", Some(key), Some(body))
-        .await;
-    anyhow::ensure!(status == 201, "creating a {connector} connection: {body}");
-    Ok(body["data"]["id"].as_str().unwrap_or_default().to_owned())
 }
 
 /// The body size of one successful GET of `url`.
