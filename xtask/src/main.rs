@@ -72,6 +72,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Bench { args } => {
             let staged = build_plugins(&root)?;
+            ensure_nginx()?;
             step("building connector-host and the benchmarks (release)");
             run(cargo().current_dir(&root).args([
                 "build",
@@ -275,10 +276,40 @@ fn ensure_postgres() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    step("installing PostgreSQL 15 (Debian's postgresql-15) for the PostgreSQL tests");
+    apt_install(
+        &["postgresql-15"],
+        "PostgreSQL 15 (Debian's postgresql-15) for the PostgreSQL tests",
+    )
+}
+
+/// Where the bench looks for Debian's nginx (its reverse-proxy hop is the yardstick for what
+/// the host adds).
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// Installs Debian's `nginx` for the bench's reverse-proxy hop when it is missing (as root,
+/// with apt-get); otherwise the bench runs without the hop and says so. Idempotent.
+fn ensure_nginx() -> anyhow::Result<()> {
+    if Path::new(NGINX).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        eprintln!(
+            "xtask: nginx is not installed and this is not root: the bench measures no \
+             reverse-proxy hop (install Debian's nginx)"
+        );
+        return Ok(());
+    }
+    // The bench runs its own nginx (own config, loopback port); the package's service is not used.
+    apt_install(&["nginx"], "nginx for the bench's reverse-proxy hop")
+}
+
+/// `apt-get install` of Debian packages, non-interactive and without recommends.
+fn apt_install(packages: &[&str], what: &str) -> anyhow::Result<()> {
+    step(&format!("installing {what}"));
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "postgresql-15"])
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -320,15 +351,10 @@ fn ensure_browser(root: &Path) -> anyhow::Result<()> {
             );
             return Ok(());
         }
-        step(&format!(
-            "installing {} for the browser tests",
-            missing.join(", ")
-        ));
-        run(Command::new("apt-get").arg("update"))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(
+            &missing,
+            &format!("{} for the browser tests", missing.join(", ")),
+        )?;
     }
     let browser = root.join("tests/browser");
     if !browser.join("node_modules/playwright-core").exists()
