@@ -35,6 +35,9 @@ struct Args {
     /// Write `/tmp/perf-PID.map` for guest code (with `perf record`, names guest frames).
     #[arg(long)]
     perf_map: bool,
+    /// Measure only the call-path cases whose name contains this (e.g. `probe`).
+    #[arg(long)]
+    case: Option<String>,
     /// Run only the hot-swap scenario and write nothing.
     #[arg(long)]
     hot_swap_only: bool,
@@ -49,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     connector_host::install_crypto_provider();
     if args.call_path_only {
-        let call_path = scenarios::call_path::run(duration, args.perf_map).await?;
+        let call_path =
+            scenarios::call_path::run(duration, args.perf_map, args.case.as_deref()).await?;
         println!("{}", serde_json::to_string_pretty(&call_path)?);
         return Ok(());
     }
@@ -67,7 +71,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: sandbox");
     let sandbox = scenarios::sandbox::run().await?;
     eprintln!("bench: call path");
-    let call_path = scenarios::call_path::run(duration, args.perf_map).await?;
+    let call_path =
+        scenarios::call_path::run(duration, args.perf_map, args.case.as_deref()).await?;
     eprintln!("bench: cold start");
     let cold_start = scenarios::cold_start::run().await?;
     eprintln!("bench: store (seeds 100,000 connections)");

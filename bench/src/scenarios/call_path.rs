@@ -58,7 +58,11 @@ struct Case {
     host_path: String,
 }
 
-pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathResult> {
+pub async fn run(
+    duration: Duration,
+    perf_map: bool,
+    only: Option<&str>,
+) -> anyhow::Result<CallPathResult> {
     let vendor = RealisticVendor::start().await;
     let probe = ProbeVendor::start().await;
     let nginx = match nginx::binary() {
@@ -144,7 +148,10 @@ pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathR
         .build()?;
     let origins = [vendor.origin(), probe.origin()];
     let mut results = Vec::new();
-    for case in &cases {
+    for case in cases
+        .iter()
+        .filter(|case| only.is_none_or(|only| case.name.contains(only)))
+    {
         eprintln!("bench: call path: {}", case.name);
         let direct_url = format!("{}{}", origins[case.vendor], case.vendor_path);
         let nginx_url = nginx
@@ -166,6 +173,7 @@ pub async fn run(duration: Duration, perf_map: bool) -> anyhow::Result<CallPathR
                 }
                 None => None,
             };
+            eprintln!("bench: call path: through the host at c={concurrency}");
             let through_host =
                 load::run(&client, &host_url, Some(&key), concurrency, duration).await;
             let host_added_us = through_host.latency.median_us - direct.latency.median_us;
