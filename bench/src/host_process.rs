@@ -82,6 +82,21 @@ impl BenchHost {
         self.process.child.id()
     }
 
+    /// A client pooling up to 256 connections to the host (enough for the memory scenario).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Connects the probe connector to a `ProbeVendor` at `origin` with bearer `token`.
+    pub async fn connect_probe(&self, origin: &str, token: &str) -> anyhow::Result<String> {
+        self.connect(
+            "probe",
+            json!({"base_url": origin}),
+            json!({"type": "bearer", "token": token}),
+        )
+        .await
+    }
+
     /// Creates a connection of the tenant; returns its id.
     pub async fn connect(
         &self,

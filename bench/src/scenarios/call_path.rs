@@ -98,13 +98,7 @@ pub async fn run(
     let site = || json!({"site_url": vendor.origin()});
     let jira = host.connect("jira", site(), basic()).await?;
     let confluence = host.connect("confluence", site(), basic()).await?;
-    let probe_id = host
-        .connect(
-            "probe",
-            json!({"base_url": probe.origin()}),
-            json!({"type": "bearer", "token": "bench-token"}),
-        )
-        .await?;
+    let probe_id = host.connect_probe(&probe.origin(), "bench-token").await?;
 
     let cases = [
         Case {

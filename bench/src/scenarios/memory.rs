@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use connector_tests::fakes::ProbeVendor;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::host_process::BenchHost;
 use crate::load;
@@ -32,25 +31,10 @@ pub async fn run(duration: Duration) -> anyhow::Result<MemoryResult> {
     let vendor = ProbeVendor::start().await;
     let host = BenchHost::start("mem", &[]).await?;
     let pid = host.pid();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
-    let id = host
-        .connect(
-            "probe",
-            json!({"base_url": vendor.origin()}),
-            json!({"type": "bearer", "token": "t"}),
-        )
-        .await?;
+    let client = host.client();
+    let id = host.connect_probe(&vendor.origin(), "t").await?;
     let url = format!("{}/api/v1/connections/{id}/containers?limit=5", host.base());
-    load::run(
-        &client,
-        &url,
-        Some(&host.key),
-        4,
-        Duration::from_millis(300),
-    )
-    .await;
+    load::run(client, &url, Some(&host.key), 4, Duration::from_millis(300)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss_mib = rss_mib(pid);
 
@@ -62,7 +46,7 @@ pub async fn run(duration: Duration) -> anyhow::Result<MemoryResult> {
         }
         peak
     });
-    let loaded = load::run(&client, &url, Some(&host.key), 256, duration).await;
+    let loaded = load::run(client, &url, Some(&host.key), 256, duration).await;
     let peak_rss_mib_at_256 = sampler.await.unwrap_or(0.0);
     Ok(MemoryResult {
         idle_rss_mib,
