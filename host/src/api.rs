@@ -102,9 +102,13 @@ impl Default for ApiSettings {
     }
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler. One `Arc`: the router clones it for every layer of every
+/// request, so a clone must be one atomic increment, not ~40 (the store's trees, the Arcs).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+/// What [`AppState`] shares; reached through `Deref`.
+pub struct AppStateParts {
     pub runtime: Runtime,
     pub loader: Loader,
     pub store: Store,
@@ -127,7 +131,7 @@ impl AppState {
         refresher: Arc<Refresher>,
         settings: ApiSettings,
     ) -> Self {
-        Self {
+        Self(Arc::new(AppStateParts {
             runtime: loader.runtime().clone(),
             loader,
             store,
@@ -138,7 +142,15 @@ impl AppState {
             inbound: crate::vendor_webhooks::Inbound::new(&settings.vendor_webhooks),
             settings,
             background: Background::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
     }
 }
 

@@ -1,9 +1,13 @@
-use axum::Json;
-use axum::http::StatusCode;
+//! The success envelope: `{"ok": true, "data": ..., "request_id": "..."}`, written as JSON.
+
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::request_id;
+
+/// Bytes reserved for an answer before it is written. Default: 8 KiB.
+const INITIAL_BODY_BYTES: usize = 8 << 10;
 
 /// A successful answer: `{"ok": true, "data": ..., "request_id": "..."}`.
 pub struct Envelope<T> {
@@ -43,6 +47,22 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
             data: &self.data,
             request_id: request_id::current(),
         };
-        (self.status, Json(body)).into_response()
+        // Written straight into one `Vec` (serde_json's fastest writer) that starts at a size
+        // most answers fit, instead of axum's `Json`, whose 128-byte `BytesMut` is written a
+        // few bytes at a time and regrown a dozen times for a page of items.
+        let mut bytes = Vec::with_capacity(INITIAL_BODY_BYTES);
+        match serde_json::to_writer(&mut bytes, &body) {
+            Ok(()) => (
+                self.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                bytes,
+            )
+                .into_response(),
+            Err(error) => super::error::ApiError::new(
+                super::error::ErrorCode::InternalError,
+                format!("the answer could not be written as JSON: {error}"),
+            )
+            .into_response(),
+        }
     }
 }

@@ -293,7 +293,10 @@ async fn read_response(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let mut body = Vec::new();
+    // Sized up front from Content-Length (never past the cap), so a 100 KB page is not
+    // copied again at every doubling.
+    let expected = response.content_length().unwrap_or(0).min(max_body);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
         if body.len() as u64 + chunk.len() as u64 > max_body {
             return Err(EgressError::TooLarge(max_body));
