@@ -60,8 +60,13 @@ pub fn require_origin(config: &Config, key: &str) -> Result<String, ConnectorErr
             "must be an origin such as https://api.example.com, with no path",
         ));
     }
-    let host = url.host_str().ok_or_else(|| invalid("has no host"))?;
-    Ok(match url.port() {
+    printed_origin(&url).ok_or_else(|| invalid("has no host"))
+}
+
+/// `scheme://host[:port]` of a parsed URL, as the parser normalized it; `None` without a host.
+fn printed_origin(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
         Some(port) => format!("{}://{host}:{port}", url.scheme()),
         None => format!("{}://{host}", url.scheme()),
     })
@@ -96,10 +101,9 @@ fn canonical_origin(raw: &str) -> Option<&str> {
         return None;
     }
     if let Some(port) = port {
-        let canonical = !port.is_empty()
+        // Digits only (`u16` parsing would also take a `+`), no leading zero, not the default.
+        let canonical = port.bytes().all(|b| b.is_ascii_digit())
             && !port.starts_with('0')
-            && port.len() <= 5
-            && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u16>().is_ok()
             && port != default_port;
         if !canonical {
@@ -120,12 +124,7 @@ mod tests {
 
     /// What the parser alone answers, for comparison with the fast path.
     fn parsed(raw: &str) -> Option<String> {
-        let url = url::Url::parse(raw).ok()?;
-        let host = url.host_str()?;
-        Some(match url.port() {
-            Some(port) => format!("{}://{host}:{port}", url.scheme()),
-            None => format!("{}://{host}", url.scheme()),
-        })
+        printed_origin(&url::Url::parse(raw).ok()?)
     }
 
     #[test]
