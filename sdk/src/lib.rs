@@ -56,6 +56,7 @@
 
 pub mod action;
 mod adapter;
+pub mod call_arena;
 pub mod config;
 mod connection;
 mod connector;
