@@ -142,7 +142,8 @@ impl std::fmt::Debug for ConfigSecret {
 pub struct LimitsConfig {
     /// Default: 30000.
     pub call_timeout_ms: u64,
-    /// Default: 64.
+    /// Default: 64. The bundled connectors start with 4 MiB of linear memory (see
+    /// `plugins/.cargo/config.toml`), so below about 8 they fail on real pages.
     pub memory_mib: usize,
     /// Default: 50.
     pub max_requests_per_call: u32,

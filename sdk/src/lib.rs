@@ -21,6 +21,8 @@
 //! values), calls one method, and throws the sandbox away. Keep nothing between calls; put
 //! what the next page needs in its cursor ([`OffsetCursor`], [`TokenCursor`],
 //! [`LinkHeader`]). Cursors come back from clients: decode them, never trust them.
+//! Because the sandbox lives for one call, the SDK's global allocator is a bump arena for that
+//! call ([`call_arena`], default feature `call-arena`).
 //!
 //! # What the sandbox allows
 //!
