@@ -248,28 +248,7 @@ fn block(node: &AdfNode, out: &mut String, indent: &str) {
 fn inline(node: &AdfNode, out: &mut String) {
     for child in &node.content.0 {
         match child.kind.or_empty() {
-            "text" => {
-                let text = child.text.or_empty();
-                if child.marks.0.is_empty() {
-                    out.push_str(text);
-                    continue;
-                }
-                // Each mark wraps what the marks before it made, so the openings go out in
-                // reverse and the closings in order, written straight into `out`.
-                let marks = &child.marks.0;
-                for mark in marks.iter().rev() {
-                    out.push_str(mark_delimiters(mark).0);
-                }
-                out.push_str(text);
-                for mark in marks {
-                    let (_, close, href) = mark_delimiters(mark);
-                    out.push_str(close);
-                    if let Some(href) = href {
-                        out.push_str(href);
-                        out.push(')');
-                    }
-                }
-            }
+            "text" => marked(&child.marks.0, child.text.or_empty(), out),
             "hardBreak" => out.push('\n'),
             "mention" => out.push_str(child.attr(|a| &a.text).unwrap_or("@someone")),
             "emoji" => out.push_str(child.attr(|a| &a.short_name).unwrap_or_default()),
@@ -282,6 +261,23 @@ fn inline(node: &AdfNode, out: &mut String) {
             }
             _ => inline(child, out),
         }
+    }
+}
+
+/// `text` inside its marks, written into `out`: each mark wraps what the marks before it made,
+/// so the last mark is the outermost.
+fn marked(marks: &[Mark], text: &str, out: &mut String) {
+    let Some((outer, inner)) = marks.split_last() else {
+        out.push_str(text);
+        return;
+    };
+    let (open, close, href) = mark_delimiters(outer);
+    out.push_str(open);
+    marked(inner, text, out);
+    out.push_str(close);
+    if let Some(href) = href {
+        out.push_str(href);
+        out.push(')');
     }
 }
 
