@@ -156,8 +156,13 @@ impl Site {
             })
     }
 
-    /// A link a person can open.
-    pub fn browse_url(&self, path: &str) -> String {
-        format!("{}{path}", self.origin)
+    /// A link a person can open: the site's origin followed by `path`, given in pieces so a
+    /// page of entries builds each link in one allocation (no `format!` per entry).
+    pub fn browse_url(&self, path: &[&str]) -> String {
+        let length = self.origin.len() + path.iter().map(|piece| piece.len()).sum::<usize>();
+        let mut url = String::with_capacity(length);
+        url.push_str(&self.origin);
+        path.iter().for_each(|piece| url.push_str(piece));
+        url
     }
 }

@@ -86,7 +86,7 @@ fn text(value: &Value, pointer: &str) -> Option<String> {
 }
 
 fn web_url(site: &Site, value: &Value) -> Option<String> {
-    text(value, "/_links/webui").map(|path| site.browse_url(&format!("/wiki{path}")))
+    text(value, "/_links/webui").map(|path| site.browse_url(&["/wiki", &path]))
 }
 
 fn author(value: &Value) -> Option<Principal> {
@@ -341,7 +341,7 @@ impl Connector for Confluence {
                         .unwrap_or_default(),
                 );
                 item.body = text(hit, "/excerpt").map(|e| storage_to_text(&e));
-                item.url = text(hit, "/url").map(|path| site.browse_url(&format!("/wiki{path}")));
+                item.url = text(hit, "/url").map(|path| site.browse_url(&["/wiki", &path]));
                 item.updated_at = text(hit, "/lastModified");
                 item.raw = page.include_raw.then(|| hit.to_string());
                 item

@@ -103,7 +103,7 @@ pub fn page_item(site: &Site, page: &Page, raw: Option<&RawValue>) -> Item {
         .0
         .as_ref()
         .and_then(|links| links.webui.as_str())
-        .map(|path| site.browse_url(&format!("/wiki{path}")));
+        .map(|path| site.browse_url(&["/wiki", path]));
     let version = page.version.0.as_ref();
     item.author = version
         .and_then(|v| v.author_id.as_str())

@@ -142,7 +142,7 @@ pub fn container(site: &Site, project: &Project, raw: Option<&RawValue>) -> Cont
     let key = project.key.or_empty();
     let mut container = Container::new(key, "project", project.name.or_empty());
     container.description = owned(&project.description).filter(|d| !d.is_empty());
-    container.url = Some(site.browse_url(&format!("/browse/{key}")));
+    container.url = Some(site.browse_url(&["/browse/", key]));
     container.attributes = [
         ("id", &project.id),
         ("project_type", &project.project_type_key),
@@ -172,7 +172,7 @@ pub fn item(site: &Site, issue: &Issue, raw: Option<&RawValue>) -> Item {
         item.body = Some(body);
         item.body_format = BodyFormat::Markdown;
     }
-    item.url = Some(site.browse_url(&format!("/browse/{key}")));
+    item.url = Some(site.browse_url(&["/browse/", key]));
     if let Some(fields) = fields {
         item.author = principal(&fields.reporter);
         item.created_at = fields.created.as_str().map(to_rfc3339);
@@ -211,7 +211,7 @@ pub fn comment(
     out.author = principal(&comment.author);
     out.created_at = comment.created.as_str().map(to_rfc3339);
     out.updated_at = comment.updated.as_str().map(to_rfc3339);
-    out.url = Some(site.browse_url(&format!("/browse/{issue_key}?focusedCommentId={id}")));
+    out.url = Some(site.browse_url(&["/browse/", issue_key, "?focusedCommentId=", id]));
     out.raw = raw_text(raw);
     out
 }
