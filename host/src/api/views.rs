@@ -50,8 +50,8 @@ pub struct ContainerView {
     pub name: String,
     pub description: Option<String>,
     pub url: Option<String>,
-    #[schema(value_type = Object)]
-    pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = HashMap<String, String>)]
+    pub attributes: Attributes,
     /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,8 +70,8 @@ pub struct ItemView {
     pub author: Option<PrincipalView>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
-    #[schema(value_type = Object)]
-    pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = HashMap<String, String>)]
+    pub attributes: Attributes,
     /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,11 +175,31 @@ impl From<wit::Principal> for PrincipalView {
     }
 }
 
-fn attributes(pairs: Vec<(String, String)>) -> serde_json::Map<String, serde_json::Value> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect()
+/// A record's attributes: a JSON object of strings, keys in order, the last of a repeated key
+/// kept. Written straight from the plugin's pairs: building a map of JSON values for every
+/// entry of a page (and tearing it down after) cost more than writing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(Vec<(String, String)>);
+
+impl From<Vec<(String, String)>> for Attributes {
+    fn from(mut pairs: Vec<(String, String)>) -> Self {
+        // Stable, so of a repeated key the pair the plugin gave last comes last.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            match unique.last_mut() {
+                Some(last) if last.0 == key => last.1 = value,
+                _ => unique.push((key, value)),
+            }
+        }
+        Self(unique)
+    }
+}
+
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
+    }
 }
 
 /// A unified record as a client sees it.
@@ -207,7 +227,7 @@ impl FromRecord<wit::Container> for ContainerView {
             name: c.name,
             description: c.description,
             url: c.url,
-            attributes: attributes(c.attributes),
+            attributes: c.attributes.into(),
             raw: raw(c.raw, include_raw),
         }
     }
@@ -226,7 +246,7 @@ impl FromRecord<wit::Item> for ItemView {
             author: i.author.map(Into::into),
             created_at: i.created_at,
             updated_at: i.updated_at,
-            attributes: attributes(i.attributes),
+            attributes: i.attributes.into(),
             raw: raw(i.raw, include_raw),
         }
     }
@@ -245,5 +265,34 @@ impl FromRecord<wit::Comment> for CommentView {
             url: c.url,
             raw: raw(c.raw, include_raw),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Attributes;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn attributes_are_an_object_in_key_order_with_the_last_repeat_kept() {
+        let attributes = Attributes::from(pairs(&[
+            ("status", "Open"),
+            ("id", "10001"),
+            ("status", "Done"),
+            ("assignee", "Ann \"A\" \\ B"),
+        ]));
+        assert_eq!(
+            serde_json::to_string(&attributes).unwrap(),
+            r#"{"assignee":"Ann \"A\" \\ B","id":"10001","status":"Done"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Attributes::from(Vec::new())).unwrap(),
+            "{}"
+        );
     }
 }
