@@ -17,6 +17,7 @@ mod compat_imports;
 mod compat_v0_1;
 mod compat_v0_2;
 mod compile_cache;
+mod current_exports;
 mod engine;
 mod fault;
 mod host_imports;

@@ -3,6 +3,7 @@
 //! built for.
 
 use super::call_state::CallState;
+use super::current_exports::{CurrentInstance, CurrentPre};
 
 /// The newest contract (`wit/v0.3.0`). The API layer and the host imports speak these types.
 pub mod wit {
@@ -70,14 +71,14 @@ pub mod wit_v0_1 {
 pub(crate) enum PluginPre {
     V0_1(wit_v0_1::ConnectorPluginPre<CallState>),
     V0_2(wit_v0_2::ConnectorPluginPre<CallState>),
-    V0_3(wit::ConnectorPluginPre<CallState>),
+    V0_3(Box<CurrentPre>),
 }
 
 /// A plugin instance of any served version, for one call.
 pub(crate) enum PluginInstance {
     V0_1(wit_v0_1::ConnectorPlugin),
     V0_2(wit_v0_2::ConnectorPlugin),
-    V0_3(wit::ConnectorPlugin),
+    V0_3(CurrentInstance),
 }
 
 impl PluginPre {
@@ -88,7 +89,7 @@ impl PluginPre {
         Ok(match self {
             Self::V0_1(pre) => PluginInstance::V0_1(pre.instantiate_async(store).await?),
             Self::V0_2(pre) => PluginInstance::V0_2(pre.instantiate_async(store).await?),
-            Self::V0_3(pre) => PluginInstance::V0_3(pre.instantiate_async(store).await?),
+            Self::V0_3(pre) => PluginInstance::V0_3(pre.instantiate(store).await?),
         })
     }
 

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use super::bindings::{PluginPre, wit, wit_v0_1, wit_v0_2};
+use super::current_exports::CurrentPre;
 use super::manifest::ConnectorManifest;
 use super::plugin::{PluginOrigin, PluginStats};
 use super::{CallContext, Operation, OperationOutput, Plugin, Runtime};
@@ -133,7 +134,12 @@ impl Runtime {
         let pre = match contract {
             Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
             Contract::V0_2 => wit_v0_2::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
-            Contract::V0_3 => wit::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_3),
+            Contract::V0_3 => match wit::ConnectorPluginPre::new(instance_pre) {
+                Ok(pre) => CurrentPre::new(pre, &mut self.load_store())
+                    .await
+                    .map(|pre| PluginPre::V0_3(Box::new(pre))),
+                Err(error) => Err(error),
+            },
         }
         .map_err(|error| LoadError::Link(format!("{error:#}")))?;
 

@@ -4,6 +4,7 @@ use super::bindings::wit::{
     ContainerPage, Item, ItemPage, ItemPatch, NewComment, NewItem, PageRequest, webhooks,
 };
 use super::call_state::CallState;
+use super::current_exports::CurrentInstance;
 use super::{compat_v0_1, compat_v0_2};
 
 /// Calls a plugin built against 0.1.0 or 0.2.0 (whose `types` are the same): lowers the
@@ -237,78 +238,136 @@ impl Operation {
 
     async fn invoke_current(
         self,
-        plugin: &super::bindings::wit::ConnectorPlugin,
+        plugin: &CurrentInstance,
         store: &mut wasmtime::Store<CallState>,
         context: &ConnectionContext,
     ) -> wasmtime::Result<Result<OperationOutput, ConnectorError>> {
-        let guest = plugin.connector_plugin_connector();
+        let exports = plugin.exports;
         let store = &mut *store;
         Ok(match self {
-            Self::Info => Ok(OperationOutput::Info(guest.call_info(&mut *store).await?)),
-            Self::Validate { config } => guest
-                .call_validate(&mut *store, &config)
+            Self::Info => Ok(OperationOutput::Info(
+                plugin
+                    .call::<(), ConnectorInfo>(store, exports.info, ())
+                    .await?,
+            )),
+            Self::Validate { config } => plugin
+                .call::<(&[(String, String)],), Result<(), ConnectorError>>(
+                    store,
+                    exports.validate,
+                    (&config,),
+                )
                 .await?
                 .map(|()| OperationOutput::Validated),
-            Self::Connect => guest
-                .call_connect(&mut *store, context)
+            Self::Connect => plugin
+                .call::<(&ConnectionContext,), Result<ConnectionInfo, ConnectorError>>(
+                    store,
+                    exports.connect,
+                    (context,),
+                )
                 .await?
                 .map(OperationOutput::Connected),
-            Self::Containers { parent, page } => guest
-                .call_containers(&mut *store, context, parent.as_deref(), &page)
+            Self::Containers { parent, page } => plugin
+                .call::<
+                    (&ConnectionContext, Option<&str>, &PageRequest),
+                    Result<ContainerPage, ConnectorError>,
+                >(store, exports.containers, (context, parent.as_deref(), &page))
                 .await?
                 .map(OperationOutput::Containers),
             Self::Items {
                 container_id,
                 updated_since,
                 page,
-            } => guest
-                .call_items(
-                    &mut *store,
-                    context,
-                    &container_id,
-                    updated_since.as_deref(),
-                    &page,
+            } => plugin
+                .call::<
+                    (&ConnectionContext, &str, Option<&str>, &PageRequest),
+                    Result<ItemPage, ConnectorError>,
+                >(
+                    store,
+                    exports.items,
+                    (context, &container_id, updated_since.as_deref(), &page),
                 )
                 .await?
                 .map(OperationOutput::Items),
-            Self::Item { item_id } => guest
-                .call_get_item(&mut *store, context, &item_id)
+            Self::Item { item_id } => plugin
+                .call::<(&ConnectionContext, &str), Result<Item, ConnectorError>>(
+                    store,
+                    exports.get_item,
+                    (context, &item_id),
+                )
                 .await?
                 .map(OperationOutput::Item),
-            Self::Comments { item_id, page } => guest
-                .call_comments(&mut *store, context, &item_id, &page)
+            Self::Comments { item_id, page } => plugin
+                .call::<(&ConnectionContext, &str, &PageRequest), Result<CommentPage, ConnectorError>>(
+                    store,
+                    exports.comments,
+                    (context, &item_id, &page),
+                )
                 .await?
                 .map(OperationOutput::Comments),
-            Self::Search { query, page } => guest
-                .call_search(&mut *store, context, &query, &page)
+            Self::Search { query, page } => plugin
+                .call::<(&ConnectionContext, &str, &PageRequest), Result<ItemPage, ConnectorError>>(
+                    store,
+                    exports.search,
+                    (context, &query, &page),
+                )
                 .await?
                 .map(OperationOutput::Items),
-            Self::CreateItem { container_id, item } => guest
-                .call_create_item(&mut *store, context, &container_id, &item)
+            Self::CreateItem { container_id, item } => plugin
+                .call::<(&ConnectionContext, &str, &NewItem), Result<Item, ConnectorError>>(
+                    store,
+                    exports.create_item,
+                    (context, &container_id, &item),
+                )
                 .await?
                 .map(OperationOutput::Item),
-            Self::CreateComment { item_id, comment } => guest
-                .call_create_comment(&mut *store, context, &item_id, &comment)
+            Self::CreateComment { item_id, comment } => plugin
+                .call::<(&ConnectionContext, &str, &NewComment), Result<Comment, ConnectorError>>(
+                    store,
+                    exports.create_comment,
+                    (context, &item_id, &comment),
+                )
                 .await?
                 .map(OperationOutput::Comment),
-            Self::UpdateItem { item_id, patch } => guest
-                .call_update_item(&mut *store, context, &item_id, &patch)
+            Self::UpdateItem { item_id, patch } => plugin
+                .call::<(&ConnectionContext, &str, &ItemPatch), Result<Item, ConnectorError>>(
+                    store,
+                    exports.update_item,
+                    (context, &item_id, &patch),
+                )
                 .await?
                 .map(OperationOutput::Item),
-            Self::InvokeAction { name, input } => guest
-                .call_invoke_action(&mut *store, context, &name, &input)
+            Self::InvokeAction { name, input } => plugin
+                .call::<(&ConnectionContext, &str, &str), Result<String, ConnectorError>>(
+                    store,
+                    exports.invoke_action,
+                    (context, &name, &input),
+                )
                 .await?
                 .map(OperationOutput::ActionOutput),
-            Self::WebhookEvent { delivery, routed } => guest
-                .call_webhook_event(&mut *store, routed.then_some(context), &delivery)
+            Self::WebhookEvent { delivery, routed } => plugin
+                .call::<
+                    (Option<&ConnectionContext>, &webhooks::Delivery),
+                    Result<webhooks::Outcome, ConnectorError>,
+                >(
+                    store,
+                    exports.webhook_event,
+                    (routed.then_some(context), &delivery),
+                )
                 .await?
                 .map(OperationOutput::Webhook),
-            Self::RegisterWebhook { target } => guest
-                .call_register_webhook(&mut *store, context, &target)
+            Self::RegisterWebhook { target } => plugin
+                .call::<
+                    (&ConnectionContext, &webhooks::Target),
+                    Result<webhooks::Registration, ConnectorError>,
+                >(store, exports.register_webhook, (context, &target))
                 .await?
                 .map(OperationOutput::Registered),
-            Self::UnregisterWebhook { registration } => guest
-                .call_unregister_webhook(&mut *store, context, &registration)
+            Self::UnregisterWebhook { registration } => plugin
+                .call::<(&ConnectionContext, &webhooks::Registration), Result<(), ConnectorError>>(
+                    store,
+                    exports.unregister_webhook,
+                    (context, &registration),
+                )
                 .await?
                 .map(|()| OperationOutput::Unregistered),
         })

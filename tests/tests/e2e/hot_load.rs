@@ -236,6 +236,40 @@ fn component(text: &str) -> Vec<u8> {
     wat::parse_str(text).expect("valid component text")
 }
 
+/// A component exporting `connector:plugin/connector@0.3.0` with every function the contract
+/// names, each of type `func()`.
+fn wrongly_typed_v0_3() -> Vec<u8> {
+    let names = [
+        "info",
+        "validate",
+        "connect",
+        "containers",
+        "items",
+        "get-item",
+        "comments",
+        "search",
+        "create-item",
+        "create-comment",
+        "update-item",
+        "invoke-action",
+        "webhook-event",
+        "register-webhook",
+        "unregister-webhook",
+    ];
+    let exports: String = names
+        .iter()
+        .map(|name| format!(r#"(export "{name}" (func $f))"#))
+        .collect();
+    component(&format!(
+        r#"(component
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func $f (canon lift (core func $i "f")))
+            (instance $c {exports})
+            (export "connector:plugin/connector@0.3.0" (instance $c)))"#
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_uploads_are_refused_and_the_running_version_keeps_serving() {
     let Setup {
@@ -307,6 +341,17 @@ async fn broken_uploads_are_refused_and_the_running_version_keeps_serving() {
             422,
             "link",
             "link check failed",
+        ),
+        (
+            // Every function of 0.3.0 is there by name but takes and returns nothing: calls
+            // check only the function they use, so all fifteen are checked at load.
+            "0.3.0 functions of the wrong type",
+            "probe",
+            wrongly_typed_v0_3(),
+            vec![],
+            422,
+            "link",
+            "type mismatch",
         ),
         (
             "info() traps",
