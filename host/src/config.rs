@@ -23,6 +23,11 @@ use crate::vendor_webhooks::VendorWebhookSettings;
 /// Prefix of every environment variable the host reads.
 pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
 
+/// The least `limits.memory_mib` the host starts with. Connectors built with this repository's
+/// settings start with 4 MiB of linear memory (`plugins/.cargo/config.toml`) and read vendor
+/// pages on top of it, so with less every call on a real page would fail.
+pub const MIN_MEMORY_MIB: usize = 8;
+
 /// Everything `connector-host serve` can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,8 +147,8 @@ impl std::fmt::Debug for ConfigSecret {
 pub struct LimitsConfig {
     /// Default: 30000.
     pub call_timeout_ms: u64,
-    /// Default: 64. The bundled connectors start with 4 MiB of linear memory (see
-    /// `plugins/.cargo/config.toml`), so below about 8 they fail on real pages.
+    /// Default: 64. At least 8 ([`MIN_MEMORY_MIB`]): the bundled connectors start with 4 MiB
+    /// of linear memory (see `plugins/.cargo/config.toml`) and fail on real pages below that.
     pub memory_mib: usize,
     /// Default: 50.
     pub max_requests_per_call: u32,
@@ -611,9 +616,16 @@ impl HostConfig {
         }
     }
 
-    /// Refuses settings that would leave the host open: trusting `X-Tenant-Id` on a reachable
-    /// address without a gateway secret lets anyone who can reach the port be any tenant.
+    /// Refuses settings that would leave the host open (trusting `X-Tenant-Id` on a reachable
+    /// address without a gateway secret lets anyone who can reach the port be any tenant) or
+    /// broken (a memory limit no connector can read a page within).
     pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.limits.memory_mib >= MIN_MEMORY_MIB,
+            "limits.memory_mib is {}: it must be at least {MIN_MEMORY_MIB} (connectors start with \
+             4 MiB of linear memory and read vendor pages on top of it)",
+            self.limits.memory_mib
+        );
         if self.trust_tenant_header {
             let secret_ok = self
                 .gateway_secret
@@ -719,6 +731,19 @@ mod tests {
         assert!(config.check().is_ok());
         config.gateway_secret = None;
         config.listen = "127.0.0.1:8080".parse().unwrap();
+        assert!(config.check().is_ok());
+    }
+
+    #[test]
+    fn a_memory_limit_below_what_connectors_start_with_is_refused() {
+        let mut config = HostConfig::default();
+        config.limits.memory_mib = MIN_MEMORY_MIB - 1;
+        let error = config.check().expect_err("7 MiB is refused");
+        assert!(
+            error.to_string().contains("limits.memory_mib is 7"),
+            "{error}"
+        );
+        config.limits.memory_mib = MIN_MEMORY_MIB;
         assert!(config.check().is_ok());
     }
 
