@@ -5,7 +5,9 @@
 //! host's CPU. Here all fifteen are checked once, when the plugin loads ([`CurrentPre::new`]),
 //! and each call instantiates the component and checks only the function it calls.
 
-use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower,
+};
 use wasmtime::{Store, format_err};
 
 use super::bindings::wit;
@@ -41,12 +43,13 @@ pub(crate) struct CurrentPre {
 }
 
 impl CurrentPre {
-    /// Links `pre` and type-checks every export against 0.3.0 in one trial instance (in
+    /// Type-checks every export of `instance_pre` against 0.3.0 in one trial instance (in
     /// `store`, which is thrown away), so a wrongly typed export is refused at load.
     pub(crate) async fn new(
-        pre: wit::ConnectorPluginPre<CallState>,
+        instance_pre: InstancePre<CallState>,
         store: &mut Store<CallState>,
     ) -> wasmtime::Result<Self> {
+        let pre = wit::ConnectorPluginPre::new(instance_pre)?;
         pre.instantiate_async(&mut *store).await?;
         let component = pre.instance_pre().component();
         let interface = component

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::bindings::{PluginPre, wit, wit_v0_1, wit_v0_2};
+use super::bindings::{PluginPre, wit_v0_1, wit_v0_2};
 use super::current_exports::CurrentPre;
 use super::manifest::ConnectorManifest;
 use super::plugin::{PluginOrigin, PluginStats};
@@ -134,12 +134,9 @@ impl Runtime {
         let pre = match contract {
             Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
             Contract::V0_2 => wit_v0_2::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
-            Contract::V0_3 => match wit::ConnectorPluginPre::new(instance_pre) {
-                Ok(pre) => CurrentPre::new(pre, &mut self.load_store())
-                    .await
-                    .map(|pre| PluginPre::V0_3(Box::new(pre))),
-                Err(error) => Err(error),
-            },
+            Contract::V0_3 => CurrentPre::new(instance_pre, &mut self.load_store())
+                .await
+                .map(|pre| PluginPre::V0_3(Box::new(pre))),
         }
         .map_err(|error| LoadError::Link(format!("{error:#}")))?;
 

@@ -183,8 +183,7 @@ fn block(node: &AdfNode, out: &mut String, indent: &str) {
                 if let Some(first) = lines.next() {
                     out.push_str(indent);
                     if ordered {
-                        push_number(out, n + 1);
-                        out.push_str(". ");
+                        push_all(out, &[&(n + 1).to_string(), ". "]);
                     } else {
                         out.push_str("- ");
                     }
@@ -244,31 +243,13 @@ fn block(node: &AdfNode, out: &mut String, indent: &str) {
     }
 }
 
-/// Inline content with marks, appended to `out`.
 /// Appends each of `pieces` (Markdown is built with these rather than `write!`, whose
 /// formatting machinery cost more than the text it wrote on a page of issues).
 fn push_all(out: &mut String, pieces: &[&str]) {
     pieces.iter().for_each(|piece| out.push_str(piece));
 }
 
-/// Appends `n` in decimal (an ordered list's item number).
-fn push_number(out: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    digits[at..]
-        .iter()
-        .for_each(|&digit| out.push(char::from(digit)));
-}
-
+/// Inline content with marks, appended to `out`.
 fn inline(node: &AdfNode, out: &mut String) {
     for child in &node.content.0 {
         match child.kind.or_empty() {
