@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::host_process::BenchHost;
-use crate::load::{self, LoadResult};
+use crate::load::{self, LoadResult, Rounds};
 use crate::nginx::{self, NginxHop};
 
 #[derive(Debug, Serialize)]
@@ -44,9 +44,13 @@ pub struct ConcurrencyResult {
     pub nginx_added_us: Option<f64>,
     /// What the host adds divided by what the nginx hop adds.
     pub host_over_nginx_added: Option<f64>,
-    /// Requests per second through the host divided by through nginx.
+    /// Requests per second through the host divided by through nginx: the median of the
+    /// rounds' ratios (each round measures nginx, then the host, back to back).
     pub host_over_nginx_throughput: Option<f64>,
 }
+
+/// Rounds each way is measured in, taking turns (see `run`).
+const ROUNDS: u32 = 3;
 
 struct Case {
     name: &'static str,
@@ -159,17 +163,36 @@ pub async fn run(
         for concurrency in [1, 32] {
             let warm_up = Duration::from_millis(300);
             load::run(&client, &host_url, Some(&key), concurrency, warm_up).await;
-            let direct = load::run(&client, &direct_url, token, concurrency, duration).await;
-            let nginx_hop = match &nginx_url {
-                Some(url) => {
-                    load::run(&client, url, token, concurrency, warm_up).await;
-                    Some(load::run(&client, url, token, concurrency, duration).await)
-                }
-                None => None,
-            };
+            if let Some(url) = &nginx_url {
+                load::run(&client, url, token, concurrency, warm_up).await;
+            }
+            // The three ways take turns in short rounds: this shared 2-core VM has slow spells
+            // of several seconds, which otherwise fell on one way and skewed the comparison.
+            let round = duration / ROUNDS;
+            let mut direct = Rounds::new(concurrency);
+            let mut nginx_hop = nginx_url.as_ref().map(|_| Rounds::new(concurrency));
+            let mut through_host = Rounds::new(concurrency);
+            let mut throughput_ratios = Vec::new();
             eprintln!("bench: call path: through the host at c={concurrency}");
-            let through_host =
-                load::run(&client, &host_url, Some(&key), concurrency, duration).await;
+            for _ in 0..ROUNDS {
+                direct.push(load::sample(&client, &direct_url, token, concurrency, round).await);
+                let hop_rate = match (&nginx_url, &mut nginx_hop) {
+                    (Some(url), Some(hop)) => {
+                        let sample = load::sample(&client, url, token, concurrency, round).await;
+                        let rate = sample.requests_per_second();
+                        hop.push(sample);
+                        Some(rate)
+                    }
+                    _ => None,
+                };
+                let host = load::sample(&client, &host_url, Some(&key), concurrency, round).await;
+                if let Some(hop_rate) = hop_rate {
+                    throughput_ratios.push(host.requests_per_second() / hop_rate.max(1e-9));
+                }
+                through_host.push(host);
+            }
+            let (direct, through_host) = (direct.result(), through_host.result());
+            let nginx_hop = nginx_hop.map(Rounds::result);
             let host_added_us = through_host.latency.median_us - direct.latency.median_us;
             let nginx_added_us = nginx_hop
                 .as_ref()
@@ -178,9 +201,9 @@ pub async fn run(
                 concurrency,
                 host_added_us,
                 host_over_nginx_added: nginx_added_us.map(|added| host_added_us / added.max(1.0)),
-                host_over_nginx_throughput: nginx_hop.as_ref().map(|hop| {
-                    through_host.requests_per_second / hop.requests_per_second.max(1e-9)
-                }),
+                host_over_nginx_throughput: nginx_hop
+                    .is_some()
+                    .then(|| load::median(&mut throughput_ratios)),
                 nginx_added_us,
                 direct,
                 nginx_hop,
