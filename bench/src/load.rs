@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::stats::Summary;
+use crate::stats::{Summary, median};
 
 /// What a load run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -80,16 +80,6 @@ impl Rounds {
     }
 }
 
-/// The median of `values` (0 when empty).
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_unstable_by(f64::total_cmp);
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
 /// One round: GET `url` from `concurrency` workers for `duration`.
 pub async fn sample(
     client: &reqwest::Client,
@@ -158,11 +148,5 @@ mod tests {
         assert_eq!(result.errors, 3);
         assert_eq!(result.latency.count, 5);
         assert_eq!(result.latency.median_us, 30.0);
-    }
-
-    #[test]
-    fn median_of_even_and_empty_sets() {
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&mut []), 0.0);
     }
 }

@@ -1,4 +1,4 @@
-//! Summaries of latency samples.
+//! Summaries of latency samples and of rates.
 
 use std::time::Duration;
 
@@ -39,6 +39,16 @@ impl Summary {
     }
 }
 
+/// The median of `values` (0 when empty).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +61,11 @@ mod tests {
         assert_eq!(summary.median_us, 51.0);
         assert_eq!(summary.p99_us, 99.0);
         assert!((summary.mean_us - 50.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn median_of_even_and_empty_sets() {
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
     }
 }

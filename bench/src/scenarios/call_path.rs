@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::host_process::BenchHost;
 use crate::load::{self, LoadResult, Rounds};
 use crate::nginx::{self, NginxHop};
+use crate::stats;
 
 #[derive(Debug, Serialize)]
 pub struct CallPathResult {
@@ -170,21 +171,20 @@ pub async fn run(
             // of several seconds, which otherwise fell on one way and skewed the comparison.
             let round = duration / ROUNDS;
             let mut direct = Rounds::new(concurrency);
-            let mut nginx_hop = nginx_url.as_ref().map(|_| Rounds::new(concurrency));
+            let mut nginx_hop = nginx_url
+                .as_deref()
+                .map(|url| (url, Rounds::new(concurrency)));
             let mut through_host = Rounds::new(concurrency);
             let mut throughput_ratios = Vec::new();
             eprintln!("bench: call path: through the host at c={concurrency}");
             for _ in 0..ROUNDS {
                 direct.push(load::sample(&client, &direct_url, token, concurrency, round).await);
-                let hop_rate = match (&nginx_url, &mut nginx_hop) {
-                    (Some(url), Some(hop)) => {
-                        let sample = load::sample(&client, url, token, concurrency, round).await;
-                        let rate = sample.requests_per_second();
-                        hop.push(sample);
-                        Some(rate)
-                    }
-                    _ => None,
-                };
+                let mut hop_rate = None;
+                if let Some((url, hop)) = &mut nginx_hop {
+                    let sample = load::sample(&client, url, token, concurrency, round).await;
+                    hop_rate = Some(sample.requests_per_second());
+                    hop.push(sample);
+                }
                 let host = load::sample(&client, &host_url, Some(&key), concurrency, round).await;
                 if let Some(hop_rate) = hop_rate {
                     throughput_ratios.push(host.requests_per_second() / hop_rate.max(1e-9));
@@ -192,7 +192,7 @@ pub async fn run(
                 through_host.push(host);
             }
             let (direct, through_host) = (direct.result(), through_host.result());
-            let nginx_hop = nginx_hop.map(Rounds::result);
+            let nginx_hop = nginx_hop.map(|(_, hop)| hop.result());
             let host_added_us = through_host.latency.median_us - direct.latency.median_us;
             let nginx_added_us = nginx_hop
                 .as_ref()
@@ -203,7 +203,7 @@ pub async fn run(
                 host_over_nginx_added: nginx_added_us.map(|added| host_added_us / added.max(1.0)),
                 host_over_nginx_throughput: nginx_hop
                     .is_some()
-                    .then(|| load::median(&mut throughput_ratios)),
+                    .then(|| stats::median(&mut throughput_ratios)),
                 nginx_added_us,
                 direct,
                 nginx_hop,
