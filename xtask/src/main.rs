@@ -29,20 +29,22 @@ enum Task {
     /// Build the plugins, then run the host with the bundled ones on ./data (sled, cache).
     Run {
         /// Extra arguments for `connector-host serve`.
-        #[arg(trailing_var_arg = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Build the plugins and a release host, then run every benchmark and write
     /// bench/results.json.
     Bench {
-        /// Extra arguments for the bench binary (for example `--seconds 5`).
-        #[arg(trailing_var_arg = true)]
+        /// Extra arguments for the bench binary (for example `--seconds 5`). Hyphenated values
+        /// are allowed so they reach the binary: without it clap refused `--seconds` as an
+        /// unknown option of xtask's own (as it does for `run` and `test` below).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Build the plugins, then run every test of the workspace.
     Test {
         /// Extra arguments for `cargo test` (for example a test name filter).
-        #[arg(trailing_var_arg = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is.

@@ -176,15 +176,24 @@ pub async fn run(
                 .map(|url| (url, Rounds::new(concurrency)));
             let mut through_host = Rounds::new(concurrency);
             let mut throughput_ratios = Vec::new();
-            eprintln!("bench: call path: through the host at c={concurrency}");
-            for _ in 0..ROUNDS {
+            for number in 1..=ROUNDS {
+                // One line per way as it starts, so a profiler attached to the host's pid
+                // knows when the host is the one under load (a third of each round).
+                let progress = |way: &str| {
+                    eprintln!(
+                        "bench: call path: round {number}/{ROUNDS}: {way} at c={concurrency}"
+                    );
+                };
+                progress("direct");
                 direct.push(load::sample(&client, &direct_url, token, concurrency, round).await);
                 let mut hop_rate = None;
                 if let Some((url, hop)) = &mut nginx_hop {
+                    progress("through nginx");
                     let sample = load::sample(&client, url, token, concurrency, round).await;
                     hop_rate = Some(sample.requests_per_second());
                     hop.push(sample);
                 }
+                progress("through the host");
                 let host = load::sample(&client, &host_url, Some(&key), concurrency, round).await;
                 if let Some(hop_rate) = hop_rate {
                     throughput_ratios.push(host.requests_per_second() / hop_rate.max(1e-9));
