@@ -381,7 +381,27 @@ fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // `cargo run` gave xtask its own package's variables. Passed on, they differ from a plain
+    // `cargo build`'s environment, and build scripts that watch them (ring's watches
+    // CARGO_MANIFEST_DIR) ran again: every switch between `cargo xtask bench` and a manual
+    // `cargo build --release` rebuilt ring, rustls, reqwest and the host (about 6 minutes).
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                &*name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            command.env_remove(&*name);
+        }
+    }
+    command
 }
 
 fn run(command: &mut Command) -> anyhow::Result<()> {
