@@ -76,6 +76,8 @@ pub struct ApiSettings {
     pub webhooks: crate::tenant_webhooks::WebhookSettings,
     /// Vendors' webhook deliveries in.
     pub vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings,
+    /// Requests per source address on the surfaces that need no credentials.
+    pub sources: crate::source_limit::SourceRate,
 }
 
 /// Wakes the background loops when the API gives them work, so a "run now" or a test event
@@ -98,6 +100,7 @@ impl Default for ApiSettings {
             syncs: crate::syncs::SyncSettings::default(),
             webhooks: crate::tenant_webhooks::WebhookSettings::default(),
             vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings::default(),
+            sources: crate::source_limit::SourceRate::default(),
         }
     }
 }
@@ -120,6 +123,10 @@ pub struct AppStateParts {
     pub background: Background,
     /// The vendor webhook receiver's limiter and its worker's wake-up.
     pub inbound: Arc<crate::vendor_webhooks::Inbound>,
+    /// The per-source limit in front of every surface that needs no credentials.
+    pub sources: crate::source_limit::SourceLimiter,
+    /// The sampled log line of refusals on those surfaces.
+    pub refusal_log: crate::source_limit::LogSampler,
 }
 
 impl AppState {
@@ -140,6 +147,8 @@ impl AppState {
             refresher,
             metrics: metrics::handle(),
             inbound: crate::vendor_webhooks::Inbound::new(&settings.vendor_webhooks),
+            sources: crate::source_limit::SourceLimiter::new(settings.sources),
+            refusal_log: crate::source_limit::LogSampler::default(),
             settings,
             background: Background::default(),
         }))

@@ -74,8 +74,9 @@ pub struct HostConfig {
     /// Trust an `X-Tenant-Id` header set by a gateway instead of tenant API keys.
     /// Default: false.
     pub trust_tenant_header: bool,
-    /// Shared secret the gateway sends in `X-Gateway-Secret` with `X-Tenant-Id`; required when
-    /// `trust_tenant_header` is on and `listen` is not a loopback address. Default: none.
+    /// Shared secret the gateway sends in `X-Gateway-Secret` with `X-Tenant-Id`, at least 16
+    /// characters; required whenever `trust_tenant_header` is on, loopback included (a web
+    /// page can reach a loopback host through DNS rebinding). Default: none.
     pub gateway_secret: Option<ConfigSecret>,
     /// Serve `/metrics` without the admin token. Default: false.
     pub metrics_public: bool,
@@ -172,6 +173,13 @@ pub struct LimitsConfig {
     pub api_key_requests_per_second: u32,
     /// Requests one API key may send at once before the rate applies. Default: 100.
     pub api_key_burst: u32,
+    /// Requests per second one source address (IPv4, or IPv6 /64) may send to the surfaces
+    /// that need no credentials: the vendor webhook receiver, the OAuth callback and the
+    /// console's sign-in forms; beyond the burst, 429 before any lookup. A vendor that sends
+    /// from a few addresses at a high rate may need more. Default: 20.
+    pub unauthenticated_per_second: u32,
+    /// Requests one source address may send to those surfaces at once. Default: 60.
+    pub unauthenticated_burst: u32,
 }
 
 /// Limits of the HTTP server.
@@ -417,6 +425,11 @@ pub struct QuotasConfig {
     pub max_pending_oauth_sessions_per_tenant: usize,
     /// Largest connection config, as JSON bytes. Default: 16384.
     pub max_config_bytes: usize,
+    /// Audit events older than this many days are deleted (0: kept for ever). Default: 365.
+    pub audit_max_age_days: u64,
+    /// Audit events kept per tenant (and in the host's own log); the oldest go first.
+    /// Default: 100000.
+    pub audit_max_events_per_tenant: usize,
 }
 
 impl Default for ServerConfig {
@@ -436,6 +449,8 @@ impl Default for QuotasConfig {
             max_cursors_per_connection: 100,
             max_pending_oauth_sessions_per_tenant: 50,
             max_config_bytes: 16 << 10,
+            audit_max_age_days: 365,
+            audit_max_events_per_tenant: 100_000,
         }
     }
 }
@@ -507,6 +522,8 @@ impl Default for LimitsConfig {
             connect_timeout_ms: 10_000,
             api_key_requests_per_second: 50,
             api_key_burst: 100,
+            unauthenticated_per_second: crate::source_limit::SourceRate::default().per_second,
+            unauthenticated_burst: crate::source_limit::SourceRate::default().burst,
         }
     }
 }
@@ -584,6 +601,10 @@ impl HostConfig {
             syncs: self.syncs.settings(),
             webhooks: self.webhooks.settings(),
             vendor_webhooks: self.vendor_webhooks.settings(),
+            sources: crate::source_limit::SourceRate {
+                per_second: self.limits.unauthenticated_per_second.max(1),
+                burst: self.limits.unauthenticated_burst.max(1),
+            },
         }
     }
 
@@ -634,11 +655,12 @@ impl HostConfig {
             if self.gateway_secret.is_some() && !secret_ok {
                 anyhow::bail!("gateway_secret must be at least 16 characters");
             }
+            // Not even on loopback: a page in the operator's browser can reach a loopback host
+            // under a name of its own (DNS rebinding) and set any header it likes.
             anyhow::ensure!(
-                secret_ok || self.listen.ip().is_loopback(),
-                "trust_tenant_header is on and listen ({}) is not a loopback address: set \
-                 gateway_secret (sent by the gateway as X-Gateway-Secret)",
-                self.listen
+                secret_ok,
+                "trust_tenant_header is on without gateway_secret: set gateway_secret (at least \
+                 16 characters, sent by the gateway as X-Gateway-Secret), also on loopback"
             );
         }
         for origin in &self.mcp.allowed_origins {
@@ -720,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn a_trusted_tenant_header_on_a_public_address_needs_a_gateway_secret() {
+    fn a_trusted_tenant_header_needs_a_gateway_secret_on_every_address() {
         let mut config = HostConfig {
             trust_tenant_header: true,
             listen: "0.0.0.0:8080".parse().unwrap(),
@@ -729,9 +751,10 @@ mod tests {
         assert!(config.check().is_err());
         config.gateway_secret = Some(ConfigSecret::new("a-long-shared-gateway-secret"));
         assert!(config.check().is_ok());
+        // Loopback is reachable from a browser page through DNS rebinding: no exemption.
         config.gateway_secret = None;
         config.listen = "127.0.0.1:8080".parse().unwrap();
-        assert!(config.check().is_ok());
+        assert!(config.check().is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod egress;
 pub mod loader;
 pub mod runtime;
 mod server;
+pub mod source_limit;
 pub mod sql;
 pub mod store;
 pub mod syncs;

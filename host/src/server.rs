@@ -103,9 +103,22 @@ pub struct Server {
     inbound: Option<InboundWorker>,
 }
 
+/// What the sweeper keeps bounded besides OAuth authorizations.
+#[derive(Clone, Copy)]
+struct Retention {
+    audit_max_age: Option<Duration>,
+    audit_max_events_per_tenant: usize,
+}
+
 /// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
-/// expired OAuth authorizations, so abandoned flows do not grow the store.
-fn spawn_sweeper(refresher: Arc<Refresher>, store: Store, interval: Duration) -> JoinHandle<()> {
+/// expired OAuth authorizations and console sessions and audit events past retention, so
+/// abandoned flows and old records do not grow the store.
+fn spawn_sweeper(
+    refresher: Arc<Refresher>,
+    store: Store,
+    interval: Duration,
+    retention: Retention,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -119,6 +132,18 @@ fn spawn_sweeper(refresher: Arc<Refresher>, store: Store, interval: Duration) ->
                 Ok(0) => {}
                 Ok(swept) => tracing::info!(swept, "expired OAuth authorizations deleted"),
                 Err(error) => tracing::warn!(%error, "could not sweep OAuth authorizations"),
+            }
+            if let Err(error) = store.sweep_console_sessions(crate::credentials::unix_now()) {
+                tracing::warn!(%error, "could not sweep console sessions");
+            }
+            match store.sweep_audit(
+                std::time::SystemTime::now(),
+                retention.audit_max_age,
+                retention.audit_max_events_per_tenant,
+            ) {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "audit events past retention deleted"),
+                Err(error) => tracing::warn!(%error, "could not apply audit retention"),
             }
         }
     })
@@ -213,6 +238,11 @@ impl Server {
             refresher.clone(),
             store.clone(),
             Duration::from_secs(config.oauth_sweep_interval_secs.max(1)),
+            Retention {
+                audit_max_age: (config.quotas.audit_max_age_days > 0)
+                    .then(|| Duration::from_secs(config.quotas.audit_max_age_days * 86_400)),
+                audit_max_events_per_tenant: config.quotas.audit_max_events_per_tenant.max(1),
+            },
         );
         let mut settings = config.api_settings();
         // The bound address, when `listen` asked for any port.

@@ -392,6 +392,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn audit_retention_keeps_the_newest_events_per_tenant_and_drops_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        for n in 0..5 {
+            store
+                .audit(Some("a"), "admin", "x", &format!("t{n}"), serde_json::Value::Null)
+                .await
+                .unwrap();
+        }
+        store
+            .audit(Some("b"), "admin", "x", "only", serde_json::Value::Null)
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now();
+        assert_eq!(store.sweep_audit(now, None, 3).unwrap(), 2);
+        let kept: Vec<String> = store
+            .audit_events("a", None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.target)
+            .collect();
+        assert_eq!(kept, ["t2", "t3", "t4"]);
+        assert_eq!(store.audit_events("b", None, 10).unwrap().len(), 1);
+        // An hour from now, a 30-minute age limit leaves nothing.
+        let later = now + std::time::Duration::from_secs(3600);
+        let age = Some(std::time::Duration::from_secs(1800));
+        assert_eq!(store.sweep_audit(later, age, 100).unwrap(), 4);
+        assert!(store.audit_events("a", None, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn audit_pages_by_sequence_within_a_tenant() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path());

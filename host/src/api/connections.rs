@@ -219,6 +219,25 @@ impl From<BindingError> for ApiError {
 }
 
 /// Refuses a config over the size quota before anything else looks at it.
+/// Checks a config's size, then its keys and values against the connector's schema (422 naming
+/// the keys it does not list).
+fn check_config(
+    state: &AppState,
+    plugin: &Plugin,
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    check_config_size(state, config)?;
+    crate::runtime::check_config(&plugin.manifest.config_schema, config).map_err(|refusal| {
+        let details = match &refusal {
+            crate::runtime::ConfigRefusal::UnknownKeys { unknown, known } => {
+                json!({ "field": "config", "unknown_keys": unknown, "known_keys": known })
+            }
+            _ => json!({ "field": "config" }),
+        };
+        ApiError::new(ErrorCode::Validation, refusal.to_string()).with_details(details)
+    })
+}
+
 fn check_config_size(
     state: &AppState,
     config: &serde_json::Map<String, serde_json::Value>,
@@ -361,7 +380,7 @@ pub(crate) async fn create_connection(
             format!("connector `{}` is not installed", body.connector),
         )
     })?;
-    check_config_size(state, &body.config)?;
+    check_config(state, &plugin, &body.config)?;
     check_connection_quota(state, &caller.tenant)?;
     let credential = body.credentials.into_stored()?;
     let auth_method = auth_method_for(&plugin, body.auth_method.as_deref(), &credential)?;
@@ -511,6 +530,7 @@ async fn patch_connection(
     if let Some(config) = &body.config {
         check_config_size(state, config)?;
     }
+    let credential_given = body.credentials.is_some();
     let new_credential = body
         .credentials
         .map(CredentialsInput::into_stored)
@@ -526,6 +546,7 @@ async fn patch_connection(
         })?;
         // Before any plugin runs: a stored secret never follows a config change to a new place.
         if let Some(config) = &body.config {
+            check_config(state, &plugin, config)?;
             binding::check_change(&plugin, &record.config, config, new_credential.is_some())?;
         }
         // A stored credential keeps what it was bound to (its OAuth token endpoint); its origin
@@ -542,6 +563,11 @@ async fn patch_connection(
         record.credential_type = credential.credential.credential_type();
         if let Some(config) = body.config {
             record.config = config;
+        }
+        // What the host learned under the old credential (a Slack team, an Atlassian site)
+        // routes vendor deliveries: it must not outlive that credential.
+        if credential_given {
+            record.values.clear();
         }
         bound = Some(verify(state, &plugin, &mut record, credential).await?);
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::auth::TenantCaller;
 use super::connections::{audit, audit_failure, create_from_oauth};
+use crate::source_limit::PeerAddr;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::views::ConnectionView;
@@ -283,9 +284,20 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
 pub async fn callback_browser(
     State(state): State<AppState>,
+    PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Result<Response, ApiError> {
+    // Anyone can reach this page: a source past its allowance gets 429 before any lookup.
+    if !state.sources.admit(source) {
+        crate::source_limit::refused(&state.refusal_log, "oauth_callback", "source_throttled");
+        let mut error = ApiError::new(
+            ErrorCode::RateLimited,
+            "too many requests from this address; slow down",
+        );
+        error.retry_after_secs = Some(1);
+        return Err(error);
+    }
     let cookies = |name: &str| cookie(&headers, name);
     complete(&state, params, CallbackCaller::Browser(&cookies)).await
 }
@@ -315,16 +327,31 @@ async fn complete(
     };
     let result = finish(state, &params, caller).await;
     if let Err(error) = &result {
-        // A failure is audited in the log of the tenant the state names (when its signature
-        // holds), else in the host's own log.
-        let auditor = TenantCaller {
-            tenant: tenant.unwrap_or_else(|| crate::store::SYSTEM_TENANT.to_owned()),
-            actor: match caller {
-                CallbackCaller::Browser(_) => "browser".into(),
-                CallbackCaller::Tenant(_) => "oauth-client".into(),
-            },
+        // A failure is audited in the log of the tenant the state names when its signature
+        // holds (that tenant's log has retention). A callback with no valid state is anyone's
+        // request: counted and sampled into the log, never an audit record each.
+        let tenant = match (tenant, caller) {
+            (Some(tenant), _) => Some(tenant),
+            (None, CallbackCaller::Tenant(tenant)) => Some(tenant.to_owned()),
+            (None, CallbackCaller::Browser(_)) => None,
         };
-        audit_failure(state, &auditor, "oauth.grant", "callback", error).await;
+        match tenant {
+            Some(tenant) => {
+                let auditor = TenantCaller {
+                    tenant,
+                    actor: match caller {
+                        CallbackCaller::Browser(_) => "browser".into(),
+                        CallbackCaller::Tenant(_) => "oauth-client".into(),
+                    },
+                };
+                audit_failure(state, &auditor, "oauth.grant", "callback", error).await;
+            }
+            None => crate::source_limit::refused(
+                &state.refusal_log,
+                "oauth_callback",
+                "invalid_state",
+            ),
+        }
     }
     result
 }

@@ -13,6 +13,7 @@ use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
 use super::{ApiError, AppState, Envelope, ErrorCode};
+use crate::source_limit::PeerAddr;
 use crate::store::WebhookRegistration;
 use crate::vendor_webhooks::{self, NewWebhook, Refusal};
 
@@ -48,13 +49,13 @@ impl From<WebhookRegistration> for WebhookView {
 fn refusal(error: Refusal) -> ApiError {
     let message = error.to_string();
     match error {
-        Refusal::UnknownConnector(_) | Refusal::UnknownRoute => {
+        Refusal::UnknownConnector | Refusal::UnknownRoute => {
             ApiError::new(ErrorCode::NotFound, message)
         }
         Refusal::TooLarge(_) => {
             ApiError::new(ErrorCode::Validation, message).with_status(StatusCode::PAYLOAD_TOO_LARGE)
         }
-        Refusal::Throttled => {
+        Refusal::Throttled | Refusal::SourceThrottled => {
             let mut error = ApiError::new(ErrorCode::RateLimited, message);
             error.retry_after_secs = Some(1);
             error
@@ -65,9 +66,10 @@ fn refusal(error: Refusal) -> ApiError {
 }
 
 /// `POST /webhooks/v1/{connector}/{route}`: a vendor's delivery.
-#[utoipa::path(post, path = "/webhooks/v1/{connector}/{route}", tag = "webhooks", params(("connector" = String, Path), ("route" = String, Path, description = "the registration's route token, or `app` for app-signed vendors")), request_body(content = String, description = "the payload as the vendor signed it", content_type = "application/json"), responses((status = 200, description = "verified and processed (or the vendor's expected reply)"), (status = 202, description = "verified and queued"), (status = 401, description = "UNAUTHORIZED: missing, wrong or stale signature", body = ErrorEnvelope), (status = 404, description = "unknown connector or route", body = ErrorEnvelope), (status = 413, description = "body too large", body = ErrorEnvelope), (status = 429, description = "too many deliveries on this route", body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/webhooks/v1/{connector}/{route}", tag = "webhooks", params(("connector" = String, Path), ("route" = String, Path, description = "the registration's route token, or `app` for app-signed vendors")), request_body(content = String, description = "the payload as the vendor signed it", content_type = "application/json"), responses((status = 200, description = "verified and processed (or the vendor's expected reply)"), (status = 202, description = "verified and queued"), (status = 401, description = "UNAUTHORIZED: missing, wrong or stale signature", body = ErrorEnvelope), (status = 404, description = "unknown connector or route (also for a path the host could not have handed out)", body = ErrorEnvelope), (status = 413, description = "body too large", body = ErrorEnvelope), (status = 429, description = "too many requests from this address, or too many verified deliveries on this route", body = ErrorEnvelope)))]
 pub async fn receive(
     State(state): State<AppState>,
+    PeerAddr(source): PeerAddr,
     Path((connector, route)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -78,7 +80,7 @@ pub async fn receive(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let received = vendor_webhooks::receive(&state, &connector, &route, pairs, &body)
+    let received = vendor_webhooks::receive(&state, source, &connector, &route, pairs, &body)
         .await
         .map_err(refusal)?;
     let status = StatusCode::from_u16(received.status).unwrap_or(StatusCode::OK);

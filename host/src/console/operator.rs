@@ -18,16 +18,33 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, alert, frame, page};
 use super::session::{
-    ConsoleUser, CsrfForm, SESSION_TTL_SECS, cookie, digest, random_token, stored_session,
+    ConsoleUser, CsrfForm, MAX_SESSIONS_PER_TENANT, cookie, cross_site, digest, random_token,
+    same_origin, stored_session, throttled,
 };
 use crate::api::AppState;
 use crate::credentials::unix_now;
+use crate::source_limit::PeerAddr;
 use crate::store::ConsoleSession;
 
 /// The tenant name of operator sessions.
 const OPERATOR: &str = "_operator";
 /// The audit log's name for what the operator does (the admin API uses the same).
 const ACTOR: &str = "admin";
+/// An operator session ends after this long without a request. 30 minutes.
+const OPERATOR_IDLE_SECS: u64 = 30 * 60;
+/// And at the latest this long after sign-in, however busy. 8 hours.
+const OPERATOR_MAX_SECS: u64 = 8 * 3600;
+
+/// What an operator session is bound to: a fingerprint of the admin token in force when it
+/// signed in (a digest of its digest, so the store never holds anything that opens the admin
+/// API). A restart with a new admin token ends every operator session signed in with the old.
+fn token_generation(state: &AppState) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"connector-host operator console session\0");
+    hasher.update(state.auth.admin_token_sha256);
+    format!("{ACTOR}:{}", hex::encode(&hasher.finalize()[..16]))
+}
 
 /// The operator's routes.
 pub fn router() -> Router<AppState> {
@@ -35,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/operator", get(home))
         .route("/console/operator/sign-in", post(sign_in))
         .route("/console/operator/sign-out", post(sign_out))
+        .route("/console/operator/sessions/end", post(end_sessions))
         .route("/console/operator/plugins", get(plugins::list))
         .route(
             "/console/operator/plugins/upload",
@@ -82,8 +100,17 @@ impl ConsoleOperator {
 }
 
 fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleOperator> {
-    let (session, digest) = stored_session(state, headers, unix_now())?;
-    (session.tenant == OPERATOR).then_some(ConsoleOperator(ConsoleUser {
+    let now = unix_now();
+    let (session, digest) = stored_session(state, headers, now)?;
+    if session.tenant != OPERATOR || session.key_id != token_generation(state) {
+        return None;
+    }
+    // The idle timeout slides with use (one write a minute at most), within the absolute limit.
+    let slid = (now + OPERATOR_IDLE_SECS).min(session.started_at + OPERATOR_MAX_SECS);
+    if slid > session.expires_at + 60 {
+        let _ = state.store.touch_console_session(&digest, slid);
+    }
+    Some(ConsoleOperator(ConsoleUser {
         tenant: session.tenant,
         key_id: session.key_id,
         csrf: session.csrf,
@@ -109,6 +136,10 @@ fn operator_page(title: &str, operator: &ConsoleOperator, body: Markup) -> Marku
             a href="/console/operator/audit" { "Host audit" }
         }
         span { "Operator" }
+        form class="inline" method="post" action="/console/operator/sessions/end" {
+            input type="hidden" name="csrf" value=(operator.csrf());
+            button class="secondary" type="submit" { "Sign out everywhere" }
+        }
         form class="inline" method="post" action="/console/operator/sign-out" {
             input type="hidden" name="csrf" value=(operator.csrf());
             button class="secondary" type="submit" { "Sign out" }
@@ -150,10 +181,20 @@ struct TokenForm {
 /// `POST /console/operator/sign-in`.
 async fn sign_in(
     State(state): State<AppState>,
+    PeerAddr(source): PeerAddr,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
+    if !state.sources.admit(source) {
+        return Err(throttled(&state, "operator_sign_in"));
+    }
+    if !same_origin(&headers) {
+        crate::source_limit::refused(&state.refusal_log, "operator_sign_in", "cross_site");
+        return Err(cross_site());
+    }
     if !crate::api::auth::digests_equal(&digest(form.token.trim()), &state.auth.admin_token_sha256)
     {
+        crate::source_limit::refused(&state.refusal_log, "operator_sign_in", "bad_token");
         return Ok((
             StatusCode::UNAUTHORIZED,
             sign_in_markup(Some("That is not the admin token.")),
@@ -161,20 +202,26 @@ async fn sign_in(
             .into_response());
     }
     let token = random_token()?;
+    let now = unix_now();
     let session = ConsoleSession {
         tenant: OPERATOR.into(),
-        key_id: ACTOR.into(),
+        key_id: token_generation(&state),
         csrf: random_token()?,
-        expires_at: unix_now() + SESSION_TTL_SECS,
+        expires_at: now + OPERATOR_IDLE_SECS,
+        started_at: now,
     };
     state
         .store
-        .create_console_session(&digest(&token), &session)
+        .create_console_session(&digest(&token), &session, MAX_SESSIONS_PER_TENANT)
         .await?;
+    let _ = state
+        .store
+        .audit(None, ACTOR, "console.operator_sign_in", OPERATOR, serde_json::Value::Null)
+        .await;
     Ok((
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, cookie(&state, &token, SESSION_TTL_SECS)),
+            (header::SET_COOKIE, cookie(&state, &token, OPERATOR_MAX_SECS)),
             (header::LOCATION, "/console/operator/plugins".to_owned()),
         ],
     )
@@ -192,6 +239,39 @@ async fn sign_out(
         .store
         .delete_console_session(&operator.0.digest)
         .await?;
+    let _ = state
+        .store
+        .audit(None, ACTOR, "console.operator_sign_out", OPERATOR, serde_json::Value::Null)
+        .await;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie(&state, "", 0)),
+            (header::LOCATION, "/console/operator".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+/// `POST /console/operator/sessions/end`: ends every operator session, this one included (a
+/// browser left signed in elsewhere, a token that may have been seen); audited.
+async fn end_sessions(
+    State(state): State<AppState>,
+    operator: ConsoleOperator,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    let ended = state.store.end_console_sessions(OPERATOR).await?;
+    let _ = state
+        .store
+        .audit(
+            None,
+            ACTOR,
+            "console.operator_sessions_ended",
+            OPERATOR,
+            serde_json::json!({ "ended": ended }),
+        )
+        .await;
     Ok((
         StatusCode::SEE_OTHER,
         [

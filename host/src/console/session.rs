@@ -19,12 +19,51 @@ use sha2::{Digest as _, Sha256};
 use super::layout::{ConsoleError, alert, page};
 use crate::api::AppState;
 use crate::credentials::unix_now;
+use crate::source_limit::PeerAddr;
 use crate::store::ConsoleSession;
 
 /// The session cookie.
 const COOKIE: &str = "ch_console";
 /// How long a sign-in lasts: 12 hours.
 pub(super) const SESSION_TTL_SECS: u64 = 12 * 3600;
+/// Live console sessions one tenant may hold; a new sign-in beyond ends the oldest.
+pub(super) const MAX_SESSIONS_PER_TENANT: usize = 20;
+
+/// Whether a sign-in form was posted from this host's own pages. A cross-site page must not
+/// sign a victim's browser into the attacker's tenant (login CSRF): browsers say where a
+/// request came from in `Sec-Fetch-Site`, and older ones in `Origin`, which must then name the
+/// host the request was sent to. A request with neither (a script, a test client) carries no
+/// victim's browser state and passes.
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((origin_host, host), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+}
+
+/// The refusal of a cross-site sign-in form.
+pub(super) fn cross_site() -> ConsoleError {
+    ConsoleError::new(
+        StatusCode::FORBIDDEN,
+        "this sign-in form was not sent from this console; open the console and sign in there",
+    )
+}
+
+/// The 429 page of a source past its allowance on the sign-in forms.
+pub(super) fn throttled(state: &AppState, surface: &'static str) -> ConsoleError {
+    crate::source_limit::refused(&state.refusal_log, surface, "source_throttled");
+    ConsoleError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many sign-in attempts from this address; wait a moment and try again",
+    )
+}
 
 /// The signed-in tenant of a console request.
 #[derive(Clone, Debug)]
@@ -186,12 +225,22 @@ pub struct SignInForm {
 /// `POST /console/sign-in`.
 pub async fn sign_in(
     State(state): State<AppState>,
+    PeerAddr(source): PeerAddr,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ConsoleError> {
+    if !state.sources.admit(source) {
+        return Err(throttled(&state, "console_sign_in"));
+    }
+    if !same_origin(&headers) {
+        crate::source_limit::refused(&state.refusal_log, "console_sign_in", "cross_site");
+        return Err(cross_site());
+    }
     let now = unix_now();
     let record = match state.store.api_key(form.key.trim())? {
         Some(record) if !record.expired(now) => record,
         _ => {
+            crate::source_limit::refused(&state.refusal_log, "console_sign_in", "bad_key");
             return Ok((
                 StatusCode::UNAUTHORIZED,
                 sign_in_markup(Some("That API key is not valid (or has expired).")),
@@ -205,10 +254,11 @@ pub async fn sign_in(
         key_id: record.id.clone(),
         csrf: random_token()?,
         expires_at: now + SESSION_TTL_SECS,
+        started_at: now,
     };
     state
         .store
-        .create_console_session(&digest(&token), &session)
+        .create_console_session(&digest(&token), &session, MAX_SESSIONS_PER_TENANT)
         .await?;
     let _ = state
         .store
@@ -244,6 +294,16 @@ pub async fn sign_out(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     state.store.delete_console_session(&user.digest).await?;
+    let _ = state
+        .store
+        .audit(
+            Some(&user.tenant),
+            &user.actor(),
+            "console.sign_out",
+            &user.key_id,
+            serde_json::Value::Null,
+        )
+        .await;
     Ok((
         StatusCode::SEE_OTHER,
         [

@@ -291,6 +291,8 @@ impl OAuthFlow {
             )));
         }
 
+        crate::runtime::check_config(&plugin.manifest.config_schema, &request.config)
+            .map_err(|refusal| OAuthError::ConfigRejected(refusal.to_string()))?;
         let pairs: Vec<(String, String)> = request
             .config
             .iter()

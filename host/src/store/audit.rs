@@ -88,6 +88,46 @@ impl Store {
         Ok(())
     }
 
+    /// Retention: deletes each tenant's oldest events beyond `max_per_tenant`, and events older
+    /// than `max_age` (`None`: no age limit). Events of a tenant are in time order under its
+    /// prefix, so each tenant's scan stops at its first event kept. Returns how many went.
+    pub fn sweep_audit(
+        &self,
+        now: std::time::SystemTime,
+        max_age: Option<std::time::Duration>,
+        max_per_tenant: usize,
+    ) -> Result<usize, StoreError> {
+        let mut counts: std::collections::BTreeMap<Vec<u8>, usize> = Default::default();
+        for key in self.audit.iter().keys() {
+            let key = key?;
+            // `tenant/` then the 8-byte sequence number.
+            if key.len() > 8 {
+                *counts.entry(key[..key.len() - 8].to_vec()).or_default() += 1;
+            }
+        }
+        let cutoff = max_age.and_then(|age| now.checked_sub(age));
+        let mut removed = 0;
+        for (prefix, mut count) in counts {
+            for entry in self.audit.scan_prefix(&prefix) {
+                let (key, bytes) = entry?;
+                let too_many = count > max_per_tenant;
+                let too_old = cutoff.is_some_and(|cutoff| {
+                    serde_json::from_slice::<AuditEvent>(&bytes)
+                        .ok()
+                        .and_then(|event| humantime::parse_rfc3339(&event.at).ok())
+                        .is_none_or(|at| at < cutoff)
+                });
+                if !too_many && !too_old {
+                    break;
+                }
+                self.audit.remove(key)?;
+                count -= 1;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// A tenant's events after `after` (a previous page's last `seq`), oldest first.
     pub fn audit_events(
         &self,

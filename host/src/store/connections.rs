@@ -199,8 +199,8 @@ impl Store {
     }
 
     /// Connections of any tenant to `connector` holding `value` among the values the host
-    /// learned for them (a Slack team id) or as a config string (a Jira site URL), to route an
-    /// app-signed webhook delivery.
+    /// learned for them under their own credential (a Slack team id, an Atlassian site), to
+    /// route an app-signed webhook delivery. Config is never consulted: a tenant types it.
     pub fn connections_with_value(
         &self,
         connector: &str,
@@ -209,12 +209,12 @@ impl Store {
         let mut found = Vec::new();
         for bytes in self.connections.iter().values() {
             let record: ConnectionRecord = serde_json::from_slice(&bytes?)?;
-            let in_config = record.config.values().any(|v| {
-                v.as_str()
-                    .is_some_and(|text| text.trim_end_matches('/') == value)
-            });
+            // Values only, learned under the connection's credential; never its config.
             if record.connector == connector
-                && (record.values.values().any(|v| v == value) || in_config)
+                && record
+                    .values
+                    .values()
+                    .any(|v| v.trim_end_matches('/') == value)
             {
                 found.push(record);
             }

@@ -15,8 +15,8 @@ use crate::background_task::BackgroundTask;
 use crate::runtime::wit::{self, webhooks};
 use crate::runtime::{CallContext, Operation, OperationOutput};
 use crate::store::{
-    ChangeKind, ChangeObject, InboundDelivery, NewChange, SYSTEM_TENANT, StoreError, now_rfc3339,
-    unix_now_ms,
+    ChangeKind, ChangeObject, ConnectionRecord, InboundDelivery, NewChange, SYSTEM_TENANT,
+    StoreError, now_rfc3339, unix_now_ms,
 };
 
 /// Why processing failed (the delivery stays queued).
@@ -108,13 +108,11 @@ pub async fn process(
         Err(error) => return Err(ProcessError::Plugin(error.to_string())),
     };
     let reply = outcome.reply.clone();
-    let records = match owner {
-        Some(record) => vec![record],
-        // One workspace may be connected by several tenants: each connection gets the changes.
+    let changes: Vec<NewChange> = outcome.events.into_iter().map(change).collect();
+    let records: Vec<(ConnectionRecord, Vec<NewChange>)> = match owner {
+        Some(record) => vec![(record, changes)],
         None => match &outcome.routing_key {
-            Some(key) => state
-                .store
-                .connections_with_value(&delivery.connector, key)?,
+            Some(key) => routed(state, &plugin, key, changes)?,
             None => Vec::new(),
         },
     };
@@ -144,9 +142,8 @@ pub async fn process(
             return Ok(reply);
         }
     }
-    let changes: Vec<NewChange> = outcome.events.into_iter().map(change).collect();
     let last = records.len() - 1;
-    for (n, record) in records.iter().enumerate() {
+    for (n, (record, changes)) in records.iter().enumerate() {
         let vendor = serde_json::json!({
             "connection_id": record.id,
             "connector": delivery.connector,
@@ -157,7 +154,7 @@ pub async fn process(
         let inbound = (n == last).then_some(delivery.seq);
         match state
             .store
-            .append_changes(&record.tenant, &record.id, &changes, vendor, inbound)
+            .append_changes(&record.tenant, &record.id, changes, vendor, inbound)
             .await
         {
             Ok(_) => {}
@@ -167,6 +164,49 @@ pub async fn process(
         }
     }
     Ok(reply)
+}
+
+/// The connections an app-signed delivery with `key` reaches, each with the changes it may
+/// see. Only what the vendor itself tied to a connection counts, never its config, which a
+/// tenant types: the key must be one of the values the host learned under the connection's own
+/// credential (Slack's team from `auth.test`, Atlassian's site and cloud id from
+/// accessible-resources). For vendors whose subscriptions the host registers (Jira's dynamic
+/// webhooks), the connection must also hold a registration, and gets only the changes in the
+/// containers its registrations cover.
+fn routed(
+    state: &AppState,
+    plugin: &crate::runtime::Plugin,
+    key: &str,
+    changes: Vec<NewChange>,
+) -> Result<Vec<(ConnectionRecord, Vec<NewChange>)>, StoreError> {
+    let registered = plugin
+        .manifest
+        .webhooks
+        .as_ref()
+        .is_some_and(|support| support.registration);
+    let mut out = Vec::new();
+    for record in state.store.connections_with_value(plugin.id(), key)? {
+        if !registered {
+            out.push((record, changes.clone()));
+            continue;
+        }
+        let registrations = state.store.registrations(&record.tenant, &record.id)?;
+        let covered: Vec<NewChange> = changes
+            .iter()
+            .filter(|change| {
+                registrations.iter().any(|r| {
+                    r.container_id
+                        .as_deref()
+                        .is_none_or(|container| container == change.container_id)
+                })
+            })
+            .cloned()
+            .collect();
+        if !covered.is_empty() || (changes.is_empty() && !registrations.is_empty()) {
+            out.push((record, covered));
+        }
+    }
+    Ok(out)
 }
 
 /// Retries queued deliveries whose first processing failed or ran out of time.
@@ -194,6 +234,11 @@ impl InboundWorker {
                     if let Err(error) = state.store.sweep_delivery_ids(unix_now_ms()) {
                         tracing::warn!(%error, "could not sweep webhook delivery ids");
                     }
+                    // Keyed limiters forget keys whose allowance is full again, so a scan
+                    // from many addresses does not grow memory for good.
+                    state.inbound.prune();
+                    let sources = state.sources.prune();
+                    metrics::gauge!("unauthenticated_sources_tracked").set(sources as f64);
                 }
             }
         }))

@@ -11,7 +11,7 @@ use super::process;
 use super::settings::VendorWebhookSettings;
 use super::verify::{VerifyError, verify};
 use crate::api::AppState;
-use crate::store::{InboundDelivery, SYSTEM_TENANT, StoreError, WebhookRoute, unix_now_ms};
+use crate::store::{InboundDelivery, StoreError, WebhookRoute, unix_now_ms};
 
 /// The route of app-signed deliveries (`/webhooks/v1/slack/app`): the plugin reads the
 /// routing key from the payload.
@@ -20,10 +20,19 @@ pub const APP_ROUTE: &str = "app";
 /// Headers never handed to the plugin.
 const DROPPED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
 
-/// Shared by the receiver and the worker: the per-route limiter and the worker's wake-up.
+/// Shared by the receiver and the worker: the per-route limiter (verified deliveries only)
+/// and the worker's wake-up.
 pub struct Inbound {
     limiter: DefaultKeyedRateLimiter<String>,
     pub wake: Notify,
+}
+
+impl Inbound {
+    /// Forgets routes whose allowance is full again, so the limiter holds only busy routes.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
 }
 
 impl Inbound {
@@ -62,12 +71,16 @@ impl Received {
 /// Why a delivery was refused; nothing of it reached the plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error("no connector `{0}` takes webhooks here")]
-    UnknownConnector(String),
+    /// The path is not one this host could have handed out (length or characters), or names
+    /// no loaded connector that takes webhooks; answered the same way, with no lookup.
+    #[error("no such webhook route")]
+    UnknownConnector,
     #[error("no such webhook route")]
     UnknownRoute,
     #[error("the delivery is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("too many requests from this address; slow down")]
+    SourceThrottled,
     #[error("too many deliveries on this route; slow down")]
     Throttled,
     #[error("{0}")]
@@ -80,9 +93,10 @@ impl Refusal {
     /// The metrics label.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::UnknownConnector(_) => "unknown_connector",
+            Self::UnknownConnector => "unknown_connector",
             Self::UnknownRoute => "unknown_route",
             Self::TooLarge(_) => "too_large",
+            Self::SourceThrottled => "source_throttled",
             Self::Throttled => "throttled",
             Self::Unverified(error) => error.reason(),
             Self::Store(_) => "store",
@@ -97,42 +111,55 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Receives one delivery for `connector` on `route`.
+/// Longest connector id in a receiver path (plugin ids are short slugs).
+const MAX_CONNECTOR_LEN: usize = 64;
+/// Longest route token: `app`, or 43 characters of URL-safe base64 from 32 random bytes.
+const MAX_ROUTE_LEN: usize = 64;
+
+/// Whether a path segment could be one the host hands out: ASCII letters, digits, `-` and
+/// `_` (plugin ids and URL-safe base64 route tokens), 1 to `max` long.
+fn plausible_segment(segment: &str, max: usize) -> bool {
+    (1..=max).contains(&segment.len())
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Receives one delivery for `connector` on `route`, from `source` (the peer address).
+///
+/// Anyone can call this, so before any lookup the path segments are checked for shape and the
+/// source for its allowance; a refusal is counted under fixed labels (the connector's id only
+/// when it names a loaded plugin) and logged by a sampled line, never written to the store.
 pub async fn receive(
     state: &AppState,
+    source: Option<std::net::IpAddr>,
     connector: &str,
     route: &str,
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Received, Refusal> {
-    let result = receive_checked(state, connector, route, headers, body).await;
+    let result = if !plausible_segment(connector, MAX_CONNECTOR_LEN)
+        || !plausible_segment(route, MAX_ROUTE_LEN)
+    {
+        Err(Refusal::UnknownConnector)
+    } else if !state.sources.admit(source) {
+        Err(Refusal::SourceThrottled)
+    } else {
+        receive_checked(state, connector, route, headers, body).await
+    };
     let outcome = match &result {
         Ok(_) => "accepted",
         Err(refusal) => refusal.reason(),
     };
-    metrics::counter!("vendor_webhook_deliveries_total", "connector" => connector.to_owned(), "outcome" => outcome)
+    // A label is a loaded plugin's id or `unknown`: never a raw path segment.
+    let label = match state.runtime.plugin(connector) {
+        Some(plugin) if plausible_segment(connector, MAX_CONNECTOR_LEN) => plugin.id().to_owned(),
+        _ => "unknown".to_owned(),
+    };
+    metrics::counter!("vendor_webhook_deliveries_total", "connector" => label, "outcome" => outcome)
         .increment(1);
     if let Err(refusal) = &result {
-        // Unknown routes are audited in the host's log: there is no tenant to tell.
-        let tenant = state
-            .store
-            .webhook_route(route)
-            .ok()
-            .flatten()
-            .filter(|r| r.connector == connector)
-            .map(|r| r.tenant);
-        let details = serde_json::json!({"connector": connector, "reason": refusal.reason(), "message": refusal.to_string()});
-        let _ = state
-            .store
-            .record_audit(crate::store::NewAuditEvent {
-                tenant: Some(tenant.as_deref().unwrap_or(SYSTEM_TENANT)),
-                actor: "vendor",
-                action: "webhook.refused",
-                target: connector,
-                outcome: crate::store::AuditOutcome::Failure,
-                details,
-            })
-            .await;
+        crate::source_limit::refused(&state.refusal_log, "vendor_webhook", refusal.reason());
     }
     result
 }
@@ -148,23 +175,12 @@ async fn receive_checked(
     let plugin = state
         .runtime
         .plugin(connector)
-        .ok_or_else(|| Refusal::UnknownConnector(connector.to_owned()))?;
+        .ok_or(Refusal::UnknownConnector)?;
     let manifest = plugin
         .manifest
         .webhooks
         .clone()
-        .ok_or_else(|| Refusal::UnknownConnector(connector.to_owned()))?;
-    if route.len() > 128 {
-        return Err(Refusal::UnknownRoute);
-    }
-    if state
-        .inbound
-        .limiter
-        .check_key(&format!("{connector}/{route}"))
-        .is_err()
-    {
-        return Err(Refusal::Throttled);
-    }
+        .ok_or(Refusal::UnknownConnector)?;
     if body.len() > settings.max_body_bytes {
         return Err(Refusal::TooLarge(settings.max_body_bytes));
     }
@@ -192,7 +208,7 @@ async fn receive_checked(
         (Some(owner), secret)
     };
     let now_ms = unix_now_ms();
-    verify(
+    let verified = verify(
         &manifest.signature,
         secret.as_bytes(),
         &headers,
@@ -201,21 +217,34 @@ async fn receive_checked(
     )
     .map_err(Refusal::Unverified)?;
     drop(secret);
+    // Only verified deliveries count against a route, so unsigned posts cannot spend the
+    // budget of a shared app route that every tenant's genuine deliveries come through.
+    let scope = format!("{connector}/{route}");
+    if state.inbound.limiter.check_key(&scope).is_err() {
+        return Err(Refusal::Throttled);
+    }
+    let window_end = now_ms + settings.dedup_window.as_millis() as u64;
+    // A captured delivery sent again under a fresh delivery id (or a captured JWT with another
+    // body) carries a signature already seen: acknowledged, recorded once.
+    if !state.store.first_delivery(
+        &format!("{connector}/signature"),
+        &verified.signature_id,
+        now_ms,
+        window_end,
+    )? {
+        metrics::counter!("vendor_webhook_deliveries_total", "connector" => plugin.id().to_owned(), "outcome" => "replayed")
+            .increment(1);
+        return Ok(Received::ok("duplicate"));
+    }
     let delivery_id = manifest
         .delivery_id_header
         .as_deref()
         .and_then(|name| header(&headers, name))
         .map(str::to_owned);
-    let scope = format!("{connector}/{route}");
     if let Some(id) = &delivery_id
-        && !state.store.first_delivery(
-            &scope,
-            id,
-            now_ms,
-            now_ms + settings.dedup_window.as_millis() as u64,
-        )?
+        && !state.store.first_delivery(&scope, id, now_ms, window_end)?
     {
-        metrics::counter!("vendor_webhook_deliveries_total", "connector" => connector.to_owned(), "outcome" => "replayed")
+        metrics::counter!("vendor_webhook_deliveries_total", "connector" => plugin.id().to_owned(), "outcome" => "replayed")
             .increment(1);
         return Ok(Received::ok("duplicate"));
     }

@@ -27,6 +27,29 @@ pub enum VerifyError {
     WrongIssuer(String),
     #[error("the signature is malformed: {0}")]
     Malformed(String),
+    #[error("the token lives longer than {0} s; a vendor's delivery token is short-lived")]
+    LongLived(u64),
+}
+
+/// The longest lifetime (`exp` from now) of a delivery token accepted: a token is remembered
+/// for the dedup window once used, so it must not outlive it; Atlassian's live minutes.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 3600;
+
+/// A delivery that passed: what identifies its signature, so a replay of the same signature
+/// with a new delivery id (or, for a JWT, another body) is recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// SHA-256 of the signature header's value, hex.
+    pub signature_id: String,
+}
+
+impl Verified {
+    fn of(value: &str) -> Self {
+        use sha2::Digest as _;
+        Self {
+            signature_id: hex::encode(Sha256::digest(value.as_bytes())),
+        }
+    }
 }
 
 impl VerifyError {
@@ -40,6 +63,7 @@ impl VerifyError {
             Self::Expired => "expired_token",
             Self::WrongIssuer(_) => "wrong_issuer",
             Self::Malformed(_) => "malformed_signature",
+            Self::LongLived(_) => "long_lived_token",
         }
     }
 }
@@ -101,7 +125,7 @@ pub fn verify(
     headers: &[(String, String)],
     body: &[u8],
     now_secs: u64,
-) -> Result<(), VerifyError> {
+) -> Result<Verified, VerifyError> {
     match signature {
         WebhookSignatureManifest::HmacSha256 {
             header: name,
@@ -147,7 +171,7 @@ pub fn verify(
                 let mut mac = mac(secret);
                 mac.update(&content);
                 if mac.verify_slice(&expected).is_ok() {
-                    return Ok(());
+                    return Ok(Verified::of(value));
                 }
             }
             if any {
@@ -170,7 +194,8 @@ pub fn verify(
                 .strip_prefix(prefix.as_str())
                 .ok_or_else(|| VerifyError::Malformed(format!("`{name}` lacks `{prefix}`")))?
                 .trim();
-            verify_jwt(token, secret, issuer.as_deref(), now_secs)
+            verify_jwt(token, secret, issuer.as_deref(), now_secs)?;
+            Ok(Verified::of(token))
         }
     }
 }
@@ -214,6 +239,9 @@ fn verify_jwt(
     // A minute of leeway for clock skew either way.
     if exp + 60 < now_secs {
         return Err(VerifyError::Expired);
+    }
+    if exp > now_secs + MAX_TOKEN_LIFETIME_SECS {
+        return Err(VerifyError::LongLived(MAX_TOKEN_LIFETIME_SECS));
     }
     for early in ["nbf", "iat"] {
         if claims[early].as_u64().is_some_and(|at| at > now_secs + 60) {
@@ -261,7 +289,8 @@ mod tests {
                 &headers,
                 b"Hello, World!",
                 0
-            ),
+            )
+            .map(|_| ()),
             Ok(())
         );
         assert_eq!(
@@ -303,7 +332,7 @@ mod tests {
         ]);
         let secret = b"8f742231b10e8888abcd99yyyzzz85a5";
         assert_eq!(
-            verify(&slack, secret, &headers, b"token=x", 1531420618 + 299),
+            verify(&slack, secret, &headers, b"token=x", 1531420618 + 299).map(|_| ()),
             Ok(())
         );
         assert_eq!(
@@ -345,8 +374,18 @@ mod tests {
                 b"{}",
                 now,
             )
+            .map(|_| ())
         };
         let good = serde_json::json!({"iss": "jira", "exp": now + 60, "iat": now});
+        // A token that would outlive the window it is remembered for is refused.
+        assert_eq!(
+            check(jwt(
+                b"app-secret",
+                "HS256",
+                serde_json::json!({"iss": "jira", "exp": now + MAX_TOKEN_LIFETIME_SECS + 1})
+            )),
+            Err(VerifyError::LongLived(MAX_TOKEN_LIFETIME_SECS))
+        );
         assert_eq!(check(jwt(b"app-secret", "HS256", good.clone())), Ok(()));
         assert_eq!(
             check(jwt(b"wrong", "HS256", good.clone())),

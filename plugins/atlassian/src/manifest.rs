@@ -34,7 +34,7 @@ pub fn connector_info(
             "required": ["site_url"],
             "properties": {
                 "site_url": {"type": "string", "format": "uri", "description": "https://your-domain.atlassian.net"},
-                "cloud_id": {"type": "string", "description": "discovered when connecting with OAuth"}
+                "api_url": {"type": "string", "format": "uri", "description": "OAuth gateway origin (default https://api.atlassian.com)"}
             }
         }))
 }

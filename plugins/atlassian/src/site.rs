@@ -135,6 +135,13 @@ impl Site {
     /// For OAuth: the cloud id of the configured site among the grant's accessible resources.
     /// Never "the first one": a grant may cover several sites.
     pub fn discover_cloud_id(&self) -> Result<String, ConnectorError> {
+        self.discover().map(|(cloud_id, _)| cloud_id)
+    }
+
+    /// The site's cloud id and its URL as Atlassian states them in accessible-resources, under
+    /// the connection's own grant. The host routes app-signed deliveries by these values, never
+    /// by config a tenant types.
+    pub fn discover(&self) -> Result<(String, String), ConnectorError> {
         let resources: Vec<AccessibleResource> =
             Request::get(format!("{}/oauth/token/accessible-resources", self.gateway))
                 .send_json()?;
@@ -142,7 +149,7 @@ impl Site {
         resources
             .iter()
             .find(|r| r.url.trim_end_matches('/').eq_ignore_ascii_case(wanted))
-            .map(|r| r.id.clone())
+            .map(|r| (r.id.clone(), r.url.trim_end_matches('/').to_owned()))
             .ok_or_else(|| {
                 let covered: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
                 ConnectorError::InvalidConfig(format!(

@@ -134,9 +134,9 @@ impl Connector for Jira {
         let site = &self.site;
         let mut info_extra = None;
         let base = if site.oauth {
-            let cloud_id = site.discover_cloud_id()?;
+            let (cloud_id, site_url) = site.discover()?;
             let base = format!("{}/ex/jira/{cloud_id}", site.gateway);
-            info_extra = Some(cloud_id);
+            info_extra = Some((cloud_id, site_url));
             base
         } else {
             site.api_base()?
@@ -146,8 +146,12 @@ impl Connector for Jira {
         principal.display_name = me["displayName"].as_str().map(str::to_owned);
         principal.email = me["emailAddress"].as_str().map(str::to_owned);
         let info = ConnectionInfo::for_principal(principal);
+        // The site as Atlassian reported it under this grant is what webhook deliveries are
+        // routed by (the issue URL in a delivery names it).
         Ok(match info_extra {
-            Some(cloud_id) => info.discovered("cloud_id", cloud_id),
+            Some((cloud_id, site_url)) => info
+                .discovered("cloud_id", cloud_id)
+                .discovered("site_url", site_url),
             None => info,
         })
     }

@@ -5,6 +5,7 @@
 //! refused.
 
 mod management;
+mod sessions;
 
 use connector_tests::fakes::JiraFake;
 use reqwest::Method;

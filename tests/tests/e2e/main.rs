@@ -26,6 +26,7 @@ mod oauth;
 mod oauth_binding;
 mod postgres;
 mod process;
+mod public_surfaces;
 mod quotas_and_keys;
 mod realistic_pages;
 mod salesforce;

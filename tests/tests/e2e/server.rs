@@ -212,12 +212,19 @@ async fn a_trusted_gateway_header_is_honoured_only_when_configured() {
         "by default the header proves nothing"
     );
 
-    let gateway = TestServer::start_with(|config| config.trust_tenant_header = true).await;
+    let gateway = TestServer::start_with(|config| {
+        config.trust_tenant_header = true;
+        config.gateway_secret = Some(connector_host::config::ConfigSecret::new(
+            "gateway-shared-secret-0123",
+        ));
+    })
+    .await;
     gateway.tenant("acme").await;
     let ok = gateway
         .client
         .get(format!("{}/api/v1/connections", gateway.base))
         .header("x-tenant-id", "acme")
+        .header("x-gateway-secret", "gateway-shared-secret-0123")
         .send()
         .await
         .unwrap();
@@ -226,6 +233,7 @@ async fn a_trusted_gateway_header_is_honoured_only_when_configured() {
         .client
         .get(format!("{}/api/v1/connections", gateway.base))
         .header("x-tenant-id", "ghost")
+        .header("x-gateway-secret", "gateway-shared-secret-0123")
         .send()
         .await
         .unwrap();

@@ -200,6 +200,12 @@ async fn github_deliveries_are_verified_turned_into_changes_and_refused_when_for
         .await;
     assert_eq!(status, 200, "a replay is acknowledged: {answer}");
     assert!(answer.contains("duplicate"));
+    // The same captured delivery under a fresh delivery id: its signature was seen already.
+    let (status, answer) = host
+        .deliver(&hook_url, &github_headers(&secret, "d-fresh", &body), &body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("duplicate"), "{answer}");
     let unknown = format!("{}/webhooks/v1/github/not-a-route", host.server.base);
     let (status, _) = host
         .deliver(&unknown, &github_headers(&secret, "d-3", &body), &body)
@@ -691,4 +697,187 @@ async fn jira_dynamic_webhooks_are_registered_with_jql_and_their_jwt_deliveries_
             .any(|r| r.method == "DELETE" && r.path.ends_with("/rest/api/3/webhook"))
     );
     assert_conforms(&ApiSpec::jira(), &requests, "jira");
+}
+
+
+/// The attack of issue 41 (1): a tenant parks another workspace's routing key in its own
+/// connection's config. Config keys outside the connector's schema are refused by name, on
+/// create and on update, and routing reads only what the host learned under the credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_value_never_routes_another_workspaces_events() {
+    let slack = SlackFake::start(SLACK_BOT, SLACK_USER).await;
+    let host = Host::start(|_| {}).await;
+    let victim = host.connect("slack", &slack.api_url(), SLACK_BOT).await;
+    let evil_key = host.server.tenant("evil").await;
+    let (status, refused) = host
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&evil_key),
+            Some(json!({
+                "connector": "slack",
+                "config": {"api_url": slack.api_url(), "team_id": "T0VICTIM1"},
+                "credentials": {"type": "bearer", "token": SLACK_BOT},
+            })),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "VALIDATION");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("team_id"),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["details"]["unknown_keys"], json!(["team_id"]));
+    // The same on update, before anything runs.
+    let (status, refused) = host
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/connections/{victim}"),
+            Some(json!({"config": {"api_url": slack.api_url(), "team": "anything"}})),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["details"]["unknown_keys"], json!(["team"]));
+    // Values are not config: the victim's learned team id is what routes its deliveries.
+    let (_, shown) = host
+        .send(Method::GET, &format!("/api/v1/connections/{victim}"), None)
+        .await;
+    assert_eq!(shown["data"]["values"]["team_id"], SLACK_TEAM_ID, "{shown}");
+    assert!(shown["data"]["config"].get("team_id").is_none());
+}
+
+/// A Jira delivery on the app route reaches the connection whose registration covers its
+/// project on the site Atlassian named under that connection's grant; not a connection that
+/// merely has the site in its config, and not one without a registration for the project.
+/// A captured delivery token is accepted once, whatever body comes with it; a token that
+/// would outlive the replay window is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_deliveries_are_routed_by_registration_and_their_tokens_used_once() {
+    use super::atlassian_setup::{API_TOKEN, Atlassian, EMAIL};
+    use connector_tests::fakes::JiraFake;
+    use connector_tests::fakes::oauth_server::CLIENT_SECRET;
+
+    let jira = Atlassian::start_adjusted("jira", JiraFake::start, |config| {
+        config
+            .vendor_webhooks
+            .app_secrets
+            .insert("jira".into(), ConfigSecret::new(CLIENT_SECRET));
+    })
+    .await;
+    jira.atlassian.add_site("cloud-main", &jira.fake.origin());
+    let (status, created) = jira.connect_with_oauth("jira").await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["data"]["values"]["site_url"],
+        jira.fake.origin(),
+        "the site as accessible-resources named it: {created}"
+    );
+    let server = &jira.server;
+    let (status, registered) = server
+        .send(
+            Method::POST,
+            &format!("/api/v1/connections/{connection}/webhooks"),
+            Some(&jira.key),
+            Some(json!({"container_id": "ALPHA"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{registered}");
+    let webhook_id = jira.fake.webhooks()[0]["id"].clone();
+
+    // Another tenant with an API token on the same site: its config names the site.
+    let evil_key = server.tenant("evil").await;
+    let (status, evil) = server
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&evil_key),
+            Some(json!({
+                "connector": "jira",
+                "config": {"site_url": jira.fake.origin()},
+                "credentials": {"type": "basic", "username": EMAIL, "password": API_TOKEN},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{evil}");
+    let evil = evil["data"]["id"].as_str().unwrap().to_owned();
+
+    let url = format!("{}/webhooks/v1/jira/app", server.base);
+    let issue = |project: &str, key: &str, summary: &str| {
+        json!({
+            "timestamp": 1764754000000u64, "webhookEvent": "jira:issue_updated",
+            "matchedWebhookIds": [webhook_id],
+            "issue": {"id": "10001", "key": key,
+                "self": format!("{}/rest/api/3/issue/10001", jira.fake.origin()),
+                "fields": {"summary": summary, "project": {"key": project},
+                           "updated": "2026-12-03T09:00:00.000+0000"}},
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let client = reqwest::Client::new();
+    let deliver = |token: String, id: &str, body: Vec<u8>| {
+        let request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-atlassian-webhook-identifier", id)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let feed = |tenant_key: String, id: String| async move {
+        let (status, body) = server
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{id}/changes"),
+                Some(&tenant_key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["entries"].as_array().unwrap().clone()
+    };
+    // Each delivery carries a token of its own (`jti` keeps two in one second apart).
+    let token = |nonce: &str| {
+        let now = now_secs();
+        jwt(
+            CLIENT_SECRET,
+            "HS256",
+            json!({"iss": "jira", "exp": now + 120, "iat": now, "jti": nonce}),
+        )
+    };
+
+    let first = token("t-1");
+    let (status, answer) = deliver(first.clone(), "r-1", issue("ALPHA", "ALPHA-1", "Covered")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(feed(jira.key.clone(), connection.clone()).await.len(), 1);
+    assert!(
+        feed(evil_key.clone(), evil.clone()).await.is_empty(),
+        "a site in config routes nothing"
+    );
+
+    // A project no registration covers reaches no one.
+    let (status, _) = deliver(token("t-2"), "r-2", issue("BRAVO", "BRAVO-1", "Not covered")).await;
+    assert_eq!(status, 200);
+    assert_eq!(feed(jira.key.clone(), connection.clone()).await.len(), 1);
+
+    // The first token again, with a new delivery id and another body: used already.
+    let (status, answer) = deliver(first, "r-3", issue("ALPHA", "ALPHA-2", "Forged")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("duplicate"), "{answer}");
+    assert_eq!(feed(jira.key.clone(), connection.clone()).await.len(), 1);
+
+    // A token living longer than the replay window is refused.
+    let now = now_secs();
+    let long = jwt(CLIENT_SECRET, "HS256", json!({"iss": "jira", "exp": now + 7200, "iat": now}));
+    let (status, _) = deliver(long, "r-4", issue("ALPHA", "ALPHA-3", "Long-lived")).await;
+    assert_eq!(status, 401);
+    assert_eq!(feed(jira.key.clone(), connection.clone()).await.len(), 1);
 }
