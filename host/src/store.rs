@@ -397,7 +397,13 @@ mod tests {
         let store = open_store(dir.path());
         for n in 0..5 {
             store
-                .audit(Some("a"), "admin", "x", &format!("t{n}"), serde_json::Value::Null)
+                .audit(
+                    Some("a"),
+                    "admin",
+                    "x",
+                    &format!("t{n}"),
+                    serde_json::Value::Null,
+                )
                 .await
                 .unwrap();
         }

@@ -99,7 +99,7 @@ pub struct PatchConnection {
     auth_method: Option<String>,
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() || name.len() > MAX_NAME {
         return Err(ApiError::new(
             ErrorCode::Validation,

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::auth::TenantCaller;
 use super::connections::{audit, audit_failure, create_from_oauth};
-use crate::source_limit::PeerAddr;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
 use super::views::ConnectionView;
@@ -17,6 +16,7 @@ use super::{ApiError, AppState, Envelope, ErrorCode};
 use crate::credentials::{
     Authorization, AuthorizeRequest, CallbackCaller, OAuthError, StartPage, TokenError,
 };
+use crate::source_limit::PeerAddr;
 use crate::store::OAuthApp;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -159,6 +159,11 @@ pub async fn authorize(
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<Envelope<Authorization>, ApiError> {
+    // The name is checked now, not when the vendor sends the user back with a grant that
+    // could then not be kept.
+    if let Some(name) = &body.name {
+        super::connections::check_name(name)?;
+    }
     let mut config = body.config;
     if let Some(id) = &body.connection_id {
         config = super::connections::reconnectable(&state, &caller.tenant, &connector, id, config)?;
@@ -346,11 +351,9 @@ async fn complete(
                 };
                 audit_failure(state, &auditor, "oauth.grant", "callback", error).await;
             }
-            None => crate::source_limit::refused(
-                &state.refusal_log,
-                "oauth_callback",
-                "invalid_state",
-            ),
+            None => {
+                crate::source_limit::refused(&state.refusal_log, "oauth_callback", "invalid_state")
+            }
         }
     }
     result

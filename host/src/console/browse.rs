@@ -272,7 +272,7 @@ pub async fn item(
                 " / " (found.id)
             }
             h1 { (found.title) }
-            @if let Some(url) = &found.url { p { a href=(url) rel="noreferrer noopener" { "Open at the vendor" } } }
+            @if let Some(url) = found.url.as_deref().filter(|url| web_link(url)) { p { a href=(url) rel="noreferrer noopener" { "Open at the vendor" } } }
             @if let Some(body) = &found.body { div class="body" { (body) } }
             h2 { "Comments" }
             @if comments.entries.is_empty() { p { "No comments yet." } }
@@ -334,4 +334,31 @@ pub async fn add_comment(
         segment(&item)
     ))
     .into_response())
+}
+
+/// Whether a vendor's URL may become a link: only `http(s)`. A connector (or the vendor data it
+/// maps) could hand over `javascript:` or `data:`, which would run on the console's origin.
+fn web_link(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"))
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::web_link;
+
+    #[test]
+    fn only_web_urls_become_links() {
+        assert!(web_link("https://acme.atlassian.net/browse/ALPHA-1"));
+        assert!(web_link("http://127.0.0.1:9/x"));
+        for hostile in [
+            "javascript:alert(document.cookie)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "/relative",
+        ] {
+            assert!(!web_link(hostile), "{hostile}");
+        }
+    }
 }

@@ -138,7 +138,7 @@ fn operator_page(title: &str, operator: &ConsoleOperator, body: Markup) -> Marku
         span { "Operator" }
         form class="inline" method="post" action="/console/operator/sessions/end" {
             input type="hidden" name="csrf" value=(operator.csrf());
-            button class="secondary" type="submit" { "Sign out everywhere" }
+            button class="secondary" type="submit" { "End all operator sessions" }
         }
         form class="inline" method="post" action="/console/operator/sign-out" {
             input type="hidden" name="csrf" value=(operator.csrf());
@@ -216,12 +216,21 @@ async fn sign_in(
         .await?;
     let _ = state
         .store
-        .audit(None, ACTOR, "console.operator_sign_in", OPERATOR, serde_json::Value::Null)
+        .audit(
+            None,
+            ACTOR,
+            "console.operator_sign_in",
+            OPERATOR,
+            serde_json::Value::Null,
+        )
         .await;
     Ok((
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, cookie(&state, &token, OPERATOR_MAX_SECS)),
+            (
+                header::SET_COOKIE,
+                cookie(&state, &token, OPERATOR_MAX_SECS),
+            ),
             (header::LOCATION, "/console/operator/plugins".to_owned()),
         ],
     )
@@ -241,7 +250,13 @@ async fn sign_out(
         .await?;
     let _ = state
         .store
-        .audit(None, ACTOR, "console.operator_sign_out", OPERATOR, serde_json::Value::Null)
+        .audit(
+            None,
+            ACTOR,
+            "console.operator_sign_out",
+            OPERATOR,
+            serde_json::Value::Null,
+        )
         .await;
     Ok((
         StatusCode::SEE_OTHER,

@@ -226,6 +226,12 @@ impl Refresher {
     /// Refreshes every active OAuth connection that would expire before the next sweep, so
     /// idle connections do not lapse. Returns how many were refreshed.
     pub async fn sweep(&self, horizon: Duration) -> usize {
+        // Locks nobody holds or waits on are dropped, so the map holds only refreshes under
+        // way, not one entry for every connection ever refreshed.
+        self.locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, lock| Arc::strong_count(lock) > 1);
         let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
         // The expiry index lists only the connections due, soonest first.
         let due = match self.store.tokens_due(deadline) {

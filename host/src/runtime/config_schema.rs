@@ -64,9 +64,11 @@ mod tests {
     #[test]
     fn keys_outside_the_schema_are_refused_by_name() {
         let schema = json!({"type": "object", "properties": {"api_url": {"type": "string"}}});
-        let refused =
-            check_config(&schema, &config(json!({"api_url": "x", "team_id": "T0VICTIM"})))
-                .unwrap_err();
+        let refused = check_config(
+            &schema,
+            &config(json!({"api_url": "x", "team_id": "T0VICTIM"})),
+        )
+        .unwrap_err();
         assert!(
             matches!(&refused, ConfigRefusal::UnknownKeys { unknown, .. } if unknown == &["team_id"]),
             "{refused}"

@@ -67,13 +67,12 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of `tenant` (the operator's "sign out everywhere"); how many.
+    /// Ends every session of `tenant` (the operator's "End all operator sessions"); how many.
     pub async fn end_console_sessions(&self, tenant: &str) -> Result<usize, StoreError> {
         let mut ended = 0;
         for entry in self.console_sessions.iter() {
             let (key, bytes) = entry?;
-            if serde_json::from_slice::<ConsoleSession>(&bytes).is_ok_and(|s| s.tenant == tenant)
-            {
+            if serde_json::from_slice::<ConsoleSession>(&bytes).is_ok_and(|s| s.tenant == tenant) {
                 self.console_sessions.remove(key)?;
                 ended += 1;
             }

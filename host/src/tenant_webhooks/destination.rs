@@ -80,9 +80,14 @@ pub async fn check(url: &Url, allow_private: bool) -> Result<(), DestinationErro
     let mut any = false;
     for address in addresses {
         any = true;
-        guard
-            .check(address.ip())
-            .map_err(|why| DestinationError::Denied(format!("`{host}` resolves to {why}")))?;
+        // What an internal name resolves to is the operator's business: the tenant learns only
+        // that the endpoint is refused (else the check maps the private network for them).
+        guard.check(address.ip()).map_err(|why| {
+            tracing::info!(%host, %why, "a webhook endpoint was refused: its address is not allowed");
+            DestinationError::Denied(format!(
+                "`{host}` is not an address webhooks may be sent to"
+            ))
+        })?;
     }
     if !any {
         return Err(DestinationError::Denied(format!(

@@ -122,6 +122,18 @@ async fn return_to_gets_a_redirect_with_the_connection_id() {
 async fn forged_replayed_foreign_and_denied_callbacks_create_nothing() {
     let setup = default_setup().await;
 
+    // A name the connection could not be stored with, or a config key the schema does not
+    // list, is refused before the user is sent to the vendor for a grant.
+    let mut body = setup.authorize_body();
+    body["name"] = json!("n".repeat(500));
+    let (status, refused) = setup.try_authorize(&setup.key, body).await;
+    assert_eq!(status, 422, "{refused}");
+    let mut body = setup.authorize_body();
+    body["config"]["team_id"] = json!("T0VICTIM1");
+    let (status, refused) = setup.try_authorize(&setup.key, body).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.to_string().contains("team_id"), "{refused}");
+
     // Forged: a state this host did not sign.
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback = setup

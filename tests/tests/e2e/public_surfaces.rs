@@ -88,18 +88,17 @@ async fn junk_on_the_receiver_and_the_oauth_callback_leaves_nothing_behind() {
             .send()
             .await
             .unwrap();
-        assert!(
-            response.status().is_client_error(),
-            "{}",
-            response.status()
-        );
+        assert!(response.status().is_client_error(), "{}", response.status());
     }
     let text = metrics(&server).await;
     assert!(
         !text.contains("junkconnector"),
         "no raw path segment became a label"
     );
-    assert!(text.contains("connector=\"unknown\""), "refusals are counted");
+    assert!(
+        text.contains("connector=\"unknown\""),
+        "refusals are counted"
+    );
     assert!(text.contains("unauthenticated_refusals_total"));
     let audit = host_audit(&server).await;
     assert_eq!(

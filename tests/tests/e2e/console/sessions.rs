@@ -1,6 +1,6 @@
 //! Console sessions as an attacker would try them: an operator cookie kept across a change of
 //! admin token, a sign-in form posted from another site (login CSRF), and the operator's
-//! "sign out everywhere".
+//! "End all operator sessions".
 
 use connector_host::config::ConfigSecret;
 use connector_tests::harness::{ADMIN_TOKEN, TestServer};
@@ -50,7 +50,7 @@ async fn operator_sessions_end_with_the_admin_token_and_on_request() {
         "a session of the old token is over"
     );
 
-    // Two browsers signed in with the new token; "sign out everywhere" ends both.
+    // Two browsers signed in with the new token; "End all operator sessions" ends both.
     let mut first = Browser::new(&server.base);
     let mut second = Browser::new(&server.base);
     for browser in [&mut first, &mut second] {
@@ -62,7 +62,10 @@ async fn operator_sessions_end_with_the_admin_token_and_on_request() {
     let page = first.get("/console/operator/plugins").await;
     let token = csrf(&page.html);
     let page = first
-        .post("/console/operator/sessions/end", &[("csrf", token.as_str())])
+        .post(
+            "/console/operator/sessions/end",
+            &[("csrf", token.as_str())],
+        )
         .await;
     assert_eq!(page.status, 303);
     for browser in [&mut first, &mut second] {
@@ -90,7 +93,10 @@ async fn a_sign_in_form_posted_from_another_site_is_refused() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let sign_in = |path: &'static str, field: &'static str, value: String, headers: Vec<(&'static str, String)>| {
+    let sign_in = |path: &'static str,
+                   field: &'static str,
+                   value: String,
+                   headers: Vec<(&'static str, String)>| {
         let mut request = client
             .post(format!("{}{path}", server.base))
             .header("content-type", "application/x-www-form-urlencoded")
