@@ -248,24 +248,24 @@ async fn sign_out(
         .store
         .delete_console_session(&operator.0.digest)
         .await?;
+    Ok(signed_out(&state, "console.operator_sign_out", serde_json::Value::Null).await)
+}
+
+/// Audits an operator's sign-out as `action` in the host log, then clears the cookie and
+/// sends the browser to the sign-in page.
+async fn signed_out(state: &AppState, action: &str, details: serde_json::Value) -> Response {
     let _ = state
         .store
-        .audit(
-            None,
-            ACTOR,
-            "console.operator_sign_out",
-            OPERATOR,
-            serde_json::Value::Null,
-        )
+        .audit(None, ACTOR, action, OPERATOR, details)
         .await;
-    Ok((
+    (
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, cookie(&state, "", 0)),
+            (header::SET_COOKIE, cookie(state, "", 0)),
             (header::LOCATION, "/console/operator".to_owned()),
         ],
     )
-        .into_response())
+        .into_response()
 }
 
 /// `POST /console/operator/sessions/end`: ends every operator session, this one included (a
@@ -277,22 +277,10 @@ async fn end_sessions(
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
     let ended = state.store.end_console_sessions(OPERATOR).await?;
-    let _ = state
-        .store
-        .audit(
-            None,
-            ACTOR,
-            "console.operator_sessions_ended",
-            OPERATOR,
-            serde_json::json!({ "ended": ended }),
-        )
-        .await;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (header::SET_COOKIE, cookie(&state, "", 0)),
-            (header::LOCATION, "/console/operator".to_owned()),
-        ],
+    Ok(signed_out(
+        &state,
+        "console.operator_sessions_ended",
+        serde_json::json!({ "ended": ended }),
     )
-        .into_response())
+    .await)
 }

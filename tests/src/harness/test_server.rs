@@ -127,6 +127,19 @@ impl TestServer {
         Self::around(server, data, config)
     }
 
+    /// `/metrics` as the operator reads it (with the admin token).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("metrics answer");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("metrics text")
+    }
+
     /// Sends a request with an optional bearer token and JSON body; returns status and body.
     pub async fn send(
         &self,

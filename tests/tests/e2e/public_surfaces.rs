@@ -13,18 +13,6 @@ use sha2::Sha256;
 
 const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
-async fn metrics(server: &TestServer) -> String {
-    let response = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
 async fn host_audit(server: &TestServer) -> Vec<Value> {
     let (status, body) = server
         .send(
@@ -90,7 +78,7 @@ async fn junk_on_the_receiver_and_the_oauth_callback_leaves_nothing_behind() {
             .unwrap();
         assert!(response.status().is_client_error(), "{}", response.status());
     }
-    let text = metrics(&server).await;
+    let text = server.metrics().await;
     assert!(
         !text.contains("junkconnector"),
         "no raw path segment became a label"

@@ -274,16 +274,7 @@ async fn github_deliveries_are_verified_turned_into_changes_and_refused_when_for
         .filter(|e| e["action"] == "webhook.refused")
         .count();
     assert_eq!(refused, 0, "{audit}");
-    let metrics = host
-        .client
-        .get(format!("{}/metrics", host.server.base))
-        .bearer_auth(connector_tests::harness::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.server.metrics().await;
     assert!(
         metrics.contains(r#"connector="github",outcome="bad_signature""#)
             || metrics.contains(r#"outcome="bad_signature",connector="github""#),
