@@ -242,6 +242,9 @@ pub struct SyncsConfig {
     pub page_size: u32,
     pub max_syncs_per_connection: usize,
     pub changes_retention_secs: u64,
+    pub max_pages_per_turn: u32,
+    pub max_turn_secs: u64,
+    pub max_items_per_sync: u64,
 }
 
 impl Default for SyncsConfig {
@@ -259,6 +262,9 @@ impl Default for SyncsConfig {
             page_size: settings.page_size,
             max_syncs_per_connection: settings.max_syncs_per_connection,
             changes_retention_secs: settings.changes_retention.as_secs(),
+            max_pages_per_turn: settings.max_pages_per_turn,
+            max_turn_secs: settings.max_turn.as_secs(),
+            max_items_per_sync: settings.max_items_per_sync,
         }
     }
 }
@@ -277,6 +283,9 @@ impl SyncsConfig {
             page_size: self.page_size.clamp(1, 100),
             max_syncs_per_connection: self.max_syncs_per_connection,
             changes_retention: Duration::from_secs(self.changes_retention_secs),
+            max_pages_per_turn: self.max_pages_per_turn.max(1),
+            max_turn: Duration::from_secs(self.max_turn_secs.max(1)),
+            max_items_per_sync: self.max_items_per_sync.max(1),
         }
     }
 }

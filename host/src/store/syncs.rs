@@ -89,6 +89,9 @@ pub enum RunStatus {
     RateLimited,
     /// The host stopped during the run; a later run resumed the pass.
     Interrupted,
+    /// The run used its turn (`syncs.max_pages_per_turn` or `max_turn_secs`) and gave its
+    /// slot to other syncs; the next run resumes the pass from its checkpoint.
+    Yielded,
 }
 
 /// Changes a run found.
@@ -311,6 +314,17 @@ impl Store {
         }
     }
 
+    /// How many items `sync` tracks (keys only; at most `syncs.max_items_per_sync`).
+    pub fn seen_count(&self, sync: &SyncRecord) -> Result<u64, StoreError> {
+        let prefix = seen_prefix(&sync.tenant, &sync.connection, &sync.id);
+        let mut count = 0;
+        for key in self.sync_seen.scan_prefix(&prefix).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Items `sync` saw whose last full pass is not `pass`: at the end of a full pass, the
     /// items that are gone.
     pub fn unseen_in_pass(
@@ -349,6 +363,28 @@ impl Store {
             serde_json::to_vec(run)?,
         )?;
         self.flush().await
+    }
+
+    /// Keeps a sync's `keep` newest run records and deletes the older ones (runs yield their
+    /// slot every few pages, so a long pass writes many); how many went.
+    pub fn trim_runs(&self, sync: &SyncRecord, keep: usize) -> Result<usize, StoreError> {
+        let prefix = seen_prefix(&sync.tenant, &sync.connection, &sync.id);
+        let upper = run_key(&sync.tenant, &sync.connection, &sync.id, u64::MAX);
+        let mut kept = 0;
+        let mut removed = 0;
+        for key in self.sync_runs.range(prefix.clone()..upper).keys().rev() {
+            let key = key?;
+            if key.len() != prefix.len() + 8 {
+                continue;
+            }
+            if kept < keep {
+                kept += 1;
+            } else {
+                self.sync_runs.remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// One run of a sync.

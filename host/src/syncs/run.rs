@@ -1,8 +1,10 @@
 //! One run of a sync: lists the container's items page by page (from the stored cursor, or
 //! every item on a full pass), classifies them, and commits each page's changes with the
 //! checkpoint that follows it, so the cursor moves only past what is durable. A run that stops
-//! early (rate limit, error, lost lease, crash) leaves the pass in the checkpoint, and the next
-//! run resumes it at the page after the last one committed.
+//! early (its turn used up, rate limit, error, lost lease, crash) leaves the pass in the
+//! checkpoint, and the next run resumes it at the page after the last one committed. A run
+//! lists at most `max_pages_per_turn` pages or `max_turn` before yielding its slot, and a sync
+//! tracks at most `max_items_per_sync` items.
 
 use super::classify::{self, PageDiff};
 use super::settings::SyncSettings;
@@ -14,6 +16,9 @@ use crate::store::{
     EventType, PageCommit, PassState, RunCounts, RunRecord, RunStatus, Store, StoreError,
     SyncCheckpoint, SyncRecord, now_rfc3339, rfc3339_of_ms, unix_now_ms,
 };
+
+/// Run records kept per sync (the newest); older ones are deleted as new runs start.
+const RUNS_KEPT: usize = 100;
 
 /// Deletions found at the end of a full pass are committed in pages of this many.
 const DELETION_BATCH: usize = 500;
@@ -89,7 +94,13 @@ impl Runner<'_> {
             retry_after_ms: None,
         };
         store.put_run(&sync, &run).await?;
+        store.trim_runs(&sync, RUNS_KEPT)?;
 
+        // A turn: the run gives its slot up after this many pages or this long, so one
+        // tenant's huge (or endless) listing never holds what other tenants' syncs need.
+        let turn_started = std::time::Instant::now();
+        let mut pages_this_turn = 0u32;
+        let mut tracked = store.seen_count(&sync)?;
         loop {
             if !self.renew_lease(&sync)? {
                 return self
@@ -137,12 +148,41 @@ impl Runner<'_> {
             };
             let next_cursor = page.next_cursor.clone();
             let diff = classify::classify(store, &sync, &pass, page, unix_now_ms())?;
+            let limit = self.settings.max_items_per_sync;
+            if tracked + diff.counts.created > limit {
+                // Nothing of this page is written: the checkpoint stays before it.
+                let error = crate::api::ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "this sync tracks {tracked} items and the next page brings {} more; \
+                         its quota is {limit} (syncs.max_items_per_sync): sync a narrower \
+                         container or ask the operator for more",
+                        diff.counts.created
+                    ),
+                )
+                .with_details(serde_json::json!({
+                    "quota": "max_items_per_sync", "limit": limit,
+                }));
+                return self
+                    .stop(&sync, checkpoint, pass, run, RunStatus::Failed, Some(error))
+                    .await;
+            }
+            tracked = (tracked + diff.counts.created).saturating_sub(diff.forget.len() as u64);
             pass.page_cursor = next_cursor.clone();
             let last = next_cursor.is_none();
             self.commit(&sync, &checkpoint, &pass, &mut run, diff)
                 .await?;
             if last {
                 break;
+            }
+            pages_this_turn += 1;
+            if pages_this_turn >= self.settings.max_pages_per_turn
+                || turn_started.elapsed() >= self.settings.max_turn
+            {
+                metrics::counter!("sync_turns_yielded_total").increment(1);
+                return self
+                    .stop(&sync, checkpoint, pass, run, RunStatus::Yielded, None)
+                    .await;
             }
         }
 
@@ -267,7 +307,8 @@ impl Runner<'_> {
         let next = match status {
             // The vendor's wait, or a minute when it named none.
             RunStatus::RateLimited => now + retry_after.unwrap_or(60_000),
-            RunStatus::Interrupted => now,
+            // Due again at once; the scheduler serves other tenants' due syncs first.
+            RunStatus::Interrupted | RunStatus::Yielded => now,
             _ => now + sync.interval_secs.saturating_mul(1000),
         };
         let event = (status == RunStatus::Failed).then(|| {

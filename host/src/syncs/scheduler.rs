@@ -1,8 +1,9 @@
 //! The scheduler: every tick (or when woken by a "run now"), starts the syncs that are due,
-//! at most `max_concurrent_runs` at once, each under a lease so one sync has one runner; and
-//! now and then prunes the changes feed past its retention.
+//! at most `max_concurrent_runs` at once, each under a lease so one sync has one runner, with
+//! tenants taking turns for the free slots; and now and then prunes the changes feed past its
+//! retention.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +60,10 @@ async fn schedule(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let prune_every = (settings.changes_retention / 4).clamp(settings.tick, PRUNE_EVERY);
     let mut last_prune: Option<std::time::Instant> = None;
+    // When each tenant last had a run started (a counter, not a time): the tenant served
+    // longest ago goes first.
+    let mut last_served: HashMap<String, u64> = HashMap::new();
+    let mut served: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut stopped => break,
@@ -87,13 +92,10 @@ async fn schedule(
         let mut due: Vec<SyncRecord> = syncs
             .into_iter()
             .filter(|s| !s.paused && s.next_run_at_ms <= now)
+            .filter(|s| !lock(&running).contains(&sync_key(s)))
             .collect();
         due.sort_by_key(|s| s.next_run_at_ms);
-        for sync in due {
-            let key = sync_key(&sync);
-            if lock(&running).contains(&key) {
-                continue;
-            }
+        for sync in take_turns(due, &last_served) {
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 break;
             };
@@ -113,6 +115,9 @@ async fn schedule(
                     continue;
                 }
             }
+            served += 1;
+            last_served.insert(sync.tenant.clone(), served);
+            let key = sync_key(&sync);
             lock(&running).insert(key.clone());
             let state = state.clone();
             let settings = settings.clone();
@@ -120,33 +125,7 @@ async fn schedule(
             let running = running.clone();
             runs.spawn(async move {
                 let _permit = permit;
-                let runner = Runner {
-                    state: &state,
-                    settings: &settings,
-                    holder: &holder,
-                };
-                let (tenant, connection, id) = (
-                    sync.tenant.clone(),
-                    sync.connection.clone(),
-                    sync.id.clone(),
-                );
-                match runner.run(sync).await {
-                    Ok(outcome) => tracing::info!(
-                        sync = %id, connection = %connection, status = ?outcome.status,
-                        created = outcome.counts.created, updated = outcome.counts.updated,
-                        deleted = outcome.counts.deleted, pages = outcome.counts.pages,
-                        "sync run ended"
-                    ),
-                    Err(error) => {
-                        tracing::warn!(sync = %id, %error, "sync run failed in the store")
-                    }
-                }
-                if let Err(error) = state
-                    .store
-                    .release_lease(&tenant, &connection, &id, &holder)
-                {
-                    tracing::warn!(%error, sync = %id, "could not release a sync's lease");
-                }
+                run_one(&state, &settings, &holder, sync).await;
                 lock(&running).remove(&key);
             });
         }
@@ -154,8 +133,116 @@ async fn schedule(
     runs.shutdown().await;
 }
 
+/// The order in which due syncs get free slots: tenants take turns, one sync each per round,
+/// the tenant served longest ago first (never served before anyone); within a tenant, the sync
+/// due longest. With runs yielding their slot every few pages, a tenant with many or endless
+/// syncs gets its share, not every slot.
+fn take_turns(due: Vec<SyncRecord>, last_served: &HashMap<String, u64>) -> Vec<SyncRecord> {
+    let mut queues: BTreeMap<String, VecDeque<SyncRecord>> = BTreeMap::new();
+    for sync in due {
+        queues
+            .entry(sync.tenant.clone())
+            .or_default()
+            .push_back(sync);
+    }
+    let mut tenants: Vec<String> = queues.keys().cloned().collect();
+    tenants.sort_by_key(|tenant| {
+        (
+            last_served.get(tenant).copied().unwrap_or(0),
+            queues[tenant]
+                .front()
+                .map_or(u64::MAX, |s| s.next_run_at_ms),
+        )
+    });
+    let mut order = Vec::new();
+    loop {
+        let before = order.len();
+        for tenant in &tenants {
+            if let Some(sync) = queues.get_mut(tenant).and_then(VecDeque::pop_front) {
+                order.push(sync);
+            }
+        }
+        if order.len() == before {
+            return order;
+        }
+    }
+}
+
+/// Runs one sync under its lease, logs how it ended, and lets the lease go.
+async fn run_one(state: &AppState, settings: &SyncSettings, holder: &str, sync: SyncRecord) {
+    let runner = Runner {
+        state,
+        settings,
+        holder,
+    };
+    let (tenant, connection, id) = (
+        sync.tenant.clone(),
+        sync.connection.clone(),
+        sync.id.clone(),
+    );
+    match runner.run(sync).await {
+        Ok(outcome) => tracing::info!(
+            sync = %id, connection = %connection, status = ?outcome.status,
+            created = outcome.counts.created, updated = outcome.counts.updated,
+            deleted = outcome.counts.deleted, pages = outcome.counts.pages,
+            "sync run ended"
+        ),
+        Err(error) => {
+            tracing::warn!(sync = %id, %error, "sync run failed in the store")
+        }
+    }
+    if let Err(error) = state.store.release_lease(&tenant, &connection, &id, holder) {
+        tracing::warn!(%error, sync = %id, "could not release a sync's lease");
+    }
+}
+
 fn lock(running: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
     running
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sync(tenant: &str, id: &str, due: u64) -> SyncRecord {
+        SyncRecord {
+            id: id.into(),
+            tenant: tenant.into(),
+            connection: "c".into(),
+            container: "x".into(),
+            interval_secs: 60,
+            full_pass_interval_secs: 3600,
+            paused: false,
+            created_at: "2026-12-06T00:00:00Z".into(),
+            updated_at: "2026-12-06T00:00:00Z".into(),
+            next_run_at_ms: due,
+            last_full_pass_at_ms: None,
+            last_run: None,
+        }
+    }
+
+    fn ids(order: &[SyncRecord]) -> Vec<&str> {
+        order.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    #[test]
+    fn tenants_take_turns_and_the_one_served_longest_ago_goes_first() {
+        let due = vec![
+            sync("a", "a1", 1),
+            sync("a", "a2", 2),
+            sync("a", "a3", 3),
+            sync("b", "b1", 10),
+            sync("c", "c1", 20),
+        ];
+        let never = HashMap::new();
+        assert_eq!(
+            ids(&take_turns(due.clone(), &never)),
+            ["a1", "b1", "c1", "a2", "a3"]
+        );
+        // `a` was just served: `b` and `c` go first.
+        let last = HashMap::from([("a".to_owned(), 7), ("b".to_owned(), 3)]);
+        assert_eq!(ids(&take_turns(due, &last)), ["c1", "b1", "a1", "a2", "a3"]);
+    }
 }

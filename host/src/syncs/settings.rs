@@ -33,6 +33,15 @@ pub struct SyncSettings {
     pub max_syncs_per_connection: usize,
     /// How long change events stay in the feed. Default: 7 days.
     pub changes_retention: Duration,
+    /// Pages one run lists before it yields its slot (the pass stays in the checkpoint and the
+    /// sync is due again at once, behind other tenants' due syncs). Default: 20.
+    pub max_pages_per_turn: u32,
+    /// Time one run may hold a slot before it yields, checked between pages. Default: 60 s.
+    pub max_turn: Duration,
+    /// Items one sync may track (what it saw, to find updates and deletions); a page that
+    /// would take it past this fails the run with nothing of the page written. Default:
+    /// 100000.
+    pub max_items_per_sync: u64,
 }
 
 impl Default for SyncSettings {
@@ -49,6 +58,9 @@ impl Default for SyncSettings {
             page_size: 100,
             max_syncs_per_connection: 20,
             changes_retention: Duration::from_secs(7 * 24 * 3600),
+            max_pages_per_turn: 20,
+            max_turn: Duration::from_secs(60),
+            max_items_per_sync: 100_000,
         }
     }
 }

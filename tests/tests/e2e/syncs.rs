@@ -553,3 +553,147 @@ async fn a_sync_mid_page_does_not_take_the_connections_only_api_slot() {
     );
     assert_eq!(vendor.listings(), 0, "the sync's page was still in flight");
 }
+
+/// Issue 41 (6): one tenant's long listings do not hold every sync slot. Tenant `acme` has two
+/// syncs over a slow 600-item container, enough to hold both slots for a long while; another
+/// tenant's small sync runs to the end while `acme`'s passes are still under way, because
+/// runs yield their slot every few pages and tenants take turns for free slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_long_syncs_do_not_hold_every_slot() {
+    let busy = SyncVendor::start(600, false).await;
+    busy.set_page_delay(Duration::from_millis(60));
+    let small = SyncVendor::start(5, false).await;
+    let setup = SyncSetup::start(&busy, |config| {
+        config.syncs.max_concurrent_runs = 2;
+        config.syncs.page_size = 10;
+        config.syncs.max_pages_per_turn = 3;
+    })
+    .await;
+    let second = setup
+        .server
+        .probe_connection(&setup.key, &busy.origin(), "sync-token")
+        .await;
+    let first_sync = setup.create_sync(json!({})).await;
+    let (status, created) = setup
+        .server
+        .send(
+            Method::POST,
+            &format!("/api/v1/connections/{second}/syncs"),
+            Some(&setup.key),
+            Some(json!({"container": SYNC_CONTAINER})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let second_sync = created["data"]["id"].as_str().unwrap().to_owned();
+    // Both of acme's syncs have started before the other tenant asks.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while busy.listings() < 2 {
+        assert!(Instant::now() < deadline, "acme's syncs never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let other_key = setup.server.tenant("globex").await;
+    let other = setup
+        .server
+        .probe_connection(&other_key, &small.origin(), "sync-token")
+        .await;
+    let (status, created) = setup
+        .server
+        .send(
+            Method::POST,
+            &format!("/api/v1/connections/{other}/syncs"),
+            Some(&other_key),
+            Some(json!({"container": SYNC_CONTAINER})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let other_sync = created["data"]["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let other_run = loop {
+        let (_, body) = setup
+            .server
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{other}/syncs/{other_sync}"),
+                Some(&other_key),
+                None,
+            )
+            .await;
+        if body["data"]["last_run"]["status"] == "succeeded" {
+            break body["data"]["last_run"].clone();
+        }
+        assert!(Instant::now() < deadline, "globex's sync never ran: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(counts(&other_run), (5, 0, 0));
+    // acme's passes were not finished meanwhile: they yielded, and go on from their checkpoints.
+    for (connection, sync) in [(&setup.connection, &first_sync), (&second, &second_sync)] {
+        let (_, body) = setup
+            .server
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{connection}/syncs/{sync}/runs?limit=100"),
+                Some(&setup.key),
+                None,
+            )
+            .await;
+        let statuses: Vec<&str> = body["data"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|run| run["status"].as_str().unwrap())
+            .collect();
+        assert!(
+            !statuses.contains(&"succeeded"),
+            "acme's pass ended before globex got a slot: {statuses:?}"
+        );
+        assert!(statuses.contains(&"yielded"), "{statuses:?}");
+    }
+    // In the end every item of acme's container is in the feed once, across the turns.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let run = setup.next_run(&first_sync, None).await;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "acme's pass never ended: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let created: BTreeSet<String> = setup
+        .feed(1000)
+        .await
+        .iter()
+        .filter(|event| event["kind"] == "created")
+        .map(|event| event["item_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(created.len() >= 600, "{}", created.len());
+}
+
+/// A sync tracks at most `syncs.max_items_per_sync` items: the page that would pass it fails
+/// the run with `CONFLICT`, and nothing of that page is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_past_its_item_quota_fails_with_nothing_half_written() {
+    let vendor = SyncVendor::start(40, false).await;
+    let setup = SyncSetup::start(&vendor, |config| {
+        config.syncs.page_size = 10;
+        config.syncs.max_items_per_sync = 15;
+    })
+    .await;
+    let sync = setup.create_sync(json!({})).await;
+    let run = setup.next_run(&sync, None).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error_code"], "CONFLICT", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_items_per_sync"),
+        "{run}"
+    );
+    assert_eq!(counts(&run), (10, 0, 0));
+    assert_eq!(
+        setup.feed(100).await.len(),
+        10,
+        "the refused page wrote nothing"
+    );
+}
