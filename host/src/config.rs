@@ -306,6 +306,9 @@ pub struct WebhooksConfig {
     pub rotation_overlap_secs: u64,
     pub max_endpoints_per_tenant: usize,
     pub concurrency: usize,
+    /// Default: a quarter of `concurrency` (at least 1).
+    pub concurrency_per_tenant: Option<usize>,
+    pub slow_answer_ms: u64,
 }
 
 impl Default for WebhooksConfig {
@@ -323,6 +326,8 @@ impl Default for WebhooksConfig {
             rotation_overlap_secs: settings.rotation_overlap.as_secs(),
             max_endpoints_per_tenant: settings.max_endpoints_per_tenant,
             concurrency: settings.concurrency,
+            concurrency_per_tenant: None,
+            slow_answer_ms: settings.slow_answer.as_millis() as u64,
         }
     }
 }
@@ -341,6 +346,11 @@ impl WebhooksConfig {
             rotation_overlap: Duration::from_secs(self.rotation_overlap_secs),
             max_endpoints_per_tenant: self.max_endpoints_per_tenant,
             concurrency: self.concurrency.max(1),
+            concurrency_per_tenant: self
+                .concurrency_per_tenant
+                .unwrap_or(self.concurrency / 4)
+                .clamp(1, self.concurrency.max(1)),
+            slow_answer: Duration::from_millis(self.slow_answer_ms.max(1)),
         }
     }
 }

@@ -183,25 +183,45 @@ impl Store {
         self.flush().await
     }
 
-    /// Queue entries due at `now_ms`, soonest first, at most `limit`.
+    /// Queue entries due at `now_ms`, soonest first, at most `limit`, at most `per_endpoint`
+    /// of one endpoint, none of an endpoint `busy` names (one being delivered to already).
+    /// Looks at no more than `scan` entries, so one endpoint's backlog costs a bounded read
+    /// and cannot hide the others' entries behind it for long.
     pub fn due_deliveries(
         &self,
         now_ms: u64,
         limit: usize,
+        per_endpoint: usize,
+        scan: usize,
+        busy: &dyn Fn(&str, &str) -> bool,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let mut due = Vec::new();
+        let mut taken: std::collections::HashMap<(String, String), usize> = Default::default();
         for key in self
             .delivery_queue
             .range(..(now_ms + 1).to_be_bytes().to_vec())
             .keys()
-            .take(limit)
+            .take(scan)
         {
+            if due.len() >= limit {
+                break;
+            }
             let key = key?;
             let rest = String::from_utf8_lossy(&key[8..]).into_owned();
             let mut parts = rest.splitn(3, '/');
             if let (Some(tenant), Some(endpoint), Some(delivery)) =
                 (parts.next(), parts.next(), parts.next())
             {
+                if busy(tenant, endpoint) {
+                    continue;
+                }
+                let count = taken
+                    .entry((tenant.to_owned(), endpoint.to_owned()))
+                    .or_default();
+                if *count >= per_endpoint {
+                    continue;
+                }
+                *count += 1;
                 due.push(DueDelivery {
                     queue_key: key.to_vec(),
                     tenant: tenant.to_owned(),

@@ -1,13 +1,16 @@
 //! The dispatcher: fans the outbox's events out to subscribed endpoints, then makes the due
-//! attempts: endpoints in parallel (up to `concurrency`), one endpoint's deliveries in due
-//! order, one at a time, so an open breaker holds back the rest of them at once.
+//! attempts. Each endpoint is served by a task of its own (up to `concurrency` at once, and
+//! `concurrency_per_tenant` of one tenant), one endpoint's deliveries in due order, one at a
+//! time, so an open breaker holds back the rest of them at once. The loop never waits for an
+//! endpoint: a slow receiver holds its own task, not a round that other tenants' deliveries
+//! wait behind; and answers slower than `slow_answer` count towards its breaker.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::task::JoinSet;
 
 use super::backoff;
 use super::destination;
@@ -23,6 +26,10 @@ use crate::store::{
 const FAN_OUT_BATCH: usize = 200;
 /// Bytes of a receiver's answer read (and dropped): enough to reuse the connection.
 const MAX_ANSWER_BYTES: usize = 64 << 10;
+/// Due deliveries of one endpoint taken into one task; the rest wait for its next turn.
+const PER_ENDPOINT_BATCH: usize = 16;
+/// Queue entries looked at per round at most, so a backlog costs a bounded read.
+const QUEUE_SCAN: usize = 10_000;
 
 /// The running dispatcher; [`Dispatcher::stop`] ends it.
 pub struct Dispatcher(BackgroundTask);
@@ -35,11 +42,13 @@ impl Dispatcher {
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
         let client = destination::client(settings.allow_private_endpoints, settings.timeout)?;
-        let worker = Worker {
+        let worker = Arc::new(Worker {
+            slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             store,
             settings,
             client,
-        };
+            busy: Mutex::default(),
+        });
         Ok(Self(BackgroundTask::spawn(|stopped| {
             worker.serve(wake, stopped)
         })))
@@ -56,6 +65,24 @@ struct Worker {
     store: Store,
     settings: WebhookSettings,
     client: reqwest::Client,
+    /// One per endpoint being delivered to.
+    slots: Arc<Semaphore>,
+    /// The endpoints being delivered to, and how many of each tenant's.
+    busy: Mutex<Busy>,
+}
+
+#[derive(Default)]
+struct Busy {
+    endpoints: HashSet<(String, String)>,
+    per_tenant: HashMap<String, usize>,
+}
+
+impl Worker {
+    fn busy(&self) -> std::sync::MutexGuard<'_, Busy> {
+        self.busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// What one attempt came to.
@@ -68,20 +95,24 @@ enum Answer {
 }
 
 impl Worker {
-    async fn serve(self, wake: Arc<Notify>, mut stopped: oneshot::Receiver<()>) {
+    async fn serve(self: Arc<Self>, wake: Arc<Notify>, mut stopped: oneshot::Receiver<()>) {
         let mut ticker = tokio::time::interval(self.settings.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut endpoints = JoinSet::new();
         loop {
             tokio::select! {
                 _ = &mut stopped => break,
                 _ = ticker.tick() => {}
                 _ = wake.notified() => {}
+                // An endpoint's turn ended: its next deliveries may be due.
+                Some(_) = endpoints.join_next(), if !endpoints.is_empty() => {}
             }
+            while endpoints.try_join_next().is_some() {}
             let round = async {
                 if let Err(error) = self.fan_out().await {
                     tracing::warn!(%error, "could not fan webhook events out");
                 }
-                if let Err(error) = self.deliver_due().await {
+                if let Err(error) = self.start_due(&mut endpoints) {
                     tracing::warn!(%error, "could not read due webhook deliveries");
                 }
             };
@@ -90,6 +121,8 @@ impl Worker {
                 _ = round => {}
             }
         }
+        // Attempts cut short stay queued and are made again after a restart.
+        endpoints.shutdown().await;
     }
 
     async fn fan_out(&self) -> Result<(), StoreError> {
@@ -109,10 +142,22 @@ impl Worker {
         }
     }
 
-    async fn deliver_due(&self) -> Result<(), StoreError> {
-        let due = self
-            .store
-            .due_deliveries(unix_now_ms(), self.settings.concurrency * 16)?;
+    /// Starts a task for each endpoint with due deliveries that is not served already, while
+    /// slots and the tenant's share allow.
+    fn start_due(self: &Arc<Self>, endpoints: &mut JoinSet<()>) -> Result<(), StoreError> {
+        let due = {
+            let busy = self.busy();
+            self.store.due_deliveries(
+                unix_now_ms(),
+                self.settings.concurrency * PER_ENDPOINT_BATCH,
+                PER_ENDPOINT_BATCH,
+                QUEUE_SCAN,
+                &|tenant, endpoint| {
+                    busy.endpoints
+                        .contains(&(tenant.to_owned(), endpoint.to_owned()))
+                },
+            )?
+        };
         let mut by_endpoint: BTreeMap<(String, String), Vec<DueDelivery>> = BTreeMap::new();
         for entry in due {
             by_endpoint
@@ -120,16 +165,53 @@ impl Worker {
                 .or_default()
                 .push(entry);
         }
-        futures::stream::iter(by_endpoint.into_values())
-            .for_each_concurrent(self.settings.concurrency.max(1), |entries| async move {
-                for entry in entries {
-                    if let Err(error) = self.attempt(&entry).await {
-                        tracing::warn!(%error, delivery = %entry.delivery, "webhook attempt not recorded");
+        for (key, entries) in by_endpoint {
+            let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+                break;
+            };
+            {
+                let mut busy = self.busy();
+                let tenant_count = busy.per_tenant.get(&key.0).copied().unwrap_or(0);
+                if tenant_count >= self.settings.concurrency_per_tenant {
+                    continue;
+                }
+                busy.per_tenant.insert(key.0.clone(), tenant_count + 1);
+                busy.endpoints.insert(key.clone());
+            }
+            let worker = self.clone();
+            endpoints.spawn(async move { worker.serve_endpoint(key, entries, permit).await });
+        }
+        Ok(())
+    }
+
+    /// One endpoint's turn: its due deliveries in order, one at a time.
+    async fn serve_endpoint(
+        self: Arc<Self>,
+        key: (String, String),
+        entries: Vec<DueDelivery>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        // Released however the turn ends (aborted at shutdown included).
+        struct Release<'a>(&'a Worker, &'a (String, String));
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                let mut busy = self.0.busy();
+                busy.endpoints.remove(self.1);
+                if let Some(count) = busy.per_tenant.get_mut(&self.1.0) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        busy.per_tenant.remove(&self.1.0);
                     }
                 }
-            })
-            .await;
-        Ok(())
+            }
+        }
+        let _release = Release(&self, &key);
+        let _permit = permit;
+        for entry in entries {
+            if let Err(error) = self.attempt(&entry).await {
+                tracing::warn!(%error, delivery = %entry.delivery, "webhook attempt not recorded");
+            }
+        }
     }
 
     async fn attempt(&self, due: &DueDelivery) -> Result<(), StoreError> {
@@ -181,14 +263,36 @@ impl Worker {
             .iter()
             .filter(|a| !a.status_code.is_some_and(|c| (200..300).contains(&c)))
             .count() as u32;
+        let slow = started.elapsed() >= self.settings.slow_answer;
         let outcome = match answer {
+            Answer::Delivered if slow => "slow",
             Answer::Delivered => "delivered",
             Answer::Gone => "gone",
             Answer::Retry(_) => "failed",
         };
         metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
         let settings = &self.settings;
+        let threshold = settings.breaker_threshold.max(1);
+        let cooldown = settings.breaker_cooldown.as_millis() as u64;
         match answer {
+            Answer::Delivered if slow => {
+                // Done, but the receiver took most of the timeout: towards the breaker, so a
+                // receiver that is always slow gets a cooldown like one that always fails.
+                record.status = DeliveryStatus::Delivered;
+                record.delivered_at = Some(now_rfc3339());
+                record.next_attempt_at_ms = None;
+                store
+                    .save_delivery(Some(&due.queue_key), &record, None)
+                    .await?;
+                store
+                    .update_endpoint(&due.tenant, &due.endpoint, |e| {
+                        e.consecutive_failures = e.consecutive_failures.saturating_add(1);
+                        if e.consecutive_failures >= threshold {
+                            e.breaker_open_until_ms = Some(unix_now_ms() + cooldown);
+                        }
+                    })
+                    .await?;
+            }
             Answer::Delivered => {
                 if endpoint.consecutive_failures > 0 || endpoint.breaker_open_until_ms.is_some() {
                     store
@@ -237,8 +341,6 @@ impl Worker {
                         .save_delivery(Some(&due.queue_key), &record, Some(next))
                         .await?;
                 }
-                let threshold = settings.breaker_threshold.max(1);
-                let cooldown = settings.breaker_cooldown.as_millis() as u64;
                 store
                     .update_endpoint(&due.tenant, &due.endpoint, |e| {
                         e.consecutive_failures = e.consecutive_failures.saturating_add(1);

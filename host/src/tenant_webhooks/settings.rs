@@ -32,6 +32,13 @@ pub struct WebhookSettings {
     pub max_endpoints_per_tenant: usize,
     /// Endpoints delivered to at once. Default: 16.
     pub concurrency: usize,
+    /// Endpoints of one tenant delivered to at once, so one tenant's slow receivers hold at
+    /// most this share of `concurrency`. Default: a quarter of `concurrency` (at least 1).
+    pub concurrency_per_tenant: usize,
+    /// An answer slower than this counts as a failure towards the endpoint's breaker, even
+    /// when it is a 2xx (the delivery is still done): a receiver that always takes most of the
+    /// timeout gets its cooldown like one that fails. Default: 5 s.
+    pub slow_answer: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -48,6 +55,8 @@ impl Default for WebhookSettings {
             rotation_overlap: Duration::from_secs(24 * 3600),
             max_endpoints_per_tenant: 20,
             concurrency: 16,
+            concurrency_per_tenant: 4,
+            slow_answer: Duration::from_secs(5),
         }
     }
 }

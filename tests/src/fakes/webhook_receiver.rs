@@ -43,6 +43,8 @@ struct Script {
     answers: VecDeque<(u16, Option<u64>)>,
     otherwise: u16,
     received: Vec<ReceivedDelivery>,
+    /// How long each answer takes (a slow receiver).
+    delay: std::time::Duration,
 }
 
 /// A running receiver.
@@ -59,6 +61,7 @@ impl WebhookReceiver {
             answers: answers.iter().copied().collect(),
             otherwise,
             received: Vec::new(),
+            delay: std::time::Duration::ZERO,
         }));
         let router = Router::new()
             .route("/hook", post(receive))
@@ -72,6 +75,11 @@ impl WebhookReceiver {
     /// `http://127.0.0.1:PORT/hook`.
     pub fn url(&self) -> String {
         format!("{}/hook", self.server.origin())
+    }
+
+    /// Makes every later answer take `delay` (recorded on arrival, answered after).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.script.lock().unwrap_or_else(|p| p.into_inner()).delay = delay;
     }
 
     /// Every delivery so far.
@@ -89,16 +97,20 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut script = script.lock().unwrap_or_else(|p| p.into_inner());
-    script.received.push(ReceivedDelivery {
-        headers,
-        body,
-        at: Instant::now(),
-    });
-    let (status, retry_after) = script
-        .answers
-        .pop_front()
-        .unwrap_or((script.otherwise, None));
+    let (status, retry_after, delay) = {
+        let mut script = script.lock().unwrap_or_else(|p| p.into_inner());
+        script.received.push(ReceivedDelivery {
+            headers,
+            body,
+            at: Instant::now(),
+        });
+        let (status, retry_after) = script
+            .answers
+            .pop_front()
+            .unwrap_or((script.otherwise, None));
+        (status, retry_after, script.delay)
+    };
+    tokio::time::sleep(delay).await;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     match retry_after {
         Some(secs) => (status, [(header::RETRY_AFTER, secs.to_string())], "").into_response(),

@@ -506,3 +506,76 @@ async fn a_dead_grant_is_announced_once_as_connection_needs_reauth() {
             .contains("invalid_grant")
     );
 }
+
+/// Issue 41 (7): one tenant's slow receiver does not delay another tenant's deliveries, and
+/// its slow answers count towards its breaker. `acme`'s receiver takes 1.5 s to answer and has
+/// eight deliveries queued; while the dispatcher is on them, `globex`'s test event arrives in
+/// well under the time `acme`'s queue takes, and `acme`'s breaker opens after two slow answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_delays_no_other_tenant_and_trips_its_breaker() {
+    let slow = WebhookReceiver::start(&[], 200).await;
+    slow.set_delay(Duration::from_millis(1500));
+    let fast = WebhookReceiver::start(&[], 200).await;
+    let acme = Tenant::start(|config| {
+        config.webhooks.slow_answer_ms = 1000;
+        config.webhooks.breaker_threshold = 2;
+        config.webhooks.breaker_cooldown_secs = 600;
+    })
+    .await;
+    let (slow_endpoint, _) = acme.endpoint(&slow.url(), json!(["*"])).await;
+    for _ in 0..8 {
+        acme.test_event(&slow_endpoint).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while slow.received().is_empty() {
+        assert!(Instant::now() < deadline, "the slow receiver got nothing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let globex_key = acme.server.tenant("globex").await;
+    let (status, body) = acme
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(&globex_key),
+            Some(json!({"url": fast.url(), "events": ["*"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let fast_endpoint = body["data"]["id"].as_str().unwrap().to_owned();
+    let sent = Instant::now();
+    let (status, body) = acme
+        .server
+        .send(
+            Method::POST,
+            &format!("/api/v1/webhook-endpoints/{fast_endpoint}/test"),
+            Some(&globex_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    while fast.received().is_empty() {
+        assert!(
+            sent.elapsed() < Duration::from_secs(4),
+            "globex waited behind acme's slow receiver"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Two slow answers opened acme's breaker: the rest of its queue waits for the cooldown.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(slow.received().len(), 2, "the breaker held the rest back");
+    let (_, endpoint) = acme
+        .send(
+            Method::GET,
+            &format!("/api/v1/webhook-endpoints/{slow_endpoint}"),
+            None,
+        )
+        .await;
+    assert!(
+        endpoint["data"]["breaker_open_until"].is_string()
+            || endpoint["data"]["breaker_open_until_ms"].is_number(),
+        "{endpoint}"
+    );
+}
