@@ -225,6 +225,8 @@ pub struct SqlConfig {
     pub pool_idle_secs: u64,
     /// Default: 5000.
     pub connect_timeout_ms: u64,
+    /// Default: false.
+    pub allow_privileged_roles: bool,
 }
 
 /// Sync jobs as configured (see [`SyncSettings`] for what each does and its default).
@@ -414,6 +416,7 @@ impl Default for SqlConfig {
             max_pool_size: limits.max_pool_size,
             pool_idle_secs: limits.pool_idle_timeout.as_secs(),
             connect_timeout_ms: limits.connect_timeout.as_millis() as u64,
+            allow_privileged_roles: limits.allow_privileged_roles,
         }
     }
 }
@@ -428,6 +431,7 @@ impl SqlConfig {
             max_pool_size: self.max_pool_size.max(1),
             pool_idle_timeout: Duration::from_secs(self.pool_idle_secs),
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            allow_privileged_roles: self.allow_privileged_roles,
         }
     }
 }

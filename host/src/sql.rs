@@ -2,10 +2,13 @@
 //! owns. The plugin never holds the password or a socket. Each connection gets its own small
 //! pool, opened with its sealed credential against the target its credential was bound to
 //! (checked against the egress policy and, after DNS, the address guard), and closed when idle
-//! or when the connection is deleted. Every statement runs in a transaction of its own,
-//! read-only unless the connection enables writes, under a statement timeout and row and byte
-//! caps; values are always bound as parameters.
+//! or when the connection is deleted. Every statement is first checked by PostgreSQL's own
+//! parser against what the connection may do (`boundary`), then runs in a transaction of its
+//! own, read-only unless the connection enables writes, under a statement timeout and row and
+//! byte caps, with values always bound as parameters; the session is reset when it ends. A
+//! login with server-level privileges is refused unless the operator allows it.
 
+mod boundary;
 mod limits;
 mod pools;
 mod session;

@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Task::NewConnector { name } => new_connector::create(&root, &name),
         Task::Run { args } => {
             let staged = build_plugins(&root)?;
+            ensure_libclang()?;
             let mut command = cargo();
             command
                 .current_dir(&root)
@@ -74,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Bench { args } => {
             let staged = build_plugins(&root)?;
+            ensure_libclang()?;
             ensure_nginx()?;
             step("building connector-host and the benchmarks (release)");
             run(cargo().current_dir(&root).args([
@@ -100,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Test { args } => {
             let staged = build_plugins(&root)?;
+            ensure_libclang()?;
             // The process tests start the real binary, which `cargo test` does not build. Built
             // for the whole workspace, its dependencies get the same features `cargo test
             // --workspace` unifies, so the two share one build of wasmtime instead of two.
@@ -281,6 +284,56 @@ fn ensure_postgres() -> anyhow::Result<()> {
     apt_install(
         &["postgresql-15"],
         "PostgreSQL 15 (Debian's postgresql-15) for the PostgreSQL tests",
+    )
+}
+
+/// Whether libclang is where bindgen (run by `pg_query`'s build, the host's SQL parser) looks
+/// for it: `LIBCLANG_PATH`, or a Debian/Ubuntu LLVM install.
+fn libclang_present() -> bool {
+    if std::env::var_os("LIBCLANG_PATH").is_some() {
+        return true;
+    }
+    [
+        "/usr/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+    .any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // `libclang.so.1`, `libclang-14.so.1`; not `libclang-cpp.so`, which bindgen
+        // cannot use.
+        let libclang = name.strip_prefix("libclang").is_some_and(|rest| {
+            rest.starts_with(".so")
+                || rest
+                    .strip_prefix('-')
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        libclang && name.contains(".so")
+            || name.starts_with("llvm-") && entry.path().join("lib/libclang.so.1").exists()
+    })
+}
+
+/// Installs Debian's libclang (as root, with apt-get) when it is missing: building the host
+/// runs bindgen for `pg_query`, PostgreSQL's own parser, which the `sql` capability checks
+/// statements with. Idempotent; otherwise says what to install.
+fn ensure_libclang() -> anyhow::Result<()> {
+    if libclang_present() {
+        return Ok(());
+    }
+    if !is_root() {
+        eprintln!(
+            "xtask: libclang is not installed and this is not root: building the host will \
+             fail in pg_query's build script (install Debian's libclang-dev, or set \
+             LIBCLANG_PATH to a directory with libclang.so)"
+        );
+        return Ok(());
+    }
+    apt_install(
+        &["libclang-dev"],
+        "libclang (Debian's libclang-dev) for pg_query's build, the host's SQL parser",
     )
 }
 

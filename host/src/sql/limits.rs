@@ -20,6 +20,10 @@ pub struct SqlLimits {
     pub pool_idle_timeout: Duration,
     /// Longest a connection attempt (TCP, TLS, authentication) may take. Default: 5 s.
     pub connect_timeout: Duration,
+    /// Let connections log in as a superuser or a member of `pg_execute_server_program`,
+    /// `pg_write_server_files` or `pg_read_server_files` (such a login can run programs and
+    /// write files on the database server whatever the host checks). Default: false.
+    pub allow_privileged_roles: bool,
 }
 
 impl Default for SqlLimits {
@@ -32,6 +36,7 @@ impl Default for SqlLimits {
             max_pool_size: 4,
             pool_idle_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(5),
+            allow_privileged_roles: false,
         }
     }
 }

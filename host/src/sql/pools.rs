@@ -77,6 +77,12 @@ impl SqlPools {
             return Ok(entry.pool.clone());
         }
         let pool = self.open(target, username, password).await?;
+        if !self.inner.limits.allow_privileged_roles
+            && let Err(error) = self.check_role(&pool).await
+        {
+            pool.close();
+            return Err(error);
+        }
         self.start_sweeper();
         let replaced = self.lock().insert(
             key,
@@ -143,9 +149,10 @@ impl SqlPools {
             .application_name("connector-host")
             .connect_timeout(limits.connect_timeout);
         let manager_config = ManagerConfig {
-            // Each checkout is reset (DISCARD ALL), so settings one call made never reach the
-            // next.
-            recycling_method: RecyclingMethod::Clean,
+            // Every statement resets its session as it ends (`DISCARD ALL`, see
+            // `statement.rs`), and a connection that could not be reset never comes back to the
+            // pool; a checkout only checks the connection is open.
+            recycling_method: RecyclingMethod::Fast,
         };
         let manager = match target.tls {
             TlsMode::Disable => {
@@ -165,6 +172,53 @@ impl SqlPools {
             .recycle_timeout(Some(limits.connect_timeout))
             .build()
             .map_err(|error| SqlError::ConnectionFailed(format!("building the pool: {error}")))
+    }
+
+    /// Refuses a login that could reach past any statement check: a superuser, or a member of
+    /// the roles that run programs or read and write files on the database server.
+    async fn check_role(&self, pool: &Pool) -> Result<(), SqlError> {
+        let client = tokio::time::timeout(self.inner.limits.connect_timeout, pool.get())
+            .await
+            .map_err(|_| {
+                SqlError::ConnectionFailed(
+                    "the database did not complete the connection in time".into(),
+                )
+            })?
+            .map_err(super::statement::pool_error)?;
+        let row = client
+            .query_one(
+                "SELECT r.rolsuper, \
+                        pg_catalog.pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER'), \
+                        pg_catalog.pg_has_role(current_user, 'pg_write_server_files', 'MEMBER'), \
+                        pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'MEMBER'), \
+                        current_user::text \
+                 FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+                &[],
+            )
+            .await
+            .map_err(|error| SqlError::from_driver(&error))?;
+        let flag = |index: usize| row.try_get::<_, bool>(index).unwrap_or(true);
+        let user: String = row.try_get(4).unwrap_or_default();
+        let why = if flag(0) {
+            Some("a superuser".to_owned())
+        } else {
+            [
+                (1, "pg_execute_server_program"),
+                (2, "pg_write_server_files"),
+                (3, "pg_read_server_files"),
+            ]
+            .into_iter()
+            .find(|(index, _)| flag(*index))
+            .map(|(_, role)| format!("a member of `{role}`"))
+        };
+        match why {
+            Some(why) => Err(SqlError::Denied(format!(
+                "the database login `{user}` is {why}, which can run programs or reach files on \
+                 the database server; connect with an unprivileged role (the operator can allow \
+                 such logins with `sql.allow_privileged_roles`)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The first address of the target that the address guard allows.

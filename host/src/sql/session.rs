@@ -88,6 +88,8 @@ impl SqlSession {
             return Err(SqlError::BudgetExhausted);
         }
         self.statements_left -= 1;
+        // Before any connection is taken: a refused statement never reaches the database.
+        super::boundary::check(text, self.writes)?;
         let pool = match &self.pool {
             Some(pool) => pool.clone(),
             None => {

@@ -116,7 +116,17 @@ impl Statement<'_> {
         )
         .await;
         match outcome {
-            Ok(result) => result,
+            Ok(result) => {
+                // Whatever the statement left on the session (settings, advisory locks,
+                // `LISTEN`, temporary tables, prepared statements) ends with it, not at the
+                // next checkout; a session that cannot be reset is never reused.
+                let reset =
+                    tokio::time::timeout(CANCEL_GRACE, client.batch_execute("DISCARD ALL")).await;
+                if !matches!(reset, Ok(Ok(()))) {
+                    drop(Object::take(client));
+                }
+                result
+            }
             Err(_elapsed) => {
                 // The connection is mid-statement: never hand it to another call.
                 drop(Object::take(client));
@@ -209,7 +219,7 @@ async fn fetch(
     }
 }
 
-fn pool_error(error: deadpool_postgres::PoolError) -> SqlError {
+pub(super) fn pool_error(error: deadpool_postgres::PoolError) -> SqlError {
     use deadpool_postgres::{PoolError, TimeoutType};
     match error {
         PoolError::Backend(error) => SqlError::from_driver(&error),

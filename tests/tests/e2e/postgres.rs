@@ -780,3 +780,142 @@ async fn a_database_that_never_answers_fails_the_connect_and_stores_nothing() {
     assert_eq!(listed["data"]["entries"], json!([]));
     silent.abort();
 }
+
+async fn large_objects(db: &PostgresServer) -> i64 {
+    db.admin("shop")
+        .await
+        .query_one("SELECT count(*) FROM pg_largeobject_metadata", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Issue 41 (4): what a read-only transaction still lets through is refused by the host's
+/// parser check before it reaches the database, and nothing is written: large objects, other
+/// sessions, a second session through `dblink`, session state; `COPY ... TO PROGRAM` and
+/// server files are refused even with writes.
+#[tokio::test]
+async fn read_only_is_a_boundary_not_just_a_transaction_mode() {
+    let db = shop().await;
+    let admin = db.admin("shop").await;
+    let api = tight_server(|_| {}).await;
+    let conn = connect(
+        &api,
+        connection_body(&db, "sql-probe", READER_PASSWORD, json!({})),
+    )
+    .await;
+    for statement in [
+        "SELECT lo_from_bytea(0, 'planted')",
+        "SELECT pg_catalog.lo_create(0)",
+        "SELECT 1 LIMIT lo_from_bytea(0, 'x')",
+        "SELECT \"lo_from_bytea\"(0, 'quoted') /* lo_ comments do not matter */",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
+        "SELECT dblink_exec('dbname=shop', 'DELETE FROM sales.orders')",
+        "SELECT set_config('search_path', 'evil', false)",
+        "SELECT pg_advisory_lock(42)",
+        "COPY (SELECT 1) TO PROGRAM 'id'",
+        "SELECT 1; SELECT lo_from_bytea(0, 'second')",
+    ] {
+        let (status, body) = probe_query(&api, &conn, statement).await;
+        assert!(
+            matches!(status, 403 | 422 | 502),
+            "{statement}: {status} {body}"
+        );
+    }
+    assert_eq!(large_objects(&db).await, 0, "no large object was written");
+    // The admin session the probe tried to end is still there.
+    let alive: i32 = admin.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    assert_eq!(alive, 1);
+    let locks: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0);
+    // Reads still pass.
+    let (status, body) = probe_query(&api, &conn, "SELECT count(*) AS n FROM sales.orders").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A login that could run programs or touch files on the database server is refused when the
+/// connection is made (422), unless the operator allows it.
+#[tokio::test]
+async fn privileged_database_logins_are_refused_unless_the_operator_allows_them() {
+    let db = shop().await;
+    let admin = db.admin("postgres").await;
+    admin
+        .batch_execute(
+            "CREATE ROLE boss SUPERUSER LOGIN PASSWORD 'boss-pw-91c2';
+             CREATE ROLE filer LOGIN PASSWORD 'filer-pw-17aa';
+             GRANT pg_write_server_files TO filer;",
+        )
+        .await
+        .unwrap();
+    let api = TenantSession::start().await;
+    for (user, password, why) in [
+        ("boss", "boss-pw-91c2", "superuser"),
+        ("filer", "filer-pw-17aa", "pg_write_server_files"),
+    ] {
+        let mut body = connection_body(&db, "postgres", password, json!({}));
+        body["credentials"]["username"] = json!(user);
+        let (status, refused) = api
+            .send(Method::POST, "/api/v1/connections", Some(body))
+            .await;
+        assert_eq!(status, 422, "{user}: {refused}");
+        assert!(refused.to_string().contains(why), "{refused}");
+    }
+    let (_, listed) = api.send(Method::GET, "/api/v1/connections", None).await;
+    assert_eq!(listed["data"]["entries"], json!([]), "nothing stored");
+
+    let open = TestServer::start_with(|config| config.sql.allow_privileged_roles = true).await;
+    let key = open.tenant("acme").await;
+    let mut body = connection_body(&db, "postgres", "boss-pw-91c2", json!({}));
+    body["credentials"]["username"] = json!("boss");
+    let (status, created) = open
+        .send(Method::POST, "/api/v1/connections", Some(&key), Some(body))
+        .await;
+    assert_eq!(status, 201, "the operator opted in: {created}");
+}
+
+/// A session is reset when its statement ends, not at the next checkout: a temporary table
+/// made by a writing connection is gone from the server as soon as the call returns.
+#[tokio::test]
+async fn session_state_ends_with_the_call() {
+    let db = shop().await;
+    let admin = db.admin("shop").await;
+    admin
+        .batch_execute(&format!("GRANT TEMPORARY ON DATABASE shop TO {READER}"))
+        .await
+        .unwrap();
+    let api = tight_server(|config| config.sql.max_pool_size = 1).await;
+    let conn = connect(
+        &api,
+        connection_body(
+            &db,
+            "sql-probe",
+            READER_PASSWORD,
+            json!({"allow_writes": true}),
+        ),
+    )
+    .await;
+    let made = api
+        .send(
+            Method::POST,
+            &format!("{conn}/actions/execute"),
+            Some(json!({"statement": "CREATE TEMPORARY TABLE scratch (n integer)"})),
+        )
+        .await;
+    assert_eq!(made.0, 200, "{}", made.1);
+    let temporary: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'scratch' AND relpersistence = 't'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(temporary, 0, "the session was reset when the call ended");
+}
