@@ -10,6 +10,7 @@
 
 mod boundary;
 mod limits;
+mod metered;
 mod pools;
 mod session;
 mod statement;

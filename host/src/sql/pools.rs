@@ -7,12 +7,96 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use super::metered::{Meter, MeteredStream};
 use super::{SqlError, SqlLimits, SqlTarget, TlsMode};
 use crate::egress::AddressGuard;
+
+/// One connection's pool of database sessions.
+pub type Pool = deadpool::managed::Pool<SessionManager>;
+/// A session taken from a pool; back to the pool when dropped.
+pub type PooledSession = deadpool::managed::Object<SessionManager>;
+
+/// A database session: the driver's client, and the meter its socket is read under.
+pub struct Session {
+    pub client: tokio_postgres::Client,
+    pub meter: Arc<Meter>,
+}
+
+/// Opens sessions to one target: TCP to the address the guard checked, then TLS (or not),
+/// then the login, all over a metered socket.
+pub struct SessionManager {
+    config: tokio_postgres::Config,
+    address: IpAddr,
+    port: u16,
+    /// The name the certificate must carry.
+    host: String,
+    /// `None` for TLS `disable`.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    connect_timeout: Duration,
+}
+
+impl deadpool::managed::Manager for SessionManager {
+    type Type = Session;
+    type Error = SqlError;
+
+    async fn create(&self) -> Result<Session, SqlError> {
+        let tcp = tokio::time::timeout(
+            self.connect_timeout,
+            tokio::net::TcpStream::connect((self.address, self.port)),
+        )
+        .await
+        .map_err(|_| {
+            SqlError::ConnectionFailed(
+                "the database did not complete the connection in time".into(),
+            )
+        })?
+        .map_err(|error| SqlError::ConnectionFailed(format!("connecting: {error}")))?;
+        let _ = tcp.set_nodelay(true);
+        let meter = Arc::new(Meter::default());
+        let stream = MeteredStream::new(tcp, meter.clone());
+        let driver = |error: tokio_postgres::Error| SqlError::from_driver(&error);
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = self
+                    .config
+                    .connect_raw(stream, tokio_postgres::NoTls)
+                    .await
+                    .map_err(driver)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+            }
+            Some(make) => {
+                let connect = tokio_postgres::tls::MakeTlsConnect::<
+                    MeteredStream<tokio::net::TcpStream>,
+                >::make_tls_connect(&mut make.clone(), &self.host)
+                .map_err(|error| SqlError::ConnectionFailed(format!("TLS: {error}")))?;
+                let (client, connection) = self
+                    .config
+                    .connect_raw(stream, connect)
+                    .await
+                    .map_err(driver)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+            }
+        };
+        Ok(Session { client, meter })
+    }
+
+    async fn recycle(&self, session: &mut Session, _: &Metrics) -> RecycleResult<SqlError> {
+        if session.client.is_closed() || session.meter.tripped() {
+            return Err(RecycleError::message("the database session is closed"));
+        }
+        Ok(())
+    }
+}
 
 /// How often idle pools are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
@@ -137,36 +221,39 @@ impl SqlPools {
         }
         let address = self.resolve(target).await?;
         let mut config = tokio_postgres::Config::new();
-        // The name stays for TLS (SNI and the certificate check); the address the guard
-        // checked is the one connected to, so a second DNS answer cannot move the socket.
+        // The socket is opened to the address the guard checked, so a second DNS answer cannot
+        // move it; the name stays for TLS (SNI and the certificate check).
         config
             .host(&target.host)
-            .hostaddr(address)
             .port(target.port)
             .dbname(&target.database)
             .user(username)
             .password(password.expose_secret())
-            .application_name("connector-host")
-            .connect_timeout(limits.connect_timeout);
-        let manager_config = ManagerConfig {
-            // Every statement resets its session as it ends (`DISCARD ALL`, see
-            // `statement.rs`), and a connection that could not be reset never comes back to the
-            // pool; a checkout only checks the connection is open.
-            recycling_method: RecyclingMethod::Fast,
-        };
-        let manager = match target.tls {
+            .application_name("connector-host");
+        let tls = match target.tls {
             TlsMode::Disable => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+                None
             }
             TlsMode::VerifyFull => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Require);
-                Manager::from_config(config, tls_connector()?, manager_config)
+                Some(tls_connector()?)
             }
+        };
+        // Every statement resets its session as it ends (`DISCARD ALL`, see `statement.rs`),
+        // and a session that could not be reset, or whose meter tripped, never comes back to
+        // the pool; a checkout only checks the session is open.
+        let manager = SessionManager {
+            config,
+            address,
+            port: target.port,
+            host: target.host.clone(),
+            tls,
+            connect_timeout: limits.connect_timeout,
         };
         Pool::builder(manager)
             .max_size(limits.max_pool_size)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(limits.statement_timeout))
             .create_timeout(Some(limits.connect_timeout))
             .recycle_timeout(Some(limits.connect_timeout))
@@ -186,6 +273,7 @@ impl SqlPools {
             })?
             .map_err(super::statement::pool_error)?;
         let row = client
+            .client
             .query_one(
                 "SELECT r.rolsuper, \
                         pg_catalog.pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER'), \

@@ -20,7 +20,7 @@ pub struct SqlSession {
     statements_left: u32,
     deadline: Instant,
     /// The pool, once the first statement looked it up: the rest of the call reuses it.
-    pool: Option<deadpool_postgres::Pool>,
+    pool: Option<super::pools::Pool>,
 }
 
 struct Access {
@@ -83,7 +83,7 @@ impl SqlSession {
         &mut self,
         text: &'a str,
         params: Vec<Value>,
-    ) -> Result<(deadpool_postgres::Pool, Statement<'a>), SqlError> {
+    ) -> Result<(super::pools::Pool, Statement<'a>), SqlError> {
         if self.statements_left == 0 {
             return Err(SqlError::BudgetExhausted);
         }

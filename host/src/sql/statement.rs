@@ -1,12 +1,15 @@
-//! Runs one statement on a pooled connection: in a transaction of its own (read-only unless
+//! Runs one statement on a pooled session: in a transaction of its own (read-only unless
 //! writes are allowed), under `statement_timeout`, fetching rows through a portal a chunk at a
-//! time so no more than the caps ever reach the host.
+//! time, each chunk read from the socket under the meter armed with what the byte cap still
+//! allows, so no more than the caps ever reach the host, whatever the rows' sizes.
 
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Object, Pool};
+use deadpool::managed::Object;
+use futures::StreamExt as _;
 use tokio_postgres::types::ToSql;
 
+use super::pools::{Pool, PooledSession};
 use super::values::{Cell, Param};
 use super::{SqlError, SqlLimits, Value};
 
@@ -45,8 +48,9 @@ impl Statement<'_> {
     pub(super) async fn query(self, pool: &Pool, limits: &SqlLimits) -> Result<Rows, SqlError> {
         let writes = self.writes;
         let caps = (limits.max_rows as usize, limits.max_result_bytes);
-        self.run(pool, limits, async move |client, text, params, timeout| {
-            let tx = begin(client, writes, timeout).await?;
+        self.run(pool, limits, async move |session, text, params, timeout| {
+            let meter = session.meter.clone();
+            let tx = begin(session, writes, timeout).await?;
             let statement = prepare(&tx, text, &params).await?;
             let columns = statement
                 .columns()
@@ -60,9 +64,13 @@ impl Statement<'_> {
                 .bind_raw(&statement, params.iter().map(|p| p as &dyn ToSql))
                 .await
                 .map_err(|e| SqlError::from_driver(&e))?;
-            let (rows, truncated) = fetch(&tx, &portal, caps).await?;
+            let (rows, truncated) = fetch(&tx, &portal, &meter, caps).await?;
             drop(portal);
-            tx.commit().await.map_err(|e| SqlError::from_driver(&e))?;
+            // A tripped meter ended the session: nothing to commit (the statement only read),
+            // and the rows already held are the answer.
+            if !meter.tripped() {
+                tx.commit().await.map_err(|e| SqlError::from_driver(&e))?;
+            }
             Ok(Rows {
                 columns,
                 rows,
@@ -98,7 +106,7 @@ impl Statement<'_> {
         self,
         pool: &Pool,
         limits: &SqlLimits,
-        body: impl AsyncFnOnce(&mut Object, &str, Vec<Param>, Duration) -> Result<T, SqlError>,
+        body: impl AsyncFnOnce(&mut PooledSession, &str, Vec<Param>, Duration) -> Result<T, SqlError>,
     ) -> Result<T, SqlError> {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let timeout = limits.statement_timeout.min(remaining);
@@ -115,14 +123,16 @@ impl Statement<'_> {
             body(&mut client, self.text, params, timeout),
         )
         .await;
+        client.meter.disarm();
         match outcome {
             Ok(result) => {
                 // Whatever the statement left on the session (settings, advisory locks,
                 // `LISTEN`, temporary tables, prepared statements) ends with it, not at the
                 // next checkout; a session that cannot be reset is never reused.
                 let reset =
-                    tokio::time::timeout(CANCEL_GRACE, client.batch_execute("DISCARD ALL")).await;
-                if !matches!(reset, Ok(Ok(()))) {
+                    tokio::time::timeout(CANCEL_GRACE, client.client.batch_execute("DISCARD ALL"))
+                        .await;
+                if client.meter.tripped() || !matches!(reset, Ok(Ok(()))) {
                     drop(Object::take(client));
                 }
                 result
@@ -137,11 +147,12 @@ impl Statement<'_> {
 }
 
 async fn begin<'c>(
-    client: &'c mut Object,
+    session: &'c mut PooledSession,
     writes: bool,
     timeout: Duration,
-) -> Result<deadpool_postgres::Transaction<'c>, SqlError> {
-    let tx = client
+) -> Result<tokio_postgres::Transaction<'c>, SqlError> {
+    let tx = session
+        .client
         .build_transaction()
         .read_only(!writes)
         .start()
@@ -157,7 +168,7 @@ async fn begin<'c>(
 }
 
 async fn prepare(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
     text: &str,
     params: &[Param],
 ) -> Result<tokio_postgres::Statement, SqlError> {
@@ -175,10 +186,13 @@ async fn prepare(
     Ok(statement)
 }
 
-/// Reads the portal's rows a chunk at a time until it ends or a cap is reached.
+/// Reads the portal's rows a chunk at a time until it ends or a cap is reached. Rows arrive
+/// one by one as the socket delivers them; before each chunk the meter is armed with the bytes
+/// the cap still allows, so an oversized row ends the session instead of filling memory.
 async fn fetch(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
     portal: &tokio_postgres::Portal,
+    meter: &super::metered::Meter,
     (max_rows, max_bytes): (usize, usize),
 ) -> Result<(Vec<Vec<Value>>, bool), SqlError> {
     let mut rows = Vec::new();
@@ -186,12 +200,22 @@ async fn fetch(
     loop {
         // One more than the cap allows, to know whether there was more.
         let want = (max_rows + 1 - rows.len()).min(FETCH_CHUNK);
-        let chunk = tx
-            .query_portal(portal, want as i32)
-            .await
-            .map_err(|e| SqlError::from_driver(&e))?;
-        let ended = chunk.len() < want;
-        for row in chunk {
+        meter.arm(max_bytes.saturating_sub(bytes));
+        let chunk = match tx.query_portal_raw(portal, want as i32).await {
+            Ok(chunk) => chunk,
+            Err(_) if meter.tripped() => return Ok((rows, true)),
+            Err(e) => return Err(SqlError::from_driver(&e)),
+        };
+        let mut chunk = std::pin::pin!(chunk);
+        let mut received = 0;
+        while let Some(row) = chunk.next().await {
+            let row = match row {
+                Ok(row) => row,
+                // Past the byte cap before the row was whole: what is held is the answer.
+                Err(_) if meter.tripped() => return Ok((rows, true)),
+                Err(e) => return Err(SqlError::from_driver(&e)),
+            };
+            received += 1;
             if rows.len() == max_rows {
                 return Ok((rows, true));
             }
@@ -213,16 +237,16 @@ async fn fetch(
             }
             rows.push(values);
         }
-        if ended {
+        if received < want {
             return Ok((rows, false));
         }
     }
 }
 
-pub(super) fn pool_error(error: deadpool_postgres::PoolError) -> SqlError {
-    use deadpool_postgres::{PoolError, TimeoutType};
+pub(super) fn pool_error(error: deadpool::managed::PoolError<SqlError>) -> SqlError {
+    use deadpool::managed::{PoolError, TimeoutType};
     match error {
-        PoolError::Backend(error) => SqlError::from_driver(&error),
+        PoolError::Backend(error) => error,
         // A database that accepts the connection but never finishes the handshake (a slow or
         // hostile peer) is a failed connection, not a slow statement.
         PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
