@@ -679,6 +679,29 @@ pub async fn create_from_oauth(
     state: &AppState,
     outcome: crate::credentials::CallbackOutcome,
 ) -> Result<ConnectionRecord, ApiError> {
+    // The vendor granted access already: if no connection holds the grant, it is revoked at
+    // the vendor (where the connector says how) rather than left live and unused.
+    let grant = (
+        outcome.session.tenant.clone(),
+        outcome.session.connector.clone(),
+        outcome.auth_method.clone(),
+        outcome.credential.clone(),
+    );
+    let result = store_oauth_grant(state, outcome).await;
+    if result.is_err() {
+        let (tenant, connector, auth_method, credential) = grant;
+        state
+            .oauth
+            .revoke(&tenant, &connector, &auth_method, &credential)
+            .await;
+    }
+    result
+}
+
+async fn store_oauth_grant(
+    state: &AppState,
+    outcome: crate::credentials::CallbackOutcome,
+) -> Result<ConnectionRecord, ApiError> {
     let session = outcome.session;
     let reconnect = match &session.reconnect {
         Some(id) => Some(connection_calls::load(state, &session.tenant, id)?),

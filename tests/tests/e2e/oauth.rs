@@ -505,3 +505,28 @@ async fn no_token_code_verifier_or_client_secret_reaches_a_response_or_log() {
             .contains("code_verifier")
     );
 }
+
+/// A grant whose connection could not be created (here: the tenant's connection quota was
+/// reached while the user was at the vendor) is revoked at the vendor, not left live.
+#[tokio::test]
+async fn a_grant_that_no_connection_holds_is_revoked_at_the_vendor() {
+    let setup = OAuthSetup::start_adjusted(OAuthTimings::default(), |config| {
+        config.quotas.max_connections_per_tenant = 1;
+    })
+    .await;
+    let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
+    // Meanwhile another connection takes the tenant's only slot.
+    setup.connect().await;
+    assert!(setup.auth.revoked().is_empty());
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let (status, _, body) = setup.callback(&callback).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(setup.connections().await, 1);
+    assert_eq!(
+        setup.auth.revoked().len(),
+        1,
+        "the unused grant was revoked"
+    );
+}
