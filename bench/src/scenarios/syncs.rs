@@ -45,7 +45,12 @@ async fn last_run(
         if run.is_object() && run["id"].as_str() != after && run["status"] != "yielded" {
             anyhow::ensure!(run["status"] == "succeeded", "sync run failed: {run}");
             let (_, runs) = server
-                .send(Method::GET, &format!("{path}/runs?limit=100"), Some(key), None)
+                .send(
+                    Method::GET,
+                    &format!("{path}/runs?limit=100"),
+                    Some(key),
+                    None,
+                )
                 .await;
             let mut counts = serde_json::Map::new();
             let mut turns = 0;

@@ -271,7 +271,7 @@ impl SqlPools {
                     "the database did not complete the connection in time".into(),
                 )
             })?
-            .map_err(super::statement::pool_error)?;
+            .map_err(pool_error)?;
         let row = client
             .client
             .query_one(
@@ -391,4 +391,23 @@ fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, SqlError>
         .map_err(|error| SqlError::ConnectionFailed(format!("TLS trust roots: {error}")))?
         .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A pool's failure to hand out a session, as the `sql` capability reports it.
+pub(super) fn pool_error(error: deadpool::managed::PoolError<SqlError>) -> SqlError {
+    use deadpool::managed::{PoolError, TimeoutType};
+    match error {
+        PoolError::Backend(error) => error,
+        // A database that accepts the connection but never finishes the handshake (a slow or
+        // hostile peer) is a failed connection, not a slow statement.
+        PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
+            SqlError::ConnectionFailed(
+                "the database did not complete the connection in time".into(),
+            )
+        }
+        // Every connection of the pool stayed busy past the statement timeout.
+        PoolError::Timeout(TimeoutType::Wait) => SqlError::Timeout,
+        PoolError::Closed => SqlError::ConnectionFailed("the connection's pool was closed".into()),
+        other => SqlError::ConnectionFailed(other.to_string()),
+    }
 }

@@ -9,7 +9,7 @@ use deadpool::managed::Object;
 use futures::StreamExt as _;
 use tokio_postgres::types::ToSql;
 
-use super::pools::{Pool, PooledSession};
+use super::pools::{Pool, PooledSession, pool_error};
 use super::values::{Cell, Param};
 use super::{SqlError, SqlLimits, Value};
 
@@ -240,23 +240,5 @@ async fn fetch(
         if received < want {
             return Ok((rows, false));
         }
-    }
-}
-
-pub(super) fn pool_error(error: deadpool::managed::PoolError<SqlError>) -> SqlError {
-    use deadpool::managed::{PoolError, TimeoutType};
-    match error {
-        PoolError::Backend(error) => error,
-        // A database that accepts the connection but never finishes the handshake (a slow or
-        // hostile peer) is a failed connection, not a slow statement.
-        PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
-            SqlError::ConnectionFailed(
-                "the database did not complete the connection in time".into(),
-            )
-        }
-        // Every connection of the pool stayed busy past the statement timeout.
-        PoolError::Timeout(TimeoutType::Wait) => SqlError::Timeout,
-        PoolError::Closed => SqlError::ConnectionFailed("the connection's pool was closed".into()),
-        other => SqlError::ConnectionFailed(other.to_string()),
     }
 }
