@@ -579,3 +579,68 @@ async fn a_slow_receiver_delays_no_other_tenant_and_trips_its_breaker() {
         "{endpoint}"
     );
 }
+
+/// One tenant gets its share of the dispatcher, not all of it: with `concurrency` 4 a tenant
+/// is served on one endpoint at a time (a quarter), so of `acme`'s two slow receivers (1 s an
+/// answer) the second starts only after the first's turn, while `globex`'s receiver is served
+/// at once. The delays are the receivers' own, not the host's speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_gets_its_share_of_the_dispatcher_not_all_of_it() {
+    let first = WebhookReceiver::start(&[], 200).await;
+    let second = WebhookReceiver::start(&[], 200).await;
+    for slow in [&first, &second] {
+        slow.set_delay(Duration::from_millis(1000));
+    }
+    let other = WebhookReceiver::start(&[], 200).await;
+    let acme = Tenant::start(|config| {
+        config.webhooks.concurrency = 4;
+        config.webhooks.slow_answer_ms = 60_000;
+    })
+    .await;
+    let (first_endpoint, _) = acme.endpoint(&first.url(), json!(["*"])).await;
+    let (second_endpoint, _) = acme.endpoint(&second.url(), json!(["*"])).await;
+    let globex_key = acme.server.tenant("globex").await;
+    let (status, body) = acme
+        .server
+        .send(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(&globex_key),
+            Some(json!({"url": other.url(), "events": ["*"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let other_endpoint = body["data"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        acme.test_event(&first_endpoint).await;
+        acme.test_event(&second_endpoint).await;
+    }
+    let (status, _) = acme
+        .server
+        .send(
+            Method::POST,
+            &format!("/api/v1/webhook-endpoints/{other_endpoint}/test"),
+            Some(&globex_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while first.received().len() + second.received().len() < 4 || other.received().is_empty() {
+        assert!(Instant::now() < deadline, "deliveries did not all arrive");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let starts = |receiver: &WebhookReceiver| receiver.received()[0].at;
+    let (a, b) = (starts(&first), starts(&second));
+    let gap = if a > b { a - b } else { b - a };
+    assert!(
+        gap >= Duration::from_millis(900),
+        "acme's endpoints were served at once ({gap:?} apart)"
+    );
+    let earliest_acme = a.min(b);
+    let globex = starts(&other);
+    assert!(
+        globex < earliest_acme + Duration::from_millis(900),
+        "globex waited for acme's turn"
+    );
+}
