@@ -174,8 +174,8 @@ pub struct LimitsConfig {
     /// Requests one API key may send at once before the rate applies. Default: 100.
     pub api_key_burst: u32,
     /// Requests per second one source address (IPv4, or IPv6 /64) may send to the surfaces
-    /// that need no credentials: the vendor webhook receiver, the OAuth callback and the
-    /// console's sign-in forms; beyond the burst, 429 before any lookup. A vendor that sends
+    /// that need no credentials: the vendor webhook receiver, the OAuth start page and
+    /// callback and the console's sign-in forms; beyond the burst, 429 before any lookup. A vendor that sends
     /// from a few addresses at a high rate may need more. Default: 20.
     pub unauthenticated_per_second: u32,
     /// Requests one source address may send to those surfaces at once. Default: 60.

@@ -192,6 +192,25 @@ pub struct StartParams {
     state: String,
 }
 
+/// Anyone can reach the start page and the callback: a source past its allowance gets 429
+/// before any lookup.
+fn admit_source(
+    state: &AppState,
+    source: Option<std::net::IpAddr>,
+    surface: &'static str,
+) -> Result<(), ApiError> {
+    if state.sources.admit(source) {
+        return Ok(());
+    }
+    crate::source_limit::refused(&state.refusal_log, surface, "source_throttled");
+    let mut error = ApiError::new(
+        ErrorCode::RateLimited,
+        "too many requests from this address; slow down",
+    );
+    error.retry_after_secs = Some(1);
+    Err(error)
+}
+
 /// `GET /api/v1/oauth/start?state=...`: where `authorize` sends the user. Binds the flow to
 /// this browser with an HttpOnly, SameSite=Lax cookie (the first browser to open it; the same
 /// browser may reload it), and shows which tenant and connector are asking before the user
@@ -201,9 +220,11 @@ pub struct StartParams {
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
 pub async fn start(
     State(state): State<AppState>,
+    PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<StartParams>,
 ) -> Result<Response, ApiError> {
+    admit_source(&state, source, "oauth_start")?;
     let cookies = |name: &str| cookie(&headers, name);
     let page = state.oauth.start(&params.state, &cookies).await?;
     let secure = if state.oauth.secure_cookie() {
@@ -293,16 +314,7 @@ pub async fn callback_browser(
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Result<Response, ApiError> {
-    // Anyone can reach this page: a source past its allowance gets 429 before any lookup.
-    if !state.sources.admit(source) {
-        crate::source_limit::refused(&state.refusal_log, "oauth_callback", "source_throttled");
-        let mut error = ApiError::new(
-            ErrorCode::RateLimited,
-            "too many requests from this address; slow down",
-        );
-        error.retry_after_secs = Some(1);
-        return Err(error);
-    }
+    admit_source(&state, source, "oauth_callback")?;
     let cookies = |name: &str| cookie(&headers, name);
     complete(&state, params, CallbackCaller::Browser(&cookies)).await
 }

@@ -112,7 +112,14 @@ async fn a_source_past_its_allowance_is_refused_before_any_lookup() {
         statuses[5..].iter().filter(|s| **s == 429).count() >= 6,
         "{statuses:?}"
     );
-    // The OAuth callback and the console sign-in share the source's allowance.
+    // The OAuth start page and callback and the console sign-in share the source's allowance.
+    let response = server
+        .client
+        .get(format!("{}/api/v1/oauth/start?state=x", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
     let response = server
         .client
         .get(format!(
