@@ -272,29 +272,15 @@ impl Worker {
         };
         metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
         let settings = &self.settings;
-        let threshold = settings.breaker_threshold.max(1);
-        let cooldown = settings.breaker_cooldown.as_millis() as u64;
         match answer {
-            Answer::Delivered if slow => {
-                // Done, but the receiver took most of the timeout: towards the breaker, so a
-                // receiver that is always slow gets a cooldown like one that always fails.
-                record.status = DeliveryStatus::Delivered;
-                record.delivered_at = Some(now_rfc3339());
-                record.next_attempt_at_ms = None;
-                store
-                    .save_delivery(Some(&due.queue_key), &record, None)
-                    .await?;
-                store
-                    .update_endpoint(&due.tenant, &due.endpoint, |e| {
-                        e.consecutive_failures = e.consecutive_failures.saturating_add(1);
-                        if e.consecutive_failures >= threshold {
-                            e.breaker_open_until_ms = Some(unix_now_ms() + cooldown);
-                        }
-                    })
-                    .await?;
-            }
             Answer::Delivered => {
-                if endpoint.consecutive_failures > 0 || endpoint.breaker_open_until_ms.is_some() {
+                if slow {
+                    // Done, but the receiver took most of the timeout: towards the breaker, so
+                    // a receiver that is always slow gets a cooldown like one that always fails.
+                    self.count_failure(due).await?;
+                } else if endpoint.consecutive_failures > 0
+                    || endpoint.breaker_open_until_ms.is_some()
+                {
                     store
                         .update_endpoint(&due.tenant, &due.endpoint, |e| {
                             e.consecutive_failures = 0;
@@ -341,17 +327,25 @@ impl Worker {
                         .save_delivery(Some(&due.queue_key), &record, Some(next))
                         .await?;
                 }
-                store
-                    .update_endpoint(&due.tenant, &due.endpoint, |e| {
-                        e.consecutive_failures = e.consecutive_failures.saturating_add(1);
-                        if e.consecutive_failures >= threshold {
-                            e.breaker_open_until_ms = Some(unix_now_ms() + cooldown);
-                        }
-                    })
-                    .await?;
+                self.count_failure(due).await?;
             }
         }
         Ok(())
+    }
+
+    /// One more failure in a row for the endpoint; its breaker opens at the threshold.
+    async fn count_failure(&self, due: &DueDelivery) -> Result<(), StoreError> {
+        let threshold = self.settings.breaker_threshold.max(1);
+        let cooldown = self.settings.breaker_cooldown.as_millis() as u64;
+        self.store
+            .update_endpoint(&due.tenant, &due.endpoint, |e| {
+                e.consecutive_failures = e.consecutive_failures.saturating_add(1);
+                if e.consecutive_failures >= threshold {
+                    e.breaker_open_until_ms = Some(unix_now_ms() + cooldown);
+                }
+            })
+            .await
+            .map(|_| ())
     }
 
     /// One signed POST of the record's body.
