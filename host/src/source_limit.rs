@@ -71,6 +71,20 @@ impl SourceLimiter {
         self.limiter.check_key(&key).is_ok()
     }
 
+    /// [`admit`](Self::admit), counting a refusal on `surface` (reason `source_throttled`).
+    pub fn admit_on(
+        &self,
+        source: Option<IpAddr>,
+        sampler: &LogSampler,
+        surface: &'static str,
+    ) -> bool {
+        let admitted = self.admit(source);
+        if !admitted {
+            refused(sampler, surface, "source_throttled");
+        }
+        admitted
+    }
+
     /// Forgets sources whose allowance is full again; returns how many are still tracked.
     pub fn prune(&self) -> usize {
         self.limiter.retain_recent();

@@ -199,10 +199,9 @@ fn admit_source(
     source: Option<std::net::IpAddr>,
     surface: &'static str,
 ) -> Result<(), ApiError> {
-    if state.sources.admit(source) {
+    if state.sources.admit_on(source, &state.refusal_log, surface) {
         return Ok(());
     }
-    crate::source_limit::refused(&state.refusal_log, surface, "source_throttled");
     let mut error = ApiError::new(
         ErrorCode::RateLimited,
         "too many requests from this address; slow down",

@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, alert, frame, page};
 use super::session::{
-    ConsoleUser, CsrfForm, MAX_SESSIONS_PER_TENANT, cookie, cross_site, digest, random_token,
-    same_origin, stored_session, throttled,
+    ConsoleUser, CsrfForm, MAX_SESSIONS_PER_TENANT, cookie, digest, random_token, sign_in_allowed,
+    stored_session,
 };
 use crate::api::AppState;
 use crate::credentials::unix_now;
@@ -185,13 +185,7 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
-    if !state.sources.admit(source) {
-        return Err(throttled(&state, "operator_sign_in"));
-    }
-    if !same_origin(&headers) {
-        crate::source_limit::refused(&state.refusal_log, "operator_sign_in", "cross_site");
-        return Err(cross_site());
-    }
+    sign_in_allowed(&state, source, &headers, "operator_sign_in")?;
     if !crate::api::auth::digests_equal(&digest(form.token.trim()), &state.auth.admin_token_sha256)
     {
         crate::source_limit::refused(&state.refusal_log, "operator_sign_in", "bad_token");

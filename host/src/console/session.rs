@@ -29,12 +29,37 @@ pub(super) const SESSION_TTL_SECS: u64 = 12 * 3600;
 /// Live console sessions one tenant may hold; a new sign-in beyond ends the oldest.
 pub(super) const MAX_SESSIONS_PER_TENANT: usize = 20;
 
+/// What every sign-in form checks before it looks anything up: the source's allowance (429),
+/// then that the form was posted from this console (403). Each refusal is counted on
+/// `surface`.
+pub(super) fn sign_in_allowed(
+    state: &AppState,
+    source: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    surface: &'static str,
+) -> Result<(), ConsoleError> {
+    if !state.sources.admit_on(source, &state.refusal_log, surface) {
+        return Err(ConsoleError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-in attempts from this address; wait a moment and try again",
+        ));
+    }
+    if !same_origin(headers) {
+        crate::source_limit::refused(&state.refusal_log, surface, "cross_site");
+        return Err(ConsoleError::new(
+            StatusCode::FORBIDDEN,
+            "this sign-in form was not sent from this console; open the console and sign in there",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a sign-in form was posted from this host's own pages. A cross-site page must not
 /// sign a victim's browser into the attacker's tenant (login CSRF): browsers say where a
 /// request came from in `Sec-Fetch-Site`, and older ones in `Origin`, which must then name the
 /// host the request was sent to. A request with neither (a script, a test client) carries no
 /// victim's browser state and passes.
-pub(super) fn same_origin(headers: &HeaderMap) -> bool {
+fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return matches!(site.to_str(), Ok("same-origin" | "none"));
     }
@@ -46,23 +71,6 @@ pub(super) fn same_origin(headers: &HeaderMap) -> bool {
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
     matches!((origin_host, host), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
-}
-
-/// The refusal of a cross-site sign-in form.
-pub(super) fn cross_site() -> ConsoleError {
-    ConsoleError::new(
-        StatusCode::FORBIDDEN,
-        "this sign-in form was not sent from this console; open the console and sign in there",
-    )
-}
-
-/// The 429 page of a source past its allowance on the sign-in forms.
-pub(super) fn throttled(state: &AppState, surface: &'static str) -> ConsoleError {
-    crate::source_limit::refused(&state.refusal_log, surface, "source_throttled");
-    ConsoleError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too many sign-in attempts from this address; wait a moment and try again",
-    )
 }
 
 /// The signed-in tenant of a console request.
@@ -229,13 +237,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ConsoleError> {
-    if !state.sources.admit(source) {
-        return Err(throttled(&state, "console_sign_in"));
-    }
-    if !same_origin(&headers) {
-        crate::source_limit::refused(&state.refusal_log, "console_sign_in", "cross_site");
-        return Err(cross_site());
-    }
+    sign_in_allowed(&state, source, &headers, "console_sign_in")?;
     let now = unix_now();
     let record = match state.store.api_key(form.key.trim())? {
         Some(record) if !record.expired(now) => record,

@@ -46,6 +46,10 @@ pub struct SyncCheckpoint {
     pub updated_since: Option<String>,
     /// The pass in progress, when a run stopped (crash, rate limit, error) before its end.
     pub pass: Option<PassState>,
+    /// Items the sync tracks as of the last committed page, kept with it so a run need not
+    /// count them; `None` in checkpoints written before it was kept (counted once then).
+    #[serde(default)]
+    pub tracked: Option<u64>,
 }
 
 /// A pass over the container's items, resumable page by page.

@@ -100,7 +100,9 @@ impl Runner<'_> {
         // tenant's huge (or endless) listing never holds what other tenants' syncs need.
         let turn_started = std::time::Instant::now();
         let mut pages_this_turn = 0u32;
-        let mut tracked = store.seen_count(&sync)?;
+        if checkpoint.tracked.is_none() {
+            checkpoint.tracked = Some(store.seen_count(&sync)?);
+        }
         loop {
             if !self.renew_lease(&sync)? {
                 return self
@@ -149,6 +151,7 @@ impl Runner<'_> {
             let next_cursor = page.next_cursor.clone();
             let diff = classify::classify(store, &sync, &pass, page, unix_now_ms())?;
             let limit = self.settings.max_items_per_sync;
+            let tracked = checkpoint.tracked.unwrap_or_default();
             if tracked + diff.counts.created > limit {
                 // Nothing of this page is written: the checkpoint stays before it.
                 let error = crate::api::ApiError::new(
@@ -167,7 +170,8 @@ impl Runner<'_> {
                     .stop(&sync, checkpoint, pass, run, RunStatus::Failed, Some(error))
                     .await;
             }
-            tracked = (tracked + diff.counts.created).saturating_sub(diff.forget.len() as u64);
+            checkpoint.tracked =
+                Some((tracked + diff.counts.created).saturating_sub(diff.forget.len() as u64));
             pass.page_cursor = next_cursor.clone();
             let last = next_cursor.is_none();
             self.commit(&sync, &checkpoint, &pass, &mut run, diff)
@@ -187,7 +191,7 @@ impl Runner<'_> {
         }
 
         if pass.full {
-            self.commit_deletions(&sync, &checkpoint, &pass, &mut run)
+            self.commit_deletions(&sync, &mut checkpoint, &pass, &mut run)
                 .await?;
         }
         let overlap = self.settings.cursor_overlap.as_millis() as u64;
@@ -243,6 +247,7 @@ impl Runner<'_> {
         let after = SyncCheckpoint {
             updated_since: checkpoint.updated_since.clone(),
             pass: Some(pass.clone()),
+            tracked: checkpoint.tracked,
         };
         let changes = diff.changes.len();
         self.store()
@@ -263,7 +268,7 @@ impl Runner<'_> {
     async fn commit_deletions(
         &self,
         sync: &SyncRecord,
-        checkpoint: &SyncCheckpoint,
+        checkpoint: &mut SyncCheckpoint,
         pass: &PassState,
         run: &mut RunRecord,
     ) -> Result<(), StoreError> {
@@ -278,6 +283,9 @@ impl Runner<'_> {
                 diff.counts.deleted += 1;
             }
             run.counts.pages = run.counts.pages.saturating_sub(1);
+            checkpoint.tracked = checkpoint
+                .tracked
+                .map(|n| n.saturating_sub(batch.len() as u64));
             self.commit(sync, checkpoint, pass, run, diff).await?;
         }
         Ok(())

@@ -28,14 +28,6 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    /// Forgets routes whose allowance is full again, so the limiter holds only busy routes.
-    pub fn prune(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-    }
-}
-
-impl Inbound {
     pub fn new(settings: &VendorWebhookSettings) -> Arc<Self> {
         let rate = std::num::NonZeroU32::new(settings.per_route_per_second.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
@@ -45,6 +37,12 @@ impl Inbound {
             limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             wake: Notify::new(),
         })
+    }
+
+    /// Forgets routes whose allowance is full again, so the limiter holds only busy routes.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
     }
 }
 
@@ -138,6 +136,7 @@ pub async fn receive(
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Received, Refusal> {
+    let mut plugin = None;
     let result = if !plausible_segment(connector, MAX_CONNECTOR_LEN)
         || !plausible_segment(route, MAX_ROUTE_LEN)
     {
@@ -145,17 +144,18 @@ pub async fn receive(
     } else if !state.sources.admit(source) {
         Err(Refusal::SourceThrottled)
     } else {
-        receive_checked(state, connector, route, headers, body).await
+        plugin = state.runtime.plugin(connector);
+        match &plugin {
+            Some(found) => receive_checked(state, found, route, headers, body).await,
+            None => Err(Refusal::UnknownConnector),
+        }
     };
     let outcome = match &result {
         Ok(_) => "accepted",
         Err(refusal) => refusal.reason(),
     };
     // A label is a loaded plugin's id or `unknown`: never a raw path segment.
-    let label = match state.runtime.plugin(connector) {
-        Some(plugin) if plausible_segment(connector, MAX_CONNECTOR_LEN) => plugin.id().to_owned(),
-        _ => "unknown".to_owned(),
-    };
+    let label = plugin.map_or_else(|| "unknown".to_owned(), |p| p.id().to_owned());
     metrics::counter!("vendor_webhook_deliveries_total", "connector" => label, "outcome" => outcome)
         .increment(1);
     if let Err(refusal) = &result {
@@ -166,16 +166,13 @@ pub async fn receive(
 
 async fn receive_checked(
     state: &AppState,
-    connector: &str,
+    plugin: &crate::runtime::Plugin,
     route: &str,
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Received, Refusal> {
     let settings = &state.settings.vendor_webhooks;
-    let plugin = state
-        .runtime
-        .plugin(connector)
-        .ok_or(Refusal::UnknownConnector)?;
+    let connector = plugin.id();
     let manifest = plugin
         .manifest
         .webhooks
@@ -224,26 +221,24 @@ async fn receive_checked(
         return Err(Refusal::Throttled);
     }
     let window_end = now_ms + settings.dedup_window.as_millis() as u64;
-    // A captured delivery sent again under a fresh delivery id (or a captured JWT with another
-    // body) carries a signature already seen: acknowledged, recorded once.
-    if !state.store.first_delivery(
-        &format!("{connector}/signature"),
-        &verified.signature_id,
-        now_ms,
-        window_end,
-    )? {
-        metrics::counter!("vendor_webhook_deliveries_total", "connector" => plugin.id().to_owned(), "outcome" => "replayed")
-            .increment(1);
-        return Ok(Received::ok("duplicate"));
-    }
     let delivery_id = manifest
         .delivery_id_header
         .as_deref()
         .and_then(|name| header(&headers, name))
         .map(str::to_owned);
-    if let Some(id) = &delivery_id
-        && !state.store.first_delivery(&scope, id, now_ms, window_end)?
-    {
+    // A replay is a delivery id seen before, or a signature seen before: a captured delivery
+    // sent again under a fresh delivery id (or a captured JWT with another body).
+    let signature_seen = !state.store.first_delivery(
+        &format!("{connector}/signature"),
+        &verified.signature_id,
+        now_ms,
+        window_end,
+    )?;
+    let id_seen = match &delivery_id {
+        Some(id) => !state.store.first_delivery(&scope, id, now_ms, window_end)?,
+        None => false,
+    };
+    if signature_seen || id_seen {
         metrics::counter!("vendor_webhook_deliveries_total", "connector" => plugin.id().to_owned(), "outcome" => "replayed")
             .increment(1);
         return Ok(Received::ok("duplicate"));
