@@ -140,6 +140,23 @@ impl TestServer {
         response.text().await.expect("metrics text")
     }
 
+    /// The host's own audit log (`/admin/v1/audit`, newest 500), read with `admin_token`.
+    pub async fn host_audit(&self, admin_token: &str) -> Vec<Value> {
+        let (status, body) = self
+            .send(
+                Method::GET,
+                "/admin/v1/audit?limit=500",
+                Some(admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Sends a request with an optional bearer token and JSON body; returns status and body.
     pub async fn send(
         &self,

@@ -351,17 +351,9 @@ async fn symlinks_and_fifos_in_the_plugins_dir_are_skipped_and_the_host_starts()
     .await;
     let (status, _) = server.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, 200);
-    let (_, audit) = server
-        .send(
-            Method::GET,
-            "/admin/v1/audit?limit=500",
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
-    let skipped: Vec<String> = audit["data"]["entries"]
-        .as_array()
-        .unwrap()
+    let skipped: Vec<String> = server
+        .host_audit(ADMIN_TOKEN)
+        .await
         .iter()
         .filter(|e| e["action"] == "plugin.load_failed")
         .map(|e| {

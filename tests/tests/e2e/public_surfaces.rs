@@ -8,23 +8,10 @@ use connector_host::config::ConfigSecret;
 use connector_tests::harness::{ADMIN_TOKEN, TestServer};
 use hmac::{Hmac, Mac as _};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
 
 const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
-
-async fn host_audit(server: &TestServer) -> Vec<Value> {
-    let (status, body) = server
-        .send(
-            Method::GET,
-            "/admin/v1/audit?limit=500",
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["entries"].as_array().unwrap().clone()
-}
 
 async fn post(server: &TestServer, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
     let mut request = server
@@ -46,7 +33,7 @@ async fn junk_on_the_receiver_and_the_oauth_callback_leaves_nothing_behind() {
         config.limits.unauthenticated_burst = 10_000;
     })
     .await;
-    let audit_before = host_audit(&server).await.len();
+    let audit_before = server.host_audit(ADMIN_TOKEN).await.len();
     for n in 0..150 {
         let status = post(
             &server,
@@ -88,7 +75,7 @@ async fn junk_on_the_receiver_and_the_oauth_callback_leaves_nothing_behind() {
         "refusals are counted"
     );
     assert!(text.contains("unauthenticated_refusals_total"));
-    let audit = host_audit(&server).await;
+    let audit = server.host_audit(ADMIN_TOKEN).await;
     assert_eq!(
         audit.len(),
         audit_before,

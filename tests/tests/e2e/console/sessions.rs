@@ -4,19 +4,14 @@
 
 use connector_host::config::ConfigSecret;
 use connector_tests::harness::{ADMIN_TOKEN, TestServer};
-use reqwest::Method;
 use serde_json::Value;
 
 use super::{Browser, csrf};
 
 async fn host_actions(server: &TestServer, token: &str) -> Vec<String> {
-    let (status, body) = server
-        .send(Method::GET, "/admin/v1/audit?limit=500", Some(token), None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["entries"]
-        .as_array()
-        .unwrap()
+    server
+        .host_audit(token)
+        .await
         .iter()
         .map(|e: &Value| e["action"].as_str().unwrap_or_default().to_owned())
         .collect()
