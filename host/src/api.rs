@@ -1,166 +1,41 @@
-//! The HTTP surface: REST API v1, the admin API, health and metrics. Every answer, the
+//! The REST face: API v1, the admin API, health and metrics, over the application layer
+//! (`app`); every handler parses, runs one use case and writes the envelope. Every answer, the
 //! framework's own 404/405/413/422 included, is in the envelope and carries `X-Request-Id`.
 
 mod actions;
-pub(crate) mod admin;
-pub(crate) mod api_keys;
+mod admin;
+mod api_keys;
 mod audit;
-pub mod auth;
 mod changes;
 mod close_on_refused_body;
-pub(crate) mod connection_calls;
-pub(crate) mod connections;
+mod connections;
 mod connectors;
 mod cursors;
 mod envelope;
-mod error;
 mod extract;
 mod health;
-mod mcp;
 mod metrics;
 mod oauth;
 pub mod openapi;
-mod page_cursor;
 mod plugins;
-pub mod request_id;
 mod resources;
-pub mod served_by;
+mod served_by;
 mod syncs;
 mod tenant_settings;
-mod timestamp;
-pub(crate) mod tools;
-pub(crate) mod unified;
+mod tools;
 mod vendor_webhooks;
-pub(crate) mod views;
 mod webhook_endpoints;
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
 
-pub use admin::{create_tenant_in, issue_key_in, rotate_keys_in};
-pub use auth::{AuthSettings, KeyRateLimit};
 pub use envelope::Envelope;
-pub use error::{ApiError, ErrorCode};
+pub use metrics::handle as metrics_handle;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::config::QuotasConfig;
-use crate::credentials::{OAuthFlow, Refresher};
-use crate::loader::Loader;
-use crate::runtime::Runtime;
-use crate::store::Store;
-
-/// What the API enforces besides authentication (from `HostConfig`).
-#[derive(Clone, Debug)]
-pub struct ApiSettings {
-    /// Deadline of the checks a client waits for on create and update. Default: 10 s.
-    pub connect_timeout: Duration,
-    /// Per-tenant quotas.
-    pub quotas: QuotasConfig,
-    /// `/metrics` answers without the admin token. Default: false.
-    pub metrics_public: bool,
-    /// Time one request may take from its headers to its response. Default: 60 s.
-    pub request_timeout: Duration,
-    /// This host's public base URL (`public_url`, else `http://LISTEN`), for links it hands
-    /// out. Default: `http://127.0.0.1:8080`.
-    pub public_url: String,
-    /// Browser origins, besides the host's own, that may call `/mcp`. Default: none.
-    pub mcp_allowed_origins: Vec<String>,
-    /// Syncs and the changes feed.
-    pub syncs: crate::syncs::SyncSettings,
-    /// Webhook deliveries to tenants.
-    pub webhooks: crate::tenant_webhooks::WebhookSettings,
-    /// Vendors' webhook deliveries in.
-    pub vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings,
-    /// Requests per source address on the surfaces that need no credentials.
-    pub sources: crate::source_limit::SourceRate,
-}
-
-/// Wakes the background loops when the API gives them work, so a "run now" or a test event
-/// does not wait for the next tick.
-#[derive(Clone, Default)]
-pub struct Background {
-    pub syncs: Arc<tokio::sync::Notify>,
-    pub deliveries: Arc<tokio::sync::Notify>,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            quotas: QuotasConfig::default(),
-            metrics_public: false,
-            request_timeout: Duration::from_secs(60),
-            public_url: "http://127.0.0.1:8080".into(),
-            mcp_allowed_origins: Vec::new(),
-            syncs: crate::syncs::SyncSettings::default(),
-            webhooks: crate::tenant_webhooks::WebhookSettings::default(),
-            vendor_webhooks: crate::vendor_webhooks::VendorWebhookSettings::default(),
-            sources: crate::source_limit::SourceRate::default(),
-        }
-    }
-}
-
-/// Shared state of every handler. One `Arc`: the router clones it for every layer of every
-/// request, so a clone must be one atomic increment, not ~40 (the store's trees, the Arcs).
-#[derive(Clone)]
-pub struct AppState(Arc<AppStateParts>);
-
-/// What [`AppState`] shares; reached through `Deref`.
-pub struct AppStateParts {
-    pub runtime: Runtime,
-    pub loader: Loader,
-    pub store: Store,
-    pub auth: AuthSettings,
-    pub oauth: Arc<OAuthFlow>,
-    pub refresher: Arc<Refresher>,
-    pub metrics: PrometheusHandle,
-    pub settings: ApiSettings,
-    pub background: Background,
-    /// The vendor webhook receiver's limiter and its worker's wake-up.
-    pub inbound: Arc<crate::vendor_webhooks::Inbound>,
-    /// The per-source limit in front of every surface that needs no credentials.
-    pub sources: crate::source_limit::SourceLimiter,
-    /// The sampled log line of refusals on those surfaces.
-    pub refusal_log: crate::source_limit::LogSampler,
-}
-
-impl AppState {
-    pub fn new(
-        loader: Loader,
-        store: Store,
-        auth: AuthSettings,
-        oauth: Arc<OAuthFlow>,
-        refresher: Arc<Refresher>,
-        settings: ApiSettings,
-    ) -> Self {
-        Self(Arc::new(AppStateParts {
-            runtime: loader.runtime().clone(),
-            loader,
-            store,
-            auth,
-            oauth,
-            refresher,
-            metrics: metrics::handle(),
-            inbound: crate::vendor_webhooks::Inbound::new(&settings.vendor_webhooks),
-            sources: crate::source_limit::SourceLimiter::new(settings.sources),
-            refusal_log: crate::source_limit::LogSampler::default(),
-            settings,
-            background: Background::default(),
-        }))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = AppStateParts;
-
-    fn deref(&self) -> &AppStateParts {
-        &self.0
-    }
-}
+use crate::app::App;
+use crate::error::{self, ApiError, ErrorCode};
+use crate::request_id;
 
 /// `GET /openapi.json`.
 async fn openapi_json() -> axum::response::Response {
@@ -176,7 +51,7 @@ async fn openapi_json() -> axum::response::Response {
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The router of the operator's own metrics address (`metrics_listen`): `/metrics` only.
-pub fn metrics_router(state: AppState) -> Router {
+pub fn metrics_router(state: App) -> Router {
     Router::new()
         .route("/metrics", get(metrics::render_open))
         .fallback(error::not_found)
@@ -186,7 +61,7 @@ pub fn metrics_router(state: AppState) -> Router {
 /// Answers 503 in the envelope when a request runs past `request_timeout` (the request's work
 /// is dropped; a plugin call is bounded by its own, shorter deadline anyway).
 async fn request_timeout(
-    State(state): State<AppState>,
+    State(state): State<App>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -212,7 +87,7 @@ async fn request_timeout(
 /// The API reference UI at `/docs`: Swagger UI's files from the binary, reading the document
 /// at `/openapi.json`, under a Content Security Policy that runs only this origin's scripts
 /// (the console shares the origin, so a third-party script here could act as a signed-in user).
-fn reference_ui() -> Router<AppState> {
+fn reference_ui() -> Router<App> {
     use axum::http::{HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     let ui = utoipa_swagger_ui::SwaggerUi::new("/docs")
@@ -228,7 +103,7 @@ fn reference_ui() -> Router<AppState> {
 }
 
 /// Builds the router with every route and the cross-cutting layers.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: App) -> Router {
     let connection = "/api/v1/connections/{id}";
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -373,7 +248,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/tools", get(tools::list))
         .route("/api/v1/tools/invoke", post(tools::invoke_tool))
-        .merge(mcp::router(state.clone()))
+        .merge(crate::mcp::router(state.clone()))
         .merge(crate::console::router())
         .route(
             "/api/v1/connectors/{connector}/oauth-app",
@@ -395,7 +270,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             request_timeout,
         ))
-        .layer(axum::middleware::from_fn(served_by::annotate))
         .layer(axum::middleware::from_fn(close_on_refused_body::mark))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

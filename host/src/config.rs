@@ -96,7 +96,7 @@ pub struct HostConfig {
     /// Vendors' webhook deliveries in.
     pub vendor_webhooks: VendorWebhooksConfig,
     /// Per-tenant quotas on what the store keeps.
-    pub quotas: QuotasConfig,
+    pub quotas: crate::app::Quotas,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
     pub public_url: Option<String>,
     /// Per-connector OAuth settings: default client and endpoint overrides
@@ -436,44 +436,12 @@ impl SqlConfig {
     }
 }
 
-/// Per-tenant quotas on what the store keeps.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QuotasConfig {
-    /// Connections one tenant may hold. Default: 1000.
-    pub max_connections_per_tenant: usize,
-    /// Sync cursors (streams) one connection may hold. Default: 100.
-    pub max_cursors_per_connection: usize,
-    /// OAuth authorizations one tenant may have pending. Default: 50.
-    pub max_pending_oauth_sessions_per_tenant: usize,
-    /// Largest connection config, as JSON bytes. Default: 16384.
-    pub max_config_bytes: usize,
-    /// Audit events older than this many days are deleted (0: kept for ever). Default: 365.
-    pub audit_max_age_days: u64,
-    /// Audit events kept per tenant (and in the host's own log); the oldest go first.
-    /// Default: 100000.
-    pub audit_max_events_per_tenant: usize,
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             header_read_timeout_ms: 20_000,
             request_timeout_ms: 60_000,
             max_connections: 1024,
-        }
-    }
-}
-
-impl Default for QuotasConfig {
-    fn default() -> Self {
-        Self {
-            max_connections_per_tenant: 1000,
-            max_cursors_per_connection: 100,
-            max_pending_oauth_sessions_per_tenant: 50,
-            max_config_bytes: 16 << 10,
-            audit_max_age_days: 365,
-            audit_max_events_per_tenant: 100_000,
         }
     }
 }
@@ -514,7 +482,7 @@ impl Default for HostConfig {
             syncs: SyncsConfig::default(),
             webhooks: WebhooksConfig::default(),
             vendor_webhooks: VendorWebhooksConfig::default(),
-            quotas: QuotasConfig::default(),
+            quotas: crate::app::Quotas::default(),
             public_url: None,
             oauth: BTreeMap::new(),
             oauth_refresh_margin_secs: 300,
@@ -600,34 +568,22 @@ impl HostConfig {
         Ok(Some(zeroize::Zeroizing::new(key)))
     }
 
-    /// The HTTP server's limits in force.
-    pub fn server_limits(&self) -> crate::server::ServerLimits {
-        crate::server::ServerLimits {
-            header_read_timeout: Duration::from_millis(self.server.header_read_timeout_ms),
-            max_connections: self.server.max_connections.max(1),
-            ..crate::server::ServerLimits::default()
-        }
-    }
-
-    /// The API's settings in force.
-    pub fn api_settings(&self) -> crate::api::ApiSettings {
-        crate::api::ApiSettings {
+    /// The application's settings in force.
+    pub fn app_settings(&self) -> crate::app::AppSettings {
+        crate::app::AppSettings {
             connect_timeout: Duration::from_millis(self.limits.connect_timeout_ms),
             quotas: self.quotas.clone(),
             metrics_public: self.metrics_public,
             request_timeout: Duration::from_millis(self.server.request_timeout_ms),
-            public_url: self
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", self.listen)),
             mcp_allowed_origins: self.mcp.allowed_origins.clone(),
-            syncs: self.syncs.settings(),
-            webhooks: self.webhooks.settings(),
-            vendor_webhooks: self.vendor_webhooks.settings(),
-            sources: crate::source_limit::SourceRate {
-                per_second: self.limits.unauthenticated_per_second.max(1),
-                burst: self.limits.unauthenticated_burst.max(1),
-            },
+        }
+    }
+
+    /// The per-source limit of the surfaces that need no credentials.
+    pub fn source_rate(&self) -> crate::source_limit::SourceRate {
+        crate::source_limit::SourceRate {
+            per_second: self.limits.unauthenticated_per_second.max(1),
+            burst: self.limits.unauthenticated_burst.max(1),
         }
     }
 

@@ -27,7 +27,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::api::AppState;
+use crate::app::App;
 
 /// What every console answer carries: only the console's own stylesheet and script run (no
 /// inline script, so injected markup cannot execute), forms post only to this origin, and no
@@ -44,7 +44,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 /// The console's routes, merged into the API router.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     let mut router = pages();
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
@@ -55,7 +55,7 @@ pub fn router() -> Router<AppState> {
     router
 }
 
-fn pages() -> Router<AppState> {
+fn pages() -> Router<App> {
     Router::new()
         .route("/console", get(session::home))
         .route(

@@ -13,14 +13,20 @@
 //! - [`config`]: server configuration from file and environment.
 
 pub mod api;
+pub mod app;
 mod background_task;
 pub mod config;
+pub mod connection;
 mod console;
 pub mod credentials;
 pub mod egress;
+pub mod error;
 pub mod loader;
+mod mcp;
+pub mod request_id;
 pub mod runtime;
 mod server;
+pub mod services;
 pub mod source_limit;
 pub mod sql;
 pub mod store;

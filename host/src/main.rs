@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use connector_host::config::{HostConfig, LogFormat};
-use connector_host::{Server, api, open_store};
+use connector_host::{Server, api, app, open_store};
 
 /// Calls allocate and free many short-lived buffers on several threads; mimalloc does that
 /// faster than glibc's malloc (measured by `cargo xtask bench`, see the README).
@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
             command: TenantCommand::Create { id, name },
         } => {
             let store = open_store(&config)?;
-            let tenant = api::create_tenant_in(&store, &id, name.as_deref().unwrap_or(&id), "cli")
+            let tenant = app::tenants::create(&store, &id, name.as_deref().unwrap_or(&id), "cli")
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("created tenant {}", tenant.id);
@@ -163,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
             command: TenantCommand::Key { tenant },
         } => {
             let store = open_store(&config)?;
-            let issued = api::issue_key_in(&store, &tenant, "cli", None)
+            let issued = app::tenants::issue_key(&store, &tenant, "cli", None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             eprintln!(
@@ -177,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
             command: KeysCommand::Rotate,
         } => {
             let store = open_store(&config)?;
-            let report = api::rotate_keys_in(&store, "cli").await?;
+            let report = app::tenants::rotate_keys(&store, "cli").await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -1,3 +1,7 @@
+//! The composition root: reads the configuration, builds the store, runtime, loader, the
+//! shared services, the workers and the application, serves the faces, and stops them all in
+//! order. The only module that stands above every other.
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,16 +18,18 @@ mod http;
 
 pub use http::ServerLimits;
 
-use crate::api::{AppState, AuthSettings, KeyRateLimit, metrics_router, router};
+use crate::api::{metrics_handle, metrics_router, router};
+use crate::app::{App, AuthSettings, KeyRateLimit};
 use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
 use crate::loader::{Loader, PluginDirWatcher};
 use crate::runtime::{CacheKey, Runtime, RuntimeOptions};
+use crate::services::Services;
 use crate::store::{KeyRing, Store};
-use crate::syncs::SyncScheduler;
-use crate::tenant_webhooks::Dispatcher;
-use crate::vendor_webhooks::InboundWorker;
+use crate::syncs::{SyncScheduler, Syncs};
+use crate::tenant_webhooks::{Dispatcher, TenantWebhooks};
+use crate::vendor_webhooks::{InboundWorker, VendorWebhooks};
 
 /// Installs the process-wide rustls crypto provider (ring). Without one, the first HTTPS
 /// request panics. Calling it again is harmless.
@@ -149,6 +155,15 @@ fn spawn_sweeper(
     })
 }
 
+/// The HTTP server's limits in force.
+fn server_limits(config: &HostConfig) -> ServerLimits {
+    ServerLimits {
+        header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
+        max_connections: config.server.max_connections.max(1),
+        ..ServerLimits::default()
+    }
+}
+
 impl Server {
     /// Opens the store, builds the runtime, loads the plugins dir, binds and starts serving.
     pub async fn start(config: HostConfig) -> anyhow::Result<Self> {
@@ -244,23 +259,35 @@ impl Server {
                 audit_max_events_per_tenant: config.quotas.audit_max_events_per_tenant.max(1),
             },
         );
-        let mut settings = config.api_settings();
-        // The bound address, when `listen` asked for any port.
-        settings.public_url = public_url.clone();
-        let state = AppState::new(loader, store.clone(), auth, oauth, refresher, settings);
+        let services = Services::new(
+            loader,
+            store.clone(),
+            oauth,
+            refresher,
+            config.source_rate(),
+            public_url.clone(),
+        );
+        let workers = (
+            Syncs::new(services.clone(), config.syncs.settings()),
+            TenantWebhooks::new(services.clone(), config.webhooks.settings()),
+            VendorWebhooks::new(services.clone(), config.vendor_webhooks.settings()),
+        );
+        let state = App::new(
+            services,
+            workers,
+            auth,
+            metrics_handle(),
+            config.app_settings(),
+        );
         let syncs = if config.syncs.enabled {
-            Some(SyncScheduler::start(
-                state.clone(),
-                state.settings.syncs.clone(),
-                state.background.syncs.clone(),
-            )?)
+            Some(SyncScheduler::start(state.syncs.clone())?)
         } else {
             None
         };
-        let inbound = Some(InboundWorker::start(state.clone(), state.inbound.clone()));
+        let inbound = Some(InboundWorker::start(state.vendor_webhooks.clone()));
         let dispatcher = Some(Dispatcher::start(
             store.clone(),
-            state.settings.webhooks.clone(),
+            (*state.tenant_webhooks.settings).clone(),
             state.background.deliveries.clone(),
         )?);
         let mut metrics_addr = None;
@@ -273,7 +300,7 @@ impl Server {
                 tracing::info!(address = %listener.local_addr()?, "metrics listening");
                 let (stop, stopped) = oneshot::channel::<()>();
                 let app = metrics_router(state.clone());
-                let limits = config.server_limits();
+                let limits = server_limits(&config);
                 let task = tokio::spawn(http::serve(listener, app, limits, stopped));
                 Some((stop, task))
             }
@@ -281,7 +308,7 @@ impl Server {
         };
         let app = router(state);
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, app, config.server_limits(), stopped));
+        let task = tokio::spawn(http::serve(listener, app, server_limits(&config), stopped));
         tracing::info!(%local_addr, "listening");
         let admin_token_file = match token_source {
             AdminTokenSource::File(path) => Some(path),

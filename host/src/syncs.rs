@@ -15,3 +15,30 @@ mod settings;
 pub use manage::{NewSync, SyncPatch, create, delete, load, patch, run_now};
 pub use scheduler::SyncScheduler;
 pub use settings::SyncSettings;
+
+/// What the sync use cases and the scheduler run on: the shared services and the syncs' own
+/// settings.
+#[derive(Clone)]
+pub struct Syncs {
+    services: crate::services::Services,
+    /// `[syncs]` of the configuration.
+    pub settings: std::sync::Arc<SyncSettings>,
+}
+
+impl Syncs {
+    /// The worker over `services` with `settings`.
+    pub fn new(services: crate::services::Services, settings: SyncSettings) -> Self {
+        Self {
+            services,
+            settings: std::sync::Arc::new(settings),
+        }
+    }
+}
+
+impl std::ops::Deref for Syncs {
+    type Target = crate::services::Services;
+
+    fn deref(&self) -> &crate::services::Services {
+        &self.services
+    }
+}

@@ -19,3 +19,30 @@ pub use endpoints::{
     EndpointPatch, NewEndpoint, create, delete, load, patch, replay, rotate_secret, send_test,
 };
 pub use settings::WebhookSettings;
+
+/// What the endpoint use cases and the dispatcher run on: the shared services and the
+/// webhooks' own settings.
+#[derive(Clone)]
+pub struct TenantWebhooks {
+    services: crate::services::Services,
+    /// `[webhooks]` of the configuration.
+    pub settings: std::sync::Arc<WebhookSettings>,
+}
+
+impl TenantWebhooks {
+    /// The worker over `services` with `settings`.
+    pub fn new(services: crate::services::Services, settings: WebhookSettings) -> Self {
+        Self {
+            services,
+            settings: std::sync::Arc::new(settings),
+        }
+    }
+}
+
+impl std::ops::Deref for TenantWebhooks {
+    type Target = crate::services::Services;
+
+    fn deref(&self) -> &crate::services::Services {
+        &self.services
+    }
+}

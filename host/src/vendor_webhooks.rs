@@ -20,3 +20,34 @@ pub use receiver::{APP_ROUTE, Inbound, Received, Refusal, receive};
 pub use registration::{NewWebhook, register, unregister, unregister_all};
 pub use settings::VendorWebhookSettings;
 pub use verify::{VerifyError, verify};
+
+/// What the receiver, the worker and the registration use cases run on: the shared
+/// services, the settings, and the per-route limiter.
+#[derive(Clone)]
+pub struct VendorWebhooks {
+    services: crate::services::Services,
+    /// `[vendor_webhooks]` of the configuration.
+    pub settings: std::sync::Arc<VendorWebhookSettings>,
+    /// The per-route limiter of verified deliveries.
+    pub inbound: std::sync::Arc<Inbound>,
+}
+
+impl VendorWebhooks {
+    /// The worker over `services` with `settings`.
+    pub fn new(services: crate::services::Services, settings: VendorWebhookSettings) -> Self {
+        let inbound = Inbound::new(&settings);
+        Self {
+            services,
+            settings: std::sync::Arc::new(settings),
+            inbound,
+        }
+    }
+}
+
+impl std::ops::Deref for VendorWebhooks {
+    type Target = crate::services::Services;
+
+    fn deref(&self) -> &crate::services::Services {
+        &self.services
+    }
+}

@@ -5,18 +5,18 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::admin::{IssuedKey, issue_key_in};
-use super::auth::{Admin, TenantCaller};
-use super::connections::audit;
 use super::extract::ApiPath;
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
-use crate::store::{ApiKeyRecord, Store};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::audit::audit;
+use crate::app::callers::{Admin, TenantCaller};
+use crate::app::tenants::{self, IssuedKey};
+use crate::store::ApiKeyRecord;
 
 /// `GET /admin/v1/tenants/{tenant}/api-keys`: ids, creation and expiry; never a secret.
 #[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 200, description = "the tenant's keys", body = Success<Vec<ApiKeyRecord>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<Envelope<Vec<ApiKeyRecord>>, ApiError> {
@@ -32,45 +32,19 @@ pub async fn list(
 /// `DELETE /admin/v1/tenants/{tenant}/api-keys/{id}`: the key answers 401 from now on.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{id}", tag = "admin", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "revoked", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    revoke_key_in(&state.store, &tenant, &id, "admin").await?;
+    tenants::revoke_key(&state.store, &tenant, &id, "admin").await?;
     Ok(Envelope::ok(json!({ "id": id, "revoked": true })))
-}
-
-/// Revokes one of a tenant's API keys, audited in the tenant's log (shared by the admin API
-/// and the operator's console).
-pub async fn revoke_key_in(
-    store: &Store,
-    tenant: &str,
-    id: &str,
-    actor: &str,
-) -> Result<(), ApiError> {
-    if !store.revoke_api_key(tenant, id).await? {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("tenant `{tenant}` has no API key `{id}`"),
-        ));
-    }
-    let _ = store
-        .audit(
-            Some(tenant),
-            actor,
-            "api_key.revoke",
-            id,
-            serde_json::Value::Null,
-        )
-        .await;
-    Ok(())
 }
 
 /// `POST /api/v1/api-keys/rotate`: issues a new key for the caller's tenant (same expiry
 /// period, if the calling key had one) and revokes the calling key. The new key is shown once.
 #[utoipa::path(post, path = "/api/v1/api-keys/rotate", tag = "api-keys", responses((status = 201, description = "the new key, shown once; the calling key is revoked", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn rotate(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
 ) -> Result<Envelope<IssuedKey>, ApiError> {
     let Some(old_id) = caller.key_id() else {
@@ -87,7 +61,7 @@ pub async fn rotate(
     let period = old
         .as_ref()
         .and_then(|r| Some(r.expires_at?.saturating_sub(seconds_of(&r.created_at)?)));
-    let issued = issue_key_in(&state.store, &caller.tenant, &caller.actor, period).await?;
+    let issued = tenants::issue_key(&state.store, &caller.tenant, &caller.actor, period).await?;
     state.store.revoke_api_key(&caller.tenant, old_id).await?;
     audit(
         &state,

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use serde::Deserialize;
 
-use super::auth::{Admin, TenantCaller};
 use super::extract::ApiQuery;
 use super::openapi::{ErrorEnvelope, Success};
-use super::views::PageView;
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::{Admin, TenantCaller};
+use crate::connection::views::PageView;
 use crate::store::{AuditEvent, SYSTEM_TENANT};
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -21,7 +21,7 @@ pub struct AuditQuery {
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "the tenant's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
@@ -32,7 +32,7 @@ pub async fn list(
 /// key rotations), oldest first.
 #[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, description = "the host's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn admin_list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
@@ -40,7 +40,7 @@ pub async fn admin_list(
 }
 
 fn page(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     query: AuditQuery,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {

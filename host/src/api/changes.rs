@@ -6,10 +6,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::auth::TenantCaller;
 use super::extract::ApiPath;
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::TenantCaller;
 use crate::store::ChangeEvent;
 
 const CURSOR_PREFIX: &str = "changes:1:";
@@ -50,12 +50,12 @@ fn decode(cursor: &str) -> Result<u64, ApiError> {
 /// `GET .../changes`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/changes", tag = "syncs", params(("id" = String, Path, description = "connection id"), ChangesQuery), responses((status = 200, description = "change events in order", body = Success<ChangesPageView>), (status = 410, description = "CURSOR_EXPIRED: the cursor is older than the retention window", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
     Query(query): Query<ChangesQuery>,
 ) -> Result<Envelope<ChangesPageView>, ApiError> {
-    super::connection_calls::load(&state, &caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id)?;
     let limit = match query.limit.unwrap_or(100) {
         n @ 1..=1000 => n as usize,
         _ => {
@@ -76,7 +76,7 @@ pub async fn list(
                 ));
             }
             if after < floor {
-                let days = state.settings.syncs.changes_retention.as_secs() / 86_400;
+                let days = state.syncs.settings.changes_retention.as_secs() / 86_400;
                 return Err(ApiError::new(
                     ErrorCode::CursorExpired,
                     format!(

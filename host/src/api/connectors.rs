@@ -1,10 +1,10 @@
 use axum::extract::State;
 use serde::Serialize;
 
-use super::auth::TenantCaller;
 use super::extract::ApiPath;
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::TenantCaller;
 use crate::runtime::{CompileSource, ConnectorManifest, Plugin};
 
 /// An installed connector as clients see it.
@@ -39,10 +39,7 @@ impl ConnectorView {
 
 /// `GET /api/v1/connectors`.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors", responses((status = 200, description = "installed connectors", body = Success<Vec<ConnectorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    _caller: TenantCaller,
-) -> Envelope<Vec<ConnectorView>> {
+pub async fn list(State(state): State<App>, _caller: TenantCaller) -> Envelope<Vec<ConnectorView>> {
     Envelope::ok(
         state
             .runtime
@@ -56,7 +53,7 @@ pub async fn list(
 /// `GET /api/v1/connectors/{connector}`.
 #[utoipa::path(get, path = "/api/v1/connectors/{connector}", tag = "connectors", params(("connector" = String, Path)), responses((status = 200, description = "one connector", body = Success<ConnectorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _caller: TenantCaller,
     ApiPath(connector): ApiPath<String>,
 ) -> Result<Envelope<ConnectorView>, ApiError> {

@@ -4,11 +4,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connection_calls;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::TenantCaller;
+use crate::connection;
 
 /// Longest stream name and cursor value.
 const MAX_STREAM: usize = 128;
@@ -45,11 +45,11 @@ fn check_stream(stream: &str) -> Result<(), ApiError> {
 /// `GET .../cursors`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/cursors", tag = "cursors", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "stored sync cursors", body = Success<Vec<CursorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<CursorView>>, ApiError> {
-    connection_calls::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id)?;
     let cursors = state.store.cursors(&caller.tenant, &id)?;
     Ok(Envelope::ok(
         cursors
@@ -62,12 +62,12 @@ pub async fn list(
 /// `GET .../cursors/{stream}`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "one cursor", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, stream)): ApiPath<(String, String)>,
 ) -> Result<Envelope<CursorView>, ApiError> {
     check_stream(&stream)?;
-    connection_calls::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id)?;
     match state.store.cursor(&caller.tenant, &id, &stream)? {
         Some(cursor) => Ok(Envelope::ok(CursorView { stream, cursor })),
         None => Err(ApiError::new(
@@ -80,7 +80,7 @@ pub async fn get(
 /// `PUT .../cursors/{stream}` with `{"cursor": "..."}`.
 #[utoipa::path(put, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), request_body = PutCursor, responses((status = 200, description = "stored", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn put(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, stream)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<PutCursor>,
@@ -92,7 +92,7 @@ pub async fn put(
             format!("cursor is longer than {MAX_VALUE} bytes"),
         ));
     }
-    connection_calls::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id)?;
     let limit = state.settings.quotas.max_cursors_per_connection;
     let exists = state.store.cursor(&caller.tenant, &id, &stream)?.is_some();
     if !exists && state.store.cursor_count(&caller.tenant, &id)? >= limit {
@@ -117,12 +117,12 @@ pub async fn put(
 /// `DELETE .../cursors/{stream}`.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "deleted", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, stream)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     check_stream(&stream)?;
-    connection_calls::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id)?;
     if !state
         .store
         .delete_cursor(&caller.tenant, &id, &stream)

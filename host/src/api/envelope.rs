@@ -4,7 +4,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::request_id;
+use super::served_by;
+use crate::connection::{Answer, ServedBy};
+use crate::request_id;
 
 /// Bytes reserved for an answer before it is written. Default: 8 KiB.
 const INITIAL_BODY_BYTES: usize = 8 << 10;
@@ -13,6 +15,8 @@ const INITIAL_BODY_BYTES: usize = 8 << 10;
 pub struct Envelope<T> {
     pub data: T,
     pub status: StatusCode,
+    /// The plugin version that served the answer, when a plugin did.
+    pub served_by: Option<ServedBy>,
 }
 
 #[derive(Serialize)]
@@ -28,14 +32,31 @@ impl<T: Serialize> Envelope<T> {
         Self {
             data,
             status: StatusCode::OK,
+            served_by: None,
         }
     }
 
     /// 201 Created.
     pub fn created(data: T) -> Self {
         Self {
-            data,
             status: StatusCode::CREATED,
+            ..Self::ok(data)
+        }
+    }
+
+    /// 200 OK with what a plugin answered, naming the version that served it.
+    pub fn served(answer: Answer<T>) -> Self {
+        Self {
+            served_by: Some(answer.served_by),
+            ..Self::ok(answer.value)
+        }
+    }
+
+    /// 201 Created with what a plugin answered, naming the version that served it.
+    pub fn served_created(answer: Answer<T>) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            ..Self::served(answer)
         }
     }
 }
@@ -52,14 +73,20 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
         // few bytes at a time and regrown a dozen times for a page of items.
         let mut bytes = Vec::with_capacity(INITIAL_BODY_BYTES);
         match serde_json::to_writer(&mut bytes, &body) {
-            Ok(()) => (
-                self.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                bytes,
-            )
-                .into_response(),
-            Err(error) => super::error::ApiError::new(
-                super::error::ErrorCode::InternalError,
+            Ok(()) => {
+                let mut response = (
+                    self.status,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+                    .into_response();
+                if let Some(served_by) = &self.served_by {
+                    served_by::annotate(response.headers_mut(), served_by);
+                }
+                response
+            }
+            Err(error) => crate::error::ApiError::new(
+                crate::error::ErrorCode::InternalError,
                 format!("the answer could not be written as JSON: {error}"),
             )
             .into_response(),

@@ -2,7 +2,7 @@ use axum::extract::State;
 use serde_json::json;
 
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "alive", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)))]
@@ -12,9 +12,7 @@ pub async fn healthz() -> Envelope<serde_json::Value> {
 
 /// Readiness: the store answers. Unauthenticated, so it reveals nothing else (no counts).
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "ready", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)))]
-pub async fn readyz(
-    State(state): State<AppState>,
-) -> Result<Envelope<serde_json::Value>, ApiError> {
+pub async fn readyz(State(state): State<App>) -> Result<Envelope<serde_json::Value>, ApiError> {
     state.store.ping().map_err(|e| {
         tracing::error!(error = %e, "store not ready");
         ApiError::new(ErrorCode::InternalError, "store not ready")

@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::auth::Admin;
-use super::{ApiError, AppState};
+use super::{ApiError, App};
+use crate::app::callers::Admin;
 
 /// Latency buckets in seconds, from a cached call (~ms) to a slow vendor (~30 s).
 const BUCKETS: &[f64] = &[
@@ -70,7 +70,7 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 /// `GET /metrics`: needs the admin token unless the operator made it public
 /// (`metrics_public`) or serves it on its own address (`metrics_listen`).
 pub async fn render(
-    State(state): State<AppState>,
+    State(state): State<App>,
     admin: Result<Admin, ApiError>,
 ) -> Result<Response, ApiError> {
     if !state.settings.metrics_public {
@@ -80,7 +80,7 @@ pub async fn render(
 }
 
 /// `GET /metrics` on the operator's own metrics address: no token.
-pub async fn render_open(State(state): State<AppState>) -> Response {
+pub async fn render_open(State(state): State<App>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,

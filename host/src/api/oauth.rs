@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connections::{audit, audit_failure, create_from_oauth};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
-use super::views::ConnectionView;
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::audit::{audit, audit_failure};
+use crate::app::callers::TenantCaller;
+use crate::app::connections::create_from_oauth;
+use crate::connection::views::ConnectionView;
 use crate::credentials::{
     Authorization, AuthorizeRequest, CallbackCaller, OAuthError, StartPage, TokenError,
 };
@@ -103,7 +104,7 @@ impl From<OAuthError> for ApiError {
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
     security(("tenant_key" = [])))]
 pub async fn put_app(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<PutOAuthApp>,
@@ -154,7 +155,7 @@ pub async fn put_app(
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
     security(("tenant_key" = [])))]
 pub async fn authorize(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<AuthorizeBody>,
@@ -162,11 +163,12 @@ pub async fn authorize(
     // The name is checked now, not when the vendor sends the user back with a grant that
     // could then not be kept.
     if let Some(name) = &body.name {
-        super::connections::check_name(name)?;
+        crate::app::connections::check_name(name)?;
     }
     let mut config = body.config;
     if let Some(id) = &body.connection_id {
-        config = super::connections::reconnectable(&state, &caller.tenant, &connector, id, config)?;
+        config =
+            crate::app::connections::reconnectable(&state, &caller.tenant, &connector, id, config)?;
     }
     let authorization = state
         .oauth
@@ -195,7 +197,7 @@ pub struct StartParams {
 /// Anyone can reach the start page and the callback: a source past its allowance gets 429
 /// before any lookup.
 fn admit_source(
-    state: &AppState,
+    state: &App,
     source: Option<std::net::IpAddr>,
     surface: &'static str,
 ) -> Result<(), ApiError> {
@@ -218,7 +220,7 @@ fn admit_source(
     responses((status = 200, description = "an HTML page naming the tenant and connector, with a link to the vendor"),
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<StartParams>,
@@ -308,7 +310,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         (status = 302, description = "redirect to return_to?connection_id=..."),
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
 pub async fn callback_browser(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
@@ -325,7 +327,7 @@ pub async fn callback_browser(
         (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
     security(("tenant_key" = [])))]
 pub async fn callback_client(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiJson(params): ApiJson<CallbackParams>,
 ) -> Result<Response, ApiError> {
@@ -333,7 +335,7 @@ pub async fn callback_client(
 }
 
 async fn complete(
-    state: &AppState,
+    state: &App,
     params: CallbackParams,
     caller: CallbackCaller<'_>,
 ) -> Result<Response, ApiError> {
@@ -371,7 +373,7 @@ async fn complete(
 }
 
 async fn finish(
-    state: &AppState,
+    state: &App,
     params: &CallbackParams,
     caller: CallbackCaller<'_>,
 ) -> Result<Response, ApiError> {

@@ -6,10 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
-use super::auth::Admin;
 use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::Admin;
 use crate::loader::{LoadFailure, LoadRequest};
 use crate::runtime::{CompileSource, LoadError, Plugin, PluginOrigin, RegistryError};
 
@@ -79,7 +79,7 @@ impl PluginView {
         }
     }
 
-    fn of_slot(state: &AppState, id: &str) -> Self {
+    fn of_slot(state: &App, id: &str) -> Self {
         let slot = state.runtime.slot(id).unwrap_or_default();
         Self::of(id, slot.current.as_deref(), slot.previous.as_deref())
     }
@@ -87,7 +87,7 @@ impl PluginView {
 
 /// `GET /admin/v1/plugins`.
 #[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", responses((status = 200, description = "every plugin id with its current and previous versions", body = Success<Vec<PluginView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Envelope<Vec<PluginView>> {
+pub async fn list(State(state): State<App>, _admin: Admin) -> Envelope<Vec<PluginView>> {
     Envelope::ok(
         state
             .runtime
@@ -101,7 +101,7 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Envelope<Vec<
 /// `GET /admin/v1/plugins/{id}`.
 #[utoipa::path(get, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<PluginView>, ApiError> {
@@ -142,7 +142,7 @@ pub struct UploadQuery {
 /// compiled, smoke-tested and swapped in; calls in flight finish on the old version.
 #[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn upload(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<UploadQuery>,
@@ -206,7 +206,7 @@ pub async fn upload(
 /// `POST /admin/v1/plugins/{id}/rollback`: serve the previous version again.
 #[utoipa::path(post, path = "/admin/v1/plugins/{id}/rollback", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after the rollback", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn rollback(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<PluginView>, ApiError> {
@@ -222,7 +222,7 @@ pub async fn rollback(
 /// `NOT_CONNECTED` until it is loaded again; a rollback brings the unloaded version back.
 #[utoipa::path(delete, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after unloading", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
 pub async fn unload(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<PluginView>, ApiError> {

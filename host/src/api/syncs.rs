@@ -5,11 +5,11 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope};
+use super::{ApiError, App, Envelope};
+use crate::app::audit::audit;
+use crate::app::callers::TenantCaller;
 use crate::store::{RunRecord, SyncRecord, rfc3339_of_ms};
 use crate::syncs::{self, NewSync, SyncPatch};
 
@@ -69,12 +69,19 @@ pub struct RunsPage {
 /// `POST .../syncs`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), request_body = NewSync, responses((status = 201, description = "the sync, due at once unless paused", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewSync>,
 ) -> Result<Envelope<SyncView>, ApiError> {
-    let sync = syncs::create(&state, &state.background.syncs, &caller.tenant, &id, body).await?;
+    let sync = syncs::create(
+        &state.syncs,
+        &state.background.syncs,
+        &caller.tenant,
+        &id,
+        body,
+    )
+    .await?;
     audit(
         &state,
         &caller,
@@ -89,11 +96,11 @@ pub async fn create(
 /// `GET .../syncs`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's syncs", body = Success<Vec<SyncView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<SyncView>>, ApiError> {
-    super::connection_calls::load(&state, &caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id)?;
     let syncs = state.store.syncs_of(&caller.tenant, &id)?;
     Ok(Envelope::ok(syncs.into_iter().map(Into::into).collect()))
 }
@@ -101,25 +108,25 @@ pub async fn list(
 /// `GET .../syncs/{sid}`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "one sync", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
     Ok(Envelope::ok(
-        syncs::load(&state, &caller.tenant, &id, &sid)?.into(),
+        syncs::load(&state.syncs, &caller.tenant, &id, &sid)?.into(),
     ))
 }
 
 /// `PATCH .../syncs/{sid}`: interval, full-pass interval, `paused`.
 #[utoipa::path(patch, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), request_body = SyncPatch, responses((status = 200, description = "the sync", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn patch(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<SyncPatch>,
 ) -> Result<Envelope<SyncView>, ApiError> {
     let sync = syncs::patch(
-        &state,
+        &state.syncs,
         &state.background.syncs,
         &caller.tenant,
         &id,
@@ -140,7 +147,7 @@ pub async fn patch(
 
 /// Pauses or resumes a sync (the pause and resume routes).
 async fn set_paused(
-    state: &AppState,
+    state: &App,
     caller: &TenantCaller,
     id: &str,
     sid: &str,
@@ -151,7 +158,7 @@ async fn set_paused(
         ..SyncPatch::default()
     };
     let sync = syncs::patch(
-        state,
+        &state.syncs,
         &state.background.syncs,
         &caller.tenant,
         id,
@@ -166,7 +173,7 @@ async fn set_paused(
 /// `POST .../syncs/{sid}/pause`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/pause", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, paused", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn pause(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
@@ -176,7 +183,7 @@ pub async fn pause(
 /// `POST .../syncs/{sid}/resume`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/resume", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, resumed", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn resume(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
@@ -186,12 +193,20 @@ pub async fn resume(
 /// `POST .../syncs/{sid}/run`: due now.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/run", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 202, description = "the sync, due now", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn run(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
-    let sync = syncs::run_now(&state, &state.background.syncs, &caller.tenant, &id, &sid).await?;
+    let sync = syncs::run_now(
+        &state.syncs,
+        &state.background.syncs,
+        &caller.tenant,
+        &id,
+        &sid,
+    )
+    .await?;
     Ok(Envelope {
+        served_by: None,
         data: sync.into(),
         status: axum::http::StatusCode::ACCEPTED,
     })
@@ -200,11 +215,11 @@ pub async fn run(
 /// `DELETE .../syncs/{sid}`.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "deleted; its changes stay in the feed", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    syncs::delete(&state, &caller.tenant, &id, &sid).await?;
+    syncs::delete(&state.syncs, &caller.tenant, &id, &sid).await?;
     audit(
         &state,
         &caller,
@@ -219,13 +234,13 @@ pub async fn delete(
 /// `GET .../syncs/{sid}/runs`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}/runs", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id"), RunsQuery), responses((status = 200, description = "runs, newest first", body = Success<RunsPage>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn runs(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, sid)): ApiPath<(String, String)>,
     Query(query): Query<RunsQuery>,
 ) -> Result<Envelope<RunsPage>, ApiError> {
-    let sync = syncs::load(&state, &caller.tenant, &id, &sid)?;
-    let limit = super::unified::limit(query.limit)? as usize;
+    let sync = syncs::load(&state.syncs, &caller.tenant, &id, &sid)?;
+    let limit = crate::app::resources::limit(query.limit)? as usize;
     let entries = state.store.runs(&sync, query.cursor.as_deref(), limit)?;
     let next_cursor = (entries.len() == limit)
         .then(|| entries.last().map(|r| r.id.clone()))

@@ -5,11 +5,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connections::audit;
 use super::extract::ApiJson;
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::audit::audit;
+use crate::app::callers::TenantCaller;
 
 /// Most origins one tenant may register.
 const MAX_REDIRECT_ORIGINS: usize = 20;
@@ -26,7 +26,7 @@ pub struct TenantSettings {
 /// `GET /api/v1/settings`.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, description = "the tenant's settings", body = Success<TenantSettings>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
 ) -> Result<Envelope<TenantSettings>, ApiError> {
     let tenant = state
@@ -41,7 +41,7 @@ pub async fn get(
 /// `PUT /api/v1/settings`: replaces the settings.
 #[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = TenantSettings, responses((status = 200, description = "stored", body = Success<TenantSettings>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn put(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiJson(body): ApiJson<TenantSettings>,
 ) -> Result<Envelope<TenantSettings>, ApiError> {

@@ -1,23 +1,16 @@
-//! Agent tools: a tenant's connections as a catalogue of typed tools (`jira.search`,
-//! `jira.create_comment`, `jira.transition_issue`, ...) and a way to call them. The REST
-//! routes here and the MCP server (`mcp.rs`) share the catalogue and the invocation path,
-//! which runs the same use cases as the REST resources and actions.
-
-mod catalogue;
-mod invocation;
-mod unified_tools;
+//! Agent tools over REST: `GET /api/v1/tools` lists the caller's catalogue,
+//! `POST /api/v1/tools/invoke` runs one (the use cases are `app::tools`).
 
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView};
-pub use invocation::{ToolError, ToolResult, Via, invoke};
+use crate::app::tools::{CONNECTION_ARGUMENT, Catalogue, ToolResult, ToolView, Via, invoke};
 
-use super::auth::TenantCaller;
 use super::extract::{ApiJson, ApiQuery};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::callers::TenantCaller;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -48,7 +41,7 @@ pub struct InvokeTool {
 /// `GET /api/v1/tools`: the caller's tools, in a stable order.
 #[utoipa::path(get, path = "/api/v1/tools", tag = "tools", params(ToolsQuery), responses((status = 200, description = "the tenant's tools", body = Success<Vec<ToolView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiQuery(query): ApiQuery<ToolsQuery>,
 ) -> Result<Envelope<Vec<ToolView>>, ApiError> {
@@ -61,7 +54,7 @@ pub async fn list(
 /// before any plugin runs. Never retried by the host.
 #[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn invoke_tool(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiJson(body): ApiJson<InvokeTool>,
 ) -> Result<Envelope<ToolResult>, ApiError> {
@@ -89,6 +82,6 @@ pub async fn invoke_tool(
     }
     invoke(&state, &caller, None, &body.tool, arguments, Via::Rest)
         .await
-        .map(Envelope::ok)
+        .map(Envelope::served)
         .map_err(ApiError::from)
 }

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::audit::audit;
+use crate::app::callers::TenantCaller;
 use crate::source_limit::PeerAddr;
 use crate::store::WebhookRegistration;
 use crate::vendor_webhooks::{self, NewWebhook, Refusal};
@@ -68,7 +68,7 @@ fn refusal(error: Refusal) -> ApiError {
 /// `POST /webhooks/v1/{connector}/{route}`: a vendor's delivery.
 #[utoipa::path(post, path = "/webhooks/v1/{connector}/{route}", tag = "webhooks", params(("connector" = String, Path), ("route" = String, Path, description = "the registration's route token, or `app` for app-signed vendors")), request_body(content = String, description = "the payload as the vendor signed it", content_type = "application/json"), responses((status = 200, description = "verified and processed (or the vendor's expected reply)"), (status = 202, description = "verified and queued"), (status = 401, description = "UNAUTHORIZED: missing, wrong or stale signature", body = ErrorEnvelope), (status = 404, description = "unknown connector or route (also for a path the host could not have handed out)", body = ErrorEnvelope), (status = 413, description = "body too large", body = ErrorEnvelope), (status = 429, description = "too many requests from this address, or too many verified deliveries on this route", body = ErrorEnvelope)))]
 pub async fn receive(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PeerAddr(source): PeerAddr,
     Path((connector, route)): Path<(String, String)>,
     headers: HeaderMap,
@@ -80,9 +80,16 @@ pub async fn receive(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let received = vendor_webhooks::receive(&state, source, &connector, &route, pairs, &body)
-        .await
-        .map_err(refusal)?;
+    let received = vendor_webhooks::receive(
+        &state.vendor_webhooks,
+        source,
+        &connector,
+        &route,
+        pairs,
+        &body,
+    )
+    .await
+    .map_err(refusal)?;
     let status = StatusCode::from_u16(received.status).unwrap_or(StatusCode::OK);
     let content_type = HeaderValue::from_str(&received.content_type)
         .unwrap_or(HeaderValue::from_static("application/json"));
@@ -97,12 +104,13 @@ pub async fn receive(
 /// `POST /api/v1/connections/{id}/webhooks`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), request_body = NewWebhook, responses((status = 201, description = "the subscription, created at the vendor", body = Success<WebhookView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewWebhook>,
 ) -> Result<Envelope<WebhookView>, ApiError> {
-    let registration = vendor_webhooks::register(&state, &caller.tenant, &id, body).await?;
+    let registration =
+        vendor_webhooks::register(&state.vendor_webhooks, &caller.tenant, &id, body).await?;
     audit(
         &state,
         &caller,
@@ -117,11 +125,11 @@ pub async fn register(
 /// `GET /api/v1/connections/{id}/webhooks`.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's vendor-side subscriptions", body = Success<Vec<WebhookView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<WebhookView>>, ApiError> {
-    super::connection_calls::load(&state, &caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id)?;
     let registrations = state.store.registrations(&caller.tenant, &id)?;
     Ok(Envelope::ok(
         registrations.into_iter().map(Into::into).collect(),
@@ -131,11 +139,11 @@ pub async fn list(
 /// `DELETE /api/v1/connections/{id}/webhooks/{wid}`.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}/webhooks/{wid}", tag = "webhooks", params(("id" = String, Path, description = "connection id"), ("wid" = String, Path, description = "webhook id")), responses((status = 200, description = "removed at the vendor and here", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn unregister(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    vendor_webhooks::unregister(&state, &caller.tenant, &id, &wid).await?;
+    vendor_webhooks::unregister(&state.vendor_webhooks, &caller.tenant, &id, &wid).await?;
     audit(
         &state,
         &caller,

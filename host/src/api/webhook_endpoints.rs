@@ -6,11 +6,11 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::TenantCaller;
-use super::connections::audit;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{ErrorEnvelope, Success};
-use super::{ApiError, AppState, Envelope, ErrorCode};
+use super::{ApiError, App, Envelope, ErrorCode};
+use crate::app::audit::audit;
+use crate::app::callers::TenantCaller;
 use crate::store::{
     DeliveryAttempt, DeliveryRecord, DeliveryStatus, EndpointRecord, EventType, rfc3339_of_ms,
 };
@@ -106,11 +106,12 @@ pub struct DeliveriesPage {
 /// `POST /api/v1/webhook-endpoints`.
 #[utoipa::path(post, path = "/api/v1/webhook-endpoints", tag = "webhooks", request_body = NewEndpoint, responses((status = 201, description = "the endpoint with its secret, shown once", body = Success<EndpointView>), (status = 403, description = "EGRESS_DENIED: the URL resolves to a refused address", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiJson(body): ApiJson<NewEndpoint>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
-    let (endpoint, secret) = tenant_webhooks::create(&state, &caller.tenant, body).await?;
+    let (endpoint, secret) =
+        tenant_webhooks::create(&state.tenant_webhooks, &caller.tenant, body).await?;
     audit(
         &state,
         &caller,
@@ -125,7 +126,7 @@ pub async fn create(
 /// `GET /api/v1/webhook-endpoints`.
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "webhooks", responses((status = 200, description = "the tenant's endpoints", body = Success<Vec<EndpointView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
 ) -> Result<Envelope<Vec<EndpointView>>, ApiError> {
     let endpoints = state.store.endpoints(&caller.tenant)?;
@@ -140,7 +141,7 @@ pub async fn list(
 /// `GET /api/v1/webhook-endpoints/{eid}`.
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "one endpoint", body = Success<EndpointView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
@@ -151,12 +152,13 @@ pub async fn get(
 /// `PATCH /api/v1/webhook-endpoints/{eid}`.
 #[utoipa::path(patch, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), request_body = EndpointPatch, responses((status = 200, description = "the endpoint", body = Success<EndpointView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn patch(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
     ApiJson(body): ApiJson<EndpointPatch>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
-    let endpoint = tenant_webhooks::patch(&state, &caller.tenant, &eid, body).await?;
+    let endpoint =
+        tenant_webhooks::patch(&state.tenant_webhooks, &caller.tenant, &eid, body).await?;
     audit(
         &state,
         &caller,
@@ -171,11 +173,11 @@ pub async fn patch(
 /// `DELETE /api/v1/webhook-endpoints/{eid}`.
 #[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "deleted with its secrets and deliveries", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    tenant_webhooks::delete(&state, &caller.tenant, &eid).await?;
+    tenant_webhooks::delete(&state.tenant_webhooks, &caller.tenant, &eid).await?;
     audit(
         &state,
         &caller,
@@ -190,11 +192,12 @@ pub async fn delete(
 /// `POST /api/v1/webhook-endpoints/{eid}/rotate-secret`.
 #[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/rotate-secret", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "the new secret; deliveries carry both signatures until `previous_valid_until`", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn rotate(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
-    let (secret, until) = tenant_webhooks::rotate_secret(&state, &caller.tenant, &eid).await?;
+    let (secret, until) =
+        tenant_webhooks::rotate_secret(&state.tenant_webhooks, &caller.tenant, &eid).await?;
     audit(
         &state,
         &caller,
@@ -211,14 +214,19 @@ pub async fn rotate(
 /// `POST /api/v1/webhook-endpoints/{eid}/test`.
 #[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/test", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 202, description = "a `webhook.test` delivery, queued", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn test(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<DeliveryView>, ApiError> {
-    let record =
-        tenant_webhooks::send_test(&state, &state.background.deliveries, &caller.tenant, &eid)
-            .await?;
+    let record = tenant_webhooks::send_test(
+        &state.tenant_webhooks,
+        &state.background.deliveries,
+        &caller.tenant,
+        &eid,
+    )
+    .await?;
     Ok(Envelope {
+        served_by: None,
         data: record.into(),
         status: axum::http::StatusCode::ACCEPTED,
     })
@@ -227,13 +235,13 @@ pub async fn test(
 /// `GET /api/v1/webhook-endpoints/{eid}/deliveries`.
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), DeliveriesQuery), responses((status = 200, description = "deliveries, newest first, with every attempt", body = Success<DeliveriesPage>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn deliveries(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Envelope<DeliveriesPage>, ApiError> {
     tenant_webhooks_load(&state, &caller, &eid)?;
-    let limit = super::unified::limit(query.limit)? as usize;
+    let limit = crate::app::resources::limit(query.limit)? as usize;
     let entries = state
         .store
         .deliveries(&caller.tenant, &eid, query.cursor.as_deref(), limit)?;
@@ -249,7 +257,7 @@ pub async fn deliveries(
 /// `GET /api/v1/webhook-endpoints/{eid}/deliveries/{did}`.
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 200, description = "one delivery", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn delivery(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((eid, did)): ApiPath<(String, String)>,
 ) -> Result<Envelope<DeliveryView>, ApiError> {
@@ -264,12 +272,12 @@ pub async fn delivery(
 /// `POST /api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay`.
 #[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 202, description = "queued again with the same webhook-id", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
 pub async fn replay(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: TenantCaller,
     ApiPath((eid, did)): ApiPath<(String, String)>,
 ) -> Result<Envelope<DeliveryView>, ApiError> {
     let record = tenant_webhooks::replay(
-        &state,
+        &state.tenant_webhooks,
         &state.background.deliveries,
         &caller.tenant,
         &eid,
@@ -285,15 +293,16 @@ pub async fn replay(
     )
     .await;
     Ok(Envelope {
+        served_by: None,
         data: record.into(),
         status: axum::http::StatusCode::ACCEPTED,
     })
 }
 
 fn tenant_webhooks_load(
-    state: &AppState,
+    state: &App,
     caller: &TenantCaller,
     eid: &str,
 ) -> Result<EndpointRecord, ApiError> {
-    tenant_webhooks::load(state, &caller.tenant, eid)
+    tenant_webhooks::load(&state.tenant_webhooks, &caller.tenant, eid)
 }

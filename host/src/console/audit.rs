@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, page};
 use super::session::ConsoleUser;
-use crate::api::AppState;
+use crate::app::App;
 use crate::store::AuditEvent;
 
 /// Events on a page.
@@ -23,7 +23,7 @@ pub struct AfterQuery {
 
 /// One page of `tenant`'s log (`SYSTEM_TENANT` for the host's), and the `after` of the next.
 pub fn events_page(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     query: &AfterQuery,
 ) -> Result<(Vec<AuditEvent>, Option<u64>), ConsoleError> {
@@ -73,7 +73,7 @@ pub fn events_table(events: &[AuditEvent], next: Option<u64>, base: &str) -> Mar
 
 /// `GET /console/audit`: the tenant's audit log.
 pub async fn tenant_log(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, ConsoleError> {

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, page};
 use super::session::ConsoleUser;
-use crate::api::AppState;
-use crate::api::unified::{
+use crate::app::App;
+use crate::app::resources::{
     self, ContainersQuery, CreateComment, ItemsQuery, PageQuery, SearchQuery,
 };
 
@@ -39,14 +39,14 @@ fn segment(text: &str) -> String {
 
 /// `GET /console/connections/{id}`: containers.
 pub async fn containers(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(id): Path<String>,
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id)?;
-    let listing = unified::list_containers(
+    let listing = resources::list_containers(
         &state,
         &user.tenant,
         &id,
@@ -57,7 +57,8 @@ pub async fn containers(
         },
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .value;
     let base = format!("/console/connections/{}", segment(&id));
     Ok(page(
         &connection.name,
@@ -88,14 +89,14 @@ pub async fn containers(
 
 /// `GET /console/connections/{id}/containers/{container}`: items.
 pub async fn items(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, container)): Path<(String, String)>,
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id)?;
-    let listing = unified::list_items(
+    let listing = resources::list_items(
         &state,
         &user.tenant,
         &id,
@@ -107,7 +108,8 @@ pub async fn items(
         },
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .value;
     let connection_base = format!("/console/connections/{}", segment(&id));
     let base = format!("{connection_base}/containers/{}", segment(&container));
     Ok(page(
@@ -154,14 +156,14 @@ pub struct SearchParams {
 
 /// `GET /console/connections/{id}/search?q=`: items matching, in the connector's own search.
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(id): Path<String>,
     Query(params): Query<SearchParams>,
 ) -> Result<Markup, ConsoleError> {
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id)?;
-    let found = unified::search_items(
+    let found = resources::search_items(
         &state,
         &user.tenant,
         &id,
@@ -172,7 +174,8 @@ pub async fn search(
         },
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .value;
     let connection_base = format!("/console/connections/{}", segment(&id));
     Ok(page(
         "Search",
@@ -204,21 +207,21 @@ pub struct NewItemForm {
 
 /// `POST /console/connections/{id}/containers/{container}/items`.
 pub async fn create_item(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, container)): Path<(String, String)>,
     Form(form): Form<NewItemForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     user.connection(&state, &id)?;
     let body = (!form.body.trim().is_empty()).then_some(form.body);
-    let created = unified::create_item(
+    let created = resources::create_item(
         &state,
         &user.tenant,
         &id,
         container,
-        unified::CreateItem {
+        resources::CreateItem {
             title: form.title,
             body,
             body_format: Default::default(),
@@ -231,23 +234,24 @@ pub async fn create_item(
     Ok(Redirect::to(&format!(
         "/console/connections/{}/items/{}",
         segment(&id),
-        segment(&created.id)
+        segment(&created.value.id)
     ))
     .into_response())
 }
 
 /// `GET /console/connections/{id}/items/{item}`: the item, its comments, and a comment form.
 pub async fn item(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Markup, ConsoleError> {
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id)?;
-    let found = unified::read_item(&state, &user.tenant, &id, item.clone(), false)
+    let found = resources::read_item(&state, &user.tenant, &id, item.clone(), false)
         .await
-        .map_err(fail)?;
-    let comments = unified::list_comments(
+        .map_err(fail)?
+        .value;
+    let comments = resources::list_comments(
         &state,
         &user.tenant,
         &id,
@@ -258,7 +262,8 @@ pub async fn item(
         },
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .value;
     let connection_base = format!("/console/connections/{}", segment(&id));
     let here = format!("{connection_base}/items/{}", segment(&item));
     Ok(page(
@@ -307,15 +312,15 @@ pub struct CommentForm {
 
 /// `POST /console/connections/{id}/items/{item}/comments`.
 pub async fn add_comment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, item)): Path<(String, String)>,
     Form(form): Form<CommentForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
-    let fail = |e: crate::api::ApiError| ConsoleError::from(e).for_user(&user);
+    let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     user.connection(&state, &id)?;
-    unified::create_comment(
+    resources::create_comment(
         &state,
         &user.tenant,
         &id,

@@ -15,11 +15,11 @@ use serde_json::{Map, Value, json};
 
 use super::layout::{ConsoleError, alert, page};
 use super::session::ConsoleUser;
-use crate::api::AppState;
+use crate::app::App;
 use crate::runtime::{ConnectorManifest, CredentialKindManifest};
 
 /// `GET /console/connectors`.
-pub async fn catalogue(State(state): State<AppState>, user: ConsoleUser) -> Markup {
+pub async fn catalogue(State(state): State<App>, user: ConsoleUser) -> Markup {
     let mut plugins = state.runtime.plugins();
     plugins.sort_by(|a, b| a.manifest.display_name.cmp(&b.manifest.display_name));
     page(
@@ -197,7 +197,7 @@ fn form_markup(
 }
 
 fn manifest_of(
-    state: &AppState,
+    state: &App,
     user: &ConsoleUser,
     connector: &str,
 ) -> Result<ConnectorManifest, ConsoleError> {
@@ -216,7 +216,7 @@ fn manifest_of(
 
 /// `GET /console/connectors/{connector}/connect`.
 pub async fn form(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(connector): Path<String>,
 ) -> Result<Markup, ConsoleError> {
@@ -302,7 +302,7 @@ fn create_body(
 
 /// `POST /console/connectors/{connector}/connect`.
 pub async fn submit(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(connector): Path<String>,
     Form(values): Form<BTreeMap<String, String>>,
@@ -337,7 +337,7 @@ pub async fn submit(
             ));
         }
     };
-    match crate::api::connections::create_connection(&state, &user.caller(), create).await {
+    match crate::app::connections::create(&state, &user.caller(), create).await {
         Ok(record) => {
             Ok(Redirect::to(&format!("/console/connections/{}", record.id)).into_response())
         }
@@ -351,18 +351,18 @@ pub async fn submit(
 /// `POST /console/connectors/{connector}/oauth`: starts the host's OAuth flow and sends the
 /// browser to its start page; the callback lands back on `/console/oauth/landed`.
 pub async fn submit_oauth(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(connector): Path<String>,
     Form(values): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(values.get("csrf").map(String::as_str).unwrap_or_default())?;
     let manifest = manifest_of(&state, &user, &connector)?;
-    let fail = |error: crate::api::ApiError| ConsoleError::from(error).for_user(&user);
+    let fail = |error: crate::error::ApiError| ConsoleError::from(error).for_user(&user);
     let reconnect = values.get("reconnect").filter(|id| !id.is_empty()).cloned();
     let config = match &reconnect {
         // A reconnect keeps the connection's own config.
-        Some(id) => crate::api::connections::reconnectable(
+        Some(id) => crate::app::connections::reconnectable(
             &state,
             &user.tenant,
             &connector,
@@ -384,7 +384,7 @@ pub async fn submit_oauth(
             redirect_uri: None,
             return_to: Some(format!(
                 "{}/console/oauth/landed",
-                state.settings.public_url.trim_end_matches('/')
+                state.public_url.trim_end_matches('/')
             )),
             name: None,
             auth_method: values.get("auth_method").cloned(),

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::layout::{ConsoleError, page};
 use super::session::{ConsoleUser, CsrfForm};
-use crate::api::AppState;
+use crate::app::App;
 use crate::store::ConnectionStatus;
 
 fn status_text(status: ConnectionStatus) -> &'static str {
@@ -23,7 +23,7 @@ fn status_text(status: ConnectionStatus) -> &'static str {
 
 /// `GET /console/connections`.
 pub async fn dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
 ) -> Result<Markup, ConsoleError> {
     let mut connections = state
@@ -79,13 +79,13 @@ pub async fn dashboard(
 
 /// `POST /console/connections/{id}/delete`.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
-    crate::api::connections::remove(&state, &user.caller(), &id)
+    crate::app::connections::remove(&state, &user.caller(), &id)
         .await
         .map_err(|e| ConsoleError::from(e).for_user(&user))?;
     Ok(Redirect::to("/console/connections").into_response())

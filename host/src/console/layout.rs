@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::ConsoleUser;
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// A whole page; signed in, the tenant's navigation heads it.
 pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {

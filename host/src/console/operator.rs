@@ -21,7 +21,7 @@ use super::session::{
     ConsoleUser, CsrfForm, MAX_SESSIONS_PER_TENANT, cookie, digest, random_token, sign_in_allowed,
     stored_session,
 };
-use crate::api::AppState;
+use crate::app::App;
 use crate::credentials::unix_now;
 use crate::source_limit::PeerAddr;
 use crate::store::ConsoleSession;
@@ -38,7 +38,7 @@ const OPERATOR_MAX_SECS: u64 = 8 * 3600;
 /// What an operator session is bound to: a fingerprint of the admin token in force when it
 /// signed in (a digest of its digest, so the store never holds anything that opens the admin
 /// API). A restart with a new admin token ends every operator session signed in with the old.
-fn token_generation(state: &AppState) -> String {
+fn token_generation(state: &App) -> String {
     use sha2::Digest as _;
     let mut hasher = sha2::Sha256::new();
     hasher.update(b"connector-host operator console session\0");
@@ -47,7 +47,7 @@ fn token_generation(state: &AppState) -> String {
 }
 
 /// The operator's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/console/operator", get(home))
         .route("/console/operator/sign-in", post(sign_in))
@@ -99,7 +99,7 @@ impl ConsoleOperator {
     }
 }
 
-fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleOperator> {
+fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleOperator> {
     let now = unix_now();
     let (session, digest) = stored_session(state, headers, now)?;
     if session.tenant != OPERATOR || session.key_id != token_generation(state) {
@@ -118,10 +118,10 @@ fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleOperator> {
     }))
 }
 
-impl FromRequestParts<AppState> for ConsoleOperator {
+impl FromRequestParts<App> for ConsoleOperator {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Response> {
         current(state, &parts.headers)
             .ok_or_else(|| Redirect::to("/console/operator").into_response())
     }
@@ -166,7 +166,7 @@ fn sign_in_markup(message: Option<&str>) -> Markup {
 }
 
 /// `GET /console/operator`.
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn home(State(state): State<App>, headers: HeaderMap) -> Response {
     match current(&state, &headers) {
         Some(_) => Redirect::to("/console/operator/plugins").into_response(),
         None => sign_in_markup(None).into_response(),
@@ -180,14 +180,16 @@ struct TokenForm {
 
 /// `POST /console/operator/sign-in`.
 async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
     sign_in_allowed(&state, source, &headers, "operator_sign_in")?;
-    if !crate::api::auth::digests_equal(&digest(form.token.trim()), &state.auth.admin_token_sha256)
-    {
+    if !crate::app::callers::digests_equal(
+        &digest(form.token.trim()),
+        &state.auth.admin_token_sha256,
+    ) {
         crate::source_limit::refused(&state.refusal_log, "operator_sign_in", "bad_token");
         return Ok((
             StatusCode::UNAUTHORIZED,
@@ -233,7 +235,7 @@ async fn sign_in(
 
 /// `POST /console/operator/sign-out`.
 async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
@@ -247,7 +249,7 @@ async fn sign_out(
 
 /// Audits an operator's sign-out as `action` in the host log, then clears the cookie and
 /// sends the browser to the sign-in page.
-async fn signed_out(state: &AppState, action: &str, details: serde_json::Value) -> Response {
+async fn signed_out(state: &App, action: &str, details: serde_json::Value) -> Response {
     let _ = state
         .store
         .audit(None, ACTOR, action, OPERATOR, details)
@@ -265,7 +267,7 @@ async fn signed_out(state: &AppState, action: &str, details: serde_json::Value) 
 /// `POST /console/operator/sessions/end`: ends every operator session, this one included (a
 /// browser left signed in elsewhere, a token that may have been seen); audited.
 async fn end_sessions(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use super::layout::{ConsoleError, alert, page};
-use crate::api::AppState;
+use crate::app::App;
 use crate::credentials::unix_now;
 use crate::source_limit::PeerAddr;
 use crate::store::ConsoleSession;
@@ -33,7 +33,7 @@ pub(super) const MAX_SESSIONS_PER_TENANT: usize = 20;
 /// then that the form was posted from this console (403). Each refusal is counted on
 /// `surface`.
 pub(super) fn sign_in_allowed(
-    state: &AppState,
+    state: &App,
     source: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     surface: &'static str,
@@ -89,8 +89,8 @@ impl ConsoleUser {
     }
 
     /// The caller as the API's use cases take it.
-    pub fn caller(&self) -> crate::api::auth::TenantCaller {
-        crate::api::auth::TenantCaller {
+    pub fn caller(&self) -> crate::app::callers::TenantCaller {
+        crate::app::callers::TenantCaller {
             tenant: self.tenant.clone(),
             actor: self.actor(),
         }
@@ -99,16 +99,16 @@ impl ConsoleUser {
     /// The tenant's connection `id`, or the API's 404 as a page in the signed-in frame.
     pub fn connection(
         &self,
-        state: &AppState,
+        state: &App,
         id: &str,
     ) -> Result<crate::store::ConnectionRecord, ConsoleError> {
-        crate::api::connection_calls::load(state, &self.tenant, id)
+        crate::connection::load(state, &self.tenant, id)
             .map_err(|e| ConsoleError::from(e).for_user(self))
     }
 
     /// Refuses a form whose CSRF token is not this session's (403).
     pub fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
-        let same = crate::api::auth::digests_equal(&digest(&self.csrf), &digest(presented));
+        let same = crate::app::callers::digests_equal(&digest(&self.csrf), &digest(presented));
         if same && !presented.is_empty() {
             Ok(())
         } else {
@@ -147,7 +147,7 @@ pub(super) fn random_token() -> Result<String, ConsoleError> {
 /// The unexpired stored session a request's cookie names, with the cookie token's digest
 /// (tenant and operator sessions alike).
 pub(super) fn stored_session(
-    state: &AppState,
+    state: &App,
     headers: &HeaderMap,
     now: u64,
 ) -> Option<(ConsoleSession, [u8; 32])> {
@@ -157,7 +157,7 @@ pub(super) fn stored_session(
 }
 
 /// The session of a request, if it is live and its API key still valid.
-fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleUser> {
+fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleUser> {
     let now = unix_now();
     let (session, digest) = stored_session(state, headers, now)?;
     let key_live = state
@@ -174,17 +174,17 @@ fn current(state: &AppState, headers: &HeaderMap) -> Option<ConsoleUser> {
     })
 }
 
-impl FromRequestParts<AppState> for ConsoleUser {
+impl FromRequestParts<App> for ConsoleUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Response> {
         current(state, &parts.headers)
             .ok_or_else(|| Redirect::to("/console/sign-in").into_response())
     }
 }
 
-pub(super) fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
-    let secure = if state.settings.public_url.starts_with("https://") {
+pub(super) fn cookie(state: &App, value: &str, max_age: u64) -> String {
+    let secure = if state.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -193,7 +193,7 @@ pub(super) fn cookie(state: &AppState, value: &str, max_age: u64) -> String {
 }
 
 /// `GET /console`.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Redirect {
+pub async fn home(State(state): State<App>, headers: HeaderMap) -> Redirect {
     match current(&state, &headers) {
         Some(_) => Redirect::to("/console/connections"),
         None => Redirect::to("/console/sign-in"),
@@ -218,7 +218,7 @@ fn sign_in_markup(message: Option<&str>) -> maud::Markup {
 }
 
 /// `GET /console/sign-in`.
-pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn sign_in_page(State(state): State<App>, headers: HeaderMap) -> Response {
     if current(&state, &headers).is_some() {
         return Redirect::to("/console/connections").into_response();
     }
@@ -232,7 +232,7 @@ pub struct SignInForm {
 
 /// `POST /console/sign-in`.
 pub async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
@@ -290,7 +290,7 @@ pub struct CsrfForm {
 
 /// `POST /console/sign-out`.
 pub async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {

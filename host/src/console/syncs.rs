@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::layout::{ConsoleError, alert, page};
 use super::session::{ConsoleUser, CsrfForm};
-use crate::api::connections::audit;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::app::App;
+use crate::app::audit::audit;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::rfc3339_of_ms;
 use crate::syncs::{self, NewSync, SyncPatch};
 
@@ -40,7 +41,7 @@ pub struct NewSyncForm {
 }
 
 fn syncs_markup(
-    state: &AppState,
+    state: &App,
     user: &ConsoleUser,
     id: &str,
     message: Option<&str>,
@@ -56,8 +57,8 @@ fn syncs_markup(
         .cursors(&user.tenant, id)
         .map_err(|e| ConsoleError::from(e).for_user(user))?;
     let base = format!("/console/connections/{id}/syncs");
-    let default_interval = state.settings.syncs.default_interval.as_secs();
-    let min_interval = state.settings.syncs.min_interval.as_secs();
+    let default_interval = state.syncs.settings.default_interval.as_secs();
+    let min_interval = state.syncs.settings.min_interval.as_secs();
     Ok(page(
         "Syncs",
         Some(user),
@@ -146,7 +147,7 @@ fn syncs_markup(
 
 /// `GET /console/connections/{id}/syncs`.
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(id): Path<String>,
 ) -> Result<Markup, ConsoleError> {
@@ -169,7 +170,7 @@ fn parsed_interval(text: &str) -> Result<Option<u64>, ApiError> {
 /// `POST /console/connections/{id}/syncs`: a refused form comes back with the reason and what
 /// was typed.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(id): Path<String>,
     Form(form): Form<NewSyncForm>,
@@ -182,7 +183,14 @@ pub async fn create(
             full_pass_interval_secs: None,
             paused: form.paused.is_some(),
         };
-        syncs::create(&state, &state.background.syncs, &user.tenant, &id, new).await
+        syncs::create(
+            &state.syncs,
+            &state.background.syncs,
+            &user.tenant,
+            &id,
+            new,
+        )
+        .await
     }
     .await;
     match created {
@@ -211,7 +219,7 @@ pub async fn create(
 
 /// `POST /console/connections/{id}/syncs/{sid}/{action}` (`run`, `pause`, `resume`, `delete`).
 pub async fn action(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, sid, action)): Path<(String, String, String)>,
     Form(form): Form<CsrfForm>,
@@ -221,7 +229,7 @@ pub async fn action(
     let wake = &state.background.syncs;
     let audited = match action.as_str() {
         "run" => {
-            syncs::run_now(&state, wake, &user.tenant, &id, &sid)
+            syncs::run_now(&state.syncs, wake, &user.tenant, &id, &sid)
                 .await
                 .map_err(fail)?;
             None
@@ -231,13 +239,13 @@ pub async fn action(
                 paused: Some(action == "pause"),
                 ..SyncPatch::default()
             };
-            syncs::patch(&state, wake, &user.tenant, &id, &sid, patch)
+            syncs::patch(&state.syncs, wake, &user.tenant, &id, &sid, patch)
                 .await
                 .map_err(fail)?;
             Some("sync.update")
         }
         "delete" => {
-            syncs::delete(&state, &user.tenant, &id, &sid)
+            syncs::delete(&state.syncs, &user.tenant, &id, &sid)
                 .await
                 .map_err(fail)?;
             Some("sync.delete")
@@ -257,7 +265,7 @@ pub async fn action(
 
 /// `POST /console/connections/{id}/cursors/{stream}/delete`.
 pub async fn delete_cursor(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((id, stream)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,

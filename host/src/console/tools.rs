@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::layout::{ConsoleError, alert, page};
 use super::session::ConsoleUser;
-use crate::api::tools::{Catalogue, ToolView, Via, invoke};
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::app::App;
+use crate::app::tools::{Catalogue, ToolView, Via, invoke};
+use crate::error::{ApiError, ErrorCode};
 
 /// Largest arguments document the form takes.
 const MAX_ARGUMENTS: usize = 64 * 1024;
@@ -33,10 +34,7 @@ fn badges(tool: &ToolView) -> Markup {
 }
 
 /// `GET /console/tools`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: ConsoleUser,
-) -> Result<Markup, ConsoleError> {
+pub async fn list(State(state): State<App>, user: ConsoleUser) -> Result<Markup, ConsoleError> {
     let tools = Catalogue::for_tenant(&state, &user.tenant, None)
         .map_err(|e| ConsoleError::from(e).for_user(&user))?
         .into_views();
@@ -109,7 +107,7 @@ fn tool_markup(
     )
 }
 
-fn find_tool(state: &AppState, user: &ConsoleUser, name: &str) -> Result<ToolView, ConsoleError> {
+fn find_tool(state: &App, user: &ConsoleUser, name: &str) -> Result<ToolView, ConsoleError> {
     let fail = |e: ApiError| ConsoleError::from(e).for_user(user);
     Catalogue::for_tool(state, &user.tenant, None, name)
         .map_err(fail)?
@@ -125,7 +123,7 @@ fn find_tool(state: &AppState, user: &ConsoleUser, name: &str) -> Result<ToolVie
 
 /// `GET /console/tools/{name}`.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(name): Path<String>,
 ) -> Result<Markup, ConsoleError> {
@@ -144,7 +142,7 @@ pub struct RunForm {
 /// `POST /console/tools/{name}`: runs the tool, then the same page with its result, or with
 /// the envelope's message (and which arguments the schema refused).
 pub async fn run(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path(name): Path<String>,
     Form(form): Form<RunForm>,
@@ -168,7 +166,8 @@ pub async fn run(
         }
     };
     match invoke(&state, &user.caller(), None, &name, arguments, Via::Console).await {
-        Ok(result) => {
+        Ok(answer) => {
+            let result = answer.value;
             let output = serde_json::json!({
                 "connection_id": result.connection_id,
                 "output": result.output,

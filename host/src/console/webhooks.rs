@@ -11,8 +11,9 @@ use maud::{Markup, html};
 
 use super::layout::{ConsoleError, alert, page};
 use super::session::{ConsoleUser, CsrfForm};
-use crate::api::connections::audit;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::app::App;
+use crate::app::audit::audit;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{DeliveryStatus, EventType};
 use crate::tenant_webhooks::{self, EndpointPatch, NewEndpoint};
 
@@ -34,7 +35,7 @@ struct Typed {
 }
 
 fn endpoints_markup(
-    state: &AppState,
+    state: &App,
     user: &ConsoleUser,
     message: Option<&str>,
     typed: &Typed,
@@ -144,10 +145,7 @@ fn endpoints_markup(
 }
 
 /// `GET /console/webhooks`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: ConsoleUser,
-) -> Result<Markup, ConsoleError> {
+pub async fn list(State(state): State<App>, user: ConsoleUser) -> Result<Markup, ConsoleError> {
     endpoints_markup(&state, &user, None, &Typed::default(), None)
 }
 
@@ -158,7 +156,7 @@ fn secret_page(status: StatusCode, markup: Markup) -> Response {
 
 /// `POST /console/webhooks` (`csrf`, `url`, `events` repeated, `description`).
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ConsoleError> {
@@ -179,7 +177,7 @@ pub async fn create(
         events: typed.events.clone(),
         description: Some(typed.description.clone()).filter(|d| !d.is_empty()),
     };
-    match tenant_webhooks::create(&state, &user.tenant, new).await {
+    match tenant_webhooks::create(&state.tenant_webhooks, &user.tenant, new).await {
         Ok((endpoint, secret)) => {
             audit(
                 &state,
@@ -207,7 +205,7 @@ pub async fn create(
 /// `POST /console/webhooks/{eid}/{action}` (`test`, `enable`, `disable`, `rotate-secret`,
 /// `delete`).
 pub async fn action(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((eid, action)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
@@ -218,7 +216,7 @@ pub async fn action(
     let audited = match action.as_str() {
         "test" => {
             let wake = &state.background.deliveries;
-            tenant_webhooks::send_test(&state, wake, tenant, &eid)
+            tenant_webhooks::send_test(&state.tenant_webhooks, wake, tenant, &eid)
                 .await
                 .map_err(fail)?;
             // Not audited, as through the REST API: a test changes nothing.
@@ -229,13 +227,13 @@ pub async fn action(
                 enabled: Some(action == "enable"),
                 ..EndpointPatch::default()
             };
-            tenant_webhooks::patch(&state, tenant, &eid, patch)
+            tenant_webhooks::patch(&state.tenant_webhooks, tenant, &eid, patch)
                 .await
                 .map_err(fail)?;
             "webhook_endpoint.update"
         }
         "rotate-secret" => {
-            let (secret, _) = tenant_webhooks::rotate_secret(&state, tenant, &eid)
+            let (secret, _) = tenant_webhooks::rotate_secret(&state.tenant_webhooks, tenant, &eid)
                 .await
                 .map_err(fail)?;
             audit(
@@ -257,7 +255,7 @@ pub async fn action(
             return Ok(secret_page(StatusCode::OK, markup));
         }
         "delete" => {
-            tenant_webhooks::delete(&state, tenant, &eid)
+            tenant_webhooks::delete(&state.tenant_webhooks, tenant, &eid)
                 .await
                 .map_err(fail)?;
             "webhook_endpoint.delete"
@@ -282,14 +280,14 @@ pub async fn action(
 
 /// `POST /console/webhooks/{eid}/deliveries/{did}/replay`.
 pub async fn replay(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: ConsoleUser,
     Path((eid, did)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let wake = &state.background.deliveries;
-    tenant_webhooks::replay(&state, wake, &user.tenant, &eid, &did)
+    tenant_webhooks::replay(&state.tenant_webhooks, wake, &user.tenant, &eid, &did)
         .await
         .map_err(|e| ConsoleError::from(e).for_user(&user))?;
     audit(

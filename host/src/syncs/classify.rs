@@ -5,7 +5,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::api::views::{FromRecord as _, ItemView};
+use crate::connection::views::{FromRecord as _, ItemView};
 use crate::runtime::wit;
 use crate::store::{
     ChangeKind, ChangeObject, NewChange, PassState, RunCounts, SeenRecord, Store, StoreError,

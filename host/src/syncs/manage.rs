@@ -3,8 +3,9 @@
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use crate::api::connection_calls;
-use crate::api::{ApiError, AppState, ErrorCode};
+use super::Syncs;
+use crate::connection;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{SyncRecord, now_rfc3339, unix_now_ms};
 
 /// Longest container id a sync accepts.
@@ -37,8 +38,8 @@ pub struct SyncPatch {
     pub paused: Option<bool>,
 }
 
-fn interval(state: &AppState, field: &str, secs: u64) -> Result<u64, ApiError> {
-    let min = state.settings.syncs.min_interval.as_secs();
+fn interval(state: &Syncs, field: &str, secs: u64) -> Result<u64, ApiError> {
+    let min = state.settings.min_interval.as_secs();
     if secs < min || secs > MAX_INTERVAL_SECS {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -54,12 +55,12 @@ fn sync_not_found(id: &str) -> ApiError {
 
 /// The tenant's sync, or 404 (another tenant's answers the same).
 pub fn load(
-    state: &AppState,
+    state: &Syncs,
     tenant: &str,
     connection: &str,
     id: &str,
 ) -> Result<SyncRecord, ApiError> {
-    connection_calls::load(state, tenant, connection)?;
+    connection::load(state, tenant, connection)?;
     state
         .store
         .sync(tenant, connection, id)?
@@ -68,13 +69,13 @@ pub fn load(
 
 /// Creates a sync, due at once unless paused.
 pub async fn create(
-    state: &AppState,
+    state: &Syncs,
     wake: &Notify,
     tenant: &str,
     connection: &str,
     new: NewSync,
 ) -> Result<SyncRecord, ApiError> {
-    connection_calls::load(state, tenant, connection)?;
+    connection::load(state, tenant, connection)?;
     let container = new.container.trim();
     if container.is_empty()
         || container.len() > MAX_CONTAINER
@@ -85,7 +86,7 @@ pub async fn create(
             format!("container must be 1-{MAX_CONTAINER} characters without control characters"),
         ));
     }
-    let settings = &state.settings.syncs;
+    let settings = &state.settings;
     let interval_secs = interval(
         state,
         "interval_secs",
@@ -136,7 +137,7 @@ pub async fn create(
 
 /// Changes a sync's schedule or pauses/resumes it.
 pub async fn patch(
-    state: &AppState,
+    state: &Syncs,
     wake: &Notify,
     tenant: &str,
     connection: &str,
@@ -175,7 +176,7 @@ pub async fn patch(
 
 /// Makes a sync due now; a paused sync answers 409.
 pub async fn run_now(
-    state: &AppState,
+    state: &Syncs,
     wake: &Notify,
     tenant: &str,
     connection: &str,
@@ -202,7 +203,7 @@ pub async fn run_now(
 
 /// Deletes a sync (its changes stay in the feed).
 pub async fn delete(
-    state: &AppState,
+    state: &Syncs,
     tenant: &str,
     connection: &str,
     id: &str,

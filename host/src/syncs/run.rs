@@ -6,10 +6,11 @@
 //! lists at most `max_pages_per_turn` pages or `max_turn` before yielding its slot, and a sync
 //! tracks at most `max_items_per_sync` items.
 
+use super::Syncs;
 use super::classify::{self, PageDiff};
 use super::settings::SyncSettings;
-use crate::api::connection_calls::{call_record_as, load};
-use crate::api::{AppState, ErrorCode};
+use crate::connection::{self, CallOptions, load};
+use crate::error::{ApiError, ErrorCode};
 use crate::runtime::wit::PageRequest;
 use crate::runtime::{Operation, OperationOutput};
 use crate::store::{
@@ -25,7 +26,7 @@ const DELETION_BATCH: usize = 500;
 
 /// Who runs the sync, for renewing its lease.
 pub struct Runner<'a> {
-    pub state: &'a AppState,
+    pub state: &'a Syncs,
     pub settings: &'a SyncSettings,
     pub holder: &'a str,
 }
@@ -126,10 +127,15 @@ impl Runner<'_> {
                     include_raw: false,
                 },
             };
-            let page = match call_record_as(self.state, record, operation, true).await {
-                Ok((_, OperationOutput::Items(page))) => page,
-                Ok((_, other)) => {
-                    let error = crate::api::ApiError::new(
+            let options = CallOptions {
+                background: true,
+                ..CallOptions::default()
+            };
+            let answer = connection::call(self.state, record, operation, options).await;
+            let page = match answer.map(|(_, answer)| answer.value) {
+                Ok(OperationOutput::Items(page)) => page,
+                Ok(other) => {
+                    let error = ApiError::new(
                         ErrorCode::PluginFault,
                         format!("the plugin answered items with {other:?}"),
                     );
@@ -154,7 +160,7 @@ impl Runner<'_> {
             let tracked = checkpoint.tracked.unwrap_or_default();
             if tracked + diff.counts.created > limit {
                 // Nothing of this page is written: the checkpoint stays before it.
-                let error = crate::api::ApiError::new(
+                let error = ApiError::new(
                     ErrorCode::Conflict,
                     format!(
                         "this sync tracks {tracked} items and the next page brings {} more; \
@@ -299,7 +305,7 @@ impl Runner<'_> {
         pass: PassState,
         mut run: RunRecord,
         status: RunStatus,
-        error: Option<crate::api::ApiError>,
+        error: Option<ApiError>,
     ) -> Result<RunOutcome, StoreError> {
         let now = unix_now_ms();
         let retry_after = error

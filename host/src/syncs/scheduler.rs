@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinSet;
 
+use super::Syncs;
 use super::run::Runner;
 use super::settings::SyncSettings;
-use crate::api::AppState;
 use crate::background_task::BackgroundTask;
 use crate::store::{SyncRecord, unix_now_ms};
 
@@ -24,11 +24,9 @@ pub struct SyncScheduler(BackgroundTask);
 
 impl SyncScheduler {
     /// Starts scheduling with the state's store and runtime.
-    pub fn start(
-        state: AppState,
-        settings: SyncSettings,
-        wake: Arc<Notify>,
-    ) -> anyhow::Result<Self> {
+    pub fn start(state: Syncs) -> anyhow::Result<Self> {
+        let settings = SyncSettings::clone(&state.settings);
+        let wake = state.background.syncs.clone();
         let holder = state.store.instance_id()?;
         Ok(Self(BackgroundTask::spawn(|stopped| {
             schedule(state, settings, wake, holder, stopped)
@@ -47,7 +45,7 @@ fn sync_key(sync: &SyncRecord) -> String {
 }
 
 async fn schedule(
-    state: AppState,
+    state: Syncs,
     settings: SyncSettings,
     wake: Arc<Notify>,
     holder: String,
@@ -169,7 +167,7 @@ fn take_turns(due: Vec<SyncRecord>, last_served: &HashMap<String, u64>) -> Vec<S
 }
 
 /// Runs one sync under its lease, logs how it ended, and lets the lease go.
-async fn run_one(state: &AppState, settings: &SyncSettings, holder: &str, sync: SyncRecord) {
+async fn run_one(state: &Syncs, settings: &SyncSettings, holder: &str, sync: SyncRecord) {
     let runner = Runner {
         state,
         settings,

@@ -3,9 +3,10 @@
 use serde::Deserialize;
 use tokio::sync::Notify;
 
+use super::TenantWebhooks;
 use super::destination::{self, DestinationError};
 use super::signing;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{
     DeliveryRecord, DeliveryStatus, EndpointRecord, EndpointSecrets, EventType, OutboxEvent,
     now_rfc3339, unix_now_ms,
@@ -43,8 +44,8 @@ fn destination_error(error: DestinationError) -> ApiError {
     }
 }
 
-async fn checked_url(state: &AppState, url: &str) -> Result<String, ApiError> {
-    let allow_private = state.settings.webhooks.allow_private_endpoints;
+async fn checked_url(state: &TenantWebhooks, url: &str) -> Result<String, ApiError> {
+    let allow_private = state.settings.allow_private_endpoints;
     let parsed = destination::parse(url, allow_private).map_err(destination_error)?;
     destination::check(&parsed, allow_private)
         .await
@@ -100,7 +101,7 @@ fn internal(error: anyhow::Error) -> ApiError {
 }
 
 /// The tenant's endpoint, or 404 (another tenant's answers the same).
-pub fn load(state: &AppState, tenant: &str, id: &str) -> Result<EndpointRecord, ApiError> {
+pub fn load(state: &TenantWebhooks, tenant: &str, id: &str) -> Result<EndpointRecord, ApiError> {
     state
         .store
         .endpoint(tenant, id)?
@@ -109,13 +110,13 @@ pub fn load(state: &AppState, tenant: &str, id: &str) -> Result<EndpointRecord, 
 
 /// Registers an endpoint; returns it with its secret (shown this once).
 pub async fn create(
-    state: &AppState,
+    state: &TenantWebhooks,
     tenant: &str,
     new: NewEndpoint,
 ) -> Result<(EndpointRecord, String), ApiError> {
     let events = event_types(&new.events)?;
     let description = description(new.description)?;
-    let max = state.settings.webhooks.max_endpoints_per_tenant;
+    let max = state.settings.max_endpoints_per_tenant;
     if state.store.endpoints(tenant)?.len() >= max {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -149,7 +150,7 @@ pub async fn create(
 
 /// Changes an endpoint.
 pub async fn patch(
-    state: &AppState,
+    state: &TenantWebhooks,
     tenant: &str,
     id: &str,
     patch: EndpointPatch,
@@ -194,7 +195,7 @@ pub async fn patch(
 }
 
 /// Deletes an endpoint with its secrets and deliveries.
-pub async fn delete(state: &AppState, tenant: &str, id: &str) -> Result<(), ApiError> {
+pub async fn delete(state: &TenantWebhooks, tenant: &str, id: &str) -> Result<(), ApiError> {
     load(state, tenant, id)?;
     state.store.delete_endpoint(tenant, id).await?;
     Ok(())
@@ -203,14 +204,14 @@ pub async fn delete(state: &AppState, tenant: &str, id: &str) -> Result<(), ApiE
 /// A new secret; the previous one keeps signing too for `rotation_overlap`. Returns the new
 /// secret (shown this once) and until when the old one signs.
 pub async fn rotate_secret(
-    state: &AppState,
+    state: &TenantWebhooks,
     tenant: &str,
     id: &str,
 ) -> Result<(String, u64), ApiError> {
     load(state, tenant, id)?;
     let old = state.store.endpoint_secrets(tenant, id)?;
     let secret = signing::new_secret().map_err(internal)?;
-    let until = unix_now_ms() + state.settings.webhooks.rotation_overlap.as_millis() as u64;
+    let until = unix_now_ms() + state.settings.rotation_overlap.as_millis() as u64;
     let secrets = EndpointSecrets {
         current: secret.clone(),
         previous: Some(old.current),
@@ -227,7 +228,7 @@ pub async fn rotate_secret(
 
 /// Queues a `webhook.test` delivery to the endpoint.
 pub async fn send_test(
-    state: &AppState,
+    state: &TenantWebhooks,
     wake: &Notify,
     tenant: &str,
     id: &str,
@@ -250,7 +251,7 @@ pub async fn send_test(
 /// Sends a delivery again, with its `webhook-id` (receivers deduplicate by it); a delivery
 /// still pending answers 409.
 pub async fn replay(
-    state: &AppState,
+    state: &TenantWebhooks,
     wake: &Notify,
     tenant: &str,
     endpoint: &str,

@@ -4,14 +4,12 @@
 //! with `records.changed` and `vendor.event`, the delivery off the queue, all at once. The
 //! worker retries deliveries whose first processing failed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::receiver::Inbound;
-use crate::api::AppState;
-use crate::api::connection_calls::{self, CallOptions};
-use crate::api::views::{CommentView, FromRecord as _, ItemView};
+use super::VendorWebhooks;
 use crate::background_task::BackgroundTask;
+use crate::connection::views::{CommentView, FromRecord as _, ItemView};
+use crate::connection::{self, CallOptions};
 use crate::runtime::wit::{self, webhooks};
 use crate::runtime::{CallContext, Operation, OperationOutput};
 use crate::store::{
@@ -58,7 +56,7 @@ fn change(event: wit::ChangeEvent) -> NewChange {
 
 /// Processes one delivery; the vendor's expected reply, if any.
 pub async fn process(
-    state: &AppState,
+    state: &VendorWebhooks,
     delivery: &InboundDelivery,
 ) -> Result<Option<webhooks::Reply>, ProcessError> {
     let plugin = state
@@ -85,10 +83,16 @@ pub async fn process(
         routed: owner.is_some(),
     };
     let output = match &owner {
-        Some(record) => {
-            connection_calls::call_within(state, record, None, operation, CallOptions::default())
-                .await
-        }
+        Some(record) => connection::call_unsaved(
+            state,
+            &plugin,
+            record,
+            None,
+            operation,
+            CallOptions::default(),
+        )
+        .await
+        .map(|answer| answer.value),
         None => {
             let context = CallContext {
                 tenant: SYSTEM_TENANT.to_owned(),
@@ -129,7 +133,7 @@ pub async fn process(
         && let Some(id) = &outcome.delivery_id
     {
         let now = unix_now_ms();
-        let window = state.settings.vendor_webhooks.dedup_window.as_millis() as u64;
+        let window = state.settings.dedup_window.as_millis() as u64;
         if !state.store.first_delivery(
             &format!("{}/payload", delivery.connector),
             id,
@@ -174,7 +178,7 @@ pub async fn process(
 /// webhooks), the connection must also hold a registration, and gets only the changes in the
 /// containers its registrations cover.
 fn routed(
-    state: &AppState,
+    state: &VendorWebhooks,
     plugin: &crate::runtime::Plugin,
     key: &str,
     changes: Vec<NewChange>,
@@ -213,7 +217,8 @@ fn routed(
 pub struct InboundWorker(BackgroundTask);
 
 impl InboundWorker {
-    pub fn start(state: AppState, inbound: Arc<Inbound>) -> Self {
+    pub fn start(state: VendorWebhooks) -> Self {
+        let wake = state.background.inbound.clone();
         Self(BackgroundTask::spawn(|mut stopped| async move {
             let mut ticker = tokio::time::interval(Duration::from_millis(500));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -222,7 +227,7 @@ impl InboundWorker {
                 tokio::select! {
                     _ = &mut stopped => break,
                     _ = ticker.tick() => {}
-                    _ = inbound.wake.notified() => {}
+                    _ = wake.notified() => {}
                 }
                 let round = retry_round(&state);
                 tokio::select! {
@@ -250,8 +255,8 @@ impl InboundWorker {
     }
 }
 
-async fn retry_round(state: &AppState) {
-    let settings = &state.settings.vendor_webhooks;
+async fn retry_round(state: &VendorWebhooks) {
+    let settings = &state.settings;
     let queued = match state.store.inbound(50) {
         Ok(queued) => queued,
         Err(error) => {

@@ -5,12 +5,11 @@
 use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Notify;
 
+use super::VendorWebhooks;
 use super::process;
 use super::settings::VendorWebhookSettings;
 use super::verify::{VerifyError, verify};
-use crate::api::AppState;
 use crate::store::{InboundDelivery, StoreError, WebhookRoute, unix_now_ms};
 
 /// The route of app-signed deliveries (`/webhooks/v1/slack/app`): the plugin reads the
@@ -20,11 +19,10 @@ pub const APP_ROUTE: &str = "app";
 /// Headers never handed to the plugin.
 const DROPPED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
 
-/// Shared by the receiver and the worker: the per-route limiter (verified deliveries only)
-/// and the worker's wake-up.
+/// The per-route limiter of verified deliveries, shared by the receiver (which checks it) and
+/// the worker (which prunes it).
 pub struct Inbound {
     limiter: DefaultKeyedRateLimiter<String>,
-    pub wake: Notify,
 }
 
 impl Inbound {
@@ -35,7 +33,6 @@ impl Inbound {
             .unwrap_or(std::num::NonZeroU32::MIN);
         Arc::new(Self {
             limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
-            wake: Notify::new(),
         })
     }
 
@@ -129,7 +126,7 @@ fn plausible_segment(segment: &str, max: usize) -> bool {
 /// source for its allowance; a refusal is counted under fixed labels (the connector's id only
 /// when it names a loaded plugin) and logged by a sampled line, never written to the store.
 pub async fn receive(
-    state: &AppState,
+    state: &VendorWebhooks,
     source: Option<std::net::IpAddr>,
     connector: &str,
     route: &str,
@@ -165,13 +162,13 @@ pub async fn receive(
 }
 
 async fn receive_checked(
-    state: &AppState,
+    state: &VendorWebhooks,
     plugin: &crate::runtime::Plugin,
     route: &str,
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Received, Refusal> {
-    let settings = &state.settings.vendor_webhooks;
+    let settings = &state.settings;
     let connector = plugin.id();
     let manifest = plugin
         .manifest
@@ -271,14 +268,14 @@ async fn receive_checked(
         }
         Ok(Err(error)) => {
             tracing::info!(connector, %error, "webhook delivery queued for another attempt");
-            state.inbound.wake.notify_one();
+            state.background.inbound.notify_one();
             Ok(Received {
                 status: 202,
                 ..Received::ok("queued")
             })
         }
         Err(_) => {
-            state.inbound.wake.notify_one();
+            state.background.inbound.notify_one();
             Ok(Received {
                 status: 202,
                 ..Received::ok("queued")

@@ -9,9 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::api::connection_calls::{self, CallOptions, call_record_with};
-use crate::api::{ApiError, AppState, ErrorCode};
+use super::VendorWebhooks;
+use crate::connection::{self, CallOptions};
 use crate::egress::SecretSubstitution;
+use crate::error::{ApiError, ErrorCode};
 use crate::runtime::wit::webhooks;
 use crate::runtime::{Operation, OperationOutput};
 use crate::store::{ConnectionRecord, WebhookRegistration, now_rfc3339};
@@ -37,12 +38,12 @@ fn random(bytes: usize) -> Result<Vec<u8>, ApiError> {
 
 /// Creates a vendor-side subscription for the tenant's connection.
 pub async fn register(
-    state: &AppState,
+    state: &VendorWebhooks,
     tenant: &str,
     connection: &str,
     new: NewWebhook,
 ) -> Result<WebhookRegistration, ApiError> {
-    let record = connection_calls::load(state, tenant, connection)?;
+    let record = connection::load(state, tenant, connection)?;
     let plugin = state.runtime.plugin(&record.connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotConnected,
@@ -62,7 +63,7 @@ pub async fn register(
             format!(
                 "`{}` webhooks are set up in the vendor's app settings, pointing at {}/webhooks/v1/{}/app",
                 record.connector,
-                state.settings.public_url.trim_end_matches('/'),
+                state.public_url.trim_end_matches('/'),
                 record.connector
             ),
         ));
@@ -98,7 +99,7 @@ pub async fn register(
     let placeholder = format!("connector-host-webhook-secret-{}", hex::encode(random(8)?));
     let url = format!(
         "{}/webhooks/v1/{}/{route}",
-        state.settings.public_url.trim_end_matches('/'),
+        state.public_url.trim_end_matches('/'),
         record.connector
     );
     let operation = Operation::RegisterWebhook {
@@ -117,7 +118,8 @@ pub async fn register(
         ..CallOptions::default()
     };
     let connector = record.connector.clone();
-    let (_, output) = call_record_with(state, record, operation, options).await?;
+    let (_, answer) = connection::call(state, record, operation, options).await?;
+    let output = answer.value;
     let OperationOutput::Registered(made) = output else {
         return Err(ApiError::new(
             ErrorCode::PluginFault,
@@ -148,7 +150,7 @@ pub async fn register(
 }
 
 async fn remove_at_vendor(
-    state: &AppState,
+    state: &VendorWebhooks,
     record: ConnectionRecord,
     registration: &WebhookRegistration,
 ) -> Result<(), ApiError> {
@@ -159,7 +161,7 @@ async fn remove_at_vendor(
             expires_at: registration.expires_at.clone(),
         },
     };
-    match connection_calls::call_record(state, record, operation).await {
+    match connection::call(state, record, operation, CallOptions::default()).await {
         Ok(_) => Ok(()),
         // Already gone at the vendor.
         Err(error) if error.code == ErrorCode::NotFound => Ok(()),
@@ -169,12 +171,12 @@ async fn remove_at_vendor(
 
 /// Removes a subscription at the vendor, then here.
 pub async fn unregister(
-    state: &AppState,
+    state: &VendorWebhooks,
     tenant: &str,
     connection: &str,
     id: &str,
 ) -> Result<(), ApiError> {
-    let record = connection_calls::load(state, tenant, connection)?;
+    let record = connection::load(state, tenant, connection)?;
     let registration = state
         .store
         .registration(tenant, connection, id)?
@@ -186,7 +188,7 @@ pub async fn unregister(
 
 /// Removes every subscription of a connection at the vendor, as far as the vendor lets it
 /// (the connection is being deleted; what fails is logged and the routes go anyway).
-pub async fn unregister_all(state: &AppState, record: &ConnectionRecord) {
+pub async fn unregister_all(state: &VendorWebhooks, record: &ConnectionRecord) {
     let registrations = match state.store.registrations(&record.tenant, &record.id) {
         Ok(registrations) => registrations,
         Err(error) => {

@@ -48,8 +48,8 @@ async fn two_concurrent_rotations_leave_every_secret_readable() {
             .unwrap();
     }
     let (a, b) = tokio::join!(
-        connector_host::api::rotate_keys_in(&store, "first"),
-        connector_host::api::rotate_keys_in(&store, "second"),
+        connector_host::app::tenants::rotate_keys(&store, "first"),
+        connector_host::app::tenants::rotate_keys(&store, "second"),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_ne!(a["current_key"], b["current_key"], "two real rotations ran");

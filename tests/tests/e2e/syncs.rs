@@ -73,7 +73,10 @@ impl SyncSetup {
                 .await;
             assert_eq!(status, 200, "{body}");
             let run = &body["data"]["last_run"];
-            if run.is_object() && run["id"].as_str() != after {
+            // A run is recorded as `running` when it starts: wait for it to end, so its
+            // counts are final (a pass's deletions are committed last).
+            let ended = run["status"].as_str().is_some_and(|s| s != "running");
+            if run.is_object() && run["id"].as_str() != after && ended {
                 return run.clone();
             }
             assert!(Instant::now() < deadline, "no run ended: {body}");

@@ -4,14 +4,14 @@ use axum::extract::{Query, State};
 use maud::{Markup, html};
 
 use super::{ConsoleOperator, operator_page};
-use crate::api::AppState;
+use crate::app::App;
 use crate::console::audit::{AfterQuery, events_page, events_table};
 use crate::console::layout::ConsoleError;
 use crate::store::SYSTEM_TENANT;
 
 /// `GET /console/operator/audit`.
 pub async fn host_log(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, ConsoleError> {

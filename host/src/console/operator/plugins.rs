@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::{ACTOR, ConsoleOperator, operator_page};
-use crate::api::AppState;
+use crate::app::App;
 use crate::console::layout::{ConsoleError, alert};
 use crate::console::session::CsrfForm;
 use crate::loader::LoadRequest;
 use crate::runtime::PluginOrigin;
 
-fn plugins_markup(state: &AppState, operator: &ConsoleOperator, message: Option<&str>) -> Markup {
+fn plugins_markup(state: &App, operator: &ConsoleOperator, message: Option<&str>) -> Markup {
     let mut slots = state.runtime.slots();
     slots.sort_by(|a, b| a.0.cmp(&b.0));
     let version = |plugin: &crate::runtime::Plugin| {
@@ -70,13 +70,13 @@ fn plugins_markup(state: &AppState, operator: &ConsoleOperator, message: Option<
 }
 
 /// `GET /console/operator/plugins`.
-pub async fn list(State(state): State<AppState>, operator: ConsoleOperator) -> Markup {
+pub async fn list(State(state): State<App>, operator: ConsoleOperator) -> Markup {
     plugins_markup(&state, &operator, None)
 }
 
 /// Back to the registry after a rollback or unload; a refusal (409) shows above it.
 fn after_change<E: std::fmt::Display>(
-    state: &AppState,
+    state: &App,
     operator: &ConsoleOperator,
     result: Result<(), E>,
 ) -> Response {
@@ -92,7 +92,7 @@ fn after_change<E: std::fmt::Display>(
 
 /// `POST /console/operator/plugins/{id}/rollback`.
 pub async fn rollback(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
@@ -104,7 +104,7 @@ pub async fn rollback(
 
 /// `POST /console/operator/plugins/{id}/unload`.
 pub async fn unload(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
@@ -116,7 +116,7 @@ pub async fn unload(
 
 /// `POST /console/operator/plugins/upload` (multipart: `csrf`, `id`, `component`).
 pub async fn upload(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     mut multipart: Multipart,
 ) -> Result<Response, ConsoleError> {

@@ -10,18 +10,18 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{ACTOR, ConsoleOperator, operator_page};
-use crate::api::admin::{IssuedKey, create_tenant_in, issue_key_in};
-use crate::api::api_keys::revoke_key_in;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::app::App;
+use crate::app::tenants::{self, IssuedKey};
 use crate::console::layout::{ConsoleError, alert};
 use crate::console::session::CsrfForm;
 use crate::credentials::unix_now;
+use crate::error::{ApiError, ErrorCode};
 
 /// Longest expiry a console-issued key may get: ten years, in days.
 const MAX_EXPIRY_DAYS: u64 = 3650;
 
 fn tenants_markup(
-    state: &AppState,
+    state: &App,
     operator: &ConsoleOperator,
     message: Option<&str>,
 ) -> Result<Markup, ConsoleError> {
@@ -61,7 +61,7 @@ fn tenants_markup(
 
 /// `GET /console/operator/tenants`.
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
 ) -> Result<Markup, ConsoleError> {
     tenants_markup(&state, &operator, None)
@@ -79,13 +79,13 @@ pub struct NewTenantForm {
 
 /// `POST /console/operator/tenants`: then the new tenant's page, to issue its first key.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Form(form): Form<NewTenantForm>,
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
     let id = form.id.trim();
-    match create_tenant_in(&state.store, id, form.name.trim(), ACTOR).await {
+    match tenants::create(&state.store, id, form.name.trim(), ACTOR).await {
         Ok(tenant) => {
             Ok(Redirect::to(&format!("/console/operator/tenants/{}", tenant.id)).into_response())
         }
@@ -102,7 +102,7 @@ fn tenant_not_found(tenant: &str) -> ConsoleError {
 }
 
 fn keys_markup(
-    state: &AppState,
+    state: &App,
     operator: &ConsoleOperator,
     tenant: &str,
     message: Option<&str>,
@@ -166,7 +166,7 @@ fn keys_markup(
 
 /// `GET /console/operator/tenants/{tenant}`: the tenant's API keys.
 pub async fn keys(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Path(tenant): Path<String>,
 ) -> Result<Markup, ConsoleError> {
@@ -198,7 +198,7 @@ fn expiry_secs(days: &str) -> Result<Option<u64>, String> {
 /// `POST /console/operator/tenants/{tenant}/api-keys`: the answer shows the key once; it is
 /// not cached, and reloading issues nothing (a POST the browser asks before repeating).
 pub async fn issue_key(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Path(tenant): Path<String>,
     Form(form): Form<IssueForm>,
@@ -217,7 +217,7 @@ pub async fn issue_key(
                 .into_response());
         }
     };
-    let issued = issue_key_in(&state.store, &tenant, ACTOR, expires)
+    let issued = tenants::issue_key(&state.store, &tenant, ACTOR, expires)
         .await
         .map_err(ConsoleError::from)?;
     Ok((
@@ -231,13 +231,13 @@ pub async fn issue_key(
 /// `POST /console/operator/tenants/{tenant}/api-keys/{id}/revoke`: the key answers 401 from
 /// now on, and console sessions signed in with it end.
 pub async fn revoke_key(
-    State(state): State<AppState>,
+    State(state): State<App>,
     operator: ConsoleOperator,
     Path((tenant, id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
-    revoke_key_in(&state.store, &tenant, &id, ACTOR)
+    tenants::revoke_key(&state.store, &tenant, &id, ACTOR)
         .await
         .map_err(ConsoleError::from)?;
     Ok(Redirect::to(&format!("/console/operator/tenants/{tenant}")).into_response())

@@ -1,14 +1,17 @@
 //! The unified operations of a connection (containers, items, comments, search, create,
-//! update) as use cases: checked input in, views out. The REST handlers (`resources.rs`) and
+//! update) as use cases: checked input in, views out, with the plugin version that served them. The REST handlers (`resources.rs`) and
 //! the agent tools (`tools.rs`) both run them, so a tool call and a REST call behave alike.
 
 use serde::Deserialize;
 
-use super::connection_calls::call;
+use super::App;
 use super::page_cursor::Listing;
 use super::timestamp::canonical_rfc3339;
-use super::views::{BodyFormat, CommentView, ContainerView, FromRecord, ItemView, PageView};
-use super::{ApiError, AppState, ErrorCode};
+use crate::connection::views::{
+    BodyFormat, CommentView, ContainerView, FromRecord, ItemView, PageView,
+};
+use crate::connection::{self, Answer, CallOptions};
+use crate::error::{ApiError, ErrorCode};
 use crate::runtime::wit::{ItemPatch, NewComment, NewItem, PageRequest};
 use crate::runtime::{Operation, OperationOutput};
 
@@ -102,7 +105,7 @@ pub struct CreateComment {
 }
 
 /// The page size a client asked for: default 25, 1 to 100.
-pub(super) fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
+pub fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
         _ => Err(ApiError::new(
@@ -148,12 +151,12 @@ struct PageAsk<'a> {
 /// One page of a listing: unwraps the client's cursor (refusing one this listing did not
 /// issue), calls the plugin, and seals the plugin's next cursor for the client.
 async fn list_page<E, V: FromRecord<E> + serde::Serialize>(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     ask: PageAsk<'_>,
     operation: impl FnOnce(PageRequest) -> Operation,
     page_of: impl FnOnce(OperationOutput) -> Option<Found<E>>,
-) -> Result<PageView<V>, ApiError> {
+) -> Result<Answer<PageView<V>>, ApiError> {
     let listing = Listing {
         tenant,
         connection: ask.connection,
@@ -165,9 +168,11 @@ async fn list_page<E, V: FromRecord<E> + serde::Serialize>(
         limit: limit(ask.limit)?,
         include_raw,
     };
-    let (_, output) = call(state, tenant, ask.connection, operation(page)).await?;
+    let answer = call_on(state, tenant, ask.connection, operation(page)).await?;
+    let served_by = answer.served_by;
+    let output = answer.value;
     let found = page_of(output).ok_or_else(unexpected)?;
-    Ok(PageView {
+    let page = PageView {
         next_cursor: listing.wrap(state.store.keys(), found.next_cursor)?,
         entries: found
             .entries
@@ -177,7 +182,23 @@ async fn list_page<E, V: FromRecord<E> + serde::Serialize>(
         deleted: found
             .deleted
             .map(|deleted| deleted.into_iter().map(Into::into).collect()),
+    };
+    Ok(Answer {
+        value: page,
+        served_by,
     })
+}
+
+/// Runs `operation` on the tenant's connection `id`.
+async fn call_on(
+    state: &App,
+    tenant: &str,
+    id: &str,
+    operation: Operation,
+) -> Result<Answer, ApiError> {
+    let record = connection::load(state, tenant, id)?;
+    let (_, answer) = connection::call(state, record, operation, CallOptions::default()).await?;
+    Ok(answer)
 }
 
 /// One page as a plugin answered it: entries, its own next cursor, and for item listings the
@@ -209,11 +230,11 @@ fn items_found(page: crate::runtime::wit::ItemPage) -> Found<crate::runtime::wit
 
 /// A page of the connection's containers (under `parent` when given).
 pub async fn list_containers(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     query: ContainersQuery,
-) -> Result<PageView<ContainerView>, ApiError> {
+) -> Result<Answer<PageView<ContainerView>>, ApiError> {
     let listing = format!("containers:{}", query.parent.as_deref().unwrap_or(""));
     let parent = query.parent;
     list_page(
@@ -239,12 +260,12 @@ pub async fn list_containers(
 
 /// A page of a container's items, with the tombstones the connector reports.
 pub async fn list_items(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     container: String,
     query: ItemsQuery,
-) -> Result<PageView<ItemView>, ApiError> {
+) -> Result<Answer<PageView<ItemView>>, ApiError> {
     // Canonical before the plugin sees it: one form for every connector, UTC with seconds.
     let updated_since = match &query.updated_since {
         Some(since) => Some(canonical_rfc3339(since).ok_or_else(|| {
@@ -285,27 +306,32 @@ pub async fn list_items(
 
 /// One item with its body.
 pub async fn read_item(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     item: String,
     include_raw: bool,
-) -> Result<ItemView, ApiError> {
-    let (_, output) = call(state, tenant, connection, Operation::Item { item_id: item }).await?;
+) -> Result<Answer<ItemView>, ApiError> {
+    let answer = call_on(state, tenant, connection, Operation::Item { item_id: item }).await?;
+    let served_by = answer.served_by;
+    let output = answer.value;
     let OperationOutput::Item(found) = output else {
         return Err(unexpected());
     };
-    Ok(ItemView::from_record(found, include_raw))
+    Ok(Answer {
+        value: ItemView::from_record(found, include_raw),
+        served_by,
+    })
 }
 
 /// A page of an item's comments.
 pub async fn list_comments(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     item: String,
     query: PageQuery,
-) -> Result<PageView<CommentView>, ApiError> {
+) -> Result<Answer<PageView<CommentView>>, ApiError> {
     let listing = format!("comments:{item}");
     list_page(
         state,
@@ -331,11 +357,11 @@ pub async fn list_comments(
 
 /// A page of the items matching `query.q`, in the connector's own search language.
 pub async fn search_items(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     query: SearchQuery,
-) -> Result<PageView<ItemView>, ApiError> {
+) -> Result<Answer<PageView<ItemView>>, ApiError> {
     text("q", &query.q, true)?;
     let listing = format!("search:{}", query.q);
     let search = query.q.clone();
@@ -363,13 +389,13 @@ pub async fn search_items(
 
 /// Creates an item in a container. Never retried by the host.
 pub async fn create_item(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     container: String,
     body: CreateItem,
     include_raw: bool,
-) -> Result<ItemView, ApiError> {
+) -> Result<Answer<ItemView>, ApiError> {
     text("title", &body.title, true)?;
     text("body", body.body.as_deref().unwrap_or(""), false)?;
     let item = NewItem {
@@ -382,23 +408,28 @@ pub async fn create_item(
         container_id: container,
         item,
     };
-    let (_, output) = call(state, tenant, connection, operation).await?;
+    let answer = call_on(state, tenant, connection, operation).await?;
+    let served_by = answer.served_by;
+    let output = answer.value;
     let OperationOutput::Item(created) = output else {
         return Err(unexpected());
     };
-    Ok(ItemView::from_record(created, include_raw))
+    Ok(Answer {
+        value: ItemView::from_record(created, include_raw),
+        served_by,
+    })
 }
 
 /// Changes an item (connectors of contract 0.2.0 and later that offer `update_item`; others
 /// answer `UNSUPPORTED`). Never retried by the host.
 pub async fn update_item(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     item_id: String,
     body: UpdateItem,
     include_raw: bool,
-) -> Result<ItemView, ApiError> {
+) -> Result<Answer<ItemView>, ApiError> {
     if let Some(title) = &body.title {
         text("title", title, true)?;
     }
@@ -415,28 +446,28 @@ pub async fn update_item(
         body_format: body.body_format.into(),
         attributes: body.attributes.into_iter().collect(),
     };
-    let (_, output) = call(
-        state,
-        tenant,
-        connection,
-        Operation::UpdateItem { item_id, patch },
-    )
-    .await?;
+    let operation = Operation::UpdateItem { item_id, patch };
+    let answer = call_on(state, tenant, connection, operation).await?;
+    let served_by = answer.served_by;
+    let output = answer.value;
     let OperationOutput::Item(updated) = output else {
         return Err(unexpected());
     };
-    Ok(ItemView::from_record(updated, include_raw))
+    Ok(Answer {
+        value: ItemView::from_record(updated, include_raw),
+        served_by,
+    })
 }
 
 /// Adds a comment to an item. Never retried by the host.
 pub async fn create_comment(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     connection: &str,
     item: String,
     body: CreateComment,
     include_raw: bool,
-) -> Result<CommentView, ApiError> {
+) -> Result<Answer<CommentView>, ApiError> {
     text("body", &body.body, true)?;
     let comment = NewComment {
         body: body.body,
@@ -446,9 +477,14 @@ pub async fn create_comment(
         item_id: item,
         comment,
     };
-    let (_, output) = call(state, tenant, connection, operation).await?;
+    let answer = call_on(state, tenant, connection, operation).await?;
+    let served_by = answer.served_by;
+    let output = answer.value;
     let OperationOutput::Comment(created) = output else {
         return Err(unexpected());
     };
-    Ok(CommentView::from_record(created, include_raw))
+    Ok(Answer {
+        value: CommentView::from_record(created, include_raw),
+        served_by,
+    })
 }

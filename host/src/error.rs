@@ -1,9 +1,12 @@
+//! The error every use case returns and every face answers with: a code, a message, its HTTP
+//! status, and the envelope it is written in.
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::request_id;
+use crate::request_id;
 use crate::runtime::{CallError, InputIssue, wit::ConnectorError};
 
 /// The error codes of REST API v1, each with its HTTP status.

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{Aad, KeyRing};
 
 /// Longest cursor accepted from a client.

@@ -27,9 +27,11 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
 
-use super::auth::TenantCaller;
-use super::tools::{Catalogue, ToolError, ToolView, Via, invoke};
-use super::{ApiError, AppState, ErrorCode, MAX_BODY_BYTES};
+use crate::api::MAX_BODY_BYTES;
+use crate::app::App;
+use crate::app::callers::TenantCaller;
+use crate::app::tools::{Catalogue, ToolError, ToolView, Via, invoke};
+use crate::error::{ApiError, ErrorCode};
 
 /// Where the protected-resource metadata (RFC 9728) of `/mcp` is served.
 const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
@@ -43,7 +45,7 @@ struct McpCaller {
 }
 
 /// The MCP routes, behind their own authentication and Origin check.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router(state: App) -> Router<App> {
     let tool_server = state.clone();
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -81,8 +83,8 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 /// RFC 9728 metadata: what the bearer token is for and how to send it. Tenant API keys are
 /// issued by the operator, not by an OAuth authorization server, so none is named.
-async fn resource_metadata(State(state): State<AppState>) -> Response {
-    let base = state.settings.public_url.trim_end_matches('/');
+async fn resource_metadata(State(state): State<App>) -> Response {
+    let base = state.public_url.trim_end_matches('/');
     axum::Json(json!({
         "resource": format!("{base}/mcp"),
         "bearer_methods_supported": ["header"],
@@ -94,7 +96,7 @@ async fn resource_metadata(State(state): State<AppState>) -> Response {
 
 /// Checks `Origin`, then the API key (the same checks and per-key rate limit as the REST
 /// API), then that a scoped connection is the caller's, before rmcp reads the body.
-async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<App>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     if let Some(origin) = parts.headers.get(header::ORIGIN)
         && !origin_allowed(&state, origin)
@@ -122,7 +124,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         Err(_) => None,
     };
     if let Some(id) = &scope
-        && let Err(error) = super::connection_calls::load(&state, &caller.tenant, id)
+        && let Err(error) = crate::connection::load(&state, &caller.tenant, id)
     {
         return error.into_response();
     }
@@ -131,11 +133,11 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 }
 
 /// The host's own origin (from `public_url`) and the operator's list.
-fn origin_allowed(state: &AppState, origin: &HeaderValue) -> bool {
+fn origin_allowed(state: &App, origin: &HeaderValue) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let own = url::Url::parse(&state.settings.public_url)
+    let own = url::Url::parse(&state.public_url)
         .map(|url| url.origin().ascii_serialization())
         .ok();
     own.as_deref() == Some(origin)
@@ -147,8 +149,8 @@ fn origin_allowed(state: &AppState, origin: &HeaderValue) -> bool {
 }
 
 /// 401 with the challenge MCP clients follow to the resource metadata.
-fn challenge(state: &AppState, parts: &axum::http::request::Parts, error: ApiError) -> Response {
-    let base = state.settings.public_url.trim_end_matches('/');
+fn challenge(state: &App, parts: &axum::http::request::Parts, error: ApiError) -> Response {
+    let base = state.public_url.trim_end_matches('/');
     let metadata = match parts.uri.path().strip_prefix("/mcp") {
         Some(rest) if !rest.is_empty() => format!("{base}{RESOURCE_METADATA_PATH}{rest}"),
         _ => format!("{base}{RESOURCE_METADATA_PATH}"),
@@ -173,7 +175,7 @@ fn challenge(state: &AppState, parts: &axum::http::request::Parts, error: ApiErr
 /// One stateless MCP server instance per request.
 #[derive(Clone)]
 struct ToolServer {
-    state: AppState,
+    state: App,
 }
 
 impl ToolServer {
@@ -233,7 +235,7 @@ impl ServerHandler for ToolServer {
         )
         .await;
         match outcome {
-            Ok(result) => Ok(CallToolResult::structured(structured(result.output)).into()),
+            Ok(result) => Ok(CallToolResult::structured(structured(result.value.output)).into()),
             Err(ToolError::UnknownTool(error)) => {
                 Err(rmcp::ErrorData::invalid_params(error.message, None))
             }

@@ -7,12 +7,14 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::super::unified::{
+use crate::app::App;
+use crate::app::resources::{
     self, ContainersQuery, CreateComment, CreateItem, ItemsQuery, PageQuery, SearchQuery,
     UpdateItem,
 };
-use super::super::views::BodyFormat;
-use super::super::{ApiError, AppState, ErrorCode};
+use crate::connection::Answer;
+use crate::connection::views::BodyFormat;
+use crate::error::{ApiError, ErrorCode};
 use crate::runtime::ActionAnnotations;
 
 /// One unified operation offered as a tool (`{connector}.{suffix}`).
@@ -161,11 +163,11 @@ impl UnifiedTool {
     /// Runs the use case with checked `arguments` for `connection`.
     pub async fn run(
         self,
-        state: &AppState,
+        state: &App,
         tenant: &str,
         connection: &str,
         arguments: Value,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Answer<Value>, ApiError> {
         match self {
             Self::ListContainers => {
                 let a: PageArgs = parse(arguments)?;
@@ -175,7 +177,7 @@ impl UnifiedTool {
                     limit: a.limit,
                     include_raw: None,
                 };
-                json(unified::list_containers(state, tenant, connection, query).await?)
+                json(resources::list_containers(state, tenant, connection, query).await?)
             }
             Self::ListItems => {
                 let a: PageArgs = parse(arguments)?;
@@ -186,11 +188,11 @@ impl UnifiedTool {
                     include_raw: None,
                 };
                 let container = a.container_id.unwrap_or_default();
-                json(unified::list_items(state, tenant, connection, container, query).await?)
+                json(resources::list_items(state, tenant, connection, container, query).await?)
             }
             Self::GetItem => {
                 let a: ItemArgs = parse(arguments)?;
-                json(unified::read_item(state, tenant, connection, a.item_id, false).await?)
+                json(resources::read_item(state, tenant, connection, a.item_id, false).await?)
             }
             Self::ListComments => {
                 let a: PageArgs = parse(arguments)?;
@@ -200,7 +202,7 @@ impl UnifiedTool {
                     include_raw: None,
                 };
                 let item = a.item_id.unwrap_or_default();
-                json(unified::list_comments(state, tenant, connection, item, query).await?)
+                json(resources::list_comments(state, tenant, connection, item, query).await?)
             }
             Self::Search => {
                 let a: PageArgs = parse(arguments)?;
@@ -210,7 +212,7 @@ impl UnifiedTool {
                     limit: a.limit,
                     include_raw: None,
                 };
-                json(unified::search_items(state, tenant, connection, query).await?)
+                json(resources::search_items(state, tenant, connection, query).await?)
             }
             Self::CreateItem => {
                 let a: WriteArgs = parse(arguments)?;
@@ -221,7 +223,10 @@ impl UnifiedTool {
                     attributes: a.attributes,
                 };
                 let container = a.container_id.unwrap_or_default();
-                json(unified::create_item(state, tenant, connection, container, body, false).await?)
+                json(
+                    resources::create_item(state, tenant, connection, container, body, false)
+                        .await?,
+                )
             }
             Self::UpdateItem => {
                 let a: WriteArgs = parse(arguments)?;
@@ -232,7 +237,7 @@ impl UnifiedTool {
                     attributes: a.attributes,
                 };
                 let item = a.item_id.unwrap_or_default();
-                json(unified::update_item(state, tenant, connection, item, body, false).await?)
+                json(resources::update_item(state, tenant, connection, item, body, false).await?)
             }
             Self::CreateComment => {
                 let a: WriteArgs = parse(arguments)?;
@@ -241,7 +246,7 @@ impl UnifiedTool {
                     body_format: a.body_format,
                 };
                 let item = a.item_id.unwrap_or_default();
-                json(unified::create_comment(state, tenant, connection, item, body, false).await?)
+                json(resources::create_comment(state, tenant, connection, item, body, false).await?)
             }
         }
     }
@@ -284,12 +289,14 @@ fn parse<T: DeserializeOwned>(arguments: Value) -> Result<T, ApiError> {
         .map_err(|e| ApiError::new(ErrorCode::Validation, format!("arguments: {e}")))
 }
 
-fn json(view: impl serde::Serialize) -> Result<Value, ApiError> {
-    serde_json::to_value(view).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InternalError,
-            format!("could not encode the result: {e}"),
-        )
+fn json(answer: Answer<impl serde::Serialize>) -> Result<Answer<Value>, ApiError> {
+    answer.try_map(|view| {
+        serde_json::to_value(view).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InternalError,
+                format!("could not encode the result: {e}"),
+            )
+        })
     })
 }
 

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::super::connection_calls;
-use super::super::{ApiError, AppState};
 use super::unified_tools::UnifiedTool;
+use crate::app::App;
+use crate::connection;
+use crate::error::ApiError;
 use crate::runtime::{ActionAnnotations, ActionManifest};
 use crate::store::ConnectionRecord;
 
@@ -66,18 +67,14 @@ pub struct Catalogue {
 impl Catalogue {
     /// The tools of all the tenant's connections, or of one (`scope`; 404 when it is not the
     /// tenant's). Connectors whose plugin is not loaded offer none.
-    pub fn for_tenant(
-        state: &AppState,
-        tenant: &str,
-        scope: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    pub fn for_tenant(state: &App, tenant: &str, scope: Option<&str>) -> Result<Self, ApiError> {
         Self::build(state, tenant, scope, None)
     }
 
     /// Only the tools of the connector `tool` belongs to (`jira.search` → `jira`): what a call
     /// needs, without building every other connector's schemas.
     pub fn for_tool(
-        state: &AppState,
+        state: &App,
         tenant: &str,
         scope: Option<&str>,
         tool: &str,
@@ -89,13 +86,13 @@ impl Catalogue {
     }
 
     fn build(
-        state: &AppState,
+        state: &App,
         tenant: &str,
         scope: Option<&str>,
         only: Option<&str>,
     ) -> Result<Self, ApiError> {
         let mut connections = match scope {
-            Some(id) => vec![connection_calls::load(state, tenant, id)?],
+            Some(id) => vec![connection::load(state, tenant, id)?],
             None => state.store.connections(tenant)?,
         };
         if let Some(connector) = only {

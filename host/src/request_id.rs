@@ -1,3 +1,6 @@
+//! The request id: taken from the client's `X-Request-Id` or generated, kept for the request's
+//! task, echoed in the answer and written into every error envelope.
+
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;

@@ -9,7 +9,8 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, AppState, ErrorCode};
+use super::App;
+use crate::error::{ApiError, ErrorCode};
 
 /// Prefix of tenant API keys, so a leaked key is recognisable in scanners.
 pub const API_KEY_PREFIX: &str = "chk_";
@@ -134,13 +135,10 @@ pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<App> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)
             .ok_or_else(|| unauthorized("send the admin token as `Authorization: Bearer ...`"))?;
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
@@ -152,13 +150,10 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-impl FromRequestParts<AppState> for TenantCaller {
+impl FromRequestParts<App> for TenantCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         if state.auth.trust_tenant_header
             && let Some(tenant) = parts
                 .headers

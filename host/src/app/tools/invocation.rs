@@ -5,12 +5,13 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::super::actions::run_action;
-use super::super::auth::TenantCaller;
-use super::super::connection_calls;
-use super::super::connections::{audit, audit_failure};
-use super::super::{ApiError, AppState, ErrorCode};
 use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
+use crate::app::App;
+use crate::app::actions::run_action;
+use crate::app::audit::{audit, audit_failure};
+use crate::app::callers::TenantCaller;
+use crate::connection::{self, Answer};
+use crate::error::{ApiError, ErrorCode};
 use crate::runtime::{InputIssue, check_against};
 
 /// Which door a call came through, for the audit log.
@@ -63,13 +64,13 @@ impl From<ToolError> for ApiError {
 
 /// Runs tool `name` with `arguments` for `caller`, within `scope` (one connection) if given.
 pub async fn invoke(
-    state: &AppState,
+    state: &App,
     caller: &TenantCaller,
     scope: Option<&str>,
     name: &str,
     arguments: Value,
     via: Via,
-) -> Result<ToolResult, ToolError> {
+) -> Result<Answer<ToolResult>, ToolError> {
     let catalogue =
         Catalogue::for_tool(state, &caller.tenant, scope, name).map_err(ToolError::Failed)?;
     let Some(entry) = catalogue.find(name) else {
@@ -90,10 +91,12 @@ pub async fn invoke(
     let result = match prepared {
         Ok((connection, arguments)) => run(state, &caller.tenant, entry, &connection, arguments)
             .await
-            .map(|output| ToolResult {
-                tool: name.to_owned(),
-                connection_id: connection,
-                output,
+            .map(|answer| {
+                answer.map(|output| ToolResult {
+                    tool: name.to_owned(),
+                    connection_id: connection,
+                    output,
+                })
             }),
         Err(error) => Err(error),
     };
@@ -163,17 +166,17 @@ fn pick_connection(entry: &CatalogueEntry, named: Option<Value>) -> Result<Strin
 }
 
 async fn run(
-    state: &AppState,
+    state: &App,
     tenant: &str,
     entry: &CatalogueEntry,
     connection: &str,
     arguments: Value,
-) -> Result<Value, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     match &entry.target {
         ToolTarget::Unified(unified) => unified.run(state, tenant, connection, arguments).await,
         // Checked against the action's schema in `prepare`; not checked again.
         ToolTarget::Action(action) => {
-            let record = connection_calls::load(state, tenant, connection)?;
+            let record = connection::load(state, tenant, connection)?;
             run_action(state, record, &action.name, arguments).await
         }
     }

@@ -1,0 +1,119 @@
+//! The application layer: every use case the faces (`api`, `console`, `mcp`) run, over the
+//! shared services and the workers' use cases. A face parses a request, runs one use case
+//! here and writes its answer; nothing here knows which face called.
+//!
+//! - `connections`: create, update, delete, validate a tenant's connections;
+//! - `resources`: the unified operations (containers, items, comments, search, create, update);
+//! - `actions`: a connection's own actions; `tools`: both as a catalogue of agent tools;
+//! - `tenants`: tenants and API keys; `callers`: who is calling (tenant key, admin token);
+//! - `audit`: the tenant's audit log; `quotas`: per-tenant limits.
+
+pub mod actions;
+pub mod audit;
+pub mod callers;
+pub mod connections;
+mod page_cursor;
+pub mod quotas;
+pub mod resources;
+pub mod tenants;
+mod timestamp;
+pub mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use callers::{AuthSettings, KeyRateLimit};
+pub use quotas::Quotas;
+
+use crate::services::Services;
+use crate::syncs::Syncs;
+use crate::tenant_webhooks::TenantWebhooks;
+use crate::vendor_webhooks::VendorWebhooks;
+
+/// What the use cases enforce besides authentication.
+#[derive(Clone, Debug)]
+pub struct AppSettings {
+    /// Deadline of the checks a client waits for on create and update. Default: 10 s.
+    pub connect_timeout: Duration,
+    /// Per-tenant quotas.
+    pub quotas: Quotas,
+    /// `/metrics` answers without the admin token. Default: false.
+    pub metrics_public: bool,
+    /// Time one request may take from its headers to its response. Default: 60 s.
+    pub request_timeout: Duration,
+    /// Browser origins, besides the host's own, that may call `/mcp`. Default: none.
+    pub mcp_allowed_origins: Vec<String>,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            quotas: Quotas::default(),
+            metrics_public: false,
+            request_timeout: Duration::from_secs(60),
+            mcp_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// The application every face is handed. One `Arc`: the router clones it for every layer of
+/// every request, so a clone must be one atomic increment.
+#[derive(Clone)]
+pub struct App(Arc<AppParts>);
+
+/// What [`App`] shares; reached through `Deref`, and through it the [`Services`].
+pub struct AppParts {
+    services: Services,
+    /// The sync use cases and the scheduler's context.
+    pub syncs: Syncs,
+    /// The tenant webhook use cases and the dispatcher's context.
+    pub tenant_webhooks: TenantWebhooks,
+    /// The vendor webhook receiver, worker and registration context.
+    pub vendor_webhooks: VendorWebhooks,
+    /// How callers are authenticated.
+    pub auth: AuthSettings,
+    /// The Prometheus registry `/metrics` renders.
+    pub metrics: PrometheusHandle,
+    pub settings: AppSettings,
+}
+
+impl App {
+    /// The application over `services` and the workers' contexts.
+    pub fn new(
+        services: Services,
+        workers: (Syncs, TenantWebhooks, VendorWebhooks),
+        auth: AuthSettings,
+        metrics: PrometheusHandle,
+        settings: AppSettings,
+    ) -> Self {
+        let (syncs, tenant_webhooks, vendor_webhooks) = workers;
+        Self(Arc::new(AppParts {
+            services,
+            syncs,
+            tenant_webhooks,
+            vendor_webhooks,
+            auth,
+            metrics,
+            settings,
+        }))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for AppParts {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}

@@ -1,0 +1,82 @@
+//! The services every use case and every worker stands on: the plugin runtime and loader, the
+//! store, the OAuth flow and token refresher, the per-source limiter of the unauthenticated
+//! surfaces, and the wake-ups of the background loops. Built once in the composition root
+//! (`server`); one `Arc`, so a clone is one atomic increment.
+//!
+//! Workers (`syncs`, `tenant_webhooks`, `vendor_webhooks`) take these and their own settings;
+//! none of them reaches a face (`api`, `console`, `mcp`) or the application layer (`app`).
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::credentials::{OAuthFlow, Refresher};
+use crate::loader::Loader;
+use crate::runtime::Runtime;
+use crate::source_limit::{LogSampler, SourceLimiter, SourceRate};
+use crate::store::Store;
+
+/// Wakes the background loops when a use case gives them work, so a "run now" or a test event
+/// does not wait for the next tick.
+#[derive(Clone, Default)]
+pub struct Background {
+    /// The sync scheduler.
+    pub syncs: Arc<Notify>,
+    /// The tenant webhook dispatcher.
+    pub deliveries: Arc<Notify>,
+    /// The vendor webhook worker.
+    pub inbound: Arc<Notify>,
+}
+
+/// The shared services; see the module docs.
+#[derive(Clone)]
+pub struct Services(Arc<ServicesParts>);
+
+/// What [`Services`] shares; reached through `Deref`.
+pub struct ServicesParts {
+    pub runtime: Runtime,
+    pub loader: Loader,
+    pub store: Store,
+    pub oauth: Arc<OAuthFlow>,
+    pub refresher: Arc<Refresher>,
+    pub background: Background,
+    /// The per-source limit in front of every surface that needs no credentials.
+    pub sources: SourceLimiter,
+    /// The sampled log line of refusals on those surfaces.
+    pub refusal_log: LogSampler,
+    /// This host's public base URL (`public_url`, else `http://LISTEN`), for links it hands
+    /// out.
+    pub public_url: String,
+}
+
+impl Services {
+    /// Services over `loader`'s runtime and `store`.
+    pub fn new(
+        loader: Loader,
+        store: Store,
+        oauth: Arc<OAuthFlow>,
+        refresher: Arc<Refresher>,
+        sources: SourceRate,
+        public_url: String,
+    ) -> Self {
+        Self(Arc::new(ServicesParts {
+            runtime: loader.runtime().clone(),
+            loader,
+            store,
+            oauth,
+            refresher,
+            background: Background::default(),
+            sources: SourceLimiter::new(sources),
+            refusal_log: LogSampler::default(),
+            public_url,
+        }))
+    }
+}
+
+impl std::ops::Deref for Services {
+    type Target = ServicesParts;
+
+    fn deref(&self) -> &ServicesParts {
+        &self.0
+    }
+}
