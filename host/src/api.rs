@@ -28,7 +28,10 @@ mod webhook_endpoints;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use envelope::Envelope;
 pub use metrics::handle as metrics_handle;
@@ -47,8 +50,7 @@ async fn openapi_json() -> axum::response::Response {
         .into_response()
 }
 
-/// Largest request body accepted. Default: 1 MiB.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+pub use crate::app::MAX_BODY_BYTES;
 
 /// The router of the operator's own metrics address (`metrics_listen`): `/metrics` only.
 pub fn metrics_router(state: App) -> Router {
@@ -102,167 +104,93 @@ fn reference_ui() -> Router<App> {
     ))
 }
 
-/// Builds the router with every route and the cross-cutting layers.
-pub fn router(state: App) -> Router {
-    let connection = "/api/v1/connections/{id}";
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+/// The REST face: every documented route, each declared once, by its handler's
+/// `#[utoipa::path]` (the path, the method, the parameters and the answers), gathered here by
+/// path; the OpenAPI document is built from the same list (`openapi::document`).
+pub fn documented_routes() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        // The operator.
+        .routes(routes!(admin::create_tenant, admin::list_tenants))
+        .routes(routes!(admin::issue_key, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(admin::rotate_keys))
+        .routes(routes!(audit::admin_list))
+        .routes(routes!(plugins::list))
+        .routes(routes!(plugins::get, plugins::upload, plugins::unload))
+        .routes(routes!(plugins::rollback))
+        // A tenant's own settings and keys.
+        .routes(routes!(api_keys::rotate))
+        .routes(routes!(tenant_settings::get, tenant_settings::put))
+        .routes(routes!(audit::list))
+        // Connectors and connections.
+        .routes(routes!(connectors::list))
+        .routes(routes!(connectors::get))
+        .routes(routes!(connections::create, connections::list))
+        .routes(routes!(
+            connections::get,
+            connections::patch,
+            connections::delete
+        ))
+        .routes(routes!(connections::validate))
+        .routes(routes!(oauth::put_app))
+        .routes(routes!(oauth::authorize))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::callback_browser, oauth::callback_client))
+        // Through a connection.
+        .routes(routes!(resources::containers))
+        .routes(routes!(resources::items, resources::create_item))
+        .routes(routes!(resources::item, resources::update_item))
+        .routes(routes!(resources::comments, resources::create_comment))
+        .routes(routes!(resources::search))
+        .routes(routes!(actions::list))
+        .routes(routes!(actions::invoke))
+        .routes(routes!(cursors::list))
+        .routes(routes!(cursors::get, cursors::put, cursors::delete))
+        // Agent tools.
+        .routes(routes!(tools::list))
+        .routes(routes!(tools::invoke_tool))
+        // Syncs and the changes feed.
+        .routes(routes!(syncs::create, syncs::list))
+        .routes(routes!(syncs::get, syncs::patch, syncs::delete))
+        .routes(routes!(syncs::pause))
+        .routes(routes!(syncs::resume))
+        .routes(routes!(syncs::run))
+        .routes(routes!(syncs::runs))
+        .routes(routes!(changes::list))
+        // Webhooks out to a tenant's endpoints.
+        .routes(routes!(webhook_endpoints::create, webhook_endpoints::list))
+        .routes(routes!(
+            webhook_endpoints::get,
+            webhook_endpoints::patch,
+            webhook_endpoints::delete
+        ))
+        .routes(routes!(webhook_endpoints::rotate))
+        .routes(routes!(webhook_endpoints::test))
+        .routes(routes!(webhook_endpoints::deliveries))
+        .routes(routes!(webhook_endpoints::delivery))
+        .routes(routes!(webhook_endpoints::replay))
+        // Vendors' webhooks in.
+        .routes(routes!(vendor_webhooks::register, vendor_webhooks::list))
+        .routes(routes!(vendor_webhooks::unregister))
+        .routes(routes!(vendor_webhooks::receive))
+}
+
+/// The REST face's router: the documented routes, then the few that are not API operations
+/// (`/metrics`, the document itself and its reference UI).
+pub fn router() -> Router<App> {
+    let (router, _) = documented_routes().split_for_parts();
+    router
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi_json))
         .merge(reference_ui())
-        .route(
-            "/admin/v1/tenants",
-            post(admin::create_tenant).get(admin::list_tenants),
-        )
-        .route(
-            "/admin/v1/tenants/{tenant}/api-keys",
-            post(admin::issue_key).get(api_keys::list),
-        )
-        .route(
-            "/admin/v1/tenants/{tenant}/api-keys/{id}",
-            axum::routing::delete(api_keys::revoke),
-        )
-        .route("/api/v1/api-keys/rotate", post(api_keys::rotate))
-        .route(
-            "/api/v1/settings",
-            get(tenant_settings::get).put(tenant_settings::put),
-        )
-        .route("/admin/v1/keys/rotate", post(admin::rotate_keys))
-        .route("/admin/v1/audit", get(audit::admin_list))
-        .route("/admin/v1/plugins", get(plugins::list))
-        .route(
-            "/admin/v1/plugins/{id}",
-            get(plugins::get)
-                .put(plugins::upload)
-                .delete(plugins::unload),
-        )
-        .route("/admin/v1/plugins/{id}/rollback", post(plugins::rollback))
-        .route("/api/v1/connectors", get(connectors::list))
-        .route("/api/v1/connectors/{connector}", get(connectors::get))
-        .route(
-            "/api/v1/connections",
-            post(connections::create).get(connections::list),
-        )
-        .route(
-            connection,
-            get(connections::get)
-                .patch(connections::patch)
-                .delete(connections::delete),
-        )
-        .route(
-            &format!("{connection}/validate"),
-            post(connections::validate),
-        )
-        .route(
-            &format!("{connection}/containers"),
-            get(resources::containers),
-        )
-        .route(&format!("{connection}/actions"), get(actions::list))
-        .route(
-            &format!("{connection}/actions/{{name}}"),
-            post(actions::invoke),
-        )
-        .route(
-            &format!("{connection}/containers/{{container}}/items"),
-            get(resources::items).post(resources::create_item),
-        )
-        .route(
-            &format!("{connection}/items/{{item}}"),
-            get(resources::item).patch(resources::update_item),
-        )
-        .route(
-            &format!("{connection}/items/{{item}}/comments"),
-            get(resources::comments).post(resources::create_comment),
-        )
-        .route(&format!("{connection}/search"), get(resources::search))
-        .route(&format!("{connection}/cursors"), get(cursors::list))
-        .route(
-            &format!("{connection}/cursors/{{stream}}"),
-            get(cursors::get).put(cursors::put).delete(cursors::delete),
-        )
-        .route(
-            &format!("{connection}/syncs"),
-            post(syncs::create).get(syncs::list),
-        )
-        .route(
-            &format!("{connection}/syncs/{{sid}}"),
-            get(syncs::get).patch(syncs::patch).delete(syncs::delete),
-        )
-        .route(
-            &format!("{connection}/syncs/{{sid}}/pause"),
-            post(syncs::pause),
-        )
-        .route(
-            &format!("{connection}/syncs/{{sid}}/resume"),
-            post(syncs::resume),
-        )
-        .route(&format!("{connection}/syncs/{{sid}}/run"), post(syncs::run))
-        .route(
-            &format!("{connection}/syncs/{{sid}}/runs"),
-            get(syncs::runs),
-        )
-        .route(&format!("{connection}/changes"), get(changes::list))
-        .route(
-            "/api/v1/webhook-endpoints",
-            post(webhook_endpoints::create).get(webhook_endpoints::list),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}",
-            get(webhook_endpoints::get)
-                .patch(webhook_endpoints::patch)
-                .delete(webhook_endpoints::delete),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}/rotate-secret",
-            post(webhook_endpoints::rotate),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}/test",
-            post(webhook_endpoints::test),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}/deliveries",
-            get(webhook_endpoints::deliveries),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}/deliveries/{did}",
-            get(webhook_endpoints::delivery),
-        )
-        .route(
-            "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay",
-            post(webhook_endpoints::replay),
-        )
-        .route(
-            &format!("{connection}/webhooks"),
-            post(vendor_webhooks::register).get(vendor_webhooks::list),
-        )
-        .route(
-            &format!("{connection}/webhooks/{{wid}}"),
-            axum::routing::delete(vendor_webhooks::unregister),
-        )
-        .route(
-            "/webhooks/v1/{connector}/{route}",
-            post(vendor_webhooks::receive),
-        )
-        .route("/api/v1/audit", get(audit::list))
-        .route("/api/v1/tools", get(tools::list))
-        .route("/api/v1/tools/invoke", post(tools::invoke_tool))
-        .merge(crate::mcp::router(state.clone()))
-        .merge(crate::console::router())
-        .route(
-            "/api/v1/connectors/{connector}/oauth-app",
-            axum::routing::put(oauth::put_app),
-        )
-        .route(
-            "/api/v1/oauth/{connector}/authorize",
-            post(oauth::authorize),
-        )
-        .route("/api/v1/oauth/start", get(oauth::start))
-        .route(
-            "/api/v1/oauth/callback",
-            get(oauth::callback_browser).post(oauth::callback_client),
-        )
+}
+
+/// Every face's routes under the layers they share: the envelope's 404 and 405, the body limit,
+/// the request deadline, request metrics, a panic answered as a 500, and the request id.
+pub fn with_shared_layers(faces: Router<App>, state: App) -> Router {
+    faces
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

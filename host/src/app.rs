@@ -32,6 +32,9 @@ use crate::syncs::Syncs;
 use crate::tenant_webhooks::TenantWebhooks;
 use crate::vendor_webhooks::VendorWebhooks;
 
+/// Largest request body a face accepts. Default: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// What the use cases enforce besides authentication.
 #[derive(Clone, Debug)]
 pub struct AppSettings {

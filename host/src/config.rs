@@ -20,6 +20,8 @@ use crate::syncs::SyncSettings;
 use crate::tenant_webhooks::WebhookSettings;
 use crate::vendor_webhooks::VendorWebhookSettings;
 
+pub use crate::secret::ConfigSecret;
+
 /// Prefix of every environment variable the host reads.
 pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
 
@@ -119,27 +121,6 @@ pub struct HostConfig {
     pub plugin_trusted_keys: Vec<String>,
     /// Refuse plugins not signed by one of `plugin_trusted_keys`. Default: false.
     pub require_signed_plugins: bool,
-}
-
-/// A secret config value: deserialised like a string, never shown by `Debug`.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ConfigSecret(String);
-
-impl ConfigSecret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ConfigSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
 }
 
 /// Per-call limits as configured (see [`RuntimeLimits`] for what each does).

@@ -25,6 +25,7 @@ pub mod loader;
 mod mcp;
 pub mod request_id;
 pub mod runtime;
+pub mod secret;
 mod server;
 pub mod services;
 pub mod source_limit;

@@ -27,10 +27,9 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
 
-use crate::api::MAX_BODY_BYTES;
-use crate::app::App;
 use crate::app::callers::TenantCaller;
 use crate::app::tools::{Catalogue, ToolError, ToolView, Via, invoke};
+use crate::app::{App, MAX_BODY_BYTES};
 use crate::error::{ApiError, ErrorCode};
 
 /// Where the protected-resource metadata (RFC 9728) of `/mcp` is served.

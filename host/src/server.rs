@@ -18,7 +18,7 @@ mod http;
 
 pub use http::ServerLimits;
 
-use crate::api::{metrics_handle, metrics_router, router};
+use crate::api::{metrics_handle, metrics_router};
 use crate::app::{App, AuthSettings, KeyRateLimit};
 use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
@@ -306,7 +306,10 @@ impl Server {
             }
             None => None,
         };
-        let app = router(state);
+        let faces = crate::api::router()
+            .merge(crate::console::router())
+            .merge(crate::mcp::router(state.clone()));
+        let app = crate::api::with_shared_layers(faces, state);
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, app, server_limits(&config), stopped));
         tracing::info!(%local_addr, "listening");

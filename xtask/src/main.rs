@@ -5,6 +5,7 @@
 //! `target/plugins/` (bundled connectors, what `run` loads) and `target/test-plugins/`
 //! (connectors plus test fixtures, what the tests load).
 
+mod floors;
 mod new_connector;
 
 use std::path::{Path, PathBuf};
@@ -41,11 +42,17 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Build the plugins, then run every test of the workspace.
+    /// Check the floors and the format, build the plugins, lint, then run every test of the
+    /// workspace.
     Test {
         /// Extra arguments for `cargo test` (for example a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Check that every module of host/src imports only modules on floors below its own.
+    Floors {
+        /// Another checkout to check instead of this one (its host/src).
+        checkout: Option<PathBuf>,
     },
     /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is.
     NewConnector {
@@ -60,6 +67,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Task::BuildPlugins => build_plugins(&root).map(|_| ()),
         Task::NewConnector { name } => new_connector::create(&root, &name),
+        Task::Floors { checkout } => floors::guard(checkout.as_deref().unwrap_or(&root)),
         Task::Run { args } => {
             let staged = build_plugins(&root)?;
             ensure_libclang()?;
@@ -101,6 +109,16 @@ fn main() -> anyhow::Result<()> {
                 ))
         }
         Task::Test { args } => {
+            // The cheap checks first: a layout or format slip fails in seconds, not after the
+            // build.
+            step("checking the floors of host/src");
+            floors::guard(&root)?;
+            step("checking the format (cargo fmt --check), host and plugins");
+            run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
+            run(cargo()
+                .current_dir(&root)
+                .args(["fmt", "--all", "--check", "--manifest-path"])
+                .arg(root.join("plugins/Cargo.toml")))?;
             let staged = build_plugins(&root)?;
             ensure_libclang()?;
             // The process tests start the real binary, which `cargo test` does not build. Built
@@ -122,6 +140,26 @@ fn main() -> anyhow::Result<()> {
                 unit.args(["--package", &connector]);
             }
             run(&mut unit)?;
+            step("linting (cargo clippy -D warnings), host and plugins");
+            run(cargo().current_dir(&root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            run(cargo()
+                .current_dir(&root)
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--target",
+                    WASM_TARGET,
+                    "--manifest-path",
+                ])
+                .arg(root.join("plugins/Cargo.toml"))
+                .args(["--", "-D", "warnings"]))?;
             ensure_postgres()?;
             ensure_browser(&root)?;
             step("running the tests");

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope};
 use crate::app::actions::invoke_action;
 use crate::app::audit::{audit, audit_failure};
@@ -24,7 +24,7 @@ pub struct ActionResult {
 }
 
 /// `GET /api/v1/connections/{id}/actions`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/actions", tag = "resources", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the actions of the connection's connector", body = Success<Vec<ActionManifest>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/actions", tag = "resources", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the actions of the connection's connector", body = Success<Vec<ActionManifest>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -40,7 +40,7 @@ pub async fn list(
 
 /// `POST /api/v1/connections/{id}/actions/{name}`: the body is the action's input object.
 /// Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/actions/{name}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("name" = String, Path, description = "action name")), request_body(content = Object, description = "input matching the action's input_schema"), responses((status = 200, description = "the action's output", body = Success<ActionResult>), (status = 422, description = "input does not match the schema; details.errors name each path", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/actions/{name}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("name" = String, Path, description = "action name")), request_body(content = Object, description = "input matching the action's input_schema"), responses((status = 200, description = "the action's output", body = Success<ActionResult>), (status = 422, description = "input does not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn invoke(
     State(state): State<App>,
     caller: TenantCaller,

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::Admin;
 use crate::app::tenants::{self, IssuedKey};
@@ -28,7 +28,7 @@ pub struct IssueKeyQuery {
 }
 
 /// `POST /admin/v1/tenants`.
-#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant, responses((status = 201, description = "created", body = Success<Tenant>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant, responses((status = 201, description = "created", body = Success<Tenant>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn create_tenant(
     State(state): State<App>,
     _admin: Admin,
@@ -40,7 +40,7 @@ pub async fn create_tenant(
 }
 
 /// `GET /admin/v1/tenants`.
-#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", responses((status = 200, description = "tenants", body = Success<Vec<Tenant>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", responses((status = 200, description = "tenants", body = Success<Vec<Tenant>>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn list_tenants(
     State(state): State<App>,
     _admin: Admin,
@@ -49,7 +49,7 @@ pub async fn list_tenants(
 }
 
 /// `POST /admin/v1/tenants/{tenant}/api-keys`.
-#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path), IssueKeyQuery), responses((status = 201, description = "the key, shown once", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(post, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path), IssueKeyQuery), responses((status = 201, description = "the key, shown once", body = Success<IssuedKey>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn issue_key(
     State(state): State<App>,
     _admin: Admin,
@@ -68,7 +68,7 @@ pub async fn issue_key(
 }
 
 /// `POST /admin/v1/keys/rotate`.
-#[utoipa::path(post, path = "/admin/v1/keys/rotate", tag = "admin", responses((status = 200, description = "rotation report", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(post, path = "/admin/v1/keys/rotate", tag = "admin", responses((status = 200, description = "rotation report", body = Success<serde_json::Value>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn rotate_keys(
     State(state): State<App>,
     _admin: Admin,

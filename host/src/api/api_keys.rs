@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde_json::json;
 
 use super::extract::ApiPath;
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::audit;
 use crate::app::callers::{Admin, TenantCaller};
@@ -14,7 +14,7 @@ use crate::app::tenants::{self, IssuedKey};
 use crate::store::ApiKeyRecord;
 
 /// `GET /admin/v1/tenants/{tenant}/api-keys`: ids, creation and expiry; never a secret.
-#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 200, description = "the tenant's keys", body = Success<Vec<ApiKeyRecord>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(get, path = "/admin/v1/tenants/{tenant}/api-keys", tag = "admin", params(("tenant" = String, Path)), responses((status = 200, description = "the tenant's keys", body = Success<Vec<ApiKeyRecord>>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn list(
     State(state): State<App>,
     _admin: Admin,
@@ -30,7 +30,7 @@ pub async fn list(
 }
 
 /// `DELETE /admin/v1/tenants/{tenant}/api-keys/{id}`: the key answers 401 from now on.
-#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{id}", tag = "admin", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "revoked", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(delete, path = "/admin/v1/tenants/{tenant}/api-keys/{id}", tag = "admin", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "revoked", body = Success<serde_json::Value>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn revoke(
     State(state): State<App>,
     _admin: Admin,
@@ -42,7 +42,7 @@ pub async fn revoke(
 
 /// `POST /api/v1/api-keys/rotate`: issues a new key for the caller's tenant (same expiry
 /// period, if the calling key had one) and revokes the calling key. The new key is shown once.
-#[utoipa::path(post, path = "/api/v1/api-keys/rotate", tag = "api-keys", responses((status = 201, description = "the new key, shown once; the calling key is revoked", body = Success<IssuedKey>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/api-keys/rotate", tag = "api-keys", responses((status = 201, description = "the new key, shown once; the calling key is revoked", body = Success<IssuedKey>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn rotate(
     State(state): State<App>,
     caller: TenantCaller,

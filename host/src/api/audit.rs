@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::extract::ApiQuery;
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::{Admin, TenantCaller};
 use crate::connection::views::PageView;
@@ -19,7 +19,7 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "the tenant's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "the tenant's audit events", body = Success<PageView<AuditEvent>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -30,7 +30,7 @@ pub async fn list(
 
 /// `GET /admin/v1/audit`: the host's own events (plugin loads, refusals, rollbacks, unloads,
 /// key rotations), oldest first.
-#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, description = "the host's audit events", body = Success<PageView<AuditEvent>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, description = "the host's audit events", body = Success<PageView<AuditEvent>>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn admin_list(
     State(state): State<App>,
     _admin: Admin,

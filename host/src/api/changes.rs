@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::extract::ApiPath;
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::TenantCaller;
 use crate::store::ChangeEvent;
@@ -48,7 +48,7 @@ fn decode(cursor: &str) -> Result<u64, ApiError> {
 }
 
 /// `GET .../changes`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/changes", tag = "syncs", params(("id" = String, Path, description = "connection id"), ChangesQuery), responses((status = 200, description = "change events in order", body = Success<ChangesPageView>), (status = 410, description = "CURSOR_EXPIRED: the cursor is older than the retention window", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/changes", tag = "syncs", params(("id" = String, Path, description = "connection id"), ChangesQuery), responses((status = 200, description = "change events in order", body = Success<ChangesPageView>), (status = 410, description = "CURSOR_EXPIRED: the cursor is older than the retention window", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,

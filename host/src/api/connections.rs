@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::{audit, audit_failure};
 use crate::app::callers::TenantCaller;
@@ -16,7 +16,7 @@ use crate::connection;
 use crate::connection::views::{ConnectionView, PageView};
 
 /// `POST /api/v1/connections`.
-#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = CreateConnection, responses((status = 201, description = "verified and stored", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = CreateConnection, responses((status = 201, description = "verified and stored", body = Success<ConnectionView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn create(
     State(state): State<App>,
     caller: TenantCaller,
@@ -51,7 +51,7 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/connections`: the tenant's connections in id order, a page at a time.
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", params(ListQuery), responses((status = 200, description = "a page of the tenant's connections", body = Success<PageView<ConnectionView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", params(ListQuery), responses((status = 200, description = "a page of the tenant's connections", body = Success<PageView<ConnectionView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -90,7 +90,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/connections/{id}`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "one connection", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "one connection", body = Success<ConnectionView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     caller: TenantCaller,
@@ -103,7 +103,7 @@ pub async fn get(
 
 /// `PATCH /api/v1/connections/{id}`: new name, config or credentials; config and credential
 /// changes are verified with the vendor before anything is written.
-#[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), request_body = PatchConnection, responses((status = 200, description = "updated and re-verified", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), request_body = PatchConnection, responses((status = 200, description = "updated and re-verified", body = Success<ConnectionView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn patch(
     State(state): State<App>,
     caller: TenantCaller,
@@ -130,7 +130,7 @@ pub async fn patch(
 }
 
 /// `DELETE /api/v1/connections/{id}`: the record, its credential and its cursors go together.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "deleted with its secrets", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "deleted with its secrets", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<App>,
     caller: TenantCaller,
@@ -141,7 +141,7 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/connections/{id}/validate`: checks the stored credential with the vendor.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/validate", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the vendor accepted the credential", body = Success<ConnectionView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/validate", tag = "connections", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the vendor accepted the credential", body = Success<ConnectionView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn validate(
     State(state): State<App>,
     caller: TenantCaller,

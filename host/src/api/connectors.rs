@@ -2,7 +2,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::extract::ApiPath;
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::TenantCaller;
 use crate::runtime::{CompileSource, ConnectorManifest, Plugin};
@@ -38,7 +38,7 @@ impl ConnectorView {
 }
 
 /// `GET /api/v1/connectors`.
-#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors", responses((status = 200, description = "installed connectors", body = Success<Vec<ConnectorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors", responses((status = 200, description = "installed connectors", body = Success<Vec<ConnectorView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(State(state): State<App>, _caller: TenantCaller) -> Envelope<Vec<ConnectorView>> {
     Envelope::ok(
         state
@@ -51,7 +51,7 @@ pub async fn list(State(state): State<App>, _caller: TenantCaller) -> Envelope<V
 }
 
 /// `GET /api/v1/connectors/{connector}`.
-#[utoipa::path(get, path = "/api/v1/connectors/{connector}", tag = "connectors", params(("connector" = String, Path)), responses((status = 200, description = "one connector", body = Success<ConnectorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connectors/{connector}", tag = "connectors", params(("connector" = String, Path)), responses((status = 200, description = "one connector", body = Success<ConnectorView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     _caller: TenantCaller,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::TenantCaller;
 use crate::connection;
@@ -43,7 +43,7 @@ fn check_stream(stream: &str) -> Result<(), ApiError> {
 }
 
 /// `GET .../cursors`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors", tag = "cursors", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "stored sync cursors", body = Success<Vec<CursorView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors", tag = "cursors", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "stored sync cursors", body = Success<Vec<CursorView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -60,7 +60,7 @@ pub async fn list(
 }
 
 /// `GET .../cursors/{stream}`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "one cursor", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "one cursor", body = Success<CursorView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     caller: TenantCaller,
@@ -78,7 +78,7 @@ pub async fn get(
 }
 
 /// `PUT .../cursors/{stream}` with `{"cursor": "..."}`.
-#[utoipa::path(put, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), request_body = PutCursor, responses((status = 200, description = "stored", body = Success<CursorView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(put, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), request_body = PutCursor, responses((status = 200, description = "stored", body = Success<CursorView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn put(
     State(state): State<App>,
     caller: TenantCaller,
@@ -115,7 +115,7 @@ pub async fn put(
 }
 
 /// `DELETE .../cursors/{stream}`.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "deleted", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}/cursors/{stream}", tag = "cursors", params(("id" = String, Path, description = "connection id"), ("stream" = String, Path)), responses((status = 200, description = "deleted", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<App>,
     caller: TenantCaller,

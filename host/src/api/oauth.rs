@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::{audit, audit_failure};
 use crate::app::callers::TenantCaller;
@@ -101,7 +101,7 @@ impl From<OAuthError> for ApiError {
 #[utoipa::path(put, path = "/api/v1/connectors/{connector}/oauth-app", tag = "oauth",
     params(("connector" = String, Path)), request_body = PutOAuthApp,
     responses((status = 200, description = "stored; the secret is never returned", body = Success<OAuthAppView>),
-        (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
+        ErrorResponses),
     security(("tenant_key" = [])))]
 pub async fn put_app(
     State(state): State<App>,
@@ -152,7 +152,7 @@ pub async fn put_app(
 #[utoipa::path(post, path = "/api/v1/oauth/{connector}/authorize", tag = "oauth",
     params(("connector" = String, Path)), request_body = AuthorizeBody,
     responses((status = 200, description = "send the user to authorization_url", body = Success<Authorization>),
-        (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
+        ErrorResponses),
     security(("tenant_key" = [])))]
 pub async fn authorize(
     State(state): State<App>,
@@ -218,7 +218,7 @@ fn admit_source(
 /// continues to the vendor.
 #[utoipa::path(get, path = "/api/v1/oauth/start", tag = "oauth", params(StartParams),
     responses((status = 200, description = "an HTML page naming the tenant and connector, with a link to the vendor"),
-        (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
+        ErrorResponses))]
 pub async fn start(
     State(state): State<App>,
     PeerAddr(source): PeerAddr,
@@ -308,7 +308,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[utoipa::path(get, path = "/api/v1/oauth/callback", tag = "oauth", params(CallbackParams),
     responses((status = 201, description = "the connection", body = Success<ConnectionView>),
         (status = 302, description = "redirect to return_to?connection_id=..."),
-        (status = "4XX", description = "error envelope", body = ErrorEnvelope)))]
+        ErrorResponses))]
 pub async fn callback_browser(
     State(state): State<App>,
     PeerAddr(source): PeerAddr,
@@ -324,7 +324,7 @@ pub async fn callback_browser(
 /// with its API key; the state must be its own tenant's.
 #[utoipa::path(post, path = "/api/v1/oauth/callback", tag = "oauth", request_body = CallbackParams,
     responses((status = 201, description = "the connection", body = Success<ConnectionView>),
-        (status = "4XX", description = "error envelope", body = ErrorEnvelope)),
+        ErrorResponses),
     security(("tenant_key" = [])))]
 pub async fn callback_client(
     State(state): State<App>,

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use super::extract::{ApiPath, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::Admin;
 use crate::loader::{LoadFailure, LoadRequest};
@@ -86,7 +86,7 @@ impl PluginView {
 }
 
 /// `GET /admin/v1/plugins`.
-#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", responses((status = 200, description = "every plugin id with its current and previous versions", body = Success<Vec<PluginView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", responses((status = 200, description = "every plugin id with its current and previous versions", body = Success<Vec<PluginView>>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn list(State(state): State<App>, _admin: Admin) -> Envelope<Vec<PluginView>> {
     Envelope::ok(
         state
@@ -99,7 +99,7 @@ pub async fn list(State(state): State<App>, _admin: Admin) -> Envelope<Vec<Plugi
 }
 
 /// `GET /admin/v1/plugins/{id}`.
-#[utoipa::path(get, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(get, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin", body = Success<PluginView>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn get(
     State(state): State<App>,
     _admin: Admin,
@@ -140,7 +140,7 @@ pub struct UploadQuery {
 
 /// `PUT /admin/v1/plugins/{id}`: the body is the component (`application/wasm`). Verified,
 /// compiled, smoke-tested and swapped in; calls in flight finish on the old version.
-#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), ErrorResponses), security(("admin_token" = [])))]
 pub async fn upload(
     State(state): State<App>,
     _admin: Admin,
@@ -204,7 +204,7 @@ pub async fn upload(
 }
 
 /// `POST /admin/v1/plugins/{id}/rollback`: serve the previous version again.
-#[utoipa::path(post, path = "/admin/v1/plugins/{id}/rollback", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after the rollback", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(post, path = "/admin/v1/plugins/{id}/rollback", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after the rollback", body = Success<PluginView>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn rollback(
     State(state): State<App>,
     _admin: Admin,
@@ -220,7 +220,7 @@ pub async fn rollback(
 
 /// `DELETE /admin/v1/plugins/{id}`: stop serving it. Connections stay stored and answer
 /// `NOT_CONNECTED` until it is loaded again; a rollback brings the unloaded version back.
-#[utoipa::path(delete, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after unloading", body = Success<PluginView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("admin_token" = [])))]
+#[utoipa::path(delete, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id")), responses((status = 200, description = "the plugin after unloading", body = Success<PluginView>), ErrorResponses), security(("admin_token" = [])))]
 pub async fn unload(
     State(state): State<App>,
     _admin: Admin,

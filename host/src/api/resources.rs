@@ -4,7 +4,7 @@
 use axum::extract::State;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope};
 use crate::app::callers::TenantCaller;
 use crate::app::resources::{
@@ -14,7 +14,7 @@ use crate::app::resources::{
 use crate::connection::views::{CommentView, ContainerView, ItemView, PageView};
 
 /// `GET /api/v1/connections/{id}/containers`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/containers", tag = "resources", params(("id" = String, Path, description = "connection id"), ContainersQuery), responses((status = 200, description = "a page of containers", body = Success<PageView<ContainerView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/containers", tag = "resources", params(("id" = String, Path, description = "connection id"), ContainersQuery), responses((status = 200, description = "a page of containers", body = Success<PageView<ContainerView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn containers(
     State(state): State<App>,
     caller: TenantCaller,
@@ -27,7 +27,7 @@ pub async fn containers(
 }
 
 /// `GET /api/v1/connections/{id}/containers/{container}/items`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), ItemsQuery), responses((status = 200, description = "a page of items", body = Success<PageView<ItemView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), ItemsQuery), responses((status = 200, description = "a page of items", body = Success<PageView<ItemView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn items(
     State(state): State<App>,
     caller: TenantCaller,
@@ -40,7 +40,7 @@ pub async fn items(
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), responses((status = 200, description = "one item with its body", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), responses((status = 200, description = "one item with its body", body = Success<ItemView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn item(
     State(state): State<App>,
     caller: TenantCaller,
@@ -54,7 +54,7 @@ pub async fn item(
 }
 
 /// `GET /api/v1/connections/{id}/items/{item}/comments`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), PageQuery), responses((status = 200, description = "a page of comments", body = Success<PageView<CommentView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), PageQuery), responses((status = 200, description = "a page of comments", body = Success<PageView<CommentView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn comments(
     State(state): State<App>,
     caller: TenantCaller,
@@ -67,7 +67,7 @@ pub async fn comments(
 }
 
 /// `GET /api/v1/connections/{id}/search?q=`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/search", tag = "resources", params(("id" = String, Path, description = "connection id"), SearchQuery), responses((status = 200, description = "a page of matching items", body = Success<PageView<ItemView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/search", tag = "resources", params(("id" = String, Path, description = "connection id"), SearchQuery), responses((status = 200, description = "a page of matching items", body = Success<PageView<ItemView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn search(
     State(state): State<App>,
     caller: TenantCaller,
@@ -80,7 +80,7 @@ pub async fn search(
 }
 
 /// `POST /api/v1/connections/{id}/containers/{container}/items`. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), RawQuery), request_body = CreateItem, responses((status = 201, description = "the created item", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/containers/{container}/items", tag = "resources", params(("id" = String, Path, description = "connection id"), ("container" = String, Path), RawQuery), request_body = CreateItem, responses((status = 201, description = "the created item", body = Success<ItemView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn create_item(
     State(state): State<App>,
     caller: TenantCaller,
@@ -96,7 +96,7 @@ pub async fn create_item(
 
 /// `PATCH /api/v1/connections/{id}/items/{item}`: needs a connector built against contract
 /// 0.2.0 that offers `update_item`; others answer `UNSUPPORTED`. Never retried by the host.
-#[utoipa::path(patch, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = UpdateItem, responses((status = 200, description = "the item as the vendor stored it", body = Success<ItemView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(patch, path = "/api/v1/connections/{id}/items/{item}", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = UpdateItem, responses((status = 200, description = "the item as the vendor stored it", body = Success<ItemView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn update_item(
     State(state): State<App>,
     caller: TenantCaller,
@@ -111,7 +111,7 @@ pub async fn update_item(
 }
 
 /// `POST /api/v1/connections/{id}/items/{item}/comments`. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = CreateComment, responses((status = 201, description = "the created comment", body = Success<CommentView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/items/{item}/comments", tag = "resources", params(("id" = String, Path, description = "connection id"), ("item" = String, Path), RawQuery), request_body = CreateComment, responses((status = 201, description = "the created comment", body = Success<CommentView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn create_comment(
     State(state): State<App>,
     caller: TenantCaller,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope};
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -67,7 +67,7 @@ pub struct RunsPage {
 }
 
 /// `POST .../syncs`.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), request_body = NewSync, responses((status = 201, description = "the sync, due at once unless paused", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), request_body = NewSync, responses((status = 201, description = "the sync, due at once unless paused", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn create(
     State(state): State<App>,
     caller: TenantCaller,
@@ -94,7 +94,7 @@ pub async fn create(
 }
 
 /// `GET .../syncs`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's syncs", body = Success<Vec<SyncView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs", tag = "syncs", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's syncs", body = Success<Vec<SyncView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -106,7 +106,7 @@ pub async fn list(
 }
 
 /// `GET .../syncs/{sid}`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "one sync", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "one sync", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     caller: TenantCaller,
@@ -118,7 +118,7 @@ pub async fn get(
 }
 
 /// `PATCH .../syncs/{sid}`: interval, full-pass interval, `paused`.
-#[utoipa::path(patch, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), request_body = SyncPatch, responses((status = 200, description = "the sync", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(patch, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), request_body = SyncPatch, responses((status = 200, description = "the sync", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn patch(
     State(state): State<App>,
     caller: TenantCaller,
@@ -171,7 +171,7 @@ async fn set_paused(
 }
 
 /// `POST .../syncs/{sid}/pause`.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/pause", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, paused", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/pause", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, paused", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn pause(
     State(state): State<App>,
     caller: TenantCaller,
@@ -181,7 +181,7 @@ pub async fn pause(
 }
 
 /// `POST .../syncs/{sid}/resume`.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/resume", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, resumed", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/resume", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "the sync, resumed", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn resume(
     State(state): State<App>,
     caller: TenantCaller,
@@ -191,7 +191,7 @@ pub async fn resume(
 }
 
 /// `POST .../syncs/{sid}/run`: due now.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/run", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 202, description = "the sync, due now", body = Success<SyncView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/syncs/{sid}/run", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 202, description = "the sync, due now", body = Success<SyncView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn run(
     State(state): State<App>,
     caller: TenantCaller,
@@ -213,7 +213,7 @@ pub async fn run(
 }
 
 /// `DELETE .../syncs/{sid}`.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "deleted; its changes stay in the feed", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}/syncs/{sid}", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id")), responses((status = 200, description = "deleted; its changes stay in the feed", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<App>,
     caller: TenantCaller,
@@ -232,7 +232,7 @@ pub async fn delete(
 }
 
 /// `GET .../syncs/{sid}/runs`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}/runs", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id"), RunsQuery), responses((status = 200, description = "runs, newest first", body = Success<RunsPage>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/syncs/{sid}/runs", tag = "syncs", params(("id" = String, Path, description = "connection id"), ("sid" = String, Path, description = "sync id"), RunsQuery), responses((status = 200, description = "runs, newest first", body = Success<RunsPage>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn runs(
     State(state): State<App>,
     caller: TenantCaller,

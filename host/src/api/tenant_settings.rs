@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::ApiJson;
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -24,7 +24,7 @@ pub struct TenantSettings {
 }
 
 /// `GET /api/v1/settings`.
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, description = "the tenant's settings", body = Success<TenantSettings>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, description = "the tenant's settings", body = Success<TenantSettings>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     caller: TenantCaller,
@@ -39,7 +39,7 @@ pub async fn get(
 }
 
 /// `PUT /api/v1/settings`: replaces the settings.
-#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = TenantSettings, responses((status = 200, description = "stored", body = Success<TenantSettings>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = TenantSettings, responses((status = 200, description = "stored", body = Success<TenantSettings>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn put(
     State(state): State<App>,
     caller: TenantCaller,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::app::tools::{CONNECTION_ARGUMENT, Catalogue, ToolResult, ToolView, Via, invoke};
 
 use super::extract::{ApiJson, ApiQuery};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::TenantCaller;
 
@@ -39,7 +39,7 @@ pub struct InvokeTool {
 }
 
 /// `GET /api/v1/tools`: the caller's tools, in a stable order.
-#[utoipa::path(get, path = "/api/v1/tools", tag = "tools", params(ToolsQuery), responses((status = 200, description = "the tenant's tools", body = Success<Vec<ToolView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/tools", tag = "tools", params(ToolsQuery), responses((status = 200, description = "the tenant's tools", body = Success<Vec<ToolView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -52,7 +52,7 @@ pub async fn list(
 
 /// `POST /api/v1/tools/invoke`: runs one tool. Arguments are checked against its schema
 /// before any plugin runs. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn invoke_tool(
     State(state): State<App>,
     caller: TenantCaller,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -66,7 +66,7 @@ fn refusal(error: Refusal) -> ApiError {
 }
 
 /// `POST /webhooks/v1/{connector}/{route}`: a vendor's delivery.
-#[utoipa::path(post, path = "/webhooks/v1/{connector}/{route}", tag = "webhooks", params(("connector" = String, Path), ("route" = String, Path, description = "the registration's route token, or `app` for app-signed vendors")), request_body(content = String, description = "the payload as the vendor signed it", content_type = "application/json"), responses((status = 200, description = "verified and processed (or the vendor's expected reply)"), (status = 202, description = "verified and queued"), (status = 401, description = "UNAUTHORIZED: missing, wrong or stale signature", body = ErrorEnvelope), (status = 404, description = "unknown connector or route (also for a path the host could not have handed out)", body = ErrorEnvelope), (status = 413, description = "body too large", body = ErrorEnvelope), (status = 429, description = "too many requests from this address, or too many verified deliveries on this route", body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/webhooks/v1/{connector}/{route}", tag = "webhooks", params(("connector" = String, Path), ("route" = String, Path, description = "the registration's route token, or `app` for app-signed vendors")), request_body(content = String, description = "the payload as the vendor signed it", content_type = "application/json"), responses((status = 200, description = "verified and processed (or the vendor's expected reply)"), (status = 202, description = "verified and queued"), (status = 401, description = "UNAUTHORIZED: missing, wrong or stale signature", body = ErrorEnvelope), (status = 404, description = "unknown connector or route (also for a path the host could not have handed out)", body = ErrorEnvelope), (status = 413, description = "body too large", body = ErrorEnvelope), (status = 429, description = "too many requests from this address, or too many verified deliveries on this route", body = ErrorEnvelope), ErrorResponses))]
 pub async fn receive(
     State(state): State<App>,
     PeerAddr(source): PeerAddr,
@@ -102,7 +102,7 @@ pub async fn receive(
 }
 
 /// `POST /api/v1/connections/{id}/webhooks`.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), request_body = NewWebhook, responses((status = 201, description = "the subscription, created at the vendor", body = Success<WebhookView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), request_body = NewWebhook, responses((status = 201, description = "the subscription, created at the vendor", body = Success<WebhookView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn register(
     State(state): State<App>,
     caller: TenantCaller,
@@ -123,7 +123,7 @@ pub async fn register(
 }
 
 /// `GET /api/v1/connections/{id}/webhooks`.
-#[utoipa::path(get, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's vendor-side subscriptions", body = Success<Vec<WebhookView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/webhooks", tag = "webhooks", params(("id" = String, Path, description = "connection id")), responses((status = 200, description = "the connection's vendor-side subscriptions", body = Success<Vec<WebhookView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -137,7 +137,7 @@ pub async fn list(
 }
 
 /// `DELETE /api/v1/connections/{id}/webhooks/{wid}`.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}/webhooks/{wid}", tag = "webhooks", params(("id" = String, Path, description = "connection id"), ("wid" = String, Path, description = "webhook id")), responses((status = 200, description = "removed at the vendor and here", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}/webhooks/{wid}", tag = "webhooks", params(("id" = String, Path, description = "connection id"), ("wid" = String, Path, description = "webhook id")), responses((status = 200, description = "removed at the vendor and here", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn unregister(
     State(state): State<App>,
     caller: TenantCaller,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{ErrorEnvelope, Success};
+use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -104,7 +104,7 @@ pub struct DeliveriesPage {
 }
 
 /// `POST /api/v1/webhook-endpoints`.
-#[utoipa::path(post, path = "/api/v1/webhook-endpoints", tag = "webhooks", request_body = NewEndpoint, responses((status = 201, description = "the endpoint with its secret, shown once", body = Success<EndpointView>), (status = 403, description = "EGRESS_DENIED: the URL resolves to a refused address", body = ErrorEnvelope), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints", tag = "webhooks", request_body = NewEndpoint, responses((status = 201, description = "the endpoint with its secret, shown once", body = Success<EndpointView>), (status = 403, description = "EGRESS_DENIED: the URL resolves to a refused address", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn create(
     State(state): State<App>,
     caller: TenantCaller,
@@ -124,7 +124,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/webhook-endpoints`.
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "webhooks", responses((status = 200, description = "the tenant's endpoints", body = Success<Vec<EndpointView>>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "webhooks", responses((status = 200, description = "the tenant's endpoints", body = Success<Vec<EndpointView>>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
@@ -139,7 +139,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/webhook-endpoints/{eid}`.
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "one endpoint", body = Success<EndpointView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "one endpoint", body = Success<EndpointView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn get(
     State(state): State<App>,
     caller: TenantCaller,
@@ -150,7 +150,7 @@ pub async fn get(
 }
 
 /// `PATCH /api/v1/webhook-endpoints/{eid}`.
-#[utoipa::path(patch, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), request_body = EndpointPatch, responses((status = 200, description = "the endpoint", body = Success<EndpointView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(patch, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), request_body = EndpointPatch, responses((status = 200, description = "the endpoint", body = Success<EndpointView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn patch(
     State(state): State<App>,
     caller: TenantCaller,
@@ -171,7 +171,7 @@ pub async fn patch(
 }
 
 /// `DELETE /api/v1/webhook-endpoints/{eid}`.
-#[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "deleted with its secrets and deliveries", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{eid}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "deleted with its secrets and deliveries", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn delete(
     State(state): State<App>,
     caller: TenantCaller,
@@ -190,7 +190,7 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/webhook-endpoints/{eid}/rotate-secret`.
-#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/rotate-secret", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "the new secret; deliveries carry both signatures until `previous_valid_until`", body = Success<serde_json::Value>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/rotate-secret", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 200, description = "the new secret; deliveries carry both signatures until `previous_valid_until`", body = Success<serde_json::Value>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn rotate(
     State(state): State<App>,
     caller: TenantCaller,
@@ -212,7 +212,7 @@ pub async fn rotate(
 }
 
 /// `POST /api/v1/webhook-endpoints/{eid}/test`.
-#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/test", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 202, description = "a `webhook.test` delivery, queued", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/test", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id")), responses((status = 202, description = "a `webhook.test` delivery, queued", body = Success<DeliveryView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn test(
     State(state): State<App>,
     caller: TenantCaller,
@@ -233,7 +233,7 @@ pub async fn test(
 }
 
 /// `GET /api/v1/webhook-endpoints/{eid}/deliveries`.
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), DeliveriesQuery), responses((status = 200, description = "deliveries, newest first, with every attempt", body = Success<DeliveriesPage>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), DeliveriesQuery), responses((status = 200, description = "deliveries, newest first, with every attempt", body = Success<DeliveriesPage>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn deliveries(
     State(state): State<App>,
     caller: TenantCaller,
@@ -255,7 +255,7 @@ pub async fn deliveries(
 }
 
 /// `GET /api/v1/webhook-endpoints/{eid}/deliveries/{did}`.
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 200, description = "one delivery", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 200, description = "one delivery", body = Success<DeliveryView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn delivery(
     State(state): State<App>,
     caller: TenantCaller,
@@ -270,7 +270,7 @@ pub async fn delivery(
 }
 
 /// `POST /api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay`.
-#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 202, description = "queued again with the same webhook-id", body = Success<DeliveryView>), (status = "4XX", description = "error envelope", body = ErrorEnvelope), (status = "5XX", description = "error envelope", body = ErrorEnvelope)), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{eid}/deliveries/{did}/replay", tag = "webhooks", params(("eid" = String, Path, description = "endpoint id"), ("did" = String, Path, description = "delivery id")), responses((status = 202, description = "queued again with the same webhook-id", body = Success<DeliveryView>), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn replay(
     State(state): State<App>,
     caller: TenantCaller,

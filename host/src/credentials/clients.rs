@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigSecret;
 use crate::runtime::{AuthMethodManifest, CredentialKindManifest, OAuth2Manifest, Plugin};
+use crate::secret::ConfigSecret;
 use crate::store::{Store, StoreError};
 
 /// Operator settings for one connector's OAuth (`[oauth.<connector>]`).
