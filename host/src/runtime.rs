@@ -11,6 +11,7 @@
 
 mod action;
 mod admission;
+mod auth_method;
 mod bindings;
 mod call_state;
 mod compat_imports;
@@ -34,6 +35,7 @@ mod webhook_support;
 
 pub use action::{ActionAnnotations, ActionManifest, InputIssue, check_against};
 pub use admission::CapScope;
+pub use auth_method::AuthMethodMismatch;
 pub use bindings::wit;
 pub use call_state::CallContext;
 pub use compile_cache::{CacheKey, CompileSource};

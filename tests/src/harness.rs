@@ -122,6 +122,7 @@ pub fn probe_context(base_url: &str, credential: Option<Credential>) -> CallCont
         values: Vec::new(),
         credential,
         auth_method: None,
+        credential_from_grant: false,
         bound_origin: Some(base_url.to_owned()),
         timeout: None,
         background: false,

@@ -111,69 +111,20 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The auth method to use: the one named, or the first whose kind fits the credential.
+/// The auth method a credential is used with: the one named, or the first that takes it (the
+/// runtime's one table, as at call time); a multi-part credential must name its parts.
 fn auth_method_for(
     plugin: &Plugin,
     wanted: Option<&str>,
     credential: &StoredCredential,
 ) -> Result<String, ApiError> {
-    let fits = |kind: &CredentialKindManifest| {
-        matches!(
-            (kind, credential),
-            (
-                CredentialKindManifest::Basic,
-                StoredCredential::Basic { .. }
-            ) | (
-                CredentialKindManifest::Bearer,
-                StoredCredential::Bearer { .. }
-            ) | (
-                CredentialKindManifest::ApiKey,
-                StoredCredential::ApiKey { .. }
-            ) | (
-                CredentialKindManifest::MultiPart { .. },
-                StoredCredential::Parts { .. }
-            )
-        )
-    };
-    let manifest = &plugin.manifest;
-    match wanted {
-        Some(id) => {
-            let method = manifest.auth_method(id).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Validation,
-                    format!("connector `{}` has no auth method `{id}`", manifest.id),
-                )
-            })?;
-            if !fits(&method.kind) {
-                return Err(ApiError::new(
-                    ErrorCode::Validation,
-                    format!(
-                        "auth method `{id}` does not take `{:?}` credentials",
-                        credential.credential_type()
-                    ),
-                ));
-            }
-            check_parts(&method.kind, credential)?;
-            Ok(method.id.clone())
-        }
-        None => {
-            let method = manifest
-                .auth_methods
-                .iter()
-                .find(|m| fits(&m.kind))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::Validation,
-                        format!(
-                            "connector `{}` takes no credentials of this type; see its auth_methods",
-                            manifest.id
-                        ),
-                    )
-                })?;
-            check_parts(&method.kind, credential)?;
-            Ok(method.id.clone())
-        }
-    }
+    let from_grant = matches!(credential, StoredCredential::Oauth2 { .. });
+    let method = plugin
+        .manifest
+        .auth_method_for(wanted, &credential.to_credential(), from_grant)
+        .map_err(|mismatch| ApiError::new(ErrorCode::Validation, mismatch.to_string()))?;
+    check_parts(&method.kind, credential)?;
+    Ok(method.id.clone())
 }
 
 /// A multi-part credential must name exactly the parts its auth method declares.

@@ -105,6 +105,8 @@ pub async fn call_unsaved(
             .collect(),
         credential: credential.map(|bound| bound.credential.to_credential()),
         auth_method: Some(record.auth_method.clone()),
+        credential_from_grant: credential
+            .is_some_and(|bound| matches!(bound.credential, StoredCredential::Oauth2 { .. })),
         bound_origin: credential.and_then(|bound| bound.origin.clone()),
         timeout: options.timeout,
         background: options.background,

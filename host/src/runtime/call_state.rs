@@ -22,6 +22,9 @@ pub struct CallContext {
     /// Id of the auth method the credential is for. Default: the connector's first method whose
     /// kind fits the credential.
     pub auth_method: Option<String>,
+    /// The credential is a token of the host's own OAuth grant, so it may serve an OAuth 2.0
+    /// auth method. Default: false.
+    pub credential_from_grant: bool,
     /// The origin the credential was validated against when it was stored (for example
     /// `https://acme.atlassian.net`): the credential goes there and to the auth method's
     /// credential hosts, never to an origin read from the live config. Default: none.

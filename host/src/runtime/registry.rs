@@ -14,7 +14,6 @@ use super::call_state::{CallBudget, CallLabels, CallState};
 use super::compile_cache::{CacheKey, CompileCache};
 use super::engine::{EpochTicker, build_engine};
 use super::fault::{from_connector_error, from_trap};
-use super::manifest::{AuthMethodManifest, ConnectorManifest, CredentialKindManifest};
 use super::plugin::PluginOrigin;
 use super::{
     CallContext, CallError, FaultCause, LoadError, Operation, OperationOutput, Plugin,
@@ -614,7 +613,13 @@ fn connection_scope(
     };
     let mut auth_method = None;
     if let Some(credential) = &context.credential {
-        let method = pick_auth_method(manifest, context.auth_method.as_deref(), credential)?;
+        let method = manifest
+            .auth_method_for(
+                context.auth_method.as_deref(),
+                credential,
+                context.credential_from_grant,
+            )
+            .map_err(|mismatch| CallError::Internal(mismatch.to_string()))?;
         auth_method = Some(method.id.clone());
         scope.credential_hosts = method.credential_patterns.clone();
         scope.credential = Some(Arc::new((
@@ -623,43 +628,4 @@ fn connection_scope(
         )));
     }
     Ok((scope, auth_method))
-}
-
-fn pick_auth_method<'a>(
-    manifest: &'a ConnectorManifest,
-    wanted: Option<&str>,
-    credential: &Credential,
-) -> Result<&'a AuthMethodManifest, CallError> {
-    if let Some(id) = wanted {
-        return manifest.auth_method(id).ok_or_else(|| {
-            CallError::Internal(format!(
-                "connector `{}` has no auth method `{id}`",
-                manifest.id
-            ))
-        });
-    }
-    manifest
-        .auth_methods
-        .iter()
-        .find(|method| {
-            matches!(
-                (&method.kind, credential),
-                (CredentialKindManifest::Basic, Credential::Basic { .. })
-                    | (
-                        CredentialKindManifest::Bearer | CredentialKindManifest::Oauth2 { .. },
-                        Credential::Bearer { .. }
-                    )
-                    | (CredentialKindManifest::ApiKey, Credential::ApiKey { .. })
-                    | (
-                        CredentialKindManifest::MultiPart { .. },
-                        Credential::Parts { .. }
-                    )
-            )
-        })
-        .ok_or_else(|| {
-            CallError::Internal(format!(
-                "connector `{}` has no auth method for this kind of credential",
-                manifest.id
-            ))
-        })
 }

@@ -78,6 +78,22 @@ async fn the_authorization_code_flow_with_pkce_creates_a_working_connection() {
         "the plugin call went out with the access token"
     );
     assert_eq!(setup.auth.code_requests(), 1);
+
+    // Re-verifying it (a config PATCH) matches the grant's token to its OAuth method by the
+    // same table a call uses; the create-time table had no row for a grant's token (422).
+    let config = connection["config"].clone();
+    let (status, body) = setup
+        .server
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/connections/{id}"),
+            Some(&setup.key),
+            Some(json!({ "config": config })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["auth_method"], "oauth");
+    assert_eq!(body["data"]["credential_type"], "oauth2");
 }
 
 #[tokio::test]
