@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use super::bindings::wit::connector::plugin::manifest as wit;
+use super::contract::wit::connector::plugin::manifest as wit;
 
 /// Most actions one connector may declare.
 const MAX_ACTIONS: usize = 64;

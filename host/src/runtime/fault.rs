@@ -1,7 +1,7 @@
 use std::fmt;
 
-use super::bindings::wit::ConnectorError;
 use super::call_state::{CallState, Violation};
+use super::contract::wit::ConnectorError;
 
 /// Why a call did not produce a result.
 #[derive(Debug, thiserror::Error)]

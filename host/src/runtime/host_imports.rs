@@ -1,13 +1,13 @@
 //! The capabilities a 0.3.0 connector imports: `http` and `log`. (Its connection comes with
-//! each call; the `config` import of older contracts lives in `compat_v0_2`.)
+//! each call; the `config` import of older contracts lives in `contract::v0_2`.)
 
 use std::time::Duration;
 
 use futures::StreamExt as _;
 
-use super::bindings::wit::connector::plugin::{log, manifest, types, webhooks};
-use super::bindings::wit::http;
 use super::call_state::{CallState, Violation};
+use super::contract::wit::connector::plugin::{log, manifest, types, webhooks};
+use super::contract::wit::http;
 use super::log_text::{escaped, escaped_fields};
 use crate::egress::{EgressError, EgressRequest, EgressResponse, Method};
 

@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::bindings::{PluginPre, wit_v0_1, wit_v0_2};
-use super::current_exports::CurrentPre;
+use super::contract::v0_3::CurrentPre;
+use super::contract::{PluginPre, wit_v0_1, wit_v0_2};
 use super::manifest::ConnectorManifest;
 use super::plugin::{PluginOrigin, PluginStats};
 use super::{CallContext, Operation, OperationOutput, Plugin, Runtime};

@@ -2,8 +2,8 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use super::action::ActionManifest;
-use super::bindings::wit::ConnectorError;
-use super::bindings::wit::connector::plugin::manifest as wit;
+use super::contract::wit::ConnectorError;
+use super::contract::wit::connector::plugin::manifest as wit;
 use super::operation::Operation;
 use super::webhook_support::WebhookManifest;
 use crate::egress::{CredentialPlacement, HostPattern};

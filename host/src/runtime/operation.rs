@@ -1,11 +1,11 @@
-use super::bindings::PluginInstance;
-use super::bindings::wit::{
+use super::call_state::CallState;
+use super::contract::PluginInstance;
+use super::contract::v0_3::CurrentInstance;
+use super::contract::wit::{
     Comment, CommentPage, ConnectionContext, ConnectionInfo, ConnectorError, ConnectorInfo,
     ContainerPage, Item, ItemPage, ItemPatch, NewComment, NewItem, PageRequest, webhooks,
 };
-use super::call_state::CallState;
-use super::current_exports::CurrentInstance;
-use super::{compat_v0_1, compat_v0_2};
+use super::contract::{v0_1, v0_2};
 
 /// Calls a plugin built against 0.1.0 or 0.2.0 (whose `types` are the same): lowers the
 /// arguments into 0.2.0 types and lifts the results into 0.3.0's. `$extra` holds the calls whose
@@ -201,13 +201,13 @@ impl Operation {
             PluginInstance::V0_2(plugin) => {
                 let guest = plugin.connector_plugin_connector();
                 Ok(dispatch_legacy!(self, guest, store, {
-                    Self::Info => Ok(OperationOutput::Info(compat_v0_2::connector_info(
+                    Self::Info => Ok(OperationOutput::Info(v0_2::connector_info(
                         guest.call_info(&mut *store).await?,
                     ))),
                     Self::Connect => guest
                         .call_connect(&mut *store)
                         .await?
-                        .map(|info| OperationOutput::Connected(compat_v0_2::connection_info(info)))
+                        .map(|info| OperationOutput::Connected(v0_2::connection_info(info)))
                         .map_err(Into::into),
                     Self::UpdateItem { item_id, patch } => guest
                         .call_update_item(&mut *store, &item_id, &patch.into())
@@ -219,15 +219,15 @@ impl Operation {
             PluginInstance::V0_1(plugin) => {
                 let guest = plugin.connector_plugin_connector();
                 Ok(dispatch_legacy!(self, guest, store, {
-                    Self::Info => Ok(OperationOutput::Info(compat_v0_2::connector_info(
-                        compat_v0_1::connector_info(guest.call_info(&mut *store).await?),
+                    Self::Info => Ok(OperationOutput::Info(v0_2::connector_info(
+                        v0_1::connector_info(guest.call_info(&mut *store).await?),
                     ))),
                     Self::Connect => guest
                         .call_connect(&mut *store)
                         .await?
                         .map(|info| {
-                            OperationOutput::Connected(compat_v0_2::connection_info(
-                                compat_v0_1::connection_info(info),
+                            OperationOutput::Connected(v0_2::connection_info(
+                                v0_1::connection_info(info),
                             ))
                         })
                         .map_err(Into::into),

@@ -1,8 +1,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::bindings::PluginPre;
 use super::compile_cache::CompileSource;
+use super::contract::PluginPre;
 use super::manifest::ConnectorManifest;
 use crate::egress::HostPattern;
 

@@ -2,8 +2,8 @@
 //! connection's pool. A plugin that imports `sql` but whose call has no session (the loader's
 //! `info()` check) is refused, as is every statement past the call's limits.
 
-use super::bindings::wit_sql::sql;
 use super::call_state::{CallState, Violation};
+use super::contract::wit_sql::sql;
 use crate::sql::{Rows, SqlError, Value};
 
 impl sql::Host for CallState {

@@ -5,7 +5,7 @@
 use anyhow::bail;
 use serde::Serialize;
 
-use super::bindings::wit::connector::plugin::manifest as wit;
+use super::contract::wit::connector::plugin::manifest as wit;
 
 /// Longest tolerance a declaration may give replayed deliveries.
 const MAX_TOLERANCE_SECS: u32 = 3_600;

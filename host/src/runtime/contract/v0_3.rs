@@ -10,8 +10,8 @@ use wasmtime::component::{
 };
 use wasmtime::{Store, format_err};
 
+use super::super::call_state::CallState;
 use super::bindings::wit;
-use super::call_state::CallState;
 
 /// The `connector` interface of 0.3.0, as the component names it.
 const INTERFACE: &str = "connector:plugin/connector@0.3.0";

@@ -1,6 +1,6 @@
 //! The `http` and `log` imports of the frozen 0.1.0 and 0.2.0 contracts: the same shapes as
 //! 0.3.0's under another package version, so one adapter, stamped out per version, converts
-//! field by field and delegates to the 0.3.0 implementations in `host_imports`.
+//! field by field and delegates to the 0.3.0 implementations in `runtime::host_imports`.
 
 /// Implements `http::Host` and `log::Host` of an older contract for `CallState`. Invoke it
 /// where `http` and `log` name that version's interface modules.

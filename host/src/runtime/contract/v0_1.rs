@@ -1,16 +1,16 @@
 //! Serves plugins built against the frozen `connector:plugin@0.1.0`: its `http` and `log`
 //! imports delegate to the 0.3.0 implementations (same shapes), its `config` import to
-//! 0.2.0's, and what it exports is lifted into 0.2.0 types, then into 0.3.0 by `compat_v0_2`.
+//! 0.2.0's, and what it exports is lifted into 0.2.0 types, then into 0.3.0 by `v0_2`.
 //! Only records that differ from 0.2.0 are converted here; `types` is shared (see `bindings`).
 
+use super::super::call_state::CallState;
 use super::bindings::wit;
 use super::bindings::wit_v0_1::connector::plugin::{config, http, log, manifest};
 use super::bindings::wit_v0_2::connector::plugin::{config as config_v0_2, manifest as v0_2};
-use super::call_state::CallState;
 
 impl manifest::Host for CallState {}
 
-super::compat_imports::serve_older_http_and_log!();
+super::older_imports::serve_older_http_and_log!();
 
 impl config::Host for CallState {
     async fn get(&mut self, key: String) -> Option<String> {

@@ -2,8 +2,8 @@
 //! version, and [`PluginPre`], which holds a plugin pre-linked against the version it was
 //! built for.
 
-use super::call_state::CallState;
-use super::current_exports::{CurrentInstance, CurrentPre};
+use super::super::call_state::CallState;
+use super::v0_3::{CurrentInstance, CurrentPre};
 
 /// The newest contract (`wit/v0.3.0`). The API layer and the host imports speak these types.
 pub mod wit {
@@ -42,7 +42,7 @@ pub mod wit_sql {
     pub use connector::plugin::sql;
 }
 
-/// The frozen 0.2.0 contract (`wit/v0.2.0`), adapted in `compat_v0_2`.
+/// The frozen 0.2.0 contract (`wit/v0.2.0`), adapted in `v0_2`.
 pub mod wit_v0_2 {
     wasmtime::component::bindgen!({
         path: "../wit/v0.2.0",
@@ -54,7 +54,7 @@ pub mod wit_v0_2 {
 
 /// The frozen 0.1.0 contract (`wit/v0.1.0`). Its `types` interface is identical to 0.2.0's, so
 /// it reuses those Rust types (the component model checks them structurally); the rest is
-/// adapted in `compat_v0_1`, in terms of 0.2.0.
+/// adapted in `v0_1`, in terms of 0.2.0.
 pub mod wit_v0_1 {
     wasmtime::component::bindgen!({
         path: "../wit/v0.1.0",
@@ -62,7 +62,7 @@ pub mod wit_v0_1 {
         imports: { default: async },
         exports: { default: async },
         with: {
-            "connector:plugin/types@0.1.0": crate::runtime::bindings::wit_v0_2::connector::plugin::types,
+            "connector:plugin/types@0.1.0": crate::runtime::contract::bindings::wit_v0_2::connector::plugin::types,
         },
     });
 }
@@ -113,27 +113,27 @@ mod tests {
     #[test]
     fn released_contracts_are_unchanged() {
         let v0_1 = digest(&[
-            include_str!("../../../wit/v0.1.0/connector.wit"),
-            include_str!("../../../wit/v0.1.0/host.wit"),
-            include_str!("../../../wit/v0.1.0/types.wit"),
+            include_str!("../../../../wit/v0.1.0/connector.wit"),
+            include_str!("../../../../wit/v0.1.0/host.wit"),
+            include_str!("../../../../wit/v0.1.0/types.wit"),
         ]);
         assert_eq!(
             v0_1, "63e2e6d28e7b954af3130744a3baa59f3a9b70f748adbbafd73b71ff63a6d43c",
             "wit/v0.1.0 was edited; released contract versions are frozen"
         );
         let v0_2 = digest(&[
-            include_str!("../../../wit/v0.2.0/connector.wit"),
-            include_str!("../../../wit/v0.2.0/host.wit"),
-            include_str!("../../../wit/v0.2.0/types.wit"),
+            include_str!("../../../../wit/v0.2.0/connector.wit"),
+            include_str!("../../../../wit/v0.2.0/host.wit"),
+            include_str!("../../../../wit/v0.2.0/types.wit"),
         ]);
         assert_eq!(
             v0_2, "4bbc311011dca43102c7a9cef41f3f58b4df2c538b2b6155db244c51f420aea5",
             "wit/v0.2.0 was edited; released contract versions are frozen"
         );
         let v0_3 = digest(&[
-            include_str!("../../../wit/v0.3.0/connector.wit"),
-            include_str!("../../../wit/v0.3.0/host.wit"),
-            include_str!("../../../wit/v0.3.0/types.wit"),
+            include_str!("../../../../wit/v0.3.0/connector.wit"),
+            include_str!("../../../../wit/v0.3.0/host.wit"),
+            include_str!("../../../../wit/v0.3.0/types.wit"),
         ]);
         assert_eq!(
             v0_3, "a53a48559cdde724d467489d7dcfd3b973cb77de52d43a7125ddc67824924af5",

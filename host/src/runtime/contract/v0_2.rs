@@ -1,17 +1,17 @@
 //! Serves plugins built against the frozen `connector:plugin@0.2.0` (and, through
-//! `compat_v0_1`, 0.1.0, whose `types` are 0.2.0's): their imports delegate to the 0.3.0
+//! `v0_1`, 0.1.0, whose `types` are 0.2.0's): their imports delegate to the 0.3.0
 //! implementations, they read their connection through the `config` import that 0.3.0 replaced
 //! with a per-call context, and what they export is lifted into 0.3.0 types. Arguments go the
 //! other way, lowered from 0.3.0 types.
 
+use super::super::call_state::CallState;
 use super::bindings::wit;
 use super::bindings::wit_v0_2::connector::plugin::{config, http, log, manifest, types};
-use super::call_state::CallState;
 
 impl types::Host for CallState {}
 impl manifest::Host for CallState {}
 
-super::compat_imports::serve_older_http_and_log!();
+super::older_imports::serve_older_http_and_log!();
 
 /// Before 0.3.0 a plugin read its connection through these imports; the host answers from the
 /// call's context (config and connection values together, as 0.2.0 plugins expect).
