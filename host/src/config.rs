@@ -90,13 +90,13 @@ pub struct HostConfig {
     /// The MCP server at `/mcp`.
     pub mcp: McpConfig,
     /// Limits of the `sql` capability database connectors use.
-    pub sql: SqlConfig,
+    pub sql: SqlLimits,
     /// Sync jobs and the changes feed.
-    pub syncs: SyncsConfig,
+    pub syncs: SyncSettings,
     /// Webhook deliveries to tenants' endpoints.
-    pub webhooks: WebhooksConfig,
+    pub webhooks: WebhookSettings,
     /// Vendors' webhook deliveries in.
-    pub vendor_webhooks: VendorWebhooksConfig,
+    pub vendor_webhooks: VendorWebhookSettings,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: crate::app::Quotas,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
@@ -187,236 +187,6 @@ pub struct McpConfig {
     pub allowed_origins: Vec<String>,
 }
 
-/// Limits of the `sql` capability (see [`SqlLimits`] for what each does; its `Default` holds
-/// the defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SqlConfig {
-    /// Default: 5000.
-    pub statement_timeout_ms: u64,
-    /// Default: 1000.
-    pub max_rows: u32,
-    /// Default: 4.
-    pub max_result_mib: usize,
-    /// Default: 20.
-    pub max_statements_per_call: u32,
-    /// Default: 4.
-    pub max_pool_size: usize,
-    /// Default: 300.
-    pub pool_idle_secs: u64,
-    /// Default: 5000.
-    pub connect_timeout_ms: u64,
-    /// Default: false.
-    pub allow_privileged_roles: bool,
-}
-
-/// Sync jobs as configured (see [`SyncSettings`] for what each does and its default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SyncsConfig {
-    pub enabled: bool,
-    pub tick_ms: u64,
-    pub max_concurrent_runs: u32,
-    pub min_interval_secs: u64,
-    pub default_interval_secs: u64,
-    pub default_full_pass_interval_secs: u64,
-    pub cursor_overlap_secs: u64,
-    pub lease_secs: u64,
-    pub page_size: u32,
-    pub max_syncs_per_connection: usize,
-    pub changes_retention_secs: u64,
-    pub max_pages_per_turn: u32,
-    pub max_turn_secs: u64,
-    pub max_items_per_sync: u64,
-}
-
-impl Default for SyncsConfig {
-    fn default() -> Self {
-        let settings = SyncSettings::default();
-        Self {
-            enabled: settings.enabled,
-            tick_ms: settings.tick.as_millis() as u64,
-            max_concurrent_runs: settings.max_concurrent_runs,
-            min_interval_secs: settings.min_interval.as_secs(),
-            default_interval_secs: settings.default_interval.as_secs(),
-            default_full_pass_interval_secs: settings.default_full_pass_interval.as_secs(),
-            cursor_overlap_secs: settings.cursor_overlap.as_secs(),
-            lease_secs: settings.lease.as_secs(),
-            page_size: settings.page_size,
-            max_syncs_per_connection: settings.max_syncs_per_connection,
-            changes_retention_secs: settings.changes_retention.as_secs(),
-            max_pages_per_turn: settings.max_pages_per_turn,
-            max_turn_secs: settings.max_turn.as_secs(),
-            max_items_per_sync: settings.max_items_per_sync,
-        }
-    }
-}
-
-impl SyncsConfig {
-    pub fn settings(&self) -> SyncSettings {
-        SyncSettings {
-            enabled: self.enabled,
-            tick: Duration::from_millis(self.tick_ms.max(10)),
-            max_concurrent_runs: self.max_concurrent_runs.max(1),
-            min_interval: Duration::from_secs(self.min_interval_secs),
-            default_interval: Duration::from_secs(self.default_interval_secs),
-            default_full_pass_interval: Duration::from_secs(self.default_full_pass_interval_secs),
-            cursor_overlap: Duration::from_secs(self.cursor_overlap_secs),
-            lease: Duration::from_secs(self.lease_secs.max(1)),
-            page_size: self.page_size.clamp(1, 100),
-            max_syncs_per_connection: self.max_syncs_per_connection,
-            changes_retention: Duration::from_secs(self.changes_retention_secs),
-            max_pages_per_turn: self.max_pages_per_turn.max(1),
-            max_turn: Duration::from_secs(self.max_turn_secs.max(1)),
-            max_items_per_sync: self.max_items_per_sync.max(1),
-        }
-    }
-}
-
-/// Webhook deliveries as configured (see [`WebhookSettings`] for what each does and its
-/// default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebhooksConfig {
-    pub allow_private_endpoints: bool,
-    pub tick_ms: u64,
-    pub timeout_ms: u64,
-    pub max_attempts: u32,
-    pub retry_initial_ms: u64,
-    pub retry_max_secs: u64,
-    pub breaker_threshold: u32,
-    pub breaker_cooldown_secs: u64,
-    pub rotation_overlap_secs: u64,
-    pub max_endpoints_per_tenant: usize,
-    pub concurrency: usize,
-    /// Default: a quarter of `concurrency` (at least 1).
-    pub concurrency_per_tenant: Option<usize>,
-    pub slow_answer_ms: u64,
-}
-
-impl Default for WebhooksConfig {
-    fn default() -> Self {
-        let settings = WebhookSettings::default();
-        Self {
-            allow_private_endpoints: settings.allow_private_endpoints,
-            tick_ms: settings.tick.as_millis() as u64,
-            timeout_ms: settings.timeout.as_millis() as u64,
-            max_attempts: settings.max_attempts,
-            retry_initial_ms: settings.retry_initial.as_millis() as u64,
-            retry_max_secs: settings.retry_max.as_secs(),
-            breaker_threshold: settings.breaker_threshold,
-            breaker_cooldown_secs: settings.breaker_cooldown.as_secs(),
-            rotation_overlap_secs: settings.rotation_overlap.as_secs(),
-            max_endpoints_per_tenant: settings.max_endpoints_per_tenant,
-            concurrency: settings.concurrency,
-            concurrency_per_tenant: None,
-            slow_answer_ms: settings.slow_answer.as_millis() as u64,
-        }
-    }
-}
-
-impl WebhooksConfig {
-    pub fn settings(&self) -> WebhookSettings {
-        WebhookSettings {
-            allow_private_endpoints: self.allow_private_endpoints,
-            tick: Duration::from_millis(self.tick_ms.max(10)),
-            timeout: Duration::from_millis(self.timeout_ms.max(1)),
-            max_attempts: self.max_attempts.max(1),
-            retry_initial: Duration::from_millis(self.retry_initial_ms),
-            retry_max: Duration::from_secs(self.retry_max_secs),
-            breaker_threshold: self.breaker_threshold.max(1),
-            breaker_cooldown: Duration::from_secs(self.breaker_cooldown_secs),
-            rotation_overlap: Duration::from_secs(self.rotation_overlap_secs),
-            max_endpoints_per_tenant: self.max_endpoints_per_tenant,
-            concurrency: self.concurrency.max(1),
-            concurrency_per_tenant: self
-                .concurrency_per_tenant
-                .unwrap_or(self.concurrency / 4)
-                .clamp(1, self.concurrency.max(1)),
-            slow_answer: Duration::from_millis(self.slow_answer_ms.max(1)),
-        }
-    }
-}
-
-/// Vendor webhooks in as configured (see [`VendorWebhookSettings`] for what each does and its
-/// default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct VendorWebhooksConfig {
-    pub max_body_kib: usize,
-    pub per_route_per_second: u32,
-    pub per_route_burst: u32,
-    pub dedup_window_secs: u64,
-    pub answer_within_ms: u64,
-    pub max_process_attempts: u32,
-    /// `[vendor_webhooks.app_secrets] slack = "..."`.
-    pub app_secrets: BTreeMap<String, ConfigSecret>,
-}
-
-impl Default for VendorWebhooksConfig {
-    fn default() -> Self {
-        let settings = VendorWebhookSettings::default();
-        Self {
-            max_body_kib: settings.max_body_bytes >> 10,
-            per_route_per_second: settings.per_route_per_second,
-            per_route_burst: settings.per_route_burst,
-            dedup_window_secs: settings.dedup_window.as_secs(),
-            answer_within_ms: settings.answer_within.as_millis() as u64,
-            max_process_attempts: settings.max_process_attempts,
-            app_secrets: BTreeMap::new(),
-        }
-    }
-}
-
-impl VendorWebhooksConfig {
-    pub fn settings(&self) -> VendorWebhookSettings {
-        VendorWebhookSettings {
-            max_body_bytes: self.max_body_kib.max(1) << 10,
-            per_route_per_second: self.per_route_per_second.max(1),
-            per_route_burst: self.per_route_burst.max(1),
-            dedup_window: Duration::from_secs(self.dedup_window_secs),
-            answer_within: Duration::from_millis(self.answer_within_ms.max(1)),
-            max_process_attempts: self.max_process_attempts.max(1),
-            app_secrets: self
-                .app_secrets
-                .iter()
-                .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
-                .collect(),
-        }
-    }
-}
-
-impl Default for SqlConfig {
-    fn default() -> Self {
-        let limits = SqlLimits::default();
-        Self {
-            statement_timeout_ms: limits.statement_timeout.as_millis() as u64,
-            max_rows: limits.max_rows,
-            max_result_mib: limits.max_result_bytes >> 20,
-            max_statements_per_call: limits.max_statements_per_call,
-            max_pool_size: limits.max_pool_size,
-            pool_idle_secs: limits.pool_idle_timeout.as_secs(),
-            connect_timeout_ms: limits.connect_timeout.as_millis() as u64,
-            allow_privileged_roles: limits.allow_privileged_roles,
-        }
-    }
-}
-
-impl SqlConfig {
-    pub fn limits(&self) -> SqlLimits {
-        SqlLimits {
-            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
-            max_rows: self.max_rows,
-            max_result_bytes: self.max_result_mib << 20,
-            max_statements_per_call: self.max_statements_per_call,
-            max_pool_size: self.max_pool_size.max(1),
-            pool_idle_timeout: Duration::from_secs(self.pool_idle_secs),
-            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
-            allow_privileged_roles: self.allow_privileged_roles,
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -459,10 +229,10 @@ impl Default for HostConfig {
             metrics_listen: None,
             server: ServerConfig::default(),
             mcp: McpConfig::default(),
-            sql: SqlConfig::default(),
-            syncs: SyncsConfig::default(),
-            webhooks: WebhooksConfig::default(),
-            vendor_webhooks: VendorWebhooksConfig::default(),
+            sql: SqlLimits::default(),
+            syncs: SyncSettings::default(),
+            webhooks: WebhookSettings::default(),
+            vendor_webhooks: VendorWebhookSettings::default(),
             quotas: crate::app::Quotas::default(),
             public_url: None,
             oauth: BTreeMap::new(),

@@ -33,6 +33,7 @@ pub mod sql;
 pub mod store;
 pub mod syncs;
 pub mod tenant_webhooks;
+pub mod units;
 pub mod vendor_webhooks;
 
 pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

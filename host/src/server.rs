@@ -183,7 +183,7 @@ impl Server {
         let runtime_egress = egress.clone();
         let options = RuntimeOptions {
             limits: config.runtime_limits(),
-            sql: config.sql.limits(),
+            sql: config.sql.clone().bounded(),
             pooling: config.pooling_allocator,
             profiler: config.wasm_profiler,
             cache_dir: config.compile_cache.then(|| {
@@ -268,9 +268,9 @@ impl Server {
             public_url.clone(),
         );
         let workers = (
-            Syncs::new(services.clone(), config.syncs.settings()),
-            TenantWebhooks::new(services.clone(), config.webhooks.settings()),
-            VendorWebhooks::new(services.clone(), config.vendor_webhooks.settings()),
+            Syncs::new(services.clone(), config.syncs.clone().bounded()),
+            TenantWebhooks::new(services.clone(), config.webhooks.clone().bounded()),
+            VendorWebhooks::new(services.clone(), config.vendor_webhooks.clone().bounded()),
         );
         let state = App::new(
             services,

@@ -24,6 +24,7 @@ pub const HOST_FLOORS: &[(&str, &[&str])] = &[
             "request_id",
             "secret",
             "source_limit",
+            "units",
         ],
     ),
     ("storage", &["sql", "store"]),

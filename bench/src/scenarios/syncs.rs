@@ -78,10 +78,10 @@ async fn last_run(
 pub async fn run() -> anyhow::Result<SyncsResult> {
     let vendor = SyncVendor::start(ITEMS, true).await;
     let server = TestServer::start_quiet_with(|config| {
-        config.syncs.min_interval_secs = 1;
-        config.syncs.tick_ms = 20;
+        config.syncs.min_interval = std::time::Duration::from_secs(1);
+        config.syncs.tick = std::time::Duration::from_millis(20);
         config.webhooks.allow_private_endpoints = true;
-        config.webhooks.tick_ms = 20;
+        config.webhooks.tick = std::time::Duration::from_millis(20);
     })
     .await;
     let key = server.tenant("bench").await;

@@ -3,22 +3,27 @@
 use std::time::Duration;
 
 /// Limits of the `sql` capability (config section `[sql]`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SqlLimits {
     /// Longest a statement may run; the database cancels it then (`statement_timeout`), and
     /// the host gives up shortly after. Never past the call's own deadline. Default: 5 s.
+    #[serde(rename = "statement_timeout_ms", with = "crate::units::millis")]
     pub statement_timeout: Duration,
     /// Rows one statement may return to the plugin; the rest are never fetched. Default: 1000.
     pub max_rows: u32,
     /// Bytes of column values one statement may return to the plugin. Default: 4 MiB.
+    #[serde(rename = "max_result_mib", with = "crate::units::mib")]
     pub max_result_bytes: usize,
     /// Statements one plugin call may run. Default: 20.
     pub max_statements_per_call: u32,
     /// Database connections one connection's pool may open. Default: 4.
     pub max_pool_size: usize,
     /// A pool unused this long is closed. Default: 300 s.
+    #[serde(rename = "pool_idle_secs", with = "crate::units::secs")]
     pub pool_idle_timeout: Duration,
     /// Longest a connection attempt (TCP, TLS, authentication) may take. Default: 5 s.
+    #[serde(rename = "connect_timeout_ms", with = "crate::units::millis")]
     pub connect_timeout: Duration,
     /// Let connections log in as a superuser or a member of `pg_execute_server_program`,
     /// `pg_write_server_files` or `pg_read_server_files` (such a login can run programs and
@@ -38,5 +43,13 @@ impl Default for SqlLimits {
             connect_timeout: Duration::from_secs(5),
             allow_privileged_roles: false,
         }
+    }
+}
+
+impl SqlLimits {
+    /// The limits with each value brought within what a pool can work with.
+    pub fn bounded(mut self) -> Self {
+        self.max_pool_size = self.max_pool_size.max(1);
+        self
     }
 }

@@ -3,40 +3,52 @@
 use std::time::Duration;
 
 /// How syncs run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
     /// Run syncs at all (a host that only serves the API may leave them to another). Default:
     /// true.
     pub enabled: bool,
     /// How often the scheduler looks for due syncs. Default: 1 s.
+    #[serde(rename = "tick_ms", with = "crate::units::millis")]
     pub tick: Duration,
     /// Syncs that may run at once across the host; each takes one background call slot, apart
     /// from the slots API calls use. Default: 2.
     pub max_concurrent_runs: u32,
     /// Shortest interval a sync may ask for. Default: 60 s.
+    #[serde(rename = "min_interval_secs", with = "crate::units::secs")]
     pub min_interval: Duration,
     /// Interval of a sync that names none. Default: 1 h.
+    #[serde(rename = "default_interval_secs", with = "crate::units::secs")]
     pub default_interval: Duration,
     /// How often a sync lists every item to find deletions its connector reports no tombstones
     /// for, when the sync names none. Default: 24 h.
+    #[serde(
+        rename = "default_full_pass_interval_secs",
+        with = "crate::units::secs"
+    )]
     pub default_full_pass_interval: Duration,
     /// The next incremental pass lists from its predecessor's start less this, for vendor
     /// clock skew and search-index lag; items seen again are recognised by content hash.
     /// Default: 120 s.
+    #[serde(rename = "cursor_overlap_secs", with = "crate::units::secs")]
     pub cursor_overlap: Duration,
     /// How long a runner's hold on a sync lasts without renewal (renewed every page).
     /// Default: 60 s.
+    #[serde(rename = "lease_secs", with = "crate::units::secs")]
     pub lease: Duration,
     /// Items asked for per page. Default: 100.
     pub page_size: u32,
     /// Syncs one connection may have. Default: 20.
     pub max_syncs_per_connection: usize,
     /// How long change events stay in the feed. Default: 7 days.
+    #[serde(rename = "changes_retention_secs", with = "crate::units::secs")]
     pub changes_retention: Duration,
     /// Pages one run lists before it yields its slot (the pass stays in the checkpoint and the
     /// sync is due again at once, behind other tenants' due syncs). Default: 20.
     pub max_pages_per_turn: u32,
     /// Time one run may hold a slot before it yields, checked between pages. Default: 60 s.
+    #[serde(rename = "max_turn_secs", with = "crate::units::secs")]
     pub max_turn: Duration,
     /// Items one sync may track (what it saw, to find updates and deletions); a page that
     /// would take it past this fails the run with nothing of the page written. Default:
@@ -62,5 +74,20 @@ impl Default for SyncSettings {
             max_turn: Duration::from_secs(60),
             max_items_per_sync: 100_000,
         }
+    }
+}
+
+impl SyncSettings {
+    /// The settings with each value brought within what the scheduler can work with (a zero
+    /// tick would spin, a zero lease could never be held).
+    pub fn bounded(mut self) -> Self {
+        self.tick = self.tick.max(Duration::from_millis(10));
+        self.max_concurrent_runs = self.max_concurrent_runs.max(1);
+        self.lease = self.lease.max(Duration::from_secs(1));
+        self.page_size = self.page_size.clamp(1, 100);
+        self.max_pages_per_turn = self.max_pages_per_turn.max(1);
+        self.max_turn = self.max_turn.max(Duration::from_secs(1));
+        self.max_items_per_sync = self.max_items_per_sync.max(1);
+        self
     }
 }

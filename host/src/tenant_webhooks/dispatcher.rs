@@ -172,7 +172,7 @@ impl Worker {
             {
                 let mut busy = self.busy();
                 let tenant_count = busy.per_tenant.get(&key.0).copied().unwrap_or(0);
-                if tenant_count >= self.settings.concurrency_per_tenant {
+                if tenant_count >= self.settings.per_tenant() {
                     continue;
                 }
                 busy.per_tenant.insert(key.0.clone(), tenant_count + 1);

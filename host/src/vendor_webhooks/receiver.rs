@@ -185,7 +185,7 @@ async fn receive_checked(
         let secret = settings
             .app_secrets
             .get(connector)
-            .cloned()
+            .map(|secret| secret.expose().to_owned())
             .ok_or(Refusal::UnknownRoute)?;
         (None, secret)
     } else {

@@ -4,25 +4,29 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How the receiver treats vendors' deliveries.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct VendorWebhookSettings {
     /// Largest delivery body accepted (413 beyond). Default: 256 KiB.
+    #[serde(rename = "max_body_kib", with = "crate::units::kib")]
     pub max_body_bytes: usize,
     /// Deliveries one route (a connection, or an app's route) may send per second, and at
     /// once; beyond, 429. Default: 20 per second, burst 40.
     pub per_route_per_second: u32,
     pub per_route_burst: u32,
     /// How long a delivery id is remembered, so its replay is refused. Default: 24 h.
+    #[serde(rename = "dedup_window_secs", with = "crate::units::secs")]
     pub dedup_window: Duration,
     /// How long the receiver waits for the plugin before answering (the delivery stays
     /// queued and is processed after): within every vendor's deadline (Slack's is 3 s).
     /// Default: 2 s.
+    #[serde(rename = "answer_within_ms", with = "crate::units::millis")]
     pub answer_within: Duration,
     /// Attempts at processing a queued delivery before it is dropped. Default: 5.
     pub max_process_attempts: u32,
     /// The operator's app signing secrets by connector id (`slack = "..."`), for vendors that
     /// sign every delivery of an app with one secret. Default: none.
-    pub app_secrets: BTreeMap<String, String>,
+    pub app_secrets: BTreeMap<String, crate::secret::ConfigSecret>,
 }
 
 impl std::fmt::Debug for VendorWebhookSettings {
@@ -46,5 +50,17 @@ impl Default for VendorWebhookSettings {
             max_process_attempts: 5,
             app_secrets: BTreeMap::new(),
         }
+    }
+}
+
+impl VendorWebhookSettings {
+    /// The settings with each value brought within what the receiver can work with.
+    pub fn bounded(mut self) -> Self {
+        self.max_body_bytes = self.max_body_bytes.max(1 << 10);
+        self.per_route_per_second = self.per_route_per_second.max(1);
+        self.per_route_burst = self.per_route_burst.max(1);
+        self.answer_within = self.answer_within.max(Duration::from_millis(1));
+        self.max_process_attempts = self.max_process_attempts.max(1);
+        self
     }
 }

@@ -504,9 +504,9 @@ async fn inserts_need_allow_writes_and_read_back() {
 /// A server whose `sql` limits are small enough to hit.
 async fn tight_server(adjust: impl FnOnce(&mut HostConfig)) -> TenantSession {
     let server = TestServer::start_with(|config| {
-        config.sql.statement_timeout_ms = 1_000;
+        config.sql.statement_timeout = std::time::Duration::from_millis(1_000);
         config.sql.max_rows = 1_000;
-        config.sql.max_result_mib = 1;
+        config.sql.max_result_bytes = 1 << 20;
         config.sql.max_statements_per_call = 5;
         adjust(config);
     })
@@ -703,7 +703,7 @@ async fn a_connections_pool_is_capped_and_closed_when_idle() {
     let db = shop().await;
     let api = tight_server(|config| {
         config.sql.max_pool_size = 2;
-        config.sql.pool_idle_secs = 0;
+        config.sql.pool_idle_timeout = std::time::Duration::from_secs(0);
     })
     .await;
     let conn = connect(
@@ -749,7 +749,9 @@ async fn a_database_that_never_answers_fails_the_connect_and_stores_nothing() {
             held.push(socket);
         }
     });
-    let api = tight_server(|config| config.sql.connect_timeout_ms = 500).await;
+    let api =
+        tight_server(|config| config.sql.connect_timeout = std::time::Duration::from_millis(500))
+            .await;
     let body = json!({
         "connector": "postgres",
         "config": {"host": "127.0.0.1", "port": port, "database": "shop", "tls": "disable"},

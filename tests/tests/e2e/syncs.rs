@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 
 /// Syncs that may run every second, a fast scheduler and dispatcher, loopback receivers.
 pub fn sync_config(config: &mut HostConfig) {
-    config.syncs.min_interval_secs = 1;
-    config.syncs.tick_ms = 50;
+    config.syncs.min_interval = std::time::Duration::from_secs(1);
+    config.syncs.tick = std::time::Duration::from_millis(50);
     config.webhooks.allow_private_endpoints = true;
-    config.webhooks.tick_ms = 50;
-    config.webhooks.retry_initial_ms = 200;
+    config.webhooks.tick = std::time::Duration::from_millis(50);
+    config.webhooks.retry_initial = std::time::Duration::from_millis(200);
 }
 
 pub struct SyncSetup {
@@ -458,7 +458,7 @@ async fn syncs_and_feeds_are_the_tenants_own_and_bad_input_is_refused() {
 async fn a_cursor_older_than_the_retention_window_has_expired() {
     let vendor = SyncVendor::start(4, true).await;
     let setup = SyncSetup::start(&vendor, |config| {
-        config.syncs.changes_retention_secs = 1;
+        config.syncs.changes_retention = std::time::Duration::from_secs(1);
     })
     .await;
     let (_, first_page) = setup

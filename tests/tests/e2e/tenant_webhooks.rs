@@ -219,9 +219,9 @@ async fn a_failing_receiver_opens_the_breaker_and_attempts_end() {
     let receiver = WebhookReceiver::start(&[], 500).await;
     let tenant = Tenant::start(|config| {
         config.webhooks.max_attempts = 3;
-        config.webhooks.retry_initial_ms = 50;
+        config.webhooks.retry_initial = std::time::Duration::from_millis(50);
         config.webhooks.breaker_threshold = 2;
-        config.webhooks.breaker_cooldown_secs = 1;
+        config.webhooks.breaker_cooldown = std::time::Duration::from_secs(1);
     })
     .await;
     let (endpoint, _) = tenant.endpoint(&receiver.url(), json!(["*"])).await;
@@ -517,9 +517,9 @@ async fn a_slow_receiver_delays_no_other_tenant_and_trips_its_breaker() {
     slow.set_delay(Duration::from_millis(1500));
     let fast = WebhookReceiver::start(&[], 200).await;
     let acme = Tenant::start(|config| {
-        config.webhooks.slow_answer_ms = 1000;
+        config.webhooks.slow_answer = std::time::Duration::from_millis(1000);
         config.webhooks.breaker_threshold = 2;
-        config.webhooks.breaker_cooldown_secs = 600;
+        config.webhooks.breaker_cooldown = std::time::Duration::from_secs(600);
     })
     .await;
     let (slow_endpoint, _) = acme.endpoint(&slow.url(), json!(["*"])).await;
@@ -594,7 +594,7 @@ async fn a_tenant_gets_its_share_of_the_dispatcher_not_all_of_it() {
     let other = WebhookReceiver::start(&[], 200).await;
     let acme = Tenant::start(|config| {
         config.webhooks.concurrency = 4;
-        config.webhooks.slow_answer_ms = 60_000;
+        config.webhooks.slow_answer = std::time::Duration::from_millis(60_000);
     })
     .await;
     let (first_endpoint, _) = acme.endpoint(&first.url(), json!(["*"])).await;

@@ -135,7 +135,7 @@ fn github_headers(secret: &str, delivery: &str, body: &[u8]) -> Vec<(&'static st
 async fn github_deliveries_are_verified_turned_into_changes_and_refused_when_forged() {
     let github = GitHubFake::start(GITHUB_TOKEN).await;
     let receiver = WebhookReceiver::start(&[], 200).await;
-    let host = Host::start(|config| config.vendor_webhooks.max_body_kib = 64).await;
+    let host = Host::start(|config| config.vendor_webhooks.max_body_bytes = 64 << 10).await;
     let (status, endpoint) = host
         .send(
             Method::POST,
