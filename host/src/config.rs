@@ -1,5 +1,7 @@
 //! Server configuration: defaults, then `connector-host.toml`, then `CONNECTOR_HOST_*` variables.
-//! Unknown keys are an error, not silently ignored.
+//! Unknown keys are an error, not silently ignored. `reference` writes the reference page.
+
+pub mod reference;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,41 +33,40 @@ pub const ENV_PREFIX: &str = "CONNECTOR_HOST_";
 pub const MIN_MEMORY_MIB: usize = 8;
 
 /// Everything `connector-host serve` can be told.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
-    /// Address to listen on. Default: `127.0.0.1:8080`.
+    /// Address to listen on.
     pub listen: SocketAddr,
-    /// Where the store, compile cache and generated keys live. Default: `./data`.
+    /// Where the store, compile cache and generated keys live.
     pub data_dir: PathBuf,
     /// Directory of `*.wasm` connector components loaded at start. Default: `DATA_DIR/plugins`.
     pub plugins_dir: Option<PathBuf>,
     /// Allow plugins to reach private, loopback and link-local addresses, and plain `http://`
     /// (local fakes and development only). Cloud metadata addresses stay refused.
-    /// Default: false.
     pub allow_private_egress: bool,
     /// Hosts the operator lets plugins reach (each plugin gets the intersection with the hosts
-    /// it requested). A connection's own origin gets no exemption. Default: `["*"]`.
+    /// it requested). A connection's own origin gets no exemption.
     pub egress_allowed_hosts: Vec<String>,
     /// More hosts per connector id that its connections may use as their origin and reach,
     /// beyond what the connector requests (self-hosted or test sites):
     /// `[connector_hosts] jira = ["jira.corp.example"]`. Default: none.
     pub connector_hosts: BTreeMap<String, Vec<String>>,
-    /// Cache compiled plugins on disk. Default: true.
+    /// Cache compiled plugins on disk.
     pub compile_cache: bool,
     /// Where compiled plugins are cached. Default: `DATA_DIR/compile-cache`.
     pub compile_cache_dir: Option<PathBuf>,
     /// Base64 of 32 bytes: the key that authenticates cached artifacts, for hosts that share one
     /// `compile_cache_dir`. Default: derived from the master key (HKDF).
     pub compile_cache_key: Option<ConfigSecret>,
-    /// Use the pooling instance allocator. Default: true.
+    /// Use the pooling instance allocator.
     pub pooling_allocator: bool,
     /// Announce compiled guest code to a profiler: `none` or `perfmap`, so `perf`
-    /// names guest functions. Default: `none`.
+    /// names guest functions.
     pub wasm_profiler: crate::runtime::WasmProfiler,
     /// Per-call limits.
     pub limits: LimitsConfig,
-    /// Log format: `json` or `text`. Default: `text`.
+    /// Log format: `json` or `text`.
     pub log_format: LogFormat,
     /// Operator token for `/admin/v1`. Default: generated into `DATA_DIR/admin-token` (mode
     /// 0600) on first start, and its path printed.
@@ -74,13 +75,12 @@ pub struct HostConfig {
     /// Default: generated into `DATA_DIR/keys/` with a warning (development only).
     pub master_key: Option<ConfigSecret>,
     /// Trust an `X-Tenant-Id` header set by a gateway instead of tenant API keys.
-    /// Default: false.
     pub trust_tenant_header: bool,
     /// Shared secret the gateway sends in `X-Gateway-Secret` with `X-Tenant-Id`, at least 16
     /// characters; required whenever `trust_tenant_header` is on, loopback included (a web
     /// page can reach a loopback host through DNS rebinding). Default: none.
     pub gateway_secret: Option<ConfigSecret>,
-    /// Serve `/metrics` without the admin token. Default: false.
+    /// Serve `/metrics` without the admin token.
     pub metrics_public: bool,
     /// Serve `/metrics` (without the admin token) on this address of its own instead, for a
     /// scraper on an internal network. Default: none.
@@ -104,81 +104,83 @@ pub struct HostConfig {
     /// Per-connector OAuth settings: default client and endpoint overrides
     /// (`[oauth.jira] client_id = ..., client_secret = ...`). Default: none.
     pub oauth: BTreeMap<String, OAuthClientConfig>,
-    /// Refresh OAuth tokens this long before they expire. Default: 300.
+    /// Refresh OAuth tokens this long before they expire.
     pub oauth_refresh_margin_secs: u64,
-    /// How often idle OAuth connections are checked for expiring tokens. Default: 60.
+    /// How often idle OAuth connections are checked for expiring tokens.
     pub oauth_sweep_interval_secs: u64,
-    /// How long an OAuth authorization (its `state`) stays valid. Default: 600.
+    /// How long an OAuth authorization (its `state`) stays valid.
     pub oauth_state_ttl_secs: u64,
     /// Largest plugin component accepted by upload or from the plugins dir, in MiB.
-    /// Default: 32.
     pub max_plugin_mib: usize,
-    /// Watch the plugins dir and hot-load `*.wasm` written to it. Default: true.
+    /// Watch the plugins dir and hot-load `*.wasm` written to it.
     pub watch_plugins_dir: bool,
-    /// How long writes to a plugin file must be quiet before it is loaded. Default: 500.
+    /// How long writes to a plugin file must be quiet before it is loaded.
     pub plugin_watch_debounce_ms: u64,
     /// Base64 ed25519 public keys whose plugin signatures are accepted. Default: none.
     pub plugin_trusted_keys: Vec<String>,
-    /// Refuse plugins not signed by one of `plugin_trusted_keys`. Default: false.
+    /// Refuse plugins not signed by one of `plugin_trusted_keys`.
     pub require_signed_plugins: bool,
 }
 
 /// Per-call limits as configured (see [`RuntimeLimits`] for what each does).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Default: 30000.
+    /// Deadline of one plugin call, from admission to its answer.
     pub call_timeout_ms: u64,
-    /// Default: 64. At least 8 ([`MIN_MEMORY_MIB`]): the bundled connectors start with 4 MiB
-    /// of linear memory (see `plugins/.cargo/config.toml`) and fail on real pages below that.
+    /// Linear memory one call may grow to, in MiB. At least 8 ([`MIN_MEMORY_MIB`]): the
+    /// bundled connectors start with 4 MiB of linear memory (see `plugins/.cargo/config.toml`)
+    /// and fail on real pages below that; less is refused at startup.
     pub memory_mib: usize,
-    /// Default: 50.
+    /// Outbound requests one call may send.
     pub max_requests_per_call: u32,
-    /// Default: 10.
+    /// Largest response body one outbound request may bring back, in MiB.
     pub max_response_mib: u64,
-    /// All responses of one call together, in MiB. Default: 32.
+    /// All response bodies of one call together (`send-many` included), counted while read,
+    /// in MiB.
     pub max_call_response_mib: u64,
-    /// Default: 100.
+    /// Log lines one call may write; more are dropped and counted.
     pub max_log_lines_per_call: u32,
-    /// Default: 256.
+    /// Sandbox slots (two kept for the loader); past that, calls get 503 with `Retry-After`.
     pub max_concurrent_calls: u32,
-    /// Default: a quarter of `max_concurrent_calls` (at least 1).
+    /// Calls of one tenant at once; 429 beyond. Default: a quarter of `max_concurrent_calls`
+    /// (at least 1).
     pub max_concurrent_calls_per_tenant: Option<u32>,
-    /// Default: half the per-tenant cap (at least 1).
+    /// Calls on one connection at once; 429 beyond. Default: half the per-tenant cap (at
+    /// least 1).
     pub max_concurrent_calls_per_connection: Option<u32>,
     /// Deadline of the `validate` and `connect()` calls that check a connection while a client
-    /// waits on create or update. Default: 10000.
+    /// waits on create or update.
     pub connect_timeout_ms: u64,
     /// Requests per second one API key may send (sustained); beyond the burst, 429.
-    /// Default: 50.
     pub api_key_requests_per_second: u32,
-    /// Requests one API key may send at once before the rate applies. Default: 100.
+    /// Requests one API key may send at once before the rate applies.
     pub api_key_burst: u32,
     /// Requests per second one source address (IPv4, or IPv6 /64) may send to the surfaces
     /// that need no credentials: the vendor webhook receiver, the OAuth start page and
     /// callback and the console's sign-in forms; beyond the burst, 429 before any lookup. A vendor that sends
-    /// from a few addresses at a high rate may need more. Default: 20.
+    /// from a few addresses at a high rate may need more.
     pub unauthenticated_per_second: u32,
-    /// Requests one source address may send to those surfaces at once. Default: 60.
+    /// Requests one source address may send to those surfaces at once.
     pub unauthenticated_burst: u32,
 }
 
 /// Limits of the HTTP server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Time a client has to send a request's headers; the same timer bounds how long an idle
     /// keep-alive connection waits for its next request (hyper starts it as soon as the
-    /// connection waits for a request). Default: 20000.
+    /// connection waits for a request).
     pub header_read_timeout_ms: u64,
-    /// Time one request may take from its headers to its response. Default: 60000.
+    /// Time one request may take from its headers to its response.
     pub request_timeout_ms: u64,
-    /// Open client connections; more are closed at once. Default: 1024.
+    /// Open client connections; more are closed at once.
     pub max_connections: usize,
 }
 
 /// The MCP server at `/mcp`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct McpConfig {
     /// Browser origins (`https://agent.example.com`) that may call `/mcp` besides the host's
@@ -198,7 +200,7 @@ impl Default for ServerConfig {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -515,24 +517,46 @@ mod tests {
         }
     }
 
+    /// The reference page is the generated one, and every key has a meaning; a key whose
+    /// default is a value says it once, in code, not again in its doc comment.
     #[test]
-    fn the_readme_documents_every_config_key() {
-        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
-        let table = readme
-            .split("## Configuration")
-            .nth(1)
-            .expect("a Configuration section");
+    fn the_configuration_page_is_the_generated_reference() {
+        let page = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/src/operate/configuration.md"
+        ));
+        let generated = reference::markdown();
+        let (_, committed) = page
+            .split_once("-->\n\n")
+            .expect("the page marks where the generated tables start");
+        assert!(
+            committed == generated,
+            "docs/src/operate/configuration.md is stale: regenerate its tables with \
+             `cargo run -p connector-host -- config-reference`"
+        );
         let mut all = Vec::new();
         keys(
             &serde_json::to_value(HostConfig::default()).unwrap(),
             "",
             &mut all,
         );
-        let missing: Vec<_> = all
-            .iter()
-            .filter(|key| !table.contains(&format!("| `{key}` |")))
-            .collect();
-        assert!(missing.is_empty(), "README lacks config keys {missing:?}");
+        for key in &all {
+            let row = generated
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("the reference lacks `{key}`"));
+            let cells: Vec<&str> = row.split(" | ").collect();
+            assert!(
+                cells.len() >= 3 && cells[2].trim_end_matches(" |").len() > 3,
+                "{row}"
+            );
+            if cells[1] != "none" {
+                assert!(
+                    !row.contains("Default:"),
+                    "the default is written twice: {row}"
+                );
+            }
+        }
     }
 
     #[test]

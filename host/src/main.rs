@@ -39,6 +39,8 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the REST API (also served at /openapi.json).
     Openapi,
+    /// Print the configuration reference (every key, its default and meaning) as Markdown.
+    ConfigReference,
     /// Manage the master keys that seal credentials and cursors.
     Keys {
         #[command(subcommand)]
@@ -141,6 +143,10 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", api::openapi::json());
             return Ok(());
         }
+        Command::ConfigReference => {
+            print!("{}", connector_host::config::reference::markdown());
+            return Ok(());
+        }
         Command::Plugin { command } => return plugin_command(command),
         other => other,
     };
@@ -148,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
     match command {
         Command::Serve => serve(config).await,
-        Command::Openapi | Command::Plugin { .. } => Ok(()),
+        Command::Openapi | Command::ConfigReference | Command::Plugin { .. } => Ok(()),
         Command::Tenant {
             command: TenantCommand::Create { id, name },
         } => {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A secret config value: deserialised like a string, never shown by `Debug`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ConfigSecret(String);
 

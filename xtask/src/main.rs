@@ -5,6 +5,7 @@
 //! `target/plugins/` (bundled connectors, what `run` loads) and `target/test-plugins/`
 //! (connectors plus test fixtures, what the tests load).
 
+mod docs;
 mod floors;
 mod new_connector;
 
@@ -54,6 +55,8 @@ enum Task {
         /// Another checkout to check instead of this one (its host/src).
         checkout: Option<PathBuf>,
     },
+    /// Check the book's links (docs/ and the README) and build it when mdbook is installed.
+    Docs,
     /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is.
     NewConnector {
         /// Connector id: a-z, 0-9 and `-`, starting with a letter (`acme-desk`).
@@ -67,6 +70,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Task::BuildPlugins => build_plugins(&root).map(|_| ()),
         Task::NewConnector { name } => new_connector::create(&root, &name),
+        Task::Docs => docs::build(&root),
         Task::Floors { checkout } => floors::guard(checkout.as_deref().unwrap_or(&root)),
         Task::Run { args } => {
             let staged = build_plugins(&root)?;
@@ -113,6 +117,8 @@ fn main() -> anyhow::Result<()> {
             // build.
             step("checking the floors of host/src");
             floors::guard(&root)?;
+            step("checking the docs' links");
+            docs::check(&root)?;
             step("checking the format (cargo fmt --check), host and plugins");
             run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
             run(cargo()

@@ -3,21 +3,20 @@
 use serde::{Deserialize, Serialize};
 
 /// Per-tenant quotas on what the store keeps.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quotas {
-    /// Connections one tenant may hold. Default: 1000.
+    /// Connections one tenant may hold.
     pub max_connections_per_tenant: usize,
-    /// Sync cursors (streams) one connection may hold. Default: 100.
+    /// Sync cursors (streams) one connection may hold.
     pub max_cursors_per_connection: usize,
-    /// OAuth authorizations one tenant may have pending. Default: 50.
+    /// OAuth authorizations one tenant may have pending.
     pub max_pending_oauth_sessions_per_tenant: usize,
-    /// Largest connection config, as JSON bytes. Default: 16384.
+    /// Largest connection config, as JSON bytes.
     pub max_config_bytes: usize,
-    /// Audit events older than this many days are deleted (0: kept for ever). Default: 365.
+    /// Audit events older than this many days are deleted (0: kept for ever).
     pub audit_max_age_days: u64,
     /// Audit events kept per tenant (and in the host's own log); the oldest go first.
-    /// Default: 100000.
     pub audit_max_events_per_tenant: usize,
 }
 

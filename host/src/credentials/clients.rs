@@ -10,7 +10,7 @@ use crate::secret::ConfigSecret;
 use crate::store::{Store, StoreError};
 
 /// Operator settings for one connector's OAuth (`[oauth.<connector>]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientConfig {
     /// Default client for tenants that did not set their own.

@@ -18,7 +18,9 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Which profiler compiled guest code is announced to, so `perf` shows guest functions by
 /// name instead of anonymous JIT addresses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum WasmProfiler {
     /// No profiler (the default).

@@ -3,56 +3,60 @@
 use std::time::Duration;
 
 /// How syncs run.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
-    /// Run syncs at all (a host that only serves the API may leave them to another). Default:
-    /// true.
+    /// Run syncs at all (a host that only serves the API may leave them to another).
     pub enabled: bool,
-    /// How often the scheduler looks for due syncs. Default: 1 s.
+    /// How often the scheduler looks for due syncs.
     #[serde(rename = "tick_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub tick: Duration,
     /// Syncs that may run at once across the host; each takes one background call slot, apart
-    /// from the slots API calls use. Default: 2.
+    /// from the slots API calls use.
     pub max_concurrent_runs: u32,
-    /// Shortest interval a sync may ask for. Default: 60 s.
+    /// Shortest interval a sync may ask for.
     #[serde(rename = "min_interval_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub min_interval: Duration,
-    /// Interval of a sync that names none. Default: 1 h.
+    /// Interval of a sync that names none.
     #[serde(rename = "default_interval_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub default_interval: Duration,
     /// How often a sync lists every item to find deletions its connector reports no tombstones
-    /// for, when the sync names none. Default: 24 h.
+    /// for, when the sync names none.
     #[serde(
         rename = "default_full_pass_interval_secs",
         with = "crate::units::secs"
     )]
+    #[schemars(with = "u64")]
     pub default_full_pass_interval: Duration,
     /// The next incremental pass lists from its predecessor's start less this, for vendor
     /// clock skew and search-index lag; items seen again are recognised by content hash.
-    /// Default: 120 s.
     #[serde(rename = "cursor_overlap_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub cursor_overlap: Duration,
     /// How long a runner's hold on a sync lasts without renewal (renewed every page).
-    /// Default: 60 s.
     #[serde(rename = "lease_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub lease: Duration,
-    /// Items asked for per page. Default: 100.
+    /// Items asked for per page.
     pub page_size: u32,
-    /// Syncs one connection may have. Default: 20.
+    /// Syncs one connection may have.
     pub max_syncs_per_connection: usize,
-    /// How long change events stay in the feed. Default: 7 days.
+    /// How long change events stay in the feed.
     #[serde(rename = "changes_retention_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub changes_retention: Duration,
     /// Pages one run lists before it yields its slot (the pass stays in the checkpoint and the
-    /// sync is due again at once, behind other tenants' due syncs). Default: 20.
+    /// sync is due again at once, behind other tenants' due syncs).
     pub max_pages_per_turn: u32,
-    /// Time one run may hold a slot before it yields, checked between pages. Default: 60 s.
+    /// Time one run may hold a slot before it yields, checked between pages.
     #[serde(rename = "max_turn_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub max_turn: Duration,
     /// Items one sync may track (what it saw, to find updates and deletions); a page that
-    /// would take it past this fails the run with nothing of the page written. Default:
-    /// 100000.
+    /// would take it past this fails the run with nothing of the page written.
     pub max_items_per_sync: u64,
 }
 

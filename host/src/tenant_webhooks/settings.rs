@@ -3,49 +3,55 @@
 use std::time::Duration;
 
 /// How deliveries to tenants' endpoints are made.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Let endpoints be on private, loopback or link-local addresses (local receivers in
     /// development and tests). Independent of plugins' `allow_private_egress`: an operator who
     /// lets connectors reach a self-hosted Jira need not let tenants aim deliveries at the
-    /// internal network. Cloud metadata addresses stay refused. Default: false.
+    /// internal network. Cloud metadata addresses stay refused.
     pub allow_private_endpoints: bool,
-    /// How often the dispatcher looks for due deliveries. Default: 500 ms.
+    /// How often the dispatcher looks for due deliveries.
     #[serde(rename = "tick_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub tick: Duration,
-    /// Deadline of one attempt, connect to last byte. Default: 10 s.
+    /// Deadline of one attempt, connect to last byte.
     #[serde(rename = "timeout_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub timeout: Duration,
-    /// Attempts before a delivery is marked failed. Default: 8 (about 7.5 hours of retries).
+    /// Attempts before a delivery is marked failed (8 span about 7.5 hours of retries).
     pub max_attempts: u32,
     /// Wait after the first failed attempt; each later wait is four times the one before,
-    /// with ±20% jitter. Default: 5 s.
+    /// with ±20% jitter.
     #[serde(rename = "retry_initial_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub retry_initial: Duration,
-    /// Longest wait between attempts, `Retry-After` included. Default: 10 h.
+    /// Longest wait between attempts, `Retry-After` included.
     #[serde(rename = "retry_max_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub retry_max: Duration,
-    /// Failed attempts in a row after which an endpoint's breaker opens. Default: 5.
+    /// Failed attempts in a row after which an endpoint's breaker opens.
     pub breaker_threshold: u32,
-    /// How long an open breaker holds an endpoint's deliveries back. Default: 60 s.
+    /// How long an open breaker holds an endpoint's deliveries back.
     #[serde(rename = "breaker_cooldown_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub breaker_cooldown: Duration,
     /// How long deliveries carry the previous secret's signature after a rotation.
-    /// Default: 24 h.
     #[serde(rename = "rotation_overlap_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub rotation_overlap: Duration,
-    /// Endpoints one tenant may register. Default: 20.
+    /// Endpoints one tenant may register.
     pub max_endpoints_per_tenant: usize,
-    /// Endpoints delivered to at once. Default: 16.
+    /// Endpoints delivered to at once.
     pub concurrency: usize,
     /// Endpoints of one tenant delivered to at once, so one tenant's slow receivers hold at
     /// most this share of `concurrency`. Default: a quarter of `concurrency` (at least 1).
     pub concurrency_per_tenant: Option<usize>,
     /// An answer slower than this counts as a failure towards the endpoint's breaker, even
     /// when it is a 2xx (the delivery is still done): a receiver that always takes most of the
-    /// timeout gets its cooldown like one that fails. Default: 5 s.
+    /// timeout gets its cooldown like one that fails.
     #[serde(rename = "slow_answer_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub slow_answer: Duration,
 }
 

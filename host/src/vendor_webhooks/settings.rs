@@ -4,25 +4,28 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How the receiver treats vendors' deliveries.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorWebhookSettings {
-    /// Largest delivery body accepted (413 beyond). Default: 256 KiB.
+    /// Largest delivery body accepted (413 beyond).
     #[serde(rename = "max_body_kib", with = "crate::units::kib")]
+    #[schemars(with = "u64")]
     pub max_body_bytes: usize,
-    /// Deliveries one route (a connection, or an app's route) may send per second, and at
-    /// once; beyond, 429. Default: 20 per second, burst 40.
+    /// Verified deliveries one route (a connection, or an app's route) may send per second;
+    /// beyond the burst, 429.
     pub per_route_per_second: u32,
+    /// Verified deliveries one route may send at once before the rate applies.
     pub per_route_burst: u32,
-    /// How long a delivery id is remembered, so its replay is refused. Default: 24 h.
+    /// How long a delivery id is remembered, so its replay is refused.
     #[serde(rename = "dedup_window_secs", with = "crate::units::secs")]
+    #[schemars(with = "u64")]
     pub dedup_window: Duration,
     /// How long the receiver waits for the plugin before answering (the delivery stays
     /// queued and is processed after): within every vendor's deadline (Slack's is 3 s).
-    /// Default: 2 s.
     #[serde(rename = "answer_within_ms", with = "crate::units::millis")]
+    #[schemars(with = "u64")]
     pub answer_within: Duration,
-    /// Attempts at processing a queued delivery before it is dropped. Default: 5.
+    /// Attempts at processing a queued delivery before it is dropped.
     pub max_process_attempts: u32,
     /// The operator's app signing secrets by connector id (`slack = "..."`), for vendors that
     /// sign every delivery of an app with one secret. Default: none.
