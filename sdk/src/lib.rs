@@ -10,7 +10,7 @@
 //! # The whole of a connector
 //!
 //! This is the `tracker` test fixture, connected end to end against a loopback vendor in the
-//! host's tests (and shown in the README): every line here runs.
+//! host's tests (and shown in the book, `docs/src/connectors/writing.md`): every line here runs.
 //!
 #![doc = concat!("```no_run\n", include_str!("../../plugins/fixtures/tracker/src/lib.rs"), "```")]
 //!

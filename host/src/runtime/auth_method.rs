@@ -98,23 +98,7 @@ mod tests {
 
     #[test]
     fn a_pasted_token_never_serves_an_oauth_method_and_a_grants_token_does() {
-        let oauth = CredentialKindManifest::Oauth2 {
-            oauth2: Box::new(crate::runtime::manifest::OAuth2Manifest {
-                authorize_url: "https://vendor.example/authorize".into(),
-                token_url: "https://vendor.example/token".into(),
-                refresh_url: None,
-                revoke_url: None,
-                default_scopes: Vec::new(),
-                scope_separator: " ".into(),
-                extra_authorize_params: Vec::new(),
-                pkce: true,
-                client_auth: "body",
-                token_request_format: "form",
-                token_pointer: None,
-                response_values: Vec::new(),
-                origin_from_response: None,
-            }),
-        };
+        let oauth = crate::runtime::manifest::oauth2_kind("https://vendor.example/token");
         assert!(!oauth.takes(&bearer(), false));
         assert!(oauth.takes(&bearer(), true));
         assert!(CredentialKindManifest::Bearer.takes(&bearer(), false));

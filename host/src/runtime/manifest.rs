@@ -476,29 +476,35 @@ fn operation_name(operation: wit::Operation) -> &'static str {
     }
 }
 
+/// An OAuth 2.0 auth method kind with `token_url` and plain defaults, for tests.
+#[cfg(test)]
+pub(crate) fn oauth2_kind(token_url: &str) -> CredentialKindManifest {
+    CredentialKindManifest::Oauth2 {
+        oauth2: Box::new(OAuth2Manifest {
+            authorize_url: "https://auth.vendor.example/authorize".into(),
+            token_url: token_url.into(),
+            refresh_url: None,
+            revoke_url: None,
+            default_scopes: Vec::new(),
+            scope_separator: " ".into(),
+            extra_authorize_params: Vec::new(),
+            pkce: true,
+            client_auth: "body",
+            token_request_format: "form",
+            token_pointer: None,
+            response_values: Vec::new(),
+            origin_from_response: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn method(credential_hosts: &[&str], token_url: Option<&str>) -> AuthMethodManifest {
         let kind = match token_url {
-            Some(url) => CredentialKindManifest::Oauth2 {
-                oauth2: Box::new(OAuth2Manifest {
-                    authorize_url: "https://auth.vendor.example/authorize".into(),
-                    token_url: url.into(),
-                    refresh_url: None,
-                    revoke_url: None,
-                    default_scopes: Vec::new(),
-                    scope_separator: " ".into(),
-                    extra_authorize_params: Vec::new(),
-                    pkce: true,
-                    client_auth: "body",
-                    token_request_format: "form",
-                    token_pointer: None,
-                    response_values: Vec::new(),
-                    origin_from_response: None,
-                }),
-            },
+            Some(url) => oauth2_kind(url),
             None => CredentialKindManifest::Bearer,
         };
         AuthMethodManifest {

@@ -472,17 +472,17 @@ async fn item_pages_carry_tombstones_and_actions_list_per_connection() {
     );
 }
 
-/// The README shows the tracker fixture (which the SDK's front page includes as it is): what a
+/// The book (connectors/writing.md) shows the tracker fixture (which the SDK's front page includes as it is): what a
 /// reader copies is the code these tests run.
 #[test]
-fn the_readme_example_is_the_tested_fixture() {
+fn the_books_example_is_the_tested_fixture() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let fixture =
         std::fs::read_to_string(root.join("plugins/fixtures/tracker/src/lib.rs")).unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let page = std::fs::read_to_string(root.join("docs/src/connectors/writing.md")).unwrap();
     assert!(
-        readme.contains(&format!("```rust\n{fixture}```")),
-        "README's example differs from plugins/fixtures/tracker/src/lib.rs"
+        page.contains(&format!("```rust\n{fixture}```")),
+        "the example in docs/src/connectors/writing.md differs from plugins/fixtures/tracker/src/lib.rs"
     );
     let sdk = std::fs::read_to_string(root.join("sdk/src/lib.rs")).unwrap();
     assert!(sdk.contains(r#"include_str!("../../plugins/fixtures/tracker/src/lib.rs")"#));
