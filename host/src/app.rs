@@ -80,6 +80,7 @@ pub struct AppParts {
     pub auth: AuthSettings,
     /// The Prometheus registry `/metrics` renders.
     pub metrics: PrometheusHandle,
+    /// What the use cases enforce besides authentication.
     pub settings: AppSettings,
 }
 

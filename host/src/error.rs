@@ -13,25 +13,40 @@ use crate::runtime::{CallError, InputIssue, wit::ConnectorError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    /// Bad input (422; 400 malformed JSON, 413 too large, 415 not JSON, 405 wrong method).
     Validation,
+    /// Missing or wrong admin token or API key (401).
     Unauthorized,
+    /// Refused for who is asking (403).
     Forbidden,
+    /// No such route, or no such resource for this tenant (404).
     NotFound,
+    /// The connection's connector is not loaded (409).
     NotConnected,
+    /// An OAuth access token expired and could not be refreshed (401).
     TokenExpired,
+    /// The vendor rejected the stored credential; authorize again (409).
     ReauthRequired,
+    /// The vendor, this API key or this tenant is over its rate (429 with `Retry-After`).
     RateLimited,
+    /// The vendor failed (502; 503 when transient).
     VendorError,
+    /// The plugin trapped, timed out or broke a limit (502).
     PluginFault,
+    /// The plugin asked for a destination the policy refuses (403).
     EgressDenied,
+    /// The connector does not offer the operation (501).
     Unsupported,
+    /// A conflict with what exists: a taken id, a reached quota (409).
     Conflict,
     /// A feed cursor older than the feed's retention (410).
     CursorExpired,
+    /// The host failed (500).
     InternalError,
 }
 
 impl ErrorCode {
+    /// The HTTP status the code answers with.
     pub fn status(self) -> StatusCode {
         match self {
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
@@ -52,15 +67,20 @@ impl ErrorCode {
 /// An error answer: `{"ok": false, "error": {...}, "request_id": "..."}`.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The code.
     pub code: ErrorCode,
+    /// What went wrong.
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`).
     pub retry_after_secs: Option<u64>,
+    /// Machine-readable particulars.
     pub details: Option<serde_json::Value>,
     /// Overrides the code's usual status (405, 413, 503 with the same code).
     pub status: Option<StatusCode>,
 }
 
 impl ApiError {
+    /// An error with `code` and `message`, answered with the code's status.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -71,11 +91,13 @@ impl ApiError {
         }
     }
 
+    /// The same error with `details`.
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self
     }
 
+    /// The same error answered with `status` instead of the code's own.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self

@@ -43,6 +43,7 @@ impl Default for LoaderSettings {
 /// One version offered for loading.
 #[derive(Debug, Default)]
 pub struct LoadRequest {
+    /// The component's bytes.
     pub wasm: Vec<u8>,
     /// The id the operator meant (upload path); the plugin's `info().id` must match it.
     pub expected_id: Option<String>,
@@ -50,6 +51,7 @@ pub struct LoadRequest {
     pub sha256_pin: Option<String>,
     /// Base64 ed25519 signature over the sha256 digest.
     pub signature: Option<String>,
+    /// Where it came from.
     pub origin: PluginOrigin,
     /// Who asked (`admin`, `host`), for the audit log.
     pub actor: String,
@@ -62,23 +64,49 @@ pub struct LoadRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadFailure {
     #[error("the component is {size} bytes; the most this host accepts is {max}")]
-    TooLarge { size: usize, max: usize },
+    /// The component is larger than allowed.
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The most accepted.
+        max: usize,
+    },
+    /// `X-Plugin-Sha256` is not 64 hex digits.
     #[error("`X-Plugin-Sha256` must be 64 hex digits")]
     MalformedPin,
     #[error("sha256 mismatch: pinned {pinned}, the bytes hash to {actual}")]
-    Sha256Mismatch { pinned: String, actual: String },
+    /// The bytes do not hash to the pinned digest.
+    Sha256Mismatch {
+        /// The digest pinned.
+        pinned: String,
+        /// The digest of the bytes.
+        actual: String,
+    },
+    /// The signature is missing, malformed or untrusted.
     #[error(transparent)]
     Signature(#[from] SignatureError),
     #[error("the component says it is `{actual}`, but was loaded as `{expected}`")]
-    IdMismatch { expected: String, actual: String },
+    /// The component's id is not the one it was loaded as.
+    IdMismatch {
+        /// The id it was loaded as.
+        expected: String,
+        /// The id it declares.
+        actual: String,
+    },
     #[error(
         "this version changes where the connector sends secrets or requests ({} field(s), see \
          details.changes); upload it with ?accept_manifest_changes=true to accept",
         .changes.len()
     )]
-    ManifestChanged { changes: Vec<serde_json::Value> },
+    /// The version changes where the connector sends secrets or requests.
+    ManifestChanged {
+        /// Each change.
+        changes: Vec<serde_json::Value>,
+    },
+    /// Compiling took longer than allowed (seconds).
     #[error("compiling took longer than {0} s; the version was not loaded")]
     CompileTimeout(u64),
+    /// The component itself was refused.
     #[error(transparent)]
     Plugin(#[from] LoadError),
 }
@@ -101,7 +129,9 @@ impl LoadFailure {
 /// A version that was installed, and the one it replaced.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The version installed.
     pub plugin: Arc<Plugin>,
+    /// The version it replaced.
     pub replaced: Option<Arc<Plugin>>,
 }
 
@@ -130,6 +160,7 @@ const COMPILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120)
 const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Loader {
+    /// A loader over `runtime` and `store`.
     pub fn new(runtime: Runtime, store: Store, settings: LoaderSettings) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -142,6 +173,7 @@ impl Loader {
         }
     }
 
+    /// Its settings.
     pub fn settings(&self) -> &LoaderSettings {
         &self.inner.settings
     }

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 pub struct ConfigSecret(String);
 
 impl ConfigSecret {
+    /// The secret `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
+    /// The value itself, for where it is used: never for a log.
     pub fn expose(&self) -> &str {
         &self.0
     }

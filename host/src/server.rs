@@ -92,8 +92,11 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 
 /// A running server: its address, runtime, store, and a handle to stop it.
 pub struct Server {
+    /// The address the host listens on.
     pub local_addr: SocketAddr,
+    /// The plugin runtime.
     pub runtime: Runtime,
+    /// The store.
     pub store: Store,
     /// Where the admin token was read or generated, when it came from a file.
     pub admin_token_file: Option<PathBuf>,

@@ -34,11 +34,17 @@ pub struct Services(Arc<ServicesParts>);
 
 /// What [`Services`] shares; reached through `Deref`.
 pub struct ServicesParts {
+    /// The plugin runtime.
     pub runtime: Runtime,
+    /// The hot-load transactions.
     pub loader: Loader,
+    /// The store.
     pub store: Store,
+    /// The OAuth flow.
     pub oauth: Arc<OAuthFlow>,
+    /// The token refresher.
     pub refresher: Arc<Refresher>,
+    /// Wake-ups of the background loops.
     pub background: Background,
     /// The per-source limit in front of every surface that needs no credentials.
     pub sources: SourceLimiter,

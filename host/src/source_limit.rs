@@ -38,6 +38,7 @@ impl Default for SourceRate {
 pub struct SourceKey(u128);
 
 impl SourceKey {
+    /// The source of `ip`: the address, or its /64 for IPv6.
     pub fn of(ip: IpAddr) -> Self {
         match ip {
             IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
@@ -56,6 +57,7 @@ pub struct SourceLimiter {
 }
 
 impl SourceLimiter {
+    /// A limiter admitting `rate` per source.
     pub fn new(rate: SourceRate) -> Self {
         let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);

@@ -44,7 +44,12 @@ pub enum SqlError {
     ConnectionFailed(String),
     /// The database refused or failed the statement.
     #[error("database error {code}: {message}")]
-    Database { code: String, message: String },
+    Database {
+        /// The SQLSTATE code.
+        code: String,
+        /// The database's message.
+        message: String,
+    },
     /// The call ran as many statements as the host allows.
     #[error("this call ran as many statements as the host allows")]
     BudgetExhausted,

@@ -13,7 +13,9 @@ const INITIAL_BODY_BYTES: usize = 8 << 10;
 
 /// A successful answer: `{"ok": true, "data": ..., "request_id": "..."}`.
 pub struct Envelope<T> {
+    /// What the answer carries, written as `data`.
     pub data: T,
+    /// The HTTP status: 200, or 201 for what was created.
     pub status: StatusCode,
     /// The plugin version that served the answer, when a plugin did.
     pub served_by: Option<ServedBy>,

@@ -9,25 +9,35 @@ use super::ErrorCode;
 /// The success envelope (documentation shape of [`super::Envelope`]).
 #[derive(Serialize, ToSchema)]
 pub struct Success<T> {
+    /// Always `true`.
     pub ok: bool,
+    /// The answer.
     pub data: T,
+    /// The request's id (`X-Request-Id`), also sent as a header.
     pub request_id: String,
 }
 
 /// The error envelope (documentation shape of [`super::ApiError`]).
 #[derive(Serialize, ToSchema)]
 pub struct ErrorEnvelope {
+    /// Always `false`.
     pub ok: bool,
+    /// What went wrong.
     pub error: ErrorDetail,
+    /// The request's id (`X-Request-Id`), to quote when reporting it.
     pub request_id: String,
 }
 
+/// The `error` of an error envelope.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
+    /// The error code; each has one HTTP status (see the REST API guide).
     pub code: ErrorCode,
+    /// What went wrong, in words a person can act on.
     pub message: String,
     /// Seconds to wait, on 429 and 503 (also sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// Machine-readable particulars: the failing field, the quota and its limit, schema issues.
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
@@ -53,6 +63,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The document's base: its info, the error schemas, the security schemes and the tags; the
+/// operations come from the router (`documented_routes`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "connector-host REST API", version = "1", description = "One REST shape over many SaaS connectors: containers, items, comments. Every answer is an envelope with `ok`, `data` or `error`, and `request_id`."),

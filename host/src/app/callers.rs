@@ -61,6 +61,8 @@ fn key_limiter(rate: KeyRateLimit) -> anyhow::Result<DefaultKeyedRateLimiter<Str
 }
 
 impl AuthSettings {
+    /// Authentication with `admin_token` and no API-key rate limit beyond the defaults;
+    /// `trust_tenant_header` lets a gateway name the tenant.
     pub fn new(admin_token: &str, trust_tenant_header: bool) -> Self {
         Self {
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
@@ -101,6 +103,7 @@ pub struct Admin;
 /// A tenant, proven by one of its API keys (or by the gateway header when trusted).
 #[derive(Debug, Clone)]
 pub struct TenantCaller {
+    /// The tenant's id.
     pub tenant: String,
     /// `key:<id>` or `gateway`, for the audit log.
     pub actor: String,

@@ -28,18 +28,27 @@ const MAX_NAME: usize = 200;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CredentialsInput {
+    /// An e-mail or username and a password or API token.
     Basic {
+        /// The username or e-mail.
         username: String,
+        /// The password or API token.
         password: String,
     },
+    /// A static bearer token.
     Bearer {
+        /// The token.
         token: String,
     },
+    /// An API key, placed where the auth method says.
     ApiKey {
+        /// The key.
         key: String,
     },
     /// Every secret a multi-part auth method names (`{"api_key": ..., "application_key": ...}`).
     Parts {
+        /// Each named part (`{"api_key": ..., "application_key": ...}`), as the auth method
+        /// declares them.
         #[schema(value_type = Object)]
         parts: std::collections::BTreeMap<String, String>,
     },
@@ -81,12 +90,17 @@ impl CredentialsInput {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
+    /// The connector's id (`jira`).
     pub connector: String,
+    /// A name for the connection. Default: the connector's display name.
     pub name: Option<String>,
+    /// The connector's config (the site, the region), checked against its JSON Schema.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// The credential, checked with the vendor before anything is stored.
     pub credentials: CredentialsInput,
+    /// The auth method the credential is for. Default: the first whose kind takes it.
     pub auth_method: Option<String>,
 }
 
@@ -94,13 +108,19 @@ pub struct CreateConnection {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchConnection {
+    /// A new name.
     pub name: Option<String>,
+    /// A new config; the connection is verified again, and a change of origin needs new
+    /// credentials.
     #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A new credential, verified before it replaces the stored one.
     pub credentials: Option<CredentialsInput>,
+    /// Another of the connector's auth methods, verified with the credential.
     pub auth_method: Option<String>,
 }
 
+/// Refuses a name that is empty or longer than 200 characters.
 pub fn check_name(name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() || name.len() > MAX_NAME {
         return Err(ApiError::new(
@@ -287,6 +307,9 @@ fn check_connection_quota(state: &App, tenant: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Creates a connection for `caller`: the config checked against the connector's schema, the quota,
+/// the credential matched to an auth method and verified with the vendor, then the record and its
+/// sealed credential stored together.
 pub async fn create(
     state: &App,
     caller: &TenantCaller,
@@ -334,6 +357,8 @@ pub async fn create(
     Ok(record)
 }
 
+/// Changes connection `id` of `caller`: its name as it is; config, credential and auth method
+/// verified with the vendor before anything is written.
 pub async fn patch(
     state: &App,
     caller: &TenantCaller,
@@ -471,6 +496,8 @@ pub fn reconnectable(
     Ok(record.config)
 }
 
+/// Creates the connection of a completed OAuth grant (or replaces the credential of the connection
+/// it re-authorizes); a grant no connection holds is revoked at the vendor.
 pub async fn create_from_oauth(
     state: &App,
     outcome: crate::credentials::CallbackOutcome,

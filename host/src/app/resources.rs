@@ -22,49 +22,65 @@ const MAX_LIMIT: u32 = 100;
 /// Longest title, body or query accepted.
 const MAX_TEXT: usize = 64 * 1024;
 
+/// `GET .../containers` query.
 #[derive(Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContainersQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Entries per page, 1 to 100. Default: 25.
     pub limit: Option<u32>,
+    /// Only the containers under this one.
     pub parent: Option<String>,
     /// Include the vendor's JSON of each entry as `raw`. Default: false.
     pub include_raw: Option<bool>,
 }
 
+/// `GET .../containers/{container}/items` query.
 #[derive(Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Entries per page, 1 to 100. Default: 25.
     pub limit: Option<u32>,
+    /// Only items updated at or after this RFC 3339 time.
     pub updated_since: Option<String>,
     /// Include the vendor's JSON of each entry as `raw`. Default: false.
     pub include_raw: Option<bool>,
 }
 
+/// A page of comments: the query.
 #[derive(Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Entries per page, 1 to 100. Default: 25.
     pub limit: Option<u32>,
     /// Include the vendor's JSON of each entry as `raw`. Default: false.
     pub include_raw: Option<bool>,
 }
 
+/// `GET .../search` query.
 #[derive(Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// What to search for, in the vendor's own search.
     pub q: String,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Entries per page, 1 to 100. Default: 25.
     pub limit: Option<u32>,
     /// Include the vendor's JSON of each entry as `raw`. Default: false.
     pub include_raw: Option<bool>,
 }
 
+/// The query of a single read or a write: whether to include the vendor's JSON.
 #[derive(Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -73,13 +89,18 @@ pub struct RawQuery {
     pub include_raw: Option<bool>,
 }
 
+/// `POST .../containers/{container}/items` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateItem {
+    /// The item's title.
     pub title: String,
+    /// Its body, in `body_format`.
     pub body: Option<String>,
+    /// How `body` is written: `plain`, `markdown` or `html`. Default: `plain`.
     #[serde(default)]
     pub body_format: BodyFormat,
+    /// Connector-specific fields (an issue's type, a priority), as strings.
     #[serde(default)]
     pub attributes: std::collections::BTreeMap<String, String>,
 }
@@ -88,18 +109,25 @@ pub struct CreateItem {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateItem {
+    /// A new title.
     pub title: Option<String>,
+    /// A new body, in `body_format`.
     pub body: Option<String>,
+    /// How `body` is written. Default: `plain`.
     #[serde(default)]
     pub body_format: BodyFormat,
+    /// Connector-specific fields to change.
     #[serde(default)]
     pub attributes: std::collections::BTreeMap<String, String>,
 }
 
+/// `POST .../items/{item}/comments` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
+    /// The comment, in `body_format`.
     pub body: String,
+    /// How `body` is written. Default: `plain`.
     #[serde(default)]
     pub body_format: BodyFormat,
 }

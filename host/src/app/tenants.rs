@@ -13,8 +13,11 @@ use crate::store::{ApiKeyRecord, Store, StoreError, Tenant, now_rfc3339};
 /// A freshly issued API key: shown once, stored only as a hash.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct IssuedKey {
+    /// The key's id (`key_...`), for listing and revoking it.
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The key itself (`chk_...`): shown this once, stored only as a hash.
     pub key: String,
     /// Unix seconds after which the key stops working; `null`: never.
     pub expires_at: Option<u64>,

@@ -35,7 +35,9 @@ impl ServedBy {
 /// What a call answered, with the plugin version that served it.
 #[derive(Debug)]
 pub struct Answer<T = OperationOutput> {
+    /// What the plugin answered.
     pub value: T,
+    /// The plugin version that served it.
     pub served_by: ServedBy,
 }
 

@@ -9,7 +9,9 @@ use crate::store::{ConnectionRecord, ConnectionStatus, CredentialType};
 /// One page of a listing.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageView<T> {
+    /// The page's entries.
     pub entries: Vec<T>,
+    /// Where the next page starts (pass it as `cursor`); none on the last page.
     pub next_cursor: Option<String>,
     /// Item listings only: items the vendor reports deleted since `updated_since` (empty when
     /// the connector cannot tell).
@@ -20,8 +22,11 @@ pub struct PageView<T> {
 /// An item the vendor reports as deleted.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TombstoneView {
+    /// The item's id.
     pub id: String,
+    /// The container it was in.
     pub container_id: String,
+    /// When it was deleted, when the vendor says.
     pub deleted_at: Option<String>,
 }
 
@@ -35,21 +40,33 @@ impl From<wit::Tombstone> for TombstoneView {
     }
 }
 
+/// Who a record is by, or whose credential a connection holds.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PrincipalView {
+    /// The vendor's id of the person or account.
     pub id: String,
+    /// Their name as the vendor shows it.
     pub display_name: Option<String>,
+    /// Their e-mail, when the vendor tells it.
     pub email: Option<String>,
 }
 
+/// A container: a Jira project, a Confluence space, a Slack channel, a database table.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContainerView {
+    /// The vendor's id.
     pub id: String,
+    /// The container it is in, for nested ones.
     pub parent_id: Option<String>,
+    /// What kind of container, in the connector's words (`project`, `space`).
     pub kind: String,
+    /// Its name.
     pub name: String,
+    /// Its description.
     pub description: Option<String>,
+    /// Where a person opens it.
     pub url: Option<String>,
+    /// Connector-specific fields, as strings.
     #[schema(value_type = HashMap<String, String>)]
     pub attributes: Attributes,
     /// The vendor's JSON of this entry, with `?include_raw=true` only.
@@ -58,18 +75,30 @@ pub struct ContainerView {
     pub raw: Option<Box<RawValue>>,
 }
 
+/// An item: a Jira issue, a Confluence page, a Slack message, a row.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
+    /// The vendor's id.
     pub id: String,
+    /// The container it is in.
     pub container_id: String,
+    /// What kind of item, in the connector's words (`issue`, `page`).
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its body, in `body_format`; only on a single read or a write unless the listing includes it.
     pub body: Option<String>,
+    /// How `body` is written.
     pub body_format: BodyFormat,
+    /// Where a person opens it.
     pub url: Option<String>,
+    /// Who created it.
     pub author: Option<PrincipalView>,
+    /// When it was created (RFC 3339).
     pub created_at: Option<String>,
+    /// When it last changed (RFC 3339).
     pub updated_at: Option<String>,
+    /// Connector-specific fields (status, priority, assignee), as strings.
     #[schema(value_type = HashMap<String, String>)]
     pub attributes: Attributes,
     /// The vendor's JSON of this entry, with `?include_raw=true` only.
@@ -78,15 +107,24 @@ pub struct ItemView {
     pub raw: Option<Box<RawValue>>,
 }
 
+/// A comment on an item.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommentView {
+    /// The vendor's id.
     pub id: String,
+    /// The item it is on.
     pub item_id: String,
+    /// Its text, in `body_format`.
     pub body: String,
+    /// How `body` is written.
     pub body_format: BodyFormat,
+    /// Who wrote it.
     pub author: Option<PrincipalView>,
+    /// When it was written (RFC 3339).
     pub created_at: Option<String>,
+    /// When it last changed (RFC 3339).
     pub updated_at: Option<String>,
+    /// Where a person opens it.
     pub url: Option<String>,
     /// The vendor's JSON of this entry, with `?include_raw=true` only.
     #[schema(value_type = Option<Object>)]
@@ -98,30 +136,45 @@ pub struct CommentView {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyFormat {
+    /// Plain text.
     #[default]
     Plain,
+    /// Markdown (CommonMark).
     Markdown,
+    /// HTML.
     Html,
 }
 
 /// A connection as clients see it: never its credential.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
+    /// The connection's id (`conn_...`).
     pub id: String,
+    /// The connector's id.
     pub connector: String,
+    /// Its name.
     pub name: String,
+    /// The auth method its credential is for.
     pub auth_method: String,
+    /// The kind of credential it holds (never the credential).
     pub credential_type: CredentialType,
+    /// Its config, as the client set it.
     #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Values the host learned (discovered at connect, kept from the token response).
     pub values: std::collections::BTreeMap<String, String>,
+    /// `active`, `invalid_credentials` or `needs_reauth`.
     pub status: ConnectionStatus,
+    /// Whose credential it is, as the vendor answered `connect`.
     #[schema(value_type = Option<Object>)]
     pub principal: Option<serde_json::Value>,
+    /// The last error the vendor answered a call with, when the status is not `active`.
     pub last_error: Option<String>,
+    /// When a call last succeeded.
     pub last_success_at: Option<String>,
+    /// When it was created.
     pub created_at: String,
+    /// When it last changed.
     pub updated_at: String,
 }
 

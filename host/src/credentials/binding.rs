@@ -13,14 +13,22 @@ type Config = serde_json::Map<String, serde_json::Value>;
 pub enum BindingError {
     /// The origin key's value is not an allowed origin.
     #[error("config `{key}`: {reason}")]
-    Origin { key: String, reason: String },
+    Origin {
+        /// The config key.
+        key: String,
+        /// Why its value is refused.
+        reason: String,
+    },
     /// A URL key changed while the credential was not supplied again.
     #[error(
         "changing {} moves where the credential is sent: supply the credentials again in the same \
          request (for OAuth connections, authorize again)",
         keys_list(.keys)
     )]
-    NeedsCredential { keys: Vec<String> },
+    NeedsCredential {
+        /// The keys that changed.
+        keys: Vec<String>,
+    },
 }
 
 fn keys_list(keys: &[String]) -> String {

@@ -15,14 +15,17 @@ use crate::store::{Store, StoreError};
 pub struct OAuthClientConfig {
     /// Default client for tenants that did not set their own.
     pub client_id: Option<String>,
+    /// The default client's secret.
     pub client_secret: Option<ConfigSecret>,
     /// Overrides of the connector's declared endpoints (self-hosted vendors, test servers).
     pub authorize_url: Option<String>,
+    /// Override of the connector's token endpoint; pins it (refreshes go there too).
     pub token_url: Option<String>,
     /// Where refresh grants go (Figma's separate `/v1/oauth/refresh`). Default: the
     /// connector's declared refresh endpoint, or the token endpoint; once `token_url` is
     /// pinned, that pinned `token_url` (a declared endpoint is never used unpinned).
     pub refresh_url: Option<String>,
+    /// Override of the connector's revocation endpoint.
     pub revoke_url: Option<String>,
     /// Scopes tenants using this default client may ask for beyond the connector's declared
     /// ones. Default: none.
@@ -33,7 +36,9 @@ pub struct OAuthClientConfig {
 /// The client id and secret a flow authenticates with. `Debug` hides the secret.
 #[derive(Clone)]
 pub struct OAuthClient {
+    /// The OAuth client id.
     pub client_id: String,
+    /// The OAuth client secret.
     pub client_secret: String,
     /// Scopes the tenant's app asks for on top of the connector's defaults.
     pub extra_scopes: Vec<String>,
@@ -53,13 +58,18 @@ impl std::fmt::Debug for OAuthClient {
 /// The endpoints in force for a connector's OAuth method.
 #[derive(Debug, Clone)]
 pub struct OAuthEndpoints {
+    /// The auth method these endpoints are for.
     pub method_id: String,
+    /// Where the user is sent to consent.
     pub authorize_url: String,
+    /// Where codes are exchanged for tokens.
     pub token_url: String,
     /// Where refresh grants go: sealed with each grant, so refreshes never follow a later
     /// declaration.
     pub refresh_url: String,
+    /// Where grants are revoked, when the vendor has such an endpoint.
     pub revoke_url: Option<String>,
+    /// The endpoints and options as the connector declares them.
     pub declared: OAuth2Manifest,
 }
 

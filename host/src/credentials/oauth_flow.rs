@@ -15,12 +15,19 @@ use crate::store::{OAuthSession, Store, StoreError, StoredCredential};
 /// What a client asks `authorize` for.
 #[derive(Debug, Default)]
 pub struct AuthorizeRequest {
+    /// The tenant asking.
     pub tenant: String,
+    /// The connector to authorize.
     pub connector: String,
+    /// The connection's config (checked against the connector's schema).
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Scopes to ask for beyond the connector's defaults.
     pub scopes: Vec<String>,
+    /// Where the vendor sends the user back, when not the host's own callback.
     pub redirect_uri: Option<String>,
+    /// Where the browser lands after the callback (one of the tenant's `redirect_origins`).
     pub return_to: Option<String>,
+    /// A name for the new connection.
     pub name: Option<String>,
     /// Which of the connector's OAuth methods; its first when `None`.
     pub auth_method: Option<String>,
@@ -33,8 +40,11 @@ pub struct AuthorizeRequest {
 /// opens it and names who is asking before it links on to the vendor.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Authorization {
+    /// The host's start page for this flow.
     pub authorization_url: String,
+    /// The flow's `state`, signed and single-use.
     pub state: String,
+    /// When the flow expires (RFC 3339).
     pub expires_at: String,
 }
 
@@ -42,6 +52,7 @@ pub struct Authorization {
 pub struct StartPage {
     /// The tenant asking (its display name).
     pub tenant_name: String,
+    /// The tenant's id.
     pub tenant_id: String,
     /// The connector's display name.
     pub connector_name: String,
@@ -55,8 +66,11 @@ pub struct StartPage {
 
 /// Tokens from a completed grant, with the session they belong to.
 pub struct CallbackOutcome {
+    /// The flow the grant completes.
     pub session: OAuthSession,
+    /// The auth method the tokens are for.
     pub auth_method: String,
+    /// The tokens, to be sealed with the connection.
     pub credential: StoredCredential,
     /// Where the grant is refreshed (recorded with the connection).
     pub refresh_url: String,
@@ -70,37 +84,56 @@ pub struct CallbackOutcome {
 /// Why a flow step failed. Messages never include a code, token, verifier or client secret.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
+    /// The connector is not installed.
     #[error("connector `{0}` is not installed")]
     NotInstalled(String),
+    /// The connector has no OAuth 2.0 auth method.
     #[error("connector `{0}` does not support OAuth")]
     NoOAuth(String),
+    /// Neither the tenant nor the operator set an OAuth client for the connector.
     #[error(
         "no OAuth client for connector `{0}`: set one with PUT /api/v1/connectors/{0}/oauth-app"
     )]
     NoClient(String),
+    /// The request was malformed.
     #[error("{0}")]
     InvalidRequest(String),
+    /// The connector refused the config.
     #[error("the connector rejected the config: {0}")]
     ConfigRejected(String),
+    /// The `state` is forged, expired or malformed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The flow was completed once already.
     #[error("this authorization was already used; start again")]
     Replayed,
+    /// The flow belongs to another tenant.
     #[error("this authorization belongs to another tenant")]
     WrongTenant,
+    /// The flow was started in another browser.
     #[error(
         "this authorization was started in another browser; start again from the application \
          that sent you here"
     )]
     OtherBrowser,
+    /// The tenant has as many pending flows as its quota allows.
     #[error("{0}")]
     Quota(String),
+    /// The vendor refused consent.
     #[error("authorization was refused at the vendor: {error}{}", description_suffix(.description))]
-    Denied { error: String, description: String },
+    Denied {
+        /// The OAuth error code (`access_denied`).
+        error: String,
+        /// The vendor's description.
+        description: String,
+    },
+    /// The vendor refused the authorization code.
     #[error("the vendor refused the authorization code: {0}")]
     Exchange(TokenError),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The plugin's `connect` failed.
     #[error("{0}")]
     Plugin(CallError),
 }
@@ -137,6 +170,9 @@ pub struct OAuthFlow {
 const MAX_URL: usize = 2048;
 
 impl OAuthFlow {
+    /// The flow over `store` and `runtime`, exchanging codes through `tokens`, with the operator's
+    /// clients, the host's public URL, how long a flow lasts and how many one tenant may have
+    /// pending.
     pub fn new(
         store: Store,
         runtime: Runtime,
@@ -580,7 +616,9 @@ impl OAuthFlow {
 /// Who completes a flow: a browser (with its cookies) or a tenant's server (with its API key).
 #[derive(Clone, Copy)]
 pub enum CallbackCaller<'a> {
+    /// A browser, with a lookup of its cookies.
     Browser(&'a (dyn Fn(&str) -> Option<String> + Sync)),
+    /// A tenant's server, with the tenant's id.
     Tenant(&'a str),
 }
 

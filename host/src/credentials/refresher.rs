@@ -24,6 +24,7 @@ pub enum RefreshError {
     /// The token endpoint failed in a way that may pass.
     #[error("could not refresh the access token: {0}")]
     Transient(String),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,6 +41,8 @@ pub struct Refresher {
 }
 
 impl Refresher {
+    /// The refresher over `store` and `runtime`, refreshing through `tokens` with the operator's
+    /// clients, `margin` before tokens expire.
     pub fn new(
         store: Store,
         runtime: Runtime,

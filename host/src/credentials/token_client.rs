@@ -22,11 +22,15 @@ const MAX_TOKEN_RESPONSE: u64 = 256 << 10;
 /// A successful token response (RFC 6749 §5.1). `Debug` hides the tokens.
 #[derive(Clone, Deserialize)]
 pub struct TokenResponse {
+    /// The new access token.
     pub access_token: String,
+    /// A new refresh token, when the vendor rotates them.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// Seconds until the access token expires.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// The scopes granted, space-separated.
     #[serde(default)]
     pub scope: Option<String>,
     /// The response's other top-level fields (`instance_url`, `team`), read only for the values
@@ -108,7 +112,12 @@ pub enum TokenError {
     InvalidGrant(String),
     /// Any other OAuth error the vendor named (`invalid_client`, `access_denied`, ...).
     #[error("{error}: {description}")]
-    Rejected { error: String, description: String },
+    Rejected {
+        /// The OAuth error code.
+        error: String,
+        /// The vendor's description.
+        description: String,
+    },
     /// The endpoint could not be reached or answered something unreadable.
     #[error("token endpoint failed: {0}")]
     Failed(String),
@@ -159,6 +168,7 @@ pub struct TokenClient {
 }
 
 impl TokenClient {
+    /// A client that reaches token endpoints through the guarded `egress` client.
     pub fn new(egress: EgressClient) -> Self {
         Self { egress }
     }

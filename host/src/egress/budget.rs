@@ -15,6 +15,7 @@ pub struct EgressBudget {
 }
 
 impl EgressBudget {
+    /// A budget of `requests` requests and `bytes` bytes of response bodies.
     pub fn new(requests: u32, bytes: u64) -> Self {
         Self {
             requests_left: AtomicU32::new(requests),

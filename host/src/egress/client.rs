@@ -33,45 +33,64 @@ const MAX_GUEST_HEADER_BYTES: usize = 64 << 10;
 /// HTTP method of an egress request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// GET.
     Get,
+    /// HEAD.
     Head,
+    /// POST.
     Post,
+    /// PUT.
     Put,
+    /// PATCH.
     Patch,
+    /// DELETE.
     Delete,
 }
 
 /// A request a plugin asked for, before the host's checks.
 #[derive(Debug, Clone)]
 pub struct EgressRequest {
+    /// The method.
     pub method: Method,
+    /// The URL, which the egress policy checks.
     pub url: String,
+    /// Headers; the credential is added by the host, never here.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Option<Vec<u8>>,
     /// Whether to attach the connection's credential.
     pub with_credential: bool,
+    /// A deadline shorter than the call's, for this request.
     pub timeout: Option<Duration>,
 }
 
 /// The answer after redirects. Header names are lower case.
 #[derive(Debug, Clone)]
 pub struct EgressResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// The response headers.
     pub headers: Vec<(String, String)>,
+    /// The body, within the size limits.
     pub body: Vec<u8>,
 }
 
 /// Why a request got no answer. Messages never contain a credential or a query string.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EgressError {
+    /// The policy refused the destination.
     #[error("egress denied: {0}")]
     Denied(String),
+    /// The request is malformed.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The vendor did not answer in time.
     #[error("timed out")]
     Timeout,
+    /// No connection could be made.
     #[error("connection failed: {0}")]
     ConnectionFailed(String),
+    /// The response was larger than allowed (bytes).
     #[error("response larger than {0} bytes")]
     TooLarge(u64),
     /// The call has no request left for a redirect hop.

@@ -8,15 +8,26 @@ use secrecy::{ExposeSecret, SecretString};
 pub enum Credential {
     /// Username (or e-mail) and password (or API token).
     Basic {
+        /// The username or e-mail.
         username: String,
+        /// The password or API token.
         password: SecretString,
     },
     /// A bearer token (static, or an OAuth access token).
-    Bearer { token: SecretString },
+    Bearer {
+        /// The token.
+        token: SecretString,
+    },
     /// An API key.
-    ApiKey { key: SecretString },
+    ApiKey {
+        /// The key.
+        key: SecretString,
+    },
     /// Several named secrets (Datadog's API key and application key), each placed on its own.
-    Parts { parts: Vec<(String, SecretString)> },
+    Parts {
+        /// Each part's name and secret.
+        parts: Vec<(String, SecretString)>,
+    },
 }
 
 impl std::fmt::Debug for Credential {
@@ -36,9 +47,13 @@ impl std::fmt::Debug for Credential {
 /// Where the credential goes on a request, as the connector's auth method declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialPlacement {
+    /// `Authorization: Basic`.
     Basic,
+    /// `Authorization: Bearer`.
     Bearer,
+    /// A header of this name.
     Header(String),
+    /// A query parameter of this name.
     Query(String),
     /// Each named part of a [`Credential::Parts`] where its own placement says.
     Parts(Vec<(String, CredentialPlacement)>),

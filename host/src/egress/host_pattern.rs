@@ -4,7 +4,9 @@ use std::fmt;
 /// Matching is on the host alone (any port), case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPattern {
+    /// `*`: any host.
     Any,
+    /// Exactly this host.
     Exact(String),
     /// Stored with its leading dot: `.atlassian.net`.
     Subdomains(String),

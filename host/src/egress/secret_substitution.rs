@@ -8,7 +8,9 @@ use secrecy::{ExposeSecret as _, SecretString};
 /// The placeholder and the secret that replaces it.
 #[derive(Clone)]
 pub struct SecretSubstitution {
+    /// The text the plugin writes where the secret goes.
     pub placeholder: String,
+    /// The secret written in its place.
     pub secret: SecretString,
 }
 

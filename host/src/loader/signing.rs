@@ -9,12 +9,16 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 /// Why a signature was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
+    /// No signature, and one is required.
     #[error("the plugin is not signed, and this host requires signed plugins")]
     Missing,
+    /// Not base64 of 64 bytes.
     #[error("the signature is not base64 of 64 bytes")]
     Malformed,
+    /// No trusted key verifies it.
     #[error("the signature does not verify against any trusted key")]
     Untrusted,
+    /// A signature, but no trusted keys to check it.
     #[error("a signature was given, but no trusted keys are configured to check it")]
     NoTrustedKeys,
 }
@@ -46,6 +50,7 @@ impl TrustedKeys {
         Ok(Self { keys })
     }
 
+    /// Whether no key is trusted.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -25,7 +25,9 @@ const MAX_REPORTED_ERRORS: usize = 10;
 pub struct ActionManifest {
     /// Stable id (`close_issue`).
     pub name: String,
+    /// Its title for people.
     pub title: String,
+    /// What it does.
     pub description: String,
     /// JSON Schema of the input object.
     #[schema(value_type = Object)]
@@ -33,6 +35,7 @@ pub struct ActionManifest {
     /// JSON Schema of the output, when the connector states one.
     #[schema(value_type = Option<Object>)]
     pub output_schema: Option<serde_json::Value>,
+    /// Hints for agents.
     pub annotations: ActionAnnotations,
     #[serde(skip)]
     #[schema(ignore)]
@@ -42,9 +45,13 @@ pub struct ActionManifest {
 /// Hints about what an action does.
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct ActionAnnotations {
+    /// It changes nothing.
     pub read_only: bool,
+    /// It may destroy data.
     pub destructive: bool,
+    /// Running it twice does what running it once does.
     pub idempotent: bool,
+    /// It reaches beyond the connection's own data.
     pub open_world: bool,
 }
 
@@ -53,6 +60,7 @@ pub struct ActionAnnotations {
 pub struct InputIssue {
     /// JSON pointer to the failing value (`/labels/0`; empty for the whole input).
     pub path: String,
+    /// What is wrong there.
     pub message: String,
 }
 

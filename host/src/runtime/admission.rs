@@ -15,11 +15,14 @@ use super::limits::RuntimeLimits;
 /// Which cap refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapScope {
+    /// One tenant's calls.
     Tenant,
+    /// One connection's calls.
     Connection,
 }
 
 impl CapScope {
+    /// The scope's name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Tenant => "tenant",

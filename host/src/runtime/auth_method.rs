@@ -9,13 +9,26 @@ use crate::egress::Credential;
 pub enum AuthMethodMismatch {
     /// The named method does not exist.
     #[error("connector `{connector}` has no auth method `{method}`")]
-    Unknown { connector: String, method: String },
+    Unknown {
+        /// The connector.
+        connector: String,
+        /// The method named.
+        method: String,
+    },
     /// The named method takes another kind of credential.
     #[error("auth method `{method}` does not take `{kind}` credentials")]
-    WrongKind { method: String, kind: &'static str },
+    WrongKind {
+        /// The method named.
+        method: String,
+        /// The kind of credential given.
+        kind: &'static str,
+    },
     /// None was named and none takes this kind.
     #[error("connector `{connector}` takes no credentials of this type; see its auth_methods")]
-    NoneTakes { connector: String },
+    NoneTakes {
+        /// The connector.
+        connector: String,
+    },
 }
 
 impl CredentialKindManifest {

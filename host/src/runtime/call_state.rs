@@ -10,7 +10,9 @@ use crate::egress::{ConnectionScope, Credential, EgressBudget, EgressClient};
 /// Who a call runs for: one tenant's connection, its config and its credential.
 #[derive(Debug, Clone, Default)]
 pub struct CallContext {
+    /// The tenant the call runs for.
     pub tenant: String,
+    /// The connection.
     pub connection: String,
     /// The connection's non-secret config, as the client set it.
     pub config: Vec<(String, String)>,

@@ -28,6 +28,7 @@ pub enum CompileSource {
 pub struct CacheKey(Zeroizing<[u8; 32]>);
 
 impl CacheKey {
+    /// A cache key from 32 secret bytes.
     pub fn new(key: Zeroizing<[u8; 32]>) -> Self {
         Self(key)
     }

@@ -13,13 +13,18 @@ use super::action::{InputIssue, check_against};
 /// Why a config does not fit the connector's schema.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigRefusal {
+    /// Keys the schema does not list.
     #[error("config key(s) {} are not in the connector's config schema; it takes: {}", .unknown.join(", "), if .known.is_empty() { "none".to_owned() } else { .known.join(", ") })]
     UnknownKeys {
+        /// The keys refused.
         unknown: Vec<String>,
+        /// The keys the schema lists.
         known: Vec<String>,
     },
+    /// Values that do not match the schema.
     #[error("config does not fit the connector's schema: {}", .0.iter().map(|i| format!("{} {}", if i.path.is_empty() { "(config)" } else { i.path.as_str() }, i.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<InputIssue>),
+    /// The connector's schema is not valid JSON Schema.
     #[error("the connector's config schema does not compile: {0}")]
     BadSchema(String),
 }

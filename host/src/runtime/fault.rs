@@ -9,7 +9,12 @@ pub enum CallError {
     /// The plugin trapped, ran out of time or memory, or exhausted a budget. API code
     /// `PLUGIN_FAULT`.
     #[error("plugin `{plugin}` faulted: {cause}")]
-    Fault { plugin: String, cause: FaultCause },
+    Fault {
+        /// The plugin.
+        plugin: String,
+        /// What stopped it.
+        cause: FaultCause,
+    },
     /// The plugin asked for a destination the egress policy refuses. API code `EGRESS_DENIED`.
     #[error("egress denied: {0}")]
     EgressDenied(String),
@@ -31,7 +36,9 @@ pub enum CallError {
         .scope.as_str()
     )]
     OverCap {
+        /// Whether the tenant's or the connection's cap was reached.
         scope: super::admission::CapScope,
+        /// How many calls it may run at once.
         limit: u32,
     },
     /// The host failed (not the plugin). API code `INTERNAL_ERROR`.
@@ -43,23 +50,47 @@ pub enum CallError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultCause {
     /// The call ran past its wall-clock deadline.
-    Deadline { timeout_ms: u64 },
+    Deadline {
+        /// The deadline.
+        timeout_ms: u64,
+    },
     /// The guest tried to grow memory past the cap.
-    MemoryLimit { bytes: usize },
+    MemoryLimit {
+        /// The cap.
+        bytes: usize,
+    },
     /// The guest recursed past the wasm stack limit.
     StackOverflow,
     /// The guest panicked; the message comes from its stderr.
-    Panic { message: String },
+    Panic {
+        /// The panic message.
+        message: String,
+    },
     /// Any other trap.
-    Trap { message: String },
+    Trap {
+        /// What trapped.
+        message: String,
+    },
     /// The guest sent more requests than one call may.
-    RequestBudget { max: u32 },
+    RequestBudget {
+        /// The budget.
+        max: u32,
+    },
     /// A response was larger than the cap.
-    ResponseTooLarge { max_bytes: u64 },
+    ResponseTooLarge {
+        /// The cap.
+        max_bytes: u64,
+    },
     /// A database statement ran past the statement timeout.
-    StatementTimeout { timeout_ms: u64 },
+    StatementTimeout {
+        /// The timeout.
+        timeout_ms: u64,
+    },
     /// The guest ran more database statements than one call may.
-    StatementBudget { max: u32 },
+    StatementBudget {
+        /// The budget.
+        max: u32,
+    },
 }
 
 impl FaultCause {

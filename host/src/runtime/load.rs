@@ -42,27 +42,39 @@ const GRANTED_IMPORTS: &[&str] = &[
 /// Why component bytes were not made into a plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The bytes are not a WebAssembly component.
     #[error("not a WebAssembly component: {0}")]
     NotComponent(String),
+    /// The component exports no `connector` interface.
     #[error(
         "the component does not export `{CONNECTOR_EXPORT}` (its exports: {0}); build connectors with connector-sdk"
     )]
     NoConnectorExport(String),
+    /// The component targets a contract version this host does not serve.
     #[error(
         "the component is built against connector:plugin@{found}; this host serves {}",
         served_versions()
     )]
-    UnsupportedWit { found: String },
+    UnsupportedWit {
+        /// The version it targets.
+        found: String,
+    },
+    /// The component imports something the host does not grant.
     #[error("the component imports what this host does not grant: {0}")]
     ForbiddenImports(String),
+    /// Linking the component against the host's imports failed.
     #[error("link check failed: {0}")]
     Link(String),
+    /// The component cannot be instantiated within the limits.
     #[error("the component cannot be instantiated within this host's limits: {0}")]
     Instantiate(String),
+    /// The plugin's `info()` failed.
     #[error("info() failed: {0}")]
     Info(String),
+    /// The manifest `info()` returned is invalid.
     #[error("invalid manifest: {0}")]
     Manifest(String),
+    /// The host failed while loading.
     #[error("internal error while loading: {0}")]
     Internal(String),
 }

@@ -11,15 +11,24 @@ use crate::egress::{CredentialPlacement, HostPattern};
 /// A connector's `info()`, checked and in the shape the REST API shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorManifest {
+    /// The connector's id (`jira`).
     pub id: String,
+    /// Its name for people.
     pub display_name: String,
+    /// Its version (semver).
     pub version: String,
+    /// What it connects to.
     pub description: String,
+    /// The ways a connection can authenticate.
     pub auth_methods: Vec<AuthMethodManifest>,
+    /// The hosts it asks to reach (patterns such as `*.atlassian.net`).
     pub requested_hosts: Vec<String>,
+    /// The config key that holds a connection's origin, when its site varies (`site_url`).
     pub origin_config_key: Option<String>,
+    /// JSON Schema of a connection's config.
     #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
+    /// The operations it offers (`containers`, `items`, `search`, ...).
     #[schema(value_type = Vec<String>)]
     pub operations: Vec<&'static str>,
     /// Named actions (contract 0.3.0), each invoked with schema-checked input.
@@ -31,12 +40,16 @@ pub struct ConnectorManifest {
 /// One way to authenticate a connection.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuthMethodManifest {
+    /// The method's id.
     pub id: String,
+    /// Its name for people.
     pub label: String,
+    /// What a client supplies for it.
     #[serde(flatten)]
     pub kind: CredentialKindManifest,
     /// Where the host puts the credential: `basic`, `bearer`, `header:NAME` or `query:NAME`.
     pub placement: String,
+    /// Hosts besides the connection's origin the credential may be sent to.
     pub credential_hosts: Vec<String>,
     #[serde(skip)]
     #[schema(ignore)]
@@ -51,14 +64,20 @@ pub struct AuthMethodManifest {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CredentialKindManifest {
+    /// A username and password or API token.
     Basic,
+    /// A bearer token.
     Bearer,
+    /// An API key.
     ApiKey,
+    /// OAuth 2.0, through the host's flow.
     Oauth2 {
+        /// Its endpoints and options.
         oauth2: Box<OAuth2Manifest>,
     },
     /// Several named secrets, each placed on its own (contract 0.3.0).
     MultiPart {
+        /// The parts, each with its placement.
         parts: Vec<CredentialPartManifest>,
     },
 }
@@ -68,6 +87,7 @@ pub enum CredentialKindManifest {
 pub struct CredentialPartManifest {
     /// The name a client gives it under in `credentials.parts`.
     pub name: String,
+    /// Its name for people.
     pub label: String,
     /// `header:NAME` or `query:NAME`.
     pub placement: String,
@@ -76,16 +96,22 @@ pub struct CredentialPartManifest {
 /// OAuth 2.0 endpoints of an auth method.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OAuth2Manifest {
+    /// Where the user consents.
     pub authorize_url: String,
+    /// Where codes are exchanged for tokens.
     pub token_url: String,
     /// Where refresh grants go, when not `token_url`.
     pub refresh_url: Option<String>,
+    /// Where grants are revoked.
     pub revoke_url: Option<String>,
+    /// Scopes asked for by default.
     pub default_scopes: Vec<String>,
     /// How scopes are joined in the authorize URL (`" "` or `","`).
     pub scope_separator: String,
+    /// Extra parameters of the authorization request.
     #[schema(value_type = Vec<Vec<String>>)]
     pub extra_authorize_params: Vec<(String, String)>,
+    /// Whether the flow uses PKCE (S256).
     pub pkce: bool,
     /// `body` or `basic`.
     #[schema(value_type = String)]

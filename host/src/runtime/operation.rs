@@ -67,46 +67,73 @@ macro_rules! dispatch_legacy {
 pub enum Operation {
     /// `info()`, made by the host when it loads a plugin.
     Info,
+    /// `validate()`: checks a config without the network.
     Validate {
+        /// The config to check.
         config: Vec<(String, String)>,
     },
+    /// `connect()`: checks the credential with the vendor and says whose it is.
     Connect,
+    /// `containers()`: a page of containers.
     Containers {
+        /// Only those under this container.
         parent: Option<String>,
+        /// Which page.
         page: PageRequest,
     },
+    /// `items()`: a page of a container's items.
     Items {
+        /// The container.
         container_id: String,
+        /// Only items updated at or after this time (RFC 3339, UTC).
         updated_since: Option<String>,
+        /// Which page.
         page: PageRequest,
     },
+    /// `get-item()`: one item with its body.
     Item {
+        /// The item.
         item_id: String,
     },
+    /// `comments()`: a page of an item's comments.
     Comments {
+        /// The item.
         item_id: String,
+        /// Which page.
         page: PageRequest,
     },
+    /// `search()`: the vendor's search.
     Search {
+        /// What to search for.
         query: String,
+        /// Which page.
         page: PageRequest,
     },
+    /// `create-item()`.
     CreateItem {
+        /// The container to create it in.
         container_id: String,
+        /// The new item.
         item: NewItem,
     },
+    /// `create-comment()`.
     CreateComment {
+        /// The item to comment on.
         item_id: String,
+        /// The new comment.
         comment: NewComment,
     },
     /// Since contract 0.2.0; 0.1.0 plugins answer `unsupported`.
     UpdateItem {
+        /// The item to change.
         item_id: String,
+        /// What to change.
         patch: ItemPatch,
     },
     /// Since 0.3.0: one of the connector's actions, with input already checked against its
     /// schema.
     InvokeAction {
+        /// The action's name.
         name: String,
         /// JSON object text.
         input: String,
@@ -114,15 +141,19 @@ pub enum Operation {
     /// Since 0.3.0: a verified webhook delivery; `routed` says whether the call carries the
     /// connection's context (`false` for app-signed deliveries still to be routed).
     WebhookEvent {
+        /// The delivery as verified, headers and body.
         delivery: webhooks::Delivery,
+        /// Whether the call carries the connection's context.
         routed: bool,
     },
     /// Since 0.3.0.
     RegisterWebhook {
+        /// Where the vendor should deliver.
         target: webhooks::Target,
     },
     /// Since 0.3.0.
     UnregisterWebhook {
+        /// The registration to remove.
         registration: webhooks::Registration,
     },
 }
@@ -130,18 +161,29 @@ pub enum Operation {
 /// What an operation returned.
 #[derive(Debug, Clone)]
 pub enum OperationOutput {
+    /// `info()` answered.
     Info(ConnectorInfo),
+    /// `validate()` accepted the config.
     Validated,
+    /// `connect()` accepted the credential.
     Connected(ConnectionInfo),
+    /// A page of containers.
     Containers(ContainerPage),
+    /// A page of items, with tombstones.
     Items(ItemPage),
+    /// One item.
     Item(Item),
+    /// A page of comments.
     Comments(CommentPage),
+    /// A comment created.
     Comment(Comment),
     /// An action's output, as JSON text.
     ActionOutput(String),
+    /// What a delivery meant: change events, a routing key, a reply.
     Webhook(webhooks::Outcome),
+    /// A webhook registered at the vendor.
     Registered(webhooks::Registration),
+    /// A webhook removed at the vendor.
     Unregistered,
 }
 

@@ -9,6 +9,7 @@ use crate::egress::HostPattern;
 /// A loaded, checked plugin version, ready to be instantiated for each call. Replacing it in
 /// the registry never touches this value: calls that already hold it finish on it.
 pub struct Plugin {
+    /// What the plugin's `info()` declared, checked at load.
     pub manifest: ConnectorManifest,
     /// Hex sha256 of the component bytes.
     pub sha256: String,
@@ -16,6 +17,7 @@ pub struct Plugin {
     pub size: usize,
     /// Whether the machine code was compiled now or read from the cache.
     pub compiled: CompileSource,
+    /// When this version was loaded.
     pub loaded_at: SystemTime,
     /// The `connector:plugin` WIT version the component was built against (`0.1.0`).
     pub wit_version: String,

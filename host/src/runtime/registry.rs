@@ -24,6 +24,7 @@ use crate::sql::{SqlLimits, SqlPools};
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
+    /// Per-call limits.
     pub limits: RuntimeLimits,
     /// Use the pooling instance allocator (pre-reserved slots, fastest instantiation).
     /// Default: true.
@@ -82,15 +83,19 @@ pub(super) struct Inner {
 /// for rollback). An unloaded plugin has no current version but keeps its last one as previous.
 #[derive(Clone, Default)]
 pub struct PluginSlot {
+    /// The version serving calls.
     pub current: Option<Arc<Plugin>>,
+    /// The version it replaced, kept for rollback.
     pub previous: Option<Arc<Plugin>>,
 }
 
 /// Why a registry change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// No plugin with this id is loaded.
     #[error("no plugin `{0}` is loaded")]
     NotLoaded(String),
+    /// The plugin has no previous version.
     #[error("plugin `{0}` has no previous version to roll back to")]
     NoPrevious(String),
 }

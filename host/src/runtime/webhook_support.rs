@@ -13,12 +13,16 @@ const MAX_TOLERANCE_SECS: u32 = 3_600;
 /// A connector's webhook declaration, in the shape the REST API shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookManifest {
+    /// How deliveries are signed.
     pub signature: WebhookSignatureManifest,
     /// `connection` or `app`.
     #[schema(value_type = String)]
     pub secret_source: &'static str,
+    /// The header that carries a delivery's id, for dropping replays.
     pub delivery_id_header: Option<String>,
+    /// The event types the connector handles.
     pub events: Vec<String>,
+    /// Whether the host registers the webhook at the vendor.
     pub registration: bool,
 }
 
@@ -26,19 +30,29 @@ pub struct WebhookManifest {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WebhookSignatureManifest {
+    /// HMAC-SHA256 over a template of the delivery.
     HmacSha256 {
+        /// The header that carries the signature.
         header: String,
+        /// What precedes the signature in the header (`sha256=`).
         prefix: String,
         /// `hex` or `base64`.
         #[schema(value_type = String)]
         encoding: &'static str,
+        /// The template of the signed text (`v0:{timestamp}:{body}`).
         signed_content: String,
+        /// The header that carries the timestamp, when the signature covers one.
         timestamp_header: Option<String>,
+        /// How old a timestamp may be.
         tolerance_secs: u32,
     },
+    /// An HS256 JSON Web Token.
     JwtHs256 {
+        /// The header that carries the token.
         header: String,
+        /// What precedes the token in the header (`JWT `).
         prefix: String,
+        /// The issuer the token must name.
         issuer: Option<String>,
     },
 }

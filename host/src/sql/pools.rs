@@ -122,6 +122,7 @@ struct Entry {
 }
 
 impl SqlPools {
+    /// Pools under `limits`, connecting only where `guard` allows.
     pub fn new(limits: SqlLimits, guard: AddressGuard) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -133,6 +134,7 @@ impl SqlPools {
         }
     }
 
+    /// The limits every pool and statement runs under.
     pub fn limits(&self) -> &SqlLimits {
         &self.inner.limits
     }

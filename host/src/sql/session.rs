@@ -31,16 +31,21 @@ struct Access {
 
 /// Who a session is for and what it may reach.
 pub struct SessionGrant {
+    /// The tenant the call runs for.
     pub tenant: String,
+    /// The connection whose pool it uses.
     pub connection: String,
     /// The target bound to the credential and the credential's user and password, or why
     /// the call may not connect (no credential, no bound target, a refused host).
     pub access: Result<(SqlTarget, String, SecretString), SqlError>,
+    /// Whether statements may write.
     pub writes: bool,
+    /// When the call's deadline passes.
     pub deadline: Instant,
 }
 
 impl SqlSession {
+    /// A session on `pools` within `grant`.
     pub fn new(pools: SqlPools, grant: SessionGrant) -> Self {
         let statements_left = pools.limits().max_statements_per_call;
         Self {
@@ -69,11 +74,13 @@ impl SqlSession {
         self.pools.limits().statement_timeout.as_millis() as u64
     }
 
+    /// Runs a query; its rows, within the caps.
     pub async fn query(&mut self, text: &str, params: Vec<Value>) -> Result<Rows, SqlError> {
         let (pool, statement) = self.prepare(text, params).await?;
         statement.query(&pool, self.pools.limits()).await
     }
 
+    /// Runs a statement; the rows it changed.
     pub async fn execute(&mut self, text: &str, params: Vec<Value>) -> Result<u64, SqlError> {
         let (pool, statement) = self.prepare(text, params).await?;
         statement.execute(&pool, self.pools.limits()).await

@@ -22,14 +22,18 @@ const CANCEL_GRACE: Duration = Duration::from_millis(500);
 /// A result column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column's name.
     pub name: String,
+    /// Its PostgreSQL type.
     pub type_name: String,
 }
 
 /// What a query returned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rows {
+    /// The columns.
     pub columns: Vec<Column>,
+    /// The rows, each a value per column.
     pub rows: Vec<Vec<Value>>,
     /// The host stopped at its row or byte cap.
     pub truncated: bool,

@@ -53,9 +53,13 @@ impl TlsMode {
 /// A database a connection's credential is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlTarget {
+    /// The database host.
     pub host: String,
+    /// Its port.
     pub port: u16,
+    /// The database's name.
     pub database: String,
+    /// How TLS is used.
     pub tls: TlsMode,
 }
 

@@ -13,16 +13,27 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 /// A column value or a statement parameter (the contract's `sql-value`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL NULL.
     Null,
+    /// A boolean.
     Boolean(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// Text.
     Text(String),
+    /// Bytes.
     Bytes(Vec<u8>),
+    /// JSON text.
     Json(String),
+    /// A timestamp (RFC 3339).
     Timestamp(String),
+    /// A date (`YYYY-MM-DD`).
     Date(String),
+    /// A numeric, as text so no digit is lost.
     Numeric(String),
+    /// A UUID.
     Uuid(String),
 }
 

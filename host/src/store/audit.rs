@@ -10,7 +10,9 @@ pub const SYSTEM_TENANT: &str = "_system";
 pub struct AuditEvent {
     /// Increasing sequence number, also the page cursor.
     pub seq: u64,
+    /// When it happened (RFC 3339).
     pub at: String,
+    /// The tenant it concerns, or `_host` for the host's own log.
     pub tenant: String,
     /// Who acted: `admin`, `key:<id>`, `host`.
     pub actor: String,
@@ -22,6 +24,7 @@ pub struct AuditEvent {
     /// Whether the attempt succeeded; refused and failed attempts are recorded too.
     #[serde(default)]
     pub outcome: AuditOutcome,
+    /// Particulars, never a secret.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
@@ -31,8 +34,10 @@ pub struct AuditEvent {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
+    /// It was done.
     #[default]
     Success,
+    /// It was refused or failed.
     Failure,
 }
 
@@ -40,10 +45,15 @@ pub enum AuditOutcome {
 pub struct NewAuditEvent<'a> {
     /// `None`: the host's own log.
     pub tenant: Option<&'a str>,
+    /// Who did it (`key:<id>`, `admin`, `console`).
     pub actor: &'a str,
+    /// What was done (`credential.create`).
     pub action: &'a str,
+    /// What it was done to.
     pub target: &'a str,
+    /// Whether it was done.
     pub outcome: AuditOutcome,
+    /// Particulars, never a secret.
     pub details: serde_json::Value,
 }
 

@@ -13,8 +13,11 @@ use super::{Store, StoreError, scoped_key};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
+    /// It appeared.
     Created,
+    /// It changed.
     Updated,
+    /// It went.
     Deleted,
 }
 
@@ -22,17 +25,24 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeObject {
+    /// An item.
     Item,
+    /// A comment.
     Comment,
+    /// A container.
     Container,
 }
 
 /// A change before it has a number.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewChange {
+    /// What happened.
     pub kind: ChangeKind,
+    /// To what kind of record.
     pub object: ChangeObject,
+    /// The container.
     pub container_id: String,
+    /// The item.
     pub item_id: String,
     /// The comment, for comment changes.
     pub comment_id: Option<String>,
@@ -51,20 +61,29 @@ pub struct NewChange {
 pub struct ChangeEvent {
     /// `chg_` and the sequence number in hex, in feed order.
     pub id: String,
+    /// What happened.
     pub kind: ChangeKind,
+    /// To what kind of record.
     pub object: ChangeObject,
+    /// The container.
     pub container_id: String,
+    /// The item.
     pub item_id: String,
+    /// The comment, for comment changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_id: Option<String>,
+    /// When the vendor says it happened (RFC 3339).
     pub occurred_at: String,
     /// When the host recorded it, RFC 3339.
     pub recorded_at: String,
+    /// The sync that saw it, when a sync did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<String>,
+    /// The item as the API shows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub item: Option<serde_json::Value>,
+    /// The comment as the API shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub comment: Option<serde_json::Value>,
@@ -83,6 +102,7 @@ struct StoredChange {
 /// A page of the feed.
 #[derive(Debug)]
 pub struct ChangesPage {
+    /// The events with their sequence numbers.
     pub entries: Vec<(u64, ChangeEvent)>,
     /// More events follow the last one.
     pub has_more: bool,

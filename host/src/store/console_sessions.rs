@@ -9,6 +9,7 @@ use super::{Store, StoreError};
 /// One signed-in browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsoleSession {
+    /// The tenant signed in.
     pub tenant: String,
     /// The API key's public id: revoking the key ends the session.
     pub key_id: String,

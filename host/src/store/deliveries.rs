@@ -12,19 +12,24 @@ use super::{EndpointRecord, OutboxEvent, Store, StoreError, scoped_key};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
+    /// Waiting for an attempt.
     Pending,
+    /// The endpoint accepted it.
     Delivered,
+    /// Every attempt failed.
     Failed,
 }
 
 /// One attempt to deliver.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryAttempt {
+    /// When it was made (RFC 3339).
     pub at: String,
     /// The receiver's HTTP status, when it answered.
     pub status_code: Option<u16>,
     /// Why the attempt failed without an answer (timeout, refused address, ...).
     pub error: Option<String>,
+    /// How long the attempt took.
     pub duration_ms: u64,
 }
 
@@ -33,25 +38,36 @@ pub struct DeliveryAttempt {
 pub struct DeliveryRecord {
     /// `msg_` and a sequence number in hex: the `webhook-id` of every attempt.
     pub id: String,
+    /// The tenant.
     pub tenant: String,
+    /// The endpoint it goes to.
     pub endpoint_id: String,
+    /// The event's type.
     pub event_type: super::EventType,
     /// The exact body sent (the Standard Webhooks payload: `type`, `timestamp`, `data`).
     pub body: String,
+    /// Where it stands.
     pub status: DeliveryStatus,
+    /// Every attempt so far.
     pub attempts: Vec<DeliveryAttempt>,
     /// When the next attempt is due (unix milliseconds), while pending.
     pub next_attempt_at_ms: Option<u64>,
+    /// When it was queued.
     pub created_at: String,
+    /// When the endpoint accepted it.
     pub delivered_at: Option<String>,
 }
 
 /// A queue entry that is due.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
+    /// The key of its queue entry.
     pub queue_key: Vec<u8>,
+    /// The tenant.
     pub tenant: String,
+    /// The endpoint.
     pub endpoint: String,
+    /// The delivery's id.
     pub delivery: String,
 }
 

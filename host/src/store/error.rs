@@ -3,14 +3,19 @@ use super::SealError;
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The record exists already.
     #[error("already exists")]
     Conflict,
+    /// No such record.
     #[error("not found")]
     NotFound,
+    /// Sealing or opening a secret failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// A stored record cannot be read.
     #[error("stored record is unreadable: {0}")]
     Corrupt(String),
+    /// The database failed.
     #[error("storage failed: {0}")]
     Io(String),
 }

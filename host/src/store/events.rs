@@ -11,16 +11,22 @@ use super::{Store, StoreError, now_rfc3339};
 /// The events a tenant's endpoint can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventType {
+    /// A connection was created.
     #[serde(rename = "connection.created")]
     ConnectionCreated,
+    /// A connection's grant died; it must be authorized again.
     #[serde(rename = "connection.needs_reauth")]
     ConnectionNeedsReauth,
+    /// A connection was deleted.
     #[serde(rename = "connection.deleted")]
     ConnectionDeleted,
+    /// A sync run completed.
     #[serde(rename = "sync.completed")]
     SyncCompleted,
+    /// A sync run failed.
     #[serde(rename = "sync.failed")]
     SyncFailed,
+    /// A sync or a vendor delivery changed records.
     #[serde(rename = "records.changed")]
     RecordsChanged,
     /// A verified vendor webhook delivery turned into changes.
@@ -68,11 +74,16 @@ impl EventType {
 /// An event waiting to be fanned out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutboxEvent {
+    /// The event's sequence number.
     pub seq: u64,
+    /// The tenant.
     pub tenant: String,
+    /// Its type.
     #[serde(rename = "type")]
     pub kind: EventType,
+    /// What it says.
     pub data: serde_json::Value,
+    /// When it happened (RFC 3339).
     pub created_at: String,
 }
 

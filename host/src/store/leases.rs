@@ -11,6 +11,7 @@ use super::{Store, StoreError, scoped_key};
 /// A lease as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lease {
+    /// The host instance holding it.
     pub holder: String,
     /// Unix milliseconds after which anyone may take it.
     pub until_ms: u64,

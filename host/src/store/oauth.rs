@@ -18,14 +18,23 @@ const SYSTEM: &str = "_system";
 /// A pending authorization, created by `authorize` and consumed once by the callback.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct OAuthSession {
+    /// The flow's id.
     pub id: String,
+    /// The tenant.
     pub tenant: String,
+    /// The connector.
     pub connector: String,
+    /// The OAuth auth method.
     pub auth_method: String,
+    /// Where the vendor sends the user back.
     pub redirect_uri: String,
+    /// Where the browser lands after the callback.
     pub return_to: Option<String>,
+    /// The new connection's name.
     pub name: Option<String>,
+    /// The new connection's config.
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// The scopes asked for.
     pub scopes: Vec<String>,
     /// PKCE verifier; never leaves the host.
     pub verifier: Option<String>,
@@ -56,8 +65,11 @@ impl std::fmt::Debug for OAuthSession {
 /// A tenant's own OAuth client for a connector.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct OAuthApp {
+    /// The OAuth client id.
     pub client_id: String,
+    /// The OAuth client secret (sealed at rest).
     pub client_secret: String,
+    /// Scopes the tenant's app asks for beyond the connector's defaults.
     #[serde(default)]
     pub scopes: Vec<String>,
 }

@@ -27,8 +27,11 @@ pub fn rfc3339_of_ms(ms: u64) -> String {
 /// A tenant: everything below it is invisible to other tenants.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
+    /// The tenant's id.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// When it was created.
     pub created_at: String,
     /// Origins (`https://app.example`) the tenant registered for OAuth `return_to` and
     /// `redirect_uri`, besides the host's own.
@@ -41,7 +44,9 @@ pub struct Tenant {
 pub struct ApiKeyRecord {
     /// Public id, random (never derived from the secret), for listing, audit and revocation.
     pub id: String,
+    /// The tenant it authenticates.
     pub tenant: String,
+    /// When it was issued.
     pub created_at: String,
     /// Unix seconds after which the key answers 401; `None`: never expires.
     #[serde(default)]
@@ -59,9 +64,13 @@ impl ApiKeyRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
+    /// Calls succeed.
     Active,
+    /// The vendor rejects the credential; supply a new one.
     InvalidCredentials,
+    /// The OAuth grant is dead; authorize again.
     NeedsReauth,
+    /// The last call failed for another reason.
     Error,
 }
 
@@ -69,9 +78,13 @@ pub enum ConnectionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialType {
+    /// Username and password.
     Basic,
+    /// Bearer token.
     Bearer,
+    /// API key.
     ApiKey,
+    /// OAuth 2.0 tokens.
     Oauth2,
     /// Several named secrets (contract 0.3.0 `multi-part`).
     Parts,
@@ -80,22 +93,35 @@ pub enum CredentialType {
 /// A connection's non-secret record. Its credential lives sealed in the `secrets` tree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectionRecord {
+    /// The connection's id.
     pub id: String,
+    /// The tenant's id.
     pub tenant: String,
+    /// The connector's id.
     pub connector: String,
+    /// Its name.
     pub name: String,
+    /// The auth method its credential is for.
     pub auth_method: String,
+    /// The kind of credential.
     pub credential_type: CredentialType,
+    /// The connector's config.
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Its status.
     pub status: ConnectionStatus,
+    /// Whose credential it is (`connect()`'s principal).
     pub principal: Option<serde_json::Value>,
     /// Values the host learned: discovered by `connect` (`cloud_id`) or kept from the OAuth
     /// token response (`instance_url`). Older records kept discovered values in `config`.
     #[serde(default)]
     pub values: std::collections::BTreeMap<String, String>,
+    /// The last error a call met.
     pub last_error: Option<String>,
+    /// When a call last succeeded.
     pub last_success_at: Option<String>,
+    /// When it was created.
     pub created_at: String,
+    /// When it last changed.
     pub updated_at: String,
 }
 
@@ -119,26 +145,37 @@ impl ConnectionRecord {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StoredCredential {
+    /// A username and a password or API token.
     Basic {
+        /// The username.
         username: String,
+        /// The password or API token.
         password: String,
     },
+    /// A bearer token.
     Bearer {
+        /// The token.
         token: String,
     },
+    /// An API key.
     ApiKey {
+        /// The key.
         key: String,
     },
     /// Named secrets, each placed as the auth method's part of that name says.
     Parts {
+        /// The parts by name.
         parts: std::collections::BTreeMap<String, String>,
     },
     /// Tokens from an OAuth 2.0 grant; the host refreshes them.
     Oauth2 {
+        /// The access token.
         access_token: String,
+        /// The refresh token, when the vendor issued one.
         refresh_token: Option<String>,
         /// Unix seconds when the access token expires, if the vendor said.
         expires_at: Option<u64>,
+        /// The scopes granted.
         scope: Option<String>,
     },
 }
@@ -160,6 +197,7 @@ impl std::fmt::Debug for StoredCredential {
 /// master key, and a credential is never sent anywhere its connection was not verified.
 #[derive(Clone, Debug)]
 pub struct BoundCredential {
+    /// The credential.
     pub credential: StoredCredential,
     /// `scheme://host[:port]`, or `None` for connectors without an origin (a fixed API host).
     pub origin: Option<String>,
@@ -175,6 +213,7 @@ const ORIGIN_FIELD: &str = "bound_origin";
 const REFRESH_URL_FIELD: &str = "bound_refresh_url";
 
 impl BoundCredential {
+    /// `credential` bound to `origin`.
     pub fn new(credential: StoredCredential, origin: Option<String>) -> Self {
         Self {
             credential,
@@ -227,6 +266,7 @@ impl BoundCredential {
 }
 
 impl StoredCredential {
+    /// The credential's kind.
     pub fn credential_type(&self) -> CredentialType {
         match self {
             Self::Basic { .. } => CredentialType::Basic,

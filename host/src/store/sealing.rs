@@ -17,12 +17,16 @@ const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 /// fails to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aad {
+    /// The tenant.
     pub tenant: String,
+    /// The connection.
     pub connection: String,
+    /// Which secret of it.
     pub field: String,
 }
 
 impl Aad {
+    /// The binding of a secret to its tenant, connection and field.
     pub fn new(tenant: &str, connection: &str, field: &str) -> Self {
         Self {
             tenant: tenant.to_owned(),
@@ -107,14 +111,18 @@ impl Purpose {
 /// Why a value could not be sealed or opened. Never carries key material or plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
+    /// The sealed value is not one this host wrote.
     #[error("sealed value is malformed")]
     Malformed,
+    /// It was sealed under a key the ring does not hold.
     #[error("sealed with key {0}, which is not in the key ring")]
     UnknownKey(String),
+    /// It does not open: altered, or bound to another place.
     #[error(
         "sealed value does not open: wrong key, or bound to another tenant, connection or field"
     )]
     Tampered,
+    /// No randomness was available.
     #[error("the system random number generator failed")]
     Random,
 }

@@ -16,7 +16,9 @@ use super::{Aad, Store, StoreError, scoped_key};
 pub struct SyncRecord {
     /// `sync_` and random characters.
     pub id: String,
+    /// The tenant.
     pub tenant: String,
+    /// The connection.
     pub connection: String,
     /// The container whose items are synced.
     pub container: String,
@@ -25,8 +27,11 @@ pub struct SyncRecord {
     /// Seconds between full passes, which find deletions the connector reports no tombstones
     /// for.
     pub full_pass_interval_secs: u64,
+    /// Whether it is paused.
     pub paused: bool,
+    /// When it was created.
     pub created_at: String,
+    /// When it last changed.
     pub updated_at: String,
     /// When the next run is due, unix milliseconds.
     pub next_run_at_ms: u64,
@@ -86,8 +91,11 @@ pub struct SeenRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// In progress.
     Running,
+    /// Completed.
     Succeeded,
+    /// Failed; `error` says why.
     Failed,
     /// The vendor asked to slow down; the next run resumes the pass after its wait.
     RateLimited,
@@ -101,10 +109,15 @@ pub enum RunStatus {
 /// Changes a run found.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunCounts {
+    /// Pages listed.
     pub pages: u64,
+    /// Items created.
     pub created: u64,
+    /// Items updated.
     pub updated: u64,
+    /// Items deleted.
     pub deleted: u64,
+    /// Items seen again unchanged.
     pub unchanged: u64,
 }
 
@@ -113,15 +126,21 @@ pub struct RunCounts {
 pub struct RunRecord {
     /// `run_` and a sequence number, in start order.
     pub id: String,
+    /// The sync.
     pub sync_id: String,
+    /// How it ended.
     pub status: RunStatus,
     /// Whether this run works on a full pass.
     pub full_pass: bool,
+    /// When it started.
     pub started_at: String,
+    /// When it ended.
     pub finished_at: Option<String>,
+    /// What it found.
     pub counts: RunCounts,
     /// Error code of the envelope (`RATE_LIMITED`, `VENDOR_ERROR`, ...), when it failed.
     pub error_code: Option<String>,
+    /// Why it failed.
     pub error: Option<String>,
     /// How long the vendor asked to wait, when rate limited.
     pub retry_after_ms: Option<u64>,
@@ -129,11 +148,17 @@ pub struct RunRecord {
 
 /// One page's outcome, written at once.
 pub struct PageCommit<'a> {
+    /// The sync.
     pub sync: &'a SyncRecord,
+    /// What the page saw, by item.
     pub seen: Vec<(String, SeenRecord)>,
+    /// Items no longer tracked.
     pub forget: Vec<String>,
+    /// The change events to record.
     pub changes: Vec<NewChange>,
+    /// The checkpoint after the page.
     pub checkpoint: &'a SyncCheckpoint,
+    /// The run record after the page.
     pub run: &'a RunRecord,
 }
 

@@ -19,6 +19,7 @@ impl Store {
         self.flush().await
     }
 
+    /// Tenant `id`, if it exists.
     pub fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         self.tenants
             .get(id.as_bytes())?
@@ -26,6 +27,7 @@ impl Store {
             .transpose()
     }
 
+    /// Every tenant.
     pub fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.tenants
             .iter()

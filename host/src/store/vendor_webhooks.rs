@@ -15,45 +15,63 @@ use super::{Aad, Store, StoreError, scoped_key};
 pub struct WebhookRegistration {
     /// `wh_` and random characters.
     pub id: String,
+    /// The tenant.
     pub tenant: String,
+    /// The connection.
     pub connection: String,
+    /// The connector.
     pub connector: String,
     /// The token in the receiver URL (`/webhooks/v1/{connector}/{route}`); the API never
     /// shows it (see `api::vendor_webhooks::WebhookView`).
     pub route: String,
     /// The vendor's id of the subscription.
     pub vendor_id: String,
+    /// The container it covers, when the vendor scopes it.
     pub container_id: Option<String>,
+    /// The event types it subscribes to.
     pub events: Vec<String>,
+    /// When the vendor expires it.
     pub expires_at: Option<String>,
+    /// When it was created.
     pub created_at: String,
 }
 
 /// Who a route token belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookRoute {
+    /// The tenant.
     pub tenant: String,
+    /// The connection.
     pub connection: String,
+    /// The connector.
     pub connector: String,
+    /// The registration.
     pub registration: String,
 }
 
 /// A verified delivery waiting for its plugin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboundDelivery {
+    /// Its place in the queue.
     pub seq: u64,
+    /// The connector it came for.
     pub connector: String,
     /// The connection, when the route named it (connection-signed deliveries).
     pub route: Option<WebhookRoute>,
+    /// Its headers, minus authorization and cookies.
     pub headers: Vec<(String, String)>,
     /// Base64 of the body as received.
     body: String,
+    /// The vendor's delivery id.
     pub delivery_id: Option<String>,
+    /// When it was received (Unix milliseconds).
     pub received_at_ms: u64,
+    /// Processing attempts so far.
     pub attempts: u32,
 }
 
 impl InboundDelivery {
+    /// A delivery received now.
     pub fn new(
         seq: u64,
         connector: &str,

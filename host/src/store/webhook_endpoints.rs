@@ -12,15 +12,21 @@ const SECRET_FIELD: &str = "webhook-secret";
 pub struct EndpointRecord {
     /// `we_` and random characters.
     pub id: String,
+    /// The tenant.
     pub tenant: String,
+    /// Where deliveries go.
     pub url: String,
     /// The event types delivered to it.
     pub events: Vec<EventType>,
+    /// The tenant's note.
     pub description: Option<String>,
     /// Disabled endpoints get nothing; a receiver answering 410 disables its endpoint.
     pub enabled: bool,
+    /// Why it is disabled, when it is.
     pub disabled_reason: Option<String>,
+    /// When it was created.
     pub created_at: String,
+    /// When it last changed.
     pub updated_at: String,
     /// Failed attempts in a row (the circuit breaker's count).
     #[serde(default)]
@@ -35,6 +41,7 @@ pub struct EndpointRecord {
 pub struct EndpointSecrets {
     /// `whsec_` and base64 of the key bytes.
     pub current: String,
+    /// The previous secret, during a rotation's overlap.
     pub previous: Option<String>,
     /// Until when (unix milliseconds) deliveries also carry the previous secret's signature.
     pub previous_until_ms: Option<u64>,

@@ -33,8 +33,11 @@ pub struct NewSync {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPatch {
+    /// A new interval.
     pub interval_secs: Option<u64>,
+    /// A new full-pass interval.
     pub full_pass_interval_secs: Option<u64>,
+    /// Pause or resume it.
     pub paused: Option<bool>,
 }
 

@@ -23,6 +23,7 @@ pub struct NewEndpoint {
     pub url: String,
     /// Event types to deliver (`records.changed`, ...); `["*"]` for all of them.
     pub events: Vec<String>,
+    /// A note for the tenant.
     pub description: Option<String>,
 }
 
@@ -31,9 +32,13 @@ pub struct NewEndpoint {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
+    /// A new URL, checked like a new one.
     pub url: Option<String>,
+    /// New event types.
     pub events: Option<Vec<String>>,
+    /// A new note.
     pub description: Option<String>,
+    /// Enable or disable it.
     pub enabled: Option<bool>,
 }
 

@@ -217,6 +217,7 @@ fn routed(
 pub struct InboundWorker(BackgroundTask);
 
 impl InboundWorker {
+    /// Starts the worker that retries queued deliveries.
     pub fn start(state: VendorWebhooks) -> Self {
         let wake = state.background.inbound.clone();
         Self(BackgroundTask::spawn(|mut stopped| async move {

@@ -26,6 +26,7 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// The limiter for `settings`.
     pub fn new(settings: &VendorWebhookSettings) -> Arc<Self> {
         let rate = std::num::NonZeroU32::new(settings.per_route_per_second.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
@@ -46,8 +47,11 @@ impl Inbound {
 /// What to answer the vendor.
 #[derive(Debug)]
 pub struct Received {
+    /// The HTTP status.
     pub status: u16,
+    /// The content type.
     pub content_type: String,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -70,16 +74,22 @@ pub enum Refusal {
     /// no loaded connector that takes webhooks; answered the same way, with no lookup.
     #[error("no such webhook route")]
     UnknownConnector,
+    /// No such connector or route.
     #[error("no such webhook route")]
     UnknownRoute,
+    /// The body is over the limit (bytes).
     #[error("the delivery is larger than {0} bytes")]
     TooLarge(usize),
+    /// This source address is over its rate.
     #[error("too many requests from this address; slow down")]
     SourceThrottled,
+    /// This route is over its rate.
     #[error("too many deliveries on this route; slow down")]
     Throttled,
+    /// The signature does not verify.
     #[error("{0}")]
     Unverified(#[source] VerifyError),
+    /// The store failed.
     #[error("storage failed")]
     Store(#[from] StoreError),
 }

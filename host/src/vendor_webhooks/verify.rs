@@ -13,20 +13,28 @@ use crate::runtime::WebhookSignatureManifest;
 /// Why a delivery was refused (each counted in metrics by [`VerifyError::reason`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// The signature header is missing.
     #[error("the delivery carries no signature (`{0}`)")]
     MissingSignature(String),
+    /// The signature does not verify.
     #[error("the signature does not match")]
     BadSignature,
+    /// The timestamp header is missing.
     #[error("the delivery carries no timestamp (`{0}`)")]
     MissingTimestamp(String),
+    /// The timestamp is older than the tolerance (seconds).
     #[error("the delivery's timestamp is outside the tolerance of {0} s")]
     StaleTimestamp(u32),
+    /// The token has expired.
     #[error("the token has expired or is not valid yet")]
     Expired,
+    /// The token names another issuer.
     #[error("the token's issuer is not `{0}`")]
     WrongIssuer(String),
+    /// The signature or token is malformed.
     #[error("the signature is malformed: {0}")]
     Malformed(String),
+    /// The token lives longer than the host accepts (seconds).
     #[error("the token lives longer than {0} s; a vendor's delivery token is short-lived")]
     LongLived(u64),
 }

@@ -23,8 +23,11 @@ pub const CONNECTION_ARGUMENT: &str = "connection_id";
 pub struct ToolView {
     /// `{connector}.{operation or action}`, such as `jira.search`.
     pub name: String,
+    /// A short title for people.
     pub title: String,
+    /// What the tool does, for the model choosing it.
     pub description: String,
+    /// The connector whose connections it runs on.
     pub connector: String,
     /// JSON Schema of the arguments.
     #[schema(value_type = Object)]
@@ -32,6 +35,7 @@ pub struct ToolView {
     /// JSON Schema of the structured result, when known.
     #[schema(value_type = Option<Object>)]
     pub output_schema: Option<Value>,
+    /// Hints for the agent: read-only, destructive, idempotent, open-world.
     pub annotations: ActionAnnotations,
 }
 
@@ -178,6 +182,7 @@ impl Catalogue {
         self.entries.iter().find(|entry| entry.view.name == name)
     }
 
+    /// The tools as their callers see them, in catalogue order.
     pub fn into_views(self) -> Vec<ToolView> {
         self.entries.into_iter().map(|entry| entry.view).collect()
     }

@@ -17,7 +17,9 @@ use crate::runtime::{InputIssue, check_against};
 /// Which door a call came through, for the audit log.
 #[derive(Debug, Clone, Copy)]
 pub enum Via {
+    /// `POST /api/v1/tools/invoke`.
     Rest,
+    /// An MCP client's `tools/call`.
     Mcp,
     /// The web console's tools page.
     Console,
@@ -36,6 +38,7 @@ impl Via {
 /// What a tool answered.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ToolResult {
+    /// The tool's name.
     pub tool: String,
     /// The connection the tool ran on.
     pub connection_id: String,
