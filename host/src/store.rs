@@ -38,7 +38,7 @@ pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDeliver
 pub use error::StoreError;
 pub use events::{EventType, OutboxEvent};
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
-pub use leases::Lease;
+pub use leases::{Lease, Tenure};
 pub use oauth::{OAuthApp, OAuthSession};
 pub use records::{
     ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,

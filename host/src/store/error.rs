@@ -9,6 +9,9 @@ pub enum StoreError {
     /// No such record.
     #[error("not found")]
     NotFound,
+    /// The lease a write was made under passed to another tenure: nothing was written.
+    #[error("the lease passed to another runner; nothing was written")]
+    LeaseLost,
     /// Sealing or opening a secret failed.
     #[error(transparent)]
     Seal(#[from] SealError),

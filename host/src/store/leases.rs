@@ -3,6 +3,12 @@
 //! loses its syncs to the next host after the lease time. Holders are named by the store's
 //! instance id, kept in the store, so a host restarted on its data dir takes its own leases back
 //! at once instead of waiting for them to lapse.
+//!
+//! Each tenure of a lease has an epoch, one more than the tenure before it (a renewal keeps it;
+//! a lease taken after it lapsed, even by the same holder, starts a new one), and a released
+//! lease keeps its row so epochs never repeat. A page commit carries its runner's [`Tenure`] and
+//! checks it inside its own transaction: a runner that paused past its lease while another
+//! tenure began can no longer write (the fence), whatever its clock says.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +21,30 @@ pub struct Lease {
     pub holder: String,
     /// Unix milliseconds after which anyone may take it.
     pub until_ms: u64,
+    /// The tenure's number (leases stored before epochs read as 0).
+    #[serde(default)]
+    pub epoch: u64,
+}
+
+/// One holder's tenure of a lease: what a page commit must still match to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenure {
+    /// The holder.
+    pub holder: String,
+    /// The tenure's epoch.
+    pub epoch: u64,
+}
+
+/// Whether `current` (a lease's stored bytes) is still `tenure`.
+pub(super) fn holds(current: Option<&[u8]>, tenure: &Tenure) -> bool {
+    current
+        .and_then(|bytes| serde_json::from_slice::<Lease>(bytes).ok())
+        .is_some_and(|lease| lease.holder == tenure.holder && lease.epoch == tenure.epoch)
+}
+
+/// The key of a sync's lease.
+pub(super) fn lease_key(tenant: &str, connection: &str, sync: &str) -> Vec<u8> {
+    scoped_key(tenant, &format!("{connection}/{sync}"))
 }
 
 const INSTANCE_KEY: &[u8] = b"instance_id";
@@ -36,9 +66,9 @@ impl Store {
         }
     }
 
-    /// Takes or renews the lease of a sync for `holder` until `until_ms`. `reclaim`: a lease
-    /// this holder took before (in an earlier life) may be taken back before it lapses.
-    /// Returns whether `holder` holds it now.
+    /// Takes or renews the lease of a sync for `holder` until `until_ms`: the tenure it holds
+    /// now, or none while another holder's lease runs. A lease this holder took before (in an
+    /// earlier life of the host) may be taken back before it lapses, as a new tenure.
     pub fn take_lease(
         &self,
         tenant: &str,
@@ -47,47 +77,257 @@ impl Store {
         holder: &str,
         now_ms: u64,
         until_ms: u64,
-    ) -> Result<bool, StoreError> {
-        let key = scoped_key(tenant, &format!("{connection}/{sync}"));
-        let new = serde_json::to_vec(&Lease {
-            holder: holder.to_owned(),
-            until_ms,
-        })?;
-        loop {
-            let current = self.leases.get(&key)?;
-            if let Some(bytes) = &current {
-                let lease: Lease = serde_json::from_slice(bytes)?;
-                if lease.holder != holder && lease.until_ms > now_ms {
-                    return Ok(false);
-                }
-            }
-            match self
-                .leases
-                .compare_and_swap(&key, current, Some(new.clone()))?
-            {
-                Ok(()) => return Ok(true),
-                Err(_) => continue,
-            }
-        }
+    ) -> Result<Option<Tenure>, StoreError> {
+        self.take_lease_within(tenant, connection, sync, holder, now_ms, until_ms, None)
     }
 
-    /// Gives a lease up, if `holder` still holds it.
-    pub fn release_lease(
+    /// Renews `tenure` until `until_ms`; false when it ended (the lease lapsed and was taken
+    /// again, or passed to another holder), and then the runner must stop.
+    pub fn renew_lease(
+        &self,
+        tenant: &str,
+        connection: &str,
+        sync: &str,
+        tenure: &Tenure,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let taken = self.take_lease_within(
+            tenant,
+            connection,
+            sync,
+            &tenure.holder,
+            now_ms,
+            until_ms,
+            Some(tenure.epoch),
+        )?;
+        Ok(taken.as_ref() == Some(tenure))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn take_lease_within(
         &self,
         tenant: &str,
         connection: &str,
         sync: &str,
         holder: &str,
-    ) -> Result<(), StoreError> {
-        let key = scoped_key(tenant, &format!("{connection}/{sync}"));
-        if let Some(bytes) = self.leases.get(&key)? {
-            let lease: Lease = serde_json::from_slice(&bytes)?;
-            if lease.holder == holder {
-                let _ = self
-                    .leases
-                    .compare_and_swap(&key, Some(bytes), None as Option<&[u8]>)?;
+        now_ms: u64,
+        until_ms: u64,
+        renewing: Option<u64>,
+    ) -> Result<Option<Tenure>, StoreError> {
+        let key = lease_key(tenant, connection, sync);
+        loop {
+            let current = self.leases.get(&key)?;
+            let lease = current
+                .as_deref()
+                .map(serde_json::from_slice::<Lease>)
+                .transpose()?;
+            let epoch = match &lease {
+                Some(lease) if lease.holder != holder && lease.until_ms > now_ms => {
+                    return Ok(None);
+                }
+                // A renewal keeps its tenure only while the lease runs and is still that tenure.
+                Some(lease)
+                    if lease.holder == holder
+                        && lease.until_ms > now_ms
+                        && renewing.is_none_or(|epoch| epoch == lease.epoch) =>
+                {
+                    lease.epoch
+                }
+                Some(_) if renewing.is_some() => return Ok(None),
+                Some(lease) => lease.epoch + 1,
+                None if renewing.is_some() => return Ok(None),
+                None => 1,
+            };
+            let new = serde_json::to_vec(&Lease {
+                holder: holder.to_owned(),
+                until_ms,
+                epoch,
+            })?;
+            if self
+                .leases
+                .compare_and_swap(&key, current, Some(new))?
+                .is_ok()
+            {
+                return Ok(Some(Tenure {
+                    holder: holder.to_owned(),
+                    epoch,
+                }));
             }
         }
+    }
+
+    /// Gives a lease up, if `tenure` still holds it: it lapses now, and its row stays so the
+    /// next tenure's epoch is higher.
+    pub fn release_lease(
+        &self,
+        tenant: &str,
+        connection: &str,
+        sync: &str,
+        tenure: &Tenure,
+    ) -> Result<(), StoreError> {
+        let key = lease_key(tenant, connection, sync);
+        if let Some(bytes) = self.leases.get(&key)?
+            && holds(Some(&bytes), tenure)
+        {
+            let lapsed = serde_json::to_vec(&Lease {
+                holder: tenure.holder.clone(),
+                until_ms: 0,
+                epoch: tenure.epoch,
+            })?;
+            let _ = self
+                .leases
+                .compare_and_swap(&key, Some(bytes), Some(lapsed))?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{
+        ChangeKind, ChangeObject, KeyRing, NewChange, PageCommit, RunCounts, RunRecord, RunStatus,
+        SyncCheckpoint, SyncRecord,
+    };
+
+    fn sync() -> SyncRecord {
+        SyncRecord {
+            id: "sync_1".into(),
+            tenant: "acme".into(),
+            connection: "conn_1".into(),
+            container: "PROJ".into(),
+            interval_secs: 60,
+            full_pass_interval_secs: 3600,
+            paused: false,
+            created_at: "2026-12-07T00:00:00Z".into(),
+            updated_at: "2026-12-07T00:00:00Z".into(),
+            next_run_at_ms: 0,
+            last_full_pass_at_ms: None,
+            last_run: None,
+        }
+    }
+
+    fn run(id: &str) -> RunRecord {
+        RunRecord {
+            id: id.into(),
+            sync_id: "sync_1".into(),
+            status: RunStatus::Running,
+            full_pass: true,
+            started_at: "2026-12-07T00:00:00Z".into(),
+            finished_at: None,
+            counts: RunCounts::default(),
+            error_code: None,
+            error: None,
+            retry_after_ms: None,
+        }
+    }
+
+    fn created(item: &str) -> NewChange {
+        NewChange {
+            kind: ChangeKind::Created,
+            object: ChangeObject::Item,
+            container_id: "PROJ".into(),
+            item_id: item.into(),
+            comment_id: None,
+            occurred_at: "2026-12-07T00:00:00Z".into(),
+            sync_id: Some("sync_1".into()),
+            item: None,
+            comment: None,
+        }
+    }
+
+    async fn commit(store: &Store, tenure: &Tenure, item: &str) -> Result<Vec<String>, StoreError> {
+        let run = run(&store.next_run_id()?);
+        store
+            .commit_page(PageCommit {
+                sync: &sync(),
+                seen: Vec::new(),
+                forget: Vec::new(),
+                changes: vec![created(item)],
+                checkpoint: &SyncCheckpoint {
+                    updated_since: None,
+                    pass: None,
+                    tracked: None,
+                },
+                run: &run,
+                tenure,
+            })
+            .await
+    }
+
+    /// A runner that paused past its lease while another tenure began writes nothing, even
+    /// though its own clock never saw the lease lapse: the fence is checked in the commit's
+    /// transaction. Before epochs, `commit_page` did not look at the lease at all.
+    #[tokio::test]
+    async fn a_page_commit_after_the_tenure_ended_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("db"),
+            KeyRing::load(dir.path(), None).unwrap(),
+        )
+        .unwrap();
+        store.create_sync(&sync()).await.unwrap();
+        let take = |holder: &str, now: u64| {
+            store.take_lease("acme", "conn_1", "sync_1", holder, now, now + 1_000)
+        };
+
+        let a = take("host_a", 0).unwrap().expect("a free lease is taken");
+        assert_eq!(a.epoch, 1);
+        assert!(
+            take("host_b", 500).unwrap().is_none(),
+            "held until it lapses"
+        );
+        assert!(
+            store
+                .renew_lease("acme", "conn_1", "sync_1", &a, 900, 1_900)
+                .unwrap()
+        );
+        assert_eq!(commit(&store, &a, "i-1").await.unwrap().len(), 1);
+
+        // A pauses past its lease; B takes the sync.
+        let b = take("host_b", 2_000)
+            .unwrap()
+            .expect("a lapsed lease is taken");
+        assert_eq!(b.epoch, 2);
+        assert!(
+            !store
+                .renew_lease("acme", "conn_1", "sync_1", &a, 2_100, 3_100)
+                .unwrap(),
+            "A's tenure ended: it cannot renew"
+        );
+        assert!(matches!(
+            commit(&store, &a, "i-2").await,
+            Err(StoreError::LeaseLost)
+        ));
+        assert_eq!(commit(&store, &b, "i-3").await.unwrap().len(), 1);
+        let feed = store.changes("acme", "conn_1", 0, 100).unwrap();
+        let items: Vec<&str> = feed
+            .entries
+            .iter()
+            .map(|(_, e)| e.item_id.as_str())
+            .collect();
+        assert_eq!(
+            items,
+            ["i-1", "i-3"],
+            "nothing of A's late page was written"
+        );
+
+        // Released, then taken again (by the same holder): a new epoch, so B's tenure stays dead.
+        store.release_lease("acme", "conn_1", "sync_1", &b).unwrap();
+        let b_again = take("host_b", 2_200).unwrap().unwrap();
+        assert_eq!(b_again.epoch, 3);
+        assert!(matches!(
+            commit(&store, &b, "i-4").await,
+            Err(StoreError::LeaseLost)
+        ));
+        // A lease that lapsed and is retaken by its own holder is a new tenure too.
+        let b_later = take("host_b", 10_000).unwrap().unwrap();
+        assert_eq!(b_later.epoch, 4);
+        assert!(
+            !store
+                .renew_lease("acme", "conn_1", "sync_1", &b_again, 10_001, 11_000)
+                .unwrap()
+        );
     }
 }

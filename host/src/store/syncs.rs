@@ -9,6 +9,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::changes::{self, NewChange};
 use super::events::{self, EventType};
+use super::leases::{Tenure, holds, lease_key};
 use super::{Aad, Store, StoreError, scoped_key};
 
 /// A sync job of one connection's container.
@@ -160,6 +161,8 @@ pub struct PageCommit<'a> {
     pub checkpoint: &'a SyncCheckpoint,
     /// The run record after the page.
     pub run: &'a RunRecord,
+    /// The runner's tenure of the sync's lease, checked inside the commit's transaction.
+    pub tenure: &'a Tenure,
 }
 
 const CHECKPOINT_FIELD: &str = "sync:";
@@ -460,7 +463,8 @@ impl Store {
     /// Writes one page's outcome: seen-records, changes (with their sequence numbers), the
     /// `records.changed` event when there are changes, the checkpoint and the run's progress.
     /// Durable when this returns. Returns the new changes' ids; `NotFound` when the sync was
-    /// deleted meanwhile (nothing is written).
+    /// deleted meanwhile, `LeaseLost` when the runner's tenure of the lease ended (nothing is
+    /// written either way).
     pub async fn commit_page(&self, commit: PageCommit<'_>) -> Result<Vec<String>, StoreError> {
         let sync = commit.sync;
         let aad = checkpoint_aad(&sync.tenant, &sync.connection, &sync.id);
@@ -471,6 +475,7 @@ impl Store {
             run_seq(&commit.run.id).ok_or_else(|| StoreError::Corrupt("run id".into()))?;
         let event_seq = self.db.generate_id()?;
         let key = sync_key(&sync.tenant, &sync.connection, &sync.id);
+        let lease = lease_key(&sync.tenant, &sync.connection, &sync.id);
         let trees = (
             &self.syncs,
             &self.sync_seen,
@@ -479,11 +484,17 @@ impl Store {
             &self.sync_state,
             &self.sync_runs,
             &self.outbox,
+            &self.leases,
         );
-        let ids = trees.transaction(|(syncs, seen, feed, seq, state, runs, outbox)| {
+        let ids = trees.transaction(|(syncs, seen, feed, seq, state, runs, outbox, leases)| {
             // A sync (or its connection) deleted during the run gets nothing more written.
             if syncs.get(&key)?.is_none() {
                 return Err(abort(StoreError::NotFound));
+            }
+            // The fence: a runner whose tenure ended (it paused past its lease and another
+            // tenure began) writes nothing, in the same transaction as the write.
+            if !holds(leases.get(&lease)?.as_deref(), commit.tenure) {
+                return Err(abort(StoreError::LeaseLost));
             }
             for (item, record) in &commit.seen {
                 put_json(
@@ -527,10 +538,13 @@ impl Store {
     /// ended), the run's record, the sync's record and the `sync.completed` or `sync.failed`
     /// event, in one transaction.
     /// `update` changes the sync's record as it is in the store then, so a pause or an
-    /// interval change made during the run stays.
+    /// interval change made during the run stays. `LeaseLost` (nothing written) when the
+    /// runner's `tenure` of the lease ended.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
         sync: &SyncRecord,
+        tenure: &Tenure,
         checkpoint: &SyncCheckpoint,
         run: &RunRecord,
         event: Option<(EventType, serde_json::Value)>,
@@ -541,12 +555,22 @@ impl Store {
         let run_seq = run_seq(&run.id).ok_or_else(|| StoreError::Corrupt("run id".into()))?;
         let event_seq = self.db.generate_id()?;
         let key = sync_key(&sync.tenant, &sync.connection, &sync.id);
-        let trees = (&self.syncs, &self.sync_state, &self.sync_runs, &self.outbox);
-        trees.transaction(|(syncs, state, runs, outbox)| {
+        let lease = lease_key(&sync.tenant, &sync.connection, &sync.id);
+        let trees = (
+            &self.syncs,
+            &self.sync_state,
+            &self.sync_runs,
+            &self.outbox,
+            &self.leases,
+        );
+        trees.transaction(|(syncs, state, runs, outbox, leases)| {
             // A sync deleted during its run stays deleted.
             let Some(current) = syncs.get(&key)? else {
                 return Ok(());
             };
+            if !holds(leases.get(&lease)?.as_deref(), tenure) {
+                return Err(abort(StoreError::LeaseLost));
+            }
             let mut current: SyncRecord =
                 serde_json::from_slice(&current).map_err(|e| abort(e.into()))?;
             update(&mut current, run);

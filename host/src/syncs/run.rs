@@ -15,7 +15,7 @@ use crate::runtime::wit::PageRequest;
 use crate::runtime::{Operation, OperationOutput};
 use crate::store::{
     EventType, PageCommit, PassState, RunCounts, RunRecord, RunStatus, Store, StoreError,
-    SyncCheckpoint, SyncRecord, now_rfc3339, rfc3339_of_ms, unix_now_ms,
+    SyncCheckpoint, SyncRecord, Tenure, now_rfc3339, rfc3339_of_ms, unix_now_ms,
 };
 
 /// Run records kept per sync (the newest); older ones are deleted as new runs start.
@@ -28,7 +28,8 @@ const DELETION_BATCH: usize = 500;
 pub struct Runner<'a> {
     pub state: &'a Syncs,
     pub settings: &'a SyncSettings,
-    pub holder: &'a str,
+    /// The runner's tenure of the sync's lease; every write checks it.
+    pub tenure: &'a Tenure,
 }
 
 /// How a run ended, for the scheduler's log.
@@ -218,6 +219,7 @@ impl Runner<'_> {
         store
             .finish_run(
                 &sync,
+                self.tenure,
                 &checkpoint,
                 &run,
                 Some((EventType::SyncCompleted, data)),
@@ -264,6 +266,7 @@ impl Runner<'_> {
                 changes: diff.changes,
                 checkpoint: &after,
                 run,
+                tenure: self.tenure,
             })
             .await?;
         metrics::counter!("sync_changes_total").increment(changes as u64);
@@ -338,10 +341,17 @@ impl Runner<'_> {
             )
         });
         self.store()
-            .finish_run(sync, &checkpoint, &run, event, |current, run| {
-                current.last_run = Some(run.clone());
-                current.next_run_at_ms = next;
-            })
+            .finish_run(
+                sync,
+                self.tenure,
+                &checkpoint,
+                &run,
+                event,
+                |current, run| {
+                    current.last_run = Some(run.clone());
+                    current.next_run_at_ms = next;
+                },
+            )
             .await?;
         Ok(RunOutcome {
             status,
@@ -351,11 +361,11 @@ impl Runner<'_> {
 
     fn renew_lease(&self, sync: &SyncRecord) -> Result<bool, StoreError> {
         let now = unix_now_ms();
-        self.store().take_lease(
+        self.store().renew_lease(
             &sync.tenant,
             &sync.connection,
             &sync.id,
-            self.holder,
+            self.tenure,
             now,
             now + self.settings.lease.as_millis() as u64,
         )

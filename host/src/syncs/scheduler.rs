@@ -14,7 +14,7 @@ use super::Syncs;
 use super::run::Runner;
 use super::settings::SyncSettings;
 use crate::background_task::BackgroundTask;
-use crate::store::{SyncRecord, unix_now_ms};
+use crate::store::{StoreError, SyncRecord, Tenure, unix_now_ms};
 
 /// How often the feed is pruned at most: every minute, or more often for a short retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -105,25 +105,24 @@ async fn schedule(
                 now,
                 now + settings.lease.as_millis() as u64,
             );
-            match leased {
-                Ok(true) => {}
-                Ok(false) => continue,
+            let tenure = match leased {
+                Ok(Some(tenure)) => tenure,
+                Ok(None) => continue,
                 Err(error) => {
                     tracing::warn!(%error, sync = %sync.id, "could not take a sync's lease");
                     continue;
                 }
-            }
+            };
             served += 1;
             last_served.insert(sync.tenant.clone(), served);
             let key = sync_key(&sync);
             lock(&running).insert(key.clone());
             let state = state.clone();
             let settings = settings.clone();
-            let holder = holder.clone();
             let running = running.clone();
             runs.spawn(async move {
                 let _permit = permit;
-                run_one(&state, &settings, &holder, sync).await;
+                run_one(&state, &settings, &tenure, sync).await;
                 lock(&running).remove(&key);
             });
         }
@@ -166,12 +165,12 @@ fn take_turns(due: Vec<SyncRecord>, last_served: &HashMap<String, u64>) -> Vec<S
     }
 }
 
-/// Runs one sync under its lease, logs how it ended, and lets the lease go.
-async fn run_one(state: &Syncs, settings: &SyncSettings, holder: &str, sync: SyncRecord) {
+/// Runs one sync under its tenure of the lease, logs how it ended, and lets the lease go.
+async fn run_one(state: &Syncs, settings: &SyncSettings, tenure: &Tenure, sync: SyncRecord) {
     let runner = Runner {
         state,
         settings,
-        holder,
+        tenure,
     };
     let (tenant, connection, id) = (
         sync.tenant.clone(),
@@ -185,11 +184,16 @@ async fn run_one(state: &Syncs, settings: &SyncSettings, holder: &str, sync: Syn
             deleted = outcome.counts.deleted, pages = outcome.counts.pages,
             "sync run ended"
         ),
+        // Another runner's tenure began (this one paused past its lease): it wrote nothing
+        // after that, and the pass goes on under the new tenure.
+        Err(StoreError::LeaseLost) => {
+            tracing::info!(sync = %id, "sync run stopped: its lease passed to another runner")
+        }
         Err(error) => {
             tracing::warn!(sync = %id, %error, "sync run failed in the store")
         }
     }
-    if let Err(error) = state.store.release_lease(&tenant, &connection, &id, holder) {
+    if let Err(error) = state.store.release_lease(&tenant, &connection, &id, tenure) {
         tracing::warn!(%error, sync = %id, "could not release a sync's lease");
     }
 }
