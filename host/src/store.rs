@@ -33,6 +33,7 @@ use anyhow::Context as _;
 
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT};
 pub use changes::{ChangeEvent, ChangeKind, ChangeObject, ChangesPage, NewChange};
+pub use connections::CredentialVersion;
 pub use console_sessions::ConsoleSession;
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDelivery, payload};
 pub use error::StoreError;
@@ -275,6 +276,54 @@ mod tests {
 
     fn open_store(dir: &Path) -> Store {
         Store::open(&dir.join("db"), KeyRing::load(dir, None).unwrap()).unwrap()
+    }
+
+    /// A refresh that raced another write of the credential (a reconnect's new grant) never
+    /// puts the older grant's tokens over it: the write is a compare-and-swap on the version
+    /// the refresh read.
+    #[tokio::test]
+    async fn a_refreshed_token_never_replaces_a_credential_written_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        let grant = |access: &str| {
+            BoundCredential::new(
+                StoredCredential::Oauth2 {
+                    access_token: access.into(),
+                    refresh_token: Some(format!("rt-{access}")),
+                    expires_at: None,
+                    scope: None,
+                },
+                None,
+            )
+        };
+        store
+            .create_connection(&record("a", "c1"), &grant("old"))
+            .await
+            .unwrap();
+        let (_, read) = store.credential_versioned("a", "c1").unwrap();
+        // While the refresh waits for the vendor, a reconnect writes a new grant.
+        store
+            .replace_credential("a", "c1", &grant("reconnected"))
+            .await
+            .unwrap();
+        let late = store
+            .replace_credential_if("a", "c1", &read, &grant("refreshed-old"))
+            .await;
+        assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
+        let stored = store.credential("a", "c1").unwrap().credential;
+        assert!(
+            matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "reconnected")
+        );
+        // Read again, the swap goes through.
+        let (_, current) = store.credential_versioned("a", "c1").unwrap();
+        store
+            .replace_credential_if("a", "c1", &current, &grant("refreshed"))
+            .await
+            .unwrap();
+        let stored = store.credential("a", "c1").unwrap().credential;
+        assert!(
+            matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "refreshed")
+        );
     }
 
     #[tokio::test]

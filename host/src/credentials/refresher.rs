@@ -93,8 +93,11 @@ impl Refresher {
         let lock = self.lock_for(record);
         let _guard = lock.lock().await;
 
-        // Someone may have refreshed while we waited for the lock.
-        let current = self.store.credential(&record.tenant, &record.id)?;
+        // Someone may have refreshed while we waited for the lock. The version read here is
+        // what the refreshed tokens replace, and only it.
+        let (current, version) = self
+            .store
+            .credential_versioned(&record.tenant, &record.id)?;
         let StoredCredential::Oauth2 {
             access_token,
             refresh_token,
@@ -161,11 +164,24 @@ impl Refresher {
                     current.origin.clone(),
                 )
                 .with_refresh_url(current.refresh_url.clone());
-                self.store
-                    .replace_credential(&record.tenant, &record.id, &refreshed)
-                    .await?;
-                tracing::info!(tenant = %record.tenant, connection = %record.id, "access token refreshed");
-                Ok(refreshed)
+                let replaced = self
+                    .store
+                    .replace_credential_if(&record.tenant, &record.id, &version, &refreshed)
+                    .await;
+                match replaced {
+                    Ok(()) => {
+                        tracing::info!(tenant = %record.tenant, connection = %record.id, "access token refreshed");
+                        Ok(refreshed)
+                    }
+                    // The credential was written while the vendor answered (a reconnect, a
+                    // new credential, another host's refresh): that write stands, and the
+                    // call goes on with it.
+                    Err(StoreError::Conflict) => {
+                        tracing::info!(tenant = %record.tenant, connection = %record.id, "a refreshed token was dropped: the credential changed meanwhile");
+                        Ok(self.store.credential(&record.tenant, &record.id)?)
+                    }
+                    Err(error) => Err(error.into()),
+                }
             }
             Err(TokenError::InvalidGrant(message)) => {
                 // Another host process may have rotated the refresh token in between.

@@ -289,6 +289,25 @@ impl Store {
         Ok(BoundCredential::from_sealed_json(&plain)?)
     }
 
+    /// A credential with the version a [`Store::replace_credential_if`] checks: a digest of its
+    /// sealed bytes, which every write changes (each seal has a fresh nonce).
+    pub fn credential_versioned(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<(BoundCredential, CredentialVersion), StoreError> {
+        let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
+        let sealed = self
+            .secrets
+            .get(aad.storage_key())?
+            .ok_or(StoreError::NotFound)?;
+        let plain = self.keys.open(&aad, &sealed)?;
+        Ok((
+            BoundCredential::from_sealed_json(&plain)?,
+            CredentialVersion::of(&sealed),
+        ))
+    }
+
     /// The trees a credential write changes together: the record, the sealed credential and
     /// the token expiry index.
     fn credential_trees(&self) -> (&sled::Tree, &sled::Tree, &sled::Tree, &sled::Tree) {
@@ -434,6 +453,48 @@ impl Store {
             Ok(())
         })?;
         self.flush().await
+    }
+
+    /// [`Store::replace_credential`] only while the stored credential is still the one read
+    /// at `expected`: a compare-and-swap, so a refresh that raced another write (a reconnect,
+    /// a new credential, another refresh) never puts an older grant's tokens over it. `Conflict`,
+    /// with nothing written, when it changed.
+    pub async fn replace_credential_if(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected: &CredentialVersion,
+        credential: &BoundCredential,
+    ) -> Result<(), StoreError> {
+        let key = scoped_key(tenant, id);
+        let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
+        let sealed = self.seal_credential(&aad, credential)?;
+        let expiry = expiry_of(credential);
+        let trees = self.credential_trees();
+        trees.transaction(|(connections, secrets, by_time, by_connection)| {
+            if connections.get(&key)?.is_none() {
+                return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+            }
+            let current = secrets.get(aad.storage_key())?;
+            if current.as_deref().map(CredentialVersion::of).as_ref() != Some(expected) {
+                return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
+            }
+            secrets.insert(aad.storage_key(), sealed.as_slice())?;
+            token_expiry::set(by_time, by_connection, &key, expiry)?;
+            Ok(())
+        })?;
+        self.flush().await
+    }
+}
+
+/// Which write of a credential was read: a digest of its sealed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialVersion([u8; 32]);
+
+impl CredentialVersion {
+    fn of(sealed: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(sealed).into())
     }
 }
 

@@ -78,6 +78,10 @@ struct AuthState {
     instance_url: String,
     /// Access tokens that are user tokens (Slack), to answer refreshes with the right type.
     user_refresh: std::collections::HashSet<String>,
+    /// When set, refresh grants wait for a permit before they are answered.
+    refresh_gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// Refresh grants that arrived while the gate was set.
+    refreshes_held: u64,
 }
 
 /// A running authorization server.
@@ -151,6 +155,23 @@ impl OAuthServer {
     }
 
     /// Refresh requests so far.
+    /// Refresh grants wait, unanswered, until [`OAuthServer::release_refreshes`].
+    pub fn hold_refreshes(&self) {
+        self.state.lock().unwrap().refresh_gate = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Refresh grants that arrived while they were held.
+    pub fn refreshes_held(&self) -> u64 {
+        self.state.lock().unwrap().refreshes_held
+    }
+
+    /// Answers the held refresh grants, and no longer holds new ones.
+    pub fn release_refreshes(&self) {
+        if let Some(gate) = self.state.lock().unwrap().refresh_gate.take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
     pub fn refresh_requests(&self) -> u64 {
         self.state.lock().unwrap().refresh_requests
     }
@@ -537,11 +558,17 @@ fn token_params(
 }
 
 async fn token(
-    State(state): State<Arc<Mutex<AuthState>>>,
+    State(shared): State<Arc<Mutex<AuthState>>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let mut state = state.lock().unwrap();
+    let refreshing = String::from_utf8_lossy(&body).contains("refresh_token");
+    let gate = shared.lock().unwrap().refresh_gate.clone();
+    if let Some(gate) = gate.filter(|_| refreshing) {
+        shared.lock().unwrap().refreshes_held += 1;
+        let _permit = gate.acquire().await;
+    }
+    let mut state = shared.lock().unwrap();
     let flavor = state.flavor;
     let form = match token_params(flavor, &headers, &body) {
         Ok(form) => form,

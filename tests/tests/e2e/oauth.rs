@@ -546,3 +546,77 @@ async fn a_grant_that_no_connection_holds_is_revoked_at_the_vendor() {
         "the unused grant was revoked"
     );
 }
+
+/// A refresh that was waiting for the vendor when the user reconnected (a new grant written in
+/// place) must not put the old grant's refreshed tokens over the new ones: the refresher's
+/// write is a compare-and-swap on the credential it read. Before, the late refresh won and the
+/// connection went back to the old grant.
+#[tokio::test]
+async fn a_refresh_that_raced_a_reconnect_leaves_the_new_grant_in_place() {
+    let setup = default_setup().await;
+    let id = setup.connect().await;
+    setup.auth.hold_refreshes();
+    setup.auth.expire_all_access_tokens();
+    // The call meets a 401, and its refresh waits at the vendor.
+    let waiting = {
+        let (client, url, key) = (
+            setup.server.client.clone(),
+            format!("{}/api/v1/connections/{id}/containers", setup.server.base),
+            setup.key.clone(),
+        );
+        tokio::spawn(async move {
+            let response = client.get(url).bearer_auth(key).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while setup.auth.refreshes_held() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Meanwhile the user reconnects: a new grant replaces the credential in place.
+    let mut body = setup.authorize_body();
+    body["connection_id"] = json!(id);
+    body["config"] = json!({});
+    let authorization = setup.authorize(&setup.key, body).await;
+    let callback = setup
+        .consent(authorization["authorization_url"].as_str().unwrap())
+        .await;
+    let (status, _, answer) = setup.callback(&callback).await;
+    assert!(status == 200 || status == 201, "{status} {answer}");
+    let (status, page) = setup.containers(&id).await;
+    assert_eq!(status, 200, "{page}");
+    let bearer = |setup: &connector_tests::harness::OAuthSetup| {
+        setup
+            .vendor
+            .recorder
+            .to_path("/containers")
+            .last()
+            .unwrap()
+            .header("authorization")
+            .unwrap()
+            .to_owned()
+    };
+    let reconnected = bearer(&setup);
+
+    // The old grant's refresh now answers; it must not win.
+    setup.auth.release_refreshes();
+    let (status, page) = waiting.await.unwrap();
+    assert_eq!(
+        status, 200,
+        "the waiting call went on with the new grant: {page}"
+    );
+    let (status, page) = setup.containers(&id).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        bearer(&setup),
+        reconnected,
+        "the connection still calls with the reconnected grant's token"
+    );
+    assert_eq!(setup.auth.refresh_requests(), 1);
+}
