@@ -20,6 +20,7 @@ mod key_ring;
 mod leases;
 mod oauth;
 mod records;
+mod schema;
 mod sealing;
 mod syncs;
 mod tenants;
@@ -45,6 +46,7 @@ pub use records::{
     ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,
     StoredCredential, Tenant, now_rfc3339, rfc3339_of_ms, unix_now_ms,
 };
+pub use schema::SCHEMA_VERSION;
 pub use sealing::{Aad, SealError};
 pub use syncs::{
     PageCommit, PassState, RunCounts, RunRecord, RunStatus, SeenRecord, SyncCheckpoint, SyncRecord,
@@ -166,7 +168,7 @@ impl Store {
             db,
             keys,
         }));
-        store.index_legacy_api_keys().context("indexing API keys")?;
+        store.migrate(store.db.was_recovered())?;
         Ok(store)
     }
 
