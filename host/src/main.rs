@@ -134,18 +134,25 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a document to standard output. A reader that stops early (`| head`) is not an
+/// error: `println!` would panic on the closed pipe.
+fn print_document(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Commands that need neither the config nor the store.
     let command = match cli.command {
-        Command::Openapi => {
-            println!("{}", api::openapi::json());
-            return Ok(());
-        }
+        Command::Openapi => return print_document(&format!("{}\n", api::openapi::json())),
         Command::ConfigReference => {
-            print!("{}", connector_host::config::reference::markdown());
-            return Ok(());
+            return print_document(&connector_host::config::reference::markdown());
         }
         Command::Plugin { command } => return plugin_command(command),
         other => other,

@@ -366,3 +366,28 @@ async fn a_sync_killed_mid_run_resumes_without_losing_or_repeating_a_change() {
         "the resumed run did not list again what was committed: {resumed}"
     );
 }
+
+/// `connector-host openapi | head` ends quietly when the reader stops early: no panic, exit 0.
+#[test]
+fn a_document_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::Read as _;
+    for command in ["openapi", "config-reference"] {
+        let mut child = std::process::Command::new(connector_tests::harness::host_binary())
+            .arg(command)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut start = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut start).unwrap();
+        // The pipe is closed here, with most of the document unread.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{command}: {:?} {stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+    }
+}
