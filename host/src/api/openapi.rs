@@ -87,14 +87,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as JSON text, built once.
-pub fn json() -> String {
+pub fn json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
         document()
             .to_pretty_json()
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     })
-    .clone()
 }
 
 /// Every error answer of an operation: the error envelope, with a 4XX or a 5XX status.
@@ -112,7 +111,7 @@ pub enum ErrorResponses {
 mod tests {
     #[test]
     fn the_document_is_openapi_3_1_with_every_operation_and_scheme() {
-        let doc: serde_json::Value = serde_json::from_str(&super::json()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(super::json()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         let paths = doc["paths"].as_object().unwrap();
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();

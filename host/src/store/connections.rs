@@ -439,20 +439,7 @@ impl Store {
         id: &str,
         credential: &BoundCredential,
     ) -> Result<(), StoreError> {
-        let key = scoped_key(tenant, id);
-        let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
-        let sealed = self.seal_credential(&aad, credential)?;
-        let expiry = expiry_of(credential);
-        let trees = self.credential_trees();
-        trees.transaction(|(connections, secrets, by_time, by_connection)| {
-            if connections.get(&key)?.is_none() {
-                return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
-            }
-            secrets.insert(aad.storage_key(), sealed.as_slice())?;
-            token_expiry::set(by_time, by_connection, &key, expiry)?;
-            Ok(())
-        })?;
-        self.flush().await
+        self.write_credential(tenant, id, None, credential).await
     }
 
     /// [`Store::replace_credential`] only while the stored credential is still the one read
@@ -466,6 +453,19 @@ impl Store {
         expected: &CredentialVersion,
         credential: &BoundCredential,
     ) -> Result<(), StoreError> {
+        self.write_credential(tenant, id, Some(expected), credential)
+            .await
+    }
+
+    /// Writes the sealed credential and its expiry index together, when the connection exists
+    /// and (given `expected`) the stored credential is still that version.
+    async fn write_credential(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected: Option<&CredentialVersion>,
+        credential: &BoundCredential,
+    ) -> Result<(), StoreError> {
         let key = scoped_key(tenant, id);
         let aad = Aad::new(tenant, id, CREDENTIAL_FIELD);
         let sealed = self.seal_credential(&aad, credential)?;
@@ -475,9 +475,11 @@ impl Store {
             if connections.get(&key)?.is_none() {
                 return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
             }
-            let current = secrets.get(aad.storage_key())?;
-            if current.as_deref().map(CredentialVersion::of).as_ref() != Some(expected) {
-                return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
+            if let Some(expected) = expected {
+                let current = secrets.get(aad.storage_key())?;
+                if current.as_deref().map(CredentialVersion::of).as_ref() != Some(expected) {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
+                }
             }
             secrets.insert(aad.storage_key(), sealed.as_slice())?;
             token_expiry::set(by_time, by_connection, &key, expiry)?;
