@@ -123,7 +123,7 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
         Err(_) => None,
     };
     if let Some(id) = &scope
-        && let Err(error) = crate::connection::load(&state, &caller.tenant, id)
+        && let Err(error) = crate::connection::load(&state, &caller.tenant, id).await
     {
         return error.into_response();
     }
@@ -209,6 +209,7 @@ impl ServerHandler for ToolServer {
     ) -> Result<ListToolsResult, rmcp::ErrorData> {
         let McpCaller { caller, scope } = Self::caller(&context)?;
         let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
+            .await
             .map_err(protocol_error)?;
         let tools = catalogue.into_views().into_iter().map(mcp_tool).collect();
         // The list is the tenant's own: no shared cache may serve it to anyone else.

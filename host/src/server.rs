@@ -137,19 +137,28 @@ fn spawn_sweeper(
             if refreshed > 0 {
                 tracing::info!(refreshed, "refreshed tokens of idle connections");
             }
-            match store.sweep_oauth_sessions(crate::credentials::unix_now()) {
+            match store
+                .sweep_oauth_sessions(crate::credentials::unix_now())
+                .await
+            {
                 Ok(0) => {}
                 Ok(swept) => tracing::info!(swept, "expired OAuth authorizations deleted"),
                 Err(error) => tracing::warn!(%error, "could not sweep OAuth authorizations"),
             }
-            if let Err(error) = store.sweep_console_sessions(crate::credentials::unix_now()) {
+            if let Err(error) = store
+                .sweep_console_sessions(crate::credentials::unix_now())
+                .await
+            {
                 tracing::warn!(%error, "could not sweep console sessions");
             }
-            match store.sweep_audit(
-                std::time::SystemTime::now(),
-                retention.audit_max_age,
-                retention.audit_max_events_per_tenant,
-            ) {
+            match store
+                .sweep_audit(
+                    std::time::SystemTime::now(),
+                    retention.audit_max_age,
+                    retention.audit_max_events_per_tenant,
+                )
+                .await
+            {
                 Ok(0) => {}
                 Ok(swept) => tracing::info!(swept, "audit events past retention deleted"),
                 Err(error) => tracing::warn!(%error, "could not apply audit retention"),
@@ -283,7 +292,7 @@ impl Server {
             config.app_settings(),
         );
         let syncs = if config.syncs.enabled {
-            Some(SyncScheduler::start(state.syncs.clone())?)
+            Some(SyncScheduler::start(state.syncs.clone()).await?)
         } else {
             None
         };

@@ -1,18 +1,20 @@
-//! The embedded store: sled trees, with credentials and cursors sealed by AES-256-GCM.
+//! The store: every record the host keeps, behind one interface with two backends.
 //!
-//! Trees: `tenants`, `api_keys` (SHA-256 of each key, never the key) with its `api_key_ids`
-//! index, `connections`, `secrets`, `cursors`, `oauth_sessions` with its `oauth_pending` index,
-//! `audit`; for syncs `syncs`, `sync_state` (sealed checkpoints), `sync_seen`, `sync_runs`,
-//! `leases`; the changes feed `changes` with `change_seq` and `changes_floor`; the event
-//! `outbox`, `webhook_endpoints`, `webhook_deliveries` and their `delivery_queue`; vendor
-//! webhooks in: `webhook_routes`, `webhook_registrations`, `webhook_dedup`, `inbound_webhooks`. Keys inside tenant-scoped trees start with
-//! `tenant/`, so a tenant's data is one prefix scan and never mixes with another's.
+//! [`Store`] is what the rest of the host holds. Its methods are the interface; each one is
+//! answered by the backend the store was opened on:
+//! - the embedded backend (`embedded.rs`, sled in one process), the default;
+//! - PostgreSQL, for several hosts on one database.
+//!
+//! Both keep the same records the same way: credentials, cursors, checkpoints and OAuth
+//! sessions are sealed by AES-256-GCM here, bound to where they belong ([`Aad`]), before a
+//! backend sees them, so no database ever holds a plaintext secret.
 
 mod audit;
 mod changes;
 mod connections;
 mod console_sessions;
 mod deliveries;
+mod embedded;
 mod error;
 mod events;
 mod group_flush;
@@ -27,10 +29,6 @@ mod tenants;
 mod token_expiry;
 mod vendor_webhooks;
 mod webhook_endpoints;
-
-use std::path::Path;
-
-use anyhow::Context as _;
 
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT};
 pub use changes::{ChangeEvent, ChangeKind, ChangeObject, ChangesPage, NewChange};
@@ -54,207 +52,369 @@ pub use syncs::{
 pub use vendor_webhooks::{InboundDelivery, WebhookRegistration, WebhookRoute};
 pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 
-/// The open database and the key ring that seals its secrets. Cheap to clone: one `Arc`, since
-/// every request clones it (a clone of ~30 sled trees was ~3% of a small request's CPU).
+use std::path::Path;
+
+use embedded::{Sled, scoped_key, tenant_prefix};
+
+/// The store the host holds. Cheap to clone (one `Arc` per backend), since every request
+/// clones it.
 #[derive(Clone)]
-pub struct Store(std::sync::Arc<Trees>);
+pub struct Store(Backend);
 
-/// What [`Store`] shares; its modules reach the trees through `Deref`. Opaque outside the
-/// store: every field is private.
-pub struct Trees {
-    db: sled::Db,
-    tenants: sled::Tree,
-    api_keys: sled::Tree,
-    /// Index of API keys: `tenant/key-id` -> SHA-256 of the key.
-    api_key_ids: sled::Tree,
-    connections: sled::Tree,
-    secrets: sled::Tree,
-    cursors: sled::Tree,
-    oauth_sessions: sled::Tree,
-    /// Index of pending OAuth sessions: `tenant/id` -> expiry, for quotas and sweeping.
-    oauth_pending: sled::Tree,
-    /// When OAuth tokens expire, soonest first (see `token_expiry`).
-    token_expiry: sled::Tree,
-    token_expiry_of: sled::Tree,
-    audit: sled::Tree,
-    syncs: sled::Tree,
-    /// Sealed checkpoints of syncs: `tenant/connection/sync:<id>`.
-    sync_state: sled::Tree,
-    /// What each sync saw: `tenant/connection/sync/item` -> content hash.
-    sync_seen: sled::Tree,
-    sync_runs: sled::Tree,
-    /// Who runs each sync now: `tenant/connection/sync` -> holder and expiry.
-    leases: sled::Tree,
-    /// The changes feed: `tenant/connection/<seq, big endian>`.
-    changes: sled::Tree,
-    /// Last change sequence number per connection (`tenant/connection`).
-    change_seq: sled::Tree,
-    /// Highest pruned change sequence number per connection: older cursors have expired.
-    changes_floor: sled::Tree,
-    /// Events for tenants' webhook endpoints, before they are fanned out to deliveries.
-    outbox: sled::Tree,
-    webhook_endpoints: sled::Tree,
-    webhook_deliveries: sled::Tree,
-    /// Deliveries by when they are due: `<due ms, big endian>/tenant/endpoint/delivery`.
-    delivery_queue: sled::Tree,
-    /// Vendor webhooks in: route token -> registration.
-    webhook_routes: sled::Tree,
-    webhook_registrations: sled::Tree,
-    /// Vendor delivery ids seen, until when: replays are refused.
-    webhook_dedup: sled::Tree,
-    /// Verified vendor deliveries waiting for their plugin.
-    inbound_webhooks: sled::Tree,
-    /// Console sign-ins: SHA-256 of the session token -> session.
-    console_sessions: sled::Tree,
-    meta: sled::Tree,
-    /// One flush at a time for every writer (see `group_flush`).
-    flusher: group_flush::GroupFlush,
-    keys: KeyRing,
-}
-
-impl std::ops::Deref for Store {
-    type Target = Trees;
-
-    fn deref(&self) -> &Trees {
-        &self.0
-    }
+/// The backend a [`Store`] was opened on.
+#[derive(Clone)]
+enum Backend {
+    Sled(Sled),
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`.
+    /// Opens (or creates) the embedded database under `dir`.
     pub fn open(dir: &Path, keys: KeyRing) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let db = sled::Config::new().path(dir).open().with_context(|| {
-            format!(
-                "opening the store at {} (is another host using it?)",
-                dir.display()
-            )
-        })?;
-        let tree = |name: &str| {
-            db.open_tree(name)
-                .with_context(|| format!("opening tree {name}"))
-        };
-        let store = Self(std::sync::Arc::new(Trees {
-            tenants: tree("tenants")?,
-            api_keys: tree("api_keys")?,
-            api_key_ids: tree("api_key_ids")?,
-            connections: tree("connections")?,
-            secrets: tree("secrets")?,
-            cursors: tree("cursors")?,
-            audit: tree("audit")?,
-            oauth_sessions: tree("oauth_sessions")?,
-            oauth_pending: tree("oauth_pending")?,
-            token_expiry: tree("token_expiry")?,
-            token_expiry_of: tree("token_expiry_of")?,
-            syncs: tree("syncs")?,
-            sync_state: tree("sync_state")?,
-            sync_seen: tree("sync_seen")?,
-            sync_runs: tree("sync_runs")?,
-            leases: tree("leases")?,
-            changes: tree("changes")?,
-            change_seq: tree("change_seq")?,
-            changes_floor: tree("changes_floor")?,
-            outbox: tree("outbox")?,
-            webhook_endpoints: tree("webhook_endpoints")?,
-            webhook_deliveries: tree("webhook_deliveries")?,
-            delivery_queue: tree("delivery_queue")?,
-            webhook_routes: tree("webhook_routes")?,
-            webhook_registrations: tree("webhook_registrations")?,
-            webhook_dedup: tree("webhook_dedup")?,
-            inbound_webhooks: tree("inbound_webhooks")?,
-            console_sessions: tree("console_sessions")?,
-            meta: tree("meta")?,
-            flusher: group_flush::GroupFlush::new(db.clone()),
-            db,
-            keys,
-        }));
-        store.migrate(store.db.was_recovered())?;
-        Ok(store)
-    }
-
-    /// Reads one key, to tell the store answers (readiness).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.tenants.first()?;
-        Ok(())
+        Ok(Self(Backend::Sled(Sled::open(dir, keys)?)))
     }
 
     /// The key ring sealing this store.
     pub fn keys(&self) -> &KeyRing {
-        &self.keys
+        match &self.0 {
+            Backend::Sled(sled) => sled.keys(),
+        }
     }
+}
 
+/// Writes the interface: one `pub async fn` on [`Store`] per line, each answered by the
+/// backend. `sync`/`async` says whether the embedded backend's method is blocking-free sync
+/// code (sled answers from memory or its page cache) or a future.
+macro_rules! interface {
+    ($(
+        $(#[$doc:meta])*
+        $mode:ident fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;
+    )*) => {
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.0 {
+                        Backend::Sled(sled) => interface!(@call $mode sled.$name($($arg),*)),
+                    }
+                }
+            )*
+        }
+    };
+    (@call sync $($call:tt)*) => { $($call)* };
+    (@call async $($call:tt)*) => { $($call)*.await };
+}
+
+interface! {
+    // store
+    /// Reads one key, to tell the store answers (readiness).
+    sync fn ping(&self) -> Result<(), StoreError>;
     /// Waits until everything written so far is on disk. Called before acknowledging a write
     /// that creates or changes credentials.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.flusher.flush().await
-    }
-
+    async fn flush(&self) -> Result<(), StoreError>;
     /// Re-seals every secret and cursor under the key ring's current key, one transaction per
     /// entry so reads keep working throughout. Returns how many entries were re-sealed.
-    pub async fn reseal_all(&self) -> Result<usize, StoreError> {
-        let mut count = 0;
-        for tree in [
-            &self.secrets,
-            &self.cursors,
-            &self.oauth_sessions,
-            &self.sync_state,
-        ] {
-            for entry in tree.iter() {
-                let (key, sealed) = entry?;
-                if self.keys.is_current(&sealed) {
-                    continue;
-                }
-                let aad = Aad::from_storage_key(&key)?;
-                let plain = self.keys.open(&aad, &sealed)?;
-                let resealed = self.keys.seal(&aad, &plain)?;
-                // Compare-and-swap: an entry rewritten meanwhile is already under the new key.
-                if tree
-                    .compare_and_swap(&key, Some(sealed), Some(resealed))?
-                    .is_ok()
-                {
-                    count += 1;
-                }
-            }
-        }
-        self.flush().await?;
-        Ok(count)
-    }
-}
-
-impl Store {
+    async fn reseal_all(&self) -> Result<usize, StoreError>;
     /// Hex ids of every master key something in the store is still sealed under.
-    pub fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
-        let mut ids = std::collections::BTreeSet::new();
-        for tree in [
-            &self.secrets,
-            &self.cursors,
-            &self.oauth_sessions,
-            &self.sync_state,
-        ] {
-            for entry in tree.iter().values() {
-                if let Some(id) = KeyRing::key_id_of(&entry?) {
-                    ids.insert(id);
-                }
-            }
-        }
-        Ok(ids)
-    }
-}
+    sync fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
 
-/// `tenant/rest` as bytes.
-fn scoped_key(tenant: &str, rest: &str) -> Vec<u8> {
-    format!("{tenant}/{rest}").into_bytes()
-}
+    // audit
+    /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own log).
+    async fn audit(&self, tenant: Option<&str>, actor: &str, action: &str, target: &str, details: serde_json::Value) -> Result<(), StoreError>;
+    /// Appends an event to the audit log.
+    async fn record_audit(&self, new: NewAuditEvent<'_>) -> Result<(), StoreError>;
+    /// Retention: deletes each tenant's oldest events beyond `max_per_tenant`, and events older
+    /// than `max_age` (`None`: no age limit). Events of a tenant are in time order under its
+    /// prefix, so each tenant's scan stops at its first event kept. Returns how many went.
+    sync fn sweep_audit(&self, now: std::time::SystemTime, max_age: Option<std::time::Duration>, max_per_tenant: usize) -> Result<usize, StoreError>;
+    /// A tenant's events after `after` (a previous page's last `seq`), oldest first.
+    sync fn audit_events(&self, tenant: &str, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
 
-/// `tenant/` as bytes, for prefix scans.
-fn tenant_prefix(tenant: &str) -> Vec<u8> {
-    format!("{tenant}/").into_bytes()
+    // changes
+    /// Changes of a connection after number `after` (0: from the oldest kept).
+    /// `Err(CursorExpired)`-like answers are the caller's: see [`Store::changes_floor`].
+    sync fn changes(&self, tenant: &str, connection: &str, after: u64, limit: usize) -> Result<ChangesPage, StoreError>;
+    /// The highest change number pruned from a connection's feed (0: none): a cursor below it
+    /// has expired.
+    sync fn changes_floor(&self, tenant: &str, connection: &str) -> Result<u64, StoreError>;
+    /// The last change number of a connection (0: none yet).
+    sync fn last_change(&self, tenant: &str, connection: &str) -> Result<u64, StoreError>;
+    /// Deletes changes recorded before `cutoff_ms` (unix milliseconds) from every feed, and
+    /// raises each feed's floor to the highest number deleted. Returns how many were deleted.
+    async fn prune_changes(&self, cutoff_ms: u64) -> Result<usize, StoreError>;
+    /// Appends changes outside a sync (vendor webhooks), with a `records.changed` event and
+    /// `vendor` (the `vendor.event` event's data, to which the change ids are added), in one
+    /// transaction.
+    ///
+    /// `inbound` (a queued delivery's number) is taken off the queue in the same transaction;
+    /// when it is already gone (another worker processed it), nothing is written and the answer
+    /// is `Conflict`, so a delivery's changes are never recorded twice.
+    async fn append_changes(&self, tenant: &str, connection: &str, changes: &[NewChange], vendor: serde_json::Value, inbound: Option<u64>) -> Result<Vec<String>, StoreError>;
+
+    // connections
+    /// Stores a new connection and its sealed credential in one transaction, then flushes.
+    async fn create_connection(&self, record: &ConnectionRecord, credential: &BoundCredential) -> Result<(), StoreError>;
+    /// Replaces a connection's record, and its credential when one is given, in one
+    /// transaction, then flushes. `NotFound` if it was deleted meanwhile.
+    async fn update_connection(&self, record: &ConnectionRecord, credential: Option<&BoundCredential>) -> Result<(), StoreError>;
+    /// Changes a connection's record in place: `change` sees the record as stored at that
+    /// moment (re-read inside the transaction, so a concurrent PATCH is never overwritten) and
+    /// returns whether it changed anything. Returns the record as stored after, `None` if the
+    /// connection is gone.
+    async fn update_status(&self, tenant: &str, id: &str, change: impl Fn(&mut ConnectionRecord) -> bool) -> Result<Option<ConnectionRecord>, StoreError>;
+    /// One connection of one tenant.
+    sync fn connection(&self, tenant: &str, id: &str) -> Result<Option<ConnectionRecord>, StoreError>;
+    /// How many connections one tenant holds (keys only, no records parsed).
+    sync fn connection_count(&self, tenant: &str) -> Result<usize, StoreError>;
+    /// One page of a tenant's connections in id order: up to `limit` records with an id after
+    /// `after`.
+    sync fn connections_page(&self, tenant: &str, after: Option<&str>, limit: usize) -> Result<Vec<ConnectionRecord>, StoreError>;
+    /// Every connection of one tenant, by id.
+    sync fn connections(&self, tenant: &str) -> Result<Vec<ConnectionRecord>, StoreError>;
+    /// Connections of any tenant to `connector` holding `value` among the values the host
+    /// learned for them under their own credential (a Slack team id, an Atlassian site), to
+    /// route an app-signed webhook delivery. Config is never consulted: a tenant types it.
+    sync fn connections_with_value(&self, connector: &str, value: &str) -> Result<Vec<ConnectionRecord>, StoreError>;
+    /// Deletes a connection with its credential and cursors; `false` if there was none.
+    async fn delete_connection(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// The connection's credential with the origin it is bound to, opened.
+    sync fn credential(&self, tenant: &str, id: &str) -> Result<BoundCredential, StoreError>;
+    /// A credential with the version a [`Store::replace_credential_if`] checks: a digest of its
+    /// sealed bytes, which every write changes (each seal has a fresh nonce).
+    sync fn credential_versioned(&self, tenant: &str, id: &str) -> Result<(BoundCredential, CredentialVersion), StoreError>;
+    /// Stores a sync cursor for `stream`, sealed.
+    async fn put_cursor(&self, tenant: &str, connection: &str, stream: &str, value: &str) -> Result<(), StoreError>;
+    /// A stored sync cursor.
+    sync fn cursor(&self, tenant: &str, connection: &str, stream: &str) -> Result<Option<String>, StoreError>;
+    /// How many cursors a connection holds (keys only).
+    sync fn cursor_count(&self, tenant: &str, connection: &str) -> Result<usize, StoreError>;
+    /// Every stored cursor of a connection, as `(stream, value)`.
+    sync fn cursors(&self, tenant: &str, connection: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Deletes a stored cursor; `false` if there was none.
+    async fn delete_cursor(&self, tenant: &str, connection: &str, stream: &str) -> Result<bool, StoreError>;
+    /// The raw sealed credential bytes (for tests that move ciphertexts between tenants).
+    #[doc(hidden)]
+    sync fn sealed_credential(&self, tenant: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes raw sealed credential bytes (for tests that move ciphertexts between tenants).
+    #[doc(hidden)]
+    sync fn put_sealed_credential(&self, tenant: &str, id: &str, sealed: &[u8]) -> Result<(), StoreError>;
+    /// Replaces only a connection's sealed credential (token refresh), then flushes.
+    /// `NotFound` if the connection was deleted meanwhile.
+    async fn replace_credential(&self, tenant: &str, id: &str, credential: &BoundCredential) -> Result<(), StoreError>;
+    /// [`Store::replace_credential`] only while the stored credential is still the one read
+    /// at `expected`: a compare-and-swap, so a refresh that raced another write (a reconnect,
+    /// a new credential, another refresh) never puts an older grant's tokens over it. `Conflict`,
+    /// with nothing written, when it changed.
+    async fn replace_credential_if(&self, tenant: &str, id: &str, expected: &CredentialVersion, credential: &BoundCredential) -> Result<(), StoreError>;
+    /// Writes many connections in two batches with a single flush. For benchmarks that need a
+    /// large store quickly; the API path uses [`Store::create_connection`].
+    #[doc(hidden)]
+    async fn seed_connections(&self, entries: &[(ConnectionRecord, BoundCredential)]) -> Result<(), StoreError>;
+
+    // console_sessions
+    /// Stores a session under the digest of its token. A tenant holds at most `max_per_tenant`
+    /// live sessions: the ones closest to expiry go first, so repeated sign-ins cannot grow
+    /// the tree.
+    async fn create_console_session(&self, token_digest: &[u8; 32], session: &ConsoleSession, max_per_tenant: usize) -> Result<(), StoreError>;
+    /// Moves a session's expiry (a sliding idle timeout).
+    sync fn touch_console_session(&self, token_digest: &[u8; 32], expires_at: u64) -> Result<(), StoreError>;
+    /// Ends every session of `tenant` (the operator's "End all operator sessions"); how many.
+    async fn end_console_sessions(&self, tenant: &str) -> Result<usize, StoreError>;
+    /// Deletes expired sessions (and unreadable ones); how many.
+    sync fn sweep_console_sessions(&self, now: u64) -> Result<usize, StoreError>;
+    /// The live session of a token digest; an expired one is deleted.
+    sync fn console_session(&self, token_digest: &[u8; 32], now: u64) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session.
+    async fn delete_console_session(&self, token_digest: &[u8; 32]) -> Result<(), StoreError>;
+
+    // deliveries
+    /// A fresh delivery id (`msg_...`), greater than every earlier one.
+    sync fn next_delivery_id(&self) -> Result<String, StoreError>;
+    /// Turns an outbox event into one pending delivery per endpoint that subscribes to it, and
+    /// removes it from the outbox, in one transaction. Returns the deliveries made.
+    async fn fan_out(&self, event: &OutboxEvent, endpoints: &[EndpointRecord], now_ms: u64) -> Result<usize, StoreError>;
+    /// Queues a delivery made outside the outbox (a test event, a replay), due at once.
+    async fn queue_delivery(&self, record: &DeliveryRecord, now_ms: u64) -> Result<(), StoreError>;
+    /// Writes a delivery after an attempt: removes its old queue entry, and queues it again at
+    /// `next_ms` when given.
+    async fn save_delivery(&self, old_queue_key: Option<&[u8]>, record: &DeliveryRecord, next_ms: Option<u64>) -> Result<(), StoreError>;
+    /// Queue entries due at `now_ms`, soonest first, at most `limit`, at most `per_endpoint`
+    /// of one endpoint, none of an endpoint in `busy` (`(tenant, endpoint)`, being delivered to already).
+    /// Looks at no more than `scan` entries, so one endpoint's backlog costs a bounded read
+    /// and cannot hide the others' entries behind it for long.
+    sync fn due_deliveries(&self, now_ms: u64, limit: usize, per_endpoint: usize, scan: usize, busy: &std::collections::HashSet<(String, String)>) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Removes a queue entry whose delivery is gone.
+    sync fn drop_queue_entry(&self, queue_key: &[u8]) -> Result<(), StoreError>;
+    /// One delivery of the tenant's endpoint.
+    sync fn delivery(&self, tenant: &str, endpoint: &str, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// An endpoint's deliveries, newest first, before the delivery id `before` when given.
+    sync fn deliveries(&self, tenant: &str, endpoint: &str, before: Option<&str>, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Whether any delivery of the endpoint is still pending.
+    sync fn pending_deliveries(&self, tenant: &str, endpoint: &str) -> Result<usize, StoreError>;
+
+    // events
+    /// Records an event for the tenant's endpoints (durable when this returns).
+    async fn emit_event(&self, tenant: &str, kind: EventType, data: serde_json::Value) -> Result<(), StoreError>;
+    /// The oldest events waiting, at most `limit`.
+    sync fn outbox_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
+
+    // leases
+    /// This store's instance id, generated on first use.
+    sync fn instance_id(&self) -> Result<String, StoreError>;
+    /// Takes or renews the lease of a sync for `holder` until `until_ms`: the tenure it holds
+    /// now, or none while another holder's lease runs. A lease this holder took before (in an
+    /// earlier life of the host) may be taken back before it lapses, as a new tenure.
+    sync fn take_lease(&self, tenant: &str, connection: &str, sync: &str, holder: &str, now_ms: u64, until_ms: u64) -> Result<Option<Tenure>, StoreError>;
+    /// Renews `tenure` until `until_ms`; false when it ended (the lease lapsed and was taken
+    /// again, or passed to another holder), and then the runner must stop.
+    sync fn renew_lease(&self, tenant: &str, connection: &str, sync: &str, tenure: &Tenure, now_ms: u64, until_ms: u64) -> Result<bool, StoreError>;
+    /// Gives a lease up, if `tenure` still holds it: it lapses now, and its row stays so the
+    /// next tenure's epoch is higher.
+    sync fn release_lease(&self, tenant: &str, connection: &str, sync: &str, tenure: &Tenure) -> Result<(), StoreError>;
+
+    // oauth
+    /// Stores a pending session, sealed, and indexes it under its tenant with its expiry.
+    async fn put_oauth_session(&self, session: &OAuthSession) -> Result<(), StoreError>;
+    /// A pending session, left in place (the start page reads it before the callback).
+    sync fn oauth_session(&self, id: &str) -> Result<Option<OAuthSession>, StoreError>;
+    /// Removes and returns a pending session: a second call for the same id finds nothing, so a
+    /// replayed `state` is refused.
+    sync fn take_oauth_session(&self, id: &str) -> Result<Option<OAuthSession>, StoreError>;
+    /// Pending, unexpired authorizations of one tenant (from the index; nothing is opened).
+    sync fn pending_oauth_sessions(&self, tenant: &str, now: u64) -> Result<usize, StoreError>;
+    /// Deletes every authorization that expired before `now`; returns how many.
+    sync fn sweep_oauth_sessions(&self, now: u64) -> Result<usize, StoreError>;
+    /// The key that signs OAuth `state`, created on first use and sealed like any secret.
+    async fn oauth_state_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError>;
+    /// Stores a tenant's OAuth client for `connector`, sealed.
+    async fn put_oauth_app(&self, tenant: &str, connector: &str, app: &OAuthApp) -> Result<(), StoreError>;
+    /// A tenant's OAuth client for `connector`, if it set one.
+    sync fn oauth_app(&self, tenant: &str, connector: &str) -> Result<Option<OAuthApp>, StoreError>;
+
+    // syncs
+    /// Stores a new sync with an empty checkpoint; `Conflict` when the id is taken.
+    async fn create_sync(&self, sync: &SyncRecord) -> Result<(), StoreError>;
+    /// One sync of the tenant's connection.
+    sync fn sync(&self, tenant: &str, connection: &str, id: &str) -> Result<Option<SyncRecord>, StoreError>;
+    /// The syncs of one connection, in id order.
+    sync fn syncs_of(&self, tenant: &str, connection: &str) -> Result<Vec<SyncRecord>, StoreError>;
+    /// Every sync of every tenant (the scheduler's scan).
+    sync fn all_syncs(&self) -> Result<Vec<SyncRecord>, StoreError>;
+    /// Changes a sync's record with `change`, atomically; `None` when it does not exist.
+    async fn update_sync(&self, tenant: &str, connection: &str, id: &str, change: impl Fn(&mut SyncRecord)) -> Result<Option<SyncRecord>, StoreError>;
+    /// Deletes a sync with its checkpoint, what it saw, its runs and its lease. Its changes
+    /// stay in the connection's feed.
+    async fn delete_sync(&self, tenant: &str, connection: &str, id: &str) -> Result<bool, StoreError>;
+    /// A sync's checkpoint, opened; the default before its first page.
+    sync fn sync_checkpoint(&self, sync: &SyncRecord) -> Result<SyncCheckpoint, StoreError>;
+    /// What `sync` saw of `item`.
+    sync fn seen(&self, sync: &SyncRecord, item: &str) -> Result<Option<SeenRecord>, StoreError>;
+    /// How many items `sync` tracks (keys only; at most `syncs.max_items_per_sync`).
+    sync fn seen_count(&self, sync: &SyncRecord) -> Result<u64, StoreError>;
+    /// Items `sync` saw whose last full pass is not `pass`: at the end of a full pass, the
+    /// items that are gone.
+    sync fn unseen_in_pass(&self, sync: &SyncRecord, pass: u64) -> Result<Vec<(String, SeenRecord)>, StoreError>;
+    /// A fresh run id, greater than every earlier one.
+    sync fn next_run_id(&self) -> Result<String, StoreError>;
+    /// A fresh pass id.
+    sync fn next_pass_id(&self) -> Result<u64, StoreError>;
+    /// Writes a run's record (at its start, and when it ends).
+    async fn put_run(&self, sync: &SyncRecord, run: &RunRecord) -> Result<(), StoreError>;
+    /// Keeps a sync's `keep` newest run records and deletes the older ones (runs yield their
+    /// slot every few pages, so a long pass writes many); how many went.
+    sync fn trim_runs(&self, sync: &SyncRecord, keep: usize) -> Result<usize, StoreError>;
+    /// One run of a sync.
+    sync fn run(&self, sync: &SyncRecord, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
+    /// A sync's runs, newest first, starting before `before` (a run id) when given.
+    sync fn runs(&self, sync: &SyncRecord, before: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    /// Writes one page's outcome: seen-records, changes (with their sequence numbers), the
+    /// `records.changed` event when there are changes, the checkpoint and the run's progress.
+    /// Durable when this returns. Returns the new changes' ids; `NotFound` when the sync was
+    /// deleted meanwhile, `LeaseLost` when the runner's tenure of the lease ended (nothing is
+    /// written either way).
+    async fn commit_page(&self, commit: PageCommit<'_>) -> Result<Vec<String>, StoreError>;
+    /// Ends a run: the checkpoint (the next `updated_since`, no pass in progress when the pass
+    /// ended), the run's record, the sync's record and the `sync.completed` or `sync.failed`
+    /// event, in one transaction.
+    /// `update` changes the sync's record as it is in the store then, so a pause or an
+    /// interval change made during the run stays. `LeaseLost` (nothing written) when the
+    /// runner's `tenure` of the lease ended.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_run(&self, sync: &SyncRecord, tenure: &Tenure, checkpoint: &SyncCheckpoint, run: &RunRecord, event: Option<(EventType, serde_json::Value)>, update: impl Fn(&mut SyncRecord, &RunRecord)) -> Result<(), StoreError>;
+
+    // tenants
+    /// Creates a tenant; `Conflict` if the id is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Tenant `id`, if it exists.
+    sync fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    /// Every tenant.
+    sync fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Replaces a tenant's record (its settings); `NotFound` if it does not exist.
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Stores an API key's hash for `tenant`, indexed by the tenant and the key's id; the key
+    /// itself is never stored.
+    async fn insert_api_key(&self, key: &str, record: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// A tenant's API keys (records only, never secrets), by id.
+    sync fn api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revokes one of a tenant's keys; `false` if it has no key with this id. The key answers
+    /// 401 from the next request on.
+    async fn revoke_api_key(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// The record of the key, if it is one this store issued.
+    sync fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    // token_expiry
+    /// `(tenant, connection)` of every OAuth connection whose token expires at or before
+    /// `deadline` (unix seconds), soonest first.
+    sync fn tokens_due(&self, deadline: u64) -> Result<Vec<(String, String)>, StoreError>;
+
+    // vendor_webhooks
+    /// Stores a registration with its route and sealed secret; app-signed registrations
+    /// (`secret` none) share the app route and have neither.
+    async fn create_registration(&self, registration: &WebhookRegistration, secret: Option<&str>) -> Result<(), StoreError>;
+    /// The registrations of a connection.
+    sync fn registrations(&self, tenant: &str, connection: &str) -> Result<Vec<WebhookRegistration>, StoreError>;
+    /// One registration.
+    sync fn registration(&self, tenant: &str, connection: &str, id: &str) -> Result<Option<WebhookRegistration>, StoreError>;
+    /// Who a route token belongs to.
+    sync fn webhook_route(&self, route: &str) -> Result<Option<WebhookRoute>, StoreError>;
+    /// A registration's signing secret, opened.
+    sync fn registration_secret(&self, tenant: &str, connection: &str, registration: &str) -> Result<String, StoreError>;
+    /// Deletes a registration, its route and its secret.
+    async fn delete_registration(&self, registration: &WebhookRegistration) -> Result<(), StoreError>;
+    /// Records a delivery id; `false` when it was seen before (a replay). Ids are kept until
+    /// `until_ms`.
+    sync fn first_delivery(&self, scope: &str, delivery_id: &str, now_ms: u64, until_ms: u64) -> Result<bool, StoreError>;
+    /// Forgets delivery ids past their time.
+    sync fn sweep_delivery_ids(&self, now_ms: u64) -> Result<usize, StoreError>;
+    /// Queues a verified delivery (durable when this returns).
+    async fn queue_inbound(&self, delivery: &InboundDelivery) -> Result<(), StoreError>;
+    /// A fresh inbound sequence number.
+    sync fn next_inbound_seq(&self) -> Result<u64, StoreError>;
+    /// The oldest waiting deliveries.
+    sync fn inbound(&self, limit: usize) -> Result<Vec<InboundDelivery>, StoreError>;
+    /// Removes a processed delivery; `false` when another worker already did.
+    sync fn take_inbound(&self, seq: u64) -> Result<bool, StoreError>;
+    /// Writes a delivery back after a failed attempt.
+    sync fn put_inbound(&self, delivery: &InboundDelivery) -> Result<(), StoreError>;
+
+    // webhook_endpoints
+    /// Stores a new endpoint with its secrets.
+    async fn create_endpoint(&self, endpoint: &EndpointRecord, secrets: &EndpointSecrets) -> Result<(), StoreError>;
+    /// One endpoint of the tenant.
+    sync fn endpoint(&self, tenant: &str, id: &str) -> Result<Option<EndpointRecord>, StoreError>;
+    /// The tenant's endpoints, in id order.
+    sync fn endpoints(&self, tenant: &str) -> Result<Vec<EndpointRecord>, StoreError>;
+    /// Changes an endpoint atomically; `None` when it does not exist.
+    async fn update_endpoint(&self, tenant: &str, id: &str, change: impl Fn(&mut EndpointRecord)) -> Result<Option<EndpointRecord>, StoreError>;
+    /// Seals and stores an endpoint's secrets.
+    sync fn put_endpoint_secrets(&self, tenant: &str, id: &str, secrets: &EndpointSecrets) -> Result<(), StoreError>;
+    /// An endpoint's secrets, opened.
+    sync fn endpoint_secrets(&self, tenant: &str, id: &str) -> Result<EndpointSecrets, StoreError>;
+    /// Deletes an endpoint, its secrets, its delivery log and its queued deliveries.
+    async fn delete_endpoint(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]
 mod tests {
-    use sled::Transactional as _;
-
     use super::*;
 
     fn record(tenant: &str, id: &str) -> ConnectionRecord {
@@ -302,7 +462,7 @@ mod tests {
             .create_connection(&record("a", "c1"), &grant("old"))
             .await
             .unwrap();
-        let (_, read) = store.credential_versioned("a", "c1").unwrap();
+        let (_, read) = store.credential_versioned("a", "c1").await.unwrap();
         // While the refresh waits for the vendor, a reconnect writes a new grant.
         store
             .replace_credential("a", "c1", &grant("reconnected"))
@@ -312,17 +472,17 @@ mod tests {
             .replace_credential_if("a", "c1", &read, &grant("refreshed-old"))
             .await;
         assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
-        let stored = store.credential("a", "c1").unwrap().credential;
+        let stored = store.credential("a", "c1").await.unwrap().credential;
         assert!(
             matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "reconnected")
         );
         // Read again, the swap goes through.
-        let (_, current) = store.credential_versioned("a", "c1").unwrap();
+        let (_, current) = store.credential_versioned("a", "c1").await.unwrap();
         store
             .replace_credential_if("a", "c1", &current, &grant("refreshed"))
             .await
             .unwrap();
-        let stored = store.credential("a", "c1").unwrap().credential;
+        let stored = store.credential("a", "c1").await.unwrap().credential;
         assert!(
             matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "refreshed")
         );
@@ -359,23 +519,23 @@ mod tests {
             Err(StoreError::Conflict)
         ));
         assert_eq!(
-            store.connections("a").unwrap().len(),
+            store.connections("a").await.unwrap().len(),
             1,
             "the `a/` prefix does not match `ab/`"
         );
-        assert!(store.connection("b", "c1").unwrap().is_none());
+        assert!(store.connection("b", "c1").await.unwrap().is_none());
         store
             .put_cursor("a", "c1", "issues", "2026-11-01")
             .await
             .unwrap();
 
         assert!(store.delete_connection("a", "c1").await.unwrap());
-        assert!(store.connection("a", "c1").unwrap().is_none());
+        assert!(store.connection("a", "c1").await.unwrap().is_none());
         assert!(matches!(
-            store.credential("a", "c1"),
+            store.credential("a", "c1").await,
             Err(StoreError::NotFound)
         ));
-        assert_eq!(store.cursor("a", "c1", "issues").unwrap(), None);
+        assert_eq!(store.cursor("a", "c1", "issues").await.unwrap(), None);
         assert!(!store.delete_connection("a", "c1").await.unwrap());
     }
 
@@ -407,14 +567,17 @@ mod tests {
             )
             .await
             .unwrap();
-        let stolen = store.sealed_credential("a", "c1").unwrap().unwrap();
-        store.put_sealed_credential("b", "c1", &stolen).unwrap();
+        let stolen = store.sealed_credential("a", "c1").await.unwrap().unwrap();
+        store
+            .put_sealed_credential("b", "c1", &stolen)
+            .await
+            .unwrap();
         assert!(matches!(
-            store.credential("b", "c1"),
+            store.credential("b", "c1").await,
             Err(StoreError::Seal(SealError::Tampered))
         ));
         assert!(
-            matches!(store.credential("a", "c1").unwrap().credential, StoredCredential::Bearer { token } if token == "secret-a")
+            matches!(store.credential("a", "c1").await.unwrap().credential, StoredCredential::Bearer { token } if token == "secret-a")
         );
     }
 
@@ -434,12 +597,15 @@ mod tests {
         assert_eq!(store.reseal_all().await.unwrap(), 2);
         store
             .keys()
-            .retire_old_keys(&store.keys_in_use().unwrap())
+            .retire_old_keys(&store.keys_in_use().await.unwrap())
             .unwrap();
         assert!(
-            matches!(store.credential("a", "c1").unwrap().credential, StoredCredential::ApiKey { key } if key == "k")
+            matches!(store.credential("a", "c1").await.unwrap().credential, StoredCredential::ApiKey { key } if key == "k")
         );
-        assert_eq!(store.cursor("a", "c1", "s").unwrap().as_deref(), Some("v"));
+        assert_eq!(
+            store.cursor("a", "c1", "s").await.unwrap().as_deref(),
+            Some("v")
+        );
     }
 
     #[tokio::test]
@@ -463,20 +629,21 @@ mod tests {
             .await
             .unwrap();
         let now = std::time::SystemTime::now();
-        assert_eq!(store.sweep_audit(now, None, 3).unwrap(), 2);
+        assert_eq!(store.sweep_audit(now, None, 3).await.unwrap(), 2);
         let kept: Vec<String> = store
             .audit_events("a", None, 10)
+            .await
             .unwrap()
             .into_iter()
             .map(|e| e.target)
             .collect();
         assert_eq!(kept, ["t2", "t3", "t4"]);
-        assert_eq!(store.audit_events("b", None, 10).unwrap().len(), 1);
+        assert_eq!(store.audit_events("b", None, 10).await.unwrap().len(), 1);
         // An hour from now, a 30-minute age limit leaves nothing.
         let later = now + std::time::Duration::from_secs(3600);
         let age = Some(std::time::Duration::from_secs(1800));
-        assert_eq!(store.sweep_audit(later, age, 100).unwrap(), 4);
-        assert!(store.audit_events("a", None, 10).unwrap().is_empty());
+        assert_eq!(store.sweep_audit(later, age, 100).await.unwrap(), 4);
+        assert!(store.audit_events("a", None, 10).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -499,65 +666,18 @@ mod tests {
             .audit(Some("b"), "admin", "x", "other", serde_json::Value::Null)
             .await
             .unwrap();
-        let first = store.audit_events("a", None, 3).unwrap();
+        let first = store.audit_events("a", None, 3).await.unwrap();
         assert_eq!(
             first.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
             ["0", "1", "2"]
         );
-        let rest = store.audit_events("a", Some(first[2].seq), 10).unwrap();
+        let rest = store
+            .audit_events("a", Some(first[2].seq), 10)
+            .await
+            .unwrap();
         assert_eq!(
             rest.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
             ["3", "4"]
         );
-    }
-
-    /// Many writers flushing at once, with transactions and scans between them. sled's
-    /// `flush_async` ran each flush on sled's own small thread pool, where it waited for an IO
-    /// buffer write queued on that same pool: with enough flushes in flight nothing was left to
-    /// run the write, and the flushes' read locks then stalled every transaction and scan.
-    #[test]
-    fn concurrent_flushes_transactions_and_scans_do_not_deadlock() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        let (done, finished) = std::sync::mpsc::channel();
-        let writers = store.clone();
-        // On its own thread and runtime: a deadlock blocks every worker (sled's locks are not
-        // async), so only a watcher outside the runtime can tell.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(4)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let mut tasks = tokio::task::JoinSet::new();
-                for task in 0..48u32 {
-                    let store = writers.clone();
-                    tasks.spawn(async move {
-                        for n in 0..40u32 {
-                            let key = format!("{task}/{n}");
-                            store.meta.insert(key.as_bytes(), &[1u8; 64][..]).unwrap();
-                            (&store.outbox, &store.delivery_queue)
-                                .transaction(|(outbox, queue)| {
-                                    outbox.insert(key.as_bytes(), &[2u8; 32][..])?;
-                                    queue.remove(key.as_bytes())?;
-                                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
-                                })
-                                .unwrap();
-                            store.flush().await.unwrap();
-                            assert!(store.outbox.iter().count() > 0);
-                        }
-                    });
-                }
-                while let Some(joined) = tasks.join_next().await {
-                    joined.unwrap();
-                }
-            });
-            let _ = done.send(());
-        });
-        finished
-            .recv_timeout(std::time::Duration::from_secs(120))
-            .expect("writers, flushes and scans deadlocked (or a writer failed)");
-        assert_eq!(store.outbox.len(), 48 * 40);
     }
 }

@@ -54,11 +54,11 @@ fn record(tenant: &str, n: usize) -> (ConnectionRecord, BoundCredential) {
     )
 }
 
-fn time_lists(store: &Store, tenant: &str, count: usize) -> anyhow::Result<Summary> {
+async fn time_lists(store: &Store, tenant: &str, count: usize) -> anyhow::Result<Summary> {
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
         let started = Instant::now();
-        let listed = store.connections(tenant)?;
+        let listed = store.connections(tenant).await?;
         samples.push(started.elapsed());
         anyhow::ensure!(listed.len() == 100, "listed {}", listed.len());
     }
@@ -80,7 +80,9 @@ pub async fn run() -> anyhow::Result<StoreResult> {
     const READS: usize = 20_000;
     let started = Instant::now();
     for n in 0..READS {
-        store.credential("writer", &format!("conn_{:08}", n % CREATES))?;
+        store
+            .credential("writer", &format!("conn_{:08}", n % CREATES))
+            .await?;
     }
     let sealed_reads_per_second = READS as f64 / started.elapsed().as_secs_f64();
 
@@ -91,7 +93,7 @@ pub async fn run() -> anyhow::Result<StoreResult> {
     )?;
     let ours: Vec<_> = (0..100).map(|n| record("listed", n)).collect();
     small.seed_connections(&ours).await?;
-    let list_small_store = time_lists(&small, "listed", 300)?;
+    let list_small_store = time_lists(&small, "listed", 300).await?;
 
     small
         .seed_connections(
@@ -106,7 +108,7 @@ pub async fn run() -> anyhow::Result<StoreResult> {
             .collect();
         small.seed_connections(&rows).await?;
     }
-    let list_large_store = time_lists(&small, "listed", 300)?;
+    let list_large_store = time_lists(&small, "listed", 300).await?;
     let large_over_small = list_large_store.median_us / list_small_store.median_us.max(1e-9);
     Ok(StoreResult {
         creates_per_second,

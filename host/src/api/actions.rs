@@ -30,7 +30,7 @@ pub async fn list(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<ActionManifest>>, ApiError> {
-    let record = connection::load(&state, &caller.tenant, &id)?;
+    let record = connection::load(&state, &caller.tenant, &id).await?;
     let plugin = state
         .runtime
         .plugin(&record.connector)

@@ -45,7 +45,7 @@ pub async fn list_tenants(
     State(state): State<App>,
     _admin: Admin,
 ) -> Result<Envelope<Vec<Tenant>>, ApiError> {
-    Ok(Envelope::ok(state.store.tenants()?))
+    Ok(Envelope::ok(state.store.tenants().await?))
 }
 
 /// `POST /admin/v1/tenants/{tenant}/api-keys`.

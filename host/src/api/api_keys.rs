@@ -20,13 +20,13 @@ pub async fn list(
     _admin: Admin,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<Envelope<Vec<ApiKeyRecord>>, ApiError> {
-    if state.store.tenant(&tenant)?.is_none() {
+    if state.store.tenant(&tenant).await?.is_none() {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("tenant `{tenant}` not found"),
         ));
     }
-    Ok(Envelope::ok(state.store.api_keys(&tenant)?))
+    Ok(Envelope::ok(state.store.api_keys(&tenant).await?))
 }
 
 /// `DELETE /admin/v1/tenants/{tenant}/api-keys/{id}`: the key answers 401 from now on.
@@ -55,7 +55,8 @@ pub async fn rotate(
     };
     let old = state
         .store
-        .api_keys(&caller.tenant)?
+        .api_keys(&caller.tenant)
+        .await?
         .into_iter()
         .find(|record| record.id == old_id);
     let period = old

@@ -25,7 +25,7 @@ pub async fn list(
     caller: TenantCaller,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
-    page(&state, &caller.tenant, query)
+    page(&state, &caller.tenant, query).await
 }
 
 /// `GET /admin/v1/audit`: the host's own events (plugin loads, refusals, rollbacks, unloads,
@@ -36,10 +36,10 @@ pub async fn admin_list(
     _admin: Admin,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Envelope<PageView<AuditEvent>>, ApiError> {
-    page(&state, SYSTEM_TENANT, query)
+    page(&state, SYSTEM_TENANT, query).await
 }
 
-fn page(
+async fn page(
     state: &App,
     tenant: &str,
     query: AuditQuery,
@@ -60,7 +60,10 @@ fn page(
             )
         })?),
     };
-    let events = state.store.audit_events(tenant, after, limit as usize)?;
+    let events = state
+        .store
+        .audit_events(tenant, after, limit as usize)
+        .await?;
     let next_cursor = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.seq.to_string()))
         .flatten();

@@ -55,7 +55,7 @@ pub async fn list(
     ApiPath(id): ApiPath<String>,
     Query(query): Query<ChangesQuery>,
 ) -> Result<Envelope<ChangesPageView>, ApiError> {
-    crate::connection::load(&state, &caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id).await?;
     let limit = match query.limit.unwrap_or(100) {
         n @ 1..=1000 => n as usize,
         _ => {
@@ -65,11 +65,11 @@ pub async fn list(
             ));
         }
     };
-    let floor = state.store.changes_floor(&caller.tenant, &id)?;
+    let floor = state.store.changes_floor(&caller.tenant, &id).await?;
     let after = match query.cursor.as_deref() {
         Some(cursor) => {
             let after = decode(cursor)?;
-            if after > state.store.last_change(&caller.tenant, &id)? {
+            if after > state.store.last_change(&caller.tenant, &id).await? {
                 return Err(ApiError::new(
                     ErrorCode::Validation,
                     "cursor is not a cursor of this connection's feed",
@@ -88,7 +88,10 @@ pub async fn list(
         }
         None => floor,
     };
-    let page = state.store.changes(&caller.tenant, &id, after, limit)?;
+    let page = state
+        .store
+        .changes(&caller.tenant, &id, after, limit)
+        .await?;
     let last = page.entries.last().map_or(after, |(seq, _)| *seq);
     Ok(Envelope::ok(ChangesPageView {
         entries: page.entries.into_iter().map(|(_, event)| event).collect(),

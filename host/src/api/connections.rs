@@ -78,7 +78,8 @@ pub async fn list(
     };
     let records = state
         .store
-        .connections_page(&caller.tenant, after, limit as usize)?;
+        .connections_page(&caller.tenant, after, limit as usize)
+        .await?;
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.id.clone()))
         .flatten();
@@ -97,7 +98,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<ConnectionView>, ApiError> {
     Ok(Envelope::ok(
-        connection::load(&state, &caller.tenant, &id)?.into(),
+        connection::load(&state, &caller.tenant, &id).await?.into(),
     ))
 }
 

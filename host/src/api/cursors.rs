@@ -49,8 +49,8 @@ pub async fn list(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<CursorView>>, ApiError> {
-    connection::load(&state, &caller.tenant, &id)?;
-    let cursors = state.store.cursors(&caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id).await?;
+    let cursors = state.store.cursors(&caller.tenant, &id).await?;
     Ok(Envelope::ok(
         cursors
             .into_iter()
@@ -67,8 +67,8 @@ pub async fn get(
     ApiPath((id, stream)): ApiPath<(String, String)>,
 ) -> Result<Envelope<CursorView>, ApiError> {
     check_stream(&stream)?;
-    connection::load(&state, &caller.tenant, &id)?;
-    match state.store.cursor(&caller.tenant, &id, &stream)? {
+    connection::load(&state, &caller.tenant, &id).await?;
+    match state.store.cursor(&caller.tenant, &id, &stream).await? {
         Some(cursor) => Ok(Envelope::ok(CursorView { stream, cursor })),
         None => Err(ApiError::new(
             ErrorCode::NotFound,
@@ -92,10 +92,14 @@ pub async fn put(
             format!("cursor is longer than {MAX_VALUE} bytes"),
         ));
     }
-    connection::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id).await?;
     let limit = state.settings.quotas.max_cursors_per_connection;
-    let exists = state.store.cursor(&caller.tenant, &id, &stream)?.is_some();
-    if !exists && state.store.cursor_count(&caller.tenant, &id)? >= limit {
+    let exists = state
+        .store
+        .cursor(&caller.tenant, &id, &stream)
+        .await?
+        .is_some();
+    if !exists && state.store.cursor_count(&caller.tenant, &id).await? >= limit {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
@@ -122,7 +126,7 @@ pub async fn delete(
     ApiPath((id, stream)): ApiPath<(String, String)>,
 ) -> Result<Envelope<serde_json::Value>, ApiError> {
     check_stream(&stream)?;
-    connection::load(&state, &caller.tenant, &id)?;
+    connection::load(&state, &caller.tenant, &id).await?;
     if !state
         .store
         .delete_cursor(&caller.tenant, &id, &stream)

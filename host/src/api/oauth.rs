@@ -168,7 +168,8 @@ pub async fn authorize(
     let mut config = body.config;
     if let Some(id) = &body.connection_id {
         config =
-            crate::app::connections::reconnectable(&state, &caller.tenant, &connector, id, config)?;
+            crate::app::connections::reconnectable(&state, &caller.tenant, &connector, id, config)
+                .await?;
     }
     let authorization = state
         .oauth

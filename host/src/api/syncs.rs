@@ -100,8 +100,8 @@ pub async fn list(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<SyncView>>, ApiError> {
-    crate::connection::load(&state, &caller.tenant, &id)?;
-    let syncs = state.store.syncs_of(&caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id).await?;
+    let syncs = state.store.syncs_of(&caller.tenant, &id).await?;
     Ok(Envelope::ok(syncs.into_iter().map(Into::into).collect()))
 }
 
@@ -113,7 +113,9 @@ pub async fn get(
     ApiPath((id, sid)): ApiPath<(String, String)>,
 ) -> Result<Envelope<SyncView>, ApiError> {
     Ok(Envelope::ok(
-        syncs::load(&state.syncs, &caller.tenant, &id, &sid)?.into(),
+        syncs::load(&state.syncs, &caller.tenant, &id, &sid)
+            .await?
+            .into(),
     ))
 }
 
@@ -239,9 +241,12 @@ pub async fn runs(
     ApiPath((id, sid)): ApiPath<(String, String)>,
     Query(query): Query<RunsQuery>,
 ) -> Result<Envelope<RunsPage>, ApiError> {
-    let sync = syncs::load(&state.syncs, &caller.tenant, &id, &sid)?;
+    let sync = syncs::load(&state.syncs, &caller.tenant, &id, &sid).await?;
     let limit = crate::app::resources::limit(query.limit)? as usize;
-    let entries = state.store.runs(&sync, query.cursor.as_deref(), limit)?;
+    let entries = state
+        .store
+        .runs(&sync, query.cursor.as_deref(), limit)
+        .await?;
     let next_cursor = (entries.len() == limit)
         .then(|| entries.last().map(|r| r.id.clone()))
         .flatten();

@@ -31,7 +31,8 @@ pub async fn get(
 ) -> Result<Envelope<TenantSettings>, ApiError> {
     let tenant = state
         .store
-        .tenant(&caller.tenant)?
+        .tenant(&caller.tenant)
+        .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "tenant not found"))?;
     Ok(Envelope::ok(TenantSettings {
         redirect_origins: tenant.redirect_origins,
@@ -58,7 +59,8 @@ pub async fn put(
         .collect::<Result<Vec<_>, _>>()?;
     let mut tenant = state
         .store
-        .tenant(&caller.tenant)?
+        .tenant(&caller.tenant)
+        .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "tenant not found"))?;
     tenant.redirect_origins = origins.clone();
     state.store.update_tenant(&tenant).await?;

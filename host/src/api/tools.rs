@@ -46,7 +46,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ToolsQuery>,
 ) -> Result<Envelope<Vec<ToolView>>, ApiError> {
     let scope = query.connection_id.as_deref();
-    let catalogue = Catalogue::for_tenant(&state, &caller.tenant, scope)?;
+    let catalogue = Catalogue::for_tenant(&state, &caller.tenant, scope).await?;
     Ok(Envelope::ok(catalogue.into_views()))
 }
 

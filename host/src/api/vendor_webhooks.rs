@@ -129,8 +129,8 @@ pub async fn list(
     caller: TenantCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Envelope<Vec<WebhookView>>, ApiError> {
-    crate::connection::load(&state, &caller.tenant, &id)?;
-    let registrations = state.store.registrations(&caller.tenant, &id)?;
+    crate::connection::load(&state, &caller.tenant, &id).await?;
+    let registrations = state.store.registrations(&caller.tenant, &id).await?;
     Ok(Envelope::ok(
         registrations.into_iter().map(Into::into).collect(),
     ))

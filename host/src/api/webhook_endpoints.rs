@@ -129,7 +129,7 @@ pub async fn list(
     State(state): State<App>,
     caller: TenantCaller,
 ) -> Result<Envelope<Vec<EndpointView>>, ApiError> {
-    let endpoints = state.store.endpoints(&caller.tenant)?;
+    let endpoints = state.store.endpoints(&caller.tenant).await?;
     Ok(Envelope::ok(
         endpoints
             .into_iter()
@@ -145,7 +145,7 @@ pub async fn get(
     caller: TenantCaller,
     ApiPath(eid): ApiPath<String>,
 ) -> Result<Envelope<EndpointView>, ApiError> {
-    let endpoint = tenant_webhooks_load(&state, &caller, &eid)?;
+    let endpoint = tenant_webhooks_load(&state, &caller, &eid).await?;
     Ok(Envelope::ok(EndpointView::of(endpoint, None)))
 }
 
@@ -240,11 +240,12 @@ pub async fn deliveries(
     ApiPath(eid): ApiPath<String>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Envelope<DeliveriesPage>, ApiError> {
-    tenant_webhooks_load(&state, &caller, &eid)?;
+    tenant_webhooks_load(&state, &caller, &eid).await?;
     let limit = crate::app::resources::limit(query.limit)? as usize;
     let entries = state
         .store
-        .deliveries(&caller.tenant, &eid, query.cursor.as_deref(), limit)?;
+        .deliveries(&caller.tenant, &eid, query.cursor.as_deref(), limit)
+        .await?;
     let next_cursor = (entries.len() == limit)
         .then(|| entries.last().map(|d| d.id.clone()))
         .flatten();
@@ -261,10 +262,11 @@ pub async fn delivery(
     caller: TenantCaller,
     ApiPath((eid, did)): ApiPath<(String, String)>,
 ) -> Result<Envelope<DeliveryView>, ApiError> {
-    tenant_webhooks_load(&state, &caller, &eid)?;
+    tenant_webhooks_load(&state, &caller, &eid).await?;
     let record = state
         .store
-        .delivery(&caller.tenant, &eid, &did)?
+        .delivery(&caller.tenant, &eid, &did)
+        .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("delivery `{did}` not found")))?;
     Ok(Envelope::ok(record.into()))
 }
@@ -299,10 +301,10 @@ pub async fn replay(
     })
 }
 
-fn tenant_webhooks_load(
+async fn tenant_webhooks_load(
     state: &App,
     caller: &TenantCaller,
     eid: &str,
 ) -> Result<EndpointRecord, ApiError> {
-    tenant_webhooks::load(&state.tenant_webhooks, &caller.tenant, eid)
+    tenant_webhooks::load(&state.tenant_webhooks, &caller.tenant, eid).await
 }

@@ -17,7 +17,7 @@ pub async fn invoke_action(
     name: &str,
     input: serde_json::Value,
 ) -> Result<Answer<serde_json::Value>, ApiError> {
-    let record = connection::load(state, tenant, connection)?;
+    let record = connection::load(state, tenant, connection).await?;
     let plugin = state
         .runtime
         .plugin(&record.connector)

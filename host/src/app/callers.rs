@@ -174,7 +174,7 @@ impl FromRequestParts<App> for TenantCaller {
                     ));
                 }
             }
-            return match state.store.tenant(tenant)? {
+            return match state.store.tenant(tenant).await? {
                 Some(t) => Ok(TenantCaller {
                     tenant: t.id,
                     actor: "gateway".into(),
@@ -184,7 +184,7 @@ impl FromRequestParts<App> for TenantCaller {
         }
         let key = bearer(parts)
             .ok_or_else(|| unauthorized("send a tenant API key as `Authorization: Bearer ...`"))?;
-        let record = match state.store.api_key(key)? {
+        let record = match state.store.api_key(key).await? {
             Some(record) if !record.expired(crate::credentials::unix_now()) => record,
             Some(_) => return Err(unauthorized("the API key has expired")),
             None => return Err(unauthorized("the API key is not valid")),

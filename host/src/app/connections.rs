@@ -295,9 +295,9 @@ async fn verify(
 }
 
 /// Refuses a create over the tenant's connection quota.
-fn check_connection_quota(state: &App, tenant: &str) -> Result<(), ApiError> {
+async fn check_connection_quota(state: &App, tenant: &str) -> Result<(), ApiError> {
     let limit = state.settings.quotas.max_connections_per_tenant;
-    if state.store.connection_count(tenant)? >= limit {
+    if state.store.connection_count(tenant).await? >= limit {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("this tenant already has {limit} connections, its quota; delete one first"),
@@ -322,7 +322,7 @@ pub async fn create(
         )
     })?;
     check_config(state, &plugin, &body.config)?;
-    check_connection_quota(state, &caller.tenant)?;
+    check_connection_quota(state, &caller.tenant).await?;
     let credential = body.credentials.into_stored()?;
     let auth_method = auth_method_for(&plugin, body.auth_method.as_deref(), &credential)?;
     let name = body
@@ -365,7 +365,7 @@ pub async fn patch(
     id: &str,
     body: PatchConnection,
 ) -> Result<ConnectionRecord, ApiError> {
-    let mut record = connection::load(state, &caller.tenant, id)?;
+    let mut record = connection::load(state, &caller.tenant, id).await?;
     if body.name.is_none()
         && body.config.is_none()
         && body.credentials.is_none()
@@ -406,7 +406,7 @@ pub async fn patch(
         // is checked again below and cannot have moved (see `check_change`).
         let credential = match new_credential {
             Some(credential) => BoundCredential::new(credential, None),
-            None => state.store.credential(&caller.tenant, id)?,
+            None => state.store.credential(&caller.tenant, id).await?,
         };
         record.auth_method = auth_method_for(
             &plugin,
@@ -437,11 +437,11 @@ pub async fn patch(
 /// first while the credential still works, then the grant revoked where the connector says how,
 /// then everything the host keeps of it; audited.
 pub async fn remove(state: &App, caller: &TenantCaller, id: &str) -> Result<(), ApiError> {
-    let record = connection::load(state, &caller.tenant, id)?;
+    let record = connection::load(state, &caller.tenant, id).await?;
     // Remove its webhooks at the vendor while the credential still works.
     crate::vendor_webhooks::unregister_all(&state.vendor_webhooks, &record).await;
     // Revoke the grant at the vendor first (when the connector declares how), then erase.
-    if let Ok(bound) = state.store.credential(&caller.tenant, id) {
+    if let Ok(bound) = state.store.credential(&caller.tenant, id).await {
         state
             .oauth
             .revoke(
@@ -473,14 +473,14 @@ pub async fn remove(state: &App, caller: &TenantCaller, id: &str) -> Result<(), 
 /// The config to re-authorize connection `id` of `tenant` with: its own (a reconnect may not
 /// move it; `config` must be empty). 404 for another tenant's or a missing connection, 422 for
 /// one of another connector.
-pub fn reconnectable(
+pub async fn reconnectable(
     state: &App,
     tenant: &str,
     connector: &str,
     id: &str,
     config: serde_json::Map<String, serde_json::Value>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let record = connection::load(state, tenant, id)?;
+    let record = connection::load(state, tenant, id).await?;
     if record.connector != connector {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -527,7 +527,7 @@ async fn store_oauth_grant(
 ) -> Result<ConnectionRecord, ApiError> {
     let session = outcome.session;
     let reconnect = match &session.reconnect {
-        Some(id) => Some(connection::load(state, &session.tenant, id)?),
+        Some(id) => Some(connection::load(state, &session.tenant, id).await?),
         None => None,
     };
     let plugin = state.runtime.plugin(&session.connector).ok_or_else(|| {
@@ -537,7 +537,7 @@ async fn store_oauth_grant(
         )
     })?;
     if reconnect.is_none() {
-        check_connection_quota(state, &session.tenant)?;
+        check_connection_quota(state, &session.tenant).await?;
     }
     let now = now_rfc3339();
     let mut record = ConnectionRecord {
@@ -605,12 +605,12 @@ async fn store_oauth_grant(
 /// Checks the stored credential of connection `id` with the vendor (`connect`, no refresh:
 /// this is the credential as stored) and records the outcome in its status.
 pub async fn validate(state: &App, tenant: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
-    let record = connection::load(state, tenant, id)?;
+    let record = connection::load(state, tenant, id).await?;
     let plugin = state
         .runtime
         .plugin(&record.connector)
         .ok_or_else(|| ApiError::from_call(CallError::NotLoaded(record.connector.clone())))?;
-    let bound = state.store.credential(tenant, id)?;
+    let bound = state.store.credential(tenant, id).await?;
     let options = CallOptions::default();
     let result = call_unsaved(
         state,

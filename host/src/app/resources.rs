@@ -224,7 +224,7 @@ async fn call_on(
     id: &str,
     operation: Operation,
 ) -> Result<Answer, ApiError> {
-    let record = connection::load(state, tenant, id)?;
+    let record = connection::load(state, tenant, id).await?;
     let (_, answer) = connection::call(state, record, operation, CallOptions::default()).await?;
     Ok(answer)
 }

@@ -132,7 +132,7 @@ pub async fn rotate_keys(store: &Store, actor: &str) -> anyhow::Result<serde_jso
     let resealed = store.reseal_all().await?;
     // A value written under an old key while the re-seal ran (a write that loaded the ring just
     // before the switch) keeps that key alive until the next rotation.
-    let in_use = store.keys_in_use()?;
+    let in_use = store.keys_in_use().await?;
     let retired = store.keys().retire_old_keys(&in_use)?;
     let kept: Vec<&String> = in_use.iter().filter(|id| **id != new_key).collect();
     let report = json!({

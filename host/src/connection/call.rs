@@ -66,10 +66,15 @@ pub fn not_found(id: &str) -> ApiError {
 }
 
 /// The tenant's connection, or 404.
-pub fn load(services: &Services, tenant: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
+pub async fn load(
+    services: &Services,
+    tenant: &str,
+    id: &str,
+) -> Result<ConnectionRecord, ApiError> {
     services
         .store
-        .connection(tenant, id)?
+        .connection(tenant, id)
+        .await?
         .ok_or_else(|| not_found(id))
 }
 
@@ -158,7 +163,10 @@ pub async fn call(
                 .unwrap_or_else(|| "the connection must be authorized again".into()),
         ));
     }
-    let mut stored = services.store.credential(&record.tenant, &record.id)?;
+    let mut stored = services
+        .store
+        .credential(&record.tenant, &record.id)
+        .await?;
     if stored.origin.is_none() {
         stored.origin = origin_of_unbound(services, &plugin, &record);
     }

@@ -22,12 +22,12 @@ pub struct AfterQuery {
 }
 
 /// One page of `tenant`'s log (`SYSTEM_TENANT` for the host's), and the `after` of the next.
-pub fn events_page(
+pub async fn events_page(
     state: &App,
     tenant: &str,
     query: &AfterQuery,
 ) -> Result<(Vec<AuditEvent>, Option<u64>), ConsoleError> {
-    let events = state.store.audit_events(tenant, query.after, PAGE)?;
+    let events = state.store.audit_events(tenant, query.after, PAGE).await?;
     let next = (events.len() == PAGE)
         .then(|| events.last().map(|e| e.seq))
         .flatten();
@@ -77,8 +77,9 @@ pub async fn tenant_log(
     user: ConsoleUser,
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, ConsoleError> {
-    let (events, next) =
-        events_page(&state, &user.tenant, &query).map_err(|e| e.for_user(&user))?;
+    let (events, next) = events_page(&state, &user.tenant, &query)
+        .await
+        .map_err(|e| e.for_user(&user))?;
     Ok(page(
         "Audit log",
         Some(&user),

@@ -45,7 +45,7 @@ pub async fn containers(
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = user.connection(&state, &id)?;
+    let connection = user.connection(&state, &id).await?;
     let listing = resources::list_containers(
         &state,
         &user.tenant,
@@ -95,7 +95,7 @@ pub async fn items(
     Query(query): Query<CursorQuery>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = user.connection(&state, &id)?;
+    let connection = user.connection(&state, &id).await?;
     let listing = resources::list_items(
         &state,
         &user.tenant,
@@ -162,7 +162,7 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = user.connection(&state, &id)?;
+    let connection = user.connection(&state, &id).await?;
     let found = resources::search_items(
         &state,
         &user.tenant,
@@ -214,7 +214,7 @@ pub async fn create_item(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    user.connection(&state, &id)?;
+    user.connection(&state, &id).await?;
     let body = (!form.body.trim().is_empty()).then_some(form.body);
     let created = resources::create_item(
         &state,
@@ -246,7 +246,7 @@ pub async fn item(
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Markup, ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    let connection = user.connection(&state, &id)?;
+    let connection = user.connection(&state, &id).await?;
     let found = resources::read_item(&state, &user.tenant, &id, item.clone(), false)
         .await
         .map_err(fail)?
@@ -319,7 +319,7 @@ pub async fn add_comment(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
-    user.connection(&state, &id)?;
+    user.connection(&state, &id).await?;
     resources::create_comment(
         &state,
         &user.tenant,

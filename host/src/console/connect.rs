@@ -369,6 +369,7 @@ pub async fn submit_oauth(
             id,
             Default::default(),
         )
+        .await
         .map_err(fail)?,
         None => config_of(&manifest, &values).map_err(|message| {
             ConsoleError::new(StatusCode::UNPROCESSABLE_ENTITY, message).for_user(&user)

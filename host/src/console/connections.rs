@@ -29,6 +29,7 @@ pub async fn dashboard(
     let mut connections = state
         .store
         .connections(&user.tenant)
+        .await
         .map_err(|e| ConsoleError::from(e).for_user(&user))?;
     connections.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     Ok(page(

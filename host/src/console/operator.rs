@@ -99,16 +99,16 @@ impl ConsoleOperator {
     }
 }
 
-fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleOperator> {
+async fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleOperator> {
     let now = unix_now();
-    let (session, digest) = stored_session(state, headers, now)?;
+    let (session, digest) = stored_session(state, headers, now).await?;
     if session.tenant != OPERATOR || session.key_id != token_generation(state) {
         return None;
     }
     // The idle timeout slides with use (one write a minute at most), within the absolute limit.
     let slid = (now + OPERATOR_IDLE_SECS).min(session.started_at + OPERATOR_MAX_SECS);
     if slid > session.expires_at + 60 {
-        let _ = state.store.touch_console_session(&digest, slid);
+        let _ = state.store.touch_console_session(&digest, slid).await;
     }
     Some(ConsoleOperator(ConsoleUser {
         tenant: session.tenant,
@@ -123,6 +123,7 @@ impl FromRequestParts<App> for ConsoleOperator {
 
     async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Response> {
         current(state, &parts.headers)
+            .await
             .ok_or_else(|| Redirect::to("/console/operator").into_response())
     }
 }
@@ -167,7 +168,7 @@ fn sign_in_markup(message: Option<&str>) -> Markup {
 
 /// `GET /console/operator`.
 async fn home(State(state): State<App>, headers: HeaderMap) -> Response {
-    match current(&state, &headers) {
+    match current(&state, &headers).await {
         Some(_) => Redirect::to("/console/operator/plugins").into_response(),
         None => sign_in_markup(None).into_response(),
     }

@@ -97,12 +97,13 @@ impl ConsoleUser {
     }
 
     /// The tenant's connection `id`, or the API's 404 as a page in the signed-in frame.
-    pub fn connection(
+    pub async fn connection(
         &self,
         state: &App,
         id: &str,
     ) -> Result<crate::store::ConnectionRecord, ConsoleError> {
         crate::connection::load(state, &self.tenant, id)
+            .await
             .map_err(|e| ConsoleError::from(e).for_user(self))
     }
 
@@ -146,23 +147,24 @@ pub(super) fn random_token() -> Result<String, ConsoleError> {
 
 /// The unexpired stored session a request's cookie names, with the cookie token's digest
 /// (tenant and operator sessions alike).
-pub(super) fn stored_session(
+pub(super) async fn stored_session(
     state: &App,
     headers: &HeaderMap,
     now: u64,
 ) -> Option<(ConsoleSession, [u8; 32])> {
     let digest = digest(&token_of(headers)?);
-    let session = state.store.console_session(&digest, now).ok()??;
+    let session = state.store.console_session(&digest, now).await.ok()??;
     Some((session, digest))
 }
 
 /// The session of a request, if it is live and its API key still valid.
-fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleUser> {
+async fn current(state: &App, headers: &HeaderMap) -> Option<ConsoleUser> {
     let now = unix_now();
-    let (session, digest) = stored_session(state, headers, now)?;
+    let (session, digest) = stored_session(state, headers, now).await?;
     let key_live = state
         .store
         .api_keys(&session.tenant)
+        .await
         .ok()?
         .iter()
         .any(|key| key.id == session.key_id && !key.expired(now));
@@ -179,6 +181,7 @@ impl FromRequestParts<App> for ConsoleUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Response> {
         current(state, &parts.headers)
+            .await
             .ok_or_else(|| Redirect::to("/console/sign-in").into_response())
     }
 }
@@ -194,7 +197,7 @@ pub(super) fn cookie(state: &App, value: &str, max_age: u64) -> String {
 
 /// `GET /console`.
 pub async fn home(State(state): State<App>, headers: HeaderMap) -> Redirect {
-    match current(&state, &headers) {
+    match current(&state, &headers).await {
         Some(_) => Redirect::to("/console/connections"),
         None => Redirect::to("/console/sign-in"),
     }
@@ -219,7 +222,7 @@ fn sign_in_markup(message: Option<&str>) -> maud::Markup {
 
 /// `GET /console/sign-in`.
 pub async fn sign_in_page(State(state): State<App>, headers: HeaderMap) -> Response {
-    if current(&state, &headers).is_some() {
+    if current(&state, &headers).await.is_some() {
         return Redirect::to("/console/connections").into_response();
     }
     sign_in_markup(None).into_response()
@@ -239,7 +242,7 @@ pub async fn sign_in(
 ) -> Result<Response, ConsoleError> {
     sign_in_allowed(&state, source, &headers, "console_sign_in")?;
     let now = unix_now();
-    let record = match state.store.api_key(form.key.trim())? {
+    let record = match state.store.api_key(form.key.trim()).await? {
         Some(record) if !record.expired(now) => record,
         _ => {
             crate::source_limit::refused(&state.refusal_log, "console_sign_in", "bad_key");

@@ -40,21 +40,23 @@ pub struct NewSyncForm {
     paused: Option<String>,
 }
 
-fn syncs_markup(
+async fn syncs_markup(
     state: &App,
     user: &ConsoleUser,
     id: &str,
     message: Option<&str>,
     typed: &NewSyncForm,
 ) -> Result<Markup, ConsoleError> {
-    let connection = user.connection(state, id)?;
+    let connection = user.connection(state, id).await?;
     let list = state
         .store
         .syncs_of(&user.tenant, id)
+        .await
         .map_err(|e| ConsoleError::from(e).for_user(user))?;
     let cursors = state
         .store
         .cursors(&user.tenant, id)
+        .await
         .map_err(|e| ConsoleError::from(e).for_user(user))?;
     let base = format!("/console/connections/{id}/syncs");
     let default_interval = state.syncs.settings.default_interval.as_secs();
@@ -151,7 +153,7 @@ pub async fn list(
     user: ConsoleUser,
     Path(id): Path<String>,
 ) -> Result<Markup, ConsoleError> {
-    syncs_markup(&state, &user, &id, None, &NewSyncForm::default())
+    syncs_markup(&state, &user, &id, None, &NewSyncForm::default()).await
 }
 
 fn parsed_interval(text: &str) -> Result<Option<u64>, ApiError> {
@@ -211,7 +213,7 @@ pub async fn create(
         }
         Err(error) => Ok((
             error.http_status(),
-            syncs_markup(&state, &user, &id, Some(&error.message), &form)?,
+            syncs_markup(&state, &user, &id, Some(&error.message), &form).await?,
         )
             .into_response()),
     }
@@ -272,7 +274,7 @@ pub async fn delete_cursor(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let fail = |e: ApiError| ConsoleError::from(e).for_user(&user);
-    user.connection(&state, &id)?;
+    user.connection(&state, &id).await?;
     let deleted = state
         .store
         .delete_cursor(&user.tenant, &id, &stream)

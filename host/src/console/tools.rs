@@ -36,6 +36,7 @@ fn badges(tool: &ToolView) -> Markup {
 /// `GET /console/tools`.
 pub async fn list(State(state): State<App>, user: ConsoleUser) -> Result<Markup, ConsoleError> {
     let tools = Catalogue::for_tenant(&state, &user.tenant, None)
+        .await
         .map_err(|e| ConsoleError::from(e).for_user(&user))?
         .into_views();
     Ok(page(
@@ -107,9 +108,10 @@ fn tool_markup(
     )
 }
 
-fn find_tool(state: &App, user: &ConsoleUser, name: &str) -> Result<ToolView, ConsoleError> {
+async fn find_tool(state: &App, user: &ConsoleUser, name: &str) -> Result<ToolView, ConsoleError> {
     let fail = |e: ApiError| ConsoleError::from(e).for_user(user);
     Catalogue::for_tool(state, &user.tenant, None, name)
+        .await
         .map_err(fail)?
         .find(name)
         .map(|entry| entry.view.clone())
@@ -127,7 +129,7 @@ pub async fn show(
     user: ConsoleUser,
     Path(name): Path<String>,
 ) -> Result<Markup, ConsoleError> {
-    let tool = find_tool(&state, &user, &name)?;
+    let tool = find_tool(&state, &user, &name).await?;
     Ok(tool_markup(&user, &tool, "{}", None, None, None))
 }
 
@@ -148,7 +150,7 @@ pub async fn run(
     Form(form): Form<RunForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
-    let tool = find_tool(&state, &user, &name)?;
+    let tool = find_tool(&state, &user, &name).await?;
     let refused = |status: StatusCode, message: &str, details: Option<&Value>| {
         let markup = tool_markup(&user, &tool, &form.arguments, Some(message), details, None);
         (status, markup).into_response()

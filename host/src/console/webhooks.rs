@@ -34,7 +34,7 @@ struct Typed {
     description: String,
 }
 
-fn endpoints_markup(
+async fn endpoints_markup(
     state: &App,
     user: &ConsoleUser,
     message: Option<&str>,
@@ -42,12 +42,17 @@ fn endpoints_markup(
     secret: Option<ShownSecret<'_>>,
 ) -> Result<Markup, ConsoleError> {
     let store_error = |e: crate::store::StoreError| ConsoleError::from(e).for_user(user);
-    let endpoints = state.store.endpoints(&user.tenant).map_err(store_error)?;
+    let endpoints = state
+        .store
+        .endpoints(&user.tenant)
+        .await
+        .map_err(store_error)?;
     let mut rows = Vec::new();
     for endpoint in endpoints {
         let deliveries = state
             .store
             .deliveries(&user.tenant, &endpoint.id, None, RECENT_DELIVERIES)
+            .await
             .map_err(store_error)?;
         rows.push((endpoint, deliveries));
     }
@@ -146,7 +151,7 @@ fn endpoints_markup(
 
 /// `GET /console/webhooks`.
 pub async fn list(State(state): State<App>, user: ConsoleUser) -> Result<Markup, ConsoleError> {
-    endpoints_markup(&state, &user, None, &Typed::default(), None)
+    endpoints_markup(&state, &user, None, &Typed::default(), None).await
 }
 
 /// A page that shows a secret: never cached.
@@ -191,12 +196,13 @@ pub async fn create(
                 endpoint: &endpoint.id,
                 secret: &secret,
             };
-            let markup = endpoints_markup(&state, &user, None, &Typed::default(), Some(shown))?;
+            let markup =
+                endpoints_markup(&state, &user, None, &Typed::default(), Some(shown)).await?;
             Ok(secret_page(StatusCode::CREATED, markup))
         }
         Err(error) => Ok((
             error.http_status(),
-            endpoints_markup(&state, &user, Some(&error.message), &typed, None)?,
+            endpoints_markup(&state, &user, Some(&error.message), &typed, None).await?,
         )
             .into_response()),
     }
@@ -251,7 +257,8 @@ pub async fn action(
             let message =
                 "The previous secret keeps signing too for a while, so receivers can switch over.";
             let markup =
-                endpoints_markup(&state, &user, Some(message), &Typed::default(), Some(shown))?;
+                endpoints_markup(&state, &user, Some(message), &Typed::default(), Some(shown))
+                    .await?;
             return Ok(secret_page(StatusCode::OK, markup));
         }
         "delete" => {

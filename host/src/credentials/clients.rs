@@ -137,13 +137,13 @@ pub fn endpoints(
 }
 
 /// The tenant's own client for the connector, else the operator's default, else none.
-pub fn client_for(
+pub async fn client_for(
     store: &Store,
     settings: &BTreeMap<String, OAuthClientConfig>,
     tenant: &str,
     connector: &str,
 ) -> Result<Option<OAuthClient>, StoreError> {
-    if let Some(app) = store.oauth_app(tenant, connector)? {
+    if let Some(app) = store.oauth_app(tenant, connector).await? {
         return Ok(Some(OAuthClient {
             client_id: app.client_id,
             client_secret: app.client_secret,

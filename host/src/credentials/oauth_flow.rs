@@ -225,7 +225,7 @@ impl OAuthFlow {
 
     /// `return_to` and `redirect_uri` must be on this host's origin or one the tenant
     /// registered (`PUT /api/v1/settings`), so the flow cannot be turned into an open redirect.
-    fn check_registered(
+    async fn check_registered(
         &self,
         tenant: &str,
         field: &str,
@@ -240,7 +240,8 @@ impl OAuthFlow {
         }
         let registered = self
             .store
-            .tenant(tenant)?
+            .tenant(tenant)
+            .await?
             .map(|t| t.redirect_origins)
             .unwrap_or_default();
         if registered
@@ -277,8 +278,9 @@ impl OAuthFlow {
         Ok((plugin, endpoints))
     }
 
-    fn client(&self, tenant: &str, connector: &str) -> Result<OAuthClient, OAuthError> {
-        clients::client_for(&self.store, &self.settings, tenant, connector)?
+    async fn client(&self, tenant: &str, connector: &str) -> Result<OAuthClient, OAuthError> {
+        clients::client_for(&self.store, &self.settings, tenant, connector)
+            .await?
             .ok_or_else(|| OAuthError::NoClient(connector.to_owned()))
     }
 
@@ -287,10 +289,11 @@ impl OAuthFlow {
     pub async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, OAuthError> {
         let (plugin, endpoints) =
             self.plugin(&request.connector, request.auth_method.as_deref())?;
-        let client = self.client(&request.tenant, &request.connector)?;
+        let client = self.client(&request.tenant, &request.connector).await?;
         let pending = self
             .store
-            .pending_oauth_sessions(&request.tenant, unix_now())?;
+            .pending_oauth_sessions(&request.tenant, unix_now())
+            .await?;
         if pending >= self.max_pending_per_tenant {
             return Err(OAuthError::Quota(format!(
                 "this tenant already has {} authorizations pending, its quota; finish one or \
@@ -299,13 +302,19 @@ impl OAuthFlow {
             )));
         }
         let redirect_uri = match request.redirect_uri {
-            Some(uri) => self.check_registered(&request.tenant, "redirect_uri", uri)?,
+            Some(uri) => {
+                self.check_registered(&request.tenant, "redirect_uri", uri)
+                    .await?
+            }
             None => self.default_redirect_uri.clone(),
         };
-        let return_to = request
-            .return_to
-            .map(|uri| self.check_registered(&request.tenant, "return_to", uri))
-            .transpose()?;
+        let return_to = match request.return_to {
+            Some(uri) => Some(
+                self.check_registered(&request.tenant, "return_to", uri)
+                    .await?,
+            ),
+            None => None,
+        };
         // A tenant may ask only for scopes the connector declares or its own app allows.
         let allowed: Vec<&String> = endpoints
             .declared
@@ -456,7 +465,8 @@ impl OAuthFlow {
         let claims = signed_state::verify(&key, state, unix_now())?;
         let mut session = self
             .store
-            .oauth_session(&claims.session)?
+            .oauth_session(&claims.session)
+            .await?
             .ok_or(OAuthError::Replayed)?;
         if session.tenant != claims.tenant {
             return Err(OAuthError::State(StateError::Forged));
@@ -473,7 +483,7 @@ impl OAuthFlow {
             (Some(bound), Some(value)) if *bound == binding_digest(&value) => value,
             (Some(_), _) => return Err(OAuthError::OtherBrowser),
         };
-        let tenant = self.store.tenant(&session.tenant)?;
+        let tenant = self.store.tenant(&session.tenant).await?;
         let connector_name = self.runtime.plugin(&session.connector).map_or_else(
             || session.connector.clone(),
             |p| p.manifest.display_name.clone(),
@@ -510,7 +520,8 @@ impl OAuthFlow {
         }
         let session = self
             .store
-            .take_oauth_session(&claims.session)?
+            .take_oauth_session(&claims.session)
+            .await?
             .ok_or(OAuthError::Replayed)?;
         if session.tenant != claims.tenant {
             return Err(OAuthError::State(StateError::Forged));
@@ -534,7 +545,7 @@ impl OAuthFlow {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| OAuthError::InvalidRequest("`code` is required".into()))?;
         let (_, endpoints) = self.plugin(&session.connector, Some(&session.auth_method))?;
-        let client = self.client(&session.tenant, &session.connector)?;
+        let client = self.client(&session.tenant, &session.connector).await?;
         let basic = endpoints.declared.client_auth == "basic";
         let tokens = self
             .tokens
@@ -593,7 +604,7 @@ impl OAuthFlow {
         let Some(revoke_url) = &endpoints.revoke_url else {
             return;
         };
-        let Ok(client) = self.client(tenant, connector) else {
+        let Ok(client) = self.client(tenant, connector).await else {
             return;
         };
         let basic = endpoints.declared.client_auth == "basic";

@@ -97,7 +97,8 @@ impl Refresher {
         // what the refreshed tokens replace, and only it.
         let (current, version) = self
             .store
-            .credential_versioned(&record.tenant, &record.id)?;
+            .credential_versioned(&record.tenant, &record.id)
+            .await?;
         let StoredCredential::Oauth2 {
             access_token,
             refresh_token,
@@ -129,7 +130,8 @@ impl Refresher {
             &self.settings,
             &record.tenant,
             &record.connector,
-        )?
+        )
+        .await?
         .ok_or_else(|| {
             RefreshError::Transient("no OAuth client is configured for this connector".into())
         })?;
@@ -178,14 +180,14 @@ impl Refresher {
                     // call goes on with it.
                     Err(StoreError::Conflict) => {
                         tracing::info!(tenant = %record.tenant, connection = %record.id, "a refreshed token was dropped: the credential changed meanwhile");
-                        Ok(self.store.credential(&record.tenant, &record.id)?)
+                        Ok(self.store.credential(&record.tenant, &record.id).await?)
                     }
                     Err(error) => Err(error.into()),
                 }
             }
             Err(TokenError::InvalidGrant(message)) => {
                 // Another host process may have rotated the refresh token in between.
-                let stored = self.store.credential(&record.tenant, &record.id)?;
+                let stored = self.store.credential(&record.tenant, &record.id).await?;
                 if let StoredCredential::Oauth2 {
                     refresh_token: Some(now),
                     ..
@@ -253,7 +255,7 @@ impl Refresher {
             .retain(|_, lock| Arc::strong_count(lock) > 1);
         let deadline = unix_now() + self.margin.as_secs() + horizon.as_secs();
         // The expiry index lists only the connections due, soonest first.
-        let due = match self.store.tokens_due(deadline) {
+        let due = match self.store.tokens_due(deadline).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "could not read the token expiry index");
@@ -262,13 +264,13 @@ impl Refresher {
         };
         let mut refreshed = 0;
         for (tenant, id) in due {
-            let Ok(Some(record)) = self.store.connection(&tenant, &id) else {
+            let Ok(Some(record)) = self.store.connection(&tenant, &id).await else {
                 continue;
             };
             if record.status != ConnectionStatus::Active {
                 continue;
             }
-            let Ok(credential) = self.store.credential(&tenant, &id) else {
+            let Ok(credential) = self.store.credential(&tenant, &id).await else {
                 continue;
             };
             let StoredCredential::Oauth2 { access_token, .. } = &credential.credential else {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, now_rfc3339, tenant_prefix};
+use super::{Sled, StoreError, now_rfc3339, tenant_prefix};
 
 /// Tenant id under which host-wide events (plugin loads) are recorded.
 pub const SYSTEM_TENANT: &str = "_system";
@@ -57,7 +57,7 @@ pub struct NewAuditEvent<'a> {
     pub details: serde_json::Value,
 }
 
-impl Store {
+impl Sled {
     /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own log).
     pub async fn audit(
         &self,

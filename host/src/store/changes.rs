@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::{Store, StoreError, scoped_key};
+use super::{Sled, StoreError, scoped_key};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -175,7 +175,7 @@ pub(crate) fn append(
     Ok(ids)
 }
 
-impl Store {
+impl Sled {
     /// Changes of a connection after number `after` (0: from the oldest kept).
     /// `Err(CursorExpired)`-like answers are the caller's: see [`Store::changes_floor`].
     pub fn changes(

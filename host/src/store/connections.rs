@@ -3,7 +3,7 @@ use sled::transaction::ConflictableTransactionError;
 
 use super::token_expiry::{self, expiry_of};
 use super::{
-    Aad, BoundCredential, ConnectionRecord, ConnectionStatus, Store, StoreError, scoped_key,
+    Aad, BoundCredential, ConnectionRecord, ConnectionStatus, Sled, StoreError, scoped_key,
     tenant_prefix,
 };
 
@@ -14,7 +14,7 @@ fn cursor_field(stream: &str) -> String {
     format!("cursor:{stream}")
 }
 
-impl Store {
+impl Sled {
     /// Stores a new connection and its sealed credential in one transaction, then flushes.
     pub async fn create_connection(
         &self,
@@ -430,7 +430,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl Sled {
     /// Replaces only a connection's sealed credential (token refresh), then flushes.
     /// `NotFound` if the connection was deleted meanwhile.
     pub async fn replace_credential(
@@ -500,7 +500,7 @@ impl CredentialVersion {
     }
 }
 
-impl Store {
+impl Sled {
     /// Writes many connections in two batches with a single flush. For benchmarks that need a
     /// large store quickly; the API path uses [`Store::create_connection`].
     #[doc(hidden)]

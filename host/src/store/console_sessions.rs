@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{Sled, StoreError};
 
 /// One signed-in browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub struct ConsoleSession {
     pub started_at: u64,
 }
 
-impl Store {
+impl Sled {
     /// Stores a session under the digest of its token. A tenant holds at most `max_per_tenant`
     /// live sessions: the ones closest to expiry go first, so repeated sign-ins cannot grow
     /// the tree.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
-use super::{EndpointRecord, OutboxEvent, Store, StoreError, scoped_key};
+use super::{EndpointRecord, OutboxEvent, Sled, StoreError, scoped_key};
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -115,7 +115,7 @@ impl DeliveryRecord {
     }
 }
 
-impl Store {
+impl Sled {
     /// A fresh delivery id (`msg_...`), greater than every earlier one.
     pub fn next_delivery_id(&self) -> Result<String, StoreError> {
         Ok(format!("msg_{:016x}", self.db.generate_id()?))
@@ -200,7 +200,7 @@ impl Store {
     }
 
     /// Queue entries due at `now_ms`, soonest first, at most `limit`, at most `per_endpoint`
-    /// of one endpoint, none of an endpoint `busy` names (one being delivered to already).
+    /// of one endpoint, none of an endpoint in `busy` (`(tenant, endpoint)`, being delivered to already).
     /// Looks at no more than `scan` entries, so one endpoint's backlog costs a bounded read
     /// and cannot hide the others' entries behind it for long.
     pub fn due_deliveries(
@@ -209,7 +209,7 @@ impl Store {
         limit: usize,
         per_endpoint: usize,
         scan: usize,
-        busy: &dyn Fn(&str, &str) -> bool,
+        busy: &std::collections::HashSet<(String, String)>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let mut due = Vec::new();
         let mut taken: std::collections::HashMap<(String, String), usize> = Default::default();
@@ -228,7 +228,7 @@ impl Store {
             if let (Some(tenant), Some(endpoint), Some(delivery)) =
                 (parts.next(), parts.next(), parts.next())
             {
-                if busy(tenant, endpoint) {
+                if busy.contains(&(tenant.to_owned(), endpoint.to_owned())) {
                     continue;
                 }
                 let count = taken

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::{Store, StoreError, now_rfc3339};
+use super::{Sled, StoreError, now_rfc3339};
 
 /// The events a tenant's endpoint can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -108,7 +108,7 @@ pub(crate) fn put(
     Ok(())
 }
 
-impl Store {
+impl Sled {
     /// Records an event for the tenant's endpoints (durable when this returns).
     pub async fn emit_event(
         &self,

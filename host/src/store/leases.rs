@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, scoped_key};
+use super::{Sled, StoreError, scoped_key};
 
 /// A lease as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ pub(super) fn lease_key(tenant: &str, connection: &str, sync: &str) -> Vec<u8> {
 
 const INSTANCE_KEY: &[u8] = b"instance_id";
 
-impl Store {
+impl Sled {
     /// This store's instance id, generated on first use.
     pub fn instance_id(&self) -> Result<String, StoreError> {
         let fresh = format!("host_{}", uuid::Uuid::new_v4().simple());
@@ -237,7 +237,7 @@ mod tests {
         }
     }
 
-    async fn commit(store: &Store, tenure: &Tenure, item: &str) -> Result<Vec<String>, StoreError> {
+    async fn commit(store: &Sled, tenure: &Tenure, item: &str) -> Result<Vec<String>, StoreError> {
         let run = run(&store.next_run_id()?);
         store
             .commit_page(PageCommit {
@@ -262,7 +262,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_commit_after_the_tenure_ended_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
+        let store = Sled::open(
             &dir.path().join("db"),
             KeyRing::load(dir.path(), None).unwrap(),
         )

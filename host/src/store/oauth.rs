@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{Aad, Store, StoreError};
+use super::{Aad, Sled, StoreError};
 
 fn expiry_of(bytes: &[u8]) -> u64 {
     bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
@@ -80,7 +80,7 @@ fn pending_key(tenant: &str, id: &str) -> Vec<u8> {
     super::scoped_key(tenant, id)
 }
 
-impl Store {
+impl Sled {
     /// Stores a pending session, sealed, and indexes it under its tenant with its expiry.
     pub async fn put_oauth_session(&self, session: &OAuthSession) -> Result<(), StoreError> {
         let aad = Aad::new(SYSTEM, &session.id, "oauth-session");

@@ -9,7 +9,7 @@
 
 use anyhow::{Context as _, bail};
 
-use super::Store;
+use super::Sled;
 
 /// The schema this host writes.
 pub const SCHEMA_VERSION: u64 = 2;
@@ -21,7 +21,7 @@ const VERSION_KEY: &[u8] = b"schema_version";
 struct Migration {
     to: u64,
     what: &'static str,
-    run: fn(&Store) -> anyhow::Result<()>,
+    run: fn(&Sled) -> anyhow::Result<()>,
 }
 
 /// Every migration, in order; a store without a recorded version is at version 1 (the layout
@@ -32,7 +32,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
     run: |store| Ok(store.index_legacy_api_keys()?),
 }];
 
-impl Store {
+impl Sled {
     /// The schema version recorded in the store: 1 when none is recorded (a store written
     /// before versions were kept), `None` for a store that holds nothing yet.
     fn schema_version(&self, existed: bool) -> anyhow::Result<Option<u64>> {
@@ -88,8 +88,8 @@ mod tests {
     use super::*;
     use crate::store::KeyRing;
 
-    fn open(dir: &std::path::Path) -> anyhow::Result<Store> {
-        Store::open(&dir.join("db"), KeyRing::load(dir, None)?)
+    fn open(dir: &std::path::Path) -> anyhow::Result<Sled> {
+        Sled::open(&dir.join("db"), KeyRing::load(dir, None)?)
     }
 
     #[test]

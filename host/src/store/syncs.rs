@@ -10,7 +10,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use super::changes::{self, NewChange};
 use super::events::{self, EventType};
 use super::leases::{Tenure, holds, lease_key};
-use super::{Aad, Store, StoreError, scoped_key};
+use super::{Aad, Sled, StoreError, scoped_key};
 
 /// A sync job of one connection's container.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -210,7 +210,7 @@ fn put_json<T: Serialize>(
     Ok(())
 }
 
-impl Store {
+impl Sled {
     /// Stores a new sync with an empty checkpoint; `Conflict` when the id is taken.
     pub async fn create_sync(&self, sync: &SyncRecord) -> Result<(), StoreError> {
         let key = sync_key(&sync.tenant, &sync.connection, &sync.id);

@@ -2,14 +2,14 @@ use sha2::{Digest, Sha256};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{ApiKeyRecord, Store, StoreError, Tenant, scoped_key, tenant_prefix};
+use super::{ApiKeyRecord, Sled, StoreError, Tenant, scoped_key, tenant_prefix};
 
 /// SHA-256 of an API key, hex: what the `api_keys` tree is keyed by.
 pub(crate) fn api_key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-impl Store {
+impl Sled {
     /// Creates a tenant; `Conflict` if the id is taken.
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let value = serde_json::to_vec(tenant)?;

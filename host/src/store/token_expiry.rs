@@ -5,7 +5,7 @@
 
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
-use super::{BoundCredential, Store, StoreError, StoredCredential};
+use super::{BoundCredential, Sled, StoreError, StoredCredential};
 
 /// When the credential's access token expires, if it is an OAuth token that says.
 pub(super) fn expiry_of(credential: &BoundCredential) -> Option<u64> {
@@ -40,7 +40,7 @@ pub(super) fn set(
     Ok(())
 }
 
-impl Store {
+impl Sled {
     /// `(tenant, connection)` of every OAuth connection whose token expires at or before
     /// `deadline` (unix seconds), soonest first.
     pub fn tokens_due(&self, deadline: u64) -> Result<Vec<(String, String)>, StoreError> {

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::{Aad, Store, StoreError, scoped_key};
+use super::{Aad, Sled, StoreError, scoped_key};
 
 /// A vendor-side subscription the host made for a connection.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -107,7 +107,7 @@ fn secret_aad(tenant: &str, connection: &str, registration: &str) -> Aad {
     )
 }
 
-impl Store {
+impl Sled {
     /// Stores a registration with its route and sealed secret; app-signed registrations
     /// (`secret` none) share the app route and have neither.
     pub async fn create_registration(

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Aad, EventType, Store, StoreError, scoped_key, tenant_prefix};
+use super::{Aad, EventType, Sled, StoreError, scoped_key, tenant_prefix};
 
 const SECRET_FIELD: &str = "webhook-secret";
 
@@ -67,7 +67,7 @@ impl EndpointSecrets {
     }
 }
 
-impl Store {
+impl Sled {
     /// Stores a new endpoint with its secrets.
     pub async fn create_endpoint(
         &self,

@@ -28,7 +28,7 @@ fn content_hash(view: &serde_json::Value) -> String {
 }
 
 /// Classifies one page of `sync`'s pass.
-pub fn classify(
+pub async fn classify(
     store: &Store,
     sync: &SyncRecord,
     pass: &PassState,
@@ -53,7 +53,7 @@ pub fn classify(
             continue;
         };
         let hash = content_hash(&view);
-        let before = store.seen(sync, &id)?;
+        let before = store.seen(sync, &id).await?;
         let kind = match &before {
             None => Some(ChangeKind::Created),
             Some(seen) if seen.hash != hash => Some(ChangeKind::Updated),
@@ -102,7 +102,7 @@ pub fn classify(
         let seen_now = diff.seen.iter().any(|(id, _)| *id == tombstone.id);
         // Only what this sync reported before can be reported gone; an item listed on this
         // very page is alive, whatever the tombstone says.
-        if seen_now || store.seen(sync, &tombstone.id)?.is_none() {
+        if seen_now || store.seen(sync, &tombstone.id).await?.is_none() {
             continue;
         }
         if diff.forget.contains(&tombstone.id) {

@@ -57,16 +57,17 @@ fn sync_not_found(id: &str) -> ApiError {
 }
 
 /// The tenant's sync, or 404 (another tenant's answers the same).
-pub fn load(
+pub async fn load(
     state: &Syncs,
     tenant: &str,
     connection: &str,
     id: &str,
 ) -> Result<SyncRecord, ApiError> {
-    connection::load(state, tenant, connection)?;
+    connection::load(state, tenant, connection).await?;
     state
         .store
-        .sync(tenant, connection, id)?
+        .sync(tenant, connection, id)
+        .await?
         .ok_or_else(|| sync_not_found(id))
 }
 
@@ -78,7 +79,7 @@ pub async fn create(
     connection: &str,
     new: NewSync,
 ) -> Result<SyncRecord, ApiError> {
-    connection::load(state, tenant, connection)?;
+    connection::load(state, tenant, connection).await?;
     let container = new.container.trim();
     if container.is_empty()
         || container.len() > MAX_CONTAINER
@@ -102,7 +103,7 @@ pub async fn create(
         new.full_pass_interval_secs
             .unwrap_or(settings.default_full_pass_interval.as_secs()),
     )?;
-    let existing = state.store.syncs_of(tenant, connection)?;
+    let existing = state.store.syncs_of(tenant, connection).await?;
     if existing.len() >= settings.max_syncs_per_connection {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -147,7 +148,7 @@ pub async fn patch(
     id: &str,
     patch: SyncPatch,
 ) -> Result<SyncRecord, ApiError> {
-    load(state, tenant, connection, id)?;
+    load(state, tenant, connection, id).await?;
     let interval_secs = patch
         .interval_secs
         .map(|s| interval(state, "interval_secs", s))
@@ -185,7 +186,7 @@ pub async fn run_now(
     connection: &str,
     id: &str,
 ) -> Result<SyncRecord, ApiError> {
-    let sync = load(state, tenant, connection, id)?;
+    let sync = load(state, tenant, connection, id).await?;
     if sync.paused {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -211,7 +212,7 @@ pub async fn delete(
     connection: &str,
     id: &str,
 ) -> Result<(), ApiError> {
-    load(state, tenant, connection, id)?;
+    load(state, tenant, connection, id).await?;
     state.store.delete_sync(tenant, connection, id).await?;
     Ok(())
 }

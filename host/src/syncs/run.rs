@@ -48,13 +48,13 @@ impl Runner<'_> {
     /// with its record saying why.
     pub async fn run(&self, sync: SyncRecord) -> Result<RunOutcome, StoreError> {
         let store = self.store();
-        let mut checkpoint = store.sync_checkpoint(&sync)?;
+        let mut checkpoint = store.sync_checkpoint(&sync).await?;
         let now = unix_now_ms();
-        let run_id = store.next_run_id()?;
+        let run_id = store.next_run_id().await?;
         let mut pass = match checkpoint.pass.take() {
             Some(mut pass) => {
                 // The run that was working on this pass did not finish it: the host stopped.
-                if let Some(mut earlier) = store.run(&sync, &pass.run_id)?
+                if let Some(mut earlier) = store.run(&sync, &pass.run_id).await?
                     && earlier.status == RunStatus::Running
                 {
                     earlier.status = RunStatus::Interrupted;
@@ -70,7 +70,7 @@ impl Runner<'_> {
                         at + sync.full_pass_interval_secs.saturating_mul(1000) <= now
                     });
                 PassState {
-                    id: store.next_pass_id()?,
+                    id: store.next_pass_id().await?,
                     started_at_ms: now,
                     full,
                     updated_since: if full {
@@ -96,22 +96,22 @@ impl Runner<'_> {
             retry_after_ms: None,
         };
         store.put_run(&sync, &run).await?;
-        store.trim_runs(&sync, RUNS_KEPT)?;
+        store.trim_runs(&sync, RUNS_KEPT).await?;
 
         // A turn: the run gives its slot up after this many pages or this long, so one
         // tenant's huge (or endless) listing never holds what other tenants' syncs need.
         let turn_started = std::time::Instant::now();
         let mut pages_this_turn = 0u32;
         if checkpoint.tracked.is_none() {
-            checkpoint.tracked = Some(store.seen_count(&sync)?);
+            checkpoint.tracked = Some(store.seen_count(&sync).await?);
         }
         loop {
-            if !self.renew_lease(&sync)? {
+            if !self.renew_lease(&sync).await? {
                 return self
                     .stop(&sync, checkpoint, pass, run, RunStatus::Interrupted, None)
                     .await;
             }
-            let record = match load(self.state, &sync.tenant, &sync.connection) {
+            let record = match load(self.state, &sync.tenant, &sync.connection).await {
                 Ok(record) => record,
                 Err(error) => {
                     return self
@@ -156,7 +156,7 @@ impl Runner<'_> {
                 }
             };
             let next_cursor = page.next_cursor.clone();
-            let diff = classify::classify(store, &sync, &pass, page, unix_now_ms())?;
+            let diff = classify::classify(store, &sync, &pass, page, unix_now_ms()).await?;
             let limit = self.settings.max_items_per_sync;
             let tracked = checkpoint.tracked.unwrap_or_default();
             if tracked + diff.counts.created > limit {
@@ -281,7 +281,7 @@ impl Runner<'_> {
         pass: &PassState,
         run: &mut RunRecord,
     ) -> Result<(), StoreError> {
-        let gone = self.store().unseen_in_pass(sync, pass.id)?;
+        let gone = self.store().unseen_in_pass(sync, pass.id).await?;
         let now = now_rfc3339();
         for batch in gone.chunks(DELETION_BATCH) {
             let mut diff = PageDiff::default();
@@ -359,16 +359,18 @@ impl Runner<'_> {
         })
     }
 
-    fn renew_lease(&self, sync: &SyncRecord) -> Result<bool, StoreError> {
+    async fn renew_lease(&self, sync: &SyncRecord) -> Result<bool, StoreError> {
         let now = unix_now_ms();
-        self.store().renew_lease(
-            &sync.tenant,
-            &sync.connection,
-            &sync.id,
-            self.tenure,
-            now,
-            now + self.settings.lease.as_millis() as u64,
-        )
+        self.store()
+            .renew_lease(
+                &sync.tenant,
+                &sync.connection,
+                &sync.id,
+                self.tenure,
+                now,
+                now + self.settings.lease.as_millis() as u64,
+            )
+            .await
     }
 }
 

@@ -24,10 +24,10 @@ pub struct SyncScheduler(BackgroundTask);
 
 impl SyncScheduler {
     /// Starts scheduling with the state's store and runtime.
-    pub fn start(state: Syncs) -> anyhow::Result<Self> {
+    pub async fn start(state: Syncs) -> anyhow::Result<Self> {
         let settings = SyncSettings::clone(&state.settings);
         let wake = state.background.syncs.clone();
-        let holder = state.store.instance_id()?;
+        let holder = state.store.instance_id().await?;
         Ok(Self(BackgroundTask::spawn(|stopped| {
             schedule(state, settings, wake, holder, stopped)
         })))
@@ -79,7 +79,7 @@ async fn schedule(
                 Err(error) => tracing::warn!(%error, "could not prune the changes feed"),
             }
         }
-        let syncs = match state.store.all_syncs() {
+        let syncs = match state.store.all_syncs().await {
             Ok(syncs) => syncs,
             Err(error) => {
                 tracing::warn!(%error, "could not read syncs");
@@ -105,7 +105,7 @@ async fn schedule(
                 now,
                 now + settings.lease.as_millis() as u64,
             );
-            let tenure = match leased {
+            let tenure = match leased.await {
                 Ok(Some(tenure)) => tenure,
                 Ok(None) => continue,
                 Err(error) => {
@@ -193,7 +193,11 @@ async fn run_one(state: &Syncs, settings: &SyncSettings, tenure: &Tenure, sync: 
             tracing::warn!(sync = %id, %error, "sync run failed in the store")
         }
     }
-    if let Err(error) = state.store.release_lease(&tenant, &connection, &id, tenure) {
+    if let Err(error) = state
+        .store
+        .release_lease(&tenant, &connection, &id, tenure)
+        .await
+    {
         tracing::warn!(%error, sync = %id, "could not release a sync's lease");
     }
 }

@@ -112,7 +112,7 @@ impl Worker {
                 if let Err(error) = self.fan_out().await {
                     tracing::warn!(%error, "could not fan webhook events out");
                 }
-                if let Err(error) = self.start_due(&mut endpoints) {
+                if let Err(error) = self.start_due(&mut endpoints).await {
                     tracing::warn!(%error, "could not read due webhook deliveries");
                 }
             };
@@ -127,12 +127,12 @@ impl Worker {
 
     async fn fan_out(&self) -> Result<(), StoreError> {
         loop {
-            let events = self.store.outbox_events(FAN_OUT_BATCH)?;
+            let events = self.store.outbox_events(FAN_OUT_BATCH).await?;
             if events.is_empty() {
                 return Ok(());
             }
             for event in &events {
-                let endpoints = self.store.endpoints(&event.tenant)?;
+                let endpoints = self.store.endpoints(&event.tenant).await?;
                 let made = self.store.fan_out(event, &endpoints, unix_now_ms()).await?;
                 metrics::counter!("webhook_deliveries_created_total").increment(made as u64);
             }
@@ -144,20 +144,19 @@ impl Worker {
 
     /// Starts a task for each endpoint with due deliveries that is not served already, while
     /// slots and the tenant's share allow.
-    fn start_due(self: &Arc<Self>, endpoints: &mut JoinSet<()>) -> Result<(), StoreError> {
-        let due = {
-            let busy = self.busy();
-            self.store.due_deliveries(
+    async fn start_due(self: &Arc<Self>, endpoints: &mut JoinSet<()>) -> Result<(), StoreError> {
+        // A copy of the endpoints being served: the lock is not held across the store's await.
+        let busy = self.busy().endpoints.clone();
+        let due = self
+            .store
+            .due_deliveries(
                 unix_now_ms(),
                 self.settings.concurrency * PER_ENDPOINT_BATCH,
                 PER_ENDPOINT_BATCH,
                 QUEUE_SCAN,
-                &|tenant, endpoint| {
-                    busy.endpoints
-                        .contains(&(tenant.to_owned(), endpoint.to_owned()))
-                },
-            )?
-        };
+                &busy,
+            )
+            .await?;
         let mut by_endpoint: BTreeMap<(String, String), Vec<DueDelivery>> = BTreeMap::new();
         for entry in due {
             by_endpoint
@@ -216,14 +215,17 @@ impl Worker {
 
     async fn attempt(&self, due: &DueDelivery) -> Result<(), StoreError> {
         let store = &self.store;
-        let Some(mut record) = store.delivery(&due.tenant, &due.endpoint, &due.delivery)? else {
-            return store.drop_queue_entry(&due.queue_key);
+        let Some(mut record) = store
+            .delivery(&due.tenant, &due.endpoint, &due.delivery)
+            .await?
+        else {
+            return store.drop_queue_entry(&due.queue_key).await;
         };
         if record.status != DeliveryStatus::Pending {
-            return store.drop_queue_entry(&due.queue_key);
+            return store.drop_queue_entry(&due.queue_key).await;
         }
         let now = unix_now_ms();
-        let endpoint = match store.endpoint(&due.tenant, &due.endpoint)? {
+        let endpoint = match store.endpoint(&due.tenant, &due.endpoint).await? {
             Some(endpoint) if endpoint.enabled => endpoint,
             Some(endpoint) => {
                 record.status = DeliveryStatus::Failed;
@@ -241,7 +243,7 @@ impl Worker {
                     .save_delivery(Some(&due.queue_key), &record, None)
                     .await;
             }
-            None => return store.drop_queue_entry(&due.queue_key),
+            None => return store.drop_queue_entry(&due.queue_key).await,
         };
         if let Some(until) = endpoint.breaker_open_until_ms.filter(|until| *until > now) {
             record.next_attempt_at_ms = Some(until);
@@ -365,6 +367,7 @@ impl Worker {
         let secrets = match self
             .store
             .endpoint_secrets(&record.tenant, &record.endpoint_id)
+            .await
         {
             Ok(secrets) => secrets,
             Err(error) => return (Answer::Retry(None), None, Some(format!("secret: {error}"))),

@@ -106,10 +106,15 @@ fn internal(error: anyhow::Error) -> ApiError {
 }
 
 /// The tenant's endpoint, or 404 (another tenant's answers the same).
-pub fn load(state: &TenantWebhooks, tenant: &str, id: &str) -> Result<EndpointRecord, ApiError> {
+pub async fn load(
+    state: &TenantWebhooks,
+    tenant: &str,
+    id: &str,
+) -> Result<EndpointRecord, ApiError> {
     state
         .store
-        .endpoint(tenant, id)?
+        .endpoint(tenant, id)
+        .await?
         .ok_or_else(|| endpoint_not_found(id))
 }
 
@@ -122,7 +127,7 @@ pub async fn create(
     let events = event_types(&new.events)?;
     let description = description(new.description)?;
     let max = state.settings.max_endpoints_per_tenant;
-    if state.store.endpoints(tenant)?.len() >= max {
+    if state.store.endpoints(tenant).await?.len() >= max {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("a tenant may have {max} webhook endpoints"),
@@ -160,7 +165,7 @@ pub async fn patch(
     id: &str,
     patch: EndpointPatch,
 ) -> Result<EndpointRecord, ApiError> {
-    load(state, tenant, id)?;
+    load(state, tenant, id).await?;
     let url = match &patch.url {
         Some(url) => Some(checked_url(state, url).await?),
         None => None,
@@ -201,7 +206,7 @@ pub async fn patch(
 
 /// Deletes an endpoint with its secrets and deliveries.
 pub async fn delete(state: &TenantWebhooks, tenant: &str, id: &str) -> Result<(), ApiError> {
-    load(state, tenant, id)?;
+    load(state, tenant, id).await?;
     state.store.delete_endpoint(tenant, id).await?;
     Ok(())
 }
@@ -213,8 +218,8 @@ pub async fn rotate_secret(
     tenant: &str,
     id: &str,
 ) -> Result<(String, u64), ApiError> {
-    load(state, tenant, id)?;
-    let old = state.store.endpoint_secrets(tenant, id)?;
+    load(state, tenant, id).await?;
+    let old = state.store.endpoint_secrets(tenant, id).await?;
     let secret = signing::new_secret().map_err(internal)?;
     let until = unix_now_ms() + state.settings.rotation_overlap.as_millis() as u64;
     let secrets = EndpointSecrets {
@@ -222,7 +227,10 @@ pub async fn rotate_secret(
         previous: Some(old.current),
         previous_until_ms: Some(until),
     };
-    state.store.put_endpoint_secrets(tenant, id, &secrets)?;
+    state
+        .store
+        .put_endpoint_secrets(tenant, id, &secrets)
+        .await?;
     let now = now_rfc3339();
     state
         .store
@@ -238,7 +246,7 @@ pub async fn send_test(
     tenant: &str,
     id: &str,
 ) -> Result<DeliveryRecord, ApiError> {
-    let endpoint = load(state, tenant, id)?;
+    let endpoint = load(state, tenant, id).await?;
     let now = unix_now_ms();
     let event = OutboxEvent {
         seq: 0,
@@ -247,7 +255,12 @@ pub async fn send_test(
         data: serde_json::json!({"endpoint_id": endpoint.id, "message": "a test event from connector-host"}),
         created_at: now_rfc3339(),
     };
-    let record = DeliveryRecord::new(state.store.next_delivery_id()?, &endpoint, &event, now);
+    let record = DeliveryRecord::new(
+        state.store.next_delivery_id().await?,
+        &endpoint,
+        &event,
+        now,
+    );
     state.store.queue_delivery(&record, now).await?;
     wake.notify_one();
     Ok(record)
@@ -262,10 +275,11 @@ pub async fn replay(
     endpoint: &str,
     delivery: &str,
 ) -> Result<DeliveryRecord, ApiError> {
-    load(state, tenant, endpoint)?;
+    load(state, tenant, endpoint).await?;
     let mut record = state
         .store
-        .delivery(tenant, endpoint, delivery)?
+        .delivery(tenant, endpoint, delivery)
+        .await?
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,

@@ -68,11 +68,15 @@ pub async fn process(
         body: delivery.body(),
     };
     let owner = match &delivery.route {
-        Some(route) => match state.store.connection(&route.tenant, &route.connection)? {
+        Some(route) => match state
+            .store
+            .connection(&route.tenant, &route.connection)
+            .await?
+        {
             Some(record) => Some(record),
             // The connection was deleted after the delivery was queued: nothing to record.
             None => {
-                state.store.take_inbound(delivery.seq)?;
+                state.store.take_inbound(delivery.seq).await?;
                 return Ok(None);
             }
         },
@@ -116,13 +120,13 @@ pub async fn process(
     let records: Vec<(ConnectionRecord, Vec<NewChange>)> = match owner {
         Some(record) => vec![(record, changes)],
         None => match &outcome.routing_key {
-            Some(key) => routed(state, &plugin, key, changes)?,
+            Some(key) => routed(state, &plugin, key, changes).await?,
             None => Vec::new(),
         },
     };
     if records.is_empty() {
         // Nothing to route to (a url_verification, or a workspace no connection is for).
-        state.store.take_inbound(delivery.seq)?;
+        state.store.take_inbound(delivery.seq).await?;
         if outcome.reply.is_none() {
             metrics::counter!("vendor_webhook_deliveries_total", "connector" => delivery.connector.clone(), "outcome" => "unrouted")
                 .increment(1);
@@ -134,13 +138,17 @@ pub async fn process(
     {
         let now = unix_now_ms();
         let window = state.settings.dedup_window.as_millis() as u64;
-        if !state.store.first_delivery(
-            &format!("{}/payload", delivery.connector),
-            id,
-            now,
-            now + window,
-        )? {
-            state.store.take_inbound(delivery.seq)?;
+        if !state
+            .store
+            .first_delivery(
+                &format!("{}/payload", delivery.connector),
+                id,
+                now,
+                now + window,
+            )
+            .await?
+        {
+            state.store.take_inbound(delivery.seq).await?;
             metrics::counter!("vendor_webhook_deliveries_total", "connector" => delivery.connector.clone(), "outcome" => "replayed")
                 .increment(1);
             return Ok(reply);
@@ -177,7 +185,7 @@ pub async fn process(
 /// accessible-resources). For vendors whose subscriptions the host registers (Jira's dynamic
 /// webhooks), the connection must also hold a registration, and gets only the changes in the
 /// containers its registrations cover.
-fn routed(
+async fn routed(
     state: &VendorWebhooks,
     plugin: &crate::runtime::Plugin,
     key: &str,
@@ -189,12 +197,15 @@ fn routed(
         .as_ref()
         .is_some_and(|support| support.registration);
     let mut out = Vec::new();
-    for record in state.store.connections_with_value(plugin.id(), key)? {
+    for record in state.store.connections_with_value(plugin.id(), key).await? {
         if !registered {
             out.push((record, changes.clone()));
             continue;
         }
-        let registrations = state.store.registrations(&record.tenant, &record.id)?;
+        let registrations = state
+            .store
+            .registrations(&record.tenant, &record.id)
+            .await?;
         let covered: Vec<NewChange> = changes
             .iter()
             .filter(|change| {
@@ -237,7 +248,7 @@ impl InboundWorker {
                 }
                 if last_sweep.elapsed() >= Duration::from_secs(60) {
                     last_sweep = std::time::Instant::now();
-                    if let Err(error) = state.store.sweep_delivery_ids(unix_now_ms()) {
+                    if let Err(error) = state.store.sweep_delivery_ids(unix_now_ms()).await {
                         tracing::warn!(%error, "could not sweep webhook delivery ids");
                     }
                     // Keyed limiters forget keys whose allowance is full again, so a scan
@@ -258,7 +269,7 @@ impl InboundWorker {
 
 async fn retry_round(state: &VendorWebhooks) {
     let settings = &state.settings;
-    let queued = match state.store.inbound(50) {
+    let queued = match state.store.inbound(50).await {
         Ok(queued) => queued,
         Err(error) => {
             tracing::warn!(%error, "could not read queued webhook deliveries");
@@ -278,8 +289,8 @@ async fn retry_round(state: &VendorWebhooks) {
                 delivery.attempts += 1;
                 if delivery.attempts >= settings.max_process_attempts {
                     tracing::warn!(connector = %delivery.connector, %error, "webhook delivery dropped after its last attempt");
-                    let _ = state.store.take_inbound(delivery.seq);
-                } else if let Err(error) = state.store.put_inbound(&delivery) {
+                    let _ = state.store.take_inbound(delivery.seq).await;
+                } else if let Err(error) = state.store.put_inbound(&delivery).await {
                     tracing::warn!(%error, "could not keep a webhook delivery queued");
                 }
             }

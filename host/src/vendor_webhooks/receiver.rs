@@ -201,14 +201,14 @@ async fn receive_checked(
     } else {
         let owner = state
             .store
-            .webhook_route(route)?
+            .webhook_route(route)
+            .await?
             .filter(|r| r.connector == connector)
             .ok_or(Refusal::UnknownRoute)?;
-        let secret = state.store.registration_secret(
-            &owner.tenant,
-            &owner.connection,
-            &owner.registration,
-        )?;
+        let secret = state
+            .store
+            .registration_secret(&owner.tenant, &owner.connection, &owner.registration)
+            .await?;
         (Some(owner), secret)
     };
     let now_ms = unix_now_ms();
@@ -235,14 +235,22 @@ async fn receive_checked(
         .map(str::to_owned);
     // A replay is a delivery id seen before, or a signature seen before: a captured delivery
     // sent again under a fresh delivery id (or a captured JWT with another body).
-    let signature_seen = !state.store.first_delivery(
-        &format!("{connector}/signature"),
-        &verified.signature_id,
-        now_ms,
-        window_end,
-    )?;
+    let signature_seen = !state
+        .store
+        .first_delivery(
+            &format!("{connector}/signature"),
+            &verified.signature_id,
+            now_ms,
+            window_end,
+        )
+        .await?;
     let id_seen = match &delivery_id {
-        Some(id) => !state.store.first_delivery(&scope, id, now_ms, window_end)?,
+        Some(id) => {
+            !state
+                .store
+                .first_delivery(&scope, id, now_ms, window_end)
+                .await?
+        }
         None => false,
     };
     if signature_seen || id_seen {
@@ -255,7 +263,7 @@ async fn receive_checked(
         .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
         .collect();
     let delivery = InboundDelivery::new(
-        state.store.next_inbound_seq()?,
+        state.store.next_inbound_seq().await?,
         connector,
         owner,
         kept,
@@ -266,7 +274,7 @@ async fn receive_checked(
     state.store.queue_inbound(&delivery).await?;
     match tokio::time::timeout(settings.answer_within, process::process(state, &delivery)).await {
         Ok(Ok(reply)) => {
-            state.store.take_inbound(delivery.seq)?;
+            state.store.take_inbound(delivery.seq).await?;
             Ok(match reply {
                 Some(reply) => Received {
                     status: reply.status,

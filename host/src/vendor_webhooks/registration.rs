@@ -43,7 +43,7 @@ pub async fn register(
     connection: &str,
     new: NewWebhook,
 ) -> Result<WebhookRegistration, ApiError> {
-    let record = connection::load(state, tenant, connection)?;
+    let record = connection::load(state, tenant, connection).await?;
     let plugin = state.runtime.plugin(&record.connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotConnected,
@@ -176,10 +176,11 @@ pub async fn unregister(
     connection: &str,
     id: &str,
 ) -> Result<(), ApiError> {
-    let record = connection::load(state, tenant, connection)?;
+    let record = connection::load(state, tenant, connection).await?;
     let registration = state
         .store
-        .registration(tenant, connection, id)?
+        .registration(tenant, connection, id)
+        .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("webhook `{id}` not found")))?;
     remove_at_vendor(state, record, &registration).await?;
     state.store.delete_registration(&registration).await?;
@@ -189,7 +190,7 @@ pub async fn unregister(
 /// Removes every subscription of a connection at the vendor, as far as the vendor lets it
 /// (the connection is being deleted; what fails is logged and the routes go anyway).
 pub async fn unregister_all(state: &VendorWebhooks, record: &ConnectionRecord) {
-    let registrations = match state.store.registrations(&record.tenant, &record.id) {
+    let registrations = match state.store.registrations(&record.tenant, &record.id).await {
         Ok(registrations) => registrations,
         Err(error) => {
             tracing::warn!(%error, connection = %record.id, "could not read webhook registrations");

@@ -234,6 +234,7 @@ async fn rotating_credentials_revalidates_and_delete_erases() {
             .server
             .store
             .sealed_credential("acme", &id)
+            .await
             .unwrap()
             .is_none(),
         "the sealed secret is gone"

@@ -55,12 +55,12 @@ async fn two_concurrent_rotations_leave_every_secret_readable() {
     assert_ne!(a["current_key"], b["current_key"], "two real rotations ran");
     for n in 0..200 {
         let id = format!("conn_{n:04}");
-        let bound = store.credential("acme", &id).expect("readable");
+        let bound = store.credential("acme", &id).await.expect("readable");
         assert!(
             matches!(&bound.credential, StoredCredential::Bearer { token } if *token == format!("secret-{n}"))
         );
         assert_eq!(
-            store.cursor("acme", &id, "s").unwrap().as_deref(),
+            store.cursor("acme", &id, "s").await.unwrap().as_deref(),
             Some(format!("cursor-{n}").as_str())
         );
     }
@@ -72,5 +72,5 @@ async fn two_concurrent_rotations_leave_every_secret_readable() {
         KeyRing::load(data.path(), None).unwrap(),
     )
     .unwrap();
-    assert!(reopened.credential("acme", "conn_0042").is_ok());
+    assert!(reopened.credential("acme", "conn_0042").await.is_ok());
 }

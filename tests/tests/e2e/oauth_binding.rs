@@ -115,11 +115,11 @@ async fn expired_authorizations_are_swept() {
         setup.authorize(&setup.key, setup.authorize_body()).await;
     }
     let store = &setup.server.server.store;
-    assert_eq!(store.pending_oauth_sessions("acme", 0).unwrap(), 3);
+    assert_eq!(store.pending_oauth_sessions("acme", 0).await.unwrap(), 3);
     let mut swept = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if store.pending_oauth_sessions("acme", 0).unwrap() == 0 {
+        if store.pending_oauth_sessions("acme", 0).await.unwrap() == 0 {
             swept = true;
             break;
         }

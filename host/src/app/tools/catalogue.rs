@@ -71,13 +71,17 @@ pub struct Catalogue {
 impl Catalogue {
     /// The tools of all the tenant's connections, or of one (`scope`; 404 when it is not the
     /// tenant's). Connectors whose plugin is not loaded offer none.
-    pub fn for_tenant(state: &App, tenant: &str, scope: Option<&str>) -> Result<Self, ApiError> {
-        Self::build(state, tenant, scope, None)
+    pub async fn for_tenant(
+        state: &App,
+        tenant: &str,
+        scope: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        Self::build(state, tenant, scope, None).await
     }
 
     /// Only the tools of the connector `tool` belongs to (`jira.search` → `jira`): what a call
     /// needs, without building every other connector's schemas.
-    pub fn for_tool(
+    pub async fn for_tool(
         state: &App,
         tenant: &str,
         scope: Option<&str>,
@@ -86,18 +90,18 @@ impl Catalogue {
         let connector = tool
             .split_once('.')
             .map_or(tool, |(connector, _)| connector);
-        Self::build(state, tenant, scope, Some(connector))
+        Self::build(state, tenant, scope, Some(connector)).await
     }
 
-    fn build(
+    async fn build(
         state: &App,
         tenant: &str,
         scope: Option<&str>,
         only: Option<&str>,
     ) -> Result<Self, ApiError> {
         let mut connections = match scope {
-            Some(id) => vec![connection::load(state, tenant, id)?],
-            None => state.store.connections(tenant)?,
+            Some(id) => vec![connection::load(state, tenant, id).await?],
+            None => state.store.connections(tenant).await?,
         };
         if let Some(connector) = only {
             connections.retain(|record| record.connector == connector);

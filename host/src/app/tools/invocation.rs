@@ -74,8 +74,9 @@ pub async fn invoke(
     arguments: Value,
     via: Via,
 ) -> Result<Answer<ToolResult>, ToolError> {
-    let catalogue =
-        Catalogue::for_tool(state, &caller.tenant, scope, name).map_err(ToolError::Failed)?;
+    let catalogue = Catalogue::for_tool(state, &caller.tenant, scope, name)
+        .await
+        .map_err(ToolError::Failed)?;
     let Some(entry) = catalogue.find(name) else {
         let error = ApiError::new(
             ErrorCode::NotFound,
@@ -179,7 +180,7 @@ async fn run(
         ToolTarget::Unified(unified) => unified.run(state, tenant, connection, arguments).await,
         // Checked against the action's schema in `prepare`; not checked again.
         ToolTarget::Action(action) => {
-            let record = connection::load(state, tenant, connection)?;
+            let record = connection::load(state, tenant, connection).await?;
             run_action(state, record, &action.name, arguments).await
         }
     }

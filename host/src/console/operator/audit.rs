@@ -15,7 +15,7 @@ pub async fn host_log(
     operator: ConsoleOperator,
     Query(query): Query<AfterQuery>,
 ) -> Result<Markup, ConsoleError> {
-    let (events, next) = events_page(&state, SYSTEM_TENANT, &query)?;
+    let (events, next) = events_page(&state, SYSTEM_TENANT, &query).await?;
     Ok(operator_page(
         "Host audit",
         &operator,

@@ -20,12 +20,12 @@ use crate::error::{ApiError, ErrorCode};
 /// Longest expiry a console-issued key may get: ten years, in days.
 const MAX_EXPIRY_DAYS: u64 = 3650;
 
-fn tenants_markup(
+async fn tenants_markup(
     state: &App,
     operator: &ConsoleOperator,
     message: Option<&str>,
 ) -> Result<Markup, ConsoleError> {
-    let mut tenants = state.store.tenants()?;
+    let mut tenants = state.store.tenants().await?;
     tenants.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(operator_page(
         "Tenants",
@@ -64,7 +64,7 @@ pub async fn list(
     State(state): State<App>,
     operator: ConsoleOperator,
 ) -> Result<Markup, ConsoleError> {
-    tenants_markup(&state, &operator, None)
+    tenants_markup(&state, &operator, None).await
 }
 
 #[derive(Deserialize)]
@@ -91,7 +91,7 @@ pub async fn create(
         }
         Err(error) => Ok((
             error.http_status(),
-            tenants_markup(&state, &operator, Some(&error.message))?,
+            tenants_markup(&state, &operator, Some(&error.message)).await?,
         )
             .into_response()),
     }
@@ -101,17 +101,17 @@ fn tenant_not_found(tenant: &str) -> ConsoleError {
     ApiError::new(ErrorCode::NotFound, format!("tenant `{tenant}` not found")).into()
 }
 
-fn keys_markup(
+async fn keys_markup(
     state: &App,
     operator: &ConsoleOperator,
     tenant: &str,
     message: Option<&str>,
     issued: Option<&IssuedKey>,
 ) -> Result<Markup, ConsoleError> {
-    let Some(record) = state.store.tenant(tenant)? else {
+    let Some(record) = state.store.tenant(tenant).await? else {
         return Err(tenant_not_found(tenant));
     };
-    let keys = state.store.api_keys(tenant)?;
+    let keys = state.store.api_keys(tenant).await?;
     let now = unix_now();
     let base = format!("/console/operator/tenants/{}", record.id);
     Ok(operator_page(
@@ -170,7 +170,7 @@ pub async fn keys(
     operator: ConsoleOperator,
     Path(tenant): Path<String>,
 ) -> Result<Markup, ConsoleError> {
-    keys_markup(&state, &operator, &tenant, None, None)
+    keys_markup(&state, &operator, &tenant, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -204,7 +204,7 @@ pub async fn issue_key(
     Form(form): Form<IssueForm>,
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
-    if state.store.tenant(&tenant)?.is_none() {
+    if state.store.tenant(&tenant).await?.is_none() {
         return Err(tenant_not_found(&tenant));
     }
     let expires = match expiry_secs(&form.expires_in_days) {
@@ -212,7 +212,7 @@ pub async fn issue_key(
         Err(message) => {
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                keys_markup(&state, &operator, &tenant, Some(&message), None)?,
+                keys_markup(&state, &operator, &tenant, Some(&message), None).await?,
             )
                 .into_response());
         }
@@ -223,7 +223,7 @@ pub async fn issue_key(
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
-        keys_markup(&state, &operator, &tenant, None, Some(&issued))?,
+        keys_markup(&state, &operator, &tenant, None, Some(&issued)).await?,
     )
         .into_response())
 }
