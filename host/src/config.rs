@@ -40,6 +40,8 @@ pub struct HostConfig {
     pub listen: SocketAddr,
     /// Where the store, compile cache and generated keys live.
     pub data_dir: PathBuf,
+    /// Which store keeps the host's records: the embedded one or PostgreSQL.
+    pub store: crate::store::StoreSettings,
     /// Directory of `*.wasm` connector components loaded at start. Default: `DATA_DIR/plugins`.
     pub plugins_dir: Option<PathBuf>,
     /// Allow plugins to reach private, loopback and link-local addresses, and plain `http://`
@@ -214,6 +216,7 @@ impl Default for HostConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            store: crate::store::StoreSettings::default(),
             plugins_dir: None,
             allow_private_egress: false,
             egress_allowed_hosts: vec!["*".to_owned()],

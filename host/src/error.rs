@@ -43,6 +43,8 @@ pub enum ErrorCode {
     CursorExpired,
     /// The host failed (500).
     InternalError,
+    /// The store is out of reach for a moment; nothing was applied (503 with `Retry-After`).
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -60,6 +62,7 @@ impl ErrorCode {
             Self::Unsupported => StatusCode::NOT_IMPLEMENTED,
             Self::CursorExpired => StatusCode::GONE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -236,6 +239,15 @@ impl From<crate::store::StoreError> for ApiError {
         match error {
             StoreError::Conflict => Self::new(ErrorCode::Conflict, "it already exists"),
             StoreError::NotFound => Self::new(ErrorCode::NotFound, "not found"),
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "store unavailable");
+                let mut error = Self::new(
+                    ErrorCode::Unavailable,
+                    "the store is unavailable for a moment; the request was not applied, try again",
+                );
+                error.retry_after_secs = Some(1);
+                error
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(

@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::Create { id, name },
         } => {
-            let store = open_store(&config)?;
+            let store = open_store(&config).await?;
             let tenant = app::tenants::create(&store, &id, name.as_deref().unwrap_or(&id), "cli")
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -175,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::Key { tenant },
         } => {
-            let store = open_store(&config)?;
+            let store = open_store(&config).await?;
             let issued = app::tenants::issue_key(&store, &tenant, "cli", None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -189,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
-            let store = open_store(&config)?;
+            let store = open_store(&config).await?;
             let report = app::tenants::rotate_keys(&store, "cli").await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

@@ -37,13 +37,31 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Opens the store with the configured key ring (shared by `serve` and the offline CLI).
-pub fn open_store(config: &HostConfig) -> anyhow::Result<Store> {
+/// Opens the configured store with the configured key ring (shared by `serve` and the
+/// offline CLI): the embedded one under `DATA_DIR/store`, or PostgreSQL.
+pub async fn open_store(config: &HostConfig) -> anyhow::Result<Store> {
+    let settings = &config.store;
+    if !settings.is_embedded() && !settings.is_postgres() {
+        anyhow::bail!(
+            "store.url must be `sled` or a PostgreSQL URL (postgres://user:password@host:port/database)"
+        );
+    }
+    // Hosts sharing a database must seal with the same key: one generated into this host's
+    // data dir would seal what no other host can open.
+    if settings.is_postgres() && config.master_key.is_none() {
+        anyhow::bail!(
+            "a PostgreSQL store needs master_key (CONNECTOR_HOST_MASTER_KEY), the same on every host"
+        );
+    }
     let keys = KeyRing::load(
         &config.data_dir,
         config.master_key.as_ref().map(|k| k.expose()),
     )?;
-    Store::open(&config.store_dir(), keys)
+    if settings.is_postgres() {
+        Store::connect(settings, keys).await
+    } else {
+        Store::open(&config.store_dir(), keys)
+    }
 }
 
 /// Where the admin token comes from.
@@ -181,7 +199,7 @@ impl Server {
     pub async fn start(config: HostConfig) -> anyhow::Result<Self> {
         install_crypto_provider();
         config.check()?;
-        let store = open_store(&config)?;
+        let store = open_store(&config).await?;
         let (token, token_source) = admin_token(&config)?;
         let auth = AuthSettings::new(&token, config.trust_tenant_header)
             .with_gateway_secret(config.gateway_secret.as_ref().map(|s| s.expose()))

@@ -21,9 +21,11 @@ mod group_flush;
 mod key_ring;
 mod leases;
 mod oauth;
+mod postgres;
 mod records;
 mod schema;
 mod sealing;
+mod settings;
 mod syncs;
 mod tenants;
 mod token_expiry;
@@ -55,6 +57,9 @@ pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 use std::path::Path;
 
 use embedded::{Sled, scoped_key, tenant_prefix};
+pub use postgres::POSTGRES_SCHEMA_VERSION;
+use postgres::Postgres;
+pub use settings::{StoreSettings, StoreTls};
 
 /// The store the host holds. Cheap to clone (one `Arc` per backend), since every request
 /// clones it.
@@ -65,6 +70,7 @@ pub struct Store(Backend);
 #[derive(Clone)]
 enum Backend {
     Sled(Sled),
+    Postgres(Postgres),
 }
 
 impl Store {
@@ -73,17 +79,34 @@ impl Store {
         Ok(Self(Backend::Sled(Sled::open(dir, keys)?)))
     }
 
+    /// Connects to a PostgreSQL store, migrating its schema (refusing a newer one).
+    pub async fn connect(settings: &StoreSettings, keys: KeyRing) -> anyhow::Result<Self> {
+        Ok(Self(Backend::Postgres(
+            Postgres::connect(settings, keys).await?,
+        )))
+    }
+
     /// The key ring sealing this store.
     pub fn keys(&self) -> &KeyRing {
         match &self.0 {
             Backend::Sled(sled) => sled.keys(),
+            Backend::Postgres(postgres) => postgres.keys(),
+        }
+    }
+
+    /// Which backend answers: `sled` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match &self.0 {
+            Backend::Sled(_) => "sled",
+            Backend::Postgres(_) => "postgres",
         }
     }
 }
 
 /// Writes the interface: one `pub async fn` on [`Store`] per line, each answered by the
-/// backend. `sync`/`async` says whether the embedded backend's method is blocking-free sync
-/// code (sled answers from memory or its page cache) or a future.
+/// backend, which must have the method with the same signature. `sync`/`async` says whether
+/// the embedded backend's method is plain code (sled answers from memory or its page cache)
+/// or a future; PostgreSQL's are all futures.
 macro_rules! interface {
     ($(
         $(#[$doc:meta])*
@@ -95,6 +118,7 @@ macro_rules! interface {
                 pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
                     match &self.0 {
                         Backend::Sled(sled) => interface!(@call $mode sled.$name($($arg),*)),
+                        Backend::Postgres(postgres) => postgres.$name($($arg),*).await,
                     }
                 }
             )*
@@ -411,273 +435,4 @@ interface! {
     sync fn endpoint_secrets(&self, tenant: &str, id: &str) -> Result<EndpointSecrets, StoreError>;
     /// Deletes an endpoint, its secrets, its delivery log and its queued deliveries.
     async fn delete_endpoint(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(tenant: &str, id: &str) -> ConnectionRecord {
-        ConnectionRecord {
-            id: id.into(),
-            tenant: tenant.into(),
-            connector: "probe".into(),
-            name: "n".into(),
-            auth_method: "token".into(),
-            credential_type: CredentialType::Bearer,
-            config: serde_json::Map::new(),
-            status: ConnectionStatus::Active,
-            principal: None,
-            values: Default::default(),
-            last_error: None,
-            last_success_at: None,
-            created_at: now_rfc3339(),
-            updated_at: now_rfc3339(),
-        }
-    }
-
-    fn open_store(dir: &Path) -> Store {
-        Store::open(&dir.join("db"), KeyRing::load(dir, None).unwrap()).unwrap()
-    }
-
-    /// A refresh that raced another write of the credential (a reconnect's new grant) never
-    /// puts the older grant's tokens over it: the write is a compare-and-swap on the version
-    /// the refresh read.
-    #[tokio::test]
-    async fn a_refreshed_token_never_replaces_a_credential_written_meanwhile() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        let grant = |access: &str| {
-            BoundCredential::new(
-                StoredCredential::Oauth2 {
-                    access_token: access.into(),
-                    refresh_token: Some(format!("rt-{access}")),
-                    expires_at: None,
-                    scope: None,
-                },
-                None,
-            )
-        };
-        store
-            .create_connection(&record("a", "c1"), &grant("old"))
-            .await
-            .unwrap();
-        let (_, read) = store.credential_versioned("a", "c1").await.unwrap();
-        // While the refresh waits for the vendor, a reconnect writes a new grant.
-        store
-            .replace_credential("a", "c1", &grant("reconnected"))
-            .await
-            .unwrap();
-        let late = store
-            .replace_credential_if("a", "c1", &read, &grant("refreshed-old"))
-            .await;
-        assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
-        let stored = store.credential("a", "c1").await.unwrap().credential;
-        assert!(
-            matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "reconnected")
-        );
-        // Read again, the swap goes through.
-        let (_, current) = store.credential_versioned("a", "c1").await.unwrap();
-        store
-            .replace_credential_if("a", "c1", &current, &grant("refreshed"))
-            .await
-            .unwrap();
-        let stored = store.credential("a", "c1").await.unwrap().credential;
-        assert!(
-            matches!(&stored, StoredCredential::Oauth2 { access_token, .. } if access_token == "refreshed")
-        );
-    }
-
-    #[tokio::test]
-    async fn connections_are_scoped_to_their_tenant_and_deleted_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        let token = StoredCredential::Bearer {
-            token: "t-1".into(),
-        };
-        store
-            .create_connection(
-                &record("a", "c1"),
-                &BoundCredential::new(token.clone(), None),
-            )
-            .await
-            .unwrap();
-        store
-            .create_connection(
-                &record("ab", "c2"),
-                &BoundCredential::new(token.clone(), None),
-            )
-            .await
-            .unwrap();
-        assert!(matches!(
-            store
-                .create_connection(
-                    &record("a", "c1"),
-                    &BoundCredential::new(token.clone(), None)
-                )
-                .await,
-            Err(StoreError::Conflict)
-        ));
-        assert_eq!(
-            store.connections("a").await.unwrap().len(),
-            1,
-            "the `a/` prefix does not match `ab/`"
-        );
-        assert!(store.connection("b", "c1").await.unwrap().is_none());
-        store
-            .put_cursor("a", "c1", "issues", "2026-11-01")
-            .await
-            .unwrap();
-
-        assert!(store.delete_connection("a", "c1").await.unwrap());
-        assert!(store.connection("a", "c1").await.unwrap().is_none());
-        assert!(matches!(
-            store.credential("a", "c1").await,
-            Err(StoreError::NotFound)
-        ));
-        assert_eq!(store.cursor("a", "c1", "issues").await.unwrap(), None);
-        assert!(!store.delete_connection("a", "c1").await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn a_sealed_credential_copied_to_another_tenant_does_not_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        store
-            .create_connection(
-                &record("a", "c1"),
-                &BoundCredential::new(
-                    StoredCredential::Bearer {
-                        token: "secret-a".into(),
-                    },
-                    None,
-                ),
-            )
-            .await
-            .unwrap();
-        store
-            .create_connection(
-                &record("b", "c1"),
-                &BoundCredential::new(
-                    StoredCredential::Bearer {
-                        token: "secret-b".into(),
-                    },
-                    None,
-                ),
-            )
-            .await
-            .unwrap();
-        let stolen = store.sealed_credential("a", "c1").await.unwrap().unwrap();
-        store
-            .put_sealed_credential("b", "c1", &stolen)
-            .await
-            .unwrap();
-        assert!(matches!(
-            store.credential("b", "c1").await,
-            Err(StoreError::Seal(SealError::Tampered))
-        ));
-        assert!(
-            matches!(store.credential("a", "c1").await.unwrap().credential, StoredCredential::Bearer { token } if token == "secret-a")
-        );
-    }
-
-    #[tokio::test]
-    async fn reseal_moves_everything_to_the_new_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        store
-            .create_connection(
-                &record("a", "c1"),
-                &BoundCredential::new(StoredCredential::ApiKey { key: "k".into() }, None),
-            )
-            .await
-            .unwrap();
-        store.put_cursor("a", "c1", "s", "v").await.unwrap();
-        store.keys().begin_rotation().unwrap();
-        assert_eq!(store.reseal_all().await.unwrap(), 2);
-        store
-            .keys()
-            .retire_old_keys(&store.keys_in_use().await.unwrap())
-            .unwrap();
-        assert!(
-            matches!(store.credential("a", "c1").await.unwrap().credential, StoredCredential::ApiKey { key } if key == "k")
-        );
-        assert_eq!(
-            store.cursor("a", "c1", "s").await.unwrap().as_deref(),
-            Some("v")
-        );
-    }
-
-    #[tokio::test]
-    async fn audit_retention_keeps_the_newest_events_per_tenant_and_drops_old_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        for n in 0..5 {
-            store
-                .audit(
-                    Some("a"),
-                    "admin",
-                    "x",
-                    &format!("t{n}"),
-                    serde_json::Value::Null,
-                )
-                .await
-                .unwrap();
-        }
-        store
-            .audit(Some("b"), "admin", "x", "only", serde_json::Value::Null)
-            .await
-            .unwrap();
-        let now = std::time::SystemTime::now();
-        assert_eq!(store.sweep_audit(now, None, 3).await.unwrap(), 2);
-        let kept: Vec<String> = store
-            .audit_events("a", None, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.target)
-            .collect();
-        assert_eq!(kept, ["t2", "t3", "t4"]);
-        assert_eq!(store.audit_events("b", None, 10).await.unwrap().len(), 1);
-        // An hour from now, a 30-minute age limit leaves nothing.
-        let later = now + std::time::Duration::from_secs(3600);
-        let age = Some(std::time::Duration::from_secs(1800));
-        assert_eq!(store.sweep_audit(later, age, 100).await.unwrap(), 4);
-        assert!(store.audit_events("a", None, 10).await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn audit_pages_by_sequence_within_a_tenant() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(dir.path());
-        for n in 0..5 {
-            store
-                .audit(
-                    Some("a"),
-                    "admin",
-                    "x",
-                    &n.to_string(),
-                    serde_json::Value::Null,
-                )
-                .await
-                .unwrap();
-        }
-        store
-            .audit(Some("b"), "admin", "x", "other", serde_json::Value::Null)
-            .await
-            .unwrap();
-        let first = store.audit_events("a", None, 3).await.unwrap();
-        assert_eq!(
-            first.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
-            ["0", "1", "2"]
-        );
-        let rest = store
-            .audit_events("a", Some(first[2].seq), 10)
-            .await
-            .unwrap();
-        assert_eq!(
-            rest.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
-            ["3", "4"]
-        );
-    }
 }

@@ -130,6 +130,48 @@ fn be_u64(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(buf)
 }
 
+/// `changes` as stored, numbered from `first`, recorded now: `(number, bytes)` in order.
+pub(super) fn encode(
+    changes: &[NewChange],
+    first: u64,
+) -> Result<Vec<(u64, Vec<u8>)>, serde_json::Error> {
+    let now_ms = super::unix_now_ms();
+    let recorded_at = super::now_rfc3339();
+    changes
+        .iter()
+        .zip(first..)
+        .map(|(change, seq)| {
+            let event = ChangeEvent {
+                id: change_id(seq),
+                kind: change.kind,
+                object: change.object,
+                container_id: change.container_id.clone(),
+                item_id: change.item_id.clone(),
+                comment_id: change.comment_id.clone(),
+                occurred_at: change.occurred_at.clone(),
+                recorded_at: recorded_at.clone(),
+                sync_id: change.sync_id.clone(),
+                item: change.item.clone(),
+                comment: change.comment.clone(),
+                recorded_at_ms: now_ms,
+            };
+            let stored = StoredChange {
+                event,
+                recorded_at_ms: now_ms,
+            };
+            Ok((seq, serde_json::to_vec(&stored)?))
+        })
+        .collect()
+}
+
+/// A stored change read back.
+pub(super) fn decode(bytes: &[u8]) -> Result<ChangeEvent, serde_json::Error> {
+    let stored: StoredChange = serde_json::from_slice(bytes)?;
+    let mut event = stored.event;
+    event.recorded_at_ms = stored.recorded_at_ms;
+    Ok(event)
+}
+
 /// Appends `changes` inside a transaction; returns their ids.
 pub(crate) fn append(
     feed: &TransactionalTree,
@@ -142,34 +184,15 @@ pub(crate) fn append(
         return Ok(Vec::new());
     }
     let key = connection_key(tenant, connection);
-    let mut seq = counter.get(&key)?.map(|v| be_u64(&v)).unwrap_or(0);
-    let now_ms = super::unix_now_ms();
-    let recorded_at = super::now_rfc3339();
+    let last = counter.get(&key)?.map(|v| be_u64(&v)).unwrap_or(0);
+    let encoded =
+        encode(changes, last + 1).map_err(|e| ConflictableTransactionError::Abort(e.into()))?;
     let mut ids = Vec::with_capacity(changes.len());
-    for change in changes {
-        seq += 1;
-        let event = ChangeEvent {
-            id: change_id(seq),
-            kind: change.kind,
-            object: change.object,
-            container_id: change.container_id.clone(),
-            item_id: change.item_id.clone(),
-            comment_id: change.comment_id.clone(),
-            occurred_at: change.occurred_at.clone(),
-            recorded_at: recorded_at.clone(),
-            sync_id: change.sync_id.clone(),
-            item: change.item.clone(),
-            comment: change.comment.clone(),
-            recorded_at_ms: now_ms,
-        };
-        let stored = StoredChange {
-            event,
-            recorded_at_ms: now_ms,
-        };
-        let bytes = serde_json::to_vec(&stored)
-            .map_err(|e| ConflictableTransactionError::Abort(e.into()))?;
-        feed.insert(change_key(tenant, connection, seq), bytes)?;
-        ids.push(change_id(seq));
+    let mut seq = last;
+    for (number, bytes) in encoded {
+        feed.insert(change_key(tenant, connection, number), bytes)?;
+        ids.push(change_id(number));
+        seq = number;
     }
     counter.insert(key, &seq.to_be_bytes())?;
     Ok(ids)
@@ -195,10 +218,7 @@ impl Sled {
                 has_more = true;
                 break;
             }
-            let stored: StoredChange = serde_json::from_slice(&bytes)?;
-            let mut event = stored.event;
-            event.recorded_at_ms = stored.recorded_at_ms;
-            entries.push((be_u64(&key[key.len() - 8..]), event));
+            entries.push((be_u64(&key[key.len() - 8..]), decode(&bytes)?));
         }
         Ok(ChangesPage { entries, has_more })
     }

@@ -8,9 +8,9 @@ use super::{
 };
 
 /// Field name of a connection's credential in the `secrets` tree.
-const CREDENTIAL_FIELD: &str = "credential";
+pub(super) const CREDENTIAL_FIELD: &str = "credential";
 
-fn cursor_field(stream: &str) -> String {
+pub(super) fn cursor_field(stream: &str) -> String {
     format!("cursor:{stream}")
 }
 
@@ -494,7 +494,7 @@ impl Sled {
 pub struct CredentialVersion([u8; 32]);
 
 impl CredentialVersion {
-    fn of(sealed: &[u8]) -> Self {
+    pub(super) fn of(sealed: &[u8]) -> Self {
         use sha2::Digest as _;
         Self(sha2::Sha256::digest(sealed).into())
     }

@@ -21,6 +21,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("storage failed: {0}")]
     Io(String),
+    /// The database is out of reach (gone, restarting, every pooled connection busy past the
+    /// wait): worth trying again shortly.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sled::Error> for StoreError {

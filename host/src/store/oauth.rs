@@ -13,7 +13,7 @@ fn expiry_of(bytes: &[u8]) -> u64 {
 }
 
 /// Pseudo-tenant and connection names under which host-wide secrets are sealed.
-const SYSTEM: &str = "_system";
+pub(super) const SYSTEM: &str = "_system";
 
 /// A pending authorization, created by `authorize` and consumed once by the callback.
 #[derive(Clone, Serialize, Deserialize)]

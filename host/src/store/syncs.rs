@@ -167,7 +167,7 @@ pub struct PageCommit<'a> {
 
 const CHECKPOINT_FIELD: &str = "sync:";
 
-fn checkpoint_aad(tenant: &str, connection: &str, sync: &str) -> Aad {
+pub(super) fn checkpoint_aad(tenant: &str, connection: &str, sync: &str) -> Aad {
     Aad::new(tenant, connection, &format!("{CHECKPOINT_FIELD}{sync}"))
 }
 

@@ -99,7 +99,7 @@ impl InboundDelivery {
     }
 }
 
-fn secret_aad(tenant: &str, connection: &str, registration: &str) -> Aad {
+pub(super) fn secret_aad(tenant: &str, connection: &str, registration: &str) -> Aad {
     Aad::new(
         tenant,
         connection,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Aad, EventType, Sled, StoreError, scoped_key, tenant_prefix};
 
-const SECRET_FIELD: &str = "webhook-secret";
+pub(super) const SECRET_FIELD: &str = "webhook-secret";
 
 /// An endpoint as stored. Never holds its secret.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -36,6 +36,7 @@ mod secrets;
 mod server;
 mod slack;
 mod status_writes;
+mod store_backends;
 mod syncs;
 mod tenant_webhooks;
 mod vendor_webhooks;

@@ -1,0 +1,101 @@
+//! Tenants and their API keys (SHA-256 of each key, never the key).
+
+use super::{Postgres, decode, encode};
+use crate::store::tenants::api_key_hash;
+use crate::store::{ApiKeyRecord, StoreError, Tenant};
+
+impl Postgres {
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let inserted = self
+            .execute(
+                "INSERT INTO tenants (id, record) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&tenant.id, &encode(tenant)?],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        self.one("SELECT record FROM tenants WHERE id = $1", &[&id])
+            .await?
+            .map(|row| decode(&row, "record"))
+            .transpose()
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.rows("SELECT record FROM tenants ORDER BY id", &[])
+            .await?
+            .iter()
+            .map(|row| decode(row, "record"))
+            .collect()
+    }
+
+    pub async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let updated = self
+            .execute(
+                "UPDATE tenants SET record = $2 WHERE id = $1",
+                &[&tenant.id, &encode(tenant)?],
+            )
+            .await?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn insert_api_key(&self, key: &str, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        // The tenant must exist: checked in the statement, so a tenant deleted meanwhile gets
+        // no key.
+        let inserted = self
+            .execute(
+                "INSERT INTO api_keys (digest, tenant, id, record)
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)
+                 ON CONFLICT (digest) DO UPDATE SET record = excluded.record",
+                &[
+                    &api_key_hash(key),
+                    &record.tenant,
+                    &record.id,
+                    &encode(record)?,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.rows(
+            "SELECT record FROM api_keys WHERE tenant = $1 ORDER BY id",
+            &[&tenant],
+        )
+        .await?
+        .iter()
+        .map(|row| decode(row, "record"))
+        .collect()
+    }
+
+    pub async fn revoke_api_key(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                "DELETE FROM api_keys WHERE tenant = $1 AND id = $2",
+                &[&tenant, &id],
+            )
+            .await?
+            > 0)
+    }
+
+    pub async fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.one(
+            "SELECT record FROM api_keys WHERE digest = $1",
+            &[&api_key_hash(key)],
+        )
+        .await?
+        .map(|row| decode(&row, "record"))
+        .transpose()
+    }
+}
