@@ -4,6 +4,7 @@
 mod host_process;
 mod load;
 mod nginx;
+mod postgres;
 mod scenarios;
 mod stats;
 
@@ -130,6 +131,20 @@ async fn main() -> anyhow::Result<()> {
                 format!("{name}, c={c}: through host (p50 / p99, req/s)"),
                 figures(&run.through_host),
             ));
+            if let (Some(pg), Some(latency), Some(throughput)) = (
+                &run.through_host_on_postgres,
+                run.postgres_over_sled_latency,
+                run.postgres_over_sled_throughput,
+            ) {
+                rows.push((
+                    format!("{name}, c={c}: through host on PostgreSQL (p50 / p99, req/s)"),
+                    format!(
+                        "{}; {latency:.2}x sled's p50, {:.0}% of its req/s",
+                        figures(pg),
+                        throughput * 100.0
+                    ),
+                ));
+            }
             rows.push((
                 format!("{name}, c={c}: added by host / by nginx (p50)"),
                 match (run.nginx_added_us, run.host_over_nginx_added) {
@@ -142,6 +157,31 @@ async fn main() -> anyhow::Result<()> {
                 },
             ));
         }
+    }
+    for (backend, result) in std::iter::once(("sled", &store.sled))
+        .chain(store.postgres.as_ref().map(|r| ("postgres", r)))
+    {
+        rows.extend([
+            (
+                format!("store ({backend}): create connection (sealed, durable)"),
+                format!("{:.0} /s", result.creates_per_second),
+            ),
+            (
+                format!("store ({backend}): read sealed credential"),
+                format!("{:.0} /s", result.sealed_reads_per_second),
+            ),
+            (
+                format!("store ({backend}): list 100 of 100 (median)"),
+                format!("{:.0} us", result.list_small_store.median_us),
+            ),
+            (
+                format!("store ({backend}): list 100 of 100,100 (median)"),
+                format!(
+                    "{:.0} us ({:.2}x)",
+                    result.list_large_store.median_us, result.large_over_small
+                ),
+            ),
+        ]);
     }
     rows.extend([
         (
@@ -157,25 +197,6 @@ async fn main() -> anyhow::Result<()> {
                 cold_start.plugins
             ),
             format!("{:.1} ms", cold_start.with_cache.median_us / 1000.0),
-        ),
-        (
-            "store: create connection (sealed, flushed)".into(),
-            format!("{:.0} /s", store.creates_per_second),
-        ),
-        (
-            "store: read sealed credential".into(),
-            format!("{:.0} /s", store.sealed_reads_per_second),
-        ),
-        (
-            "store: list 100 of 100 (median)".into(),
-            format!("{:.0} us", store.list_small_store.median_us),
-        ),
-        (
-            "store: list 100 of 100,100 (median)".into(),
-            format!(
-                "{:.0} us ({:.2}x)",
-                store.list_large_store.median_us, store.large_over_small
-            ),
         ),
         (
             format!("refresh storm: {} calls on an expired token", storm.calls),

@@ -51,6 +51,28 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Move the records between stores.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy the embedded store (DATA_DIR/store, with the host stopped) into PostgreSQL:
+    /// every record under its own keys and numbers, sealed values byte for byte. Idempotent
+    /// (run it again to resume or check); ends by counting every table and opening every
+    /// sealed value. Hosts on the database need the master key that sealed the embedded store.
+    Migrate {
+        /// The store to copy from: `sled`.
+        #[arg(long, default_value = "sled")]
+        from: String,
+        /// The PostgreSQL store to copy into: postgres://user:password@host:port/database
+        /// (TLS, pool and timeouts from the [store] section).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +206,45 @@ async fn main() -> anyhow::Result<()> {
                 issued.id, issued.tenant
             );
             println!("{}", issued.key);
+            Ok(())
+        }
+        Command::Store {
+            command: StoreCommand::Migrate { from, to },
+        } => {
+            anyhow::ensure!(from == "sled", "--from must be `sled` (the embedded store)");
+            let mut settings = config.store.clone();
+            settings.url = connector_host::config::ConfigSecret::new(to);
+            anyhow::ensure!(
+                settings.is_postgres(),
+                "--to must be a PostgreSQL URL (postgres://user:password@host:port/database)"
+            );
+            let keys = connector_host::store::KeyRing::load(
+                &config.data_dir,
+                config.master_key.as_ref().map(|k| k.expose()),
+            )?;
+            eprintln!(
+                "copying {} into PostgreSQL...",
+                config.store_dir().display()
+            );
+            let report = connector_host::store::Store::copy_embedded_to_postgres(
+                &config.store_dir(),
+                &settings,
+                keys,
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            anyhow::ensure!(
+                report.complete(),
+                "a table holds fewer rows than the embedded store: run the migration again"
+            );
+            if config.master_key.is_none() {
+                eprintln!(
+                    "the embedded store was sealed with the generated key in {}: give every \
+                     host on PostgreSQL that key as master_key (CONNECTOR_HOST_MASTER_KEY)",
+                    config.data_dir.join("keys").display()
+                );
+            }
+            eprintln!("done: {} sealed values opened", report.sealed_values_opened);
             Ok(())
         }
         Command::Keys {

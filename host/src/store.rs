@@ -23,6 +23,7 @@ mod leases;
 mod oauth;
 mod postgres;
 mod records;
+mod refresh_lock;
 mod schema;
 mod sealing;
 mod settings;
@@ -57,8 +58,9 @@ pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 use std::path::Path;
 
 use embedded::{Sled, scoped_key, tenant_prefix};
-pub use postgres::POSTGRES_SCHEMA_VERSION;
 use postgres::Postgres;
+pub use postgres::{MigrationReport, POSTGRES_SCHEMA_VERSION};
+pub use refresh_lock::RefreshLock;
 pub use settings::{StoreSettings, StoreTls};
 
 /// The store the host holds. Cheap to clone (one `Arc` per backend), since every request
@@ -84,6 +86,18 @@ impl Store {
         Ok(Self(Backend::Postgres(
             Postgres::connect(settings, keys).await?,
         )))
+    }
+
+    /// Copies the embedded store under `dir` into the PostgreSQL store `settings` names (see
+    /// `connector-host store migrate`), then counts and opens what it copied.
+    pub async fn copy_embedded_to_postgres(
+        dir: &Path,
+        settings: &StoreSettings,
+        keys: KeyRing,
+    ) -> anyhow::Result<MigrationReport> {
+        let sled = Sled::open(dir, keys.clone())?;
+        let postgres = Postgres::connect(settings, keys).await?;
+        postgres.import(&sled).await
     }
 
     /// The key ring sealing this store.
@@ -221,6 +235,9 @@ interface! {
     /// Writes raw sealed credential bytes (for tests that move ciphertexts between tenants).
     #[doc(hidden)]
     sync fn put_sealed_credential(&self, tenant: &str, id: &str, sealed: &[u8]) -> Result<(), StoreError>;
+    /// Waits until no other host refreshes this connection's token, and holds that until
+    /// the guard drops (see `refresh_lock.rs`).
+    async fn refresh_lock(&self, tenant: &str, connection: &str) -> Result<RefreshLock, StoreError>;
     /// Replaces only a connection's sealed credential (token refresh), then flushes.
     /// `NotFound` if the connection was deleted meanwhile.
     async fn replace_credential(&self, tenant: &str, id: &str, credential: &BoundCredential) -> Result<(), StoreError>;
@@ -266,6 +283,10 @@ interface! {
     /// Looks at no more than `scan` entries, so one endpoint's backlog costs a bounded read
     /// and cannot hide the others' entries behind it for long.
     sync fn due_deliveries(&self, now_ms: u64, limit: usize, per_endpoint: usize, scan: usize, busy: &std::collections::HashSet<(String, String)>) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Claims a due entry (from [`Store::due_deliveries`]) for this host's attempt: `false`
+    /// when another host claimed it first, or it is no longer due. A claim ends when the
+    /// attempt is saved, and lapses if the host dies.
+    sync fn claim_delivery(&self, due: &DueDelivery, now_ms: u64) -> Result<bool, StoreError>;
     /// Removes a queue entry whose delivery is gone.
     sync fn drop_queue_entry(&self, queue_key: &[u8]) -> Result<(), StoreError>;
     /// One delivery of the tenant's endpoint.

@@ -173,15 +173,61 @@ fn main() -> anyhow::Result<()> {
             command
                 .current_dir(&root)
                 .args(["test", "--workspace", "--no-fail-fast"])
-                .args(args)
+                .args(&args)
                 .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all)
                 .env(
                     "CONNECTOR_TEST_HOST_BIN",
                     root.join("target/debug/connector-host"),
                 );
-            run(&mut command)
+            let embedded = run(&mut command);
+            // Both passes run whatever the first gave, so one report shows both backends.
+            step("running the end-to-end tests again, every host on PostgreSQL");
+            let postgres = e2e_on_postgres(&root, &staged, &args);
+            embedded.and(postgres)
         }
     }
+}
+
+/// The end-to-end tests with every test host on PostgreSQL: one server for the run (the
+/// tests crate's `test-postgres`, stopped when its stdin closes), a database per test host.
+fn e2e_on_postgres(root: &Path, staged: &Staged, args: &[String]) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    let mut server = Command::new(root.join("target/debug/test-postgres"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the tests' PostgreSQL server")?;
+    let mut url = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        std::io::BufReader::new(stdout).read_line(&mut url)?;
+    }
+    let result = if url.trim().is_empty() {
+        Err(anyhow::anyhow!(
+            "the tests' PostgreSQL server did not start"
+        ))
+    } else {
+        run(cargo()
+            .current_dir(root)
+            .args([
+                "test",
+                "-p",
+                "connector-tests",
+                "--test",
+                "e2e",
+                "--no-fail-fast",
+            ])
+            .args(args)
+            .env("CONNECTOR_TEST_STORE", "postgres")
+            .env("CONNECTOR_TEST_POSTGRES_URL", url.trim())
+            .env("CONNECTOR_TEST_PLUGINS_DIR", &staged.all)
+            .env(
+                "CONNECTOR_TEST_HOST_BIN",
+                root.join("target/debug/connector-host"),
+            ))
+    };
+    drop(server.stdin.take());
+    let _ = server.wait();
+    result
 }
 
 /// Where the staged components are.

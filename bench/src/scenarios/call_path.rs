@@ -43,6 +43,15 @@ pub struct ConcurrencyResult {
     pub host_added_us: f64,
     /// Median through nginx minus median direct.
     pub nginx_added_us: Option<f64>,
+    /// The same page through a second host whose store is PostgreSQL (the issues page only;
+    /// `None` when PostgreSQL is not installed), measured in the same rounds.
+    pub through_host_on_postgres: Option<LoadResult>,
+    /// Median through the PostgreSQL host minus median direct.
+    pub postgres_host_added_us: Option<f64>,
+    /// Median latency through the PostgreSQL host over through the sled one.
+    pub postgres_over_sled_latency: Option<f64>,
+    /// Requests per second through the PostgreSQL host over through the sled one.
+    pub postgres_over_sled_throughput: Option<f64>,
     /// What the host adds divided by what the nginx hop adds.
     pub host_over_nginx_added: Option<f64>,
     /// Requests per second through the host divided by through nginx: the median of the
@@ -61,6 +70,8 @@ struct Case {
     vendor: usize,
     vendor_token: &'static str,
     host_path: String,
+    /// The same page on the PostgreSQL host, for the case measured on both stores.
+    postgres_path: Option<String>,
 }
 
 pub async fn run(
@@ -102,6 +113,23 @@ pub async fn run(
         || json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});
     let site = || json!({"site_url": vendor.origin()});
     let jira = host.connect("jira", site(), basic()).await?;
+    // A second host, on PostgreSQL, for the store's share of the call path.
+    let on_postgres = match crate::postgres::BenchDatabase::start().await {
+        Some(database) => {
+            let env = database.host_env();
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let host = BenchHost::start("bench", &env).await?;
+            let jira = host.connect("jira", site(), basic()).await?;
+            Some((host, jira, database))
+        }
+        None => {
+            eprintln!(
+                "bench: PostgreSQL is not installed (cargo xtask test installs it); the call \
+                 path on PostgreSQL is skipped"
+            );
+            None
+        }
+    };
     let confluence = host.connect("confluence", site(), basic()).await?;
     let probe_id = host.connect_probe(&probe.origin(), "bench-token").await?;
 
@@ -115,6 +143,9 @@ pub async fn run(
             vendor: 0,
             vendor_token: "",
             host_path: format!("/api/v1/connections/{jira}/containers/OPS/items?limit=50"),
+            postgres_path: on_postgres.as_ref().map(|(_, jira, _)| {
+                format!("/api/v1/connections/{jira}/containers/OPS/items?limit=50")
+            }),
         },
         Case {
             name: "jira projects page (50 projects)",
@@ -122,6 +153,7 @@ pub async fn run(
             vendor: 0,
             vendor_token: "",
             host_path: format!("/api/v1/connections/{jira}/containers?limit=50"),
+            postgres_path: None,
         },
         Case {
             name: "confluence pages page (50 pages)",
@@ -132,6 +164,7 @@ pub async fn run(
                 "/api/v1/connections/{confluence}/containers/{}/items?limit=50",
                 realistic::SPACE_ID
             ),
+            postgres_path: None,
         },
         Case {
             name: "probe page (5 containers)",
@@ -139,6 +172,7 @@ pub async fn run(
             vendor: 1,
             vendor_token: "bench-token",
             host_path: format!("/api/v1/connections/{probe_id}/containers?limit=5"),
+            postgres_path: None,
         },
     ];
 
@@ -158,12 +192,24 @@ pub async fn run(
             .map(|hop| format!("{}{}", hop.origins[case.vendor], case.vendor_path));
         let host_url = format!("{}{}", host.base(), case.host_path);
         let token = (!case.vendor_token.is_empty()).then_some(case.vendor_token);
+        let postgres_url = case.postgres_path.as_ref().and_then(|path| {
+            on_postgres
+                .as_ref()
+                .map(|(host, _, _)| format!("{}{path}", host.base()))
+        });
+        let postgres_key = on_postgres
+            .as_ref()
+            .map(|(host, _, _)| host.key.clone())
+            .unwrap_or_default();
         let vendor_bytes = body_size(&client, &direct_url, token).await?;
         let host_bytes = body_size(&client, &host_url, Some(&key)).await?;
         let mut runs = Vec::new();
         for concurrency in [1, 32] {
             let warm_up = Duration::from_millis(300);
             load::run(&client, &host_url, Some(&key), concurrency, warm_up).await;
+            if let Some(url) = &postgres_url {
+                load::run(&client, url, Some(&postgres_key), concurrency, warm_up).await;
+            }
             if let Some(url) = &nginx_url {
                 load::run(&client, url, token, concurrency, warm_up).await;
             }
@@ -175,6 +221,9 @@ pub async fn run(
                 .as_deref()
                 .map(|url| (url, Rounds::new(concurrency)));
             let mut through_host = Rounds::new(concurrency);
+            let mut on_postgres_rounds = postgres_url
+                .as_deref()
+                .map(|url| (url, Rounds::new(concurrency)));
             let mut throughput_ratios = Vec::new();
             for number in 1..=ROUNDS {
                 // One line per way as it starts, so a profiler attached to the host's pid
@@ -199,8 +248,24 @@ pub async fn run(
                     throughput_ratios.push(host.requests_per_second() / hop_rate.max(1e-9));
                 }
                 through_host.push(host);
+                if let Some((url, rounds)) = &mut on_postgres_rounds {
+                    progress("through the host on PostgreSQL");
+                    rounds.push(
+                        load::sample(&client, url, Some(&postgres_key), concurrency, round).await,
+                    );
+                }
             }
             let (direct, through_host) = (direct.result(), through_host.result());
+            let through_host_on_postgres = on_postgres_rounds.map(|(_, rounds)| rounds.result());
+            let postgres_host_added_us = through_host_on_postgres
+                .as_ref()
+                .map(|pg| pg.latency.median_us - direct.latency.median_us);
+            let postgres_over_sled_latency = through_host_on_postgres
+                .as_ref()
+                .map(|pg| pg.latency.median_us / through_host.latency.median_us.max(1e-9));
+            let postgres_over_sled_throughput = through_host_on_postgres
+                .as_ref()
+                .map(|pg| pg.requests_per_second / through_host.requests_per_second.max(1e-9));
             let nginx_hop = nginx_hop.map(|(_, hop)| hop.result());
             let host_added_us = through_host.latency.median_us - direct.latency.median_us;
             let nginx_added_us = nginx_hop
@@ -214,6 +279,10 @@ pub async fn run(
                     .is_some()
                     .then(|| stats::median(&mut throughput_ratios)),
                 nginx_added_us,
+                through_host_on_postgres,
+                postgres_host_added_us,
+                postgres_over_sled_latency,
+                postgres_over_sled_throughput,
                 direct,
                 nginx_hop,
                 through_host,

@@ -1,15 +1,26 @@
-//! Store throughput: creating connections (sealed, transactional, flushed), reading sealed
-//! credentials, and listing one tenant's connections in a small and a large store.
+//! Store throughput on each backend: creating connections (sealed, transactional, durable),
+//! reading sealed credentials, and listing one tenant's connections in a small and a large
+//! store. The embedded sled store, then PostgreSQL (a local server) when it is installed.
 
 use std::time::Instant;
 
+use anyhow::Context as _;
+use connector_host::config::ConfigSecret;
 use connector_host::store::{
     BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType, KeyRing, Store,
-    StoredCredential, now_rfc3339,
+    StoreSettings, StoreTls, StoredCredential, now_rfc3339,
 };
 use serde::Serialize;
 
 use crate::stats::Summary;
+
+/// The store scenario on each backend.
+#[derive(Debug, Serialize)]
+pub struct StoreResults {
+    pub sled: StoreResult,
+    /// `None` when PostgreSQL is not installed.
+    pub postgres: Option<StoreResult>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct StoreResult {
@@ -65,9 +76,50 @@ async fn time_lists(store: &Store, tenant: &str, count: usize) -> anyhow::Result
     Ok(Summary::of(&mut samples))
 }
 
-pub async fn run() -> anyhow::Result<StoreResult> {
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("store"), KeyRing::load(dir.path(), None)?)?;
+pub async fn run() -> anyhow::Result<StoreResults> {
+    let sled = measure(|| async {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("store"), KeyRing::load(dir.path(), None)?)?;
+        Ok((store, Some(dir), None))
+    })
+    .await?;
+    let postgres = match connector_tests::harness::PostgresServer::available() {
+        true => Some(
+            measure(|| async {
+                // A server and database per store, like a fresh sled directory.
+                let database = crate::postgres::BenchDatabase::start()
+                    .await
+                    .context("PostgreSQL")?;
+                let keys_dir = tempfile::tempdir()?;
+                let settings = StoreSettings {
+                    url: ConfigSecret::new(database.url.clone()),
+                    tls: StoreTls::Disable,
+                    ..StoreSettings::default()
+                };
+                let store =
+                    Store::connect(&settings, KeyRing::load(keys_dir.path(), None)?).await?;
+                Ok((store, Some(keys_dir), Some(database)))
+            })
+            .await?,
+        ),
+        false => None,
+    };
+    Ok(StoreResults { sled, postgres })
+}
+
+/// What keeps a measured store alive.
+type Opened = (
+    Store,
+    Option<tempfile::TempDir>,
+    Option<crate::postgres::BenchDatabase>,
+);
+
+async fn measure<F, Fut>(open: F) -> anyhow::Result<StoreResult>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Opened>>,
+{
+    let (store, _dir, _database) = open().await?;
 
     const CREATES: usize = 300;
     let started = Instant::now();
@@ -86,11 +138,7 @@ pub async fn run() -> anyhow::Result<StoreResult> {
     }
     let sealed_reads_per_second = READS as f64 / started.elapsed().as_secs_f64();
 
-    let small_dir = tempfile::tempdir()?;
-    let small = Store::open(
-        &small_dir.path().join("store"),
-        KeyRing::load(small_dir.path(), None)?,
-    )?;
+    let (small, _small_dir, _small_database) = open().await?;
     let ours: Vec<_> = (0..100).map(|n| record("listed", n)).collect();
     small.seed_connections(&ours).await?;
     let list_small_store = time_lists(&small, "listed", 300).await?;

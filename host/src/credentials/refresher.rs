@@ -92,6 +92,9 @@ impl Refresher {
     ) -> Result<BoundCredential, RefreshError> {
         let lock = self.lock_for(record);
         let _guard = lock.lock().await;
+        // Other hosts on the same database wait here too; whoever comes second reads the
+        // tokens the first wrote, below.
+        let _cluster = self.store.refresh_lock(&record.tenant, &record.id).await?;
 
         // Someone may have refreshed while we waited for the lock. The version read here is
         // what the refreshed tokens replace, and only it.

@@ -18,6 +18,7 @@
 mod audit;
 mod connections;
 mod deliveries;
+mod import;
 mod schema;
 mod sessions;
 mod syncs;
@@ -36,6 +37,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{Aad, KeyRing, StoreError, StoreSettings, StoreTls};
 
+pub use import::MigrationReport;
 pub use schema::SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION;
 
 /// The open pool and the key ring sealing what goes through it. Cheap to clone.

@@ -215,6 +215,10 @@ impl Worker {
 
     async fn attempt(&self, due: &DueDelivery) -> Result<(), StoreError> {
         let store = &self.store;
+        // Another host may have picked the same entry: one claims it, the other moves on.
+        if !store.claim_delivery(due, unix_now_ms()).await? {
+            return Ok(());
+        }
         let Some(mut record) = store
             .delivery(&due.tenant, &due.endpoint, &due.delivery)
             .await?

@@ -74,6 +74,11 @@ fn as_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
 }
 
 impl PostgresServer {
+    /// Whether PostgreSQL's server programs are installed here.
+    pub fn available() -> bool {
+        bin_dir().is_some()
+    }
+
     /// Initialises and starts a server; panics with what to install when PostgreSQL is missing.
     pub async fn start() -> Self {
         let (child, dir, port) = tokio::task::spawn_blocking(Self::spawn)
@@ -124,26 +129,50 @@ impl PostgresServer {
             String::from_utf8_lossy(&output.stderr)
         );
         let port = free_port();
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let child = Self::launch(&bin, user, dir.path(), port);
+        (child, dir, port)
+    }
+
+    /// Starts the server program on an initialised data dir (`dir/data`), logging to
+    /// `dir/server.log` (appended, so a restart keeps the earlier lines).
+    fn launch(bin: &Path, user: Option<(u32, u32)>, dir: &Path, port: u16) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("log file");
         if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(dir.path().join("server.log"), Some(uid), Some(gid))
+            std::os::unix::fs::chown(dir.join("server.log"), Some(uid), Some(gid))
                 .expect("chown log");
         }
-        let child = as_user(&mut Command::new(bin.join("postgres")), user)
+        as_user(&mut Command::new(bin.join("postgres")), user)
             .arg("-D")
-            .arg(&data)
+            .arg(dir.join("data"))
             .args(["-p", &port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", dir.path().display()))
+            .arg(format!("unix_socket_directories={}", dir.display()))
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=60"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
-            .expect("postgres starts");
-        (child, dir, port)
+            .expect("postgres starts")
+    }
+
+    /// Starts the server again on the same data dir and port, after [`PostgresServer::stop`]
+    /// (a database that went away and came back).
+    pub async fn restart(&mut self) {
+        self.stop();
+        let bin = bin_dir().expect("PostgreSQL's server programs");
+        self.child = Some(Self::launch(
+            &bin,
+            server_user(),
+            self.dir.path(),
+            self.port,
+        ));
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {

@@ -125,10 +125,16 @@ fn free_port() -> u16 {
 
 /// Runs `connector-host ARGS` to completion with the given data dir; returns stdout.
 pub fn run_cli(data_dir: &Path, args: &[&str]) -> String {
+    run_cli_with(data_dir, &[], args)
+}
+
+/// Like [`run_cli`], with `env` (`CONNECTOR_HOST_...` settings) added.
+pub fn run_cli_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let output = Command::new(host_binary())
         .args(args)
         .env_clear()
         .env("CONNECTOR_HOST_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
         .output()
         .expect("run connector-host");
     assert!(

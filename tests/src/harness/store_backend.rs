@@ -19,13 +19,62 @@ pub fn postgres_run() -> bool {
     std::env::var("CONNECTOR_TEST_STORE").is_ok_and(|v| v == "postgres")
 }
 
-/// A database of its own on a PostgreSQL server, for as long as this lives.
+/// A database of its own on a PostgreSQL server, for as long as this lives (the last clone
+/// drops it, or stops the server the test started for it).
 #[derive(Clone)]
 pub struct TestDatabase {
     /// `postgres://...` of the database.
     pub url: String,
-    /// The server, when this test started its own (stopped when the last clone goes).
-    _server: Option<Arc<PostgresServer>>,
+    _owned: Arc<Owned>,
+}
+
+/// What goes when the last clone of a [`TestDatabase`] does.
+struct Owned {
+    admin_url: String,
+    name: String,
+    /// The server, when this test started its own.
+    server: Option<PostgresServer>,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            return; // the whole server goes
+        }
+        // On the run's shared server: drop the database (its hosts have stopped or are
+        // dropped with it; FORCE ends their sessions), from a thread of its own since this may
+        // run inside a runtime.
+        // One at a time: two concurrent `DROP DATABASE ... WITH (FORCE)` were seen to wait on
+        // each other's barrier forever. A drop that takes too long is given up (the database
+        // stays until the run's server stops).
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+                {
+                    let driver = tokio::spawn(connection);
+                    let _ = client
+                        .batch_execute(&format!(
+                            "SET statement_timeout = '10s'; \
+                             DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        ))
+                        .await;
+                    drop(client);
+                    let _ = driver.await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestDatabase {
@@ -39,7 +88,7 @@ impl TestDatabase {
                     "postgres://{PG_ADMIN}:{PG_ADMIN_PASSWORD}@127.0.0.1:{}/postgres",
                     server.port
                 );
-                (url, Some(Arc::new(server)))
+                (url, Some(server))
             }
         };
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -58,7 +107,11 @@ impl TestDatabase {
             .map_or(admin_url.as_str(), |(base, _)| base);
         Self {
             url: format!("{base}/{name}"),
-            _server: server,
+            _owned: Arc::new(Owned {
+                admin_url,
+                name,
+                server,
+            }),
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use std::path::Path;
 
-use super::{log_capture, plugin_path, plugins_dir};
+use super::{TestDatabase, log_capture, plugin_path, plugins_dir, postgres_run};
 
 /// Compile-cache key of test servers (base64 of 32 bytes), so they share one cache.
 const TEST_CACHE_KEY: &str = "dGVzdC1jb21waWxlLWNhY2hlLWtleS0zMi1ieXRlcyE=";
@@ -23,6 +23,8 @@ pub struct TestServer {
     pub data: tempfile::TempDir,
     /// The config it was started with (a restart reuses it).
     pub config: HostConfig,
+    /// The PostgreSQL database it keeps its records in, on a PostgreSQL run.
+    pub database: Option<TestDatabase>,
 }
 
 impl TestServer {
@@ -90,12 +92,24 @@ impl TestServer {
         config.limits.max_concurrent_calls_per_tenant = Some(config.limits.max_concurrent_calls);
         config.limits.max_concurrent_calls_per_connection =
             Some(config.limits.max_concurrent_calls);
+        let database = if postgres_run() {
+            let database = TestDatabase::create().await;
+            database.configure(&mut config);
+            Some(database)
+        } else {
+            None
+        };
         adjust(&mut config);
         let server = Server::start(config.clone()).await.expect("server starts");
-        Self::around(server, data, config)
+        Self::around(server, data, config, database)
     }
 
-    fn around(server: Server, data: tempfile::TempDir, config: HostConfig) -> Self {
+    fn around(
+        server: Server,
+        data: tempfile::TempDir,
+        config: HostConfig,
+        database: Option<TestDatabase>,
+    ) -> Self {
         let base = format!("http://{}", server.local_addr);
         Self {
             server,
@@ -108,6 +122,7 @@ impl TestServer {
                 .expect("client"),
             data,
             config,
+            database,
         }
     }
 
@@ -118,13 +133,14 @@ impl TestServer {
             server,
             data,
             config,
+            database,
             ..
         } = self;
         server.stop().await.expect("server stops");
         let server = Server::start(config.clone())
             .await
             .expect("server restarts on the same data dir");
-        Self::around(server, data, config)
+        Self::around(server, data, config, database)
     }
 
     /// `/metrics` as the operator reads it (with the admin token).

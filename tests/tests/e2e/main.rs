@@ -6,6 +6,7 @@ mod api_flow;
 mod atlassian_setup;
 mod bad_input;
 mod bounded_server;
+mod cluster;
 mod compile_cache;
 mod confluence;
 mod console;

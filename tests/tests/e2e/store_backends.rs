@@ -599,21 +599,43 @@ async fn postgres_hands_each_queued_item_to_one_host() {
         delivery.attempts.clear();
         host_a.queue_delivery(&delivery, 1_000).await.unwrap();
     }
+    // Both hosts see the same due entries; each attempt claims first, and one wins.
     let none = HashSet::new();
-    let (due_a, due_b) = tokio::join!(
-        host_a.due_deliveries(2_000, 100, 100, 100, &none),
-        host_b.due_deliveries(2_000, 100, 100, 100, &none)
+    let due = host_a
+        .due_deliveries(2_000, 100, 100, 100, &none)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 22, "every due delivery is seen");
+    let (claimed_a, claimed_b) = tokio::join!(
+        async {
+            let mut won = BTreeSet::new();
+            for entry in &due {
+                if host_a.claim_delivery(entry, 2_000).await.unwrap() {
+                    won.insert(entry.delivery.clone());
+                }
+            }
+            won
+        },
+        async {
+            let mut won = BTreeSet::new();
+            for entry in due.iter().rev() {
+                if host_b.claim_delivery(entry, 2_000).await.unwrap() {
+                    won.insert(entry.delivery.clone());
+                }
+            }
+            won
+        }
     );
-    let (due_a, due_b) = (due_a.unwrap(), due_b.unwrap());
-    let ids_a: BTreeSet<String> = due_a.iter().map(|d| d.delivery.clone()).collect();
-    let ids_b: BTreeSet<String> = due_b.iter().map(|d| d.delivery.clone()).collect();
-    assert!(ids_a.is_disjoint(&ids_b), "a delivery handed to both hosts");
+    assert!(
+        claimed_a.is_disjoint(&claimed_b),
+        "a delivery claimed by both hosts"
+    );
     assert_eq!(
-        ids_a.len() + ids_b.len(),
+        claimed_a.len() + claimed_b.len(),
         22,
-        "every due delivery handed out"
+        "every due delivery claimed once"
     );
-    // Claimed, they are not handed out again until saved or the claim lapses.
+    // Claimed, they are not due for anyone until saved or the claim lapses.
     assert!(
         host_b
             .due_deliveries(3_000, 100, 100, 100, &none)
@@ -626,6 +648,12 @@ async fn postgres_hands_each_queued_item_to_one_host() {
         .await
         .unwrap();
     assert_eq!(lapsed.len(), 22, "a dead host's claims lapse");
+    assert!(
+        host_b
+            .claim_delivery(&lapsed[0], 2_000 + 6 * 60 * 1000)
+            .await
+            .unwrap()
+    );
 
     for seq in 0..10u64 {
         let delivery = InboundDelivery::new(seq + 1, "slack", None, vec![], b"{}", None, 1_000);

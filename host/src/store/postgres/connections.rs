@@ -4,10 +4,11 @@ use deadpool_postgres::GenericClient;
 
 use super::{Postgres, count, decode, encode, execute, int, one, uint};
 use crate::store::connections::{CREDENTIAL_FIELD, cursor_field};
+use crate::store::refresh_lock::lock_key;
 use crate::store::token_expiry::expiry_of;
 use crate::store::{
     Aad, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialVersion, EventType,
-    StoreError,
+    RefreshLock, StoreError,
 };
 
 impl Postgres {
@@ -400,6 +401,20 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         put_secret(&client, &Aad::new(tenant, id, CREDENTIAL_FIELD), sealed).await
+    }
+
+    /// A session advisory lock on a connection taken out of the pool (see `refresh_lock.rs`).
+    pub async fn refresh_lock(
+        &self,
+        tenant: &str,
+        connection: &str,
+    ) -> Result<RefreshLock, StoreError> {
+        let client = self.client().await?;
+        let key = lock_key(tenant, connection);
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .await?;
+        Ok(RefreshLock(Some(deadpool_postgres::Object::take(client))))
     }
 
     pub async fn replace_credential(

@@ -1,13 +1,13 @@
 //! The event outbox, tenants' webhook endpoints and their deliveries. A due delivery is
-//! claimed (`FOR UPDATE SKIP LOCKED`, then a claim time) by the host that attempts it; the
-//! claim ends when the attempt is saved, or lapses after [`CLAIM`] if that host died.
+//! claimed (`FOR UPDATE SKIP LOCKED`, then a claim time) by the host about to attempt it; the
+//! claim ends when the attempt is saved, or lapses after [`CLAIM_MS`] if that host died.
 
 use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::GenericClient;
 
 use super::connections::put_secret;
-use super::{Postgres, count, decode, encode, execute, int, one, rows};
+use super::{Postgres, count, decode, encode, execute, int, one};
 use crate::store::webhook_endpoints::SECRET_FIELD;
 use crate::store::{
     Aad, DeliveryRecord, DeliveryStatus, DueDelivery, EndpointRecord, EndpointSecrets, EventType,
@@ -136,8 +136,9 @@ impl Postgres {
         write_delivery(&client, record, next_ms).await
     }
 
-    /// Claims due deliveries for this host: rows another host holds (locked or claimed) are
-    /// skipped, and the chosen ones are claimed in the same transaction.
+    /// Due entries no host holds a claim on, soonest first (see the embedded backend for
+    /// `limit`, `per_endpoint`, `scan` and `busy`). Reading hands nothing out: each attempt
+    /// claims its entry first ([`Postgres::claim_delivery`]).
     pub async fn due_deliveries(
         &self,
         now_ms: u64,
@@ -146,16 +147,14 @@ impl Postgres {
         scan: usize,
         busy: &HashSet<(String, String)>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let candidates = rows(
-            &tx,
-            "SELECT tenant, endpoint, id FROM webhook_deliveries
-             WHERE due_ms <= $1 AND claimed_until_ms <= $1
-             ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
-            &[&int(now_ms), &int(scan as u64)],
-        )
-        .await?;
+        let candidates = self
+            .rows(
+                "SELECT tenant, endpoint, id FROM webhook_deliveries
+                 WHERE due_ms <= $1 AND claimed_until_ms <= $1
+                 ORDER BY due_ms LIMIT $2",
+                &[&int(now_ms), &int(scan as u64)],
+            )
+            .await?;
         let mut due = Vec::new();
         let mut taken: HashMap<(String, String), usize> = HashMap::new();
         for row in candidates {
@@ -180,21 +179,30 @@ impl Postgres {
                 delivery,
             });
         }
-        if !due.is_empty() {
-            let tenants: Vec<&str> = due.iter().map(|d| d.tenant.as_str()).collect();
-            let endpoints: Vec<&str> = due.iter().map(|d| d.endpoint.as_str()).collect();
-            let ids: Vec<&str> = due.iter().map(|d| d.delivery.as_str()).collect();
-            execute(
-                &tx,
-                "UPDATE webhook_deliveries SET claimed_until_ms = $4
-                 WHERE (tenant, endpoint, id) IN
-                     (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
-                &[&tenants, &endpoints, &ids, &int(now_ms + CLAIM_MS)],
-            )
-            .await?;
-        }
-        tx.commit().await?;
         Ok(due)
+    }
+
+    /// Claims one due entry for [`CLAIM_MS`]: a row another host has locked is skipped, one it
+    /// claimed (or saved as no longer due) does not match.
+    pub async fn claim_delivery(&self, due: &DueDelivery, now_ms: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                "UPDATE webhook_deliveries SET claimed_until_ms = $4
+                 WHERE (tenant, endpoint, id) IN (
+                     SELECT tenant, endpoint, id FROM webhook_deliveries
+                     WHERE tenant = $1 AND endpoint = $2 AND id = $3
+                     AND due_ms <= $5 AND claimed_until_ms <= $5
+                     FOR UPDATE SKIP LOCKED)",
+                &[
+                    &due.tenant,
+                    &due.endpoint,
+                    &due.delivery,
+                    &int(now_ms + CLAIM_MS),
+                    &int(now_ms),
+                ],
+            )
+            .await?
+            > 0)
     }
 
     pub async fn drop_queue_entry(&self, queue_key: &[u8]) -> Result<(), StoreError> {

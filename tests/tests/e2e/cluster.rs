@@ -1,0 +1,312 @@
+//! Several hosts on one PostgreSQL database: what one host writes, every host serves; and a
+//! database that goes away makes the hosts answer 503 with `Retry-After`, then recover.
+
+use std::time::{Duration, Instant};
+
+use connector_host::config::{ConfigSecret, HostConfig};
+use connector_tests::fakes::ProbeVendor;
+use connector_tests::harness::{
+    ADMIN_TOKEN, OAuthSetup, OAuthTimings, PG_ADMIN, PG_ADMIN_PASSWORD, PostgresServer,
+    TEST_MASTER_KEY, TestDatabase, TestServer, run_cli_with,
+};
+use reqwest::Method;
+use serde_json::json;
+
+/// Two hosts on one database: a tenant and key made on A serve on B, a connection made on B
+/// is browsed through A, and a key revoked on B stops on both at once (no host caches keys).
+#[tokio::test]
+async fn two_hosts_on_one_database_serve_the_same_tenants_keys_and_connections() {
+    let database = TestDatabase::create().await;
+    let vendor = ProbeVendor::start().await;
+    let host_a = TestServer::start_with(|config| database.configure(config)).await;
+    let host_b = TestServer::start_with(|config| database.configure(config)).await;
+
+    let key = host_a.tenant("acme").await;
+    let (status, body) = host_b
+        .send(Method::GET, "/api/v1/connections", Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "a key issued on A works on B: {body}");
+
+    let connection = host_b
+        .probe_connection(&key, &vendor.origin(), "tok-acme")
+        .await;
+    let (status, body) = host_a
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/containers"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "a connection made on B serves on A: {body}");
+
+    let (status, keys) = host_b
+        .send(
+            Method::GET,
+            "/admin/v1/tenants/acme/api-keys",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{keys}");
+    let id = keys["data"][0]["id"].as_str().expect("key id").to_owned();
+    let (status, _) = host_b
+        .send(
+            Method::DELETE,
+            &format!("/admin/v1/tenants/acme/api-keys/{id}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    for host in [&host_a, &host_b] {
+        let (status, body) = host
+            .send(Method::GET, "/api/v1/connections", Some(&key), None)
+            .await;
+        assert_eq!(status, 401, "a revoked key stops on every host: {body}");
+    }
+}
+
+/// The database stops under a running host: requests answer 503 `UNAVAILABLE` with
+/// `Retry-After` and nothing half-written; when it is back, the same host serves again.
+#[tokio::test]
+async fn a_database_that_goes_away_answers_503_and_the_host_recovers() {
+    let mut postgres = PostgresServer::start().await;
+    let admin = postgres.admin("postgres").await;
+    admin.batch_execute("CREATE DATABASE hosts").await.unwrap();
+    drop(admin);
+    let url = format!(
+        "postgres://{PG_ADMIN}:{PG_ADMIN_PASSWORD}@127.0.0.1:{}/hosts",
+        postgres.port
+    );
+    let configure = |config: &mut HostConfig| {
+        config.store.url = ConfigSecret::new(url.clone());
+        config.store.tls = connector_host::store::StoreTls::Disable;
+        config.store.pool_size = 4;
+        config.store.connect_timeout = Duration::from_secs(1);
+        config.master_key = Some(ConfigSecret::new(TEST_MASTER_KEY));
+    };
+    let host = TestServer::start_with(configure).await;
+    let key = host.tenant("acme").await;
+
+    postgres.stop();
+    let (status, body) = host
+        .send(Method::GET, "/api/v1/connections", Some(&key), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("UNAVAILABLE")),
+        "{body}"
+    );
+    let response = host
+        .client
+        .post(format!("{}/admin/v1/tenants", host.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"id": "globex", "name": "Globex"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+
+    postgres.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = host
+            .send(Method::GET, "/api/v1/connections", Some(&key), None)
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the host did not recover ({status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The tenant refused while the database was away was not half-made.
+    let (status, _) = host
+        .send(
+            Method::GET,
+            "/admin/v1/tenants/globex/api-keys",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// A PostgreSQL store without a configured master key is refused at start: hosts sharing a
+/// database must seal with one key, not each with one generated into its own data dir.
+#[tokio::test]
+async fn a_postgres_store_without_a_master_key_is_refused_at_start() {
+    let database = TestDatabase::create().await;
+    let mut config = HostConfig::default();
+    database.configure(&mut config);
+    config.master_key = None;
+    let dir = tempfile::tempdir().unwrap();
+    config.data_dir = dir.path().to_owned();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let refused = connector_host::Server::start(config)
+        .await
+        .err()
+        .expect("refused without a master key");
+    assert!(format!("{refused:#}").contains("master_key"), "{refused:#}");
+}
+
+/// An embedded store moved into PostgreSQL with `connector-host store migrate` serves there:
+/// the same key, the connection with its credential (the vendor gets the token), the cursor.
+/// A second run copies nothing twice.
+#[tokio::test]
+async fn an_embedded_store_moves_into_postgres_and_serves_there() {
+    let vendor = ProbeVendor::start().await;
+    let on_sled = TestServer::start_with(|config| {
+        config.store = connector_host::store::StoreSettings::default();
+        config.master_key = Some(ConfigSecret::new(TEST_MASTER_KEY));
+    })
+    .await;
+    let key = on_sled.tenant("acme").await;
+    let connection = on_sled
+        .probe_connection(&key, &vendor.origin(), "tok-acme")
+        .await;
+    let (status, _) = on_sled
+        .send(
+            Method::PUT,
+            &format!("/api/v1/connections/{connection}/cursors/issues"),
+            Some(&key),
+            Some(json!({"cursor": "2026-12-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let TestServer { server, data, .. } = on_sled;
+    server.stop().await.unwrap();
+
+    let database = TestDatabase::create().await;
+    let env = [
+        ("CONNECTOR_HOST_MASTER_KEY", TEST_MASTER_KEY),
+        ("CONNECTOR_HOST_STORE__TLS", "disable"),
+    ];
+    for run in 0..2 {
+        let printed = run_cli_with(
+            data.path(),
+            &env,
+            &["store", "migrate", "--from", "sled", "--to", &database.url],
+        );
+        let report: serde_json::Value = serde_json::from_str(&printed).expect("a JSON report");
+        assert_eq!(
+            report["tables"]["connections"],
+            json!([1, 1]),
+            "run {run}: {report}"
+        );
+        assert_eq!(
+            report["tables"]["tenants"],
+            json!([1, 1]),
+            "run {run}: {report}"
+        );
+        assert!(
+            report["sealed_values_opened"].as_u64().unwrap() >= 2,
+            "the credential and the cursor: {report}"
+        );
+    }
+
+    let on_postgres = TestServer::start_with(|config| database.configure(config)).await;
+    let (status, body) = on_postgres
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/cursors/issues"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["cursor"], "2026-12-01T00:00:00Z");
+    let (status, body) = on_postgres
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/containers"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the migrated credential reaches the vendor: {body}"
+    );
+}
+
+/// Two hosts, 100 calls each at once, on one connection whose access token has expired, with
+/// an authorization server that spends a refresh token when it is used (a reuse answers
+/// `invalid_grant`): exactly one token request, and every call answers 200. The second host
+/// waits on the database's lock for the first's refresh, then reads the new tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_storm_across_two_hosts_makes_one_token_request() {
+    let database = TestDatabase::create().await;
+    let shared = database.clone();
+    let timings = OAuthTimings {
+        access_ttl: Duration::from_secs(1),
+        margin: 0,
+        sweep: 3600,
+        state_ttl: 600,
+    };
+    let setup = OAuthSetup::start_adjusted(timings, move |config| shared.configure(config)).await;
+    // B starts before the connection exists: its first sweep (at start) finds nothing due.
+    let config = setup.server.config.clone();
+    let host_b = TestServer::start_with(move |c| *c = config).await;
+    let id = setup.connect().await;
+    setup.auth.set_access_ttl(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(setup.auth.refresh_requests(), 0);
+
+    let calls = [&setup.server, &host_b].into_iter().flat_map(|host| {
+        (0..100).map(|_| {
+            let (client, url, key) = (
+                host.client.clone(),
+                format!("{}/api/v1/connections/{id}/containers", host.base),
+                setup.key.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .get(url)
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+    });
+    // The authorization server holds the refresh until both hosts have had time to reach
+    // theirs: without a lock across hosts, the second would send the spent refresh token.
+    setup.auth.hold_refreshes();
+    let calls = calls.collect::<Vec<_>>();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while setup.auth.refreshes_held() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no refresh reached the authorization server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    setup.auth.release_refreshes();
+    let statuses: Vec<u16> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    assert_eq!(
+        failed, 0,
+        "every call on both hosts succeeded: {statuses:?}"
+    );
+    assert_eq!(
+        setup.auth.refresh_requests(),
+        1,
+        "exactly one token request for 200 calls on two hosts"
+    );
+}
