@@ -5,6 +5,7 @@
 //! `target/plugins/` (bundled connectors, what `run` loads) and `target/test-plugins/`
 //! (connectors plus test fixtures, what the tests load).
 
+mod cluster;
 mod docs;
 mod floors;
 mod new_connector;
@@ -29,7 +30,11 @@ enum Task {
     /// Build every plugin for wasm32-wasip2 and stage the components under target/.
     BuildPlugins,
     /// Build the plugins, then run the host with the bundled ones on ./data (sled, cache).
+    /// With `--cluster N`: a local PostgreSQL in ./data/pg and N hosts on it, on ports 8080..
     Run {
+        /// Run N hosts on one local PostgreSQL instead of one host on sled.
+        #[arg(long, value_name = "N")]
+        cluster: Option<usize>,
         /// Extra arguments for `connector-host serve`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -72,7 +77,29 @@ fn main() -> anyhow::Result<()> {
         Task::NewConnector { name } => new_connector::create(&root, &name),
         Task::Docs => docs::build(&root),
         Task::Floors { checkout } => floors::guard(checkout.as_deref().unwrap_or(&root)),
-        Task::Run { args } => {
+        Task::Run {
+            cluster: Some(hosts),
+            ..
+        } => {
+            let staged = build_plugins(&root)?;
+            ensure_libclang()?;
+            ensure_postgres()?;
+            step("building connector-host");
+            run(cargo().current_dir(&root).args([
+                "build",
+                "--package",
+                "connector-host",
+                "--bin",
+                "connector-host",
+            ]))?;
+            cluster::run(
+                &root,
+                &staged.bundled,
+                hosts,
+                &root.join("target/debug/connector-host"),
+            )
+        }
+        Task::Run { args, .. } => {
             let staged = build_plugins(&root)?;
             ensure_libclang()?;
             let mut command = cargo();

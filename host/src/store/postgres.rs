@@ -16,6 +16,7 @@
 //! pooled connection, so a steady-state read is one round trip.
 
 mod audit;
+mod cache;
 mod connections;
 mod deliveries;
 mod import;
@@ -49,6 +50,8 @@ pub(super) struct Inner {
     keys: KeyRing,
     /// This process's name as a lease holder (see `syncs.rs`).
     instance: String,
+    /// What calls read, kept until a write's notice (see `cache.rs`).
+    cache: cache::ReadCache,
 }
 
 impl std::ops::Deref for Postgres {
@@ -77,6 +80,7 @@ impl Postgres {
         let manager_config = deadpool_postgres::ManagerConfig {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,
         };
+        let listener_config = config.clone();
         let manager = match settings.tls {
             StoreTls::Disable => deadpool_postgres::Manager::from_config(
                 config,
@@ -99,11 +103,21 @@ impl Postgres {
             pool,
             keys,
             instance: format!("host_{}", uuid::Uuid::new_v4().simple()),
+            cache: cache::ReadCache::new(),
         }));
         store
             .migrate()
             .await
             .context("opening the PostgreSQL store")?;
+        let weak = Arc::downgrade(&store.0);
+        match settings.tls {
+            StoreTls::Disable => {
+                tokio::spawn(cache::listen(weak, listener_config, tokio_postgres::NoTls));
+            }
+            StoreTls::VerifyFull => {
+                tokio::spawn(cache::listen(weak, listener_config, tls_connector()?));
+            }
+        }
         Ok(store)
     }
 
@@ -186,6 +200,11 @@ impl Postgres {
                 }
             }
         }
+        if count > 0 {
+            self.execute("SELECT pg_notify($1, '*')", &[&cache::CHANNEL])
+                .await?;
+            self.forget("*");
+        }
         Ok(count)
     }
 
@@ -200,6 +219,12 @@ impl Postgres {
             }
         }
         Ok(ids)
+    }
+
+    /// Drops what `topic` names from this host's cache; other hosts hear of it from the
+    /// write's own notice.
+    fn forget(&self, topic: &str) {
+        self.cache.invalidate(topic);
     }
 
     fn seal(&self, aad: &Aad, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -271,6 +296,17 @@ async fn execute<C: GenericClient>(
 ) -> Result<u64, StoreError> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.execute(&statement, params).await?)
+}
+
+/// Tells every host's cache that `topic` changed, when the caller's transaction commits.
+async fn notify<C: GenericClient>(client: &C, topic: &str) -> Result<(), StoreError> {
+    execute(
+        client,
+        "SELECT pg_notify($1, $2)",
+        &[&cache::CHANNEL, &topic],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A record column (`bytea`, the record's JSON as the embedded backend stores it).

@@ -50,6 +50,16 @@ async fn two_hosts_on_one_database_serve_the_same_tenants_keys_and_connections()
         .await;
     assert_eq!(status, 200, "{keys}");
     let id = keys["data"][0]["id"].as_str().expect("key id").to_owned();
+    let (status, issued) = host_a
+        .send(
+            Method::POST,
+            "/admin/v1/tenants/acme/api-keys",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let second = issued["data"]["key"].as_str().unwrap().to_owned();
     let (status, _) = host_b
         .send(
             Method::DELETE,
@@ -59,12 +69,105 @@ async fn two_hosts_on_one_database_serve_the_same_tenants_keys_and_connections()
         )
         .await;
     assert_eq!(status, 200);
-    for host in [&host_a, &host_b] {
-        let (status, body) = host
+    let (status, body) = host_b
+        .send(Method::GET, "/api/v1/connections", Some(&key), None)
+        .await;
+    assert_eq!(
+        status, 401,
+        "a revoked key stops at once where it was revoked: {body}"
+    );
+    // A cached the key: the revocation's notice reaches it within milliseconds.
+    refused_within(&host_a, &key, Duration::from_secs(2)).await;
+
+    // A rename on A shows on B (which cached the record) once the notice is in.
+    let (status, _) = host_a
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/connections/{connection}"),
+            Some(&second),
+            Some(json!({"name": "renamed on A"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let (_, body) = host_b
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{connection}"),
+                Some(&second),
+                None,
+            )
+            .await;
+        if body["data"]["name"] == "renamed on A" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B kept the old record: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls `GET /api/v1/connections` with `key` until it answers 401.
+async fn refused_within(host: &TestServer, key: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, _) = host
+            .send(Method::GET, "/api/v1/connections", Some(key), None)
+            .await;
+        if status == 401 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a revoked key still served ({status})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A host whose change listener is cut (the database ended its session) stops serving from
+/// its cache until it listens again, so a revocation it could not hear of still stops the key.
+#[tokio::test]
+async fn a_host_that_missed_a_notice_never_serves_the_stale_entry() {
+    let database = TestDatabase::create().await;
+    let host_a = TestServer::start_with(|config| database.configure(config)).await;
+    let host_b = TestServer::start_with(|config| database.configure(config)).await;
+    let key = host_a.tenant("acme").await;
+    for _ in 0..3 {
+        let (status, _) = host_b
             .send(Method::GET, "/api/v1/connections", Some(&key), None)
             .await;
-        assert_eq!(status, 401, "a revoked key stops on every host: {body}");
+        assert_eq!(status, 200, "B serves (and caches) the key");
     }
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Both hosts' listeners go; the revocation below is made while they are down.
+    let ended: i64 = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ended, 2, "each host listens on a connection of its own");
+    let (_, keys) = host_a
+        .send(
+            Method::GET,
+            "/admin/v1/tenants/acme/api-keys",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    client
+        .execute("DELETE FROM api_keys WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    refused_within(&host_b, &key, Duration::from_secs(5)).await;
 }
 
 /// The database stops under a running host: requests answer 503 `UNAVAILABLE` with

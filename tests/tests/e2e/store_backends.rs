@@ -718,3 +718,17 @@ async fn postgres_refuses_a_newer_schema_and_a_wrong_url() {
         "the password in an error: {message}"
     );
 }
+
+/// Hosts started together on a fresh database migrate it once, and all open.
+#[tokio::test]
+async fn postgres_hosts_started_together_migrate_once() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyRing::load(dir.path(), None).unwrap();
+    let settings = database.settings();
+    let opened =
+        futures::future::join_all((0..4).map(|_| Store::connect(&settings, keys.clone()))).await;
+    for store in opened {
+        store.expect("every host opens the store");
+    }
+}

@@ -2,7 +2,8 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::{Postgres, count, decode, encode, execute, int, one, uint};
+use super::cache::{Entry, connection_topic};
+use super::{Postgres, count, decode, encode, execute, int, notify, one, uint};
 use crate::store::connections::{CREDENTIAL_FIELD, cursor_field};
 use crate::store::refresh_lock::lock_key;
 use crate::store::token_expiry::expiry_of;
@@ -10,6 +11,10 @@ use crate::store::{
     Aad, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialVersion, EventType,
     RefreshLock, StoreError,
 };
+
+/// Which record of a connection a cache entry is.
+const CONNECTION: u8 = 1;
+const CREDENTIAL: u8 = 2;
 
 impl Postgres {
     fn seal_credential(
@@ -60,7 +65,10 @@ impl Postgres {
             }),
         )
         .await?;
+        let topic = connection_topic(&record.tenant, &record.id);
+        notify(&tx, &topic).await?;
         tx.commit().await?;
+        self.forget(&topic);
         Ok(())
     }
 
@@ -88,7 +96,10 @@ impl Postgres {
             put_secret(&tx, &aad, sealed).await?;
             set_expiry(&tx, &record.tenant, &record.id, expiry_of(credential)).await?;
         }
+        let topic = connection_topic(&record.tenant, &record.id);
+        notify(&tx, &topic).await?;
         tx.commit().await?;
+        self.forget(&topic);
         Ok(())
     }
 
@@ -112,13 +123,15 @@ impl Postgres {
         };
         let mut record: ConnectionRecord = decode(&row, "record")?;
         let before = record.status;
-        if change(&mut record) {
+        let changed = change(&mut record);
+        if changed {
             execute(
                 &tx,
                 "UPDATE connections SET record = $3 WHERE tenant = $1 AND id = $2",
                 &[&tenant, &id, &encode(&record)?],
             )
             .await?;
+            notify(&tx, &connection_topic(tenant, id)).await?;
             // The tenant hears once, when the grant dies, not on every refused call.
             if record.status == ConnectionStatus::NeedsReauth
                 && before != ConnectionStatus::NeedsReauth
@@ -141,6 +154,9 @@ impl Postgres {
             }
         }
         tx.commit().await?;
+        if changed {
+            self.forget(&connection_topic(tenant, id));
+        }
         Ok(Some(record))
     }
 
@@ -149,13 +165,28 @@ impl Postgres {
         tenant: &str,
         id: &str,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
-        self.one(
-            "SELECT record FROM connections WHERE tenant = $1 AND id = $2",
-            &[&tenant, &id],
-        )
-        .await?
-        .map(|row| decode(&row, "record"))
-        .transpose()
+        let topic = connection_topic(tenant, id);
+        if let Some(Entry::Connection(record)) = self.cache.get(&topic, CONNECTION) {
+            return Ok(Some(record));
+        }
+        let read_at = self.cache.generation();
+        let record: Option<ConnectionRecord> = self
+            .one(
+                "SELECT record FROM connections WHERE tenant = $1 AND id = $2",
+                &[&tenant, &id],
+            )
+            .await?
+            .map(|row| decode(&row, "record"))
+            .transpose()?;
+        if let Some(record) = &record {
+            self.cache.put(
+                topic,
+                CONNECTION,
+                Entry::Connection(record.clone()),
+                read_at,
+            );
+        }
+        Ok(record)
     }
 
     pub async fn connection_count(&self, tenant: &str) -> Result<usize, StoreError> {
@@ -263,7 +294,10 @@ impl Postgres {
         ] {
             execute(&tx, statement, &[&tenant, &id]).await?;
         }
+        let topic = connection_topic(tenant, id);
+        notify(&tx, &topic).await?;
         tx.commit().await?;
+        self.forget(&topic);
         Ok(existed)
     }
 
@@ -277,10 +311,24 @@ impl Postgres {
             .map(|row| row.get(0)))
     }
 
+    /// The credential, from this host's cache when it holds it (the call path's read).
     pub async fn credential(&self, tenant: &str, id: &str) -> Result<BoundCredential, StoreError> {
-        Ok(self.credential_versioned(tenant, id).await?.0)
+        let topic = connection_topic(tenant, id);
+        if let Some(Entry::Credential(credential)) = self.cache.get(&topic, CREDENTIAL) {
+            return Ok(credential);
+        }
+        let read_at = self.cache.generation();
+        let credential = self.credential_versioned(tenant, id).await?.0;
+        self.cache.put(
+            topic,
+            CREDENTIAL,
+            Entry::Credential(credential.clone()),
+            read_at,
+        );
+        Ok(credential)
     }
 
+    /// Always from the database: what a refresh's compare-and-swap replaces.
     pub async fn credential_versioned(
         &self,
         tenant: &str,
@@ -400,7 +448,11 @@ impl Postgres {
         sealed: &[u8],
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
-        put_secret(&client, &Aad::new(tenant, id, CREDENTIAL_FIELD), sealed).await
+        put_secret(&client, &Aad::new(tenant, id, CREDENTIAL_FIELD), sealed).await?;
+        let topic = connection_topic(tenant, id);
+        notify(&client, &topic).await?;
+        self.forget(&topic);
+        Ok(())
     }
 
     /// A session advisory lock on a connection taken out of the pool (see `refresh_lock.rs`).
@@ -475,7 +527,10 @@ impl Postgres {
         }
         put_secret(&tx, &aad, &sealed).await?;
         set_expiry(&tx, tenant, id, expiry_of(credential)).await?;
+        let topic = connection_topic(tenant, id);
+        notify(&tx, &topic).await?;
         tx.commit().await?;
+        self.forget(&topic);
         Ok(())
     }
 
@@ -502,7 +557,10 @@ impl Postgres {
             .await?;
             put_secret(&tx, &aad, &sealed).await?;
         }
+        let topic = "*".to_owned();
+        notify(&tx, &topic).await?;
         tx.commit().await?;
+        self.forget(&topic);
         Ok(())
     }
 

@@ -410,6 +410,9 @@ impl Postgres {
             &[&int(next)],
         )
         .await?;
+        // Hosts already running on this database drop what they cached.
+        tx.execute("SELECT pg_notify($1, '*')", &[&super::cache::CHANNEL])
+            .await?;
         tx.commit().await?;
 
         let mut report = MigrationReport::default();

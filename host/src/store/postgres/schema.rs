@@ -224,7 +224,14 @@ impl Postgres {
             .get()
             .await
             .map_err(|error| anyhow::anyhow!("connecting to the store's database: {error}"))?;
-        client
+        // Everything under the lock, the bookkeeping table's creation included: two hosts
+        // started at once raced on it (a duplicate `pg_type` row) before.
+        let transaction = client.transaction().await?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .context("waiting for another host's migration")?;
+        transaction
             .batch_execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
                      version integer PRIMARY KEY,
@@ -233,11 +240,6 @@ impl Postgres {
             )
             .await
             .context("creating schema_migrations")?;
-        let transaction = client.transaction().await?;
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .context("waiting for another host's migration")?;
         let found: i32 = transaction
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM schema_migrations",

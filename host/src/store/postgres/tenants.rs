@@ -1,6 +1,7 @@
 //! Tenants and their API keys (SHA-256 of each key, never the key).
 
-use super::{Postgres, decode, encode};
+use super::cache::{Entry, api_key_topic};
+use super::{Postgres, decode, encode, execute, notify};
 use crate::store::tenants::api_key_hash;
 use crate::store::{ApiKeyRecord, StoreError, Tenant};
 
@@ -47,24 +48,26 @@ impl Postgres {
     }
 
     pub async fn insert_api_key(&self, key: &str, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let digest = api_key_hash(key);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
         // The tenant must exist: checked in the statement, so a tenant deleted meanwhile gets
         // no key.
-        let inserted = self
-            .execute(
-                "INSERT INTO api_keys (digest, tenant, id, record)
-                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)
-                 ON CONFLICT (digest) DO UPDATE SET record = excluded.record",
-                &[
-                    &api_key_hash(key),
-                    &record.tenant,
-                    &record.id,
-                    &encode(record)?,
-                ],
-            )
-            .await?;
+        let inserted = execute(
+            &tx,
+            "INSERT INTO api_keys (digest, tenant, id, record)
+             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)
+             ON CONFLICT (digest) DO UPDATE SET record = excluded.record",
+            &[&digest, &record.tenant, &record.id, &encode(record)?],
+        )
+        .await?;
         if inserted == 0 {
             return Err(StoreError::NotFound);
         }
+        let topic = api_key_topic(&digest);
+        notify(&tx, &topic).await?;
+        tx.commit().await?;
+        self.forget(&topic);
         Ok(())
     }
 
@@ -79,23 +82,44 @@ impl Postgres {
         .collect()
     }
 
+    /// Revokes a key: every host's cache drops it when the deletion commits.
     pub async fn revoke_api_key(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .execute(
-                "DELETE FROM api_keys WHERE tenant = $1 AND id = $2",
-                &[&tenant, &id],
-            )
-            .await?
-            > 0)
-    }
-
-    pub async fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.one(
-            "SELECT record FROM api_keys WHERE digest = $1",
-            &[&api_key_hash(key)],
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = super::one(
+            &tx,
+            "DELETE FROM api_keys WHERE tenant = $1 AND id = $2 RETURNING digest",
+            &[&tenant, &id],
         )
         .await?
-        .map(|row| decode(&row, "record"))
-        .transpose()
+        else {
+            return Ok(false);
+        };
+        let topic = api_key_topic(row.get(0));
+        notify(&tx, &topic).await?;
+        tx.commit().await?;
+        self.forget(&topic);
+        Ok(true)
+    }
+
+    /// The key's record, from this host's cache when it holds it (every request reads it).
+    /// Unknown keys are never kept: a flood of wrong keys adds nothing here.
+    pub async fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let digest = api_key_hash(key);
+        let topic = api_key_topic(&digest);
+        if let Some(Entry::ApiKey(record)) = self.cache.get(&topic, 0) {
+            return Ok(Some(record));
+        }
+        let read_at = self.cache.generation();
+        let record: Option<ApiKeyRecord> = self
+            .one("SELECT record FROM api_keys WHERE digest = $1", &[&digest])
+            .await?
+            .map(|row| decode(&row, "record"))
+            .transpose()?;
+        if let Some(record) = &record {
+            self.cache
+                .put(topic, 0, Entry::ApiKey(record.clone()), read_at);
+        }
+        Ok(record)
     }
 }
