@@ -108,6 +108,27 @@ impl Store {
         }
     }
 
+    /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own
+    /// log).
+    pub async fn audit(
+        &self,
+        tenant: Option<&str>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.record_audit(NewAuditEvent {
+            tenant,
+            actor,
+            action,
+            target,
+            outcome: AuditOutcome::Success,
+            details,
+        })
+        .await
+    }
+
     /// Which backend answers: `sled` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match &self.0 {
@@ -156,8 +177,6 @@ interface! {
     sync fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
 
     // audit
-    /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own log).
-    async fn audit(&self, tenant: Option<&str>, actor: &str, action: &str, target: &str, details: serde_json::Value) -> Result<(), StoreError>;
     /// Appends an event to the audit log.
     async fn record_audit(&self, new: NewAuditEvent<'_>) -> Result<(), StoreError>;
     /// Retention: deletes each tenant's oldest events beyond `max_per_tenant`, and events older

@@ -58,26 +58,6 @@ pub struct NewAuditEvent<'a> {
 }
 
 impl Sled {
-    /// Appends a successful event to the tenant's audit log (`None` tenant: the host's own log).
-    pub async fn audit(
-        &self,
-        tenant: Option<&str>,
-        actor: &str,
-        action: &str,
-        target: &str,
-        details: serde_json::Value,
-    ) -> Result<(), StoreError> {
-        self.record_audit(NewAuditEvent {
-            tenant,
-            actor,
-            action,
-            target,
-            outcome: AuditOutcome::Success,
-            details,
-        })
-        .await
-    }
-
     /// Appends an event to the audit log.
     pub async fn record_audit(&self, new: NewAuditEvent<'_>) -> Result<(), StoreError> {
         let tenant = new.tenant.unwrap_or(SYSTEM_TENANT);

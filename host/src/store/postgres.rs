@@ -221,6 +221,23 @@ impl Postgres {
         Ok(ids)
     }
 
+    /// The sealed secret bound to `aad`, as stored.
+    async fn sealed(&self, aad: &Aad) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .one(
+                "SELECT sealed FROM secrets WHERE tenant = $1 AND owner = $2 AND field = $3",
+                &[&aad.tenant, &aad.connection, &aad.field],
+            )
+            .await?
+            .map(|row| row.get(0)))
+    }
+
+    /// The secret bound to `aad`, opened; `NotFound` when there is none.
+    async fn open_secret(&self, aad: &Aad) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        let sealed = self.sealed(aad).await?.ok_or(StoreError::NotFound)?;
+        self.open(aad, &sealed)
+    }
+
     /// Drops what `topic` names from this host's cache; other hosts hear of it from the
     /// write's own notice.
     fn forget(&self, topic: &str) {

@@ -1,30 +1,9 @@
 //! The audit log: one row per event, numbered from the store's sequence.
 
 use super::{Postgres, count, decode, encode, int};
-use crate::store::{
-    AuditEvent, AuditOutcome, NewAuditEvent, SYSTEM_TENANT, StoreError, now_rfc3339,
-};
+use crate::store::{AuditEvent, NewAuditEvent, SYSTEM_TENANT, StoreError, now_rfc3339};
 
 impl Postgres {
-    pub async fn audit(
-        &self,
-        tenant: Option<&str>,
-        actor: &str,
-        action: &str,
-        target: &str,
-        details: serde_json::Value,
-    ) -> Result<(), StoreError> {
-        self.record_audit(NewAuditEvent {
-            tenant,
-            actor,
-            action,
-            target,
-            outcome: AuditOutcome::Success,
-            details,
-        })
-        .await
-    }
-
     pub async fn record_audit(&self, new: NewAuditEvent<'_>) -> Result<(), StoreError> {
         let tenant = new.tenant.unwrap_or(SYSTEM_TENANT);
         let seq = self.next_id().await?;

@@ -301,16 +301,6 @@ impl Postgres {
         Ok(existed)
     }
 
-    async fn sealed(&self, aad: &Aad) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .one(
-                "SELECT sealed FROM secrets WHERE tenant = $1 AND owner = $2 AND field = $3",
-                &[&aad.tenant, &aad.connection, &aad.field],
-            )
-            .await?
-            .map(|row| row.get(0)))
-    }
-
     /// The credential, from this host's cache when it holds it (the call path's read).
     pub async fn credential(&self, tenant: &str, id: &str) -> Result<BoundCredential, StoreError> {
         let topic = connection_topic(tenant, id);

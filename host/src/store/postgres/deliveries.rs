@@ -373,15 +373,10 @@ impl Postgres {
         tenant: &str,
         id: &str,
     ) -> Result<EndpointSecrets, StoreError> {
-        let aad = Aad::new(tenant, id, SECRET_FIELD);
-        let row = self
-            .one(
-                "SELECT sealed FROM secrets WHERE tenant = $1 AND owner = $2 AND field = $3",
-                &[&aad.tenant, &aad.connection, &aad.field],
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(serde_json::from_slice(&self.open(&aad, row.get(0))?)?)
+        let plain = self
+            .open_secret(&Aad::new(tenant, id, SECRET_FIELD))
+            .await?;
+        Ok(serde_json::from_slice(&plain)?)
     }
 
     pub async fn delete_endpoint(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {

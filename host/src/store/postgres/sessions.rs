@@ -125,16 +125,10 @@ impl Postgres {
         connector: &str,
     ) -> Result<Option<OAuthApp>, StoreError> {
         let aad = Aad::new(tenant, "_oauth_app", connector);
-        let Some(row) = self
-            .one(
-                "SELECT sealed FROM secrets WHERE tenant = $1 AND owner = $2 AND field = $3",
-                &[&aad.tenant, &aad.connection, &aad.field],
-            )
-            .await?
-        else {
+        let Some(sealed) = self.sealed(&aad).await? else {
             return Ok(None);
         };
-        Ok(Some(serde_json::from_slice(&self.open(&aad, row.get(0))?)?))
+        Ok(Some(serde_json::from_slice(&self.open(&aad, &sealed)?)?))
     }
 
     /// Stores a console session, first ending the tenant's sessions that expire soonest

@@ -119,16 +119,10 @@ impl Postgres {
         connection: &str,
         registration: &str,
     ) -> Result<String, StoreError> {
-        let aad = secret_aad(tenant, connection, registration);
-        let row = self
-            .one(
-                "SELECT sealed FROM secrets WHERE tenant = $1 AND owner = $2 AND field = $3",
-                &[&aad.tenant, &aad.connection, &aad.field],
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        String::from_utf8(self.open(&aad, row.get(0))?.to_vec())
-            .map_err(|_| StoreError::Corrupt("webhook secret".into()))
+        let plain = self
+            .open_secret(&secret_aad(tenant, connection, registration))
+            .await?;
+        String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt("webhook secret".into()))
     }
 
     pub async fn delete_registration(
