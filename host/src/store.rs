@@ -129,6 +129,41 @@ impl Store {
         .await
     }
 
+    /// Replaces only a connection's sealed credential (token refresh), durably.
+    /// `NotFound` if the connection was deleted meanwhile.
+    pub async fn replace_credential(
+        &self,
+        tenant: &str,
+        id: &str,
+        credential: &BoundCredential,
+    ) -> Result<(), StoreError> {
+        self.write_credential(tenant, id, None, credential).await
+    }
+
+    /// [`Store::replace_credential`] only while the stored credential is still the one read
+    /// at `expected`: a compare-and-swap, so a refresh that raced another write (a reconnect,
+    /// a new credential, another refresh) never puts an older grant's tokens over it.
+    /// `Conflict`, with nothing written, when it changed.
+    pub async fn replace_credential_if(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected: &CredentialVersion,
+        credential: &BoundCredential,
+    ) -> Result<(), StoreError> {
+        self.write_credential(tenant, id, Some(expected), credential)
+            .await
+    }
+
+    /// Queues a delivery made outside the outbox (a test event, a replay), due at once.
+    pub async fn queue_delivery(
+        &self,
+        record: &DeliveryRecord,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.save_delivery(None, record, Some(now_ms)).await
+    }
+
     /// Which backend answers: `sled` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match &self.0 {
@@ -257,14 +292,10 @@ interface! {
     /// Waits until no other host refreshes this connection's token, and holds that until
     /// the guard drops (see `refresh_lock.rs`).
     async fn refresh_lock(&self, tenant: &str, connection: &str) -> Result<RefreshLock, StoreError>;
-    /// Replaces only a connection's sealed credential (token refresh), then flushes.
-    /// `NotFound` if the connection was deleted meanwhile.
-    async fn replace_credential(&self, tenant: &str, id: &str, credential: &BoundCredential) -> Result<(), StoreError>;
-    /// [`Store::replace_credential`] only while the stored credential is still the one read
-    /// at `expected`: a compare-and-swap, so a refresh that raced another write (a reconnect,
-    /// a new credential, another refresh) never puts an older grant's tokens over it. `Conflict`,
-    /// with nothing written, when it changed.
-    async fn replace_credential_if(&self, tenant: &str, id: &str, expected: &CredentialVersion, credential: &BoundCredential) -> Result<(), StoreError>;
+    /// Writes a connection's sealed credential (and its token expiry) when the connection
+    /// exists and, given `expected`, the stored credential is still that version.
+    #[doc(hidden)]
+    async fn write_credential(&self, tenant: &str, id: &str, expected: Option<&CredentialVersion>, credential: &BoundCredential) -> Result<(), StoreError>;
     /// Writes many connections in two batches with a single flush. For benchmarks that need a
     /// large store quickly; the API path uses [`Store::create_connection`].
     #[doc(hidden)]
@@ -292,8 +323,6 @@ interface! {
     /// Turns an outbox event into one pending delivery per endpoint that subscribes to it, and
     /// removes it from the outbox, in one transaction. Returns the deliveries made.
     async fn fan_out(&self, event: &OutboxEvent, endpoints: &[EndpointRecord], now_ms: u64) -> Result<usize, StoreError>;
-    /// Queues a delivery made outside the outbox (a test event, a replay), due at once.
-    async fn queue_delivery(&self, record: &DeliveryRecord, now_ms: u64) -> Result<(), StoreError>;
     /// Writes a delivery after an attempt: removes its old queue entry, and queues it again at
     /// `next_ms` when given.
     async fn save_delivery(&self, old_queue_key: Option<&[u8]>, record: &DeliveryRecord, next_ms: Option<u64>) -> Result<(), StoreError>;

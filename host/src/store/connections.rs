@@ -440,35 +440,9 @@ impl Sled {
         Ok(super::RefreshLock(None))
     }
 
-    /// Replaces only a connection's sealed credential (token refresh), then flushes.
-    /// `NotFound` if the connection was deleted meanwhile.
-    pub async fn replace_credential(
-        &self,
-        tenant: &str,
-        id: &str,
-        credential: &BoundCredential,
-    ) -> Result<(), StoreError> {
-        self.write_credential(tenant, id, None, credential).await
-    }
-
-    /// [`Store::replace_credential`] only while the stored credential is still the one read
-    /// at `expected`: a compare-and-swap, so a refresh that raced another write (a reconnect,
-    /// a new credential, another refresh) never puts an older grant's tokens over it. `Conflict`,
-    /// with nothing written, when it changed.
-    pub async fn replace_credential_if(
-        &self,
-        tenant: &str,
-        id: &str,
-        expected: &CredentialVersion,
-        credential: &BoundCredential,
-    ) -> Result<(), StoreError> {
-        self.write_credential(tenant, id, Some(expected), credential)
-            .await
-    }
-
     /// Writes the sealed credential and its expiry index together, when the connection exists
     /// and (given `expected`) the stored credential is still that version.
-    async fn write_credential(
+    pub async fn write_credential(
         &self,
         tenant: &str,
         id: &str,

@@ -165,15 +165,6 @@ impl Sled {
         Ok(records.len())
     }
 
-    /// Queues a delivery made outside the outbox (a test event, a replay), due at once.
-    pub async fn queue_delivery(
-        &self,
-        record: &DeliveryRecord,
-        now_ms: u64,
-    ) -> Result<(), StoreError> {
-        self.save_delivery(None, record, Some(now_ms)).await
-    }
-
     /// Writes a delivery after an attempt: removes its old queue entry, and queues it again at
     /// `next_ms` when given.
     pub async fn save_delivery(

@@ -49,15 +49,16 @@ pub(super) enum Entry {
     Credential(BoundCredential),
 }
 
-/// A key of the map: the topic that invalidates it, and which record.
-type Key = (String, u8);
+/// The entries one topic invalidates together, by record kind, with when each was put.
+type Slot = HashMap<u8, (std::time::Instant, Entry)>;
 
 pub(super) struct ReadCache {
     /// The listener is connected and listening: only then is anything served or kept.
     live: AtomicBool,
     /// Bumped by every invalidation; a read puts its result only if it did not move.
     generation: AtomicU64,
-    entries: Mutex<HashMap<Key, (std::time::Instant, Entry)>>,
+    /// By topic, so a notice drops its entries without looking at any other.
+    entries: Mutex<HashMap<String, Slot>>,
 }
 
 impl ReadCache {
@@ -69,7 +70,7 @@ impl ReadCache {
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (std::time::Instant, Entry)>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -79,7 +80,8 @@ impl ReadCache {
             return None;
         }
         self.map()
-            .get(&(topic.to_owned(), kind))
+            .get(topic)
+            .and_then(|slot| slot.get(&kind))
             .filter(|(put_at, _)| put_at.elapsed() < MAX_AGE)
             .map(|(_, entry)| entry.clone())
     }
@@ -102,7 +104,9 @@ impl ReadCache {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert((topic, kind), (std::time::Instant::now(), entry));
+        map.entry(topic)
+            .or_default()
+            .insert(kind, (std::time::Instant::now(), entry));
     }
 
     /// Drops what `topic` names (`*`: everything).
@@ -112,7 +116,7 @@ impl ReadCache {
         if topic == "*" {
             map.clear();
         } else {
-            map.retain(|(key, _), _| key != topic);
+            map.remove(topic);
         }
     }
 

@@ -459,30 +459,10 @@ impl Postgres {
         Ok(RefreshLock(Some(deadpool_postgres::Object::take(client))))
     }
 
-    pub async fn replace_credential(
-        &self,
-        tenant: &str,
-        id: &str,
-        credential: &BoundCredential,
-    ) -> Result<(), StoreError> {
-        self.write_credential(tenant, id, None, credential).await
-    }
-
-    pub async fn replace_credential_if(
-        &self,
-        tenant: &str,
-        id: &str,
-        expected: &CredentialVersion,
-        credential: &BoundCredential,
-    ) -> Result<(), StoreError> {
-        self.write_credential(tenant, id, Some(expected), credential)
-            .await
-    }
-
     /// Writes the sealed credential and its expiry together, when the connection exists and
     /// (given `expected`) the stored credential is still that version: the row is locked
     /// from the check to the commit, so two hosts' refreshes cannot both pass it.
-    async fn write_credential(
+    pub async fn write_credential(
         &self,
         tenant: &str,
         id: &str,

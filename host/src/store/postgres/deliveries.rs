@@ -117,14 +117,6 @@ impl Postgres {
         Ok(records.len())
     }
 
-    pub async fn queue_delivery(
-        &self,
-        record: &DeliveryRecord,
-        now_ms: u64,
-    ) -> Result<(), StoreError> {
-        self.save_delivery(None, record, Some(now_ms)).await
-    }
-
     /// Writes a delivery after an attempt, due again at `next_ms` when given; its claim ends.
     pub async fn save_delivery(
         &self,
