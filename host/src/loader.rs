@@ -4,6 +4,7 @@
 //! link → `info()` smoke call → id check → atomic swap. A refused version changes nothing: the
 //! running one keeps serving. Every load, refusal, rollback and unload is logged and audited.
 
+mod registry_follower;
 mod signing;
 mod watcher;
 
@@ -13,11 +14,12 @@ use std::sync::Arc;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+pub use registry_follower::REGISTRY_POLL_INTERVAL;
 pub use signing::{SignatureError, TrustedKeys, generate_key, key_id, sign};
 pub use watcher::PluginDirWatcher;
 
 use crate::runtime::{LoadError, Plugin, PluginOrigin, RegistryError, Runtime, wasm_files};
-use crate::store::Store;
+use crate::store::{PluginBlob, Store, StoreError};
 
 /// Policy every load is checked against.
 #[derive(Debug, Clone)]
@@ -58,6 +60,10 @@ pub struct LoadRequest {
     /// Install even if the version changes where the connector sends secrets or requests
     /// (hosts, credential hosts, placements, OAuth endpoints, origin key). Default: false.
     pub accept_manifest_changes: bool,
+    /// Record the version in the store's plugin registry, so every host serves it and a
+    /// restart keeps it: true for the admin API and console uploads. Default: false (a
+    /// directory load is the host's own).
+    pub shared: bool,
 }
 
 /// Why a version was refused.
@@ -109,6 +115,9 @@ pub enum LoadFailure {
     /// The component itself was refused.
     #[error(transparent)]
     Plugin(#[from] LoadError),
+    /// The store could not record the version; nothing was installed.
+    #[error("the store could not record the version: {0}")]
+    Store(#[source] StoreError),
 }
 
 impl LoadFailure {
@@ -122,8 +131,20 @@ impl LoadFailure {
             Self::ManifestChanged { .. } => "manifest_change",
             Self::CompileTimeout(_) => "compile",
             Self::Plugin(error) => error.stage(),
+            Self::Store(_) => "store",
         }
     }
+}
+
+/// Why a rollback or unload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The registry has nothing to change.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The store could not record the change; nothing changed.
+    #[error("the store could not record the change: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// A version that was installed, and the one it replaced.
@@ -151,6 +172,8 @@ struct Inner {
     /// Registry changes (install, rollback, unload). Held only for the swap, never while a
     /// component compiles, so a rollback is never stuck behind a slow compile.
     registry: tokio::sync::Mutex<()>,
+    /// Which registry change each plugin id here stands at (see `registry_follower`).
+    applied: registry_follower::Applied,
 }
 
 /// Longest a compile may take before the load is abandoned (the compile thread finishes in the
@@ -169,6 +192,7 @@ impl Loader {
                 settings,
                 loading: tokio::sync::Mutex::new(()),
                 registry: tokio::sync::Mutex::new(()),
+                applied: registry_follower::Applied::default(),
             }),
         }
     }
@@ -277,6 +301,12 @@ impl Loader {
             None if settings.require_signature => return Err(SignatureError::Missing.into()),
             None => None,
         };
+        // The bytes go to the store only once every check has passed.
+        let blob = request.shared.then(|| PluginBlob {
+            wasm: request.wasm.clone(),
+            signature: request.signature.clone(),
+            source: origin.source.clone(),
+        });
         let plugin = tokio::time::timeout(
             COMPILE_TIMEOUT,
             self.inner.runtime.prepare(request.wasm, origin),
@@ -303,13 +333,44 @@ impl Loader {
                 return Err(LoadFailure::ManifestChanged { changes });
             }
         }
+        if let Some(blob) = blob {
+            // Recorded before it serves here: a version the store refused serves nowhere.
+            let slot = self.inner.runtime.slot(plugin.id()).unwrap_or_default();
+            let replaced = slot.current.or(slot.previous).map(|p| p.sha256.clone());
+            let seq = self
+                .inner
+                .store
+                .record_registry(
+                    plugin.id(),
+                    Some(&plugin.sha256),
+                    replaced.as_deref(),
+                    Some(&(plugin.sha256.clone(), blob)),
+                )
+                .await
+                .map_err(LoadFailure::Store)?;
+            self.inner.applied.mark(plugin.id(), seq);
+        }
         let replaced = self.inner.runtime.install(plugin.clone());
         Ok(Loaded { plugin, replaced })
     }
 
     /// Serves the previous version of `id` again (and keeps the current one as previous).
-    pub async fn rollback(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
+    pub async fn rollback(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, ChangeError> {
         let _registry = self.inner.registry.lock().await;
+        let slot = self.inner.runtime.slot(id).unwrap_or_default();
+        let Some(previous) = slot.previous.as_ref() else {
+            return Err(match slot.current {
+                Some(_) => RegistryError::NoPrevious(id.to_owned()),
+                None => RegistryError::NotLoaded(id.to_owned()),
+            }
+            .into());
+        };
+        self.record(
+            id,
+            Some(&previous.sha256),
+            slot.current.as_ref().map(|p| p.sha256.as_str()),
+        )
+        .await?;
         let plugin = self.inner.runtime.rollback(id)?;
         tracing::info!(plugin = %id, version = %plugin.manifest.version, sha256 = %plugin.sha256, "plugin rolled back");
         self.audit(
@@ -322,10 +383,35 @@ impl Loader {
         Ok(plugin)
     }
 
-    /// Stops serving `id`. Its connections stay stored and answer `NOT_CONNECTED` until a
-    /// version is loaded again (or the unload is rolled back).
-    pub async fn unload(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, RegistryError> {
+    /// Stops serving `id` on every host (recorded in the store's registry). Its connections
+    /// stay stored and answer `NOT_CONNECTED` until a version is loaded again (or the unload
+    /// is rolled back).
+    pub async fn unload(&self, id: &str, actor: &str) -> Result<Arc<Plugin>, ChangeError> {
+        self.unload_with(id, actor, true).await
+    }
+
+    /// Stops serving `id` on this host only (its file left the watched directory).
+    pub(crate) async fn unload_own(
+        &self,
+        id: &str,
+        actor: &str,
+    ) -> Result<Arc<Plugin>, ChangeError> {
+        self.unload_with(id, actor, false).await
+    }
+
+    async fn unload_with(
+        &self,
+        id: &str,
+        actor: &str,
+        shared: bool,
+    ) -> Result<Arc<Plugin>, ChangeError> {
         let _registry = self.inner.registry.lock().await;
+        let Some(current) = self.inner.runtime.plugin(id) else {
+            return Err(RegistryError::NotLoaded(id.to_owned()).into());
+        };
+        if shared {
+            self.record(id, None, Some(&current.sha256)).await?;
+        }
         let plugin = self.inner.runtime.unload(id)?;
         tracing::info!(plugin = %id, sha256 = %plugin.sha256, "plugin unloaded");
         self.audit(
@@ -379,8 +465,26 @@ impl Loader {
             },
             actor: actor.to_owned(),
             accept_manifest_changes: false,
+            shared: false,
         })
         .await
+    }
+
+    /// Records a rollback or unload in the store's registry (the bytes both versions need are
+    /// there already, or the versions are every host's own directory loads).
+    async fn record(
+        &self,
+        id: &str,
+        current: Option<&str>,
+        previous: Option<&str>,
+    ) -> Result<(), ChangeError> {
+        let seq = self
+            .inner
+            .store
+            .record_registry(id, current, previous, None)
+            .await?;
+        self.inner.applied.mark(id, seq);
+        Ok(())
     }
 
     /// The runtime whose registry this loader changes.

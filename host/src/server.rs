@@ -20,6 +20,7 @@ pub use http::ServerLimits;
 
 use crate::api::{metrics_handle, metrics_router};
 use crate::app::{App, AuthSettings, KeyRateLimit};
+use crate::background_task::BackgroundTask;
 use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
@@ -125,6 +126,8 @@ pub struct Server {
     metrics_task: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
     sweeper: JoinHandle<()>,
     watcher: Option<PluginDirWatcher>,
+    /// Applies other hosts' plugin registry changes (shared store only).
+    registry_follower: Option<BackgroundTask>,
     syncs: Option<SyncScheduler>,
     dispatcher: Option<Dispatcher>,
     inbound: Option<InboundWorker>,
@@ -254,6 +257,18 @@ impl Server {
             None
         };
 
+        // The admin API's uploads, rollbacks and unloads, as the store recorded them, stand over
+        // the directory's versions; on a shared store, other hosts' changes keep arriving.
+        let changed = loader
+            .follow_registry()
+            .await
+            .context("reading the plugin registry")?;
+        if changed > 0 {
+            tracing::info!(changed, "plugin registry changes from the store applied");
+        }
+        let registry_follower =
+            (store.backend() == "postgres").then(|| loader.follow_registry_in_background());
+
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -358,6 +373,7 @@ impl Server {
             metrics_task,
             sweeper,
             watcher,
+            registry_follower,
             syncs,
             dispatcher,
             inbound,
@@ -385,6 +401,9 @@ impl Server {
         }
         if let Some(watcher) = self.watcher.take() {
             watcher.stop().await;
+        }
+        if let Some(follower) = self.registry_follower.take() {
+            follower.stop().await;
         }
         if let Some((stop, task)) = self.metrics_task.take() {
             let _ = stop.send(());

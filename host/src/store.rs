@@ -21,6 +21,7 @@ mod group_flush;
 mod key_ring;
 mod leases;
 mod oauth;
+mod plugin_registry;
 mod postgres;
 mod records;
 mod refresh_lock;
@@ -43,6 +44,7 @@ pub use events::{EventType, OutboxEvent};
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
 pub use leases::{Lease, Tenure};
 pub use oauth::{OAuthApp, OAuthSession};
+pub use plugin_registry::{PluginBlob, RegistryEntry};
 pub use records::{
     ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,
     StoredCredential, Tenant, now_rfc3339, rfc3339_of_ms, unix_now_ms,
@@ -210,6 +212,17 @@ interface! {
     async fn reseal_all(&self) -> Result<usize, StoreError>;
     /// Hex ids of every master key something in the store is still sealed under.
     sync fn keys_in_use(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
+
+    // plugin registry
+    /// Every plugin id the admin API changed, with the versions it left serving.
+    sync fn registry_entries(&self) -> Result<Vec<RegistryEntry>, StoreError>;
+    /// The number of the last registry change (0: none yet); it only grows.
+    sync fn registry_seq(&self) -> Result<u64, StoreError>;
+    /// The bytes of an uploaded version an entry names.
+    sync fn plugin_blob(&self, sha256: &str) -> Result<Option<PluginBlob>, StoreError>;
+    /// Records what the admin API did to `id` (with the bytes of a version it uploaded), under
+    /// the next registry number, and drops bytes no entry names any more. Returns the number.
+    async fn record_registry(&self, id: &str, current: Option<&str>, previous: Option<&str>, upload: Option<&(String, PluginBlob)>) -> Result<u64, StoreError>;
 
     // audit
     /// Appends an event to the audit log.

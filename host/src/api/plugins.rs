@@ -10,7 +10,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::Admin;
-use crate::loader::{LoadFailure, LoadRequest};
+use crate::loader::{ChangeError, LoadFailure, LoadRequest};
 use crate::runtime::{CompileSource, LoadError, Plugin, PluginOrigin, RegistryError};
 
 /// Header with the hex sha256 the uploaded bytes must have.
@@ -189,6 +189,7 @@ pub async fn upload(
             },
             actor: "admin".into(),
             accept_manifest_changes: query.accept_manifest_changes,
+            shared: true,
         })
         .await
         .map_err(|failure| load_failure(failure, &id))?;
@@ -252,14 +253,20 @@ fn load_failure(failure: LoadFailure, id: &str) -> ApiError {
         LoadFailure::Plugin(LoadError::Internal(_)) => {
             ApiError::new(ErrorCode::InternalError, message)
         }
+        LoadFailure::Store(error) => return ApiError::from(error),
         _ => ApiError::new(ErrorCode::Validation, message),
     }
     .with_details(details)
 }
 
-fn registry_error(error: RegistryError) -> ApiError {
+fn registry_error(error: ChangeError) -> ApiError {
     match error {
-        RegistryError::NotLoaded(_) => ApiError::new(ErrorCode::NotFound, error.to_string()),
-        RegistryError::NoPrevious(_) => ApiError::new(ErrorCode::Conflict, error.to_string()),
+        ChangeError::Registry(error @ RegistryError::NotLoaded(_)) => {
+            ApiError::new(ErrorCode::NotFound, error.to_string())
+        }
+        ChangeError::Registry(error @ RegistryError::NoPrevious(_)) => {
+            ApiError::new(ErrorCode::Conflict, error.to_string())
+        }
+        ChangeError::Store(error) => ApiError::from(error),
     }
 }

@@ -201,6 +201,6 @@ async fn unload_if_from(loader: &Loader, path: &Path) {
         .map(|plugin| plugin.id().to_owned())
         .collect();
     for id in loaded_from_here {
-        let _ = loader.unload(&id, "host").await;
+        let _ = loader.unload_own(&id, "host").await;
     }
 }

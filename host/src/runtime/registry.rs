@@ -253,6 +253,16 @@ impl Runtime {
         outcome
     }
 
+    /// Makes `slot` the registry entry of `id` (a change another host made): calls already
+    /// running keep the version they started with.
+    pub fn set_slot(&self, id: &str, slot: PluginSlot) {
+        self.inner.plugins.rcu(|current| {
+            let mut next = BTreeMap::clone(current);
+            next.insert(id.to_owned(), slot.clone());
+            next
+        });
+    }
+
     /// Every plugin id the registry knows, loaded or not, with its current and previous versions.
     pub fn slots(&self) -> Vec<(String, PluginSlot)> {
         self.inner

@@ -5,7 +5,8 @@
 //! `audit`; for syncs `syncs`, `sync_state` (sealed checkpoints), `sync_seen`, `sync_runs`,
 //! `leases`; the changes feed `changes` with `change_seq` and `changes_floor`; the event
 //! `outbox`, `webhook_endpoints`, `webhook_deliveries` and their `delivery_queue`; vendor
-//! webhooks in: `webhook_routes`, `webhook_registrations`, `webhook_dedup`, `inbound_webhooks`.
+//! webhooks in: `webhook_routes`, `webhook_registrations`, `webhook_dedup`, `inbound_webhooks`;
+//! uploaded plugins: `plugin_registry`, `plugin_blobs`.
 //! Keys inside tenant-scoped trees start with `tenant/`, so a tenant's data is one prefix scan
 //! and never mixes with another's. The methods live beside the records they keep
 //! (`connections.rs`, `syncs.rs`, ...).
@@ -68,6 +69,10 @@ pub(super) struct Trees {
     pub(super) inbound_webhooks: sled::Tree,
     /// Console sign-ins: SHA-256 of the session token -> session.
     pub(super) console_sessions: sled::Tree,
+    /// The admin API's plugin changes: plugin id -> entry (see `plugin_registry`).
+    pub(super) plugin_registry: sled::Tree,
+    /// Uploaded components: sha256 -> bytes.
+    pub(super) plugin_blobs: sled::Tree,
     pub(super) meta: sled::Tree,
     /// One flush at a time for every writer (see `group_flush`).
     pub(super) flusher: group_flush::GroupFlush,
@@ -125,6 +130,8 @@ impl Sled {
             webhook_dedup: tree("webhook_dedup")?,
             inbound_webhooks: tree("inbound_webhooks")?,
             console_sessions: tree("console_sessions")?,
+            plugin_registry: tree("plugin_registry")?,
+            plugin_blobs: tree("plugin_blobs")?,
             meta: tree("meta")?,
             flusher: group_flush::GroupFlush::new(db.clone()),
             db,

@@ -20,6 +20,7 @@ mod cache;
 mod connections;
 mod deliveries;
 mod import;
+mod plugin_registry;
 mod schema;
 mod sessions;
 mod syncs;
@@ -109,6 +110,7 @@ impl Postgres {
             .migrate()
             .await
             .context("opening the PostgreSQL store")?;
+        store.check_key_ring().await?;
         let weak = Arc::downgrade(&store.0);
         match settings.tls {
             StoreTls::Disable => {
@@ -205,7 +207,47 @@ impl Postgres {
                 .await?;
             self.forget("*");
         }
+        // The store now needs only the current key and any a concurrent write still used.
+        let mut needed: Vec<String> = self.keys_in_use().await?.into_iter().collect();
+        needed.push(self.keys.current_id());
+        self.execute(
+            "INSERT INTO key_ring (key_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&self.keys.current_id()],
+        )
+        .await?;
+        self.execute("DELETE FROM key_ring WHERE key_id <> ALL($1)", &[&needed])
+            .await?;
         Ok(count)
+    }
+
+    /// Refuses a host whose master keys are none of those the store was sealed under (a
+    /// host started with the wrong key would seal new values no other host can open), then
+    /// records this host's key ids. Only ids are kept, never key material.
+    async fn check_key_ring(&self) -> anyhow::Result<()> {
+        let known: Vec<String> = self
+            .rows("SELECT key_id FROM key_ring ORDER BY key_id", &[])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mine = self.keys.ids();
+        if !known.is_empty() && !mine.iter().any(|id| known.contains(id)) {
+            anyhow::bail!(
+                "this host's master key (id {}) is not one this store is sealed under (ids {}): \
+                 start every host with the same master_key; to change it, put the new key \
+                 first (\"NEW,OLD\") and rotate",
+                mine.join(", "),
+                known.join(", ")
+            );
+        }
+        for id in &mine {
+            self.execute(
+                "INSERT INTO key_ring (key_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[id],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Hex ids of every master key something in the store is still sealed under.

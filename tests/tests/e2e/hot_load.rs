@@ -756,3 +756,41 @@ async fn plugins_built_against_0_1_0_2_and_0_3_are_served_by_one_host() {
     let (status, _) = list_containers(&server, &key, &connection).await;
     assert_eq!(status, 200, "the 0.3.0 probe serves beside them");
 }
+
+/// What the admin API does to a plugin is kept in the store: after a restart the host serves
+/// the uploaded version over its directory's and can still roll back; a rollback and an
+/// unload outlive a restart too.
+#[tokio::test]
+async fn uploads_rollbacks_and_unloads_outlive_a_restart() {
+    let Setup {
+        server,
+        key,
+        connection,
+        _vendor,
+    } = setup_with(|_| {}).await;
+    let original = probe_wasm();
+    let variant = harness::plugin_variant(&original, 3);
+    let (status, body) = upload(&server, "probe", variant.clone(), &[]).await;
+    assert_eq!(status, 200, "{body}");
+
+    let server = server.restart().await;
+    let (status, answered_by) = list_containers(&server, &key, &connection).await;
+    assert_eq!((status, answered_by), (200, sha256(&variant)));
+    let entry = registry_entry(&server, "probe").await;
+    assert_eq!(entry["current"]["origin"]["source"], "upload");
+    assert_eq!(entry["previous"]["sha256"], sha256(&original).as_str());
+
+    let (status, body) = admin(&server, Method::POST, "/admin/v1/plugins/probe/rollback").await;
+    assert_eq!(status, 200, "{body}");
+    let server = server.restart().await;
+    let (status, answered_by) = list_containers(&server, &key, &connection).await;
+    assert_eq!((status, answered_by), (200, sha256(&original)));
+
+    let (status, body) = admin(&server, Method::DELETE, "/admin/v1/plugins/probe").await;
+    assert_eq!(status, 200, "{body}");
+    let server = server.restart().await;
+    let entry = registry_entry(&server, "probe").await;
+    assert_eq!(entry["status"], "unloaded", "{entry}");
+    let (status, _) = list_containers(&server, &key, &connection).await;
+    assert_eq!(status, 409);
+}

@@ -159,6 +159,7 @@ pub async fn upload(
         },
         actor: ACTOR.into(),
         accept_manifest_changes: false,
+        shared: true,
     };
     match state.loader.load(request).await {
         Ok(_) => Ok(Redirect::to("/console/operator/plugins").into_response()),

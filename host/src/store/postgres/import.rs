@@ -16,7 +16,7 @@ use super::{Postgres, int};
 use crate::store::embedded::Sled;
 use crate::store::{
     Aad, ApiKeyRecord, AuditEvent, ConnectionRecord, ConsoleSession, DeliveryRecord,
-    DeliveryStatus, Lease, SeenRecord, StoreError,
+    DeliveryStatus, Lease, PluginBlob, SeenRecord, StoreError,
 };
 
 /// What a migration copied and checked: per table, rows in the embedded store and rows in
@@ -403,6 +403,38 @@ impl Postgres {
                 value.to_vec()
             );
         }
+        for entry in sled.plugin_blobs.iter() {
+            let (sha256, value) = entry?;
+            let blob: PluginBlob = serde_json::from_slice(&value)?;
+            copy!(
+                "plugin_blobs",
+                "INSERT INTO plugin_blobs (sha256, wasm, signature, source) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                text(&sha256),
+                blob.wasm,
+                blob.signature,
+                blob.source
+            );
+        }
+        // Registry numbers continue above the database's, so running hosts see the entries.
+        let registry_base: i64 = tx
+            .query_one("SELECT seq FROM registry_version", &[])
+            .await?
+            .get(0);
+        for entry in sled.registry_entries()? {
+            copy!(
+                "plugin_registry",
+                "INSERT INTO plugin_registry (id, current_sha256, previous_sha256, seq) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                entry.id,
+                entry.current,
+                entry.previous,
+                registry_base + int(entry.seq)
+            );
+        }
+        tx.execute(
+            "UPDATE registry_version SET seq = greatest(seq, (SELECT coalesce(max(seq), 0) FROM plugin_registry))",
+            &[],
+        )
+        .await?;
         // New numbers continue above every number copied (and above sled's own counter).
         let next = highest_id.max(sled.db.generate_id()?);
         tx.execute(

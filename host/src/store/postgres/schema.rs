@@ -8,13 +8,13 @@ use anyhow::{Context as _, bail};
 use super::Postgres;
 
 /// The schema this host writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Held by the transaction that migrates: any number, the same on every host.
 const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_746f;
 
 /// Every migration, in order: the version it brings the database to, and its statements.
-const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, REGISTRY_AND_KEYS)];
 
 /// Version 1: a table per record kind. Records are the embedded backend's JSON as `bytea`
 /// (vendor text may hold characters `jsonb` refuses); sealed values are the same sealed bytes.
@@ -213,6 +213,38 @@ CREATE TABLE inbound_webhooks (
     seq bigint PRIMARY KEY,
     claimed_until_ms bigint NOT NULL DEFAULT 0,
     record bytea NOT NULL
+);
+"#;
+
+/// Version 2: the plugin registry the admin API changes (with uploaded components), and the
+/// ids of the master keys the store was ever sealed under (never the keys).
+const REGISTRY_AND_KEYS: &str = r#"
+CREATE TABLE plugin_registry (
+    id text PRIMARY KEY,
+    current_sha256 text,
+    previous_sha256 text,
+    seq bigint NOT NULL
+);
+
+CREATE TABLE plugin_blobs (
+    sha256 text PRIMARY KEY,
+    wasm bytea NOT NULL,
+    signature text,
+    source text NOT NULL
+);
+
+-- One row: the number of the last registry change.
+CREATE TABLE registry_version (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq bigint NOT NULL
+);
+INSERT INTO registry_version (seq) VALUES (0);
+
+-- Master keys by id (the first bytes of their SHA-256, as sealed values carry), so a host
+-- started with keys that open none of the store is refused before it writes anything.
+CREATE TABLE key_ring (
+    key_id text PRIMARY KEY,
+    first_seen_at timestamptz NOT NULL DEFAULT now()
 );
 "#;
 
