@@ -24,6 +24,7 @@ mod limits;
 mod load;
 mod log_text;
 mod manifest;
+mod membership;
 mod operation;
 mod plugin;
 mod registry;
@@ -46,6 +47,7 @@ pub use manifest::{
     AuthMethodManifest, ConnectorManifest, CredentialKindManifest, CredentialPartManifest,
     OAuth2Manifest,
 };
+pub use membership::{HEARTBEAT_INTERVAL, HOST_LAPSE, Membership};
 pub use operation::{Operation, OperationOutput};
 pub use plugin::{Plugin, PluginOrigin};
 pub(crate) use registry::wasm_files;

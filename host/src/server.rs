@@ -25,7 +25,7 @@ use crate::config::HostConfig;
 use crate::credentials::{OAuthFlow, Refresher, TokenClient};
 use crate::egress::EgressClient;
 use crate::loader::{Loader, PluginDirWatcher};
-use crate::runtime::{CacheKey, Runtime, RuntimeOptions};
+use crate::runtime::{CacheKey, Membership, Runtime, RuntimeOptions};
 use crate::services::Services;
 use crate::store::{KeyRing, Store};
 use crate::syncs::{SyncScheduler, Syncs};
@@ -128,6 +128,8 @@ pub struct Server {
     watcher: Option<PluginDirWatcher>,
     /// Applies other hosts' plugin registry changes (shared store only).
     registry_follower: Option<BackgroundTask>,
+    /// This host's share of the call caps (shared store only).
+    membership: Option<Membership>,
     syncs: Option<SyncScheduler>,
     dispatcher: Option<Dispatcher>,
     inbound: Option<InboundWorker>,
@@ -237,6 +239,11 @@ impl Server {
                 .collect(),
         };
         let runtime = Runtime::new(options, runtime_egress)?;
+        // On a shared store the call caps are shared by the live hosts.
+        let membership = match store.backend() {
+            "postgres" => Some(Membership::join(store.clone(), &runtime).await?),
+            _ => None,
+        };
         let loader = Loader::new(runtime.clone(), store.clone(), config.loader_settings()?);
         let plugins_dir = config.plugins_dir();
         let watcher = if plugins_dir.is_dir() {
@@ -269,6 +276,9 @@ impl Server {
         let registry_follower =
             (store.backend() == "postgres").then(|| loader.follow_registry_in_background());
 
+        if let Some(membership) = &membership {
+            membership.settled().await;
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -374,6 +384,7 @@ impl Server {
             sweeper,
             watcher,
             registry_follower,
+            membership,
             syncs,
             dispatcher,
             inbound,
@@ -413,6 +424,10 @@ impl Server {
             .await
             .context("server task failed")?
             .context("server failed")?;
+        // Every call has finished: the others may take this host's share now.
+        if let Some(membership) = self.membership.take() {
+            membership.leave().await;
+        }
         self.store.flush().await.context("flushing the store")?;
         Ok(())
     }

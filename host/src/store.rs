@@ -366,6 +366,11 @@ interface! {
     // leases
     /// This store's instance id, generated on first use.
     sync fn instance_id(&self) -> Result<String, StoreError>;
+    /// Stamps this host as live and answers how many hosts are (stamped within `lapse_ms`)
+    /// and this one's rank among them, by instance id.
+    sync fn heartbeat(&self, lapse_ms: u64) -> Result<(u32, u32), StoreError>;
+    /// Stops counting this host among the live ones (a graceful stop).
+    sync fn leave_cluster(&self) -> Result<(), StoreError>;
     /// Takes or renews the lease of a sync for `holder` until `until_ms`: the tenure it holds
     /// now, or none while another holder's lease runs. A lease this holder took before (in an
     /// earlier life of the host) may be taken back before it lapses, as a new tenure.

@@ -4,8 +4,14 @@
 //! only), and a global one that leaves [`LOADER_RESERVED_SLOTS`] free for the loader's checks.
 //! Background calls (syncs) have slots of their own (`background_calls`, beyond
 //! `max_concurrent_calls`), so they never take a place an API caller could have had.
+//!
+//! On a shared store the tenant and connection caps hold cluster-wide: each of the `n` live
+//! hosts (see `membership`) takes its share of a cap, `cap / n`, and the `cap % n` left over
+//! go to hosts chosen by a stable hash of the tenant or connection, so the shares of every
+//! host add up to the cap exactly. The global slots are the machine's and stay per host.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[cfg(doc)]
@@ -47,6 +53,59 @@ pub(crate) struct Admission {
     api_slots: u32,
     background_slots: u32,
     running: Arc<Mutex<Running>>,
+    /// This host's place in the cluster: live hosts (high half) and its rank among them.
+    cluster: Arc<ClusterShare>,
+}
+
+/// How many hosts share the caps, and which of them this one is; one host until told.
+#[derive(Debug, Default)]
+pub struct ClusterShare {
+    /// `hosts << 32 | rank`, swapped whole so a reader never sees one without the other.
+    packed: AtomicU64,
+}
+
+impl ClusterShare {
+    /// Takes a new view of the cluster: `hosts` live (at least 1), this one `rank`th of them.
+    pub fn set(&self, hosts: u32, rank: u32) {
+        let hosts = hosts.max(1);
+        let packed = (u64::from(hosts) << 32) | u64::from(rank.min(hosts - 1));
+        self.packed.store(packed, Ordering::Relaxed);
+    }
+
+    /// Takes no share of any cap (this host is no longer counted by the others).
+    pub fn withdraw(&self) {
+        self.packed.store(WITHDRAWN, Ordering::Relaxed);
+    }
+
+    /// Live hosts and this one's rank.
+    pub fn view(&self) -> (u32, u32) {
+        let packed = self.packed.load(Ordering::Relaxed);
+        (((packed >> 32) as u32).max(1), packed as u32)
+    }
+
+    /// This host's share of `cap` for the tenant or connection `key`: the shares of every
+    /// host in one view add up to `cap`.
+    pub fn share(&self, cap: u32, key: &str) -> u32 {
+        if self.packed.load(Ordering::Relaxed) == WITHDRAWN {
+            return 0;
+        }
+        let (hosts, rank) = self.view();
+        if hosts <= 1 {
+            return cap;
+        }
+        let offset = (u64::from(rank) + stable_hash(key)) % u64::from(hosts);
+        cap / hosts + u32::from(offset < u64::from(cap % hosts))
+    }
+}
+
+/// The packed view of a host that takes no share.
+const WITHDRAWN: u64 = u64::MAX;
+
+/// FNV-1a: the same on every host and every build, unlike the std hasher's random keys.
+fn stable_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[derive(Default)]
@@ -73,7 +132,13 @@ impl Admission {
             api_slots: limits.api_slots(),
             background_slots: limits.background_calls,
             running: Arc::default(),
+            cluster: Arc::default(),
         }
+    }
+
+    /// This host's view of the cluster, which the membership worker keeps current.
+    pub(crate) fn cluster(&self) -> &Arc<ClusterShare> {
+        &self.cluster
     }
 
     /// Takes a place for a call of `tenant`'s `connection`, or says which cap is reached.
@@ -105,14 +170,17 @@ impl Admission {
         }
         let key = (tenant.to_owned(), connection.to_owned());
         let connection_count = running.per_connection.get(&key).copied().unwrap_or(0);
-        if connection_count >= self.connection_cap {
+        let connection_share = self
+            .cluster
+            .share(self.connection_cap, &format!("{tenant}/{connection}"));
+        if connection_count >= connection_share {
             return Err(Refusal::OverCap {
                 scope: CapScope::Connection,
                 limit: self.connection_cap,
             });
         }
         let tenant_count = running.per_tenant.get(tenant).copied().unwrap_or(0);
-        if tenant_count >= self.tenant_cap {
+        if tenant_count >= self.cluster.share(self.tenant_cap, tenant) {
             return Err(Refusal::OverCap {
                 scope: CapScope::Tenant,
                 limit: self.tenant_cap,
@@ -221,6 +289,44 @@ mod tests {
         assert!(api.is_ok(), "syncs do not count against the API caps");
         drop(sync1);
         assert!(admission.admit_as("a", "c1", true).is_ok());
+    }
+
+    #[test]
+    fn the_hosts_shares_of_a_cap_add_up_to_the_cap() {
+        for hosts in 1..6 {
+            for cap in 0..20 {
+                for key in ["acme", "globex", "acme/c1", ""] {
+                    let total: u32 = (0..hosts)
+                        .map(|rank| {
+                            let share = ClusterShare::default();
+                            share.set(hosts, rank);
+                            share.share(cap, key)
+                        })
+                        .sum();
+                    assert_eq!(total, cap, "{hosts} hosts, cap {cap}, key {key:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_host_admits_only_its_share_of_the_tenant_cap() {
+        let admission = admission(64, 8, 8);
+        admission.cluster().set(2, 0);
+        let held: Vec<_> = (0..4)
+            .map(|i| admission.admit("a", &format!("c{i}")).unwrap())
+            .collect();
+        assert_eq!(
+            admission.admit("a", "c9").err(),
+            Some(Refusal::OverCap {
+                scope: CapScope::Tenant,
+                limit: 8
+            }),
+            "half of 8 on each of two hosts"
+        );
+        admission.cluster().set(1, 0);
+        assert!(admission.admit("a", "c9").is_ok(), "alone again: all 8");
+        drop(held);
     }
 
     #[test]

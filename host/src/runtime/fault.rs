@@ -32,13 +32,14 @@ pub enum CallError {
     /// The tenant, or this connection, already runs as many calls as it may. API code
     /// `RATE_LIMITED`; other tenants are unaffected.
     #[error(
-        "this {} already runs {limit} plugin calls at once, its limit; try again shortly",
+        "this {} already runs as many plugin calls at once as its limit of {limit} allows \
+         (shared by the live hosts on a shared store); try again shortly",
         .scope.as_str()
     )]
     OverCap {
         /// Whether the tenant's or the connection's cap was reached.
         scope: super::admission::CapScope,
-        /// How many calls it may run at once.
+        /// How many calls it may run at once (cluster-wide on a shared store).
         limit: u32,
     },
     /// The host failed (not the plugin). API code `INTERNAL_ERROR`.

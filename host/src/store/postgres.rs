@@ -19,6 +19,7 @@ mod audit;
 mod cache;
 mod connections;
 mod deliveries;
+mod hosts;
 mod import;
 mod plugin_registry;
 mod schema;

@@ -17,6 +17,31 @@ use super::FakeServer;
 pub struct SlowVendor {
     pub server: FakeServer,
     started: Arc<AtomicUsize>,
+    /// Listings being held now, and the most ever held at once.
+    concurrency: Arc<Concurrency>,
+}
+
+#[derive(Default)]
+struct Concurrency {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// Counts one held listing while it lives.
+struct Held(Arc<Concurrency>);
+
+impl Held {
+    fn new(concurrency: &Arc<Concurrency>) -> Self {
+        let now = concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+        concurrency.peak.fetch_max(now, Ordering::SeqCst);
+        Self(concurrency.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SlowVendor {
@@ -25,6 +50,8 @@ impl SlowVendor {
     pub async fn start(hold: Duration, status: StatusCode) -> Self {
         let started = Arc::new(AtomicUsize::new(0));
         let counter = started.clone();
+        let concurrency = Arc::new(Concurrency::default());
+        let counted = concurrency.clone();
         let router = Router::new()
             .route(
                 "/me",
@@ -34,8 +61,10 @@ impl SlowVendor {
                 "/containers",
                 get(move || {
                     let counter = counter.clone();
+                    let counted = counted.clone();
                     async move {
                         counter.fetch_add(1, Ordering::SeqCst);
+                        let _held = Held::new(&counted);
                         tokio::time::sleep(hold).await;
                         if status.is_success() {
                             (status, axum::Json(json!([]))).into_response()
@@ -48,6 +77,7 @@ impl SlowVendor {
         Self {
             server: FakeServer::start(router).await,
             started,
+            concurrency,
         }
     }
 
@@ -69,5 +99,15 @@ impl SlowVendor {
     /// How many listings reached the fake.
     pub fn held(&self) -> usize {
         self.started.load(Ordering::SeqCst)
+    }
+
+    /// How many listings are being held now.
+    pub fn held_now(&self) -> usize {
+        self.concurrency.now.load(Ordering::SeqCst)
+    }
+
+    /// The most listings ever held at once.
+    pub fn peak(&self) -> usize {
+        self.concurrency.peak.load(Ordering::SeqCst)
     }
 }

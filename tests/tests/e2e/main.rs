@@ -7,6 +7,7 @@ mod atlassian_setup;
 mod bad_input;
 mod bounded_server;
 mod cluster;
+mod cluster_caps;
 mod cluster_registry;
 mod compile_cache;
 mod confluence;

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: i32 = 2;
 const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_746f;
 
 /// Every migration, in order: the version it brings the database to, and its statements.
-const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, REGISTRY_AND_KEYS)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, VERSION_2)];
 
 /// Version 1: a table per record kind. Records are the embedded backend's JSON as `bytea`
 /// (vendor text may hold characters `jsonb` refuses); sealed values are the same sealed bytes.
@@ -216,9 +216,9 @@ CREATE TABLE inbound_webhooks (
 );
 "#;
 
-/// Version 2: the plugin registry the admin API changes (with uploaded components), and the
-/// ids of the master keys the store was ever sealed under (never the keys).
-const REGISTRY_AND_KEYS: &str = r#"
+/// Version 2: the plugin registry the admin API changes (with uploaded components), the ids
+/// of the master keys the store is sealed under (never the keys), and the live hosts.
+const VERSION_2: &str = r#"
 CREATE TABLE plugin_registry (
     id text PRIMARY KEY,
     current_sha256 text,
@@ -245,6 +245,12 @@ INSERT INTO registry_version (seq) VALUES (0);
 CREATE TABLE key_ring (
     key_id text PRIMARY KEY,
     first_seen_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Hosts sharing the call caps, stamped by the database's clock at each heartbeat.
+CREATE TABLE hosts (
+    instance text PRIMARY KEY,
+    seen_at timestamptz NOT NULL
 );
 "#;
 
