@@ -15,6 +15,7 @@
 pub mod api;
 pub mod app;
 mod background_task;
+pub mod cluster_view;
 pub mod config;
 pub mod connection;
 mod console;

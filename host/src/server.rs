@@ -239,6 +239,7 @@ impl Server {
                 .collect(),
         };
         let runtime = Runtime::new(options, runtime_egress)?;
+        let auth = auth.with_cluster(runtime.cluster_view().clone());
         // On a shared store the call caps are shared by the live hosts.
         let membership = match store.backend() {
             "postgres" => Some(Membership::join(store.clone(), &runtime).await?),

@@ -65,6 +65,7 @@ impl Services {
         sources: SourceRate,
         public_url: String,
     ) -> Self {
+        let sources = SourceLimiter::new(sources, loader.runtime().cluster_view().clone());
         Self(Arc::new(ServicesParts {
             runtime: loader.runtime().clone(),
             loader,
@@ -72,7 +73,7 @@ impl Services {
             oauth,
             refresher,
             background: Background::default(),
-            sources: SourceLimiter::new(sources),
+            sources,
             refusal_log: LogSampler::default(),
             public_url,
         }))

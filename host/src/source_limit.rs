@@ -13,7 +13,11 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::cluster_view::ClusterView;
 
 /// Requests per source address on unauthenticated surfaces.
 #[derive(Debug, Clone, Copy)]
@@ -54,15 +58,19 @@ impl SourceKey {
 /// One limiter shared by every unauthenticated surface of the host.
 pub struct SourceLimiter {
     limiter: DefaultKeyedRateLimiter<SourceKey>,
+    /// The hosts the rate is shared by: each request takes one cell per live host, so `n`
+    /// hosts behind a balancer admit the configured rate between them.
+    cluster: Arc<ClusterView>,
 }
 
 impl SourceLimiter {
-    /// A limiter admitting `rate` per source.
-    pub fn new(rate: SourceRate) -> Self {
+    /// A limiter admitting `rate` per source, shared by the hosts `cluster` counts.
+    pub fn new(rate: SourceRate, cluster: Arc<ClusterView>) -> Self {
         let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            cluster,
         }
     }
 
@@ -70,7 +78,12 @@ impl SourceLimiter {
     /// without a known peer (an in-process test client) is counted under one shared key.
     pub fn admit(&self, source: Option<IpAddr>) -> bool {
         let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
-        self.limiter.check_key(&key).is_ok()
+        let cells = NonZeroU32::new(self.cluster.hosts()).unwrap_or(NonZeroU32::MIN);
+        match self.limiter.check_key_n(&key, cells) {
+            Ok(outcome) => outcome.is_ok(),
+            // A burst below the number of hosts: one cell, so a request can still get in.
+            Err(_) => self.limiter.check_key(&key).is_ok(),
+        }
     }
 
     /// [`admit`](Self::admit), counting a refusal on `surface` (reason `source_throttled`).
@@ -180,15 +193,34 @@ mod tests {
 
     #[test]
     fn a_source_past_its_burst_is_refused_and_others_are_not() {
-        let limiter = SourceLimiter::new(SourceRate {
-            per_second: 1,
-            burst: 3,
-        });
+        let limiter = SourceLimiter::new(
+            SourceRate {
+                per_second: 1,
+                burst: 3,
+            },
+            Arc::default(),
+        );
         let flood: IpAddr = "192.0.2.1".parse().unwrap();
         let admitted = (0..10).filter(|_| limiter.admit(Some(flood))).count();
         assert_eq!(admitted, 3);
         assert!(limiter.admit(Some("192.0.2.2".parse().unwrap())));
         assert_eq!(limiter.prune(), 2, "sources still spending are kept");
+    }
+
+    #[test]
+    fn hosts_sharing_a_store_divide_the_source_rate() {
+        let cluster = Arc::new(ClusterView::default());
+        let limiter = SourceLimiter::new(
+            SourceRate {
+                per_second: 1,
+                burst: 12,
+            },
+            cluster.clone(),
+        );
+        cluster.set(3, 1);
+        let flood: IpAddr = "192.0.2.1".parse().unwrap();
+        let admitted = (0..20).filter(|_| limiter.admit(Some(flood))).count();
+        assert_eq!(admitted, 4, "a third of the burst on each of three hosts");
     }
 
     #[test]

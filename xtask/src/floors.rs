@@ -20,6 +20,7 @@ pub const HOST_FLOORS: &[(&str, &[&str])] = &[
         "ground: capabilities with no knowledge of tenants or plugins",
         &[
             "background_task",
+            "cluster_view",
             "egress",
             "request_id",
             "secret",

@@ -10,6 +10,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use super::App;
+use crate::cluster_view::ClusterView;
 use crate::error::{ApiError, ErrorCode};
 
 /// Prefix of tenant API keys, so a leaked key is recognisable in scanners.
@@ -26,6 +27,8 @@ pub struct AuthSettings {
     pub gateway_secret_sha256: Option<[u8; 32]>,
     /// Requests per API key (governor's GCRA, keyed by the key's id). Default: 50/s, burst 100.
     key_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    /// The hosts the key rate is shared by: each request takes one cell per live host.
+    cluster: Arc<ClusterView>,
 }
 
 /// How fast one API key may call.
@@ -71,7 +74,14 @@ impl AuthSettings {
             key_limiter: Arc::new(RateLimiter::keyed(
                 Quota::per_second(DEFAULT_PER_SECOND).allow_burst(DEFAULT_BURST),
             )),
+            cluster: Arc::default(),
         }
+    }
+
+    /// Shares the key rate with the hosts `cluster` counts.
+    pub fn with_cluster(mut self, cluster: Arc<ClusterView>) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Requires `X-Gateway-Secret` with `X-Tenant-Id`.
@@ -87,13 +97,20 @@ impl AuthSettings {
     }
 
     /// Takes one request from `key_id`'s allowance, or says how long to wait (whole seconds).
+    /// On a shared store each request takes one cell per live host, so `n` hosts behind a
+    /// balancer admit the configured rate between them.
     fn admit_key(&self, key_id: &str) -> Result<(), u64> {
-        self.key_limiter
-            .check_key(&key_id.to_owned())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-            })
+        let key = key_id.to_owned();
+        let cells = NonZeroU32::new(self.cluster.hosts()).unwrap_or(NonZeroU32::MIN);
+        let outcome = match self.key_limiter.check_key_n(&key, cells) {
+            Ok(outcome) => outcome,
+            // A burst below the number of hosts: one cell, so a request can still get in.
+            Err(_) => self.key_limiter.check_key(&key),
+        };
+        outcome.map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
     }
 }
 

@@ -11,12 +11,12 @@
 //! host add up to the cap exactly. The global slots are the machine's and stay per host.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[cfg(doc)]
 use super::limits::LOADER_RESERVED_SLOTS;
 use super::limits::RuntimeLimits;
+use crate::cluster_view::ClusterView;
 
 /// Which cap refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,59 +53,8 @@ pub(crate) struct Admission {
     api_slots: u32,
     background_slots: u32,
     running: Arc<Mutex<Running>>,
-    /// This host's place in the cluster: live hosts (high half) and its rank among them.
-    cluster: Arc<ClusterShare>,
-}
-
-/// How many hosts share the caps, and which of them this one is; one host until told.
-#[derive(Debug, Default)]
-pub struct ClusterShare {
-    /// `hosts << 32 | rank`, swapped whole so a reader never sees one without the other.
-    packed: AtomicU64,
-}
-
-impl ClusterShare {
-    /// Takes a new view of the cluster: `hosts` live (at least 1), this one `rank`th of them.
-    pub fn set(&self, hosts: u32, rank: u32) {
-        let hosts = hosts.max(1);
-        let packed = (u64::from(hosts) << 32) | u64::from(rank.min(hosts - 1));
-        self.packed.store(packed, Ordering::Relaxed);
-    }
-
-    /// Takes no share of any cap (this host is no longer counted by the others).
-    pub fn withdraw(&self) {
-        self.packed.store(WITHDRAWN, Ordering::Relaxed);
-    }
-
-    /// Live hosts and this one's rank.
-    pub fn view(&self) -> (u32, u32) {
-        let packed = self.packed.load(Ordering::Relaxed);
-        (((packed >> 32) as u32).max(1), packed as u32)
-    }
-
-    /// This host's share of `cap` for the tenant or connection `key`: the shares of every
-    /// host in one view add up to `cap`.
-    pub fn share(&self, cap: u32, key: &str) -> u32 {
-        if self.packed.load(Ordering::Relaxed) == WITHDRAWN {
-            return 0;
-        }
-        let (hosts, rank) = self.view();
-        if hosts <= 1 {
-            return cap;
-        }
-        let offset = (u64::from(rank) + stable_hash(key)) % u64::from(hosts);
-        cap / hosts + u32::from(offset < u64::from(cap % hosts))
-    }
-}
-
-/// The packed view of a host that takes no share.
-const WITHDRAWN: u64 = u64::MAX;
-
-/// FNV-1a: the same on every host and every build, unlike the std hasher's random keys.
-fn stable_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    /// This host's place in the cluster, which its caps are shared by.
+    cluster: Arc<ClusterView>,
 }
 
 #[derive(Default)]
@@ -137,7 +86,7 @@ impl Admission {
     }
 
     /// This host's view of the cluster, which the membership worker keeps current.
-    pub(crate) fn cluster(&self) -> &Arc<ClusterShare> {
+    pub(crate) fn cluster(&self) -> &Arc<ClusterView> {
         &self.cluster
     }
 
@@ -298,7 +247,7 @@ mod tests {
                 for key in ["acme", "globex", "acme/c1", ""] {
                     let total: u32 = (0..hosts)
                         .map(|rank| {
-                            let share = ClusterShare::default();
+                            let share = ClusterView::default();
                             share.set(hosts, rank);
                             share.share(cap, key)
                         })

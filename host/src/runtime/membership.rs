@@ -1,6 +1,6 @@
-//! Which hosts share the call caps. A host on a shared store stamps itself live every
-//! [`HEARTBEAT_INTERVAL`] and reads who else is; the caps' shares (see `admission`) follow
-//! the view. A host that stops gracefully leaves at once, after its calls have finished; one
+//! Which hosts share the limits. A host on a shared store stamps itself live every
+//! [`HEARTBEAT_INTERVAL`] and reads who else is; its [`ClusterView`], which the call caps,
+//! the API-key rate and the unauthenticated surfaces' source rate are divided by, follows. A host that stops gracefully leaves at once, after its calls have finished; one
 //! that dies stops counting after [`HOST_LAPSE`]. A host that joins serves only once every
 //! other host has had a heartbeat to count it ([`Membership::settled`]), so during a change
 //! the caps are exceeded by at most one call per host (a share rounded differently under the
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Runtime;
-use super::admission::ClusterShare;
 use crate::background_task::BackgroundTask;
+use crate::cluster_view::ClusterView;
 use crate::store::Store;
 
 /// How often a host stamps itself live and re-reads the others. Default: 500 ms.
@@ -30,7 +30,7 @@ pub struct Membership {
 impl Membership {
     /// Stamps this host live, takes the first view and keeps it current in the background.
     pub async fn join(store: Store, runtime: &Runtime) -> anyhow::Result<Self> {
-        let share = runtime.inner.admission.cluster().clone();
+        let share = runtime.cluster_view().clone();
         let lapse_ms = HOST_LAPSE.as_millis() as u64;
         let (hosts, rank) = store.heartbeat(lapse_ms).await?;
         share.set(hosts, rank);
@@ -63,11 +63,7 @@ impl Membership {
     }
 }
 
-async fn beat(
-    store: Store,
-    share: Arc<ClusterShare>,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
-) {
+async fn beat(store: Store, share: Arc<ClusterView>, mut stop: tokio::sync::oneshot::Receiver<()>) {
     let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let lapse_ms = HOST_LAPSE.as_millis() as u64;

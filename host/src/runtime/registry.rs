@@ -142,6 +142,11 @@ impl Runtime {
         })
     }
 
+    /// This host's view of the cluster the caps (and the host's rate limits) are shared by.
+    pub fn cluster_view(&self) -> &std::sync::Arc<crate::cluster_view::ClusterView> {
+        self.inner.admission.cluster()
+    }
+
     /// The limits every call runs under.
     pub fn limits(&self) -> &RuntimeLimits {
         &self.inner.limits

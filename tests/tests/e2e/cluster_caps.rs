@@ -105,3 +105,32 @@ async fn a_dead_hosts_share_goes_to_the_living_after_the_lapse() {
     let (served, _) = burst(&[&host_a], &key, &path, 12).await;
     assert_eq!(served, 6, "A takes the whole cap once B's stamp lapsed");
 }
+
+/// An API key's rate is shared by the live hosts: a burst of 10 on two hosts admits 10
+/// requests between them (5 each), not 10 on each.
+#[tokio::test]
+async fn an_api_keys_rate_is_divided_by_the_live_hosts() {
+    let database = TestDatabase::create().await;
+    let configure = |config: &mut HostConfig| {
+        database.configure(config);
+        config.limits.api_key_requests_per_second = 1;
+        config.limits.api_key_burst = 10;
+    };
+    let host_a = Arc::new(TestServer::start_with(configure).await);
+    let host_b = Arc::new(TestServer::start_with(configure).await);
+    tokio::time::sleep(HEARTBEAT_INTERVAL * 2).await;
+    let key = host_a.tenant("steady").await;
+    let mut admitted = 0;
+    for round in 0..20 {
+        let host = if round % 2 == 0 { &host_a } else { &host_b };
+        let (status, _) = host
+            .send(Method::GET, "/api/v1/connections", Some(&key), None)
+            .await;
+        admitted += usize::from(status == 200);
+    }
+    // One request may have been refilled while the rounds ran (1/s).
+    assert!(
+        (10..=12).contains(&admitted),
+        "{admitted} of 20 admitted with a burst of 10 shared by two hosts"
+    );
+}
