@@ -17,10 +17,13 @@ use anyhow::{Context as _, bail};
 /// below N only. `lib.rs` and `main.rs` stand above every floor.
 pub const HOST_FLOORS: &[(&str, &[&str])] = &[
     (
+        "footing: what several ground capabilities read",
+        &["cluster_view"],
+    ),
+    (
         "ground: capabilities with no knowledge of tenants or plugins",
         &[
             "background_task",
-            "cluster_view",
             "egress",
             "request_id",
             "secret",
