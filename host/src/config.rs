@@ -145,23 +145,26 @@ pub struct LimitsConfig {
     pub max_log_lines_per_call: u32,
     /// Sandbox slots (two kept for the loader); past that, calls get 503 with `Retry-After`.
     pub max_concurrent_calls: u32,
-    /// Calls of one tenant at once; 429 beyond. Default: a quarter of `max_concurrent_calls`
-    /// (at least 1).
-    pub max_concurrent_calls_per_tenant: Option<u32>,
-    /// Calls on one connection at once; 429 beyond. Default: half the per-tenant cap (at
+    /// Calls of one tenant at once; 429 beyond. On a PostgreSQL store the cap holds across
+    /// the hosts, each taking its share. Default: a quarter of `max_concurrent_calls` (at
     /// least 1).
+    pub max_concurrent_calls_per_tenant: Option<u32>,
+    /// Calls on one connection at once; 429 beyond; shared by the hosts like the tenant cap.
+    /// Default: half the per-tenant cap (at least 1).
     pub max_concurrent_calls_per_connection: Option<u32>,
     /// Deadline of the `validate` and `connect()` calls that check a connection while a client
     /// waits on create or update.
     pub connect_timeout_ms: u64,
-    /// Requests per second one API key may send (sustained); beyond the burst, 429.
+    /// Requests per second one API key may send (sustained); beyond the burst, 429. On a
+    /// PostgreSQL store, divided by the live hosts (each request takes one cell per host).
     pub api_key_requests_per_second: u32,
     /// Requests one API key may send at once before the rate applies.
     pub api_key_burst: u32,
     /// Requests per second one source address (IPv4, or IPv6 /64) may send to the surfaces
     /// that need no credentials: the vendor webhook receiver, the OAuth start page and
-    /// callback and the console's sign-in forms; beyond the burst, 429 before any lookup. A vendor that sends
-    /// from a few addresses at a high rate may need more.
+    /// callback and the console's sign-in forms; beyond the burst, 429 before any lookup. A
+    /// vendor that sends from a few addresses at a high rate may need more. Divided by the
+    /// live hosts on a PostgreSQL store, like the API-key rate.
     pub unauthenticated_per_second: u32,
     /// Requests one source address may send to those surfaces at once.
     pub unauthenticated_burst: u32,
