@@ -14,7 +14,9 @@ mod vendor_oauth;
 pub use browser::{Browser, vendor_link};
 pub use oauth_setup::{OAuthSetup, OAuthTimings};
 pub use postgres::{PG_ADMIN, PG_ADMIN_PASSWORD, PostgresServer};
-pub use process::{HostProcess, host_binary, run_cli, run_cli_with};
+pub use process::{
+    HostProcess, PROCESS_ADMIN_TOKEN, ProcessApi, host_binary, run_cli, run_cli_with,
+};
 pub use store_backend::{BackendStore, TEST_MASTER_KEY, TestDatabase, each_backend, postgres_run};
 pub use tenant_session::{TenantSession, connection_path, error_code};
 pub use test_server::{ADMIN_TOKEN, TestServer};

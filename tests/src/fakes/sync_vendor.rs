@@ -33,6 +33,30 @@ struct Data {
     listings: u32,
     /// Refuse the listing with this number (1-based) instead of the next ones.
     refuse_listing: Option<u32>,
+    /// Hold the listing with this number (1-based) once its answer is ready, until released.
+    hold_listing: Option<(u32, Arc<Gate>)>,
+    /// Item listings being answered now, per credential, and the most at once.
+    in_flight: HashMap<String, u32>,
+    peak_in_flight: u32,
+}
+
+/// A listing held before its answer is sent.
+#[derive(Default)]
+pub struct Gate {
+    reached: tokio::sync::Notify,
+    released: tokio::sync::Notify,
+}
+
+impl Gate {
+    /// Waits until the held listing has its answer ready.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Sends the held answer.
+    pub fn release(&self) {
+        self.released.notify_one();
+    }
 }
 
 /// A running vendor.
@@ -116,6 +140,20 @@ impl SyncVendor {
         data.retry_after_secs = retry_after_secs;
     }
 
+    /// Holds the `nth` item listing from now on (1 = the next) once its answer is ready, until
+    /// the gate is released: the vendor has answered, the host has not read it yet.
+    pub fn hold_listing(&self, nth: u32) -> Arc<Gate> {
+        let gate = Arc::new(Gate::default());
+        let mut data = self.data();
+        data.hold_listing = Some((data.listings + nth, gate.clone()));
+        gate
+    }
+
+    /// The most item listings one credential (one connection) had in flight at once.
+    pub fn peak_in_flight_per_credential(&self) -> u32 {
+        self.data().peak_in_flight
+    }
+
     /// Item listings answered so far.
     pub fn listings(&self) -> u32 {
         self.data().listings
@@ -180,11 +218,46 @@ async fn items(
     if let Some(refused) = unauthorized(&headers) {
         return refused;
     }
-    let delay = lock(&data).page_delay;
+    let credential = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let mut data = lock(&data);
+        let now = data.in_flight.entry(credential.clone()).or_default();
+        *now += 1;
+        let now = *now;
+        data.peak_in_flight = data.peak_in_flight.max(now);
+    }
+    let response = answer_items(&data, container, query).await;
+    let gate = {
+        let mut data = lock(&data);
+        if let Some(now) = data.in_flight.get_mut(&credential) {
+            *now -= 1;
+        }
+        match &data.hold_listing {
+            Some((nth, gate)) if *nth == data.listings => Some(gate.clone()),
+            _ => None,
+        }
+    };
+    if let Some(gate) = gate {
+        gate.reached.notify_one();
+        gate.released.notified().await;
+    }
+    response
+}
+
+async fn answer_items(
+    data: &Shared,
+    container: String,
+    query: HashMap<String, String>,
+) -> Response {
+    let delay = lock(data).page_delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let mut data = lock(&data);
+    let mut data = lock(data);
     data.listings += 1;
     let refuse_this = data.refuse_listing == Some(data.listings);
     if data.refuse > 0 || refuse_this {

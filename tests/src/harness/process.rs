@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 /// The binary: `CONNECTOR_TEST_HOST_BIN` (set by `cargo xtask test`), else `target/debug`.
 pub fn host_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CONNECTOR_TEST_HOST_BIN") {
@@ -143,4 +145,113 @@ pub fn run_cli_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Str
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The admin token of host processes the tests start (`CONNECTOR_HOST_ADMIN_TOKEN`).
+pub const PROCESS_ADMIN_TOKEN: &str = "process-admin-token-0123456789";
+
+/// A client of one host process, as its operator and its tenants.
+pub struct ProcessApi {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+}
+
+impl ProcessApi {
+    /// A client of `host`.
+    pub fn of(host: &HostProcess) -> Self {
+        Self {
+            base: host.base.clone(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends one request; answers the status and the JSON body (`null` when none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Creates `tenant` and answers a new API key of it.
+    pub async fn tenant_key(&self, tenant: &str) -> String {
+        let (status, _) = self
+            .call(
+                reqwest::Method::POST,
+                "/admin/v1/tenants",
+                PROCESS_ADMIN_TOKEN,
+                Some(json!({"id": tenant, "name": tenant})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+        let (_, key) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/admin/v1/tenants/{tenant}/api-keys"),
+                PROCESS_ADMIN_TOKEN,
+                None,
+            )
+            .await
+            .unwrap();
+        key["data"]["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a `probe` connection to `origin` with a bearer token.
+    pub async fn create(
+        &self,
+        key: &str,
+        origin: &str,
+        token: &str,
+    ) -> reqwest::Result<(u16, Value)> {
+        let body = json!({"connector": "probe", "config": {"base_url": origin}, "credentials": {"type": "bearer", "token": token}});
+        self.call(
+            reqwest::Method::POST,
+            "/api/v1/connections",
+            key,
+            Some(body),
+        )
+        .await
+    }
+
+    /// Validates the connection and returns the bearer token the vendor received for it.
+    pub async fn token_in_use(
+        &self,
+        key: &str,
+        id: &str,
+        vendor: &crate::fakes::ProbeVendor,
+    ) -> String {
+        let before = vendor.recorder.to_path("/me").len();
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/connections/{id}/validate"),
+                key,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{id}: {body}");
+        let sent = vendor.recorder.to_path("/me");
+        sent[before..]
+            .last()
+            .and_then(|r| r.header("authorization"))
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_owned()
+    }
 }

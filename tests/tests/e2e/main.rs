@@ -8,6 +8,7 @@ mod bad_input;
 mod bounded_server;
 mod cluster;
 mod cluster_caps;
+mod cluster_processes;
 mod cluster_registry;
 mod compile_cache;
 mod confluence;

@@ -4,99 +4,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connector_tests::fakes::ProbeVendor;
-use connector_tests::harness::{self, HostProcess, run_cli};
-use serde_json::{Value, json};
+use connector_tests::harness::{self, HostProcess, ProcessApi, run_cli};
+use serde_json::json;
 
-const ADMIN: &str = "process-admin-token-0123456789";
-
-struct Api {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Api {
-    fn of(host: &HostProcess) -> Self {
-        Self {
-            base: host.base.clone(),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> reqwest::Result<(u16, Value)> {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn tenant_key(&self, tenant: &str) -> String {
-        let (status, _) = self
-            .call(
-                reqwest::Method::POST,
-                "/admin/v1/tenants",
-                ADMIN,
-                Some(json!({"id": tenant, "name": tenant})),
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, 201);
-        let (_, key) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/admin/v1/tenants/{tenant}/api-keys"),
-                ADMIN,
-                None,
-            )
-            .await
-            .unwrap();
-        key["data"]["key"].as_str().unwrap().to_owned()
-    }
-
-    async fn create(&self, key: &str, origin: &str, token: &str) -> reqwest::Result<(u16, Value)> {
-        let body = json!({"connector": "probe", "config": {"base_url": origin}, "credentials": {"type": "bearer", "token": token}});
-        self.call(
-            reqwest::Method::POST,
-            "/api/v1/connections",
-            key,
-            Some(body),
-        )
-        .await
-    }
-
-    /// Validates the connection and returns the bearer token the vendor received for it.
-    async fn token_in_use(&self, key: &str, id: &str, vendor: &ProbeVendor) -> String {
-        let before = vendor.recorder.to_path("/me").len();
-        let (status, body) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/api/v1/connections/{id}/validate"),
-                key,
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, 200, "{id}: {body}");
-        let sent = vendor.recorder.to_path("/me");
-        sent[before..]
-            .last()
-            .and_then(|r| r.header("authorization"))
-            .unwrap_or_default()
-            .trim_start_matches("Bearer ")
-            .to_owned()
-    }
-}
+use connector_tests::harness::PROCESS_ADMIN_TOKEN as ADMIN;
 
 fn plugins_dir(data: &std::path::Path) -> std::path::PathBuf {
     let dir = data.join("plugins");
@@ -112,7 +23,7 @@ async fn every_acknowledged_credential_write_survives_sigkill() {
     let plugins = plugins_dir(data.path());
     let env = [("CONNECTOR_HOST_ADMIN_TOKEN", ADMIN)];
     let mut host = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&host);
+    let api = ProcessApi::of(&host);
     let key = api.tenant_key("crash").await;
 
     // Four writers create connections as fast as they can; each acknowledged one is recorded.
@@ -120,7 +31,7 @@ async fn every_acknowledged_credential_write_survives_sigkill() {
     let mut writers = Vec::new();
     for writer in 0..4 {
         let (api, key, origin, acknowledged) = (
-            Api::of(&host),
+            ProcessApi::of(&host),
             key.clone(),
             vendor.origin(),
             acknowledged.clone(),
@@ -152,7 +63,7 @@ async fn every_acknowledged_credential_write_survives_sigkill() {
     );
 
     let restarted = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&restarted);
+    let api = ProcessApi::of(&restarted);
     for (id, token) in &acknowledged {
         assert_eq!(
             &api.token_in_use(&key, id, &vendor).await,
@@ -179,7 +90,7 @@ async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening()
     };
 
     let mut host = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&host);
+    let api = ProcessApi::of(&host);
     let key = api.tenant_key("rotor").await;
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -229,7 +140,7 @@ async fn master_keys_rotate_online_and_offline_with_every_secret_still_opening()
     let offline = key_files();
     assert_ne!(offline, online);
     let restarted = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&restarted);
+    let api = ProcessApi::of(&restarted);
     for (n, id) in ids.iter().enumerate() {
         assert_eq!(
             api.token_in_use(&key, id, &vendor).await,
@@ -267,7 +178,7 @@ async fn a_sync_killed_mid_run_resumes_without_losing_or_repeating_a_change() {
         ("CONNECTOR_HOST_SYNCS__TICK_MS", "50"),
     ];
     let mut host = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&host);
+    let api = ProcessApi::of(&host);
     let key = api.tenant_key("crash").await;
     let (status, body) = api
         .create(&key, &vendor.origin(), "sync-token")
@@ -309,7 +220,7 @@ async fn a_sync_killed_mid_run_resumes_without_losing_or_repeating_a_change() {
     assert!(before_kill < 800, "killed mid-run ({before_kill} changes)");
 
     let host = HostProcess::start(data.path(), &plugins, &env).await;
-    let api = Api::of(&host);
+    let api = ProcessApi::of(&host);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let (_, body) = api
