@@ -117,13 +117,16 @@ fn exactly_once(items: &[String], vendor: &SyncVendor) {
     );
 }
 
+/// Per sync, the holder of each lease epoch seen.
+type LeaseAudit = BTreeMap<String, BTreeMap<i64, String>>;
+
 /// Polls the lease table until stopped; answers, per sync, the holder of each epoch seen,
 /// failing at once if one epoch ever had two holders or an epoch went back.
 fn audit_leases(
     url: String,
 ) -> (
     tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<BTreeMap<String, BTreeMap<i64, String>>>,
+    tokio::task::JoinHandle<LeaseAudit>,
 ) {
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -131,7 +134,7 @@ fn audit_leases(
             .await
             .expect("database");
         tokio::spawn(driver);
-        let mut seen: BTreeMap<String, BTreeMap<i64, String>> = BTreeMap::new();
+        let mut seen = LeaseAudit::new();
         loop {
             if stopped.try_recv().is_ok() {
                 return seen;
