@@ -40,9 +40,10 @@ impl ClusterView {
         (((packed >> 32) as u32).max(1), packed as u32)
     }
 
-    /// This host's share of `cap` for the tenant or connection `key`: the shares of every
-    /// host in one view add up to `cap`.
-    pub fn share(&self, cap: u32, key: &str) -> u32 {
+    /// This host's share of `cap` for the tenant or connection named by `key` (its parts,
+    /// hashed in order, so a caller need not join them): the shares of every host in one view
+    /// add up to `cap`.
+    pub fn share(&self, cap: u32, key: &[&str]) -> u32 {
         if self.packed.load(Ordering::Relaxed) == WITHDRAWN {
             return 0;
         }
@@ -58,9 +59,13 @@ impl ClusterView {
 /// The packed view of a host that takes no share.
 const WITHDRAWN: u64 = u64::MAX;
 
-/// FNV-1a: the same on every host and every build, unlike the std hasher's random keys.
-fn stable_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// FNV-1a over the parts, each followed by a `/`: the same on every host and every build,
+/// unlike the std hasher's random keys.
+fn stable_hash(parts: &[&str]) -> u64 {
+    parts
+        .iter()
+        .flat_map(|part| part.bytes().chain(std::iter::once(b'/')))
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
 }

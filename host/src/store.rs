@@ -42,7 +42,7 @@ pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, DueDeliver
 pub use error::StoreError;
 pub use events::{EventType, OutboxEvent};
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
-pub use leases::{Lease, Tenure};
+pub use leases::{Lease, Tenure, sync_key};
 pub use oauth::{OAuthApp, OAuthSession};
 pub use plugin_registry::{PluginBlob, RegistryEntry};
 pub use records::{
@@ -366,6 +366,12 @@ interface! {
     // leases
     /// This store's instance id, generated on first use.
     sync fn instance_id(&self) -> Result<String, StoreError>;
+    /// Takes the leases of up to `limit` due syncs nobody else holds (not paused, due by
+    /// `now_ms`, no other holder's unexpired lease, not in `running`, named by [`sync_key`]),
+    /// in turn order: each
+    /// tenant's most overdue sync first, then each one's second. On PostgreSQL the syncs are
+    /// dequeued with `FOR UPDATE SKIP LOCKED`, so hosts claiming at once get different ones.
+    sync fn claim_due_syncs(&self, holder: &str, now_ms: u64, until_ms: u64, limit: usize, running: &[String]) -> Result<Vec<(SyncRecord, Tenure)>, StoreError>;
     /// Stamps this host as live and answers how many hosts are (stamped within `lapse_ms`)
     /// and this one's rank among them, by instance id.
     sync fn heartbeat(&self, lapse_ms: u64) -> Result<(u32, u32), StoreError>;

@@ -121,7 +121,7 @@ impl Admission {
         let connection_count = running.per_connection.get(&key).copied().unwrap_or(0);
         let connection_share = self
             .cluster
-            .share(self.connection_cap, &format!("{tenant}/{connection}"));
+            .share(self.connection_cap, &[tenant, connection]);
         if connection_count >= connection_share {
             return Err(Refusal::OverCap {
                 scope: CapScope::Connection,
@@ -129,7 +129,7 @@ impl Admission {
             });
         }
         let tenant_count = running.per_tenant.get(tenant).copied().unwrap_or(0);
-        if tenant_count >= self.cluster.share(self.tenant_cap, tenant) {
+        if tenant_count >= self.cluster.share(self.tenant_cap, &[tenant]) {
             return Err(Refusal::OverCap {
                 scope: CapScope::Tenant,
                 limit: self.tenant_cap,
@@ -244,7 +244,7 @@ mod tests {
     fn the_hosts_shares_of_a_cap_add_up_to_the_cap() {
         for hosts in 1..6 {
             for cap in 0..20 {
-                for key in ["acme", "globex", "acme/c1", ""] {
+                for key in [&["acme"][..], &["globex"], &["acme", "c1"], &[""]] {
                     let total: u32 = (0..hosts)
                         .map(|rank| {
                             let share = ClusterView::default();

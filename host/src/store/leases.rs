@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sled, StoreError, scoped_key};
+use super::{Sled, StoreError, SyncRecord, scoped_key};
 
 /// A lease as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +49,38 @@ pub(super) fn lease_key(tenant: &str, connection: &str, sync: &str) -> Vec<u8> {
 
 const INSTANCE_KEY: &[u8] = b"instance_id";
 
+/// `tenant/connection/id`: how the scheduler names a sync it runs.
+pub fn sync_key(sync: &SyncRecord) -> String {
+    format!("{}/{}/{}", sync.tenant, sync.connection, sync.id)
+}
+
+/// The order due syncs get free runners in, on both backends: tenants take turns (each
+/// tenant's most overdue sync, then each one's second, ...), and within a turn the sync due
+/// longest goes first. A run gives its runner up after a turn and is due again at once, so a
+/// tenant with many or endless syncs never holds every runner.
+pub(super) fn turn_order(mut due: Vec<SyncRecord>) -> Vec<SyncRecord> {
+    due.sort_by_key(|sync| sync.next_run_at_ms);
+    let mut turns: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut ranked: Vec<(u64, u64, SyncRecord)> = due
+        .into_iter()
+        .map(|sync| {
+            let turn = turns.entry(sync.tenant.clone()).or_default();
+            *turn += 1;
+            (*turn, sync.next_run_at_ms, sync)
+        })
+        .collect();
+    ranked.sort_by(|(turn_a, due_a, a), (turn_b, due_b, b)| {
+        (turn_a, due_a, &a.tenant, &a.connection, &a.id).cmp(&(
+            turn_b,
+            due_b,
+            &b.tenant,
+            &b.connection,
+            &b.id,
+        ))
+    });
+    ranked.into_iter().map(|(_, _, sync)| sync).collect()
+}
+
 impl Sled {
     /// One process holds an embedded store: it is the whole cluster.
     pub fn heartbeat(&self, _lapse_ms: u64) -> Result<(u32, u32), StoreError> {
@@ -58,6 +90,51 @@ impl Sled {
     /// Nothing to leave: see [`Sled::heartbeat`].
     pub fn leave_cluster(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Takes the leases of up to `limit` due syncs (see [`turn_order`]) that nobody else
+    /// holds: not paused, due by `now_ms`, no other holder's unexpired lease, not in `running`
+    /// (a host restarted on its data dir takes its own leases back at once).
+    pub fn claim_due_syncs(
+        &self,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+        limit: usize,
+        running: &[String],
+    ) -> Result<Vec<(SyncRecord, Tenure)>, StoreError> {
+        let mut due = Vec::new();
+        for bytes in self.syncs.iter().values() {
+            let sync: SyncRecord = serde_json::from_slice(&bytes?)?;
+            if sync.paused || sync.next_run_at_ms > now_ms || running.contains(&sync_key(&sync)) {
+                continue;
+            }
+            let leased = self
+                .leases
+                .get(lease_key(&sync.tenant, &sync.connection, &sync.id))?
+                .and_then(|bytes| serde_json::from_slice::<Lease>(&bytes).ok())
+                .is_some_and(|lease| lease.until_ms > now_ms && lease.holder != holder);
+            if !leased {
+                due.push(sync);
+            }
+        }
+        let mut claimed = Vec::new();
+        for sync in turn_order(due) {
+            if claimed.len() >= limit {
+                break;
+            }
+            if let Some(tenure) = self.take_lease(
+                &sync.tenant,
+                &sync.connection,
+                &sync.id,
+                holder,
+                now_ms,
+                until_ms,
+            )? {
+                claimed.push((sync, tenure));
+            }
+        }
+        Ok(claimed)
     }
 
     /// This store's instance id, generated on first use.

@@ -1,9 +1,10 @@
-//! The scheduler: every tick (or when woken by a "run now"), starts the syncs that are due,
-//! at most `max_concurrent_runs` at once, each under a lease so one sync has one runner, with
-//! tenants taking turns for the free slots; and now and then prunes the changes feed past its
-//! retention.
+//! The scheduler: every tick (or when woken by a "run now"), claims as many due syncs as it
+//! has free runners (`max_concurrent_runs`) from the store, each under a lease so one sync has
+//! one runner on every host, with tenants taking turns for the free runners (the store's turn
+//! order; on PostgreSQL the syncs are dequeued with `SKIP LOCKED`); and now and then prunes the
+//! changes feed past its retention.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::Syncs;
 use super::run::Runner;
 use super::settings::SyncSettings;
 use crate::background_task::BackgroundTask;
-use crate::store::{StoreError, SyncRecord, Tenure, unix_now_ms};
+use crate::store::{StoreError, SyncRecord, Tenure, sync_key, unix_now_ms};
 
 /// How often the feed is pruned at most: every minute, or more often for a short retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -40,10 +41,6 @@ impl SyncScheduler {
     }
 }
 
-fn sync_key(sync: &SyncRecord) -> String {
-    format!("{}/{}/{}", sync.tenant, sync.connection, sync.id)
-}
-
 async fn schedule(
     state: Syncs,
     settings: SyncSettings,
@@ -58,10 +55,6 @@ async fn schedule(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let prune_every = (settings.changes_retention / 4).clamp(settings.tick, PRUNE_EVERY);
     let mut last_prune: Option<std::time::Instant> = None;
-    // When each tenant last had a run started (a counter, not a time): the tenant served
-    // longest ago goes first.
-    let mut last_served: HashMap<String, u64> = HashMap::new();
-    let mut served: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut stopped => break,
@@ -79,42 +72,35 @@ async fn schedule(
                 Err(error) => tracing::warn!(%error, "could not prune the changes feed"),
             }
         }
-        let syncs = match state.store.all_syncs().await {
-            Ok(syncs) => syncs,
-            Err(error) => {
-                tracing::warn!(%error, "could not read syncs");
-                continue;
-            }
-        };
+        let free = slots.available_permits();
+        if free == 0 {
+            continue;
+        }
         let now = unix_now_ms();
-        let mut due: Vec<SyncRecord> = syncs
-            .into_iter()
-            .filter(|s| !s.paused && s.next_run_at_ms <= now)
-            .filter(|s| !lock(&running).contains(&sync_key(s)))
-            .collect();
-        due.sort_by_key(|s| s.next_run_at_ms);
-        for sync in take_turns(due, &last_served) {
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                break;
-            };
-            let leased = state.store.take_lease(
-                &sync.tenant,
-                &sync.connection,
-                &sync.id,
+        let running_now: Vec<String> = lock(&running).iter().cloned().collect();
+        let claimed = state
+            .store
+            .claim_due_syncs(
                 &holder,
                 now,
                 now + settings.lease.as_millis() as u64,
-            );
-            let tenure = match leased.await {
-                Ok(Some(tenure)) => tenure,
-                Ok(None) => continue,
-                Err(error) => {
-                    tracing::warn!(%error, sync = %sync.id, "could not take a sync's lease");
-                    continue;
-                }
+                free,
+                &running_now,
+            )
+            .await;
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "could not claim due syncs");
+                continue;
+            }
+        };
+        for (sync, tenure) in claimed {
+            // Every claimed sync has a free slot: nothing else takes this loop's permits.
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                release(&state, &sync, &tenure).await;
+                continue;
             };
-            served += 1;
-            last_served.insert(sync.tenant.clone(), served);
             let key = sync_key(&sync);
             lock(&running).insert(key.clone());
             let state = state.clone();
@@ -130,38 +116,14 @@ async fn schedule(
     runs.shutdown().await;
 }
 
-/// The order in which due syncs get free slots: tenants take turns, one sync each per round,
-/// the tenant served longest ago first (never served before anyone); within a tenant, the sync
-/// due longest. With runs yielding their slot every few pages, a tenant with many or endless
-/// syncs gets its share, not every slot.
-fn take_turns(due: Vec<SyncRecord>, last_served: &HashMap<String, u64>) -> Vec<SyncRecord> {
-    let mut queues: BTreeMap<String, VecDeque<SyncRecord>> = BTreeMap::new();
-    for sync in due {
-        queues
-            .entry(sync.tenant.clone())
-            .or_default()
-            .push_back(sync);
-    }
-    let mut tenants: Vec<String> = queues.keys().cloned().collect();
-    tenants.sort_by_key(|tenant| {
-        (
-            last_served.get(tenant).copied().unwrap_or(0),
-            queues[tenant]
-                .front()
-                .map_or(u64::MAX, |s| s.next_run_at_ms),
-        )
-    });
-    let mut order = Vec::new();
-    loop {
-        let before = order.len();
-        for tenant in &tenants {
-            if let Some(sync) = queues.get_mut(tenant).and_then(VecDeque::pop_front) {
-                order.push(sync);
-            }
-        }
-        if order.len() == before {
-            return order;
-        }
+/// Lets go of a lease claimed but not run.
+async fn release(state: &Syncs, sync: &SyncRecord, tenure: &Tenure) {
+    if let Err(error) = state
+        .store
+        .release_lease(&sync.tenant, &sync.connection, &sync.id, tenure)
+        .await
+    {
+        tracing::warn!(%error, sync = %sync.id, "could not release a sync's lease");
     }
 }
 
@@ -206,49 +168,4 @@ fn lock(running: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<S
     running
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sync(tenant: &str, id: &str, due: u64) -> SyncRecord {
-        SyncRecord {
-            id: id.into(),
-            tenant: tenant.into(),
-            connection: "c".into(),
-            container: "x".into(),
-            interval_secs: 60,
-            full_pass_interval_secs: 3600,
-            paused: false,
-            created_at: "2026-12-06T00:00:00Z".into(),
-            updated_at: "2026-12-06T00:00:00Z".into(),
-            next_run_at_ms: due,
-            last_full_pass_at_ms: None,
-            last_run: None,
-        }
-    }
-
-    fn ids(order: &[SyncRecord]) -> Vec<&str> {
-        order.iter().map(|s| s.id.as_str()).collect()
-    }
-
-    #[test]
-    fn tenants_take_turns_and_the_one_served_longest_ago_goes_first() {
-        let due = vec![
-            sync("a", "a1", 1),
-            sync("a", "a2", 2),
-            sync("a", "a3", 3),
-            sync("b", "b1", 10),
-            sync("c", "c1", 20),
-        ];
-        let never = HashMap::new();
-        assert_eq!(
-            ids(&take_turns(due.clone(), &never)),
-            ["a1", "b1", "c1", "a2", "a3"]
-        );
-        // `a` was just served: `b` and `c` go first.
-        let last = HashMap::from([("a".to_owned(), 7), ("b".to_owned(), 3)]);
-        assert_eq!(ids(&take_turns(due, &last)), ["c1", "b1", "a1", "a2", "a3"]);
-    }
 }

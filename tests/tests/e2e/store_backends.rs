@@ -795,3 +795,122 @@ async fn the_plugin_registry_numbers_changes_and_drops_unnamed_bytes() {
         assert_eq!(entries[0].seq, third, "{name}");
     }
 }
+
+/// Due syncs are claimed in turns (each tenant's most overdue sync, then each one's second),
+/// each by one holder: a second holder gets only what is left; paused, not yet due, leased and
+/// running syncs are never claimed; a released lease is claimable again, in a new epoch.
+#[tokio::test]
+async fn due_syncs_are_claimed_in_turns_and_by_one_holder() {
+    for backend in each_backend().await {
+        let (store, name) = (&backend.store, backend.name);
+        for (tenant, id, due, paused) in [
+            ("a", "a1", 1, false),
+            ("a", "a2", 2, false),
+            ("a", "a3", 3, false),
+            ("b", "b1", 10, false),
+            ("c", "c1", 20, false),
+            ("c", "paused", 0, true),
+            ("c", "later", 5_000, false),
+        ] {
+            let mut record = sync(tenant, "conn");
+            record.id = id.into();
+            record.next_run_at_ms = due;
+            record.paused = paused;
+            store.create_sync(&record).await.unwrap();
+        }
+        let ids = |claimed: &[(SyncRecord, connector_host::store::Tenure)]| {
+            claimed
+                .iter()
+                .map(|(sync, _)| sync.id.clone())
+                .collect::<Vec<_>>()
+        };
+        let first = store
+            .claim_due_syncs("h1", 100, 60_100, 3, &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&first),
+            ["a1", "b1", "c1"],
+            "{name}: one per tenant first"
+        );
+        let second = store
+            .claim_due_syncs("h2", 100, 60_100, 10, &["a/conn/a3".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(ids(&second), ["a2"], "{name}: the rest, less what runs");
+
+        let (a1, tenure) = &first[0];
+        store
+            .release_lease(&a1.tenant, &a1.connection, &a1.id, tenure)
+            .await
+            .unwrap();
+        // h2 runs a2 now (its own lease, which a restarted h2 would take back).
+        let running = ["a/conn/a3".to_owned(), "a/conn/a2".to_owned()];
+        let again = store
+            .claim_due_syncs("h2", 200, 60_200, 10, &running)
+            .await
+            .unwrap();
+        assert_eq!(ids(&again), ["a1"], "{name}");
+        assert_eq!(again[0].1.epoch, tenure.epoch + 1, "{name}: a new tenure");
+    }
+}
+
+/// A version 1 database (the first PostgreSQL release) is brought to version 2 at start:
+/// the syncs' new due and paused columns are filled from their records, so a paused sync
+/// stays paused and none is claimed before it is due.
+#[tokio::test]
+async fn postgres_migrates_a_version_1_database_with_its_syncs() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyRing::load(dir.path(), None).unwrap();
+    let store = Store::connect(&database.settings(), keys.clone())
+        .await
+        .unwrap();
+    let mut paused = sync("a", "conn");
+    paused.id = "paused".into();
+    paused.paused = true;
+    paused.container = "\"paused\":false".into();
+    let mut later = sync("a", "conn");
+    later.id = "later".into();
+    later.next_run_at_ms = 9_000_000_000_000;
+    for record in [&paused, &later] {
+        store.create_sync(record).await.unwrap();
+    }
+    drop(store);
+    // Back to what version 1 had: no version 2 tables or columns.
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DELETE FROM schema_migrations WHERE version = 2;
+             DROP TABLE plugin_registry, plugin_blobs, registry_version, key_ring, hosts;
+             ALTER TABLE syncs DROP COLUMN next_run_at_ms, DROP COLUMN paused;",
+        )
+        .await
+        .unwrap();
+
+    let store = Store::connect(&database.settings(), keys).await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT (SELECT paused FROM syncs WHERE id = 'paused'),
+                    (SELECT next_run_at_ms FROM syncs WHERE id = 'later'),
+                    (SELECT max(version) FROM schema_migrations)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the paused sync stays paused");
+    assert_eq!(row.get::<_, i64>(1), 9_000_000_000_000);
+    assert_eq!(
+        row.get::<_, i32>(2),
+        connector_host::store::POSTGRES_SCHEMA_VERSION
+    );
+    let claimed = store
+        .claim_due_syncs("h", 1_000, 61_000, 10, &[])
+        .await
+        .unwrap();
+    assert!(claimed.is_empty(), "nothing due: {}", claimed.len());
+    assert_eq!(store.registry_seq().await.unwrap(), 0);
+}

@@ -247,6 +247,15 @@ CREATE TABLE key_ring (
     first_seen_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- When each sync is due and whether it is paused, as columns, so due syncs are dequeued by
+-- an index (the record keeps them too). Existing rows are filled from their records.
+ALTER TABLE syncs ADD COLUMN next_run_at_ms bigint NOT NULL DEFAULT 0;
+ALTER TABLE syncs ADD COLUMN paused boolean NOT NULL DEFAULT false;
+UPDATE syncs SET
+    next_run_at_ms = coalesce(substring(convert_from(record, 'UTF8') from '"next_run_at_ms":([0-9]+)')::bigint, 0),
+    paused = coalesce(substring(convert_from(record, 'UTF8') from '"paused":(true|false)')::boolean, false);
+CREATE INDEX syncs_due ON syncs (next_run_at_ms) WHERE NOT paused;
+
 -- Hosts sharing the call caps, stamped by the database's clock at each heartbeat.
 CREATE TABLE hosts (
     instance text PRIMARY KEY,

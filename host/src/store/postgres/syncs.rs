@@ -5,7 +5,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::{Postgres, count, decode, encode, execute, int, one, uint};
+use super::{Postgres, count, decode, encode, execute, int, one, rows, uint};
 use crate::store::changes::{self, ChangeKind, NewChange, change_id};
 use crate::store::syncs::{checkpoint_aad, run_seq};
 use crate::store::{
@@ -23,9 +23,17 @@ impl Postgres {
     pub async fn create_sync(&self, sync: &SyncRecord) -> Result<(), StoreError> {
         let inserted = self
             .execute(
-                "INSERT INTO syncs (tenant, connection, id, record) VALUES ($1, $2, $3, $4)
+                "INSERT INTO syncs (tenant, connection, id, record, next_run_at_ms, paused)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT DO NOTHING",
-                &[&sync.tenant, &sync.connection, &sync.id, &encode(sync)?],
+                &[
+                    &sync.tenant,
+                    &sync.connection,
+                    &sync.id,
+                    &encode(sync)?,
+                    &int(sync.next_run_at_ms),
+                    &sync.paused,
+                ],
             )
             .await?;
         if inserted == 0 {
@@ -98,8 +106,16 @@ impl Postgres {
         change(&mut record);
         execute(
             &tx,
-            "UPDATE syncs SET record = $4 WHERE tenant = $1 AND connection = $2 AND id = $3",
-            &[&tenant, &connection, &id, &encode(&record)?],
+            "UPDATE syncs SET record = $4, next_run_at_ms = $5, paused = $6
+             WHERE tenant = $1 AND connection = $2 AND id = $3",
+            &[
+                &tenant,
+                &connection,
+                &id,
+                &encode(&record)?,
+                &int(record.next_run_at_ms),
+                &record.paused,
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -372,8 +388,16 @@ impl Postgres {
         update(&mut current, run);
         execute(
             &tx,
-            "UPDATE syncs SET record = $4 WHERE tenant = $1 AND connection = $2 AND id = $3",
-            &[&sync.tenant, &sync.connection, &sync.id, &encode(&current)?],
+            "UPDATE syncs SET record = $4, next_run_at_ms = $5, paused = $6
+             WHERE tenant = $1 AND connection = $2 AND id = $3",
+            &[
+                &sync.tenant,
+                &sync.connection,
+                &sync.id,
+                &encode(&current)?,
+                &int(current.next_run_at_ms),
+                &current.paused,
+            ],
         )
         .await?;
         put_checkpoint(&tx, sync, &sealed).await?;
@@ -384,6 +408,67 @@ impl Postgres {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn claim_due_syncs(
+        &self,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+        limit: usize,
+        running: &[String],
+    ) -> Result<Vec<(SyncRecord, Tenure)>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Rows another host is dequeuing are skipped, not waited for; the turn order is the
+        // embedded backend's (`turn_order`).
+        let due = rows(
+            &tx,
+            "WITH due AS (
+                 SELECT s.tenant, s.connection, s.id, s.next_run_at_ms,
+                        row_number() OVER (PARTITION BY s.tenant
+                                           ORDER BY s.next_run_at_ms, s.connection, s.id) AS turn
+                 FROM syncs s
+                 LEFT JOIN leases l
+                     ON l.tenant = s.tenant AND l.connection = s.connection AND l.sync = s.id
+                 WHERE NOT s.paused AND s.next_run_at_ms <= $1
+                   AND (coalesce(l.until_ms, 0) <= $1 OR l.holder = $4)
+                   AND NOT (s.tenant || '/' || s.connection || '/' || s.id = ANY($2))
+             )
+             SELECT s.record FROM syncs s
+             JOIN due ON due.tenant = s.tenant AND due.connection = s.connection AND due.id = s.id
+             ORDER BY due.turn, due.next_run_at_ms, s.tenant, s.connection, s.id
+             LIMIT $3
+             FOR UPDATE OF s SKIP LOCKED",
+            &[&int(now_ms), &running, &(limit as i64), &holder],
+        )
+        .await?;
+        let mut claimed = Vec::new();
+        for row in &due {
+            let sync: SyncRecord = decode(row, "record")?;
+            if let Some(row) = one(
+                &tx,
+                TAKE_LEASE,
+                &[
+                    &sync.tenant,
+                    &sync.connection,
+                    &sync.id,
+                    &holder,
+                    &int(now_ms),
+                    &int(until_ms),
+                ],
+            )
+            .await?
+            {
+                let tenure = Tenure {
+                    holder: holder.to_owned(),
+                    epoch: uint(row.get(0)),
+                };
+                claimed.push((sync, tenure));
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Takes or renews a sync's lease in one statement: a row another holder's unexpired lease
@@ -400,14 +485,7 @@ impl Postgres {
     ) -> Result<Option<Tenure>, StoreError> {
         Ok(self
             .one(
-                "INSERT INTO leases (tenant, connection, sync, holder, until_ms, epoch)
-                 VALUES ($1, $2, $3, $4, $6, 1)
-                 ON CONFLICT (tenant, connection, sync) DO UPDATE
-                 SET holder = excluded.holder, until_ms = excluded.until_ms,
-                     epoch = CASE WHEN leases.holder = excluded.holder AND leases.until_ms > $5
-                                  THEN leases.epoch ELSE leases.epoch + 1 END
-                 WHERE leases.holder = excluded.holder OR leases.until_ms <= $5
-                 RETURNING epoch",
+                TAKE_LEASE,
                 &[
                     &tenant,
                     &connection,
@@ -584,6 +662,16 @@ impl Postgres {
 
 /// `LeaseLost` unless `tenure` still holds the sync's lease; the row stays locked until the
 /// caller's transaction ends, so no new tenure can begin before the write commits.
+/// Takes or renews a lease (see `take_lease`): tenant, connection, sync, holder, now, until.
+const TAKE_LEASE: &str = "INSERT INTO leases (tenant, connection, sync, holder, until_ms, epoch)
+     VALUES ($1, $2, $3, $4, $6, 1)
+     ON CONFLICT (tenant, connection, sync) DO UPDATE
+     SET holder = excluded.holder, until_ms = excluded.until_ms,
+         epoch = CASE WHEN leases.holder = excluded.holder AND leases.until_ms > $5
+                      THEN leases.epoch ELSE leases.epoch + 1 END
+     WHERE leases.holder = excluded.holder OR leases.until_ms <= $5
+     RETURNING epoch";
+
 async fn check_tenure<C: GenericClient>(
     client: &C,
     sync: &SyncRecord,
