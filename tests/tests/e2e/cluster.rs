@@ -343,7 +343,7 @@ async fn an_embedded_store_moves_into_postgres_and_serves_there() {
     );
 }
 
-/// Two hosts, 100 calls each at once, on one connection whose access token has expired, with
+/// Two hosts, 250 calls each at once, on one connection whose access token has expired, with
 /// an authorization server that spends a refresh token when it is used (a reuse answers
 /// `invalid_grant`): exactly one token request, and every call answers 200. The second host
 /// waits on the database's lock for the first's refresh, then reads the new tokens.
@@ -357,7 +357,13 @@ async fn a_refresh_storm_across_two_hosts_makes_one_token_request() {
         sweep: 3600,
         state_ttl: 600,
     };
-    let setup = OAuthSetup::start_adjusted(timings, move |config| shared.configure(config)).await;
+    let setup = OAuthSetup::start_adjusted(timings, move |config| {
+        shared.configure(config);
+        // Each host takes half of a shared cap: 250 calls at once on each need 500 in all.
+        config.limits.max_concurrent_calls_per_tenant = Some(512);
+        config.limits.max_concurrent_calls_per_connection = Some(512);
+    })
+    .await;
     let config = setup.server.config.clone();
     let host_b = TestServer::start_with(move |c| *c = config).await;
     let id = setup.connect().await;
@@ -371,7 +377,7 @@ async fn a_refresh_storm_across_two_hosts_makes_one_token_request() {
     setup.auth.expire_all_access_tokens();
 
     let calls = [&setup.server, &host_b].into_iter().flat_map(|host| {
-        (0..100).map(|_| {
+        (0..250).map(|_| {
             let (client, url, key) = (
                 host.client.clone(),
                 format!("{}/api/v1/connections/{id}/containers", host.base),
@@ -414,6 +420,6 @@ async fn a_refresh_storm_across_two_hosts_makes_one_token_request() {
     assert_eq!(
         setup.auth.refresh_requests() - before,
         1,
-        "exactly one token request for 200 calls on two hosts"
+        "exactly one token request for 500 calls on two hosts"
     );
 }
