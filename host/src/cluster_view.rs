@@ -4,7 +4,12 @@
 //! ([`ClusterView::hosts`]). One host, until the membership worker says otherwise (always, on
 //! the embedded store).
 
+use std::hash::Hash;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use governor::DefaultKeyedRateLimiter;
+use governor::clock::{Clock as _, DefaultClock};
 
 /// How many hosts share the caps, and which of them this one is; one host until told.
 #[derive(Debug, Default)]
@@ -68,4 +73,51 @@ fn stable_hash(parts: &[&str]) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         })
+}
+
+/// Takes one request from `key`'s allowance in `limiter`, a rate the live hosts of `view`
+/// share: the request takes one cell per host, so `n` hosts behind a balancer admit the
+/// configured rate between them, with no store round trip. A burst below the number of hosts
+/// takes one cell, so a request can still get in. `Err` holds how long to wait.
+pub fn check_shared_rate<K: Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    view: &ClusterView,
+) -> Result<(), std::time::Duration> {
+    let cells = NonZeroU32::new(view.hosts()).unwrap_or(NonZeroU32::MIN);
+    let outcome = match limiter.check_key_n(key, cells) {
+        Ok(outcome) => outcome,
+        Err(_) => limiter.check_key(key),
+    };
+    outcome.map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use governor::{Quota, RateLimiter};
+
+    use super::*;
+
+    #[test]
+    fn a_shared_rate_takes_one_cell_per_live_host() {
+        let limiter = RateLimiter::keyed(
+            Quota::per_hour(NonZeroU32::MIN).allow_burst(NonZeroU32::new(6).unwrap()),
+        );
+        let view = ClusterView::default();
+        view.set(3, 2);
+        let admitted = (0..10)
+            .filter(|_| check_shared_rate(&limiter, &"route", &view).is_ok())
+            .count();
+        assert_eq!(admitted, 2, "a third of the burst on each of three hosts");
+
+        let small = RateLimiter::keyed(
+            Quota::per_hour(NonZeroU32::MIN).allow_burst(NonZeroU32::new(2).unwrap()),
+        );
+        assert!(
+            check_shared_rate(&small, &"route", &view).is_ok(),
+            "a burst below the number of hosts still lets one request in"
+        );
+        let wait = check_shared_rate(&limiter, &"route", &view).unwrap_err();
+        assert!(wait.as_secs() > 0, "the wait is the rate's: {wait:?}");
+    }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::cluster_view::ClusterView;
+use crate::cluster_view::{ClusterView, check_shared_rate};
 
 /// Requests per source address on unauthenticated surfaces.
 #[derive(Debug, Clone, Copy)]
@@ -78,12 +78,7 @@ impl SourceLimiter {
     /// without a known peer (an in-process test client) is counted under one shared key.
     pub fn admit(&self, source: Option<IpAddr>) -> bool {
         let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
-        let cells = NonZeroU32::new(self.cluster.hosts()).unwrap_or(NonZeroU32::MIN);
-        match self.limiter.check_key_n(&key, cells) {
-            Ok(outcome) => outcome.is_ok(),
-            // A burst below the number of hosts: one cell, so a request can still get in.
-            Err(_) => self.limiter.check_key(&key).is_ok(),
-        }
+        check_shared_rate(&self.limiter, &key, &self.cluster).is_ok()
     }
 
     /// [`admit`](Self::admit), counting a refusal on `surface` (reason `source_throttled`).

@@ -35,7 +35,7 @@ pub struct VendorWebhooks {
 impl VendorWebhooks {
     /// The worker over `services` with `settings`.
     pub fn new(services: crate::services::Services, settings: VendorWebhookSettings) -> Self {
-        let inbound = Inbound::new(&settings);
+        let inbound = Inbound::new(&settings, services.runtime.cluster_view().clone());
         Self {
             services,
             settings: std::sync::Arc::new(settings),

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use super::App;
-use crate::cluster_view::ClusterView;
+use crate::cluster_view::{ClusterView, check_shared_rate};
 use crate::error::{ApiError, ErrorCode};
 
 /// Prefix of tenant API keys, so a leaked key is recognisable in scanners.
@@ -100,17 +99,8 @@ impl AuthSettings {
     /// On a shared store each request takes one cell per live host, so `n` hosts behind a
     /// balancer admit the configured rate between them.
     fn admit_key(&self, key_id: &str) -> Result<(), u64> {
-        let key = key_id.to_owned();
-        let cells = NonZeroU32::new(self.cluster.hosts()).unwrap_or(NonZeroU32::MIN);
-        let outcome = match self.key_limiter.check_key_n(&key, cells) {
-            Ok(outcome) => outcome,
-            // A burst below the number of hosts: one cell, so a request can still get in.
-            Err(_) => self.key_limiter.check_key(&key),
-        };
-        outcome.map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        check_shared_rate(&self.key_limiter, &key_id.to_owned(), &self.cluster)
+            .map_err(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
     }
 }
 

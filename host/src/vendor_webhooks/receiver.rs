@@ -10,6 +10,7 @@ use super::VendorWebhooks;
 use super::process;
 use super::settings::VendorWebhookSettings;
 use super::verify::{VerifyError, verify};
+use crate::cluster_view::{ClusterView, check_shared_rate};
 use crate::store::{InboundDelivery, StoreError, WebhookRoute, unix_now_ms};
 
 /// The route of app-signed deliveries (`/webhooks/v1/slack/app`): the plugin reads the
@@ -23,17 +24,20 @@ const DROPPED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorizati
 /// the worker (which prunes it).
 pub struct Inbound {
     limiter: DefaultKeyedRateLimiter<String>,
+    /// The hosts the route rate is shared by.
+    cluster: Arc<ClusterView>,
 }
 
 impl Inbound {
-    /// The limiter for `settings`.
-    pub fn new(settings: &VendorWebhookSettings) -> Arc<Self> {
+    /// The limiter for `settings`, its rate shared by the hosts `cluster` counts.
+    pub fn new(settings: &VendorWebhookSettings, cluster: Arc<ClusterView>) -> Arc<Self> {
         let rate = std::num::NonZeroU32::new(settings.per_route_per_second.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
         let burst = std::num::NonZeroU32::new(settings.per_route_burst.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
         Arc::new(Self {
             limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            cluster,
         })
     }
 
@@ -224,7 +228,7 @@ async fn receive_checked(
     // Only verified deliveries count against a route, so unsigned posts cannot spend the
     // budget of a shared app route that every tenant's genuine deliveries come through.
     let scope = format!("{connector}/{route}");
-    if state.inbound.limiter.check_key(&scope).is_err() {
+    if check_shared_rate(&state.inbound.limiter, &scope, &state.inbound.cluster).is_err() {
         return Err(Refusal::Throttled);
     }
     let window_end = now_ms + settings.dedup_window.as_millis() as u64;

@@ -12,7 +12,7 @@ pub struct VendorWebhookSettings {
     #[schemars(with = "u64")]
     pub max_body_bytes: usize,
     /// Verified deliveries one route (a connection, or an app's route) may send per second;
-    /// beyond the burst, 429.
+    /// beyond the burst, 429. Divided by the live hosts on a PostgreSQL store.
     pub per_route_per_second: u32,
     /// Verified deliveries one route may send at once before the rate applies.
     pub per_route_burst: u32,
