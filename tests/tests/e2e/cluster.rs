@@ -11,6 +11,7 @@ use connector_tests::harness::{
 };
 use reqwest::Method;
 use serde_json::json;
+use sha2::Digest as _;
 
 /// Two hosts on one database: a tenant and key made on A serve on B, a connection made on B
 /// is browsed through A, and a key revoked on B stops on both at once (no host caches keys).
@@ -264,8 +265,8 @@ async fn a_postgres_store_without_a_master_key_is_refused_at_start() {
 }
 
 /// An embedded store moved into PostgreSQL with `connector-host store migrate` serves there:
-/// the same key, the connection with its credential (the vendor gets the token), the cursor.
-/// A second run copies nothing twice.
+/// the same key, the connection with its credential (the vendor gets the token), the cursor,
+/// the uploaded plugin version. A second run copies nothing twice.
 #[tokio::test]
 async fn an_embedded_store_moves_into_postgres_and_serves_there() {
     let vendor = ProbeVendor::start().await;
@@ -287,6 +288,19 @@ async fn an_embedded_store_moves_into_postgres_and_serves_there() {
         )
         .await;
     assert_eq!(status, 200);
+    let uploaded = connector_tests::harness::plugin_variant(
+        &std::fs::read(connector_tests::harness::plugin_path("probe")).unwrap(),
+        11,
+    );
+    let response = on_sled
+        .client
+        .put(format!("{}/admin/v1/plugins/probe", on_sled.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(uploaded.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let TestServer { server, data, .. } = on_sled;
     server.stop().await.unwrap();
 
@@ -316,6 +330,11 @@ async fn an_embedded_store_moves_into_postgres_and_serves_there() {
             report["sealed_values_opened"].as_u64().unwrap() >= 2,
             "the credential and the cursor: {report}"
         );
+        assert_eq!(
+            report["tables"]["plugin_registry"],
+            json!([1, 1]),
+            "run {run}: {report}"
+        );
     }
 
     let on_postgres = TestServer::start_with(|config| database.configure(config)).await;
@@ -329,17 +348,29 @@ async fn an_embedded_store_moves_into_postgres_and_serves_there() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["cursor"], "2026-12-01T00:00:00Z");
-    let (status, body) = on_postgres
-        .send(
-            Method::GET,
-            &format!("/api/v1/connections/{connection}/containers"),
-            Some(&key),
-            None,
-        )
-        .await;
+    let response = on_postgres
+        .client
+        .get(format!(
+            "{}/api/v1/connections/{connection}/containers",
+            on_postgres.base
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        status, 200,
-        "the migrated credential reaches the vendor: {body}"
+        response.status(),
+        200,
+        "the migrated credential reaches the vendor"
+    );
+    let sha: String = sha2::Sha256::digest(&uploaded)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        response.headers()["x-plugin-sha256"].to_str().unwrap(),
+        sha,
+        "the uploaded version serves after the move"
     );
 }
 
