@@ -253,7 +253,7 @@ fn load_failure(failure: LoadFailure, id: &str) -> ApiError {
         LoadFailure::Plugin(LoadError::Internal(_)) => {
             ApiError::new(ErrorCode::InternalError, message)
         }
-        LoadFailure::Store(error) => return ApiError::from(error),
+        LoadFailure::Store(error) => ApiError::from(error),
         _ => ApiError::new(ErrorCode::Validation, message),
     }
     .with_details(details)
