@@ -218,6 +218,35 @@ async fn a_database_that_goes_away_answers_503_and_the_host_recovers() {
             .and_then(|v| v.to_str().ok()),
         Some("1")
     );
+    // A plugin upload the store cannot record is refused, and the running version serves on.
+    let before = host
+        .server
+        .runtime
+        .plugin("probe")
+        .map(|p| p.sha256.clone());
+    let variant = connector_tests::harness::plugin_variant(
+        &std::fs::read(connector_tests::harness::plugin_path("probe")).unwrap(),
+        21,
+    );
+    let response = host
+        .client
+        .put(format!("{}/admin/v1/plugins/probe", host.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(variant)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["details"]["stage"], "store", "{body}");
+    assert_eq!(
+        host.server
+            .runtime
+            .plugin("probe")
+            .map(|p| p.sha256.clone()),
+        before,
+        "nothing changed"
+    );
 
     postgres.restart().await;
     let deadline = Instant::now() + Duration::from_secs(20);
