@@ -240,7 +240,13 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::Conflict => Self::new(ErrorCode::Conflict, "it already exists"),
             StoreError::NotFound => Self::new(ErrorCode::NotFound, "not found"),
             StoreError::Unavailable(reason) => {
-                tracing::warn!(%reason, "store unavailable");
+                // Every request fails the same way while the database is away: one line a
+                // second, with how many it stands for.
+                static SAMPLER: crate::source_limit::LogSampler =
+                    crate::source_limit::LogSampler::new();
+                if let Some(requests) = SAMPLER.take() {
+                    tracing::warn!(%reason, requests, "store unavailable");
+                }
                 let mut error = Self::new(
                     ErrorCode::Unavailable,
                     "the store is unavailable for a moment; the request was not applied, try again",

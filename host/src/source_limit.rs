@@ -127,6 +127,14 @@ pub struct LogSampler {
 }
 
 impl LogSampler {
+    /// A sampler that lets the first line through.
+    pub const fn new() -> Self {
+        Self {
+            next_ms: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+        }
+    }
+
     /// `Some(refusals since the last line, this one included)` when a line may be written now.
     pub fn take(&self) -> Option<u64> {
         let now = SystemTime::now()

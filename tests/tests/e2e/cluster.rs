@@ -218,6 +218,21 @@ async fn a_database_that_goes_away_answers_503_and_the_host_recovers() {
             .and_then(|v| v.to_str().ok()),
         Some("1")
     );
+    // A flood of requests while it is away logs about one line a second, not one each.
+    let started = Instant::now();
+    for _ in 0..50 {
+        let (status, _) = host
+            .send(Method::GET, "/api/v1/connections", Some(&key), None)
+            .await;
+        assert_eq!(status, 503);
+    }
+    let lines = connector_tests::harness::log_capture::captured()
+        .matches("store unavailable")
+        .count();
+    assert!(
+        lines as u64 <= 2 + started.elapsed().as_secs(),
+        "{lines} lines for 50 refused requests"
+    );
     // A plugin upload the store cannot record is refused, and the running version serves on.
     let before = host
         .server
