@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use crate::credentials::{OAuthFlow, Refresher};
 use crate::loader::Loader;
 use crate::runtime::Runtime;
-use crate::source_limit::{LogSampler, SourceLimiter, SourceRate};
+use crate::source_limit::{FailureGate, LogSampler, SourceLimiter, SourceRate};
 use crate::store::Store;
 
 /// Wakes the background loops when a use case gives them work, so a "run now" or a test event
@@ -48,6 +48,8 @@ pub struct ServicesParts {
     pub background: Background,
     /// The per-source limit in front of every surface that needs no credentials.
     pub sources: SourceLimiter,
+    /// Sources refused before any lookup after too many wrong API keys.
+    pub auth_failures: FailureGate,
     /// The sampled log line of refusals on those surfaces.
     pub refusal_log: LogSampler,
     /// This host's public base URL (`public_url`, else `http://LISTEN`), for links it hands
@@ -65,7 +67,9 @@ impl Services {
         sources: SourceRate,
         public_url: String,
     ) -> Self {
-        let sources = SourceLimiter::new(sources, loader.runtime().cluster_view().clone());
+        let cluster = loader.runtime().cluster_view().clone();
+        let auth_failures = FailureGate::new(sources, cluster.clone());
+        let sources = SourceLimiter::new(sources, cluster);
         Self(Arc::new(ServicesParts {
             runtime: loader.runtime().clone(),
             loader,
@@ -74,6 +78,7 @@ impl Services {
             refresher,
             background: Background::default(),
             sources,
+            auth_failures,
             refusal_log: LogSampler::default(),
             public_url,
         }))

@@ -103,6 +103,75 @@ impl SourceLimiter {
     }
 }
 
+/// Sources whose failed authentications (a wrong or malformed API key) went past their
+/// budget: refused before any lookup until the budget refills, so guessing keys costs the host
+/// O(1) once a source is over it, and no store round trip (a pool connection on PostgreSQL).
+/// Only failures are charged, and a shut source's keys the host already holds still work, so
+/// a client sharing an address with a guesser keeps its access.
+pub struct FailureGate {
+    limiter: DefaultKeyedRateLimiter<SourceKey>,
+    /// Sources over their budget, until when. Only sources past a whole burst of failures
+    /// get an entry, each for one refill interval; [`FailureGate::prune`] drops lapsed ones.
+    shut: std::sync::Mutex<std::collections::HashMap<SourceKey, std::time::Instant>>,
+    cluster: Arc<ClusterView>,
+}
+
+impl FailureGate {
+    /// A gate allowing `rate` failures per source, shared by the hosts `cluster` counts.
+    pub fn new(rate: SourceRate, cluster: Arc<ClusterView>) -> Self {
+        let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            shut: std::sync::Mutex::default(),
+            cluster,
+        }
+    }
+
+    /// Whether `source` is over its budget of failures now.
+    pub fn is_shut(&self, source: Option<IpAddr>) -> bool {
+        let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
+        let mut shut = self.lock();
+        match shut.get(&key) {
+            Some(until) if *until > std::time::Instant::now() => true,
+            Some(_) => {
+                shut.remove(&key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Charges one failed authentication to `source`; past its budget, the source is shut
+    /// until the budget has room again.
+    pub fn failed(&self, source: Option<IpAddr>) {
+        let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
+        if let Err(wait) = check_shared_rate(&self.limiter, &key, &self.cluster) {
+            let until = std::time::Instant::now() + wait.max(Duration::from_millis(1));
+            self.lock().insert(key, until);
+        }
+    }
+
+    /// Forgets sources whose allowance is full again and lapsed shut entries; returns how
+    /// many sources are still tracked.
+    pub fn prune(&self) -> usize {
+        let now = std::time::Instant::now();
+        self.lock().retain(|_, until| *until > now);
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        self.limiter.len()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<SourceKey, std::time::Instant>> {
+        // Each change is one statement: a panic elsewhere cannot leave the map torn.
+        self.shut
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Counts a refusal on an unauthenticated surface: `surface` and `reason` are constants of the
 /// host, never request data, so the metric's label set stays fixed. A log line goes out at most
 /// once a second per sampler, with how many refusals it stands for.
@@ -169,12 +238,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
+        Ok(Self::of(parts))
+    }
+}
+
+impl PeerAddr {
+    /// The peer address of the request `parts` belong to.
+    pub fn of(parts: &axum::http::request::Parts) -> Self {
+        Self(
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|info| info.0.ip()),
-        ))
+        )
     }
 }
 
@@ -224,6 +300,30 @@ mod tests {
         let flood: IpAddr = "192.0.2.1".parse().unwrap();
         let admitted = (0..20).filter(|_| limiter.admit(Some(flood))).count();
         assert_eq!(admitted, 4, "a third of the burst on each of three hosts");
+    }
+
+    #[test]
+    fn a_source_past_its_failure_budget_is_shut_and_others_are_not() {
+        let gate = FailureGate::new(
+            SourceRate {
+                per_second: 1,
+                burst: 3,
+            },
+            Arc::default(),
+        );
+        let guesser: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..3 {
+            assert!(!gate.is_shut(Some(guesser)));
+            gate.failed(Some(guesser));
+        }
+        assert!(!gate.is_shut(Some(guesser)), "the burst itself is allowed");
+        gate.failed(Some(guesser));
+        assert!(
+            gate.is_shut(Some(guesser)),
+            "one failure past the burst shuts it"
+        );
+        assert!(!gate.is_shut(Some("192.0.2.8".parse().unwrap())));
+        assert_eq!(gate.prune(), 1, "the guesser is still spending");
     }
 
     #[test]

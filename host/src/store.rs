@@ -477,6 +477,9 @@ interface! {
     async fn revoke_api_key(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
     /// The record of the key, if it is one this store issued.
     sync fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// [`Store::api_key`] answered without a database round trip: from this host's cache on
+    /// PostgreSQL (`None` when not cached), from the local trees on sled.
+    sync fn api_key_if_local(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
 
     // token_expiry
     /// `(tenant, connection)` of every OAuth connection whose token expires at or before

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::App;
 use crate::cluster_view::{ClusterView, check_shared_rate};
 use crate::error::{ApiError, ErrorCode};
+use crate::source_limit::{PeerAddr, refused};
 
 /// Prefix of tenant API keys, so a leaked key is recognisable in scanners.
 pub const API_KEY_PREFIX: &str = "chk_";
@@ -104,6 +105,17 @@ impl AuthSettings {
     }
 }
 
+/// Whether `key` has the shape of a key this host issues: the prefix and the base64url of 32
+/// bytes (43 characters). Checked before the store is asked.
+fn looks_like_api_key(key: &str) -> bool {
+    key.strip_prefix(API_KEY_PREFIX).is_some_and(|secret| {
+        secret.len() == 43
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
 /// The operator, proven by the admin token.
 pub struct Admin;
 
@@ -191,10 +203,36 @@ impl FromRequestParts<App> for TenantCaller {
         }
         let key = bearer(parts)
             .ok_or_else(|| unauthorized("send a tenant API key as `Authorization: Bearer ...`"))?;
-        let record = match state.store.api_key(key).await? {
+        // A source that sent too many wrong keys is refused before any lookup, and a bearer
+        // that is not shaped like a key this host issues is refused without one.
+        let PeerAddr(source) = PeerAddr::of(parts);
+        let shut = state.auth_failures.is_shut(source);
+        let lookup = match (looks_like_api_key(key), shut) {
+            (false, _) => None,
+            (true, false) => state.store.api_key(key).await?,
+            // Keys this host already knows still work from a shut source (behind one NAT with
+            // a guesser, say); anything else is refused without a round trip.
+            (true, true) => state.store.api_key_if_local(key).await?,
+        };
+        if shut && lookup.is_none() {
+            refused(&state.refusal_log, "api_key", "too_many_failures");
+            let mut error = ApiError::new(
+                ErrorCode::RateLimited,
+                "too many requests with an API key that is not valid came from this address; slow down",
+            );
+            error.retry_after_secs = Some(1);
+            return Err(error);
+        }
+        let record = match lookup {
             Some(record) if !record.expired(crate::credentials::unix_now()) => record,
-            Some(_) => return Err(unauthorized("the API key has expired")),
-            None => return Err(unauthorized("the API key is not valid")),
+            Some(_) => {
+                state.auth_failures.failed(source);
+                return Err(unauthorized("the API key has expired"));
+            }
+            None => {
+                state.auth_failures.failed(source);
+                return Err(unauthorized("the API key is not valid"));
+            }
         };
         if let Err(wait_secs) = state.auth.admit_key(&record.id) {
             let mut error = ApiError::new(

@@ -104,6 +104,11 @@ impl Sled {
     }
 
     /// The record of the key, if it is one this store issued.
+    /// The embedded store is local: the same as [`Sled::api_key`].
+    pub fn api_key_if_local(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.api_key(key)
+    }
+
     pub fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.api_keys
             .get(api_key_hash(key).as_bytes())?

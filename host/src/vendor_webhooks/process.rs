@@ -255,6 +255,7 @@ impl InboundWorker {
                     // from many addresses does not grow memory for good.
                     state.inbound.prune();
                     let sources = state.sources.prune();
+                    state.auth_failures.prune();
                     metrics::gauge!("unauthenticated_sources_tracked").set(sources as f64);
                 }
             }

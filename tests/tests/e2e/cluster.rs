@@ -218,6 +218,11 @@ async fn a_database_that_goes_away_answers_503_and_the_host_recovers() {
             .and_then(|v| v.to_str().ok()),
         Some("1")
     );
+    // A bearer not shaped like a key this host issues never reaches the store.
+    let (status, body) = host
+        .send(Method::GET, "/api/v1/connections", Some("not-a-key"), None)
+        .await;
+    assert_eq!(status, 401, "no lookup, so no 503: {body}");
     // A flood of requests while it is away logs about one line a second, not one each.
     let started = Instant::now();
     for _ in 0..50 {

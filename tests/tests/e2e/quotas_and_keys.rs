@@ -281,3 +281,43 @@ async fn a_trusted_tenant_header_needs_the_gateway_secret_when_one_is_set() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// A source sending wrong API keys past its budget is refused (429) before any lookup, while a
+/// key the host already holds still works from the same address; a bearer that is not shaped
+/// like a key this host issues is refused without asking the store.
+#[tokio::test]
+async fn a_source_guessing_api_keys_is_shut_out_while_known_keys_still_work() {
+    let server = TestServer::start_with(|config| {
+        config.limits.unauthenticated_per_second = 1;
+        config.limits.unauthenticated_burst = 5;
+    })
+    .await;
+    let key = server.tenant("acme").await;
+    let list = |key: String| {
+        let server = &server;
+        async move {
+            server
+                .send(Method::GET, "/api/v1/connections", Some(&key), None)
+                .await
+        }
+    };
+    assert_eq!(
+        list(key.clone()).await.0,
+        200,
+        "the good key, known from now on"
+    );
+    let guess = format!("chk_{}", "A".repeat(43));
+    for attempt in 0..6 {
+        let (status, body) = list(guess.clone()).await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+    let (status, body) = list(guess.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "past the budget of 5: {body}"
+    );
+    assert_eq!(list(key.clone()).await.0, 200, "a known key still works");
+    let (status, _) = list("not-a-key".into()).await;
+    assert_eq!(status, 429, "the address is still shut for unknown keys");
+}

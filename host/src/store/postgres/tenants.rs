@@ -104,6 +104,13 @@ impl Postgres {
 
     /// The key's record, from this host's cache when it holds it (every request reads it).
     /// Unknown keys are never kept: a flood of wrong keys adds nothing here.
+    pub async fn api_key_if_local(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        match self.cache.get(&api_key_topic(&api_key_hash(key)), 0) {
+            Some(Entry::ApiKey(record)) => Ok(Some(record)),
+            _ => Ok(None),
+        }
+    }
+
     pub async fn api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let digest = api_key_hash(key);
         let topic = api_key_topic(&digest);
