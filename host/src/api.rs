@@ -19,7 +19,6 @@ mod oauth;
 pub mod openapi;
 mod plugins;
 mod resources;
-mod served_by;
 mod syncs;
 mod tenant_settings;
 mod tools;

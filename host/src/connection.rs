@@ -11,5 +11,8 @@ mod call;
 mod status;
 pub mod views;
 
-pub use call::{Answer, CallOptions, ServedBy, call, call_unsaved, load, not_found};
+pub use call::{
+    Answer, CallOptions, ServedBy, X_PLUGIN_SHA256, X_PLUGIN_VERSION, call, call_unsaved, load,
+    not_found,
+};
 pub use status::track_status;

@@ -4,7 +4,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::served_by;
 use crate::connection::{Answer, ServedBy};
 use crate::request_id;
 
@@ -83,7 +82,7 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
                 )
                     .into_response();
                 if let Some(served_by) = &self.served_by {
-                    served_by::annotate(response.headers_mut(), served_by);
+                    served_by.annotate(response.headers_mut());
                 }
                 response
             }

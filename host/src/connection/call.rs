@@ -13,8 +13,16 @@ use crate::runtime::{CallContext, CallError, Operation, OperationOutput, Plugin}
 use crate::services::Services;
 use crate::store::{BoundCredential, ConnectionRecord, ConnectionStatus, StoredCredential};
 
+/// `X-Plugin-Version: <id>@<version>`: which plugin version answered.
+pub static X_PLUGIN_VERSION: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-plugin-version");
+/// `X-Plugin-Sha256`: the sha256 of the component that answered.
+pub static X_PLUGIN_SHA256: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-plugin-sha256");
+
 /// The plugin version that served a call: `X-Plugin-Version` (`id@version`) and
-/// `X-Plugin-Sha256` on the REST answer.
+/// `X-Plugin-Sha256` on every face's answer (REST and console pages), so a client (or a test)
+/// can see answers move to a newly loaded version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedBy {
     /// `id@version` of the plugin.
@@ -24,6 +32,16 @@ pub struct ServedBy {
 }
 
 impl ServedBy {
+    /// Writes the two headers.
+    pub fn annotate(&self, headers: &mut axum::http::HeaderMap) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&self.version) {
+            headers.insert(X_PLUGIN_VERSION.clone(), value);
+        }
+        if let Ok(value) = axum::http::HeaderValue::from_str(&self.sha256) {
+            headers.insert(X_PLUGIN_SHA256.clone(), value);
+        }
+    }
+
     fn of(plugin: &Plugin) -> Self {
         Self {
             version: format!("{}@{}", plugin.id(), plugin.manifest.version),
@@ -42,6 +60,11 @@ pub struct Answer<T = OperationOutput> {
 }
 
 impl<T> Answer<T> {
+    /// The value, and the version that served it.
+    pub fn into_parts(self) -> (T, ServedBy) {
+        (self.value, self.served_by)
+    }
+
     /// The same answer with its value turned into another.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answer<U> {
         Answer {

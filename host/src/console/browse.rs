@@ -3,6 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use crate::app::App;
 use crate::app::resources::{
     self, ContainersQuery, CreateComment, ItemsQuery, PageQuery, SearchQuery,
 };
+use crate::connection::ServedBy;
 
 /// `?cursor=` of a listing page.
 #[derive(Default, Deserialize)]
@@ -26,6 +28,13 @@ fn next_link(base: &str, cursor: Option<&str>) -> Markup {
             p { a href={ (base) "?cursor=" (urlencode(cursor)) } { "Next page" } }
         }
     }
+}
+
+/// A page with the headers naming the plugin version that answered, as a REST answer has.
+fn served(by: &ServedBy, markup: Markup) -> (HeaderMap, Markup) {
+    let mut headers = HeaderMap::new();
+    by.annotate(&mut headers);
+    (headers, markup)
 }
 
 fn urlencode(text: &str) -> String {
@@ -43,10 +52,10 @@ pub async fn containers(
     user: ConsoleUser,
     Path(id): Path<String>,
     Query(query): Query<CursorQuery>,
-) -> Result<Markup, ConsoleError> {
+) -> Result<(HeaderMap, Markup), ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id).await?;
-    let listing = resources::list_containers(
+    let (listing, served_by) = resources::list_containers(
         &state,
         &user.tenant,
         &id,
@@ -58,32 +67,35 @@ pub async fn containers(
     )
     .await
     .map_err(fail)?
-    .value;
+    .into_parts();
     let base = format!("/console/connections/{}", segment(&id));
-    Ok(page(
-        &connection.name,
-        Some(&user),
-        html! {
-            p class="crumbs" { a href="/console/connections" { "Connections" } " / " (connection.name) }
-            h1 { (connection.name) " " span class="hint" { "(" (connection.connector) ")" } }
-            p { a href={ (base) "/syncs" } { "Syncs" } }
-            form method="get" action={ (base) "/search" } role="search" {
-                label for="q" { "Search" }
-                input id="q" name="q" type="search" required;
-                button type="submit" { "Search" }
-            }
-            h2 { "Containers" }
-            ul {
-                @for container in &listing.entries {
-                    li {
-                        a href={ (base) "/containers/" (segment(&container.id)) } { (container.name) }
-                        " " span class="hint" { (container.kind) " · " (container.id) }
+    Ok(served(
+        &served_by,
+        page(
+            &connection.name,
+            Some(&user),
+            html! {
+                p class="crumbs" { a href="/console/connections" { "Connections" } " / " (connection.name) }
+                h1 { (connection.name) " " span class="hint" { "(" (connection.connector) ")" } }
+                p { a href={ (base) "/syncs" } { "Syncs" } }
+                form method="get" action={ (base) "/search" } role="search" {
+                    label for="q" { "Search" }
+                    input id="q" name="q" type="search" required;
+                    button type="submit" { "Search" }
+                }
+                h2 { "Containers" }
+                ul {
+                    @for container in &listing.entries {
+                        li {
+                            a href={ (base) "/containers/" (segment(&container.id)) } { (container.name) }
+                            " " span class="hint" { (container.kind) " · " (container.id) }
+                        }
                     }
                 }
-            }
-            @if listing.entries.is_empty() { p { "This connection has no containers." } }
-            (next_link(&base, listing.next_cursor.as_deref()))
-        },
+                @if listing.entries.is_empty() { p { "This connection has no containers." } }
+                (next_link(&base, listing.next_cursor.as_deref()))
+            },
+        ),
     ))
 }
 
@@ -93,10 +105,10 @@ pub async fn items(
     user: ConsoleUser,
     Path((id, container)): Path<(String, String)>,
     Query(query): Query<CursorQuery>,
-) -> Result<Markup, ConsoleError> {
+) -> Result<(HeaderMap, Markup), ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id).await?;
-    let listing = resources::list_items(
+    let (listing, served_by) = resources::list_items(
         &state,
         &user.tenant,
         &id,
@@ -109,42 +121,45 @@ pub async fn items(
     )
     .await
     .map_err(fail)?
-    .value;
+    .into_parts();
     let connection_base = format!("/console/connections/{}", segment(&id));
     let base = format!("{connection_base}/containers/{}", segment(&container));
-    Ok(page(
-        &container,
-        Some(&user),
-        html! {
-            p class="crumbs" {
-                a href="/console/connections" { "Connections" } " / "
-                a href=(connection_base) { (connection.name) } " / " (container)
-            }
-            h1 { (container) }
-            table {
-                thead { tr { th scope="col" { "Item" } th scope="col" { "Title" } th scope="col" { "Updated" } } }
-                tbody {
-                    @for item in &listing.entries {
-                        tr {
-                            td { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.id) } }
-                            td { (item.title) }
-                            td { (item.updated_at.as_deref().unwrap_or("")) }
+    Ok(served(
+        &served_by,
+        page(
+            &container,
+            Some(&user),
+            html! {
+                p class="crumbs" {
+                    a href="/console/connections" { "Connections" } " / "
+                    a href=(connection_base) { (connection.name) } " / " (container)
+                }
+                h1 { (container) }
+                table {
+                    thead { tr { th scope="col" { "Item" } th scope="col" { "Title" } th scope="col" { "Updated" } } }
+                    tbody {
+                        @for item in &listing.entries {
+                            tr {
+                                td { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.id) } }
+                                td { (item.title) }
+                                td { (item.updated_at.as_deref().unwrap_or("")) }
+                            }
                         }
                     }
                 }
-            }
-            @if listing.entries.is_empty() { p { "No items." } }
-            (next_link(&base, listing.next_cursor.as_deref()))
-            h2 { "New item" }
-            form method="post" action={ (base) "/items" } {
-                input type="hidden" name="csrf" value=(user.csrf);
-                label for="title" { "Title" }
-                input id="title" name="title" required;
-                label for="item-body" { "Body " span class="hint" { "(optional, Markdown)" } }
-                textarea id="item-body" name="body" {}
-                button type="submit" { "Create item" }
-            }
-        },
+                @if listing.entries.is_empty() { p { "No items." } }
+                (next_link(&base, listing.next_cursor.as_deref()))
+                h2 { "New item" }
+                form method="post" action={ (base) "/items" } {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="title" { "Title" }
+                    input id="title" name="title" required;
+                    label for="item-body" { "Body " span class="hint" { "(optional, Markdown)" } }
+                    textarea id="item-body" name="body" {}
+                    button type="submit" { "Create item" }
+                }
+            },
+        ),
     ))
 }
 
@@ -160,10 +175,10 @@ pub async fn search(
     user: ConsoleUser,
     Path(id): Path<String>,
     Query(params): Query<SearchParams>,
-) -> Result<Markup, ConsoleError> {
+) -> Result<(HeaderMap, Markup), ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id).await?;
-    let found = resources::search_items(
+    let (found, served_by) = resources::search_items(
         &state,
         &user.tenant,
         &id,
@@ -175,24 +190,27 @@ pub async fn search(
     )
     .await
     .map_err(fail)?
-    .value;
+    .into_parts();
     let connection_base = format!("/console/connections/{}", segment(&id));
-    Ok(page(
-        "Search",
-        Some(&user),
-        html! {
-            p class="crumbs" {
-                a href="/console/connections" { "Connections" } " / "
-                a href=(connection_base) { (connection.name) } " / search"
-            }
-            h1 { "Results for " q { (params.q) } }
-            ul {
-                @for item in &found.entries {
-                    li { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.title) } " " span class="hint" { (item.id) } }
+    Ok(served(
+        &served_by,
+        page(
+            "Search",
+            Some(&user),
+            html! {
+                p class="crumbs" {
+                    a href="/console/connections" { "Connections" } " / "
+                    a href=(connection_base) { (connection.name) } " / search"
                 }
-            }
-            @if found.entries.is_empty() { p { "Nothing matches." } }
-        },
+                h1 { "Results for " q { (params.q) } }
+                ul {
+                    @for item in &found.entries {
+                        li { a href={ (connection_base) "/items/" (segment(&item.id)) } { (item.title) } " " span class="hint" { (item.id) } }
+                    }
+                }
+                @if found.entries.is_empty() { p { "Nothing matches." } }
+            },
+        ),
     ))
 }
 
@@ -244,13 +262,13 @@ pub async fn item(
     State(state): State<App>,
     user: ConsoleUser,
     Path((id, item)): Path<(String, String)>,
-) -> Result<Markup, ConsoleError> {
+) -> Result<(HeaderMap, Markup), ConsoleError> {
     let fail = |e: crate::error::ApiError| ConsoleError::from(e).for_user(&user);
     let connection = user.connection(&state, &id).await?;
-    let found = resources::read_item(&state, &user.tenant, &id, item.clone(), false)
+    let (found, served_by) = resources::read_item(&state, &user.tenant, &id, item.clone(), false)
         .await
         .map_err(fail)?
-        .value;
+        .into_parts();
     let comments = resources::list_comments(
         &state,
         &user.tenant,
@@ -266,40 +284,43 @@ pub async fn item(
     .value;
     let connection_base = format!("/console/connections/{}", segment(&id));
     let here = format!("{connection_base}/items/{}", segment(&item));
-    Ok(page(
-        &found.title,
-        Some(&user),
-        html! {
-            p class="crumbs" {
-                a href="/console/connections" { "Connections" } " / "
-                a href=(connection_base) { (connection.name) } " / "
-                a href={ (connection_base) "/containers/" (segment(&found.container_id)) } { (found.container_id) }
-                " / " (found.id)
-            }
-            h1 { (found.title) }
-            @if let Some(url) = found.url.as_deref().filter(|url| web_link(url)) { p { a href=(url) rel="noreferrer noopener" { "Open at the vendor" } } }
-            @if let Some(body) = &found.body { div class="body" { (body) } }
-            h2 { "Comments" }
-            @if comments.entries.is_empty() { p { "No comments yet." } }
-            ol {
-                @for comment in &comments.entries {
-                    li {
-                        div class="body" { (comment.body) }
-                        p class="hint" {
-                            (comment.author.as_ref().and_then(|a| a.display_name.clone()).unwrap_or_default())
-                            " " (comment.created_at.as_deref().unwrap_or(""))
+    Ok(served(
+        &served_by,
+        page(
+            &found.title,
+            Some(&user),
+            html! {
+                p class="crumbs" {
+                    a href="/console/connections" { "Connections" } " / "
+                    a href=(connection_base) { (connection.name) } " / "
+                    a href={ (connection_base) "/containers/" (segment(&found.container_id)) } { (found.container_id) }
+                    " / " (found.id)
+                }
+                h1 { (found.title) }
+                @if let Some(url) = found.url.as_deref().filter(|url| web_link(url)) { p { a href=(url) rel="noreferrer noopener" { "Open at the vendor" } } }
+                @if let Some(body) = &found.body { div class="body" { (body) } }
+                h2 { "Comments" }
+                @if comments.entries.is_empty() { p { "No comments yet." } }
+                ol {
+                    @for comment in &comments.entries {
+                        li {
+                            div class="body" { (comment.body) }
+                            p class="hint" {
+                                (comment.author.as_ref().and_then(|a| a.display_name.clone()).unwrap_or_default())
+                                " " (comment.created_at.as_deref().unwrap_or(""))
+                            }
                         }
                     }
                 }
-            }
-            h2 { "Add a comment" }
-            form method="post" action={ (here) "/comments" } {
-                input type="hidden" name="csrf" value=(user.csrf);
-                label for="body" { "Comment" }
-                textarea id="body" name="body" required {}
-                button type="submit" { "Add comment" }
-            }
-        },
+                h2 { "Add a comment" }
+                form method="post" action={ (here) "/comments" } {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="body" { "Comment" }
+                    textarea id="body" name="body" required {}
+                    button type="submit" { "Add comment" }
+                }
+            },
+        ),
     ))
 }
 

@@ -25,6 +25,8 @@ struct Page {
     status: u16,
     location: Option<String>,
     set_cookie: Option<String>,
+    /// `X-Plugin-Version`: which plugin version answered a page that called one.
+    plugin_version: Option<String>,
     html: String,
 }
 
@@ -72,6 +74,7 @@ impl Browser {
                 .map(str::to_owned)
         };
         let (location, set_cookie) = (header(LOCATION), header(SET_COOKIE));
+        let plugin_version = header(reqwest::header::HeaderName::from_static("x-plugin-version"));
         for set in response.headers().get_all(SET_COOKIE) {
             let text = set.to_str().unwrap_or_default();
             let pair = text.split(';').next().unwrap_or_default();
@@ -87,6 +90,7 @@ impl Browser {
             status: response.status().as_u16(),
             location,
             set_cookie,
+            plugin_version,
             html: response.text().await.unwrap(),
         }
     }
@@ -220,10 +224,18 @@ async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
     let page = browser.get(&connection_page).await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(page.html.contains("Project ALPHA"));
+    let jira_version = page.plugin_version.clone();
+    assert!(
+        jira_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("jira@")),
+        "a page that called the plugin names the version, as REST does: {jira_version:?}"
+    );
     let page = browser
         .get(&format!("{connection_page}/containers/ALPHA"))
         .await;
     assert!(page.html.contains("ALPHA issue 3"), "{}", page.html);
+    assert_eq!(page.plugin_version, jira_version);
     let item_token = csrf(&page.html);
     let page = browser
         .post(
@@ -251,9 +263,11 @@ async fn sign_in_connect_jira_browse_and_comment_through_the_console() {
         .await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(page.html.contains("Results for"));
+    assert_eq!(page.plugin_version, jira_version);
     let item = format!("{connection_page}/items/ALPHA-3");
     let page = browser.get(&item).await;
     assert_eq!(page.status, 200, "{}", page.html);
+    assert_eq!(page.plugin_version, jira_version);
     assert!(page.html.contains("Comment 1 on ALPHA-3"));
     let token = csrf(&page.html);
 
