@@ -295,32 +295,21 @@ impl Loader {
                 });
             }
         }
-        let mut origin = request.origin;
-        origin.signed_by = match &request.signature {
-            Some(signature) => Some(settings.trusted_keys.verify(sha256, signature)?),
-            None if settings.require_signature => return Err(SignatureError::Missing.into()),
-            None => None,
-        };
         // The bytes go to the store only once every check has passed.
         let blob = request.shared.then(|| PluginBlob {
             wasm: request.wasm.clone(),
             signature: request.signature.clone(),
-            source: origin.source.clone(),
+            source: request.origin.source.clone(),
         });
-        let plugin = tokio::time::timeout(
-            COMPILE_TIMEOUT,
-            self.inner.runtime.prepare(request.wasm, origin),
-        )
-        .await
-        .map_err(|_| LoadFailure::CompileTimeout(COMPILE_TIMEOUT.as_secs()))??;
-        if let Some(expected) = &request.expected_id
-            && plugin.id() != expected
-        {
-            return Err(LoadFailure::IdMismatch {
-                expected: expected.clone(),
-                actual: plugin.id().to_owned(),
-            });
-        }
+        let plugin = self
+            .verify_and_prepare(
+                request.wasm,
+                sha256,
+                request.signature.as_deref(),
+                request.origin,
+                request.expected_id.as_deref(),
+            )
+            .await?;
         let _registry = self.inner.registry.lock().await;
         // An upgrade may not quietly move where secrets go: compared with the version serving
         // now, or the one last unloaded.
@@ -352,6 +341,38 @@ impl Loader {
         }
         let replaced = self.inner.runtime.install(plugin.clone());
         Ok(Loaded { plugin, replaced })
+    }
+
+    /// The checks after the bytes' size and sha256 (the caller's, which differ between an
+    /// upload and bytes from the store): signature, compile within [`COMPILE_TIMEOUT`], and
+    /// the id the component declares.
+    async fn verify_and_prepare(
+        &self,
+        wasm: Vec<u8>,
+        sha256: &str,
+        signature: Option<&str>,
+        mut origin: PluginOrigin,
+        expected_id: Option<&str>,
+    ) -> Result<Arc<Plugin>, LoadFailure> {
+        let settings = &self.inner.settings;
+        origin.signed_by = match signature {
+            Some(signature) => Some(settings.trusted_keys.verify(sha256, signature)?),
+            None if settings.require_signature => return Err(SignatureError::Missing.into()),
+            None => None,
+        };
+        let plugin =
+            tokio::time::timeout(COMPILE_TIMEOUT, self.inner.runtime.prepare(wasm, origin))
+                .await
+                .map_err(|_| LoadFailure::CompileTimeout(COMPILE_TIMEOUT.as_secs()))??;
+        if let Some(expected) = expected_id
+            && plugin.id() != expected
+        {
+            return Err(LoadFailure::IdMismatch {
+                expected: expected.to_owned(),
+                actual: plugin.id().to_owned(),
+            });
+        }
+        Ok(plugin)
     }
 
     /// Serves the previous version of `id` again (and keeps the current one as previous).

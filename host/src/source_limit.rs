@@ -113,6 +113,9 @@ pub struct FailureGate {
     /// Sources over their budget, until when. Only sources past a whole burst of failures
     /// get an entry, each for one refill interval; [`FailureGate::prune`] drops lapsed ones.
     shut: std::sync::Mutex<std::collections::HashMap<SourceKey, std::time::Instant>>,
+    /// How many entries `shut` holds, read without the lock: every authenticated request asks
+    /// [`FailureGate::is_shut`], and almost always nothing is shut.
+    shut_count: AtomicU64,
     cluster: Arc<ClusterView>,
 }
 
@@ -124,22 +127,28 @@ impl FailureGate {
         Self {
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
             shut: std::sync::Mutex::default(),
+            shut_count: AtomicU64::new(0),
             cluster,
         }
     }
 
     /// Whether `source` is over its budget of failures now.
     pub fn is_shut(&self, source: Option<IpAddr>) -> bool {
+        if self.shut_count.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
         let mut shut = self.lock();
-        match shut.get(&key) {
+        let answer = match shut.get(&key) {
             Some(until) if *until > std::time::Instant::now() => true,
             Some(_) => {
                 shut.remove(&key);
                 false
             }
             None => false,
-        }
+        };
+        self.shut_count.store(shut.len() as u64, Ordering::Relaxed);
+        answer
     }
 
     /// Charges one failed authentication to `source`; past its budget, the source is shut
@@ -148,7 +157,9 @@ impl FailureGate {
         let key = source.map_or(SourceKey(u128::MAX), SourceKey::of);
         if let Err(wait) = check_shared_rate(&self.limiter, &key, &self.cluster) {
             let until = std::time::Instant::now() + wait.max(Duration::from_millis(1));
-            self.lock().insert(key, until);
+            let mut shut = self.lock();
+            shut.insert(key, until);
+            self.shut_count.store(shut.len() as u64, Ordering::Relaxed);
         }
     }
 
@@ -156,7 +167,10 @@ impl FailureGate {
     /// many sources are still tracked.
     pub fn prune(&self) -> usize {
         let now = std::time::Instant::now();
-        self.lock().retain(|_, until| *until > now);
+        let mut shut = self.lock();
+        shut.retain(|_, until| *until > now);
+        self.shut_count.store(shut.len() as u64, Ordering::Relaxed);
+        drop(shut);
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
         self.limiter.len()

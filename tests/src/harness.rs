@@ -47,6 +47,15 @@ pub fn plugin_path(name: &str) -> PathBuf {
     path
 }
 
+/// Hex sha256 of `bytes`, as the host names plugin versions (`X-Plugin-Sha256`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The same component with a custom section appended: identical behaviour, a new sha256, so
 /// each one is a distinct version to upload (and to compile: the cache is keyed by sha256).
 pub fn plugin_variant(wasm: &[u8], index: u64) -> Vec<u8> {

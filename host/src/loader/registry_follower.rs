@@ -205,27 +205,20 @@ impl Loader {
         if actual != sha256 {
             bail!("the store's bytes for {sha256} hash to {actual}");
         }
-        let signed_by = match &blob.signature {
-            Some(signature) => Some(settings.trusted_keys.verify(sha256, signature)?),
-            None if settings.require_signature => {
-                bail!("unsigned, and this host requires signatures")
-            }
-            None => None,
-        };
         let origin = PluginOrigin {
             source: blob.source,
             path: None,
-            signed_by,
+            signed_by: None,
         };
-        let plugin = tokio::time::timeout(
-            super::COMPILE_TIMEOUT,
-            self.inner.runtime.prepare(blob.wasm, origin),
-        )
-        .await
-        .context("compiling took too long")??;
-        if plugin.id() != id {
-            bail!("the component says it is `{}`", plugin.id());
-        }
+        let plugin = self
+            .verify_and_prepare(
+                blob.wasm,
+                sha256,
+                blob.signature.as_deref(),
+                origin,
+                Some(id),
+            )
+            .await?;
         Ok(plugin)
     }
 }

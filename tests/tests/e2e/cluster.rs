@@ -11,7 +11,6 @@ use connector_tests::harness::{
 };
 use reqwest::Method;
 use serde_json::json;
-use sha2::Digest as _;
 
 /// Two hosts on one database: a tenant and key made on A serve on B, a connection made on B
 /// is browsed through A, and a key revoked on B stops on both at once (no host caches keys).
@@ -412,10 +411,7 @@ async fn an_embedded_store_moves_into_postgres_and_serves_there() {
         200,
         "the migrated credential reaches the vendor"
     );
-    let sha: String = sha2::Sha256::digest(&uploaded)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = connector_tests::harness::sha256_hex(&uploaded);
     assert_eq!(
         response.headers()["x-plugin-sha256"].to_str().unwrap(),
         sha,

@@ -7,18 +7,10 @@ use std::time::{Duration, Instant};
 use connector_host::config::ConfigSecret;
 use connector_tests::fakes::ProbeVendor;
 use connector_tests::harness::{
-    self, ADMIN_TOKEN, TestDatabase, TestServer, plugin_path, plugin_variant,
+    self, ADMIN_TOKEN, TestDatabase, TestServer, plugin_path, plugin_variant, sha256_hex,
 };
 use reqwest::Method;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 async fn start(database: &TestDatabase) -> TestServer {
     TestServer::start_with(|config| database.configure(config)).await
@@ -94,7 +86,11 @@ async fn plugin_changes_on_one_host_serve_on_every_host_within_two_seconds() {
         .await;
     let original = std::fs::read(plugin_path("probe")).expect("probe.wasm");
     let (first, second) = (plugin_variant(&original, 1), plugin_variant(&original, 2));
-    let (original, first_sha, second_sha) = (sha256(&original), sha256(&first), sha256(&second));
+    let (original, first_sha, second_sha) = (
+        sha256_hex(&original),
+        sha256_hex(&first),
+        sha256_hex(&second),
+    );
     assert_eq!(answered_by(&host_b, &key, &connection).await, original);
 
     let (status, body) = upload(&host_a, first).await;
@@ -232,7 +228,7 @@ async fn tampered_registry_bytes_are_never_run() {
     let changed = client
         .execute(
             "UPDATE plugin_blobs SET wasm = $1 WHERE sha256 = $2",
-            &[&swapped, &sha256(&uploaded)],
+            &[&swapped, &sha256_hex(&uploaded)],
         )
         .await
         .expect("tamper");
@@ -243,20 +239,20 @@ async fn tampered_registry_bytes_are_never_run() {
     let host_b = start(&database).await;
     assert_eq!(
         answered_by(&host_b, &key, &connection).await,
-        sha256(&original),
+        sha256_hex(&original),
         "B serves its own version, never the swapped bytes"
     );
     let logged = harness::log_capture::captured();
     assert!(
         logged.contains(&format!(
             "the store's bytes for {} hash to",
-            sha256(&uploaded)
+            sha256_hex(&uploaded)
         )),
         "B says why it did not apply the entry"
     );
     assert_eq!(
         answered_by(&host_a, &key, &connection).await,
-        sha256(&uploaded)
+        sha256_hex(&uploaded)
     );
 }
 

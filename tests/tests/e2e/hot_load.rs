@@ -10,10 +10,9 @@ use connector_tests::fakes::ProbeVendor;
 use connector_tests::harness::{self, ADMIN_TOKEN, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    harness::sha256_hex(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
