@@ -3,7 +3,9 @@
 
 mod host_process;
 mod load;
+mod native_service;
 mod nginx;
+mod node_service;
 mod postgres;
 mod scenarios;
 mod stats;
@@ -45,11 +47,21 @@ struct Args {
     /// Run only the syncs and webhooks scenario and write nothing.
     #[arg(long)]
     syncs_only: bool,
+    /// Internal: serve as the call path's plain native Rust service in front of this vendor
+    /// origin (the bench starts itself so; see `native_service.rs`).
+    #[arg(long, hide = true, requires = "port")]
+    serve_native: Option<String>,
+    /// Internal: the native service's port.
+    #[arg(long, hide = true)]
+    port: Option<u16>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let (Some(vendor), Some(port)) = (args.serve_native, args.port) {
+        return native_service::serve(vendor, port).await;
+    }
     let duration = Duration::from_secs(args.seconds);
     connector_host::install_crypto_provider();
     if args.call_path_only {
@@ -144,6 +156,19 @@ async fn main() -> anyhow::Result<()> {
                         throughput * 100.0
                     ),
                 ));
+            }
+            for (label, result) in [("Node service", &run.node), ("native service", &run.native)] {
+                if let Some(way) = result {
+                    rows.push((
+                        format!("{name}, c={c}: through a plain {label} (p50 / p99, req/s)"),
+                        format!(
+                            "{}; host adds {:.2}x what it adds, host req/s {:.2}x its",
+                            figures(&way.load),
+                            way.host_over_way_added,
+                            way.host_over_way_throughput
+                        ),
+                    ));
+                }
             }
             rows.push((
                 format!("{name}, c={c}: added by host / by nginx (p50)"),

@@ -81,12 +81,12 @@ impl NginxHop {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
 
-async fn wait_until_listening(origin: &str) -> anyhow::Result<()> {
+pub async fn wait_until_listening(origin: &str) -> anyhow::Result<()> {
     let address = origin.trim_start_matches("http://");
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(address).await.is_ok() {
@@ -94,5 +94,5 @@ async fn wait_until_listening(origin: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    anyhow::bail!("nginx did not listen on {address} within 5 s")
+    anyhow::bail!("nothing listened on {address} within 5 s")
 }

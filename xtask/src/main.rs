@@ -116,6 +116,7 @@ fn main() -> anyhow::Result<()> {
             let staged = build_plugins(&root)?;
             ensure_libclang()?;
             ensure_nginx()?;
+            ensure_node_for_bench()?;
             step("building connector-host and the benchmarks (release)");
             run(cargo().current_dir(&root).args([
                 "build",
@@ -479,6 +480,27 @@ fn ensure_nginx() -> anyhow::Result<()> {
     }
     // The bench runs its own nginx (own config, loopback port); the package's service is not used.
     apt_install(&["nginx"], "nginx for the bench's reverse-proxy hop")
+}
+
+/// Installs Debian's `nodejs` for the bench's plain Node service way (`bench/node/`, no npm
+/// packages) when it is missing (as root, with apt-get); otherwise the bench skips that way and
+/// says so. Idempotent.
+fn ensure_node_for_bench() -> anyhow::Result<()> {
+    let have_node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have_node {
+        return Ok(());
+    }
+    if !is_root() {
+        eprintln!(
+            "xtask: node is not installed and this is not root: the bench measures no plain \
+             Node service (install Debian's nodejs)"
+        );
+        return Ok(());
+    }
+    apt_install(&["nodejs"], "Node for the bench's plain Node service")
 }
 
 /// `apt-get install` of Debian packages, non-interactive and without recommends.

@@ -1,7 +1,9 @@
-//! The same listing three ways in one run: straight to a loopback vendor, through one nginx
-//! reverse-proxy hop, and through the host (REST → WASM connector → vendor). The pages are the
-//! size and shape of real ones (`connector_tests::fakes::realistic`): Jira issues with ADF
-//! descriptions, Jira projects, Confluence pages; and the probe's small page.
+//! The same listing several ways in one run: straight to a loopback vendor, through one nginx
+//! reverse-proxy hop, through the host (REST → WASM connector → vendor), and, for the Jira
+//! pages, through a plain Node service and a plain native Rust service doing the same request
+//! and mapping without the host's tenants, sealed credentials, egress policy or sandbox. The
+//! pages are the size and shape of real ones (`connector_tests::fakes::realistic`): Jira issues
+//! with ADF descriptions, Jira projects, Confluence pages; and the probe's small page.
 
 use std::time::Duration;
 
@@ -12,13 +14,17 @@ use serde_json::json;
 
 use crate::host_process::BenchHost;
 use crate::load::{self, LoadResult, Rounds};
+use crate::native_service::NativeService;
 use crate::nginx::{self, NginxHop};
+use crate::node_service::{self, NodeService};
 use crate::stats;
 
 #[derive(Debug, Serialize)]
 pub struct CallPathResult {
     /// Whether the nginx hop was measured (Debian's `nginx` installed).
     pub nginx: bool,
+    /// Node's version, when the Node way was measured (`node` installed).
+    pub node: Option<String>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -57,6 +63,22 @@ pub struct ConcurrencyResult {
     /// Requests per second through the host divided by through nginx: the median of the
     /// rounds' ratios (each round measures nginx, then the host, back to back).
     pub host_over_nginx_throughput: Option<f64>,
+    /// The same page through the plain Node service (Jira pages, `node` installed).
+    pub node: Option<Way>,
+    /// The same page through the plain native Rust service (Jira pages).
+    pub native: Option<Way>,
+}
+
+/// One of the ways compared with the host, measured in the same rounds.
+#[derive(Debug, Serialize)]
+pub struct Way {
+    pub load: LoadResult,
+    /// Its median minus the direct median.
+    pub added_us: f64,
+    /// What the host adds over what this way adds (p50): below 1, the host adds less.
+    pub host_over_way_added: f64,
+    /// The host's req/s over this way's: the median of the rounds' ratios.
+    pub host_over_way_throughput: f64,
 }
 
 /// Rounds each way is measured in, taking turns (see `run`).
@@ -72,6 +94,8 @@ struct Case {
     host_path: String,
     /// The same page on the PostgreSQL host, for the case measured on both stores.
     postgres_path: Option<String>,
+    /// The same page on the Node and native services (path and query), for the Jira pages.
+    service_path: Option<&'static str>,
 }
 
 pub async fn run(
@@ -131,6 +155,16 @@ pub async fn run(
         }
     };
     let confluence = host.connect("confluence", site(), basic()).await?;
+    // The services a team would write instead of running the host, each its own process(es).
+    let node_version = node_service::version();
+    let node = match &node_version {
+        Some(_) => Some(NodeService::start(&vendor.origin()).await?),
+        None => {
+            eprintln!("bench: node is not installed; the plain Node service is skipped");
+            None
+        }
+    };
+    let native = NativeService::start(&vendor.origin()).await?;
     let probe_id = host.connect_probe(&probe.origin(), "bench-token").await?;
 
     let cases = [
@@ -146,6 +180,7 @@ pub async fn run(
             postgres_path: on_postgres.as_ref().map(|(_, jira, _)| {
                 format!("/api/v1/connections/{jira}/containers/OPS/items?limit=50")
             }),
+            service_path: Some("/issues?limit=50"),
         },
         Case {
             name: "jira projects page (50 projects)",
@@ -154,6 +189,7 @@ pub async fn run(
             vendor_token: "",
             host_path: format!("/api/v1/connections/{jira}/containers?limit=50"),
             postgres_path: None,
+            service_path: Some("/projects?limit=50"),
         },
         Case {
             name: "confluence pages page (50 pages)",
@@ -165,6 +201,7 @@ pub async fn run(
                 realistic::SPACE_ID
             ),
             postgres_path: None,
+            service_path: None,
         },
         Case {
             name: "probe page (5 containers)",
@@ -173,6 +210,7 @@ pub async fn run(
             vendor_token: "bench-token",
             host_path: format!("/api/v1/connections/{probe_id}/containers?limit=5"),
             postgres_path: None,
+            service_path: None,
         },
     ];
 
@@ -203,6 +241,24 @@ pub async fn run(
             .unwrap_or_default();
         let vendor_bytes = body_size(&client, &direct_url, token).await?;
         let host_bytes = body_size(&client, &host_url, Some(&key)).await?;
+        let node_url = case
+            .service_path
+            .zip(node.as_ref())
+            .map(|(path, node)| format!("{}{path}", node.origin));
+        let native_url = case
+            .service_path
+            .map(|path| format!("{}{path}", native.origin));
+        // The other ways must do the same job: their entries equal the host's, value for value.
+        let host_entries = entries(&client, &host_url, Some(&key)).await?;
+        for url in node_url.iter().chain(&native_url) {
+            let theirs = entries(&client, url, None).await?;
+            anyhow::ensure!(
+                theirs == host_entries,
+                "{url} answered other entries than the host:\n{}\nthe host:\n{}",
+                theirs,
+                host_entries
+            );
+        }
         let mut runs = Vec::new();
         for concurrency in [1, 32] {
             let warm_up = Duration::from_millis(300);
@@ -210,7 +266,7 @@ pub async fn run(
             if let Some(url) = &postgres_url {
                 load::run(&client, url, Some(&postgres_key), concurrency, warm_up).await;
             }
-            if let Some(url) = &nginx_url {
+            for url in nginx_url.iter().chain(&node_url).chain(&native_url) {
                 load::run(&client, url, token, concurrency, warm_up).await;
             }
             // The three ways take turns in short rounds: this shared 2-core VM has slow spells
@@ -225,6 +281,11 @@ pub async fn run(
                 .as_deref()
                 .map(|url| (url, Rounds::new(concurrency)));
             let mut throughput_ratios = Vec::new();
+            let mut services: Vec<(&str, Rounds, Vec<f64>)> = node_url
+                .iter()
+                .chain(&native_url)
+                .map(|url| (url.as_str(), Rounds::new(concurrency), Vec::new()))
+                .collect();
             for number in 1..=ROUNDS {
                 // One line per way as it starts, so a profiler attached to the host's pid
                 // knows when the host is the one under load (a third of each round).
@@ -247,7 +308,18 @@ pub async fn run(
                 if let Some(hop_rate) = hop_rate {
                     throughput_ratios.push(host.requests_per_second() / hop_rate.max(1e-9));
                 }
+                let host_rate = host.requests_per_second();
                 through_host.push(host);
+                for (url, rounds, ratios) in &mut services {
+                    progress(if url.contains(&native.origin) {
+                        "through the native service"
+                    } else {
+                        "through the Node service"
+                    });
+                    let sample = load::sample(&client, url, None, concurrency, round).await;
+                    ratios.push(host_rate / sample.requests_per_second().max(1e-9));
+                    rounds.push(sample);
+                }
                 if let Some((url, rounds)) = &mut on_postgres_rounds {
                     progress("through the host on PostgreSQL");
                     rounds.push(
@@ -271,6 +343,22 @@ pub async fn run(
             let nginx_added_us = nginx_hop
                 .as_ref()
                 .map(|hop| hop.latency.median_us - direct.latency.median_us);
+            let (mut node_way, mut native_way) = (None, None);
+            for (url, rounds, mut ratios) in services {
+                let load = rounds.result();
+                let added_us = load.latency.median_us - direct.latency.median_us;
+                let way = Some(Way {
+                    host_over_way_added: host_added_us / added_us.max(1.0),
+                    host_over_way_throughput: stats::median(&mut ratios),
+                    added_us,
+                    load,
+                });
+                if url.contains(&native.origin) {
+                    native_way = way;
+                } else {
+                    node_way = way;
+                }
+            }
             runs.push(ConcurrencyResult {
                 concurrency,
                 host_added_us,
@@ -286,6 +374,8 @@ pub async fn run(
                 direct,
                 nginx_hop,
                 through_host,
+                node: node_way,
+                native: native_way,
             });
         }
         results.push(CaseResult {
@@ -297,6 +387,7 @@ pub async fn run(
     }
     Ok(CallPathResult {
         nginx: nginx.is_some(),
+        node: node_version,
         cases: results,
     })
 }
@@ -320,4 +411,21 @@ async fn body_size(
         String::from_utf8_lossy(&body)
     );
     Ok(body.len())
+}
+
+/// The `data.entries` of one successful GET of `url`.
+async fn entries(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let mut body: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "{url}: {status}: {body}");
+    Ok(body["data"]["entries"].take())
 }
