@@ -20,6 +20,7 @@ mod engine;
 mod fault;
 mod grant;
 mod host_imports;
+mod json_import;
 mod limits;
 mod load;
 mod log_text;

@@ -64,6 +64,7 @@ mod connection;
 mod connector;
 pub mod error;
 pub mod http;
+pub mod json;
 pub mod log;
 mod manifest;
 pub mod pagination;

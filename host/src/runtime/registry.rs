@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::admission::Admission;
 use super::call_state::CallState;
 use super::compile_cache::{CacheKey, CompileCache};
-use super::contract::{wit, wit_sql, wit_v0_1, wit_v0_2};
+use super::contract::{wit, wit_json, wit_sql, wit_v0_1, wit_v0_2};
 use super::engine::{EpochTicker, build_engine};
 use super::plugin::PluginOrigin;
 use super::{LoadError, Plugin, RuntimeLimits};
@@ -122,6 +122,8 @@ impl Runtime {
         )
         .map_err(anyhow::Error::from)?;
         wit_sql::sql::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        wit_json::json::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine)?;
         let sql = SqlPools::new(options.sql, egress.policy().guard);

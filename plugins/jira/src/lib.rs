@@ -81,7 +81,10 @@ fn search(site: &Site, jql: &str, page: &PageRequest) -> Result<ItemPage, Connec
         let entries = issues.iter().map(|(i, raw)| item(site, i, *raw)).collect();
         (entries, found.next_page_token)
     } else {
-        let found: IssuePage<Issue> = response.json()?;
+        // Read by the host's native parser: on a page of 50 issues, parsing in the sandbox
+        // was about half of the call's CPU.
+        let body = response.json_from_host()?;
+        let found: IssuePage<Issue> = body.read()?;
         let entries = found.issues.iter().map(|i| item(site, i, None)).collect();
         (entries, found.next_page_token)
     };
@@ -180,7 +183,8 @@ impl Connector for Jira {
                 .collect();
             (entries, projects.len(), found.is_last, found.total)
         } else {
-            let found: ProjectPage<Project> = response.json()?;
+            let body = response.json_from_host()?;
+            let found: ProjectPage<Project> = body.read()?;
             let entries: Vec<Container> = found
                 .values
                 .iter()

@@ -192,6 +192,41 @@ async fn every_escape_attempt_fails_cleanly_while_another_tenant_is_served() {
         .unwrap();
     assert!(answer.contains("at most 100"), "{answer}");
 
+    // The host's JSON reader (the 0.3.1 `json` import): a document comes back whole; what is
+    // not JSON, nesting past 128 levels and a document past the response cap are refused with
+    // a reason the guest sees, and the host goes on.
+    let echo = r#"{"a":[1,-2,1.5,"caf\u00e9",null,true,18446744073709551615],"b":{}}"#;
+    assert_eq!(
+        attack(&runtime, &origin, &format!("json:echo:{echo}"))
+            .await
+            .unwrap(),
+        r#"{"a":[1,-2,1.5,"café",null,true,18446744073709551615],"b":{}}"#
+    );
+    let answer = attack(&runtime, &origin, "json:bad").await.unwrap();
+    assert!(
+        answer.starts_with("refused:")
+            && answer.contains("EOF while parsing a list at line 1 column 11"),
+        "{answer}"
+    );
+    let answer = attack(&runtime, &origin, "json:deep").await.unwrap();
+    assert!(answer.contains("recursion limit"), "{answer}");
+    let cap = harness::test_limits().max_response_bytes;
+    let answer = attack(&limited, &origin, &format!("json:huge:{}", cap + 1))
+        .await
+        .unwrap();
+    assert!(
+        answer.contains(&format!("larger than the host reads ({cap} bytes)")),
+        "{answer}"
+    );
+    let answer = attack(&limited, &origin, &format!("json:huge:{cap}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.len() as u64,
+        cap,
+        "a document of exactly the cap is read"
+    );
+
     // User info in a URL, directly or after a redirect.
     let with_userinfo = origin.replace("http://", "http://user:pass@");
     let result = attack(&runtime, &origin, &format!("get:{with_userinfo}/ok")).await;
