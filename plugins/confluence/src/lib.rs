@@ -249,6 +249,8 @@ impl Connector for Confluence {
             url.push_str(&format!("&cursor={}", encode(token)));
         }
         let response = Request::get(url).send_ok()?;
+        // Pages read by the host's native parser borrow from it, so it lives as long as they do.
+        let read_by_host;
         let (pages, next_link): (Vec<(Page, Option<&RawValue>)>, _) = if page.include_raw {
             let found: Listing<&RawValue> = response.json()?;
             let next = found.next_link().map(str::to_owned);
@@ -257,7 +259,8 @@ impl Connector for Confluence {
                 next,
             )
         } else {
-            let found: Listing<Page> = response.json()?;
+            read_by_host = response.json_from_host()?;
+            let found: Listing<Page> = read_by_host.read()?;
             let next = found.next_link().map(str::to_owned);
             (found.results.into_iter().map(|p| (p, None)).collect(), next)
         };
