@@ -281,10 +281,12 @@ pub async fn run(
                 .as_deref()
                 .map(|url| (url, Rounds::new(concurrency)));
             let mut throughput_ratios = Vec::new();
-            let mut services: Vec<(&str, Rounds, Vec<f64>)> = node_url
+            // (is it the native one, URL, its rounds, the host's req/s over its, per round)
+            let mut services: Vec<(bool, &str, Rounds, Vec<f64>)> = node_url
                 .iter()
-                .chain(&native_url)
-                .map(|url| (url.as_str(), Rounds::new(concurrency), Vec::new()))
+                .map(|url| (false, url))
+                .chain(native_url.iter().map(|url| (true, url)))
+                .map(|(native, url)| (native, url.as_str(), Rounds::new(concurrency), Vec::new()))
                 .collect();
             for number in 1..=ROUNDS {
                 // One line per way as it starts, so a profiler attached to the host's pid
@@ -310,8 +312,8 @@ pub async fn run(
                 }
                 let host_rate = host.requests_per_second();
                 through_host.push(host);
-                for (url, rounds, ratios) in &mut services {
-                    progress(if url.contains(&native.origin) {
+                for (is_native, url, rounds, ratios) in &mut services {
+                    progress(if *is_native {
                         "through the native service"
                     } else {
                         "through the Node service"
@@ -344,7 +346,7 @@ pub async fn run(
                 .as_ref()
                 .map(|hop| hop.latency.median_us - direct.latency.median_us);
             let (mut node_way, mut native_way) = (None, None);
-            for (url, rounds, mut ratios) in services {
+            for (is_native, _, rounds, mut ratios) in services {
                 let load = rounds.result();
                 let added_us = load.latency.median_us - direct.latency.median_us;
                 let way = Some(Way {
@@ -353,7 +355,7 @@ pub async fn run(
                     added_us,
                     load,
                 });
-                if url.contains(&native.origin) {
+                if is_native {
                     native_way = way;
                 } else {
                     node_way = way;
