@@ -187,7 +187,8 @@ pub fn router() -> Router<App> {
 }
 
 /// Every face's routes under the layers they share: the envelope's 404 and 405, the body limit,
-/// the request deadline, request metrics, a panic answered as a 500, and the request id.
+/// the request deadline, request metrics, the request's server span, a panic answered as a
+/// 500, and the request id.
 pub fn with_shared_layers(faces: Router<App>, state: App) -> Router {
     faces
         .fallback(error::not_found)
@@ -199,6 +200,7 @@ pub fn with_shared_layers(faces: Router<App>, state: App) -> Router {
         ))
         .layer(axum::middleware::from_fn(close_on_refused_body::mark))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(crate::telemetry::server_span))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))

@@ -101,6 +101,8 @@ pub struct HostConfig {
     pub vendor_webhooks: VendorWebhookSettings,
     /// Per-tenant quotas on what the store keeps.
     pub quotas: crate::app::Quotas,
+    /// OpenTelemetry traces exported over OTLP.
+    pub telemetry: crate::telemetry::TelemetrySettings,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
     pub public_url: Option<String>,
     /// Per-connector OAuth settings: default client and endpoint overrides
@@ -244,6 +246,7 @@ impl Default for HostConfig {
             webhooks: WebhookSettings::default(),
             vendor_webhooks: VendorWebhookSettings::default(),
             quotas: crate::app::Quotas::default(),
+            telemetry: crate::telemetry::TelemetrySettings::default(),
             public_url: None,
             oauth: BTreeMap::new(),
             oauth_refresh_margin_secs: 300,

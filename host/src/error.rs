@@ -48,6 +48,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as the envelope writes it (`NOT_FOUND`).
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The HTTP status the code answers with.
     pub fn status(self) -> StatusCode {
         match self {

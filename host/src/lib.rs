@@ -10,6 +10,7 @@
 //! - [`tenant_webhooks`]: signed webhook deliveries to tenants' endpoints;
 //! - [`vendor_webhooks`]: vendors' deliveries in, verified by the host, turned into changes;
 //! - [`api`]: the HTTP surface; `console` the web console on top of it;
+//! - [`telemetry`]: OpenTelemetry spans, exported over OTLP when enabled;
 //! - [`config`]: server configuration from file and environment.
 
 pub mod api;
@@ -33,6 +34,7 @@ pub mod source_limit;
 pub mod sql;
 pub mod store;
 pub mod syncs;
+pub mod telemetry;
 pub mod tenant_webhooks;
 pub mod units;
 pub mod vendor_webhooks;

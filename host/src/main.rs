@@ -1,6 +1,7 @@
 //! `connector-host` command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -180,9 +181,18 @@ async fn main() -> anyhow::Result<()> {
         other => other,
     };
     let config = HostConfig::load(cli.config.as_deref())?;
-    init_logging(config.log_format);
+    // Before any TLS client is built, the exporter's among them.
+    connector_host::install_crypto_provider();
+    let telemetry = init_logging(&config, matches!(command, Command::Serve))?;
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve => {
+            let served = serve(config).await;
+            if let Some(telemetry) = telemetry {
+                // Whatever is queued is sent before the process ends.
+                telemetry.shutdown(Duration::from_secs(5)).await;
+            }
+            served
+        }
         Command::Openapi | Command::ConfigReference | Command::Plugin { .. } => Ok(()),
         Command::Tenant {
             command: TenantCommand::Create { id, name },
@@ -282,14 +292,36 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr (`CONNECTOR_HOST_LOG` filters, default `info`) and, for the server with
+/// `[telemetry]` enabled, exports `otel` spans; those never reach the log.
+fn init_logging(
+    config: &HostConfig,
+    serving: bool,
+) -> anyhow::Result<Option<connector_host::telemetry::Telemetry>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("otel=off".parse()?);
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log = match config.log_format {
+        LogFormat::Json => log.json().with_filter(filter).boxed(),
+        LogFormat::Text => log.with_filter(filter).boxed(),
+    };
+    let telemetry = if serving {
+        connector_host::telemetry::Telemetry::start(&config.telemetry)?
+    } else {
+        None
+    };
+    match telemetry {
+        Some((spans, telemetry)) => {
+            tracing_subscriber::registry().with(log).with(spans).init();
+            Ok(Some(telemetry))
+        }
+        None => {
+            tracing_subscriber::registry().with(log).init();
+            Ok(None)
+        }
     }
 }

@@ -41,6 +41,9 @@ const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp"
 struct McpCaller {
     caller: TenantCaller,
     scope: Option<String>,
+    /// The HTTP request's server span: the parent of the MCP operation's span when the client
+    /// sent no `traceparent` in `_meta` (rmcp may serve the request on another task).
+    http_span: tracing::Span,
 }
 
 /// The MCP routes, behind their own authentication and Origin check.
@@ -127,7 +130,12 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
     {
         return error.into_response();
     }
-    parts.extensions.insert(McpCaller { caller, scope });
+    crate::telemetry::record_tenant(&caller.tenant);
+    parts.extensions.insert(McpCaller {
+        caller,
+        scope,
+        http_span: tracing::Span::current(),
+    });
     next.run(Request::from_parts(parts, body)).await
 }
 
@@ -207,7 +215,7 @@ impl ServerHandler for ToolServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, rmcp::ErrorData> {
-        let McpCaller { caller, scope } = Self::caller(&context)?;
+        let McpCaller { caller, scope, .. } = Self::caller(&context)?;
         let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
             .await
             .map_err(protocol_error)?;
@@ -223,30 +231,75 @@ impl ServerHandler for ToolServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let McpCaller { caller, scope } = Self::caller(&context)?;
+        let McpCaller {
+            caller,
+            scope,
+            http_span,
+        } = Self::caller(&context)?;
+        let span = tool_span(&http_span, &context, &request.name, &caller.tenant);
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let outcome = invoke(
-            &self.state,
-            &caller,
-            scope.as_deref(),
-            &request.name,
-            arguments,
-            Via::Mcp,
+        let outcome = tracing::Instrument::instrument(
+            invoke(
+                &self.state,
+                &caller,
+                scope.as_deref(),
+                &request.name,
+                arguments,
+                Via::Mcp,
+            ),
+            span.clone(),
         )
         .await;
         match outcome {
             Ok(result) => Ok(CallToolResult::structured(structured(result.value.output)).into()),
             Err(ToolError::UnknownTool(error)) => {
+                span.record("otel.status_code", "error");
+                span.record("error.type", "unknown_tool");
                 Err(rmcp::ErrorData::invalid_params(error.message, None))
             }
-            Err(ToolError::Failed(error)) => Ok(CallToolResult::structured_error(json!({
-                "code": error.code,
-                "message": error.message,
-                "details": error.details,
-            }))
-            .into()),
+            Err(ToolError::Failed(error)) => {
+                // A tool error is a JSON-RPC success (`isError: true`): only the span tells.
+                span.record("otel.status_code", "error");
+                span.record("error.type", error.code.as_str());
+                Ok(CallToolResult::structured_error(json!({
+                    "code": error.code,
+                    "message": error.message,
+                    "details": error.details,
+                }))
+                .into())
+            }
         }
     }
+}
+
+/// The span of one `tools/call`, named `tools/call {tool}` as the OpenTelemetry MCP
+/// conventions say: a child of the `traceparent` in the request's `_meta` when the client sent
+/// one, else of the HTTP request's span.
+fn tool_span(
+    http_span: &tracing::Span,
+    context: &RequestContext<RoleServer>,
+    tool: &str,
+    tenant: &str,
+) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    let span = crate::otel_span!(
+        parent: http_span,
+        "mcp tools/call",
+        otel.name = format!("tools/call {tool}"),
+        otel.kind = "server",
+        mcp.method.name = "tools/call",
+        gen_ai.operation.name = "execute_tool",
+        gen_ai.tool.name = tool,
+        jsonrpc.request.id = context.id.to_string(),
+        tenant.id = tenant,
+        otel.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
+    let meta = &context.meta;
+    crate::telemetry::continue_trace(&span, meta.get_traceparent(), meta.get_tracestate());
+    span
 }
 
 /// Structured content must be an object: other outputs are wrapped as `{"result": ...}`.

@@ -36,7 +36,7 @@ mod webhook_support;
 pub use action::{ActionAnnotations, ActionManifest, InputIssue, check_against};
 pub use admission::CapScope;
 pub use auth_method::AuthMethodMismatch;
-pub use call_state::CallContext;
+pub use call_state::{CallContext, CallUsage};
 pub use compile_cache::{CacheKey, CompileSource};
 pub use config_schema::{ConfigRefusal, check_config};
 pub use contract::wit;

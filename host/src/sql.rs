@@ -56,6 +56,20 @@ pub enum SqlError {
 }
 
 impl SqlError {
+    /// A short, bounded name of the failure, for span attributes: the SQLSTATE for the
+    /// database's own errors (five characters), never a message.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Denied(_) => "denied".into(),
+            Self::EgressDenied(_) => "egress_denied".into(),
+            Self::InvalidStatement(_) => "invalid_statement".into(),
+            Self::Timeout => "timeout".into(),
+            Self::ConnectionFailed(_) => "connection_failed".into(),
+            Self::Database { code, .. } => code.chars().take(5).collect(),
+            Self::BudgetExhausted => "statement_budget".into(),
+        }
+    }
+
     /// A driver error, by what the database or the socket said.
     fn from_driver(error: &tokio_postgres::Error) -> Self {
         if let Some(db) = error.as_db_error() {

@@ -18,7 +18,7 @@ use anyhow::{Context as _, bail};
 pub const HOST_FLOORS: &[(&str, &[&str])] = &[
     (
         "footing: what several ground capabilities read",
-        &["cluster_view"],
+        &["cluster_view", "telemetry"],
     ),
     (
         "ground: capabilities with no knowledge of tenants or plugins",

@@ -194,10 +194,13 @@ impl FromRequestParts<App> for TenantCaller {
                 }
             }
             return match state.store.tenant(tenant).await? {
-                Some(t) => Ok(TenantCaller {
-                    tenant: t.id,
-                    actor: "gateway".into(),
-                }),
+                Some(t) => {
+                    crate::telemetry::record_tenant(&t.id);
+                    Ok(TenantCaller {
+                        tenant: t.id,
+                        actor: "gateway".into(),
+                    })
+                }
                 None => Err(unauthorized("unknown tenant in X-Tenant-Id")),
             };
         }
@@ -242,6 +245,7 @@ impl FromRequestParts<App> for TenantCaller {
             error.retry_after_secs = Some(wait_secs.max(1));
             return Err(error);
         }
+        crate::telemetry::record_tenant(&record.tenant);
         Ok(TenantCaller {
             tenant: record.tenant,
             actor: format!("key:{}", record.id),

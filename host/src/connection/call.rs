@@ -144,7 +144,27 @@ pub async fn call_unsaved(
     };
     let started = Instant::now();
     let operation_name = operation.name();
-    let result = services.runtime.call_on(plugin, context, operation).await;
+    let span = crate::otel_span!(
+        "plugin call",
+        otel.name = format!("{} {operation_name}", record.connector),
+        connector = record.connector.as_str(),
+        plugin.version = plugin.manifest.version.as_str(),
+        plugin.contract = plugin.wit_version.as_str(),
+        operation = operation_name,
+        tenant.id = record.tenant.as_str(),
+        connection.id = record.id.as_str(),
+        outcome = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        wasm.memory.bytes = tracing::field::Empty,
+        egress.requests = tracing::field::Empty,
+        egress.response.bytes = tracing::field::Empty,
+    );
+    let (result, usage) = tracing::Instrument::instrument(
+        services.runtime.call_on_metered(plugin, context, operation),
+        span.clone(),
+    )
+    .await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(CallError::Fault { .. }) => "fault",
@@ -156,6 +176,16 @@ pub async fn call_unsaved(
         .increment(1);
     metrics::histogram!("plugin_call_duration_seconds", "plugin" => record.connector.clone(), "operation" => operation_name)
         .record(started.elapsed().as_secs_f64());
+    if !span.is_disabled() {
+        span.record("outcome", outcome);
+        span.record("wasm.memory.bytes", usage.memory_bytes);
+        span.record("egress.requests", usage.egress_requests);
+        span.record("egress.response.bytes", usage.egress_bytes);
+        if let Err(error) = &result {
+            span.record("otel.status_code", "error");
+            span.record("error.type", error.kind());
+        }
+    }
     result.map(|value| Answer {
         value,
         served_by: ServedBy::of(plugin),

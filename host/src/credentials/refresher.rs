@@ -90,6 +90,32 @@ impl Refresher {
         record: &ConnectionRecord,
         seen_access_token: &str,
     ) -> Result<BoundCredential, RefreshError> {
+        let span = crate::otel_span!(
+            "token refresh",
+            connector = record.connector.as_str(),
+            tenant.id = record.tenant.as_str(),
+            connection.id = record.id.as_str(),
+            refresh.role = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = tracing::Instrument::instrument(
+            self.refresh_once(record, seen_access_token),
+            span.clone(),
+        )
+        .await;
+        if result.is_err() {
+            span.record("otel.status_code", "error");
+        }
+        result
+    }
+
+    /// [`Self::refresh`] inside its span: the caller that asks the vendor records itself as
+    /// the single-flight `leader`, one that finds the token already replaced as a `waiter`.
+    async fn refresh_once(
+        &self,
+        record: &ConnectionRecord,
+        seen_access_token: &str,
+    ) -> Result<BoundCredential, RefreshError> {
         let lock = self.lock_for(record);
         let _guard = lock.lock().await;
         // Other hosts on the same database wait here too; whoever comes second reads the
@@ -111,8 +137,10 @@ impl Refresher {
             return Ok(current);
         };
         if access_token != seen_access_token && !self.is_due(&current.credential) {
+            tracing::Span::current().record("refresh.role", "waiter");
             return Ok(current);
         }
+        tracing::Span::current().record("refresh.role", "leader");
         let Some(refresh_token) = refresh_token.clone() else {
             return Err(self
                 .grant_dead(record, "the vendor issued no refresh token")

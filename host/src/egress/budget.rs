@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 pub struct EgressBudget {
     requests_left: AtomicU32,
     bytes_left: AtomicU64,
+    /// The request count it started with, for what was spent.
+    request_limit: u32,
     /// The byte total it started with, for error messages.
     byte_limit: u64,
 }
@@ -20,6 +22,7 @@ impl EgressBudget {
         Self {
             requests_left: AtomicU32::new(requests),
             bytes_left: AtomicU64::new(bytes),
+            request_limit: requests,
             byte_limit: bytes,
         }
     }
@@ -47,6 +50,16 @@ impl EgressBudget {
             .is_ok()
     }
 
+    /// Requests (and redirect hops) taken so far.
+    pub fn requests_taken(&self) -> u32 {
+        self.request_limit - self.requests_left.load(Ordering::SeqCst)
+    }
+
+    /// Response bytes taken so far.
+    pub fn bytes_taken(&self) -> u64 {
+        self.byte_limit - self.bytes_left.load(Ordering::SeqCst)
+    }
+
     /// The total response bytes of the call.
     pub fn byte_limit(&self) -> u64 {
         self.byte_limit
@@ -66,5 +79,6 @@ mod tests {
         assert!(!budget.take_bytes(41), "past the total");
         assert!(budget.take_bytes(40), "a refused take spends nothing");
         assert!(!budget.take_bytes(1));
+        assert_eq!((budget.requests_taken(), budget.bytes_taken()), (2, 100));
     }
 }

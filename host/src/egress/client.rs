@@ -101,6 +101,21 @@ pub enum EgressError {
     CallBytesExhausted(u64),
 }
 
+impl EgressError {
+    /// A short, bounded name of the failure, for span attributes and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Denied(_) => "denied",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::Timeout => "timeout",
+            Self::ConnectionFailed(_) => "connection_failed",
+            Self::TooLarge(_) => "too_large",
+            Self::BudgetExhausted => "request_budget",
+            Self::CallBytesExhausted(_) => "byte_budget",
+        }
+    }
+}
+
 /// The only HTTP client plugins reach the world through.
 #[derive(Clone)]
 pub struct EgressClient {
@@ -139,6 +154,65 @@ impl EgressClient {
     /// `max_body` bytes of this response and no more than `budget` has left, and giving up at
     /// `deadline`.
     pub async fn send(
+        &self,
+        scope: &ConnectionScope,
+        request: EgressRequest,
+        deadline: Instant,
+        max_body: u64,
+        budget: &EgressBudget,
+    ) -> Result<EgressResponse, EgressError> {
+        if !crate::telemetry::enabled() {
+            return self
+                .send_hops(scope, request, deadline, max_body, budget)
+                .await;
+        }
+        // The span names the method and the vendor's host and port, never the path or query
+        // (they may carry ids or keys the tenant did not choose) nor any header or body.
+        let (host, port) = Url::parse(&request.url)
+            .map(|url| {
+                (
+                    url.host_str().unwrap_or_default().to_owned(),
+                    url.port_or_known_default(),
+                )
+            })
+            .unwrap_or_default();
+        let method = reqwest_method(request.method);
+        let method = method.as_str();
+        let span = crate::otel_span!(
+            "egress request",
+            otel.name = method,
+            otel.kind = "client",
+            http.request.method = method,
+            server.address = host,
+            server.port = port,
+            http.response.status_code = tracing::field::Empty,
+            http.response.body.size = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let result = tracing::Instrument::instrument(
+            self.send_hops(scope, request, deadline, max_body, budget),
+            span.clone(),
+        )
+        .await;
+        match &result {
+            Ok(response) => {
+                span.record("http.response.status_code", response.status);
+                span.record("http.response.body.size", response.body.len());
+                if response.status >= 500 {
+                    span.record("otel.status_code", "error");
+                    span.record("error.type", response.status);
+                }
+            }
+            Err(error) => {
+                span.record("otel.status_code", "error");
+                span.record("error.type", error.kind());
+            }
+        }
+        result
+    }
+
+    async fn send_hops(
         &self,
         scope: &ConnectionScope,
         request: EgressRequest,

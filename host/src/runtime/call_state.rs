@@ -42,6 +42,17 @@ pub struct CallContext {
     pub secret_substitution: Option<crate::egress::SecretSubstitution>,
 }
 
+/// What one call spent, read from its sandbox when it ends: for usage metering and spans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallUsage {
+    /// Requests the guest sent (or tried to send), redirect hops included.
+    pub egress_requests: u32,
+    /// Bytes of response bodies it read.
+    pub egress_bytes: u64,
+    /// Bytes of linear memory it grew to.
+    pub memory_bytes: u64,
+}
+
 /// A limit or policy the guest ran into. The host records it itself rather than trusting the
 /// guest to report it, so a guest that swallows the error still fails with the right cause.
 #[derive(Debug, Clone)]

@@ -47,6 +47,34 @@ pub enum CallError {
     Internal(String),
 }
 
+impl CallError {
+    /// A short, bounded name of the failure (`fault.deadline`, `connector.not_found`, ...),
+    /// for span attributes and metric labels: never a message, which may carry vendor text.
+    pub fn kind(&self) -> String {
+        match self {
+            Self::Fault { cause, .. } => format!("fault.{}", cause.code()),
+            Self::EgressDenied(_) => "egress_denied".into(),
+            Self::Connector(error) => format!(
+                "connector.{}",
+                match error {
+                    ConnectorError::InvalidConfig(_) => "invalid_config",
+                    ConnectorError::Unauthorized(_) => "unauthorized",
+                    ConnectorError::Forbidden(_) => "forbidden",
+                    ConnectorError::NotFound(_) => "not_found",
+                    ConnectorError::RateLimited(_) => "rate_limited",
+                    ConnectorError::Unsupported(_) => "unsupported",
+                    ConnectorError::Transient(_) => "transient",
+                    ConnectorError::Permanent(_) => "permanent",
+                }
+            ),
+            Self::NotLoaded(_) => "not_loaded".into(),
+            Self::Busy => "busy".into(),
+            Self::OverCap { .. } => "over_cap".into(),
+            Self::Internal(_) => "internal".into(),
+        }
+    }
+}
+
 /// What stopped a faulted call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultCause {

@@ -116,6 +116,11 @@ impl CallLimiter {
     pub(crate) fn memory_bytes(&self) -> usize {
         self.memory_bytes
     }
+
+    /// Bytes of all the store's memories now (memories only grow, so also the peak).
+    pub(crate) fn used_bytes(&self) -> usize {
+        self.total_bytes
+    }
 }
 
 impl wasmtime::ResourceLimiter for CallLimiter {

@@ -162,6 +162,7 @@ impl Runtime {
                 None,
             )
             .await
+            .0
         {
             Ok(OperationOutput::Info(info)) => info,
             Ok(_) => return Err(LoadError::Info("returned something else".into())),

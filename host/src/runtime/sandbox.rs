@@ -8,7 +8,7 @@ use std::time::Instant;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::admission::Refusal;
-use super::call_state::{CallBudget, CallLabels, CallState};
+use super::call_state::{CallBudget, CallLabels, CallState, CallUsage};
 use super::contract::{PluginPre, wit};
 use super::fault::{from_connector_error, from_trap};
 use super::grant::connection_scope;
@@ -39,6 +39,29 @@ impl Runtime {
         context: CallContext,
         operation: Operation,
     ) -> Result<OperationOutput, CallError> {
+        self.call_on_metered(plugin, context, operation).await.0
+    }
+
+    /// [`Runtime::call_on`], answering also what the call spent (nothing when it was refused
+    /// before a sandbox was made).
+    pub async fn call_on_metered(
+        &self,
+        plugin: &Plugin,
+        context: CallContext,
+        operation: Operation,
+    ) -> (Result<OperationOutput, CallError>, CallUsage) {
+        match self.call_on_sandbox(plugin, context, operation).await {
+            Ok((result, usage)) => (result, usage),
+            Err(refused) => (Err(refused), CallUsage::default()),
+        }
+    }
+
+    async fn call_on_sandbox(
+        &self,
+        plugin: &Plugin,
+        context: CallContext,
+        operation: Operation,
+    ) -> Result<(Result<OperationOutput, CallError>, CallUsage), CallError> {
         // An operation the connector does not offer is answered here, before a slot is taken
         // or a sandbox made.
         if let Some(refusal) = plugin.manifest.refuses(&operation) {
@@ -66,12 +89,12 @@ impl Runtime {
         // Boxed: the call's future holds the whole sandbox (store, instance, fiber state) and
         // is several KB; inline, every async layer above it (handler, middleware, axum's own
         // boxing) would memcpy it on each move (~4% of a small request's CPU in perf).
-        let result =
+        let (result, usage) =
             Box::pin(self.run(&plugin.pre, plugin.id(), context, operation, &scope, sql)).await;
         plugin
             .stats
             .record(matches!(result, Err(CallError::Fault { .. })));
-        result
+        Ok((result, usage))
     }
 
     pub(super) async fn run(
@@ -82,7 +105,7 @@ impl Runtime {
         operation: Operation,
         scope: &ConnectionScope,
         sql: Option<SqlSession>,
-    ) -> Result<OperationOutput, CallError> {
+    ) -> (Result<OperationOutput, CallError>, CallUsage) {
         let limits = &self.inner.limits;
         let timeout = self.call_timeout(&context);
         let timeout_ms = timeout.as_millis() as u64;
@@ -165,7 +188,12 @@ impl Runtime {
 
         let state = store.data();
         report_guest_output(state, operation_name);
-        match outcome {
+        let usage = CallUsage {
+            egress_requests: state.network.requests_taken(),
+            egress_bytes: state.network.bytes_taken(),
+            memory_bytes: state.limiter.used_bytes() as u64,
+        };
+        let result = match outcome {
             Err(_elapsed) => Err(CallError::Fault {
                 plugin: plugin_id.to_owned(),
                 cause: FaultCause::Deadline { timeout_ms },
@@ -176,7 +204,8 @@ impl Runtime {
             Ok(Err(CallPhase::Invoke(error))) => Err(from_trap(&error, state, timeout_ms)),
             Ok(Ok(Err(connector_error))) => Err(from_connector_error(connector_error, state)),
             Ok(Ok(Ok(output))) => Ok(output),
-        }
+        };
+        (result, usage)
     }
 }
 

@@ -76,14 +76,32 @@ impl SqlSession {
 
     /// Runs a query; its rows, within the caps.
     pub async fn query(&mut self, text: &str, params: Vec<Value>) -> Result<Rows, SqlError> {
-        let (pool, statement) = self.prepare(text, params).await?;
-        statement.query(&pool, self.pools.limits()).await
+        let span = statement_span(text);
+        let result = tracing::Instrument::instrument(
+            async {
+                let (pool, statement) = self.prepare(text, params).await?;
+                statement.query(&pool, self.pools.limits()).await
+            },
+            span.clone(),
+        )
+        .await;
+        end_statement_span(&span, result.as_ref().map(|rows| rows.rows.len() as u64));
+        result
     }
 
     /// Runs a statement; the rows it changed.
     pub async fn execute(&mut self, text: &str, params: Vec<Value>) -> Result<u64, SqlError> {
-        let (pool, statement) = self.prepare(text, params).await?;
-        statement.execute(&pool, self.pools.limits()).await
+        let span = statement_span(text);
+        let result = tracing::Instrument::instrument(
+            async {
+                let (pool, statement) = self.prepare(text, params).await?;
+                statement.execute(&pool, self.pools.limits()).await
+            },
+            span.clone(),
+        )
+        .await;
+        end_statement_span(&span, result.as_ref().copied());
+        result
     }
 
     async fn prepare<'a>(
@@ -122,5 +140,50 @@ impl SqlSession {
             deadline: self.deadline,
         };
         Ok((pool, statement))
+    }
+}
+
+/// The span of one statement: its kind (the first keyword, from a fixed list), never its text,
+/// which may carry values.
+fn statement_span(text: &str) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    let keyword = text
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    const KINDS: &[&str] = &[
+        "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "SHOW", "EXPLAIN", "VALUES",
+        "TABLE",
+    ];
+    let kind = KINDS
+        .iter()
+        .find(|kind| **kind == keyword)
+        .copied()
+        .unwrap_or("other");
+    crate::otel_span!(
+        "sql statement",
+        otel.name = kind,
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.operation.name = kind,
+        db.response.returned_rows = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+fn end_statement_span(span: &tracing::Span, rows: Result<u64, &SqlError>) {
+    match rows {
+        Ok(rows) => {
+            span.record("db.response.returned_rows", rows);
+        }
+        Err(error) => {
+            span.record("otel.status_code", "error");
+            span.record("error.type", error.code());
+        }
     }
 }

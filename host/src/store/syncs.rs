@@ -107,6 +107,20 @@ pub enum RunStatus {
     Yielded,
 }
 
+impl RunStatus {
+    /// The status as the API writes it (`rate_limited`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::RateLimited => "rate_limited",
+            Self::Interrupted => "interrupted",
+            Self::Yielded => "yielded",
+        }
+    }
+}
+
 /// Changes a run found.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunCounts {

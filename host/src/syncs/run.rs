@@ -47,6 +47,31 @@ impl Runner<'_> {
     /// Runs `sync` once. Errors are the store's; a vendor's or plugin's error ends the run
     /// with its record saying why.
     pub async fn run(&self, sync: SyncRecord) -> Result<RunOutcome, StoreError> {
+        let span = crate::otel_span!(
+            "sync run",
+            sync.id = sync.id.as_str(),
+            tenant.id = sync.tenant.as_str(),
+            connection.id = sync.connection.as_str(),
+            sync.status = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let outcome = tracing::Instrument::instrument(self.run_pages(sync), span.clone()).await;
+        match &outcome {
+            Ok(outcome) => {
+                span.record("sync.status", outcome.status.as_str());
+                if outcome.status == RunStatus::Failed {
+                    span.record("otel.status_code", "error");
+                }
+            }
+            Err(_) => {
+                span.record("otel.status_code", "error");
+            }
+        }
+        outcome
+    }
+
+    /// [`Self::run`] inside its span; each page is a child span of it.
+    async fn run_pages(&self, sync: SyncRecord) -> Result<RunOutcome, StoreError> {
         let store = self.store();
         let mut checkpoint = store.sync_checkpoint(&sync).await?;
         let now = unix_now_ms();
@@ -132,7 +157,18 @@ impl Runner<'_> {
                 background: true,
                 ..CallOptions::default()
             };
-            let answer = connection::call(self.state, record, operation, options).await;
+            // Open until the page is committed (or the run stops on it).
+            let page_span = crate::otel_span!(
+                "sync page",
+                sync.page.created = tracing::field::Empty,
+                sync.page.updated = tracing::field::Empty,
+                sync.page.deleted = tracing::field::Empty,
+            );
+            let answer = tracing::Instrument::instrument(
+                connection::call(self.state, record, operation, options),
+                page_span.clone(),
+            )
+            .await;
             let page = match answer.map(|(_, answer)| answer.value) {
                 Ok(OperationOutput::Items(page)) => page,
                 Ok(other) => {
@@ -157,6 +193,9 @@ impl Runner<'_> {
             };
             let next_cursor = page.next_cursor.clone();
             let diff = classify::classify(store, &sync, &pass, page, unix_now_ms()).await?;
+            page_span.record("sync.page.created", diff.counts.created);
+            page_span.record("sync.page.updated", diff.counts.updated);
+            page_span.record("sync.page.deleted", diff.counts.deleted);
             let limit = self.settings.max_items_per_sync;
             let tracked = checkpoint.tracked.unwrap_or_default();
             if tracked + diff.counts.created > limit {

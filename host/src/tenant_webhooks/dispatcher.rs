@@ -256,7 +256,21 @@ impl Worker {
                 .await;
         }
         let started = Instant::now();
-        let (answer, status_code, error) = self.send(&endpoint.url, &record).await;
+        let span = crate::otel_span!(
+            "webhook delivery out",
+            otel.kind = "client",
+            tenant.id = due.tenant.as_str(),
+            webhook.endpoint.id = due.endpoint.as_str(),
+            webhook.attempt = record.attempts.len() + 1,
+            http.response.status_code = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let (answer, status_code, error) =
+            tracing::Instrument::instrument(self.send(&endpoint.url, &record), span.clone()).await;
+        if let Some(code) = status_code {
+            span.record("http.response.status_code", code);
+        }
         let attempt = DeliveryAttempt {
             at: now_rfc3339(),
             status_code,
@@ -277,6 +291,11 @@ impl Worker {
             Answer::Retry(_) => "failed",
         };
         metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
+        span.record("outcome", outcome);
+        if outcome != "delivered" {
+            span.record("otel.status_code", "error");
+        }
+        drop(span);
         let settings = &self.settings;
         match answer {
             Answer::Delivered => {

@@ -59,6 +59,24 @@ pub async fn process(
     state: &VendorWebhooks,
     delivery: &InboundDelivery,
 ) -> Result<Option<webhooks::Reply>, ProcessError> {
+    let span = crate::otel_span!(
+        "webhook delivery in",
+        connector = delivery.connector.as_str(),
+        otel.status_code = tracing::field::Empty,
+    );
+    let processed =
+        tracing::Instrument::instrument(process_delivery(state, delivery), span.clone()).await;
+    if processed.is_err() {
+        span.record("otel.status_code", "error");
+    }
+    processed
+}
+
+/// [`process`] inside its span.
+async fn process_delivery(
+    state: &VendorWebhooks,
+    delivery: &InboundDelivery,
+) -> Result<Option<webhooks::Reply>, ProcessError> {
     let plugin = state
         .runtime
         .plugin(&delivery.connector)

@@ -42,6 +42,7 @@ mod slack;
 mod status_writes;
 mod store_backends;
 mod syncs;
+mod telemetry;
 mod tenant_webhooks;
 mod vendor_webhooks;
 

@@ -1,0 +1,146 @@
+//! OpenTelemetry traces: one server span per request, child spans down to each vendor request,
+//! exported over OTLP (HTTP/protobuf or gRPC) when `[telemetry]` enables it.
+//!
+//! Spans are `tracing` spans with the target `otel`, made by [`otel_span!`](crate::otel_span):
+//! while telemetry is off that macro makes no span at all (one relaxed atomic load), so the
+//! call path pays nothing; while on, only these spans reach the exporter (never a log line, a
+//! library's span or the `request` span that carries the raw path), and the log output is the
+//! same as with telemetry off. What a span may carry is decided where it is made: route
+//! templates, ids the tenant chose (`tenant.id`, `connection.id`), plugin ids, vendor hosts,
+//! statuses and error codes; never a query string, a header, a body, a secret.
+
+mod export_queue;
+mod http_server;
+mod propagation;
+mod sampler;
+mod settings;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+pub use http_server::{method_label, server_span};
+pub use propagation::{continue_trace, traceparent_header};
+pub use settings::{OtlpProtocol, TelemetrySettings};
+
+/// Set once at start when spans are exported.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are exported: [`otel_span!`](crate::otel_span) makes none otherwise.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// A span for export (target `otel`, level INFO), or [`tracing::Span::none`] while telemetry
+/// is off. Takes what `tracing::info_span!` takes after the target.
+#[macro_export]
+macro_rules! otel_span {
+    ($($arguments:tt)+) => {
+        if $crate::telemetry::enabled() {
+            ::tracing::info_span!(target: "otel", $($arguments)+)
+        } else {
+            ::tracing::Span::none()
+        }
+    };
+}
+
+/// Records `tenant.id` on the current span (the request's server span) once the caller is
+/// known; a no-op without one.
+pub fn record_tenant(tenant: &str) {
+    if enabled() {
+        tracing::Span::current().record("tenant.id", tenant);
+    }
+}
+
+/// The running exporter; [`Telemetry::shutdown`] sends what is queued.
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+    closer: export_queue::QueueCloser,
+}
+
+impl Telemetry {
+    /// Starts the exporter (on the current tokio runtime) and answers the `tracing` layer that
+    /// feeds it, filtered to `otel` spans; `None` when telemetry is off.
+    pub fn start<S>(
+        settings: &TelemetrySettings,
+    ) -> anyhow::Result<Option<(impl tracing_subscriber::Layer<S> + use<S>, Self)>>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        use tracing_subscriber::Layer as _;
+        if !settings.active() {
+            return Ok(None);
+        }
+        let exporter = match settings.resolved_protocol()? {
+            OtlpProtocol::HttpProtobuf => {
+                let builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_timeout(settings.export_timeout());
+                match &settings.endpoint {
+                    Some(endpoint) => builder.with_endpoint(endpoint).build(),
+                    None => builder.build(),
+                }
+            }
+            OtlpProtocol::Grpc => {
+                let builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_timeout(settings.export_timeout());
+                match &settings.endpoint {
+                    Some(endpoint) => builder.with_endpoint(endpoint).build(),
+                    None => builder.build(),
+                }
+            }
+        }
+        .context("could not set up the OTLP span exporter")?;
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name(settings.resolved_service_name())
+            .with_attribute(opentelemetry::KeyValue::new(
+                "service.version",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .build();
+        // The queue owns the exporter, so the resource is given to it here rather than
+        // through the provider (which hands it to processors, not to what they wrap).
+        let mut exporter = exporter;
+        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, &resource);
+        let queue = export_queue::ExportQueue::start(
+            exporter,
+            export_queue::QueueLimits {
+                max_queued: settings.max_queued_spans,
+                max_batch: settings.max_export_batch,
+                delay: settings.export_delay(),
+                timeout: settings.export_timeout(),
+            },
+        );
+        let closer = queue.closer();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(queue)
+            .with_sampler(sampler::for_ratio(settings.resolved_ratio()?))
+            .with_resource(resource)
+            .build();
+        let tracer = provider.tracer("connector-host");
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
+            .with_tracked_inactivity(false)
+            .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
+                metadata.is_span() && metadata.target() == "otel"
+            }));
+        ENABLED.store(true, Ordering::Relaxed);
+        Ok(Some((layer, Self { provider, closer })))
+    }
+
+    /// Stops making spans and sends what is queued, waiting at most `deadline`.
+    pub async fn shutdown(self, deadline: Duration) {
+        ENABLED.store(false, Ordering::Relaxed);
+        self.closer.close(deadline).await;
+        let _ = self.provider.shutdown();
+    }
+}
