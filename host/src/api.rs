@@ -22,6 +22,7 @@ mod resources;
 mod syncs;
 mod tenant_settings;
 mod tools;
+mod usage;
 mod vendor_webhooks;
 mod webhook_endpoints;
 
@@ -115,6 +116,8 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         .routes(routes!(admin::issue_key, api_keys::list))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(admin::rotate_keys))
+        .routes(routes!(usage::all_usage))
+        .routes(routes!(usage::set_limit))
         .routes(routes!(audit::admin_list))
         .routes(routes!(plugins::list))
         .routes(routes!(plugins::get, plugins::upload, plugins::unload))
@@ -147,6 +150,8 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         .routes(routes!(actions::invoke))
         .routes(routes!(cursors::list))
         .routes(routes!(cursors::get, cursors::put, cursors::delete))
+        // Usage.
+        .routes(routes!(usage::tenant_usage))
         // Agent tools.
         .routes(routes!(tools::list))
         .routes(routes!(tools::invoke_tool))

@@ -6,7 +6,8 @@
 //! - `resources`: the unified operations (containers, items, comments, search, create, update);
 //! - `actions`: a connection's own actions; `tools`: both as a catalogue of agent tools;
 //! - `tenants`: tenants and API keys; `callers`: who is calling (tenant key, admin token);
-//! - `audit`: the tenant's audit log; `quotas`: per-tenant limits.
+//! - `audit`: the tenant's audit log; `quotas`: per-tenant limits;
+//! - `usage`: usage reports, and a tenant's monthly call limit.
 
 pub mod actions;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod resources;
 pub mod tenants;
 mod timestamp;
 pub mod tools;
+pub mod usage;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -103,6 +103,8 @@ pub struct HostConfig {
     pub quotas: crate::app::Quotas,
     /// OpenTelemetry traces exported over OTLP.
     pub telemetry: crate::telemetry::TelemetrySettings,
+    /// Usage metering per tenant and connection, and monthly call limits.
+    pub usage: crate::usage::UsageSettings,
     /// Public base URL of this host, for OAuth redirects. Default: `http://LISTEN`.
     pub public_url: Option<String>,
     /// Per-connector OAuth settings: default client and endpoint overrides
@@ -247,6 +249,7 @@ impl Default for HostConfig {
             vendor_webhooks: VendorWebhookSettings::default(),
             quotas: crate::app::Quotas::default(),
             telemetry: crate::telemetry::TelemetrySettings::default(),
+            usage: crate::usage::UsageSettings::default(),
             public_url: None,
             oauth: BTreeMap::new(),
             oauth_refresh_margin_secs: 300,

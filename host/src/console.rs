@@ -20,6 +20,7 @@ mod operator;
 mod session;
 mod syncs;
 mod tools;
+mod usage;
 mod webhooks;
 
 use axum::Router;
@@ -87,6 +88,7 @@ fn pages() -> Router<App> {
         )
         .route("/console/connectors", get(connect::catalogue))
         .route("/console/audit", get(audit::tenant_log))
+        .route("/console/usage", get(usage::show))
         .route(
             "/console/webhooks",
             get(webhooks::list).post(webhooks::create),

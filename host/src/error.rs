@@ -29,6 +29,9 @@ pub enum ErrorCode {
     ReauthRequired,
     /// The vendor, this API key or this tenant is over its rate (429 with `Retry-After`).
     RateLimited,
+    /// The tenant used its monthly allowance (429, with the reset time in `details` and
+    /// `Retry-After`).
+    QuotaExceeded,
     /// The vendor failed (502; 503 when transient).
     VendorError,
     /// The plugin trapped, timed out or broke a limit (502).
@@ -64,7 +67,7 @@ impl ErrorCode {
             Self::Forbidden | Self::EgressDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::NotConnected | Self::ReauthRequired | Self::Conflict => StatusCode::CONFLICT,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::VendorError => StatusCode::BAD_GATEWAY,
             Self::PluginFault => StatusCode::BAD_GATEWAY,
             Self::Unsupported => StatusCode::NOT_IMPLEMENTED,

@@ -10,6 +10,7 @@
 //! - [`tenant_webhooks`]: signed webhook deliveries to tenants' endpoints;
 //! - [`vendor_webhooks`]: vendors' deliveries in, verified by the host, turned into changes;
 //! - [`api`]: the HTTP surface; `console` the web console on top of it;
+//! - [`usage`]: usage metering per tenant and connection, and monthly call limits;
 //! - [`telemetry`]: OpenTelemetry spans, exported over OTLP when enabled;
 //! - [`config`]: server configuration from file and environment.
 
@@ -37,6 +38,7 @@ pub mod syncs;
 pub mod telemetry;
 pub mod tenant_webhooks;
 pub mod units;
+pub mod usage;
 pub mod vendor_webhooks;
 
 pub use server::{Server, ServerLimits, install_crypto_provider, open_store};

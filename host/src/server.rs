@@ -128,6 +128,8 @@ pub struct Server {
     watcher: Option<PluginDirWatcher>,
     /// Applies other hosts' plugin registry changes (shared store only).
     registry_follower: Option<BackgroundTask>,
+    /// Flushes usage counts to the store.
+    usage_task: Option<BackgroundTask>,
     /// This host's share of the call caps (shared store only).
     membership: Option<Membership>,
     syncs: Option<SyncScheduler>,
@@ -315,9 +317,12 @@ impl Server {
                 audit_max_events_per_tenant: config.quotas.audit_max_events_per_tenant.max(1),
             },
         );
+        let usage = crate::usage::UsageMeter::new(store.clone(), config.usage.clone());
+        let usage_task = usage.start();
         let services = Services::new(
             loader,
             store.clone(),
+            usage,
             oauth,
             refresher,
             config.source_rate(),
@@ -343,6 +348,7 @@ impl Server {
         let inbound = Some(InboundWorker::start(state.vendor_webhooks.clone()));
         let dispatcher = Some(Dispatcher::start(
             store.clone(),
+            state.usage.clone(),
             (*state.tenant_webhooks.settings).clone(),
             state.background.deliveries.clone(),
         )?);
@@ -389,6 +395,7 @@ impl Server {
             syncs,
             dispatcher,
             inbound,
+            usage_task: Some(usage_task),
         })
     }
 
@@ -425,6 +432,10 @@ impl Server {
             .await
             .context("server task failed")?
             .context("server failed")?;
+        // After the last call: its usage is in the final flush.
+        if let Some(usage) = self.usage_task.take() {
+            usage.stop().await;
+        }
         // Every call has finished: the others may take this host's share now.
         if let Some(membership) = self.membership.take() {
             membership.leave().await;

@@ -1,5 +1,5 @@
 //! The services every use case and every worker stands on: the plugin runtime and loader, the
-//! store, the OAuth flow and token refresher, the per-source limiter of the unauthenticated
+//! store, the usage meter, the OAuth flow and token refresher, the per-source limiter of the unauthenticated
 //! surfaces, and the wake-ups of the background loops. Built once in the composition root
 //! (`server`); one `Arc`, so a clone is one atomic increment.
 //!
@@ -15,6 +15,7 @@ use crate::loader::Loader;
 use crate::runtime::Runtime;
 use crate::source_limit::{FailureGate, LogSampler, SourceLimiter, SourceRate};
 use crate::store::Store;
+use crate::usage::UsageMeter;
 
 /// Wakes the background loops when a use case gives them work, so a "run now" or a test event
 /// does not wait for the next tick.
@@ -40,6 +41,8 @@ pub struct ServicesParts {
     pub loader: Loader,
     /// The store.
     pub store: Store,
+    /// Usage counts per tenant and connection, and the monthly call limits.
+    pub usage: UsageMeter,
     /// The OAuth flow.
     pub oauth: Arc<OAuthFlow>,
     /// The token refresher.
@@ -62,6 +65,7 @@ impl Services {
     pub fn new(
         loader: Loader,
         store: Store,
+        usage: UsageMeter,
         oauth: Arc<OAuthFlow>,
         refresher: Arc<Refresher>,
         sources: SourceRate,
@@ -74,6 +78,7 @@ impl Services {
             runtime: loader.runtime().clone(),
             loader,
             store,
+            usage,
             oauth,
             refresher,
             background: Background::default(),

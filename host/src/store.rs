@@ -31,6 +31,7 @@ mod settings;
 mod syncs;
 mod tenants;
 mod token_expiry;
+mod usage;
 mod vendor_webhooks;
 mod webhook_endpoints;
 
@@ -54,6 +55,7 @@ pub use sealing::{Aad, SealError};
 pub use syncs::{
     PageCommit, PassState, RunCounts, RunRecord, RunStatus, SeenRecord, SyncCheckpoint, SyncRecord,
 };
+pub use usage::UsageCount;
 pub use vendor_webhooks::{InboundDelivery, WebhookRegistration, WebhookRoute};
 pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 
@@ -313,6 +315,14 @@ interface! {
     /// large store quickly; the API path uses [`Store::create_connection`].
     #[doc(hidden)]
     async fn seed_connections(&self, entries: &[(ConnectionRecord, BoundCredential)]) -> Result<(), StoreError>;
+
+    // usage
+    /// Adds each amount to its counter, atomically against other hosts (see `usage.rs`).
+    async fn add_usage(&self, amounts: &[UsageCount]) -> Result<(), StoreError>;
+    /// The usage counters of `tenant` (every tenant's when `None`) for hours `from_hour..to_hour`.
+    sync fn usage(&self, tenant: Option<&str>, from_hour: u64, to_hour: u64) -> Result<Vec<UsageCount>, StoreError>;
+    /// Deletes usage counters of hours before `before_hour`; how many.
+    sync fn prune_usage(&self, before_hour: u64) -> Result<usize, StoreError>;
 
     // console_sessions
     /// Stores a session under the digest of its token. A tenant holds at most `max_per_tenant`

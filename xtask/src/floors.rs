@@ -34,6 +34,7 @@ pub const HOST_FLOORS: &[(&str, &[&str])] = &[
     ("storage", &["sql", "store"]),
     ("plugin runtime", &["runtime"]),
     ("runtime services", &["credentials", "error", "loader"]),
+    ("metering", &["usage"]),
     ("the services context", &["services"]),
     ("the call path", &["connection"]),
     ("workers", &["syncs", "tenant_webhooks", "vendor_webhooks"]),

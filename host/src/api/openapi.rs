@@ -76,6 +76,7 @@ impl Modify for SecuritySchemes {
         (name = "syncs", description = "Sync jobs and the changes feed of a connection"),
         (name = "webhooks", description = "Signed webhook deliveries to a tenant's endpoints (Standard Webhooks)"),
         (name = "tools", description = "A tenant's connections as typed tools for agents (also served over MCP at /mcp)"),
+        (name = "usage", description = "What a tenant used, by hour, day or month, connection and operation"),
         (name = "admin", description = "Operator API"),
     )
 )]
@@ -116,7 +117,7 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         // Every handler the REST router declares (`documented_routes`), one operation each.
-        assert_eq!(operations, 71, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(operations, 74, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, item) in paths {
             for (method, operation) in item.as_object().unwrap() {
                 let responses = operation["responses"].as_object().unwrap();

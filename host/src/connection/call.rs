@@ -176,6 +176,9 @@ pub async fn call_unsaved(
         .increment(1);
     metrics::histogram!("plugin_call_duration_seconds", "plugin" => record.connector.clone(), "operation" => operation_name)
         .record(started.elapsed().as_secs_f64());
+    services
+        .usage
+        .call(&record.tenant, &record.id, operation_name, outcome, &usage);
     if !span.is_disabled() {
         span.record("outcome", outcome);
         span.record("wasm.memory.bytes", usage.memory_bytes);
@@ -216,6 +219,7 @@ pub async fn call(
                 .unwrap_or_else(|| "the connection must be authorized again".into()),
         ));
     }
+    services.usage.admit_call(&record.tenant).await?;
     let mut stored = services
         .store
         .credential(&record.tenant, &record.id)

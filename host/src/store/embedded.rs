@@ -69,6 +69,8 @@ pub(super) struct Trees {
     pub(super) inbound_webhooks: sled::Tree,
     /// Console sign-ins: SHA-256 of the session token -> session.
     pub(super) console_sessions: sled::Tree,
+    /// Usage counters: `tenant/HOUR/connection/metric` -> count (see `usage.rs`).
+    pub(super) usage: sled::Tree,
     /// The admin API's plugin changes: plugin id -> entry (see `plugin_registry`).
     pub(super) plugin_registry: sled::Tree,
     /// Uploaded components: sha256 -> bytes.
@@ -130,6 +132,7 @@ impl Sled {
             webhook_dedup: tree("webhook_dedup")?,
             inbound_webhooks: tree("inbound_webhooks")?,
             console_sessions: tree("console_sessions")?,
+            usage: tree("usage")?,
             plugin_registry: tree("plugin_registry")?,
             plugin_blobs: tree("plugin_blobs")?,
             meta: tree("meta")?,

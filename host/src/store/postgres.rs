@@ -26,6 +26,7 @@ mod schema;
 mod sessions;
 mod syncs;
 mod tenants;
+mod usage;
 mod vendor_webhooks;
 
 use std::str::FromStr as _;

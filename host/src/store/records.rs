@@ -37,6 +37,10 @@ pub struct Tenant {
     /// `redirect_uri`, besides the host's own.
     #[serde(default)]
     pub redirect_origins: Vec<String>,
+    /// Plugin calls the tenant may make per calendar month (UTC), set by the operator; none:
+    /// `usage.default_monthly_call_limit` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_call_limit: Option<u64>,
 }
 
 /// A tenant API key as stored: only its SHA-256 is the tree key; this is the value.

@@ -196,6 +196,7 @@ impl Runner<'_> {
             page_span.record("sync.page.created", diff.counts.created);
             page_span.record("sync.page.updated", diff.counts.updated);
             page_span.record("sync.page.deleted", diff.counts.deleted);
+            let items = diff.counts.created + diff.counts.updated + diff.counts.deleted;
             let limit = self.settings.max_items_per_sync;
             let tracked = checkpoint.tracked.unwrap_or_default();
             if tracked + diff.counts.created > limit {
@@ -222,6 +223,12 @@ impl Runner<'_> {
             let last = next_cursor.is_none();
             self.commit(&sync, &checkpoint, &pass, &mut run, diff)
                 .await?;
+            self.state.usage.add(
+                &sync.tenant,
+                &sync.connection,
+                crate::usage::metric::SYNC_ITEMS,
+                items,
+            );
             if last {
                 break;
             }

@@ -38,6 +38,7 @@ impl Dispatcher {
     /// Starts delivering from `store`.
     pub fn start(
         store: Store,
+        usage: crate::usage::UsageMeter,
         settings: WebhookSettings,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
@@ -45,6 +46,7 @@ impl Dispatcher {
         let worker = Arc::new(Worker {
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             store,
+            usage,
             settings,
             client,
             busy: Mutex::default(),
@@ -63,6 +65,8 @@ impl Dispatcher {
 
 struct Worker {
     store: Store,
+    /// Counts the deliveries each tenant's endpoints accepted.
+    usage: crate::usage::UsageMeter,
     settings: WebhookSettings,
     client: reqwest::Client,
     /// One per endpoint being delivered to.
@@ -314,6 +318,8 @@ impl Worker {
                         .await?;
                 }
                 record.status = DeliveryStatus::Delivered;
+                self.usage
+                    .add(&due.tenant, "", crate::usage::metric::WEBHOOKS_DELIVERED, 1);
                 record.delivered_at = Some(now_rfc3339());
                 record.next_attempt_at_ms = None;
                 store

@@ -187,7 +187,12 @@ async fn process_delivery(
             .append_changes(&record.tenant, &record.id, changes, vendor, inbound)
             .await
         {
-            Ok(_) => {}
+            Ok(_) => state.usage.add(
+                &record.tenant,
+                &record.id,
+                crate::usage::metric::WEBHOOKS_RECEIVED,
+                1,
+            ),
             // Another worker recorded this delivery already.
             Err(StoreError::Conflict) => return Ok(reply),
             Err(error) => return Err(error.into()),

@@ -885,3 +885,48 @@ async fn console_pages_refuse_framing_and_inline_script() {
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
     }
 }
+
+/// The usage page charts the signed-in tenant's plugin calls per day and names its
+/// connections; another tenant's page shows none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_page_charts_the_tenants_own_calls() {
+    let vendor = connector_tests::fakes::ProbeVendor::start().await;
+    let server = connector_tests::harness::TestServer::start().await;
+    let key = server.tenant("charted").await;
+    let connection = server.probe_connection(&key, &vendor.origin(), "tok").await;
+    for _ in 0..3 {
+        let (status, _) = server
+            .send(
+                Method::GET,
+                &format!("/api/v1/connections/{connection}/containers"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let mut browser = Browser::new(&server.base);
+    browser.sign_in(&key).await;
+    let page = browser.get("/console/usage").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains(r#"class="usage-chart""#),
+        "{}",
+        page.html
+    );
+    assert_eq!(page.html.matches("<rect ").count(), 30, "a bar per day");
+    // validate + connect + 3 listings, all today: the last bar.
+    assert!(page.html.contains(": 5 calls</title>"), "{}", page.html);
+    assert!(page.html.contains(&connection));
+
+    let other = server.tenant("elsewhere").await;
+    let mut intruder = Browser::new(&server.base);
+    intruder.sign_in(&other).await;
+    let theirs = intruder.get("/console/usage").await;
+    assert_eq!(theirs.status, 200);
+    assert!(!theirs.html.contains(&connection));
+    assert!(theirs.html.contains("Nothing used in this period."));
+    let mut anonymous = Browser::new(&server.base);
+    let refused = anonymous.get("/console/usage").await;
+    assert_ne!(refused.status, 200, "signed out: sent to sign in");
+}

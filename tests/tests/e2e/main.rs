@@ -44,6 +44,7 @@ mod store_backends;
 mod syncs;
 mod telemetry;
 mod tenant_webhooks;
+mod usage;
 mod vendor_webhooks;
 
 use connector_host::egress::{Credential, EgressPolicy};

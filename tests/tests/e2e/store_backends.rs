@@ -9,7 +9,7 @@ use connector_host::store::{
     BoundCredential, ChangeKind, ChangeObject, ConnectionRecord, ConnectionStatus, CredentialType,
     DeliveryRecord, EndpointRecord, EventType, InboundDelivery, KeyRing, NewChange, OutboxEvent,
     PageCommit, RunCounts, RunRecord, RunStatus, SealError, Store, StoreError, StoredCredential,
-    SyncCheckpoint, SyncRecord, now_rfc3339,
+    SyncCheckpoint, SyncRecord, UsageCount, now_rfc3339,
 };
 use connector_tests::harness::{TestDatabase, each_backend};
 
@@ -913,4 +913,112 @@ async fn postgres_migrates_a_version_1_database_with_its_syncs() {
         .unwrap();
     assert!(claimed.is_empty(), "nothing due: {}", claimed.len());
     assert_eq!(store.registry_seq().await.unwrap(), 0);
+}
+
+fn usage_amount(tenant: &str, hour: u64, connection: &str, metric: &str, count: u64) -> UsageCount {
+    UsageCount {
+        tenant: tenant.into(),
+        hour,
+        connection: connection.into(),
+        metric: metric.into(),
+        count,
+    }
+}
+
+/// Usage counters add up exactly under concurrent batches; reads are scoped to a tenant and an
+/// hour range (a tenant whose id starts like another's included); old hours are pruned.
+#[tokio::test]
+async fn usage_counters_add_up_exactly_and_read_by_tenant_and_hour() {
+    for backend in each_backend().await {
+        let (store, name) = (&backend.store, backend.name);
+        let mut writers = Vec::new();
+        for writer in 0..8u64 {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                for _ in 0..25 {
+                    store
+                        .add_usage(&[
+                            usage_amount("a", 100, "c1", "calls.items.ok", 1),
+                            usage_amount("a", 100, "c1", "egress.bytes", 1000 + writer),
+                            usage_amount("ab", 100, "c9", "calls.items.ok", 2),
+                        ])
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        store
+            .add_usage(&[
+                usage_amount("a", 99, "", "tools.invocations", 5),
+                usage_amount("a", 101, "c1", "calls.items.ok", 7),
+            ])
+            .await
+            .unwrap();
+        let mut rows = store.usage(Some("a"), 100, 101).await.unwrap();
+        rows.sort_by(|x, y| x.metric.cmp(&y.metric));
+        assert_eq!(
+            rows,
+            vec![
+                usage_amount("a", 100, "c1", "calls.items.ok", 200),
+                usage_amount("a", 100, "c1", "egress.bytes", 25 * (8 * 1000 + 28)),
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            store.usage(Some("a"), 0, 1000).await.unwrap().len(),
+            4,
+            "{name}"
+        );
+        let everyone = store.usage(None, 100, 101).await.unwrap();
+        assert_eq!(everyone.len(), 3, "{name}");
+        assert!(everyone.contains(&usage_amount("ab", 100, "c9", "calls.items.ok", 400)));
+        assert_eq!(
+            store.prune_usage(100).await.unwrap(),
+            1,
+            "{name}: hour 99 went"
+        );
+        assert!(
+            store.usage(Some("a"), 0, 100).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+/// Two hosts on one database add to the same counters at once: none of either's is lost.
+#[tokio::test]
+async fn two_hosts_count_into_one_database_exactly() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyRing::load(dir.path(), None).unwrap();
+    let hosts = [
+        Store::connect(&database.settings(), keys.clone())
+            .await
+            .unwrap(),
+        Store::connect(&database.settings(), keys).await.unwrap(),
+    ];
+    let mut writers = Vec::new();
+    for host in &hosts {
+        for _ in 0..4 {
+            let store = host.clone();
+            writers.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    store
+                        .add_usage(&[usage_amount("t", 7, "c", "calls.search.ok", 1)])
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let rows = hosts[1].usage(Some("t"), 0, 100).await.unwrap();
+    assert_eq!(
+        rows,
+        vec![usage_amount("t", 7, "c", "calls.search.ok", 400)]
+    );
 }

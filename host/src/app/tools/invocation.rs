@@ -88,6 +88,17 @@ pub async fn invoke(
         return Err(ToolError::UnknownTool(error));
     };
     let prepared = prepare(entry, arguments);
+    // An existing tool, invoked: counted whether or not it succeeds (its plugin call is
+    // counted on its own).
+    let connection = prepared
+        .as_ref()
+        .map_or("", |(connection, _)| connection.as_str());
+    state.usage.add(
+        &caller.tenant,
+        connection,
+        crate::usage::metric::TOOL_INVOCATIONS,
+        1,
+    );
     let target = match &prepared {
         Ok((connection, _)) => format!("{connection}/tools/{name}"),
         Err(_) => name.to_owned(),

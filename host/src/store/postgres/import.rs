@@ -171,6 +171,22 @@ impl Postgres {
                 sealed.to_vec()
             );
         }
+        for entry in sled.usage.iter() {
+            let (key, value) = entry?;
+            let Some((tenant, hour, connection, metric)) = crate::store::usage::parse_key(&key)
+            else {
+                continue;
+            };
+            copy!(
+                "usage",
+                "INSERT INTO usage (tenant, hour, connection, metric, count) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                tenant,
+                int(hour),
+                connection,
+                metric,
+                int(crate::store::usage::be_count(&value))
+            );
+        }
         for entry in sled.console_sessions.iter() {
             let (digest, value) = entry?;
             let session: ConsoleSession = serde_json::from_slice(&value)?;

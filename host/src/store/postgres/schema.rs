@@ -8,13 +8,13 @@ use anyhow::{Context as _, bail};
 use super::Postgres;
 
 /// The schema this host writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Held by the transaction that migrates: any number, the same on every host.
 const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_746f;
 
 /// Every migration, in order: the version it brings the database to, and its statements.
-const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, VERSION_2)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, VERSION_2), (3, VERSION_3)];
 
 /// Version 1: a table per record kind. Records are the embedded backend's JSON as `bytea`
 /// (vendor text may hold characters `jsonb` refuses); sealed values are the same sealed bytes.
@@ -261,6 +261,19 @@ CREATE TABLE hosts (
     instance text PRIMARY KEY,
     seen_at timestamptz NOT NULL
 );
+"#;
+
+/// Version 3: usage counters for metering, added to by every host at once.
+const VERSION_3: &str = r#"
+CREATE TABLE usage (
+    tenant text NOT NULL,
+    hour bigint NOT NULL,
+    connection text NOT NULL,
+    metric text NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (tenant, hour, connection, metric)
+);
+CREATE INDEX usage_by_hour ON usage (hour);
 "#;
 
 impl Postgres {
