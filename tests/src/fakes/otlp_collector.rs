@@ -114,9 +114,14 @@ impl OtlpCollector {
 
     /// Waits (up to 15 s) until a span matching `found` arrived; all spans then.
     pub async fn wait_for(&self, found: impl Fn(&CollectedSpan) -> bool) -> Vec<CollectedSpan> {
+        self.wait_until(|spans| spans.iter().any(&found)).await
+    }
+
+    /// Waits (up to 15 s) until the spans received satisfy `done`; all spans then.
+    pub async fn wait_until(&self, done: impl Fn(&[CollectedSpan]) -> bool) -> Vec<CollectedSpan> {
         for _ in 0..300 {
             let spans = self.spans();
-            if spans.iter().any(&found) {
+            if done(&spans) {
                 return spans;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

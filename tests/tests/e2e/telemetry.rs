@@ -128,7 +128,8 @@ async fn a_rest_call_is_one_trace_from_the_clients_traceparent_down_to_the_vendo
     );
 
     let route = "GET /api/v1/connections/{id}/containers";
-    let spans = collector.wait_for(|s| s.name == "GET").await;
+    // A span ends after its children: once the server span is in, the chain is.
+    let spans = collector.wait_for(|s| s.name == route).await;
     let server = named(&spans, route);
     assert_eq!(server.len(), 1, "one server span: {spans:#?}");
     let server = server[0];
@@ -212,11 +213,19 @@ async fn an_mcp_tool_call_continues_the_meta_traceparent_and_a_tool_error_is_a_s
     let failed = client.call_tool(missing).await.unwrap();
     assert_eq!(failed.is_error, Some(true), "{failed:?}");
 
+    // The HTTP request's span of the failed call ends after everything under it; the listed
+    // call's tool span is a root of the agent's trace.
     let spans = collector
-        .wait_for(|s| s.name == "tools/call probe.get_item")
-        .await;
-    let spans = collector
-        .wait_for(|s| s.name == "probe item" && spans.iter().any(|t| t.span_id == s.parent_span_id))
+        .wait_until(|spans| {
+            let under_http = named(spans, "tools/call probe.get_item")
+                .iter()
+                .any(|tool| {
+                    spans
+                        .iter()
+                        .any(|s| s.name == "POST /mcp" && s.span_id == tool.parent_span_id)
+                });
+            under_http && !named(spans, "tools/call probe.list_containers").is_empty()
+        })
         .await;
     let listed = named(&spans, "tools/call probe.list_containers");
     assert_eq!(listed.len(), 1, "{spans:#?}");
