@@ -877,15 +877,15 @@ async fn postgres_migrates_a_version_1_database_with_its_syncs() {
         store.create_sync(record).await.unwrap();
     }
     drop(store);
-    // Back to what version 1 had: no version 2 tables or columns.
+    // Back to what version 1 had: no tables or columns of later versions.
     let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
     client
         .batch_execute(
-            "DELETE FROM schema_migrations WHERE version = 2;
-             DROP TABLE plugin_registry, plugin_blobs, registry_version, key_ring, hosts;
+            "DELETE FROM schema_migrations WHERE version >= 2;
+             DROP TABLE plugin_registry, plugin_blobs, registry_version, key_ring, hosts, usage;
              ALTER TABLE syncs DROP COLUMN next_run_at_ms, DROP COLUMN paused;",
         )
         .await
