@@ -215,10 +215,15 @@ impl ServerHandler for ToolServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, rmcp::ErrorData> {
+        let started = std::time::Instant::now();
         let McpCaller { caller, scope, .. } = Self::caller(&context)?;
         let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
             .await
-            .map_err(protocol_error)?;
+            .map_err(|error| {
+                record_operation("tools/list", "error", started);
+                protocol_error(error)
+            })?;
+        record_operation("tools/list", "ok", started);
         let tools = catalogue.into_views().into_iter().map(mcp_tool).collect();
         // The list is the tenant's own: no shared cache may serve it to anyone else.
         let mut result = ListToolsResult::with_all_items(tools);
@@ -231,6 +236,7 @@ impl ServerHandler for ToolServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let started = std::time::Instant::now();
         let McpCaller {
             caller,
             scope,
@@ -251,14 +257,20 @@ impl ServerHandler for ToolServer {
         )
         .await;
         match outcome {
-            Ok(result) => Ok(CallToolResult::structured(structured(result.value.output)).into()),
+            Ok(result) => {
+                record_operation("tools/call", "ok", started);
+                Ok(CallToolResult::structured(structured(result.value.output)).into())
+            }
             Err(ToolError::UnknownTool(error)) => {
+                record_operation("tools/call", "error", started);
                 span.record("otel.status_code", "error");
                 span.record("error.type", "unknown_tool");
                 Err(rmcp::ErrorData::invalid_params(error.message, None))
             }
             Err(ToolError::Failed(error)) => {
-                // A tool error is a JSON-RPC success (`isError: true`): only the span tells.
+                // A tool error is a JSON-RPC success (`isError: true`): only the span and the
+                // metric's outcome tell.
+                record_operation("tools/call", "tool_error", started);
                 span.record("otel.status_code", "error");
                 span.record("error.type", error.code.as_str());
                 Ok(CallToolResult::structured_error(json!({
@@ -270,6 +282,12 @@ impl ServerHandler for ToolServer {
             }
         }
     }
+}
+
+/// `mcp_operation_duration_seconds{method, outcome}`.
+fn record_operation(method: &'static str, outcome: &'static str, started: std::time::Instant) {
+    metrics::histogram!("mcp_operation_duration_seconds", "method" => method, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// The span of one `tools/call`, named `tools/call {tool}` as the OpenTelemetry MCP

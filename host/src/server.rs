@@ -144,7 +144,8 @@ struct Retention {
     audit_max_events_per_tenant: usize,
 }
 
-/// Every `interval`: refreshes tokens of idle OAuth connections before they lapse, and deletes
+/// Every `interval`: samples the queues' depths for the gauges, refreshes tokens of idle OAuth
+/// connections before they lapse, and deletes
 /// expired OAuth authorizations and console sessions and audit events past retention, so
 /// abandoned flows and old records do not grow the store.
 fn spawn_sweeper(
@@ -158,6 +159,14 @@ fn spawn_sweeper(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
+            match store.queue_depths(crate::store::unix_now_ms()).await {
+                Ok(depths) => {
+                    metrics::gauge!("sync_runs_due").set(depths.syncs_due as f64);
+                    metrics::gauge!("webhook_deliveries_due").set(depths.deliveries_due as f64);
+                    metrics::gauge!("vendor_webhooks_queued").set(depths.inbound_queued as f64);
+                }
+                Err(error) => tracing::warn!(%error, "could not read the queues' depths"),
+            }
             let refreshed = refresher.sweep(interval).await;
             if refreshed > 0 {
                 tracing::info!(refreshed, "refreshed tokens of idle connections");

@@ -55,7 +55,7 @@ pub use sealing::{Aad, SealError};
 pub use syncs::{
     PageCommit, PassState, RunCounts, RunRecord, RunStatus, SeenRecord, SyncCheckpoint, SyncRecord,
 };
-pub use usage::UsageCount;
+pub use usage::{QueueDepths, UsageCount};
 pub use vendor_webhooks::{InboundDelivery, WebhookRegistration, WebhookRoute};
 pub use webhook_endpoints::{EndpointRecord, EndpointSecrets};
 
@@ -323,6 +323,9 @@ interface! {
     sync fn usage(&self, tenant: Option<&str>, from_hour: u64, to_hour: u64) -> Result<Vec<UsageCount>, StoreError>;
     /// Deletes usage counters of hours before `before_hour`; how many.
     sync fn prune_usage(&self, before_hour: u64) -> Result<usize, StoreError>;
+    /// How much work waits in the queues at `now_ms` (syncs due, deliveries due, vendor
+    /// deliveries queued), for the operator's gauges.
+    sync fn queue_depths(&self, now_ms: u64) -> Result<QueueDepths, StoreError>;
 
     // console_sessions
     /// Stores a session under the digest of its token. A tenant holds at most `max_per_tenant`

@@ -174,7 +174,7 @@ pub async fn call_unsaved(
     };
     metrics::counter!("plugin_calls_total", "plugin" => record.connector.clone(), "operation" => operation_name, "outcome" => outcome)
         .increment(1);
-    metrics::histogram!("plugin_call_duration_seconds", "plugin" => record.connector.clone(), "operation" => operation_name)
+    metrics::histogram!("plugin_call_duration_seconds", "plugin" => record.connector.clone(), "operation" => operation_name, "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
     services
         .usage

@@ -311,6 +311,7 @@ impl TokenClient {
             origin: None,
             credential,
             credential_hosts: vec![host_pattern],
+            requester: std::sync::Arc::from("oauth"),
             ..ConnectionScope::default()
         };
         let request = EgressRequest {

@@ -161,6 +161,38 @@ impl EgressClient {
         max_body: u64,
         budget: &EgressBudget,
     ) -> Result<EgressResponse, EgressError> {
+        let started = std::time::Instant::now();
+        let result = self
+            .send_observed(scope, request, deadline, max_body, budget)
+            .await;
+        let outcome = match &result {
+            Ok(response) => match response.status {
+                100..=199 => "1xx",
+                200..=299 => "2xx",
+                300..=399 => "3xx",
+                400..=499 => "4xx",
+                _ => "5xx",
+            },
+            Err(error) => error.kind(),
+        };
+        let requester = match &*scope.requester {
+            "" => "host".to_owned(),
+            requester => requester.to_owned(),
+        };
+        metrics::histogram!("egress_request_duration_seconds", "requester" => requester, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// [`Self::send`] inside its span when telemetry is on.
+    async fn send_observed(
+        &self,
+        scope: &ConnectionScope,
+        request: EgressRequest,
+        deadline: Instant,
+        max_body: u64,
+        budget: &EgressBudget,
+    ) -> Result<EgressResponse, EgressError> {
         if !crate::telemetry::enabled() {
             return self
                 .send_hops(scope, request, deadline, max_body, budget)

@@ -55,6 +55,9 @@ pub struct ConnectionScope {
     /// A secret written into request bodies in place of its placeholder (webhook
     /// registration), only to where the credential may go. Default: none.
     pub substitution: Option<Arc<super::SecretSubstitution>>,
+    /// Who sends, for the request metrics: the plugin id, or `oauth` for the host's token
+    /// requests. Default: empty (written `host`).
+    pub requester: Arc<str>,
 }
 
 impl EgressPolicy {

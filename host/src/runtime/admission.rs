@@ -65,6 +65,22 @@ struct Running {
     per_connection: HashMap<(String, String), u32>,
 }
 
+impl Running {
+    /// The gauges of the API slots: all of this host's, and `tenant`'s (tenant ids are the
+    /// operator's, so the label set is bounded by the tenants that ran a call).
+    fn report(&self, tenant: &str) {
+        metrics::gauge!("sandbox_slots_in_use", "kind" => "api").set(f64::from(self.total));
+        let of_tenant = self.per_tenant.get(tenant).copied().unwrap_or(0);
+        metrics::gauge!("sandbox_slots_in_use_by_tenant", "tenant" => tenant.to_owned())
+            .set(f64::from(of_tenant));
+    }
+
+    fn report_background(&self) {
+        metrics::gauge!("sandbox_slots_in_use", "kind" => "background")
+            .set(f64::from(self.background));
+    }
+}
+
 /// A running call's place; dropping it frees the place.
 pub(crate) struct Permit {
     running: Arc<Mutex<Running>>,
@@ -110,6 +126,7 @@ impl Admission {
                 return Err(Refusal::Full);
             }
             running.background += 1;
+            running.report_background();
             return Ok(Permit {
                 running: self.running.clone(),
                 tenant: tenant.to_owned(),
@@ -141,6 +158,7 @@ impl Admission {
         running.total += 1;
         *running.per_tenant.entry(key.0.clone()).or_default() += 1;
         *running.per_connection.entry(key).or_default() += 1;
+        running.report(tenant);
         Ok(Permit {
             running: self.running.clone(),
             tenant: tenant.to_owned(),
@@ -155,6 +173,7 @@ impl Drop for Permit {
         let mut running = lock(&self.running);
         if self.background {
             running.background = running.background.saturating_sub(1);
+            running.report_background();
             return;
         }
         running.total = running.total.saturating_sub(1);
@@ -163,6 +182,7 @@ impl Drop for Permit {
             &mut running.per_connection,
             (self.tenant.clone(), self.connection.clone()),
         );
+        running.report(&self.tenant);
     }
 }
 

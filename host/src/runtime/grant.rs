@@ -28,6 +28,7 @@ pub(super) fn connection_scope(
         credential: None,
         credential_hosts: Vec::new(),
         substitution: context.secret_substitution.clone().map(Arc::new),
+        requester: Arc::from(manifest.id.as_str()),
     };
     let mut auth_method = None;
     if let Some(credential) = &context.credential {

@@ -111,3 +111,38 @@ impl Sled {
         Ok(pruned)
     }
 }
+
+/// How much work waits in the store's queues, for the operator's gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    /// Syncs due and not paused.
+    pub syncs_due: u64,
+    /// Deliveries to tenants' endpoints due.
+    pub deliveries_due: u64,
+    /// Verified vendor deliveries waiting for their plugin.
+    pub inbound_queued: u64,
+}
+
+impl Sled {
+    /// The queues' depths at `now_ms`.
+    pub fn queue_depths(&self, now_ms: u64) -> Result<QueueDepths, StoreError> {
+        let mut syncs_due = 0;
+        for value in self.syncs.iter().values() {
+            if let Ok(sync) = serde_json::from_slice::<super::SyncRecord>(&value?)
+                && !sync.paused
+                && sync.next_run_at_ms <= now_ms
+            {
+                syncs_due += 1;
+            }
+        }
+        let deliveries_due = self
+            .delivery_queue
+            .range(..(now_ms + 1).to_be_bytes().to_vec())
+            .count() as u64;
+        Ok(QueueDepths {
+            syncs_due,
+            deliveries_due,
+            inbound_queued: self.inbound_webhooks.len() as u64,
+        })
+    }
+}

@@ -370,3 +370,105 @@ async fn a_stalled_or_absent_collector_costs_requests_nothing_and_drops_are_coun
     }
     assert!(lost > 0, "failed exports are counted");
 }
+
+/// The instruments the operate docs and the Grafana dashboard name are exported: request,
+/// plugin, vendor-request and MCP histograms with bounded labels, sandbox slots, and the
+/// queues' depths; every metric the dashboard queries is documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_metrics_are_exported_with_bounded_labels() {
+    use connector_tests::harness::TestServer;
+    let vendor = ProbeVendor::start().await;
+    let server = TestServer::start_with(|config| config.oauth_sweep_interval_secs = 1).await;
+    let key = server.tenant("measured").await;
+    let connection = server.probe_connection(&key, &vendor.origin(), "t").await;
+    let (status, _) = server
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/connections/{connection}/items/missing"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base))
+        .auth_header(key.clone());
+    let client = serve_client_with_lifecycle(
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("connector-tests", "1"),
+        ),
+        StreamableHttpClientTransport::from_config(config),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::LATEST],
+        },
+    )
+    .await
+    .unwrap();
+    let failed = client
+        .call_tool(
+            CallToolRequestParams::new("probe.get_item")
+                .with_arguments(json!({"item_id": "missing"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.is_error, Some(true));
+    client.cancel().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let text = server.metrics().await;
+    for expected in [
+        r#"plugin_call_duration_seconds_count{plugin="probe",operation="item",outcome="connector_error"}"#,
+        r#"egress_request_duration_seconds_count{requester="probe",outcome="4xx"}"#,
+        r#"egress_request_duration_seconds_count{requester="probe",outcome="2xx"}"#,
+        r#"mcp_operation_duration_seconds_count{method="tools/call",outcome="tool_error"}"#,
+        r#"sandbox_slots_in_use{kind="api"}"#,
+        r#"sandbox_slots_in_use_by_tenant{tenant="measured"} 0"#,
+        "sync_runs_due ",
+        "webhook_deliveries_due ",
+        "vendor_webhooks_queued ",
+    ] {
+        assert!(
+            text.lines().any(|line| line.starts_with(expected)),
+            "`{expected}` is not exported:\n{text}"
+        );
+    }
+    assert!(!text.contains(&connection), "no connection id in a label");
+
+    // Every metric the dashboard queries is one the operate docs list.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src/operate");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let docs = std::fs::read_to_string(format!("{root}/metrics.md")).unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(start) = rest.find(|c: char| c.is_ascii_lowercase()) {
+                let tail = &rest[start..];
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                    .unwrap_or(tail.len());
+                let (word, after) = tail.split_at(end);
+                rest = after;
+                // A function or a label is not a metric; metrics have a `_` and are followed
+                // by a selector, a range or a closing parenthesis.
+                if !word.contains('_') || !after.starts_with(['{', '[', ')']) {
+                    continue;
+                }
+                let metric = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|suffix| word.strip_suffix(suffix))
+                    .unwrap_or(word);
+                assert!(
+                    docs.contains(&format!("| `{metric}` |")),
+                    "the dashboard queries `{metric}`, which the metrics page does not list"
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 15, "{queried}");
+}

@@ -61,3 +61,25 @@ impl Postgres {
             .await? as usize)
     }
 }
+
+impl Postgres {
+    /// The queues' depths at `now_ms`, in one statement.
+    pub async fn queue_depths(&self, now_ms: u64) -> Result<crate::store::QueueDepths, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT (SELECT count(*) FROM syncs WHERE NOT paused AND next_run_at_ms <= $1),
+                        (SELECT count(*) FROM webhook_deliveries WHERE pending AND due_ms <= $1),
+                        (SELECT count(*) FROM inbound_webhooks)",
+                &[&int(now_ms)],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("the queue counts answered no row".into()))?;
+        Ok(crate::store::QueueDepths {
+            syncs_due: uint(row.get(0)),
+            deliveries_due: uint(row.get(1)),
+            inbound_queued: uint(row.get(2)),
+        })
+    }
+}
