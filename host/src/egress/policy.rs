@@ -216,6 +216,7 @@ mod tests {
             credential: None,
             credential_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
             substitution: None,
+            requester: Arc::from("jira"),
         }
     }
 
