@@ -30,6 +30,16 @@ pub use settings::{OtlpProtocol, TelemetrySettings};
 /// Set once at start when spans are exported.
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
+/// The `metrics` recorder that turns the host's instruments into OpenTelemetry ones, when
+/// metrics are exported; the Prometheus recorder fans out to it (`api::metrics`).
+static METRICS: std::sync::OnceLock<metrics_exporter_opentelemetry::Recorder> =
+    std::sync::OnceLock::new();
+
+/// The recorder feeding the OTLP metrics exporter, when `telemetry.export_metrics` is on.
+pub fn metrics_recorder() -> Option<metrics_exporter_opentelemetry::Recorder> {
+    METRICS.get().cloned()
+}
+
 /// Whether spans are exported: [`otel_span!`](crate::otel_span) makes none otherwise.
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
@@ -60,6 +70,7 @@ pub fn record_tenant(tenant: &str) {
 pub struct Telemetry {
     provider: SdkTracerProvider,
     closer: export_queue::QueueCloser,
+    meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl Telemetry {
@@ -117,6 +128,11 @@ impl Telemetry {
             },
         );
         let closer = queue.closer();
+        let meters = if settings.export_metrics {
+            Some(start_metrics(settings, resource.clone())?)
+        } else {
+            None
+        };
         let provider = SdkTracerProvider::builder()
             .with_span_processor(queue)
             .with_sampler(sampler::for_ratio(settings.resolved_ratio()?))
@@ -134,7 +150,14 @@ impl Telemetry {
                 metadata.is_span() && metadata.target() == "otel"
             }));
         ENABLED.store(true, Ordering::Relaxed);
-        Ok(Some((layer, Self { provider, closer })))
+        Ok(Some((
+            layer,
+            Self {
+                provider,
+                closer,
+                meters,
+            },
+        )))
     }
 
     /// Stops making spans and sends what is queued, waiting at most `deadline`.
@@ -142,5 +165,62 @@ impl Telemetry {
         ENABLED.store(false, Ordering::Relaxed);
         self.closer.close(deadline).await;
         let _ = self.provider.shutdown();
+        if let Some(meters) = self.meters {
+            // The reader's shutdown exports once more and waits for it on this thread.
+            let _ = tokio::time::timeout(
+                deadline,
+                tokio::task::spawn_blocking(move || meters.shutdown()),
+            )
+            .await;
+        }
     }
+}
+
+/// Starts exporting the host's metrics over OTLP every `metrics_interval_ms`, read on the
+/// tokio runtime, and makes the recorder [`metrics_recorder`] answers.
+fn start_metrics(
+    settings: &TelemetrySettings,
+    resource: opentelemetry_sdk::Resource,
+) -> anyhow::Result<opentelemetry_sdk::metrics::SdkMeterProvider> {
+    use opentelemetry::metrics::MeterProvider as _;
+    let protocol = settings.resolved_protocol()?;
+    let endpoint = settings.resolved_metrics_endpoint(protocol);
+    let exporter = match protocol {
+        OtlpProtocol::HttpProtobuf => {
+            let builder = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_timeout(settings.export_timeout());
+            match endpoint {
+                Some(endpoint) => builder.with_endpoint(endpoint).build(),
+                None => builder.build(),
+            }
+        }
+        OtlpProtocol::Grpc => {
+            let builder = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_timeout(settings.export_timeout());
+            match endpoint {
+                Some(endpoint) => builder.with_endpoint(endpoint).build(),
+                None => builder.build(),
+            }
+        }
+    }
+    .context("could not set up the OTLP metric exporter")?;
+    let reader =
+        opentelemetry_sdk::metrics::periodic_reader_with_async_runtime::PeriodicReader::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .with_interval(std::time::Duration::from_millis(
+            settings.metrics_interval_ms.max(100),
+        ))
+        .build();
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(reader)
+        .with_resource(resource)
+        .build();
+    let recorder =
+        metrics_exporter_opentelemetry::Recorder::with_meter(provider.meter("connector-host"));
+    let _ = METRICS.set(recorder);
+    Ok(provider)
 }

@@ -27,8 +27,18 @@ pub fn handle() -> PrometheusHandle {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (an embedding app); then this handle
-            // renders nothing, which is better than failing to start.
-            let _ = metrics::set_global_recorder(recorder);
+            // renders nothing, which is better than failing to start. With metrics exported
+            // over OTLP, every instrument goes to both.
+            let _installed = match crate::telemetry::metrics_recorder() {
+                Some(otlp) => metrics::set_global_recorder(
+                    metrics_util::layers::FanoutBuilder::default()
+                        .add_recorder(recorder)
+                        .add_recorder(otlp)
+                        .build(),
+                )
+                .is_ok(),
+                None => metrics::set_global_recorder(recorder).is_ok(),
+            };
             handle
         })
         .clone()

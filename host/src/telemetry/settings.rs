@@ -23,8 +23,17 @@ pub struct TelemetrySettings {
     /// (the client chooses its trace ids, so they cannot decide). Unset:
     /// `OTEL_TRACES_SAMPLER_ARG`, then 1.0.
     pub sample_ratio: Option<f64>,
-    /// `service.name` of every span. Unset: `OTEL_SERVICE_NAME`, then `connector-host`.
+    /// `service.name` of every span and metric. Unset: `OTEL_SERVICE_NAME`, then
+    /// `connector-host`.
     pub service_name: Option<String>,
+    /// Also export the metrics (the instruments `/metrics` serves) over OTLP.
+    pub export_metrics: bool,
+    /// Where metrics go. Unset: `endpoint` with `/v1/traces` made `/v1/metrics` over HTTP (the
+    /// same address over gRPC); without `endpoint`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, then
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, then localhost.
+    pub metrics_endpoint: Option<String>,
+    /// How often metrics are exported.
+    pub metrics_interval_ms: u64,
     /// Finished spans waiting for export; past this, new spans are dropped and counted
     /// (`telemetry_spans_dropped_total`), so a slow or absent collector costs bounded memory.
     pub max_queued_spans: usize,
@@ -44,6 +53,9 @@ impl Default for TelemetrySettings {
             protocol: None,
             sample_ratio: None,
             service_name: None,
+            export_metrics: false,
+            metrics_endpoint: None,
+            metrics_interval_ms: 60_000,
             max_queued_spans: 2048,
             max_export_batch: 512,
             export_delay_ms: 1000,
@@ -120,6 +132,22 @@ impl TelemetrySettings {
         Ok(ratio)
     }
 
+    /// The metrics endpoint: `metrics_endpoint`, else `endpoint` turned from traces to
+    /// metrics, else none (the standard variables decide).
+    pub fn resolved_metrics_endpoint(&self, protocol: OtlpProtocol) -> Option<String> {
+        if let Some(endpoint) = &self.metrics_endpoint {
+            return Some(endpoint.clone());
+        }
+        let endpoint = self.endpoint.as_deref()?;
+        Some(match protocol {
+            OtlpProtocol::Grpc => endpoint.to_owned(),
+            OtlpProtocol::HttpProtobuf => match endpoint.strip_suffix("/v1/traces") {
+                Some(base) => format!("{base}/v1/metrics"),
+                None => endpoint.to_owned(),
+            },
+        })
+    }
+
     /// `service.name`: the key, else `OTEL_SERVICE_NAME`, else `connector-host`.
     pub fn resolved_service_name(&self) -> String {
         self.service_name
@@ -155,6 +183,24 @@ mod tests {
         };
         assert!(wrong.resolved_ratio().is_err());
         assert!(!TelemetrySettings::default().active(), "off by default");
+        let http = TelemetrySettings {
+            endpoint: Some("http://collector:4318/v1/traces".into()),
+            ..TelemetrySettings::default()
+        };
+        assert_eq!(
+            http.resolved_metrics_endpoint(OtlpProtocol::HttpProtobuf)
+                .as_deref(),
+            Some("http://collector:4318/v1/metrics")
+        );
+        assert_eq!(
+            http.resolved_metrics_endpoint(OtlpProtocol::Grpc)
+                .as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            TelemetrySettings::default().resolved_metrics_endpoint(OtlpProtocol::Grpc),
+            None
+        );
     }
 
     #[test]

@@ -51,12 +51,15 @@ impl CollectedSpan {
 pub struct OtlpCollector {
     server: FakeServer,
     spans: Arc<Mutex<Vec<CollectedSpan>>>,
+    metrics: Arc<Mutex<BTreeMap<String, Vec<BTreeMap<String, String>>>>>,
     exports: Arc<Mutex<u32>>,
 }
 
 #[derive(Clone)]
 struct Shared {
     spans: Arc<Mutex<Vec<CollectedSpan>>>,
+    /// Metric name -> the attribute sets of its data points, latest export.
+    metrics: Arc<Mutex<BTreeMap<String, Vec<BTreeMap<String, String>>>>>,
     exports: Arc<Mutex<u32>>,
     stall: bool,
 }
@@ -75,11 +78,13 @@ impl OtlpCollector {
     async fn start_with(stall: bool) -> Self {
         let shared = Shared {
             spans: Arc::default(),
+            metrics: Arc::default(),
             exports: Arc::default(),
             stall,
         };
         let router = axum::Router::new()
             .route("/v1/traces", post(http_export))
+            .route("/v1/metrics", post(http_metrics))
             .route(
                 "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                 post(grpc_export),
@@ -88,6 +93,7 @@ impl OtlpCollector {
         Self {
             server: FakeServer::start(router).await,
             spans: shared.spans,
+            metrics: shared.metrics,
             exports: shared.exports,
         }
     }
@@ -105,6 +111,11 @@ impl OtlpCollector {
     /// Every span received so far.
     pub fn spans(&self) -> Vec<CollectedSpan> {
         self.spans.lock().unwrap().clone()
+    }
+
+    /// Metrics received: name -> the attributes of each data point.
+    pub fn metrics(&self) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
+        self.metrics.lock().unwrap().clone()
     }
 
     /// Export requests received (answered or not).
@@ -202,6 +213,46 @@ async fn http_export(State(shared): State<Shared>, headers: HeaderMap, body: Byt
         }
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
+}
+
+async fn http_metrics(State(shared): State<Shared>, body: Bytes) -> Response {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    arrive(&shared).await;
+    let Ok(request) = ExportMetricsServiceRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, "not OTLP metrics").into_response();
+    };
+    let mut metrics = shared.metrics.lock().unwrap();
+    for resource in request.resource_metrics {
+        for scope in resource.scope_metrics {
+            for metric in scope.metrics {
+                let points: Vec<BTreeMap<String, String>> = match metric.data {
+                    Some(Data::Sum(sum)) => sum
+                        .data_points
+                        .into_iter()
+                        .map(|p| flatten(p.attributes))
+                        .collect(),
+                    Some(Data::Gauge(gauge)) => gauge
+                        .data_points
+                        .into_iter()
+                        .map(|p| flatten(p.attributes))
+                        .collect(),
+                    Some(Data::Histogram(histogram)) => histogram
+                        .data_points
+                        .into_iter()
+                        .map(|p| flatten(p.attributes))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                metrics.insert(metric.name, points);
+            }
+        }
+    }
+    (
+        [("content-type", "application/x-protobuf")],
+        Vec::<u8>::new(),
+    )
+        .into_response()
 }
 
 /// A unary gRPC call: one length-prefixed message in, one (empty) out, `grpc-status` in the

@@ -472,3 +472,58 @@ async fn the_dashboards_metrics_are_exported_with_bounded_labels() {
     }
     assert!(queried >= 15, "{queried}");
 }
+
+/// With `export_metrics`, the instruments `/metrics` serves also go to the collector over OTLP,
+/// with the same labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_go_over_otlp_too() {
+    let collector = OtlpCollector::start().await;
+    let endpoint = collector.http_endpoint();
+    let traced = Traced::start(&[
+        ("CONNECTOR_HOST_TELEMETRY__ENDPOINT", &endpoint),
+        ("CONNECTOR_HOST_TELEMETRY__EXPORT_METRICS", "true"),
+        ("CONNECTOR_HOST_TELEMETRY__METRICS_INTERVAL_MS", "200"),
+    ])
+    .await;
+    serve_calls(&traced, 2).await;
+    let mut metrics = collector.metrics();
+    for _ in 0..100 {
+        if metrics.contains_key("plugin_call_duration_seconds") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = collector.metrics();
+    }
+    let calls = metrics
+        .get("plugin_calls_total")
+        .unwrap_or_else(|| panic!("no plugin calls metric: {:?}", metrics.keys()));
+    assert!(
+        calls.iter().any(
+            |labels| labels.get("plugin").map(String::as_str) == Some("probe")
+                && labels.get("operation").map(String::as_str) == Some("containers")
+                && labels.get("outcome").map(String::as_str) == Some("ok")
+        ),
+        "{calls:?}"
+    );
+    assert!(
+        metrics.contains_key("http_requests_total"),
+        "{:?}",
+        metrics.keys()
+    );
+    assert!(metrics.contains_key("egress_request_duration_seconds"));
+    // The Prometheus endpoint still answers the same instruments.
+    let text = traced
+        .api
+        .client
+        .get(format!("{}/metrics", traced.host.base))
+        .bearer_auth(PROCESS_ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"plugin_calls_total{plugin="probe",operation="containers",outcome="ok"}"#)
+    );
+}
