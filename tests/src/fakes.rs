@@ -27,7 +27,7 @@ pub use github::GitHubFake;
 pub use jira::JiraFake;
 pub use notion::NotionFake;
 pub use oauth_server::OAuthServer;
-pub use otlp_collector::{CollectedSpan, OtlpCollector};
+pub use otlp_collector::{CollectedMetrics, CollectedSpan, OtlpCollector};
 pub use probe_vendor::ProbeVendor;
 pub use realistic::RealisticVendor;
 pub use recorder::{RecordedRequest, Recorder};

@@ -47,11 +47,14 @@ impl CollectedSpan {
     }
 }
 
+/// Metrics received: name -> the attributes of each data point of its latest export.
+pub type CollectedMetrics = BTreeMap<String, Vec<BTreeMap<String, String>>>;
+
 /// The collector.
 pub struct OtlpCollector {
     server: FakeServer,
     spans: Arc<Mutex<Vec<CollectedSpan>>>,
-    metrics: Arc<Mutex<BTreeMap<String, Vec<BTreeMap<String, String>>>>>,
+    metrics: Arc<Mutex<CollectedMetrics>>,
     exports: Arc<Mutex<u32>>,
 }
 
@@ -59,7 +62,7 @@ pub struct OtlpCollector {
 struct Shared {
     spans: Arc<Mutex<Vec<CollectedSpan>>>,
     /// Metric name -> the attribute sets of its data points, latest export.
-    metrics: Arc<Mutex<BTreeMap<String, Vec<BTreeMap<String, String>>>>>,
+    metrics: Arc<Mutex<CollectedMetrics>>,
     exports: Arc<Mutex<u32>>,
     stall: bool,
 }
@@ -114,7 +117,7 @@ impl OtlpCollector {
     }
 
     /// Metrics received: name -> the attributes of each data point.
-    pub fn metrics(&self) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
+    pub fn metrics(&self) -> CollectedMetrics {
         self.metrics.lock().unwrap().clone()
     }
 
