@@ -47,6 +47,9 @@ struct Args {
     /// Run only the syncs and webhooks scenario and write nothing.
     #[arg(long)]
     syncs_only: bool,
+    /// Run only the telemetry off/on scenario and write nothing.
+    #[arg(long)]
+    telemetry_only: bool,
     /// Internal: serve as the call path's plain native Rust service in front of this vendor
     /// origin (the bench starts itself so; see `native_service.rs`).
     #[arg(long, hide = true, requires = "port")]
@@ -75,6 +78,11 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&syncs)?);
         return Ok(());
     }
+    if args.telemetry_only {
+        let telemetry = scenarios::telemetry::run(duration).await?;
+        println!("{}", serde_json::to_string_pretty(&telemetry)?);
+        return Ok(());
+    }
     if args.hot_swap_only {
         let hot_swap = scenarios::hot_swap::run(duration).await?;
         println!("{}", serde_json::to_string_pretty(&hot_swap)?);
@@ -98,6 +106,8 @@ async fn main() -> anyhow::Result<()> {
     let syncs = scenarios::syncs::run().await?;
     eprintln!("bench: memory");
     let memory = scenarios::memory::run(duration).await?;
+    eprintln!("bench: telemetry off and on");
+    let telemetry = scenarios::telemetry::run(duration).await?;
 
     let mut rows: Vec<(String, String)> = vec![
         (
@@ -311,6 +321,23 @@ async fn main() -> anyhow::Result<()> {
             ),
         ),
     ]);
+    for case in &telemetry.cases {
+        rows.push((
+            format!(
+                "telemetry: {} c={}: p50 and req/s, traced at 100% / 1% over off",
+                case.name, case.concurrency
+            ),
+            format!(
+                "{:.2}x {:.2}x / {:.2}x {:.2}x ({:.0} us, {:.0} req/s off)",
+                case.all_over_off_latency,
+                case.all_over_off_throughput,
+                case.one_percent_over_off_latency,
+                case.one_percent_over_off_throughput,
+                case.off.latency.median_us,
+                case.off.requests_per_second
+            ),
+        ));
+    }
 
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     println!("| {:width$} | result |", "scenario");
@@ -331,6 +358,7 @@ async fn main() -> anyhow::Result<()> {
         "memory": memory,
         "hot_swap": hot_swap,
         "syncs": syncs,
+        "telemetry": telemetry,
     });
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

@@ -8,3 +8,4 @@ pub mod refresh_storm;
 pub mod sandbox;
 pub mod store;
 pub mod syncs;
+pub mod telemetry;
