@@ -146,6 +146,10 @@ impl Telemetry {
             .with_target(false)
             .with_level(false)
             .with_tracked_inactivity(false)
+            // Contexts are read from the spans themselves (`OpenTelemetrySpanExt::context`),
+            // never from `Context::current()`: attaching one on every poll of every
+            // instrumented future cost the call path for nothing.
+            .with_context_activation(false)
             .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
                 metadata.is_span() && metadata.target() == "otel"
             }));

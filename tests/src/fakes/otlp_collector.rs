@@ -60,6 +60,8 @@ pub struct OtlpCollector {
 
 #[derive(Clone)]
 struct Shared {
+    /// Count exports and drop them undecoded (a collector on another machine, for the bench).
+    discard: bool,
     spans: Arc<Mutex<Vec<CollectedSpan>>>,
     /// Metric name -> the attribute sets of its data points, latest export.
     metrics: Arc<Mutex<CollectedMetrics>>,
@@ -70,16 +72,23 @@ struct Shared {
 impl OtlpCollector {
     /// A collector that answers every export at once.
     pub async fn start() -> Self {
-        Self::start_with(false).await
+        Self::start_with(false, false).await
     }
 
     /// A collector that accepts exports and never answers them.
     pub async fn stalled() -> Self {
-        Self::start_with(true).await
+        Self::start_with(true, false).await
     }
 
-    async fn start_with(stall: bool) -> Self {
+    /// A collector that answers at once and keeps nothing but the count of exports: for
+    /// measuring the host, where decoding would take the CPU the host is measured on.
+    pub async fn sink() -> Self {
+        Self::start_with(false, true).await
+    }
+
+    async fn start_with(stall: bool, discard: bool) -> Self {
         let shared = Shared {
+            discard,
             spans: Arc::default(),
             metrics: Arc::default(),
             exports: Arc::default(),
@@ -202,6 +211,13 @@ async fn arrive(shared: &Shared) {
 
 async fn http_export(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     arrive(&shared).await;
+    if shared.discard {
+        return (
+            [("content-type", "application/x-protobuf")],
+            Vec::<u8>::new(),
+        )
+            .into_response();
+    }
     if headers.get("content-type").map(HeaderValue::as_bytes) != Some(b"application/x-protobuf") {
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "protobuf only").into_response();
     }
