@@ -244,16 +244,20 @@ impl ServerHandler for ToolServer {
         } = Self::caller(&context)?;
         let span = tool_span(&http_span, &context, &request.name, &caller.tenant);
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let outcome = tracing::Instrument::instrument(
-            invoke(
-                &self.state,
-                &caller,
-                scope.as_deref(),
-                &request.name,
-                arguments,
-                Via::Mcp,
+        let sampled = crate::telemetry::is_sampled(&span);
+        let outcome = crate::telemetry::sampled_scope(
+            sampled,
+            tracing::Instrument::instrument(
+                invoke(
+                    &self.state,
+                    &caller,
+                    scope.as_deref(),
+                    &request.name,
+                    arguments,
+                    Via::Mcp,
+                ),
+                span.clone(),
             ),
-            span.clone(),
         )
         .await;
         match outcome {
@@ -299,24 +303,29 @@ fn tool_span(
     tool: &str,
     tenant: &str,
 ) -> tracing::Span {
-    if !crate::telemetry::enabled() {
+    // Telemetry on, and either the HTTP request is traced or the agent sent a trace of its own
+    // to continue (the HTTP request's may have been dropped by the sampler).
+    let meta = &context.meta;
+    let traceparent = meta.get_traceparent();
+    if !crate::telemetry::active() || (http_span.is_none() && traceparent.is_none()) {
         return tracing::Span::none();
     }
-    let span = crate::otel_span!(
-        parent: http_span,
-        "mcp tools/call",
-        otel.name = format!("tools/call {tool}"),
-        otel.kind = "server",
-        mcp.method.name = "tools/call",
-        gen_ai.operation.name = "execute_tool",
-        gen_ai.tool.name = tool,
-        jsonrpc.request.id = context.id.to_string(),
-        tenant.id = tenant,
-        otel.status_code = tracing::field::Empty,
-        error.type = tracing::field::Empty,
-    );
-    let meta = &context.meta;
-    crate::telemetry::continue_trace(&span, meta.get_traceparent(), meta.get_tracestate());
+    let span = crate::telemetry::regardless_of_request(|| {
+        crate::otel_span!(
+            parent: http_span,
+            "mcp tools/call",
+            otel.name = format!("tools/call {tool}"),
+            otel.kind = "server",
+            mcp.method.name = "tools/call",
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = tool,
+            jsonrpc.request.id = context.id.to_string(),
+            tenant.id = tenant,
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        )
+    });
+    crate::telemetry::continue_trace(&span, traceparent, meta.get_tracestate());
     span
 }
 

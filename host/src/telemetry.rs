@@ -40,9 +40,40 @@ pub fn metrics_recorder() -> Option<metrics_exporter_opentelemetry::Recorder> {
     METRICS.get().cloned()
 }
 
-/// Whether spans are exported: [`otel_span!`](crate::otel_span) makes none otherwise.
+tokio::task_local! {
+    /// Set for a request whose server span the sampler dropped: nothing under it would be
+    /// exported, so no span is made under it at all.
+    static UNTRACED: bool;
+}
+
+/// Whether spans are exported here: telemetry is on and this task does not serve a request
+/// whose trace was not sampled. [`otel_span!`](crate::otel_span) makes none otherwise.
 pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed) && !UNTRACED.try_with(|untraced| *untraced).unwrap_or(false)
+}
+
+/// Whether `span` will be exported (its trace was sampled). Starts the span: call it after
+/// [`continue_trace`].
+pub fn is_sampled(span: &tracing::Span) -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    !span.is_disabled() && span.context().span().span_context().is_sampled()
+}
+
+/// Whether telemetry is on at all, whatever the sampler decided for the request being served.
+pub fn active() -> bool {
     ENABLED.load(Ordering::Relaxed)
+}
+
+/// Makes a span with `make` even inside a request the sampler dropped (an MCP tool call that
+/// continues the agent's own trace).
+pub fn regardless_of_request<R>(make: impl FnOnce() -> R) -> R {
+    UNTRACED.sync_scope(false, make)
+}
+
+/// Runs `work` with spans made (`sampled`) or not made at all under it.
+pub async fn sampled_scope<F: std::future::Future>(sampled: bool, work: F) -> F::Output {
+    UNTRACED.scope(!sampled, work).await
 }
 
 /// A span for export (target `otel`, level INFO), or [`tracing::Span::none`] while telemetry

@@ -48,6 +48,11 @@ pub async fn server_span(request: Request, next: Next) -> Response {
         tenant.id = Empty,
     );
     super::propagation::continue_from_headers(&span, request.headers());
+    // The sampler decides here, once for the request: an unsampled one makes no spans at all.
+    if !super::is_sampled(&span) {
+        drop(span);
+        return super::sampled_scope(false, next.run(request)).await;
+    }
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());

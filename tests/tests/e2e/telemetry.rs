@@ -527,3 +527,53 @@ async fn the_metrics_go_over_otlp_too() {
         text.contains(r#"plugin_calls_total{plugin="probe",operation="containers",outcome="ok"}"#)
     );
 }
+
+/// A client's sampled `traceparent` does not force a trace past the host's ratio: at ratio 0
+/// nothing reaches the collector, nothing is queued or dropped, and no `traceparent` comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_sampled_flag_does_not_force_export_past_the_ratio() {
+    let collector = OtlpCollector::start().await;
+    let endpoint = collector.http_endpoint();
+    let traced = Traced::start(&[
+        ("CONNECTOR_HOST_TELEMETRY__ENDPOINT", &endpoint),
+        ("CONNECTOR_HOST_TELEMETRY__SAMPLE_RATIO", "0"),
+    ])
+    .await;
+    for _ in 0..5 {
+        let response = traced
+            .api
+            .client
+            .get(format!(
+                "{}/api/v1/connections/{}/containers",
+                traced.host.base, traced.connection
+            ))
+            .bearer_auth(&traced.key)
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("traceparent").is_none());
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(collector.spans().is_empty(), "{:#?}", collector.spans());
+    assert_eq!(collector.exports(), 0);
+    let text = traced
+        .api
+        .client
+        .get(format!("{}/metrics", traced.host.base))
+        .bearer_auth(PROCESS_ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("telemetry_spans_dropped_total"),
+        "nothing made, nothing dropped"
+    );
+}
