@@ -3,9 +3,10 @@
 //!
 //! Spans are `tracing` spans with the target `otel`, made by [`otel_span!`](crate::otel_span):
 //! while telemetry is off that macro makes no span at all (one relaxed atomic load), so the
-//! call path pays nothing; while on, only these spans reach the exporter (never a log line, a
-//! library's span or the `request` span that carries the raw path), and the log output is the
-//! same as with telemetry off. What a span may carry is decided where it is made: route
+//! call path pays nothing; while on, only these spans reach the exporter (never the host's log
+//! lines, a library's span or the `request` span that carries the raw path), with a plugin's
+//! own log lines as events of its call's span, and the log output is the same as with
+//! telemetry off. What a span may carry is decided where it is made: route
 //! templates, ids the tenant chose (`tenant.id`, `connection.id`), plugin ids, vendor hosts,
 //! statuses and error codes; never a query string, a header, a body, a secret.
 
@@ -181,8 +182,10 @@ impl Telemetry {
             // never from `Context::current()`: attaching one on every poll of every
             // instrumented future cost the call path for nothing.
             .with_context_activation(false)
+            // Only the host's own spans, and the events written for them (a plugin's log
+            // lines), ever reach the exporter.
             .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
-                metadata.is_span() && metadata.target() == "otel"
+                metadata.target() == "otel"
             }));
         ENABLED.store(true, Ordering::Relaxed);
         Ok(Some((

@@ -184,6 +184,27 @@ impl log::Host for CallState {
         self.log_lines_left -= 1;
         let message = escaped(&message, MAX_LOG_MESSAGE);
         let fields = escaped_fields(&fields, MAX_LOG_MESSAGE);
+        let level_name = match level {
+            log::Level::Trace => "trace",
+            log::Level::Debug => "debug",
+            log::Level::Info => "info",
+            log::Level::Warn => "warn",
+            log::Level::Error => "error",
+        };
+        // With telemetry on, the line is also an event of the call's span, so a connector
+        // author sees when it was written inside the call: the same escaped, capped text the
+        // host log gets (a guest never holds a credential to write), at most
+        // `max_log_lines_per_call` of them (and 128 per span, the SDK's limit).
+        if crate::telemetry::enabled() {
+            tracing::event!(
+                target: "otel",
+                tracing::Level::INFO,
+                plugin.log.level = level_name,
+                plugin.log.fields = %fields,
+                "{}",
+                message
+            );
+        }
         match level {
             log::Level::Trace => plugin_event!(tracing::Level::TRACE, self, fields, message),
             log::Level::Debug => plugin_event!(tracing::Level::DEBUG, self, fields, message),

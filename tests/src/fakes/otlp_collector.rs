@@ -38,6 +38,8 @@ pub struct CollectedSpan {
     pub attributes: BTreeMap<String, String>,
     /// The resource's attributes (`service.name`, ...).
     pub resource: BTreeMap<String, String>,
+    /// The span's events: name and attributes.
+    pub events: Vec<(String, BTreeMap<String, String>)>,
 }
 
 impl CollectedSpan {
@@ -177,6 +179,11 @@ fn record(shared: &Shared, request: ExportTraceServiceRequest) {
                     status: span.status.map_or(0, |s| s.code),
                     attributes: flatten(span.attributes),
                     resource: resource.clone(),
+                    events: span
+                        .events
+                        .into_iter()
+                        .map(|event| (event.name, flatten(event.attributes)))
+                        .collect(),
                 });
             }
         }

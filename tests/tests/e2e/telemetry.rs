@@ -80,7 +80,16 @@ fn child_of<'a>(spans: &'a [CollectedSpan], parent: &CollectedSpan) -> Vec<&'a C
 fn assert_nothing_secret(spans: &[CollectedSpan], secrets: &[&str]) {
     assert!(!spans.is_empty());
     for span in spans {
-        for (key, value) in span.attributes.iter().chain(span.resource.iter()) {
+        let events = span
+            .events
+            .iter()
+            .flat_map(|(name, attributes)| std::iter::once((name, name)).chain(attributes.iter()));
+        for (key, value) in span
+            .attributes
+            .iter()
+            .chain(span.resource.iter())
+            .chain(events)
+        {
             for secret in secrets {
                 assert!(
                     !value.contains(secret) && !key.contains(secret),
@@ -576,4 +585,47 @@ async fn a_clients_sampled_flag_does_not_force_export_past_the_ratio() {
         !text.contains("telemetry_spans_dropped_total"),
         "nothing made, nothing dropped"
     );
+}
+
+/// A plugin's log lines are events of its call's span: when each was written, the same escaped
+/// text the host log gets, at most the per-call limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_log_lines_are_events_of_its_call_span() {
+    let collector = OtlpCollector::start().await;
+    let endpoint = collector.http_endpoint();
+    let traced = Traced::start(&[
+        ("CONNECTOR_HOST_TELEMETRY__ENDPOINT", &endpoint),
+        ("CONNECTOR_HOST_LIMITS__MAX_LOG_LINES_PER_CALL", "20"),
+    ])
+    .await;
+    // The probe's search runs a command; `chatter` writes 10,000 log lines.
+    let (status, body) = traced
+        .api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/connections/{}/search?q=chatter", traced.connection),
+            &traced.key,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let spans = collector
+        .wait_for(|s| s.name == "GET /api/v1/connections/{id}/search")
+        .await;
+    let call = named(&spans, "probe search");
+    assert_eq!(call.len(), 1, "{spans:#?}");
+    let events = &call[0].events;
+    assert_eq!(events.len(), 20, "the per-call limit holds: {events:?}");
+    let (name, attributes) = &events[0];
+    assert_eq!(name, "chatter");
+    assert_eq!(
+        attributes.get("plugin.log.level").map(String::as_str),
+        Some("info")
+    );
+    assert_eq!(
+        attributes.get("plugin.log.fields").map(String::as_str),
+        Some("n=0")
+    );
+    assert_nothing_secret(&spans, &[VENDOR_TOKEN, &traced.key]);
 }
