@@ -96,16 +96,25 @@ impl UsageMeter {
 
     /// Adds `count` to `metric` of `tenant` (and `connection`, or `""`) this hour.
     pub fn add(&self, tenant: &str, connection: &str, metric: &str, count: u64) {
-        if count == 0 || tenant.is_empty() {
+        self.add_all(tenant, connection, &[(metric, count)]);
+    }
+
+    /// Adds each `(metric, count)` of `tenant`'s `connection` this hour, under one lock.
+    fn add_all(&self, tenant: &str, connection: &str, amounts: &[(&str, u64)]) {
+        if tenant.is_empty() {
             return;
         }
-        let counter = Counter {
-            tenant: tenant.to_owned(),
-            connection: connection.to_owned(),
-            hour: calendar::hour_of(unix_now()),
-            metric: metric.to_owned(),
+        let hour = calendar::hour_of(unix_now());
+        let Ok(mut pending) = self.0.pending.lock() else {
+            return;
         };
-        if let Ok(mut pending) = self.0.pending.lock() {
+        for (metric, count) in amounts.iter().filter(|(_, count)| *count > 0) {
+            let counter = Counter {
+                tenant: tenant.to_owned(),
+                connection: connection.to_owned(),
+                hour,
+                metric: (*metric).to_owned(),
+            };
             *pending.entry(counter).or_default() += count;
         }
     }
@@ -119,19 +128,16 @@ impl UsageMeter {
         outcome: &str,
         usage: &CallUsage,
     ) {
-        self.add(
+        let calls = format!("{}{operation}.{outcome}", metric::CALLS_PREFIX);
+        self.add_all(
             tenant,
             connection,
-            &format!("{}{operation}.{outcome}", metric::CALLS_PREFIX),
-            1,
+            &[
+                (&calls, 1),
+                (metric::EGRESS_REQUESTS, u64::from(usage.egress_requests)),
+                (metric::EGRESS_BYTES, usage.egress_bytes),
+            ],
         );
-        self.add(
-            tenant,
-            connection,
-            metric::EGRESS_REQUESTS,
-            u64::from(usage.egress_requests),
-        );
-        self.add(tenant, connection, metric::EGRESS_BYTES, usage.egress_bytes);
         if let Ok(mut quotas) = self.0.quotas.lock()
             && let Some(quota) = quotas.get_mut(tenant)
         {

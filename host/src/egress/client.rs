@@ -162,9 +162,12 @@ impl EgressClient {
         budget: &EgressBudget,
     ) -> Result<EgressResponse, EgressError> {
         let started = std::time::Instant::now();
-        let result = self
-            .send_observed(scope, request, deadline, max_body, budget)
-            .await;
+        let span = request_span(&request);
+        let result = tracing::Instrument::instrument(
+            self.send_hops(scope, request, deadline, max_body, budget),
+            span.clone(),
+        )
+        .await;
         let outcome = match &result {
             Ok(response) => match response.status {
                 100..=199 => "1xx",
@@ -175,72 +178,28 @@ impl EgressClient {
             },
             Err(error) => error.kind(),
         };
+        if !span.is_disabled() {
+            match &result {
+                Ok(response) => {
+                    span.record("http.response.status_code", response.status);
+                    span.record("http.response.body.size", response.body.len());
+                    if response.status >= 500 {
+                        span.record("otel.status_code", "error");
+                        span.record("error.type", response.status);
+                    }
+                }
+                Err(error) => {
+                    span.record("otel.status_code", "error");
+                    span.record("error.type", error.kind());
+                }
+            }
+        }
         let requester = match &*scope.requester {
             "" => "host".to_owned(),
             requester => requester.to_owned(),
         };
         metrics::histogram!("egress_request_duration_seconds", "requester" => requester, "outcome" => outcome)
             .record(started.elapsed().as_secs_f64());
-        result
-    }
-
-    /// [`Self::send`] inside its span when telemetry is on.
-    async fn send_observed(
-        &self,
-        scope: &ConnectionScope,
-        request: EgressRequest,
-        deadline: Instant,
-        max_body: u64,
-        budget: &EgressBudget,
-    ) -> Result<EgressResponse, EgressError> {
-        if !crate::telemetry::enabled() {
-            return self
-                .send_hops(scope, request, deadline, max_body, budget)
-                .await;
-        }
-        // The span names the method and the vendor's host and port, never the path or query
-        // (they may carry ids or keys the tenant did not choose) nor any header or body.
-        let (host, port) = Url::parse(&request.url)
-            .map(|url| {
-                (
-                    url.host_str().unwrap_or_default().to_owned(),
-                    url.port_or_known_default(),
-                )
-            })
-            .unwrap_or_default();
-        let method = reqwest_method(request.method);
-        let method = method.as_str();
-        let span = crate::otel_span!(
-            "egress request",
-            otel.name = method,
-            otel.kind = "client",
-            http.request.method = method,
-            server.address = host,
-            server.port = port,
-            http.response.status_code = tracing::field::Empty,
-            http.response.body.size = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            error.type = tracing::field::Empty,
-        );
-        let result = tracing::Instrument::instrument(
-            self.send_hops(scope, request, deadline, max_body, budget),
-            span.clone(),
-        )
-        .await;
-        match &result {
-            Ok(response) => {
-                span.record("http.response.status_code", response.status);
-                span.record("http.response.body.size", response.body.len());
-                if response.status >= 500 {
-                    span.record("otel.status_code", "error");
-                    span.record("error.type", response.status);
-                }
-            }
-            Err(error) => {
-                span.record("otel.status_code", "error");
-                span.record("error.type", error.kind());
-            }
-        }
         result
     }
 
@@ -351,6 +310,37 @@ impl EgressClient {
         }
         Err(EgressError::ConnectionFailed("redirect loop".into()))
     }
+}
+
+/// The span of one vendor request when telemetry is on: the method and the vendor's host and
+/// port, never the path or query (they may carry ids or keys the tenant did not choose) nor any
+/// header or body.
+fn request_span(request: &EgressRequest) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    let (host, port) = Url::parse(&request.url)
+        .map(|url| {
+            (
+                url.host_str().unwrap_or_default().to_owned(),
+                url.port_or_known_default(),
+            )
+        })
+        .unwrap_or_default();
+    let method = reqwest_method(request.method);
+    let method = method.as_str();
+    crate::otel_span!(
+        "egress request",
+        otel.name = method,
+        otel.kind = "client",
+        http.request.method = method,
+        server.address = host,
+        server.port = port,
+        http.response.status_code = tracing::field::Empty,
+        http.response.body.size = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
 }
 
 fn guest_headers(pairs: &[(String, String)], reserved: &[&str]) -> Result<HeaderMap, EgressError> {

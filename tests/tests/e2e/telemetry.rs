@@ -64,6 +64,28 @@ impl Traced {
     }
 }
 
+/// An MCP client of the host at `base` with `key`, on the current protocol (stateless).
+async fn mcp_client(
+    base: &str,
+    key: &str,
+) -> rmcp::service::RunningService<rmcp::service::RoleClient, ClientConfig> {
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
+        .auth_header(key.to_owned());
+    let info = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("connector-tests", "1"),
+    );
+    serve_client_with_lifecycle(
+        info,
+        StreamableHttpClientTransport::from_config(config),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::LATEST],
+        },
+    )
+    .await
+    .expect("the MCP client connects")
+}
+
 fn named<'a>(spans: &'a [CollectedSpan], name: &str) -> Vec<&'a CollectedSpan> {
     spans.iter().filter(|s| s.name == name).collect()
 }
@@ -193,21 +215,7 @@ async fn an_mcp_tool_call_continues_the_meta_traceparent_and_a_tool_error_is_a_s
     let collector = OtlpCollector::start().await;
     let endpoint = collector.http_endpoint();
     let traced = Traced::start(&[("CONNECTOR_HOST_TELEMETRY__ENDPOINT", &endpoint)]).await;
-    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", traced.host.base))
-        .auth_header(traced.key.clone());
-    let info = ClientConfig::new(
-        ClientCapabilities::default(),
-        Implementation::new("connector-tests", "1"),
-    );
-    let client = serve_client_with_lifecycle(
-        info,
-        StreamableHttpClientTransport::from_config(config),
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::LATEST],
-        },
-    )
-    .await
-    .expect("the MCP client connects");
+    let client = mcp_client(&traced.host.base, &traced.key).await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let agent_span = "b7ad6b7169203331";
     let mut meta = RequestMetaObject::default();
@@ -302,9 +310,9 @@ async fn spans_reach_a_grpc_collector_too() {
     assert!(named(&spans, "GET /api/v1/connections/{id}/containers").len() == 1);
 }
 
-/// `telemetry_spans_dropped_total{reason}` from the host's metrics.
-async fn dropped(traced: &Traced, reason: &str) -> u64 {
-    let text = traced
+/// `/metrics` of the host, as its operator reads it.
+async fn metrics_text(traced: &Traced) -> String {
+    traced
         .api
         .client
         .get(format!("{}/metrics", traced.host.base))
@@ -314,7 +322,12 @@ async fn dropped(traced: &Traced, reason: &str) -> u64 {
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `telemetry_spans_dropped_total{reason}` from the host's metrics.
+async fn dropped(traced: &Traced, reason: &str) -> u64 {
+    let text = metrics_text(traced).await;
     text.lines()
         .filter(|line| {
             line.starts_with("telemetry_spans_dropped_total")
@@ -399,20 +412,7 @@ async fn the_dashboards_metrics_are_exported_with_bounded_labels() {
         )
         .await;
     assert_eq!(status, 404);
-    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base))
-        .auth_header(key.clone());
-    let client = serve_client_with_lifecycle(
-        ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("connector-tests", "1"),
-        ),
-        StreamableHttpClientTransport::from_config(config),
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::LATEST],
-        },
-    )
-    .await
-    .unwrap();
+    let client = mcp_client(&server.base, &key).await;
     let failed = client
         .call_tool(
             CallToolRequestParams::new("probe.get_item")
@@ -521,17 +521,7 @@ async fn the_metrics_go_over_otlp_too() {
     );
     assert!(metrics.contains_key("egress_request_duration_seconds"));
     // The Prometheus endpoint still answers the same instruments.
-    let text = traced
-        .api
-        .client
-        .get(format!("{}/metrics", traced.host.base))
-        .bearer_auth(PROCESS_ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&traced).await;
     assert!(
         text.contains(r#"plugin_calls_total{plugin="probe",operation="containers",outcome="ok"}"#)
     );
@@ -570,17 +560,7 @@ async fn a_clients_sampled_flag_does_not_force_export_past_the_ratio() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(collector.spans().is_empty(), "{:#?}", collector.spans());
     assert_eq!(collector.exports(), 0);
-    let text = traced
-        .api
-        .client
-        .get(format!("{}/metrics", traced.host.base))
-        .bearer_auth(PROCESS_ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&traced).await;
     assert!(
         !text.contains("telemetry_spans_dropped_total"),
         "nothing made, nothing dropped"
