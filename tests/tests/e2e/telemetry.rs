@@ -369,6 +369,32 @@ async fn a_stalled_or_absent_collector_costs_requests_nothing_and_drops_are_coun
     assert!(stalled.exports() >= 1, "the host tried to export");
     let full = dropped(&traced, "queue_full").await;
     assert!(full >= 40, "dropped spans are counted: {full}");
+    // An unauthenticated flood on the surfaces that need no credentials (MCP without a key, a
+    // vendor webhook route that does not exist) is refused as before; its server spans find
+    // the queue full and are dropped and counted, never held.
+    for n in 0..200 {
+        let (path, method) = if n % 2 == 0 {
+            ("/mcp", reqwest::Method::POST)
+        } else {
+            ("/webhooks/v1/probe/no-such-route", reqwest::Method::POST)
+        };
+        let status = traced
+            .api
+            .client
+            .request(method, format!("{}{path}", traced.host.base))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+    let after = dropped(&traced, "queue_full").await;
+    assert!(
+        after >= full + 200,
+        "the flood's spans were dropped: {full} then {after}"
+    );
 
     // Nothing listens at all: exports fail fast, requests are still served.
     let closed = {
