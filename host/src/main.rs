@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Check declarative connector manifests offline, and print the format's JSON Schema.
+    Manifest {
+        #[command(subcommand)]
+        command: ManifestCommand,
+    },
     /// Move the records between stores.
     Store {
         #[command(subcommand)]
@@ -113,6 +118,22 @@ enum TenantCommand {
 }
 
 #[derive(Subcommand)]
+enum ManifestCommand {
+    /// Validate a manifest as an upload would (every fault with its JSON pointer), and print
+    /// the first request each operation makes for a sample connection.
+    Check {
+        /// The manifest (YAML or JSON).
+        file: PathBuf,
+        /// A config value of the sample connection, `key=value` (repeatable); the origin key
+        /// defaults to the manifest's example.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Print the manifest format's JSON Schema (draft 2020-12).
+    Schema,
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Re-seal every secret and cursor under a new master key and retire the old ones.
     ///
@@ -157,6 +178,57 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     }
 }
 
+fn manifest_command(command: ManifestCommand) -> anyhow::Result<()> {
+    match command {
+        ManifestCommand::Schema => {
+            let schema = serde_json::to_string_pretty(&connector_declarative::json_schema())?;
+            print_document(&format!("{schema}\n"))
+        }
+        ManifestCommand::Check { file, set } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let manifest = connector_declarative::load(&bytes)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+            let config: Vec<(String, String)> = set
+                .iter()
+                .map(|pair| {
+                    pair.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .with_context(|| format!("`--set {pair}`: write KEY=VALUE"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let mut text = format!(
+                "{}: manifest `{}` {} is valid\n",
+                file.display(),
+                manifest.id,
+                manifest.version
+            );
+            for preview in connector_declarative::preview::preview(&manifest, &config) {
+                match preview.request {
+                    Ok(request) => {
+                        let method = serde_json::to_value(request.method)?;
+                        let method = method.as_str().unwrap_or("GET");
+                        text.push_str(&format!(
+                            "  {:<16} {method} {}\n",
+                            preview.operation, request.url
+                        ));
+                        if let Some(body) = request.body {
+                            text.push_str(&format!("  {:<16} body {body}\n", ""));
+                        }
+                    }
+                    Err(why) => {
+                        text.push_str(&format!(
+                            "  {:<16} cannot be planned: {why}\n",
+                            preview.operation
+                        ));
+                    }
+                }
+            }
+            print_document(&text)
+        }
+    }
+}
+
 /// Writes a document to standard output. A reader that stops early (`| head`) is not an
 /// error: `println!` would panic on the closed pipe.
 fn print_document(text: &str) -> anyhow::Result<()> {
@@ -178,6 +250,7 @@ async fn main() -> anyhow::Result<()> {
             return print_document(&connector_host::config::reference::markdown());
         }
         Command::Plugin { command } => return plugin_command(command),
+        Command::Manifest { command } => return manifest_command(command),
         other => other,
     };
     let config = HostConfig::load(cli.config.as_deref())?;
@@ -193,7 +266,10 @@ async fn main() -> anyhow::Result<()> {
             }
             served
         }
-        Command::Openapi | Command::ConfigReference | Command::Plugin { .. } => Ok(()),
+        Command::Openapi
+        | Command::ConfigReference
+        | Command::Plugin { .. }
+        | Command::Manifest { .. } => Ok(()),
         Command::Tenant {
             command: TenantCommand::Create { id, name },
         } => {

@@ -16,6 +16,7 @@ mod call_state;
 mod compile_cache;
 mod config_schema;
 mod contract;
+mod definition_import;
 mod engine;
 mod fault;
 mod grant;
@@ -43,7 +44,7 @@ pub use contract::wit;
 pub use engine::WasmProfiler;
 pub use fault::{CallError, FaultCause, connector_error_message};
 pub use limits::{LOADER_RESERVED_SLOTS, RuntimeLimits};
-pub use load::{LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};
+pub use load::{INTERPRETER_ID, LoadError, SERVED_WIT_VERSIONS, WIT_VERSION};
 pub use manifest::{
     AuthMethodManifest, ConnectorManifest, CredentialKindManifest, CredentialPartManifest,
     OAuth2Manifest,
@@ -51,6 +52,6 @@ pub use manifest::{
 pub use membership::{HEARTBEAT_INTERVAL, HOST_LAPSE, Membership};
 pub use operation::{Operation, OperationOutput};
 pub use plugin::{Plugin, PluginOrigin};
-pub(crate) use registry::wasm_files;
 pub use registry::{PluginSlot, RegistryError, Runtime, RuntimeOptions};
+pub(crate) use registry::{is_plugin_file, wasm_files};
 pub use webhook_support::{WebhookManifest, WebhookSignatureManifest};

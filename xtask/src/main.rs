@@ -316,11 +316,29 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
         }
         staged_files.push(std::ffi::OsString::from(file));
     }
-    // Components of crates that no longer exist go (a watching host unloads them).
+    // Declarative manifests: the bundled ones (plugins/manifests) beside the components, the
+    // test fixtures (plugins/fixtures/manifests) for tests only. The interpreter that runs
+    // them is the bundled `declarative` component.
+    for (dir, bundled) in [
+        (plugins.join("manifests"), true),
+        (plugins.join("fixtures/manifests"), false),
+    ] {
+        for file in manifest_files(&dir)? {
+            let name = file.file_name().context("manifest file name")?.to_owned();
+            copy(&file, &staged.all.join(&name))?;
+            if bundled {
+                copy(&file, &staged.bundled.join(&name))?;
+            }
+            staged_files.push(name);
+        }
+    }
+    // Plugins of crates or manifests that no longer exist go (a watching host unloads them).
     for dir in [&staged.bundled, &staged.all] {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
-            let stale = path.extension().is_some_and(|ext| ext == "wasm")
+            let stale = path
+                .extension()
+                .is_some_and(|ext| ext == "wasm" || ext == "yaml")
                 && path
                     .file_name()
                     .is_some_and(|name| !staged_files.iter().any(|f| f == name));
@@ -338,6 +356,20 @@ fn build_plugins(root: &Path) -> anyhow::Result<Staged> {
         staged.all.display()
     );
     Ok(staged)
+}
+
+/// The `*.yaml` manifests directly under `dir`, sorted (none when it does not exist).
+fn manifest_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Package names of the plugin crates (`cdylib`) directly under `dir`; shared libraries among

@@ -43,7 +43,7 @@ pub async fn list(State(state): State<App>, _caller: TenantCaller) -> Envelope<V
     Envelope::ok(
         state
             .runtime
-            .plugins()
+            .connectors()
             .iter()
             .map(|p| ConnectorView::of(p))
             .collect(),
@@ -57,7 +57,7 @@ pub async fn get(
     _caller: TenantCaller,
     ApiPath(connector): ApiPath<String>,
 ) -> Result<Envelope<ConnectorView>, ApiError> {
-    match state.runtime.plugin(&connector) {
+    match state.runtime.connector(&connector) {
         Some(plugin) => Ok(Envelope::ok(ConnectorView::of(&plugin))),
         None => Err(ApiError::new(
             ErrorCode::NotFound,

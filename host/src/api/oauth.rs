@@ -109,7 +109,7 @@ pub async fn put_app(
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<PutOAuthApp>,
 ) -> Result<Envelope<OAuthAppView>, ApiError> {
-    let plugin = state.runtime.plugin(&connector).ok_or_else(|| {
+    let plugin = state.runtime.connector(&connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
             format!("connector `{connector}` is not installed"),

@@ -138,9 +138,10 @@ pub struct UploadQuery {
     accept_manifest_changes: bool,
 }
 
-/// `PUT /admin/v1/plugins/{id}`: the body is the component (`application/wasm`). Verified,
+/// `PUT /admin/v1/plugins/{id}`: the body is the component (`application/wasm`) or a
+/// declarative manifest (YAML or JSON, run by the bundled interpreter). Verified,
 /// compiled, smoke-tested and swapped in; calls in flight finish on the old version.
-#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check", body = ErrorEnvelope), ErrorResponses), security(("admin_token" = [])))]
+#[utoipa::path(put, path = "/admin/v1/plugins/{id}", tag = "admin", params(("id" = String, Path, description = "plugin (connector) id; must equal the component's info().id"), UploadQuery, ("X-Plugin-Sha256" = Option<String>, Header, description = "hex sha256 the body must have"), ("X-Plugin-Signature" = Option<String>, Header, description = "base64 ed25519 signature over the sha256 digest")), request_body(content = Vec<u8>, content_type = "application/wasm", description = "a component, or a declarative manifest (YAML or JSON)"), responses((status = 200, description = "loaded, replacing a version", body = Success<UploadView>), (status = 201, description = "loaded, new id", body = Success<UploadView>), (status = 413, description = "larger than max_plugin_mib", body = ErrorEnvelope), (status = 422, description = "refused; details.stage says which check (and details.pointer where in a manifest)", body = ErrorEnvelope), ErrorResponses), security(("admin_token" = [])))]
 pub async fn upload(
     State(state): State<App>,
     _admin: Admin,
@@ -241,6 +242,9 @@ fn load_failure(failure: LoadFailure, id: &str) -> ApiError {
     let details = match &failure {
         LoadFailure::ManifestChanged { changes } => {
             serde_json::json!({ "stage": stage, "changes": changes })
+        }
+        LoadFailure::Plugin(error) if error.pointer().is_some() => {
+            serde_json::json!({ "stage": stage, "pointer": error.pointer() })
         }
         _ => serde_json::json!({ "stage": stage }),
     };

@@ -315,7 +315,7 @@ pub async fn create(
     caller: &TenantCaller,
     body: CreateConnection,
 ) -> Result<ConnectionRecord, ApiError> {
-    let plugin = state.runtime.plugin(&body.connector).ok_or_else(|| {
+    let plugin = state.runtime.connector(&body.connector).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Validation,
             format!("connector `{}` is not installed", body.connector),

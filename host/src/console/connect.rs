@@ -20,7 +20,7 @@ use crate::runtime::{ConnectorManifest, CredentialKindManifest};
 
 /// `GET /console/connectors`.
 pub async fn catalogue(State(state): State<App>, user: ConsoleUser) -> Markup {
-    let mut plugins = state.runtime.plugins();
+    let mut plugins = state.runtime.connectors();
     plugins.sort_by(|a, b| a.manifest.display_name.cmp(&b.manifest.display_name));
     page(
         "Connect an account",

@@ -100,18 +100,19 @@ impl PluginDirWatcher {
     }
 }
 
-/// The plugin file a changed path concerns: itself for `*.wasm`, the plugin for `*.wasm.sig`.
+/// The plugin file a changed path concerns: itself for a component (`*.wasm`) or a manifest
+/// (`*.yaml`, `*.yml`, `*.json`), the plugin for its `.sig`.
 fn plugin_file_of(path: &Path) -> Option<PathBuf> {
     let name = path.file_name()?.to_str()?;
     if name.starts_with('.') {
         return None;
     }
-    if name.ends_with(".wasm") {
+    if crate::runtime::is_plugin_file(path) {
         Some(path.to_owned())
     } else {
         name.strip_suffix(".sig")
-            .filter(|stem| stem.ends_with(".wasm"))
             .map(|stem| path.with_file_name(stem))
+            .filter(|plugin| crate::runtime::is_plugin_file(plugin))
     }
 }
 

@@ -96,6 +96,8 @@ pub(crate) struct CallState {
     pub(crate) labels: CallLabels,
     /// The `sql` import's session, for database connectors; `None` for the rest.
     pub(crate) sql: Option<crate::sql::SqlSession>,
+    /// The `definition` import's answer: the manifest a declarative connector's call runs.
+    pub(crate) definition: Option<std::sync::Arc<str>>,
 }
 
 /// What [`CallState::new`] needs besides the context.
@@ -150,6 +152,7 @@ impl CallState {
             violation: None,
             labels,
             sql: None,
+            definition: None,
         }
     }
 

@@ -21,6 +21,8 @@ pub enum CompileSource {
     Compiled,
     /// Read back from the on-disk cache: no compilation.
     Cache,
+    /// A declarative manifest: nothing compiled, it runs on the loaded interpreter.
+    Interpreted,
 }
 
 /// The key that authenticates cached artifacts (HMAC-SHA256). `Debug` hides it.

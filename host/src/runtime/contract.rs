@@ -33,4 +33,4 @@ pub mod v0_2;
 pub mod v0_3;
 
 pub(crate) use bindings::{PluginInstance, PluginPre};
-pub use bindings::{wit, wit_json, wit_sql, wit_v0_1, wit_v0_2};
+pub use bindings::{wit, wit_definition, wit_json, wit_sql, wit_v0_1, wit_v0_2};

@@ -8,10 +8,12 @@ use std::time::{Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::compile_cache::CompileSource;
 use super::contract::v0_3::CurrentPre;
 use super::contract::{PluginPre, wit_v0_1, wit_v0_2};
 use super::manifest::ConnectorManifest;
 use super::plugin::{PluginOrigin, PluginStats};
+use super::sandbox::RunTarget;
 use super::{CallContext, Operation, OperationOutput, Plugin, Runtime};
 use crate::egress::ConnectionScope;
 
@@ -26,6 +28,16 @@ const CONNECTOR_EXPORT: &str = "connector:plugin/connector";
 
 /// The `sql` import of database connectors, without its version.
 const SQL_IMPORT: &str = "connector:plugin/sql@";
+
+/// The `definition` import only the declarative interpreter has, without its version.
+const DEFINITION_IMPORT: &str = "connector:plugin/definition@";
+
+/// The plugin id declarative manifests run on: the bundled interpreter's.
+pub const INTERPRETER_ID: &str = "declarative";
+
+/// The four bytes every WebAssembly binary starts with; anything else offered as a plugin is
+/// read as a declarative manifest.
+const WASM_MAGIC: &[u8] = b"\0asm";
 
 /// Import namespaces a plugin may have: the connector imports, and the WASI interfaces every
 /// `wasm32-wasip2` program imports (linked with nothing granted: no env, files or stdio).
@@ -74,6 +86,14 @@ pub enum LoadError {
     /// The manifest `info()` returned is invalid.
     #[error("invalid manifest: {0}")]
     Manifest(String),
+    /// A declarative manifest was refused where its pointer says.
+    #[error("invalid manifest: {0}")]
+    Declarative(#[source] connector_declarative::ManifestError),
+    /// A declarative manifest was offered, and no interpreter is loaded to run it.
+    #[error(
+        "declarative manifests run on the `{INTERPRETER_ID}` interpreter plugin, which is not loaded (it is bundled: `cargo xtask build-plugins`)"
+    )]
+    NoInterpreter,
     /// The host failed while loading.
     #[error("internal error while loading: {0}")]
     Internal(String),
@@ -88,7 +108,7 @@ impl LoadError {
             Self::ForbiddenImports(_) | Self::Link(_) => "link",
             Self::Instantiate(_) => "instantiate",
             Self::Info(_) => "info",
-            Self::Manifest(_) => "manifest",
+            Self::Manifest(_) | Self::Declarative(_) | Self::NoInterpreter => "manifest",
             Self::Internal(_) => "internal",
         }
     }
@@ -109,53 +129,79 @@ enum Contract {
     V0_3,
 }
 
+impl LoadError {
+    /// For a declarative manifest refused by its rules: the JSON pointer to the fault.
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            Self::Declarative(error) => Some(&error.pointer),
+            _ => None,
+        }
+    }
+}
+
 impl Runtime {
-    /// Compiles, checks and links `wasm` and asks it `info()`, returning the plugin without
-    /// installing it.
+    /// Checks `bytes` (a component, or a declarative manifest) and asks it `info()`, returning
+    /// the plugin without installing it.
     pub async fn prepare(
         &self,
-        wasm: Vec<u8>,
+        bytes: Vec<u8>,
         origin: PluginOrigin,
     ) -> Result<Arc<Plugin>, LoadError> {
-        let started = Instant::now();
-        let sha256 = hex::encode(Sha256::digest(&wasm));
-        let size = wasm.len();
-        let inner = self.inner.clone();
-        let digest = sha256.clone();
-        // Compilation is CPU-bound for hundreds of milliseconds: keep it off the async workers.
-        let (component, compiled) =
-            tokio::task::spawn_blocking(move || inner.cache.load(&inner.engine, &wasm, &digest))
-                .await
-                .map_err(|error| LoadError::Internal(format!("compile task failed: {error}")))?
-                .map_err(|error| LoadError::NotComponent(format!("{error:#}")))?;
-
-        let (contract, wit_version) = self.contract_of(&component)?;
-        self.check_imports(&component)?;
-        let imports_sql = component
-            .component_type()
-            .imports(&self.inner.engine)
-            .any(|(name, _)| name.starts_with(SQL_IMPORT));
-        let instance_pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|error| LoadError::Link(format!("{error:#}")))?;
-        // One trial instantiation under the per-component maxima (memories, tables, core
-        // instances), before anything the component exports is trusted or called.
-        self.check_instantiation(&instance_pre).await?;
-        let pre = match contract {
-            Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
-            Contract::V0_2 => wit_v0_2::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
-            Contract::V0_3 => CurrentPre::new(instance_pre, &mut self.load_store())
-                .await
-                .map(|pre| PluginPre::V0_3(Box::new(pre))),
+        if bytes.starts_with(WASM_MAGIC) {
+            self.prepare_component(bytes, origin).await
+        } else {
+            self.prepare_manifest(bytes, origin).await
         }
-        .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+    }
 
+    /// A declarative manifest: validated by its rules (each fault named by a JSON pointer),
+    /// then run by the loaded interpreter's `info()` and checked like any connector's.
+    async fn prepare_manifest(
+        &self,
+        bytes: Vec<u8>,
+        origin: PluginOrigin,
+    ) -> Result<Arc<Plugin>, LoadError> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let declared = connector_declarative::load(&bytes).map_err(LoadError::Declarative)?;
+        let interpreter = self
+            .plugin(INTERPRETER_ID)
+            .filter(|plugin| plugin.interprets)
+            .ok_or(LoadError::NoInterpreter)?;
+        let definition: Arc<str> = connector_declarative::normalised(&declared).into();
+        let target = RunTarget {
+            pre: &interpreter.pre,
+            id: &declared.id,
+            definition: Some(&definition),
+        };
+        let manifest = self.describe(target).await?;
+        if manifest.id != declared.id {
+            return Err(LoadError::Manifest(format!(
+                "the interpreter described `{}` for manifest `{}`",
+                manifest.id, declared.id
+            )));
+        }
+        Ok(Arc::new(Plugin {
+            host_patterns: manifest.host_patterns(),
+            manifest,
+            sha256,
+            size: bytes.len(),
+            compiled: CompileSource::Interpreted,
+            loaded_at: SystemTime::now(),
+            wit_version: interpreter.wit_version.clone(),
+            origin,
+            stats: PluginStats::default(),
+            pre: interpreter.pre.clone(),
+            imports_sql: false,
+            definition: Some(definition),
+            interprets: false,
+        }))
+    }
+
+    /// Asks `info()` in a sandbox with no network and checks what it declares.
+    async fn describe(&self, target: RunTarget<'_>) -> Result<ConnectorManifest, LoadError> {
         let info = match self
             .run(
-                &pre,
-                "(loading)",
+                target,
                 CallContext::default(),
                 Operation::Info,
                 &ConnectionScope::default(),
@@ -174,6 +220,60 @@ impl Runtime {
         manifest
             .check_secret_destinations(&self.egress_policy().operator_hosts, pinned)
             .map_err(|error| LoadError::Manifest(format!("{error:#}")))?;
+        Ok(manifest)
+    }
+
+    /// Compiles, checks and links a component and asks it `info()`.
+    async fn prepare_component(
+        &self,
+        wasm: Vec<u8>,
+        origin: PluginOrigin,
+    ) -> Result<Arc<Plugin>, LoadError> {
+        let started = Instant::now();
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        let size = wasm.len();
+        let inner = self.inner.clone();
+        let digest = sha256.clone();
+        // Compilation is CPU-bound for hundreds of milliseconds: keep it off the async workers.
+        let (component, compiled) =
+            tokio::task::spawn_blocking(move || inner.cache.load(&inner.engine, &wasm, &digest))
+                .await
+                .map_err(|error| LoadError::Internal(format!("compile task failed: {error}")))?
+                .map_err(|error| LoadError::NotComponent(format!("{error:#}")))?;
+
+        let (contract, wit_version) = self.contract_of(&component)?;
+        self.check_imports(&component)?;
+        let imports = |prefix: &str| {
+            component
+                .component_type()
+                .imports(&self.inner.engine)
+                .any(|(name, _)| name.starts_with(prefix))
+        };
+        let imports_sql = imports(SQL_IMPORT);
+        let interprets = imports(DEFINITION_IMPORT);
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+        // One trial instantiation under the per-component maxima (memories, tables, core
+        // instances), before anything the component exports is trusted or called.
+        self.check_instantiation(&instance_pre).await?;
+        let pre = match contract {
+            Contract::V0_1 => wit_v0_1::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_1),
+            Contract::V0_2 => wit_v0_2::ConnectorPluginPre::new(instance_pre).map(PluginPre::V0_2),
+            Contract::V0_3 => CurrentPre::new(instance_pre, &mut self.load_store())
+                .await
+                .map(|pre| PluginPre::V0_3(Box::new(pre))),
+        }
+        .map_err(|error| LoadError::Link(format!("{error:#}")))?;
+
+        let target = RunTarget {
+            pre: &pre,
+            id: "(loading)",
+            definition: None,
+        };
+        let manifest = self.describe(target).await?;
         let plugin = Arc::new(Plugin {
             host_patterns: manifest.host_patterns(),
             manifest,
@@ -186,6 +286,8 @@ impl Runtime {
             stats: PluginStats::default(),
             pre,
             imports_sql,
+            definition: None,
+            interprets,
         });
         tracing::debug!(
             plugin = %plugin.id(),

@@ -28,6 +28,12 @@ pub struct Plugin {
     pub(crate) pre: PluginPre,
     /// Whether the component imports `sql` (a database connector).
     pub(crate) imports_sql: bool,
+    /// For a declarative connector: its manifest, validated and normalised (compact JSON),
+    /// which the interpreter component in `pre` reads through the `definition` import.
+    pub(crate) definition: Option<std::sync::Arc<str>>,
+    /// Whether the component imports `definition`: the declarative interpreter (itself
+    /// installed under its own id, with no operations, and run with each manifest).
+    pub(crate) interprets: bool,
 }
 
 /// Where a plugin version came from.

@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::admission::Admission;
 use super::call_state::CallState;
 use super::compile_cache::{CacheKey, CompileCache};
-use super::contract::{wit, wit_json, wit_sql, wit_v0_1, wit_v0_2};
+use super::contract::{wit, wit_definition, wit_json, wit_sql, wit_v0_1, wit_v0_2};
 use super::engine::{EpochTicker, build_engine};
 use super::plugin::PluginOrigin;
 use super::{LoadError, Plugin, RuntimeLimits};
@@ -125,6 +125,11 @@ impl Runtime {
             .map_err(anyhow::Error::from)?;
         wit_json::json::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
+        wit_definition::definition::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine)?;
         let sql = SqlPools::new(options.sql, egress.policy().guard);
         let cache = CompileCache::new(&engine, options.cache_dir, options.cache_key);
@@ -285,6 +290,20 @@ impl Runtime {
         self.inner.plugins.load().get(id).cloned()
     }
 
+    /// Every loaded connector a tenant may connect to (current versions), by id: the plugins
+    /// but the declarative interpreter, which runs manifests and connects to nothing itself.
+    pub fn connectors(&self) -> Vec<Arc<Plugin>> {
+        let mut plugins = self.plugins();
+        plugins.retain(|plugin| !plugin.interprets);
+        plugins
+    }
+
+    /// The connector `id` a tenant may connect to: [`Runtime::plugin`], but never the
+    /// declarative interpreter.
+    pub fn connector(&self, id: &str) -> Option<Arc<Plugin>> {
+        self.plugin(id).filter(|plugin| !plugin.interprets)
+    }
+
     /// Every loaded plugin (current versions), by id.
     pub fn plugins(&self) -> Vec<Arc<Plugin>> {
         self.inner
@@ -305,13 +324,26 @@ impl Runtime {
     }
 }
 
-/// The `*.wasm` files of `dir`, sorted.
+/// The plugin files of `dir`: the `*.wasm` components, sorted, then the declarative
+/// manifests (`*.yaml`, `*.yml`, `*.json`), sorted, so the interpreter is loaded before the
+/// manifests it runs.
 pub(crate) fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading plugins dir {}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .filter(|path| is_plugin_file(path))
         .collect();
-    paths.sort();
+    paths.sort_by_key(|path| (is_manifest_file(path), path.clone()));
     Ok(paths)
+}
+
+/// Whether the plugins directory treats `path` as a plugin: a component or a manifest.
+pub(crate) fn is_plugin_file(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "wasm") || is_manifest_file(path)
+}
+
+/// Whether `path` names a declarative manifest.
+pub(crate) fn is_manifest_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "yaml" || ext == "yml" || ext == "json")
 }

@@ -90,7 +90,7 @@ impl Runtime {
         // is several KB; inline, every async layer above it (handler, middleware, axum's own
         // boxing) would memcpy it on each move (~4% of a small request's CPU in perf).
         let (result, usage) =
-            Box::pin(self.run(&plugin.pre, plugin.id(), context, operation, &scope, sql)).await;
+            Box::pin(self.run(RunTarget::of(plugin), context, operation, &scope, sql)).await;
         plugin
             .stats
             .record(matches!(result, Err(CallError::Fault { .. })));
@@ -99,13 +99,17 @@ impl Runtime {
 
     pub(super) async fn run(
         &self,
-        pre: &PluginPre,
-        plugin_id: &str,
+        target: RunTarget<'_>,
         context: CallContext,
         operation: Operation,
         scope: &ConnectionScope,
         sql: Option<SqlSession>,
     ) -> (Result<OperationOutput, CallError>, CallUsage) {
+        let RunTarget {
+            pre,
+            id: plugin_id,
+            definition,
+        } = target;
         let limits = &self.inner.limits;
         let timeout = self.call_timeout(&context);
         let timeout_ms = timeout.as_millis() as u64;
@@ -155,6 +159,7 @@ impl Runtime {
             budget,
         );
         state.sql = sql;
+        state.definition = definition.cloned();
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.max_hostcall_bytes);
@@ -206,6 +211,25 @@ impl Runtime {
             Ok(Ok(Ok(output))) => Ok(output),
         };
         (result, usage)
+    }
+}
+
+/// What a call instantiates: a plugin's pre-linked component, the id its log lines and faults
+/// name, and, for a declarative connector, the manifest its interpreter runs.
+#[derive(Clone, Copy)]
+pub(super) struct RunTarget<'a> {
+    pub(super) pre: &'a PluginPre,
+    pub(super) id: &'a str,
+    pub(super) definition: Option<&'a std::sync::Arc<str>>,
+}
+
+impl<'a> RunTarget<'a> {
+    pub(super) fn of(plugin: &'a Plugin) -> Self {
+        Self {
+            pre: &plugin.pre,
+            id: plugin.id(),
+            definition: plugin.definition.as_ref(),
+        }
     }
 }
 

@@ -78,6 +78,7 @@ impl TestServer {
                 "datadog",
                 "salesforce",
                 "tracker",
+                "tracker-manifest",
                 "scaffolded",
             ]
             .into_iter()

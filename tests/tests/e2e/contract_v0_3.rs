@@ -7,14 +7,20 @@ use connector_tests::harness::{ADMIN_TOKEN, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn tracker_connection(server: &TestServer, key: &str, vendor: &TrackerFake) -> String {
+/// Connects `connector` (the Rust `tracker`, or the same tracker as a manifest) to `vendor`.
+pub(crate) async fn connect_tracker(
+    server: &TestServer,
+    key: &str,
+    vendor: &TrackerFake,
+    connector: &str,
+) -> String {
     let (status, created) = server
         .send(
             Method::POST,
             "/api/v1/connections",
             Some(key),
             Some(json!({
-                "connector": "tracker",
+                "connector": connector,
                 "config": {"base_url": vendor.origin()},
                 "credentials": {"type": "bearer", "token": TRACKER_TOKEN},
             })),
@@ -25,8 +31,12 @@ async fn tracker_connection(server: &TestServer, key: &str, vendor: &TrackerFake
     created["data"]["id"].as_str().unwrap().to_owned()
 }
 
+async fn tracker_connection(server: &TestServer, key: &str, vendor: &TrackerFake) -> String {
+    connect_tracker(server, key, vendor, "tracker").await
+}
+
 /// Calls made on a plugin's current version, from the operator API.
-async fn plugin_calls(server: &TestServer, id: &str) -> u64 {
+pub(crate) async fn plugin_calls(server: &TestServer, id: &str) -> u64 {
     let (status, entry) = server
         .send(
             Method::GET,
@@ -41,10 +51,15 @@ async fn plugin_calls(server: &TestServer, id: &str) -> u64 {
 
 #[tokio::test]
 async fn the_front_page_example_works_end_to_end() {
+    front_page_scenario("tracker").await;
+}
+
+/// Every operation of the tracker, through the REST API, against its loopback vendor.
+pub(crate) async fn front_page_scenario(connector: &str) {
     let vendor = TrackerFake::start().await;
     let server = TestServer::start().await;
     let key = server.tenant("acme").await;
-    let id = tracker_connection(&server, &key, &vendor).await;
+    let id = connect_tracker(&server, &key, &vendor, connector).await;
     let base = format!("/api/v1/connections/{id}");
 
     let (projects, pages) = server
@@ -168,11 +183,16 @@ async fn the_front_page_example_works_end_to_end() {
 
 #[tokio::test]
 async fn action_input_is_checked_before_the_plugin_runs() {
+    action_input_scenario("tracker").await;
+}
+
+/// Action input refused before a sandbox runs, and an unknown action or tenant refused.
+pub(crate) async fn action_input_scenario(connector: &str) {
     let vendor = TrackerFake::start().await;
     let server = TestServer::start().await;
     let key = server.tenant("acme").await;
-    let id = tracker_connection(&server, &key, &vendor).await;
-    let calls = plugin_calls(&server, "tracker").await;
+    let id = connect_tracker(&server, &key, &vendor, connector).await;
+    let calls = plugin_calls(&server, connector).await;
 
     for (input, path) in [
         (json!({"issue": 2}), "/issue"),
@@ -211,7 +231,7 @@ async fn action_input_is_checked_before_the_plugin_runs() {
         "{unknown}"
     );
     assert_eq!(
-        plugin_calls(&server, "tracker").await,
+        plugin_calls(&server, connector).await,
         calls,
         "no sandbox for refused input"
     );

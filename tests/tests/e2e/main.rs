@@ -16,6 +16,7 @@ mod console;
 mod contract_v0_3;
 mod credential_binding;
 mod datadog;
+mod declarative;
 mod egress;
 mod fair_slots;
 mod figma;

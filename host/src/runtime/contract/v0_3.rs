@@ -36,7 +36,9 @@ pub(crate) struct Exports {
     pub(crate) unregister_webhook: ComponentExportIndex,
 }
 
-/// A 0.3.0 plugin linked and checked, ready to be instantiated for each call.
+/// A 0.3.0 plugin linked and checked, ready to be instantiated for each call. Cloning shares
+/// the compiled component (the declarative interpreter's is shared by every manifest).
+#[derive(Clone)]
 pub(crate) struct CurrentPre {
     pre: wit::ConnectorPluginPre<CallState>,
     exports: Exports,

@@ -1,0 +1,273 @@
+//! Declarative connectors end to end: the tracker fixture as a manifest
+//! (`plugins/fixtures/manifests/tracker-manifest.yaml`), loaded from the watched dir and run by the
+//! bundled interpreter, passes the same contract 0.3 scenarios as the Rust tracker; broken and
+//! hostile manifests are refused at upload with a JSON pointer to the fault while the running
+//! version serves; a manifest hot-swaps and rolls back like a component.
+
+use connector_tests::fakes::TrackerFake;
+use connector_tests::harness::{ADMIN_TOKEN, TestServer};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::contract_v0_3::{action_input_scenario, connect_tracker, front_page_scenario};
+
+const TRACKER: &str = include_str!("../../../plugins/fixtures/manifests/tracker-manifest.yaml");
+const ID: &str = "tracker-manifest";
+
+/// Sends a manifest to `PUT /admin/v1/plugins/{id}`.
+async fn upload(server: &TestServer, id: &str, manifest: impl Into<Vec<u8>>) -> (u16, Value) {
+    let response = server
+        .client
+        .put(format!("{}/admin/v1/plugins/{id}", server.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/yaml")
+        .body(manifest.into())
+        .send()
+        .await
+        .expect("upload sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON envelope"))
+}
+
+fn with(from: &str, to: &str) -> String {
+    assert!(TRACKER.contains(from), "the fixture has `{from}`");
+    TRACKER.replacen(from, to, 1)
+}
+
+#[tokio::test]
+async fn the_tracker_manifest_passes_the_front_page_scenario() {
+    front_page_scenario(ID).await;
+}
+
+#[tokio::test]
+async fn the_tracker_manifest_checks_action_input_before_its_sandbox() {
+    action_input_scenario(ID).await;
+}
+
+#[tokio::test]
+async fn a_manifest_offers_what_it_declares_and_the_interpreter_is_no_connector() {
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    let (status, connector) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connectors/{ID}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{connector}");
+    assert_eq!(
+        connector["data"]["operations"],
+        json!([
+            "containers",
+            "items",
+            "item",
+            "comments",
+            "search",
+            "create_item"
+        ]),
+        "{connector}"
+    );
+    assert_eq!(connector["data"]["auth_methods"][0]["id"], "token");
+
+    // The interpreter is loaded (the operator sees it), but no tenant can connect to it.
+    let (status, plugin) = server
+        .send(
+            Method::GET,
+            "/admin/v1/plugins/declarative",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{plugin}");
+    let (_, listed) = server
+        .send(Method::GET, "/api/v1/connectors", Some(&key), None)
+        .await;
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&ID) && !ids.contains(&"declarative"),
+        "{ids:?}"
+    );
+    let (status, _) = server
+        .send(
+            Method::GET,
+            "/api/v1/connectors/declarative",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, refused) = server
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&key),
+            Some(json!({"connector": "declarative", "config": {}, "credentials": {"type": "bearer", "token": "t"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("VALIDATION")),
+        "{refused}"
+    );
+
+    // An operation the manifest does not declare is answered without a sandbox.
+    let vendor = TrackerFake::start().await;
+    let id = connect_tracker(&server, &key, &vendor, ID).await;
+    let (status, unsupported) = server
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/connections/{id}/items/1"),
+            Some(&key),
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, unsupported["error"]["code"].as_str()),
+        (501, Some("UNSUPPORTED")),
+        "{unsupported}"
+    );
+}
+
+#[tokio::test]
+async fn broken_and_hostile_manifests_are_refused_at_upload_with_a_pointer() {
+    let vendor = TrackerFake::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    let connection = connect_tracker(&server, &key, &vendor, ID).await;
+
+    let mut laughs = String::from("a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+    for (name, previous) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        let refs = vec![format!("*{previous}"); 9].join(",");
+        laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "a `..` segment in a path",
+            with(
+                "path: \"/issues/{$item_id}\"",
+                "path: \"/issues/../admin/{$item_id}\"",
+            ),
+            "/item/request/path",
+            "`..`",
+        ),
+        (
+            "a path that names another host",
+            with(
+                "path: \"/issues/{$item_id}\"",
+                "path: \"//evil.example/{$item_id}\"",
+            ),
+            "/item/request/path",
+            "empty segment",
+        ),
+        (
+            "the credential in a URL",
+            with("{$query}", "{$credentials.token}"),
+            "/search/request/query/q",
+            "not a variable",
+        ),
+        (
+            "a credential header of its own",
+            with(
+                "accept: application/json",
+                "authorization: Bearer {$config.base_url}",
+            ),
+            "/containers/request/headers/authorization",
+            "credentials",
+        ),
+        (
+            "an insecure base",
+            with("origin_config: base_url", "url: http://tracker.example"),
+            "/base/url",
+            "https://",
+        ),
+        ("a billion laughs", laughs, "", "not YAML"),
+        (
+            "ten megabytes",
+            format!("{TRACKER}\n# {}\n", "x".repeat(10 << 20)),
+            "",
+            "most accepted",
+        ),
+    ];
+    for (what, manifest, pointer, says) in cases {
+        let (status, refused) = upload(&server, ID, manifest).await;
+        assert_eq!(status, 422, "{what}: {refused}");
+        let details = &refused["error"]["details"];
+        assert_eq!(details["stage"], "manifest", "{what}: {refused}");
+        assert_eq!(details["pointer"], pointer, "{what}: {refused}");
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{what}: {message}");
+    }
+    // A manifest uploaded under another id than its own.
+    let (status, refused) = upload(&server, "someone-else", TRACKER).await;
+    assert_eq!(
+        (status, refused["error"]["details"]["stage"].as_str()),
+        (422, Some("id")),
+        "{refused}"
+    );
+
+    // The running version served throughout, and every refusal is audited.
+    let (status, items) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/containers/CORE/items"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{items}");
+    let audit = server.host_audit(ADMIN_TOKEN).await;
+    let refusals = audit
+        .iter()
+        .filter(|event| event["action"] == "plugin.load_failed" && event["target"] == ID)
+        .count();
+    assert_eq!(refusals, 7, "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_manifest_hot_swaps_and_rolls_back_like_a_component() {
+    let vendor = TrackerFake::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    let connection = connect_tracker(&server, &key, &vendor, ID).await;
+
+    let v2 = with("version: 0.1.0", "version: 0.2.0").replacen("kind: issue", "kind: ticket", 1);
+    let (status, loaded) = upload(&server, ID, v2).await;
+    assert_eq!(status, 200, "{loaded}");
+    assert_eq!(loaded["data"]["current"]["version"], "0.2.0", "{loaded}");
+    let kind = |item: &Value| item["data"]["kind"].as_str().map(str::to_owned);
+    let item_path = format!("/api/v1/connections/{connection}/items/3");
+    let (_, item) = server.send(Method::GET, &item_path, Some(&key), None).await;
+    assert_eq!(kind(&item).as_deref(), Some("ticket"), "{item}");
+
+    let (status, rolled) = server
+        .send(
+            Method::POST,
+            &format!("/admin/v1/plugins/{ID}/rollback"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{rolled}");
+    assert_eq!(rolled["data"]["current"]["version"], "0.1.0", "{rolled}");
+    let (_, item) = server.send(Method::GET, &item_path, Some(&key), None).await;
+    assert_eq!(kind(&item).as_deref(), Some("issue"), "{item}");
+
+    // A version that moves where requests go is held back, as for a component.
+    let moved = with("auth:", "requested_hosts: [elsewhere.example]\nauth:");
+    let (status, held) = upload(&server, ID, moved).await;
+    assert_eq!(
+        (status, held["error"]["details"]["stage"].as_str()),
+        (409, Some("manifest_change")),
+        "{held}"
+    );
+}
