@@ -81,7 +81,9 @@ pub struct Manifest {
     pub actions: BTreeMap<String, ActionSpec>,
 }
 
-/// Where requests go: a fixed URL, or the origin a connection configures.
+/// Where requests go: a fixed URL, the origin a connection configures, or both (the fixed URL
+/// unless the connection sets the origin key, which then replaces the URL's origin and keeps
+/// its path, as Figma's `api_url` does for a regional or test endpoint).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "load", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -90,7 +92,7 @@ pub struct Base {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The config key whose value is the connection's origin (`site_url`); requests there may
-    /// carry the credential.
+    /// carry the credential. Required in the config unless `url` is given too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_config: Option<String>,
     /// An example of that origin, shown in the config schema.
@@ -377,6 +379,14 @@ pub struct Listing<F> {
     /// before `$updated_since`. Default: false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub filter_updated_since: bool,
+    /// Keeps only the records whose field (a dotted path) has this text (Asana's stories:
+    /// `type: comment`). Default: every record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keep: BTreeMap<String, String>,
+    /// For `containers`: the listing used when a parent is given (`$parent_id`), as Asana's
+    /// projects under a workspace. Without it, the same request serves both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under: Option<Box<Listing<F>>>,
 }
 
 /// One request answering one record.

@@ -30,23 +30,21 @@ const SAMPLES: &[(&str, &str)] = &[
 pub fn preview(manifest: &Manifest, config: &[(String, String)]) -> Vec<Preview> {
     let mut config_map: Map<String, Value> =
         config.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    let base = match (&manifest.base.url, &manifest.base.origin_config) {
-        (Some(url), _) => Ok(url.trim_end_matches('/').to_owned()),
-        (None, Some(key)) => {
-            let origin = config_map
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| manifest.base.example.clone());
-            if let Some(origin) = &origin {
-                config_map.entry(key.clone()).or_insert(json!(origin));
-            }
-            origin
-                .map(|o| format!("{}{}", o.trim_end_matches('/'), manifest.base.path))
-                .ok_or_else(|| format!("give `--set {key}=https://...`"))
+    let configured = manifest
+        .base
+        .origin_config
+        .as_ref()
+        .and_then(|key| config_map.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let base = crate::request::base_url(&manifest.base, configured.as_deref()).or_else(|why| {
+        // Not configured: the example stands in, as a sample connection's origin.
+        let example = manifest.base.example.as_deref().ok_or(why)?;
+        if let Some(key) = &manifest.base.origin_config {
+            config_map.insert(key.clone(), json!(example));
         }
-        (None, None) => Err("the manifest has no base".into()),
-    };
+        crate::request::base_url(&manifest.base, Some(example))
+    });
     let mut vars = Map::new();
     vars.insert("config".into(), Value::Object(config_map));
     vars.insert("values".into(), json!({}));

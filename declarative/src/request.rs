@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{Method, RequestSpec};
+use crate::model::{Base, Method, RequestSpec};
 use crate::template::{Scope, Template, text_of};
 
 /// A request ready to send.
@@ -19,6 +19,30 @@ pub struct PlannedRequest {
     pub headers: Vec<(String, String)>,
     /// The JSON body, when there is one.
     pub body: Option<Value>,
+}
+
+/// The base URL requests go under, without a trailing `/`: the configured origin (`origin`,
+/// the connection's value of `base.origin_config`) with the fixed URL's path or `base.path`,
+/// else the fixed URL.
+pub fn base_url(base: &Base, origin: Option<&str>) -> Result<String, String> {
+    let fixed_path = |url: &str| {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        rest.find('/')
+            .map_or(String::new(), |at| rest[at..].to_owned())
+    };
+    let joined = match (origin, &base.url, &base.origin_config) {
+        (Some(origin), url, Some(_)) => {
+            if !origin.starts_with("https://") && !origin.starts_with("http://") {
+                return Err("the configured origin must be an https:// URL".into());
+            }
+            let path = url.as_deref().map_or_else(|| base.path.clone(), fixed_path);
+            format!("{}{path}", origin.trim_end_matches('/'))
+        }
+        (_, Some(url), _) => url.clone(),
+        (None, None, Some(key)) => return Err(format!("config `{key}` is missing")),
+        (_, None, None) => return Err("the manifest has no base".into()),
+    };
+    Ok(joined.trim_end_matches('/').to_owned())
 }
 
 /// Renders `spec` under `base` (an absolute URL with no trailing `/`), with `extra_query`

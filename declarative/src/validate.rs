@@ -98,6 +98,9 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     pointer
 }
 
+/// Checks one mapping at a pointer, with the variables its operation has.
+type FieldsCheck<'a, F> = dyn Fn(&F, &str, &[&str]) -> Result<(), ManifestError> + 'a;
+
 /// What a template in one place may read.
 struct Reads<'a> {
     /// Variables by first name (`container_id`, `input`, ...), besides `config`, `values`
@@ -166,9 +169,14 @@ fn check_base(
     base: &Base,
     config: &BTreeMap<String, crate::model::ConfigField>,
 ) -> Result<(), ManifestError> {
-    match (&base.url, &base.origin_config) {
-        (Some(url), None) => check_base_url(url).map_err(|m| fault("/base/url", m))?,
-        (None, Some(key)) => {
+    if let Some(url) = &base.url {
+        check_base_url(url).map_err(|m| fault("/base/url", m))?;
+        if !base.path.is_empty() {
+            return Err(fault("/base/path", "a fixed `url` carries its own path"));
+        }
+    }
+    match &base.origin_config {
+        Some(key) => {
             if !is_name(key, false) {
                 return Err(fault(
                     "/base/origin_config",
@@ -185,12 +193,10 @@ fn check_base(
                 check_base_url(example).map_err(|m| fault("/base/example", m))?;
             }
         }
-        _ => {
-            return Err(fault(
-                "/base",
-                "give exactly one of `url` and `origin_config`",
-            ));
+        None if base.url.is_none() => {
+            return Err(fault("/base", "give `url`, `origin_config`, or both"));
         }
+        None => {}
     }
     if !base.path.is_empty() {
         check_literal_path(&base.path).map_err(|m| fault("/base/path", m))?;
@@ -333,7 +339,7 @@ impl Checker<'_> {
                 "/containers",
                 &["parent_id"],
                 m.mappings.container.is_some(),
-                |f, at, vars| self.container_fields(f, at, vars),
+                &|f, at, vars| self.container_fields(f, at, vars),
             )?;
         }
         let item_default = m.mappings.item.is_some();
@@ -343,11 +349,11 @@ impl Checker<'_> {
                 "/items",
                 &["container_id", "updated_since"],
                 item_default,
-                |f, at, vars| self.item_fields(f, at, vars),
+                &|f, at, vars| self.item_fields(f, at, vars),
             )?;
         }
         if let Some(op) = &m.search {
-            self.listing(op, "/search", &["query"], item_default, |f, at, vars| {
+            self.listing(op, "/search", &["query"], item_default, &|f, at, vars| {
                 self.item_fields(f, at, vars)
             })?;
         }
@@ -357,7 +363,7 @@ impl Checker<'_> {
                 "/comments",
                 &["item_id"],
                 m.mappings.comment.is_some(),
-                |f, at, vars| self.comment_fields(f, at, vars),
+                &|f, at, vars| self.comment_fields(f, at, vars),
             )?;
         }
         for (name, op, vars) in [
@@ -417,12 +423,35 @@ impl Checker<'_> {
         at: &str,
         vars: &[&str],
         has_default: bool,
-        fields: impl Fn(&F, &str, &[&str]) -> Result<(), ManifestError>,
+        fields: &FieldsCheck<'_, F>,
     ) -> Result<(), ManifestError> {
         self.request(&op.request, &format!("{at}/request"), vars)?;
         check_pointer(&op.records, &format!("{at}/records"))?;
         if let Some(paginate) = &op.paginate {
             self.paginate(paginate, &format!("{at}/paginate"))?;
+        }
+        for path in op.keep.keys() {
+            Template::parse(&format!("{{{path}}}"))
+                .ok()
+                .filter(|t| {
+                    t.slots()
+                        .all(|s| !s.path.variable && s.transforms.is_empty())
+                })
+                .ok_or_else(|| {
+                    fault(format!("{at}/keep/{path}"), "a dotted path into the record")
+                })?;
+        }
+        match &op.under {
+            Some(under) if at == "/containers" => {
+                self.listing(under, &format!("{at}/under"), vars, has_default, fields)?;
+            }
+            Some(_) => {
+                return Err(fault(
+                    format!("{at}/under"),
+                    "only `containers` lists under a parent",
+                ));
+            }
+            None => {}
         }
         match &op.fields {
             Some(f) => fields(f, &format!("{at}/fields"), vars),

@@ -1,5 +1,6 @@
 //! Behavioural fakes: stateful axum servers bound to 127.0.0.1 that stop when dropped.
 
+pub mod asana;
 pub mod atlassian_auth;
 mod confluence;
 pub mod datadog;
@@ -20,6 +21,7 @@ mod sync_vendor;
 mod tracker;
 mod webhook_receiver;
 
+pub use asana::AsanaFake;
 pub use confluence::ConfluenceFake;
 pub use datadog::DatadogFake;
 pub use figma::FigmaFake;

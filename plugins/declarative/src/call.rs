@@ -4,7 +4,7 @@
 //! credential placement and budgets apply to every request as to any connector.
 
 use connector_declarative::Manifest;
-use connector_declarative::model::{Locator, Method, Paginate, RequestSpec};
+use connector_declarative::model::{Listing, Locator, Method, Paginate, RequestSpec};
 use connector_declarative::request::{PlannedRequest, plan};
 use connector_declarative::template::Scope;
 use connector_sdk::error::from_status;
@@ -32,29 +32,16 @@ pub struct RecordPage {
 
 impl Call {
     pub fn new(manifest: Manifest, context: ConnectionContext) -> Result<Self> {
-        let base = match (&manifest.base.url, &manifest.base.origin_config) {
-            (Some(url), _) => url.trim_end_matches('/').to_owned(),
-            (None, Some(key)) => {
-                // The origin the credential was validated against, when there is one; else
-                // the config's (a connection being checked has not been bound yet).
-                let origin = context
-                    .origin
-                    .clone()
-                    .or_else(|| lookup(&context.config, key).map(str::to_owned))
-                    .ok_or_else(|| {
-                        ConnectorError::InvalidConfig(format!("config `{key}` is missing"))
-                    })?;
-                if !origin.starts_with("https://") && !origin.starts_with("http://") {
-                    return Err(ConnectorError::InvalidConfig(format!(
-                        "config `{key}` must be an https:// origin"
-                    )));
-                }
-                format!("{}{}", origin.trim_end_matches('/'), manifest.base.path)
-            }
-            (None, None) => {
-                return Err(ConnectorError::Permanent("the manifest has no base".into()));
-            }
-        };
+        // The origin the credential was validated against, when there is one; else the
+        // config's (a connection being checked has not been bound yet).
+        let origin = manifest.base.origin_config.as_ref().and_then(|key| {
+            context
+                .origin
+                .clone()
+                .or_else(|| lookup(&context.config, key).map(str::to_owned))
+        });
+        let base = connector_declarative::request::base_url(&manifest.base, origin.as_deref())
+            .map_err(ConnectorError::InvalidConfig)?;
         let pairs = |list: &[(String, String)]| -> Value {
             Value::Object(
                 list.iter()
@@ -168,8 +155,27 @@ impl Call {
         })
     }
 
+    /// One page of a listing's records, kept as its `keep` says.
+    pub fn listing<F>(
+        &self,
+        op: &Listing<F>,
+        vars: &Value,
+        page: &PageRequest,
+    ) -> Result<RecordPage> {
+        let mut found = self.page(&op.request, &op.records, op.paginate.as_ref(), vars, page)?;
+        if !op.keep.is_empty() {
+            found.records.retain(|record| {
+                op.keep.iter().all(|(path, wanted)| {
+                    let value = path.split('.').try_fold(record, |v, key| v.get(key));
+                    value.is_some_and(|v| connector_declarative::template::text_of(v) == *wanted)
+                })
+            });
+        }
+        Ok(found)
+    }
+
     /// One page of a listing's records, paged as the manifest says.
-    pub fn page(
+    fn page(
         &self,
         request: &RequestSpec,
         records: &str,

@@ -77,15 +77,22 @@ fn config_schema(manifest: &Manifest) -> Value {
     if let Base {
         origin_config: Some(key),
         example,
+        url,
         ..
     } = &manifest.base
     {
-        let description = example.as_deref().unwrap_or("the vendor's https:// origin");
+        let description = match (url, example) {
+            (Some(url), _) => format!("API origin (default {url})"),
+            (None, Some(example)) => example.clone(),
+            (None, None) => "the vendor's https:// origin".to_owned(),
+        };
         properties.insert(
             key.clone(),
             json!({"type": "string", "format": "uri", "description": description}),
         );
-        required.push(key.clone());
+        if url.is_none() {
+            required.push(key.clone());
+        }
     }
     for (key, field) in &manifest.config {
         let mut schema = json!({"type": "string", "description": field.description});

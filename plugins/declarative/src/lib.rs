@@ -84,7 +84,7 @@ impl Call {
         since: Option<Timestamp>,
     ) -> Result<ItemPage> {
         let fields = self.item_fields(op.fields.as_ref())?;
-        let found = self.page(&op.request, &op.records, op.paginate.as_ref(), &vars, page)?;
+        let found = self.listing(op, &vars, page)?;
         let mapper = self.mapper(&vars, page.include_raw);
         let mut entries = Vec::with_capacity(found.records.len());
         for record in &found.records {
@@ -177,18 +177,24 @@ impl Guest for Interpreter {
         page: PageRequest,
     ) -> Result<ContainerPage> {
         let call = call(context)?;
-        let op = call
+        let top = call
             .manifest
             .containers
             .as_ref()
             .ok_or_else(|| not_declared("containers"))?;
+        // Under a parent, the listing the manifest gives for that (Asana's projects of a
+        // workspace); else the top level.
+        let op = match (&parent, &top.under) {
+            (Some(_), Some(under)) => under,
+            _ => top,
+        };
         let fields = op
             .fields
             .as_ref()
             .or(call.manifest.mappings.container.as_ref())
             .ok_or_else(|| ConnectorError::Permanent("no container mapping".into()))?;
         let vars = call.vars(&[("parent_id", text_or_null(parent.as_deref()))]);
-        let found = call.page(&op.request, &op.records, op.paginate.as_ref(), &vars, &page)?;
+        let found = call.listing(op, &vars, &page)?;
         let mapper = call.mapper(&vars, page.include_raw);
         let entries = found
             .records
@@ -244,7 +250,7 @@ impl Guest for Interpreter {
             .ok_or_else(|| not_declared("comments"))?;
         let fields = call.comment_fields(op.fields.as_ref())?;
         let vars = call.vars(&[("item_id", json!(item_id))]);
-        let found = call.page(&op.request, &op.records, op.paginate.as_ref(), &vars, &page)?;
+        let found = call.listing(op, &vars, &page)?;
         let mapper = call.mapper(&vars, page.include_raw);
         let entries = found
             .records

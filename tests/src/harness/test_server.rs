@@ -79,6 +79,10 @@ impl TestServer {
                 "salesforce",
                 "tracker",
                 "tracker-manifest",
+                "asana",
+                "trello",
+                "pagerduty",
+                "zendesk",
                 "scaffolded",
             ]
             .into_iter()

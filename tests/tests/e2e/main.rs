@@ -3,6 +3,7 @@
 
 mod agent_tools;
 mod api_flow;
+mod asana;
 mod atlassian_setup;
 mod bad_input;
 mod bounded_server;
