@@ -312,6 +312,10 @@ pub struct RequestSpec {
     /// Extra headers (`Accept`); the credential is never one of them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Query parameters that must have a value: without one the call fails with a clear
+    /// error before anything is sent (Trello's `idList` when creating a card).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
     /// A JSON body: every string in it is a template; a string that is one placeholder keeps
     /// the value's JSON type, and an object member whose value is missing is left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]

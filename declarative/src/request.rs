@@ -65,6 +65,14 @@ pub fn plan(
         })
         .filter_map(Result::transpose)
         .collect::<Result<_, String>>()?;
+    if let Some(missing) = spec
+        .required
+        .iter()
+        .find(|name| !rendered.iter().any(|(n, _)| n == *name))
+    {
+        let from = spec.query.get(missing).map_or("", String::as_str);
+        return Err(format!("`{missing}` needs a value (from `{from}`)"));
+    }
     for (name, value) in rendered.iter().chain(extra_query) {
         url.push(separator);
         separator = '&';

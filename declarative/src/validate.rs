@@ -527,6 +527,14 @@ impl Checker<'_> {
             }
             self.template(template, &format!("{at}/query/{name}"), &reads)?;
         }
+        for (i, name) in request.required.iter().enumerate() {
+            if !request.query.contains_key(name) {
+                return Err(fault(
+                    format!("{at}/required/{i}"),
+                    "names no parameter of `query`",
+                ));
+            }
+        }
         for (name, template) in &request.headers {
             let lower = name.to_ascii_lowercase();
             let reserved = ["authorization", "cookie", "host", "content-length"]

@@ -19,6 +19,7 @@ pub mod slack;
 mod slow_vendor;
 mod sync_vendor;
 mod tracker;
+pub mod trello;
 mod webhook_receiver;
 
 pub use asana::AsanaFake;
@@ -39,6 +40,7 @@ pub use slack::SlackFake;
 pub use slow_vendor::SlowVendor;
 pub use sync_vendor::{SYNC_CONTAINER, SyncVendor};
 pub use tracker::{TRACKER_TOKEN, TrackerFake};
+pub use trello::TrelloFake;
 pub use webhook_receiver::{ReceivedDelivery, WebhookReceiver};
 
 /// The token of an `Authorization: Bearer` header, as the vendors read it.

@@ -123,15 +123,21 @@ impl Call {
             return Ok(response);
         }
         let rules = &self.manifest.errors;
+        let status = response.status;
+        let named = rules.unauthorized.contains(&status)
+            || rules.not_found.contains(&status)
+            || rules.rate_limited.contains(&status);
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let message = rules
+        let pointed = rules
             .message
             .as_deref()
             .and_then(|pointer| body.pointer(pointer))
-            .map(connector_declarative::template::text_of)
-            .unwrap_or_else(|| format!("the vendor answered {}", response.status));
-        let message: String = message.chars().take(300).collect();
-        let status = response.status;
+            .map(|m| {
+                connector_declarative::template::text_of(m)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            });
         let wait_ms = rules
             .wait_header
             .as_deref()
@@ -139,6 +145,10 @@ impl Call {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| (s * 1000.0).ceil() as u64);
+        let Some(message) = pointed.or_else(|| named.then(|| vendor_text(&response.body))) else {
+            // The usual meanings, with the vendor's own text as the SDK reads it.
+            return http::ensure_success(response);
+        };
         Err(if rules.unauthorized.contains(&status) {
             ConnectorError::Unauthorized(message)
         } else if rules.not_found.contains(&status) {
@@ -298,6 +308,11 @@ impl Call {
             }
         })
     }
+}
+
+/// A short text of an error body: its first 300 characters, when it is text.
+fn vendor_text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(300).collect()
 }
 
 fn page_number(cursor: Option<&str>, start: u32) -> Result<u64> {

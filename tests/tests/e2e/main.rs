@@ -46,6 +46,7 @@ mod store_backends;
 mod syncs;
 mod telemetry;
 mod tenant_webhooks;
+mod trello;
 mod usage;
 mod vendor_webhooks;
 
