@@ -312,8 +312,9 @@ pub struct RequestSpec {
     /// Extra headers (`Accept`); the credential is never one of them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
-    /// Query parameters that must have a value: without one the call fails with a clear
-    /// error before anything is sent (Trello's `idList` when creating a card).
+    /// Query parameters or headers that must have a value: without one the call fails with a
+    /// clear error before anything is sent (Trello's `idList` when creating a card,
+    /// PagerDuty's `From` on writes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
     /// A JSON body: every string in it is a template; a string that is one placeholder keeps

@@ -65,14 +65,6 @@ pub fn plan(
         })
         .filter_map(Result::transpose)
         .collect::<Result<_, String>>()?;
-    if let Some(missing) = spec
-        .required
-        .iter()
-        .find(|name| !rendered.iter().any(|(n, _)| n == *name))
-    {
-        let from = spec.query.get(missing).map_or("", String::as_str);
-        return Err(format!("`{missing}` needs a value (from `{from}`)"));
-    }
     for (name, value) in rendered.iter().chain(extra_query) {
         url.push(separator);
         separator = '&';
@@ -80,7 +72,7 @@ pub fn plan(
         url.push('=');
         encode_into(&mut url, value);
     }
-    let headers = spec
+    let headers: Vec<(String, String)> = spec
         .headers
         .iter()
         .map(|(name, template)| {
@@ -89,6 +81,23 @@ pub fn plan(
         })
         .filter_map(Result::transpose)
         .collect::<Result<_, String>>()?;
+    let has = |name: &str| {
+        rendered.iter().any(|(n, _)| n == name)
+            || headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    if let Some(missing) = spec.required.iter().find(|name| !has(name)) {
+        let from = spec
+            .query
+            .get(missing)
+            .or_else(|| {
+                spec.headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(missing))
+                    .map(|(_, t)| t)
+            })
+            .map_or("", String::as_str);
+        return Err(format!("`{missing}` needs a value (from `{from}`)"));
+    }
     let body = spec
         .body
         .as_ref()

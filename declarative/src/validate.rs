@@ -528,10 +528,11 @@ impl Checker<'_> {
             self.template(template, &format!("{at}/query/{name}"), &reads)?;
         }
         for (i, name) in request.required.iter().enumerate() {
-            if !request.query.contains_key(name) {
+            let header = request.headers.keys().any(|h| h.eq_ignore_ascii_case(name));
+            if !request.query.contains_key(name) && !header {
                 return Err(fault(
                     format!("{at}/required/{i}"),
-                    "names no parameter of `query`",
+                    "names no parameter of `query` or `headers`",
                 ));
             }
         }

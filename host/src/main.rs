@@ -212,6 +212,9 @@ fn manifest_command(command: ManifestCommand) -> anyhow::Result<()> {
                             "  {:<16} {method} {}\n",
                             preview.operation, request.url
                         ));
+                        for (name, value) in &request.headers {
+                            text.push_str(&format!("  {:<16} {name}: {value}\n", ""));
+                        }
                         if let Some(body) = request.body {
                             text.push_str(&format!("  {:<16} body {body}\n", ""));
                         }

@@ -146,11 +146,12 @@ impl Request {
         &self.inner.url
     }
 
-    /// Adds a header (the host drops credential-bearing ones).
+    /// Sets a header, replacing one of the same name (so `accept` replaces the default
+    /// `application/json` instead of sending two); the host drops credential-bearing ones.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner
-            .headers
-            .push((name.to_ascii_lowercase(), value.to_owned()));
+        let name = name.to_ascii_lowercase();
+        self.inner.headers.retain(|(existing, _)| *existing != name);
+        self.inner.headers.push((name, value.to_owned()));
         self
     }
 
@@ -361,6 +362,21 @@ mod tests {
             "No project"
         );
         assert_eq!(vendor_error_text(b"plain failure"), "plain failure");
+    }
+
+    #[test]
+    fn a_header_replaces_one_of_the_same_name() {
+        let request = Request::get("https://api.tracker.example")
+            .header("Accept", "application/vnd.tracker+json")
+            .header("x-one", "1");
+        let accepts: Vec<&str> = request
+            .inner
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "accept")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(accepts, ["application/vnd.tracker+json"]);
     }
 
     #[test]

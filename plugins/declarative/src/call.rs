@@ -101,7 +101,9 @@ impl Call {
             Method::Patch => http::Method::Patch,
             Method::Delete => http::Method::Delete,
         };
-        let mut request = Request::new(method, planned.url).header("accept", "application/json");
+        // `accept: application/json` unless the manifest asks for its vendor's own type
+        // (PagerDuty's): a header replaces the SDK's default of the same name.
+        let mut request = Request::new(method, planned.url);
         for (name, value) in &planned.headers {
             request = request.header(name, value);
         }

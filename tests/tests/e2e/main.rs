@@ -30,6 +30,7 @@ mod key_rotation;
 mod notion;
 mod oauth;
 mod oauth_binding;
+mod pagerduty;
 mod postgres;
 mod process;
 mod public_surfaces;
