@@ -18,8 +18,8 @@ pub struct Preview {
 
 /// The sample values each operation's variables get.
 const SAMPLES: &[(&str, &str)] = &[
-    ("container_id", "CONTAINER-1"),
-    ("item_id", "ITEM-1"),
+    ("container_id", "1001"),
+    ("item_id", "2002"),
     ("parent_id", ""),
     ("query", "sample query"),
     ("updated_since", "2026-01-01T00:00:00Z"),

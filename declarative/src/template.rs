@@ -60,6 +60,9 @@ pub struct Transform {
 pub enum TransformKind {
     /// Any value as text (`null` stays `null`).
     String,
+    /// Text that is a number (`"123"`) as a JSON number, for request bodies whose schema wants
+    /// one (Zendesk's `group_id`).
+    Number,
     /// An RFC 3339 time with any offset, or Unix seconds (or milliseconds), as RFC 3339 UTC.
     Time,
     /// A time as Unix seconds.
@@ -87,6 +90,7 @@ impl TransformKind {
     /// Every transform, by the name templates use.
     pub const ALL: &[(&str, TransformKind, bool)] = &[
         ("string", Self::String, false),
+        ("number", Self::Number, false),
         ("time", Self::Time, false),
         ("epoch", Self::Epoch, false),
         ("date", Self::Date, false),
@@ -336,6 +340,16 @@ impl Transform {
             }
             (_, Value::Null) => Value::Null,
             (TransformKind::String, value) => Value::String(text_of(&value)),
+            (TransformKind::Number, Value::Number(n)) => Value::Number(n),
+            (TransformKind::Number, value) => {
+                let text = text_of(&value);
+                serde_json::from_str::<serde_json::Number>(text.trim())
+                    .map(Value::Number)
+                    .map_err(|_| {
+                        let shown: String = text.chars().take(40).collect();
+                        format!("`{shown}` is not a number")
+                    })?
+            }
             (TransformKind::Time, value) => Value::String(instant(&value)?.to_string()),
             (TransformKind::Epoch, value) => Value::from(instant(&value)?.as_second()),
             (TransformKind::Date, value) => {

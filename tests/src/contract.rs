@@ -128,12 +128,23 @@ impl ApiSpec {
         Self::load("pagerduty-rest-v2.json.gz", "")
     }
 
-    /// Zendesk Support API (July 2024), with the cursor pagination Zendesk documents for its
-    /// list endpoints (`page[size]`, `page[after]`), which this file leaves out of the ticket
-    /// lists (see `tests/specs/README.md`): added to `GET /api/v2/views/{view_id}/tickets` and
-    /// `GET /api/v2/tickets/{ticket_id}/comments`.
+    /// Zendesk Support API (July 2024), with the pagination Zendesk documents, which this file
+    /// leaves out (see `tests/specs/README.md`): cursor parameters (`page[size]`,
+    /// `page[after]`) on `GET /api/v2/views/{view_id}/tickets` and
+    /// `GET /api/v2/tickets/{ticket_id}/comments`, offset ones on search.
     pub fn zendesk() -> Self {
         let mut spec = Self::load("zendesk-support-2024-07.json.gz", "");
+        // Search pages by `page` and `per_page`, the `next_page` URL Zendesk answers carrying
+        // them; the file declares only `query`, `sort_by` and `sort_order`.
+        if let Some(parameters) =
+            spec.doc["paths"]["/api/v2/search"]["get"]["parameters"].as_array_mut()
+        {
+            for name in ["page", "per_page"] {
+                parameters.push(
+                    serde_json::json!({"name": name, "in": "query", "schema": {"type": "integer"}}),
+                );
+            }
+        }
         for path in [
             "/api/v2/views/{view_id}/tickets",
             "/api/v2/tickets/{ticket_id}/comments",

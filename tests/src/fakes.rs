@@ -22,6 +22,7 @@ mod sync_vendor;
 mod tracker;
 pub mod trello;
 mod webhook_receiver;
+pub mod zendesk;
 
 pub use asana::AsanaFake;
 pub use confluence::ConfluenceFake;
@@ -44,6 +45,7 @@ pub use sync_vendor::{SYNC_CONTAINER, SyncVendor};
 pub use tracker::{TRACKER_TOKEN, TrackerFake};
 pub use trello::TrelloFake;
 pub use webhook_receiver::{ReceivedDelivery, WebhookReceiver};
+pub use zendesk::ZendeskFake;
 
 /// The token of an `Authorization: Bearer` header, as the vendors read it.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {

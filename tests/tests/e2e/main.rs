@@ -50,6 +50,7 @@ mod tenant_webhooks;
 mod trello;
 mod usage;
 mod vendor_webhooks;
+mod zendesk;
 
 use connector_host::egress::{Credential, EgressPolicy};
 use connector_host::runtime::{
