@@ -128,7 +128,11 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         .routes(routes!(audit::list))
         // Connectors and connections.
         .routes(routes!(connectors::list))
-        .routes(routes!(connectors::get))
+        .routes(routes!(
+            connectors::get,
+            connectors::upload,
+            connectors::remove
+        ))
         .routes(routes!(connections::create, connections::list))
         .routes(routes!(
             connections::get,

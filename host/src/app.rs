@@ -7,15 +7,19 @@
 //! - `actions`: a connection's own actions; `tools`: both as a catalogue of agent tools;
 //! - `tenants`: tenants and API keys; `callers`: who is calling (tenant key, admin token);
 //! - `audit`: the tenant's audit log; `quotas`: per-tenant limits;
-//! - `usage`: usage reports, and a tenant's monthly call limit.
+//! - `usage`: usage reports, and a tenant's monthly call limit;
+//! - `plugins`: the answer to a refused plugin load; `tenant_connectors`: a tenant's own
+//!   declarative connectors.
 
 pub mod actions;
 pub mod audit;
 pub mod callers;
 pub mod connections;
 mod page_cursor;
+pub mod plugins;
 pub mod quotas;
 pub mod resources;
+pub mod tenant_connectors;
 pub mod tenants;
 mod timestamp;
 pub mod tools;
@@ -50,6 +54,8 @@ pub struct AppSettings {
     pub request_timeout: Duration,
     /// Browser origins, besides the host's own, that may call `/mcp`. Default: none.
     pub mcp_allowed_origins: Vec<String>,
+    /// Most connectors of its own one tenant may keep. Default: 10.
+    pub tenant_connectors_max: usize,
 }
 
 impl Default for AppSettings {
@@ -60,6 +66,7 @@ impl Default for AppSettings {
             metrics_public: false,
             request_timeout: Duration::from_secs(60),
             mcp_allowed_origins: Vec::new(),
+            tenant_connectors_max: 10,
         }
     }
 }

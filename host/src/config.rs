@@ -91,6 +91,8 @@ pub struct HostConfig {
     pub server: ServerConfig,
     /// The MCP server at `/mcp`.
     pub mcp: McpConfig,
+    /// Connectors tenants upload as manifests with their own API key.
+    pub tenant_connectors: TenantConnectorsConfig,
     /// Limits of the `sql` capability database connectors use.
     pub sql: SqlLimits,
     /// Sync jobs and the changes feed.
@@ -198,6 +200,28 @@ pub struct McpConfig {
     pub allowed_origins: Vec<String>,
 }
 
+/// Tenant-private connectors: declarative manifests a tenant uploads with its own API key
+/// (`PUT /api/v1/connectors/{id}`), seen and used only inside that tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantConnectorsConfig {
+    /// The only hosts a tenant's own connector may reach or use as its origin
+    /// (`api.internal.example`, `*.example.com`), whatever it requests. Default: none, which
+    /// turns tenant uploads off: the operator opts in.
+    pub allowed_hosts: Vec<String>,
+    /// Most connectors one tenant may keep. Default: 10.
+    pub max_per_tenant: usize,
+}
+
+impl Default for TenantConnectorsConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            max_per_tenant: 10,
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -243,6 +267,7 @@ impl Default for HostConfig {
             metrics_listen: None,
             server: ServerConfig::default(),
             mcp: McpConfig::default(),
+            tenant_connectors: TenantConnectorsConfig::default(),
             sql: SqlLimits::default(),
             syncs: SyncSettings::default(),
             webhooks: WebhookSettings::default(),
@@ -343,6 +368,7 @@ impl HostConfig {
             metrics_public: self.metrics_public,
             request_timeout: Duration::from_millis(self.server.request_timeout_ms),
             mcp_allowed_origins: self.mcp.allowed_origins.clone(),
+            tenant_connectors_max: self.tenant_connectors.max_per_tenant,
         }
     }
 
@@ -440,12 +466,20 @@ impl HostConfig {
                 Ok((connector.clone(), patterns))
             })
             .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+        let tenant_connector_hosts = self
+            .tenant_connectors
+            .allowed_hosts
+            .iter()
+            .map(|h| HostPattern::parse(h).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("tenant_connectors.allowed_hosts")?;
         Ok(EgressPolicy {
             operator_hosts,
             guard: AddressGuard {
                 allow_private: self.allow_private_egress,
             },
             connector_hosts,
+            tenant_connector_hosts,
             ..EgressPolicy::default()
         })
     }

@@ -109,6 +109,9 @@ pub enum LoadFailure {
         /// Each change.
         changes: Vec<serde_json::Value>,
     },
+    /// The id belongs to another owner: an operator's connector, or another tenant's.
+    #[error("the connector id `{0}` is taken")]
+    IdTaken(String),
     /// Compiling took longer than allowed (seconds).
     #[error("compiling took longer than {0} s; the version was not loaded")]
     CompileTimeout(u64),
@@ -127,7 +130,7 @@ impl LoadFailure {
             Self::TooLarge { .. } => "size",
             Self::MalformedPin | Self::Sha256Mismatch { .. } => "sha256",
             Self::Signature(_) => "signature",
-            Self::IdMismatch { .. } => "id",
+            Self::IdMismatch { .. } | Self::IdTaken(_) => "id",
             Self::ManifestChanged { .. } => "manifest_change",
             Self::CompileTimeout(_) => "compile",
             Self::Plugin(error) => error.stage(),
@@ -314,6 +317,13 @@ impl Loader {
         // An upgrade may not quietly move where secrets go: compared with the version serving
         // now, or the one last unloaded.
         let slot = self.inner.runtime.slot(plugin.id()).unwrap_or_default();
+        // One owner per id: a tenant cannot take the operator's or another tenant's id, nor the
+        // operator a tenant's (it unloads it instead).
+        if let Some(existing) = slot.current.as_ref().or(slot.previous.as_ref())
+            && existing.owner != plugin.owner
+        {
+            return Err(LoadFailure::IdTaken(plugin.id().to_owned()));
+        }
         if let Some(running) = slot.current.or(slot.previous)
             && !request.accept_manifest_changes
         {
@@ -513,11 +523,17 @@ impl Loader {
         &self.inner.runtime
     }
 
+    /// Audits a change; a tenant's own connector's changes go to that tenant's audit log (its
+    /// actor is `tenant:ID`), the rest to the operator's.
     async fn audit(&self, actor: &str, action: &str, target: &str, details: serde_json::Value) {
+        let tenant = PluginOrigin {
+            source: actor.to_owned(),
+            ..PluginOrigin::default()
+        };
         if let Err(error) = self
             .inner
             .store
-            .audit(None, actor, action, target, details)
+            .audit(tenant.tenant(), actor, action, target, details)
             .await
         {
             tracing::error!(%error, action, "could not write the audit event");

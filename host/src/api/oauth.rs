@@ -109,12 +109,15 @@ pub async fn put_app(
     ApiPath(connector): ApiPath<String>,
     ApiJson(body): ApiJson<PutOAuthApp>,
 ) -> Result<Envelope<OAuthAppView>, ApiError> {
-    let plugin = state.runtime.connector(&connector).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("connector `{connector}` is not installed"),
-        )
-    })?;
+    let plugin = state
+        .runtime
+        .connector_for(&caller.tenant, &connector)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("connector `{connector}` is not installed"),
+            )
+        })?;
     if crate::credentials::OAuthEndpoints::of(&plugin).is_none() {
         return Err(OAuthError::NoOAuth(connector).into());
     }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde::Serialize;
 
 use super::extract::{ApiPath, ApiQuery};
@@ -11,7 +11,7 @@ use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
 use super::{ApiError, App, Envelope, ErrorCode};
 use crate::app::callers::Admin;
 use crate::loader::{ChangeError, LoadFailure, LoadRequest};
-use crate::runtime::{CompileSource, LoadError, Plugin, PluginOrigin, RegistryError};
+use crate::runtime::{CompileSource, Plugin, PluginOrigin, RegistryError};
 
 /// Header with the hex sha256 the uploaded bytes must have.
 pub const X_PLUGIN_SHA256_PIN: &str = "x-plugin-sha256";
@@ -168,7 +168,7 @@ pub async fn upload(
                 .loader
                 .record_refusal(&id, None, "upload", &failure, "admin")
                 .await;
-            return Err(load_failure(failure, &id));
+            return Err(crate::app::plugins::load_refusal(failure, &id));
         }
     };
     let header = |name: &str| {
@@ -193,7 +193,7 @@ pub async fn upload(
             shared: true,
         })
         .await
-        .map_err(|failure| load_failure(failure, &id))?;
+        .map_err(|failure| crate::app::plugins::load_refusal(failure, &id))?;
     let view = UploadView {
         plugin: PluginView::of_slot(&state, &id),
         replaced_sha256: loaded.replaced.as_ref().map(|p| p.sha256.clone()),
@@ -234,33 +234,6 @@ pub async fn unload(
         .await
         .map_err(registry_error)?;
     Ok(Envelope::ok(PluginView::of_slot(&state, &id)))
-}
-
-fn load_failure(failure: LoadFailure, id: &str) -> ApiError {
-    let stage = failure.stage();
-    let message = format!("plugin `{id}` not loaded: {failure}");
-    let details = match &failure {
-        LoadFailure::ManifestChanged { changes } => {
-            serde_json::json!({ "stage": stage, "changes": changes })
-        }
-        LoadFailure::Plugin(error) if error.pointer().is_some() => {
-            serde_json::json!({ "stage": stage, "pointer": error.pointer() })
-        }
-        _ => serde_json::json!({ "stage": stage }),
-    };
-    match failure {
-        LoadFailure::ManifestChanged { .. } => ApiError::new(ErrorCode::Conflict, message),
-        LoadFailure::TooLarge { .. } => {
-            ApiError::new(ErrorCode::Validation, message).with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        }
-        LoadFailure::Signature(_) => ApiError::new(ErrorCode::Forbidden, message),
-        LoadFailure::Plugin(LoadError::Internal(_)) => {
-            ApiError::new(ErrorCode::InternalError, message)
-        }
-        LoadFailure::Store(error) => ApiError::from(error),
-        _ => ApiError::new(ErrorCode::Validation, message),
-    }
-    .with_details(details)
 }
 
 fn registry_error(error: ChangeError) -> ApiError {

@@ -315,12 +315,15 @@ pub async fn create(
     caller: &TenantCaller,
     body: CreateConnection,
 ) -> Result<ConnectionRecord, ApiError> {
-    let plugin = state.runtime.connector(&body.connector).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Validation,
-            format!("connector `{}` is not installed", body.connector),
-        )
-    })?;
+    let plugin = state
+        .runtime
+        .connector_for(&caller.tenant, &body.connector)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!("connector `{}` is not installed", body.connector),
+            )
+        })?;
     check_config(state, &plugin, &body.config)?;
     check_connection_quota(state, &caller.tenant).await?;
     let credential = body.credentials.into_stored()?;

@@ -20,7 +20,7 @@ use crate::runtime::{ConnectorManifest, CredentialKindManifest};
 
 /// `GET /console/connectors`.
 pub async fn catalogue(State(state): State<App>, user: ConsoleUser) -> Markup {
-    let mut plugins = state.runtime.connectors();
+    let mut plugins = state.runtime.connectors_for(&user.tenant);
     plugins.sort_by(|a, b| a.manifest.display_name.cmp(&b.manifest.display_name));
     page(
         "Connect an account",
@@ -203,7 +203,7 @@ fn manifest_of(
 ) -> Result<ConnectorManifest, ConsoleError> {
     state
         .runtime
-        .plugin(connector)
+        .connector_for(&user.tenant, connector)
         .map(|plugin| plugin.manifest.clone())
         .ok_or_else(|| {
             ConsoleError::new(

@@ -120,13 +120,16 @@ pub fn checked_origin(
     source: &str,
     text: &str,
 ) -> Result<String, BindingError> {
-    policy
-        .check_origin(&plugin.manifest.id, &plugin.host_patterns, text)
-        .map(|origin| origin.ascii_serialization())
-        .map_err(|reason| BindingError::Origin {
-            key: source.to_owned(),
-            reason,
-        })
+    // A tenant's own connector binds only to what the operator opened to tenant connectors.
+    let checked = match plugin.owner {
+        Some(_) => policy.check_tenant_origin(text),
+        None => policy.check_origin(&plugin.manifest.id, &plugin.host_patterns, text),
+    };
+    let origin = checked.map_err(|reason| BindingError::Origin {
+        key: source.to_owned(),
+        reason,
+    })?;
+    Ok(origin.ascii_serialization())
 }
 
 /// Config keys whose value says where requests go: the origin key and every property the

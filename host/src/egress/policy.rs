@@ -23,6 +23,9 @@ pub struct EgressPolicy {
     /// connections reach and use as their origin (self-hosted or test sites), by connector id.
     /// Default: none.
     pub connector_hosts: BTreeMap<String, Vec<HostPattern>>,
+    /// The only hosts tenant-private connectors may reach or use as their origin, whatever
+    /// they request (`tenant_connectors.allowed_hosts`). Default: none.
+    pub tenant_connector_hosts: Vec<HostPattern>,
 }
 
 impl Default for EgressPolicy {
@@ -34,6 +37,7 @@ impl Default for EgressPolicy {
             },
             max_redirects: 5,
             connector_hosts: BTreeMap::new(),
+            tenant_connector_hosts: Vec::new(),
         }
     }
 }
@@ -55,6 +59,9 @@ pub struct ConnectionScope {
     /// A secret written into request bodies in place of its placeholder (webhook
     /// registration), only to where the credential may go. Default: none.
     pub substitution: Option<Arc<super::SecretSubstitution>>,
+    /// For a tenant-private connector: the only hosts it may reach, on top of every other
+    /// rule (the operator's `tenant_connectors.allowed_hosts`). Default: `None`, no extra bound.
+    pub confined_to: Option<Arc<[HostPattern]>>,
     /// Who sends, for the request metrics: the plugin id, or `oauth` for the host's token
     /// requests. Default: empty (written `host`).
     pub requester: Arc<str>,
@@ -97,12 +104,22 @@ impl EgressPolicy {
     }
 
     fn host_allowed(&self, scope: &ConnectionScope, _url: &Url, host: &str) -> bool {
-        Self::reachable(
-            &scope.plugin_hosts,
-            &scope.operator_extra_hosts,
-            &self.operator_hosts,
-            host,
-        )
+        let confined = scope
+            .confined_to
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|p| p.matches(host)));
+        confined
+            && Self::reachable(
+                &scope.plugin_hosts,
+                &scope.operator_extra_hosts,
+                &self.operator_hosts,
+                host,
+            )
+    }
+
+    /// Whether a tenant-private connector may reach `host`.
+    pub fn tenant_connector_may_reach(&self, host: &str) -> bool {
+        self.tenant_connector_hosts.iter().any(|p| p.matches(host))
     }
 
     /// One rule for every destination, the connection's origin included: requested by the
@@ -135,15 +152,7 @@ impl EgressPolicy {
         plugin_hosts: &[HostPattern],
         value: &str,
     ) -> Result<url::Origin, String> {
-        let url = Url::parse(value).map_err(|_| format!("`{value}` is not an absolute URL"))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.guard.allow_private => {}
-            _ => return Err(format!("`{}` must be an https URL", redact(&url))),
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err("the URL must not carry a user name or password".into());
-        }
+        let url = self.origin_url(value)?;
         let host = url.host_str().unwrap_or_default();
         let extra = self.extra_hosts(connector);
         if !Self::reachable(plugin_hosts, &extra, &self.operator_hosts, host) {
@@ -154,6 +163,34 @@ impl EgressPolicy {
             ));
         }
         Ok(url.origin())
+    }
+
+    /// [`EgressPolicy::check_origin`] for a tenant's own connector: its whole allow-list is
+    /// what the operator opened to tenant connectors.
+    pub fn check_tenant_origin(&self, value: &str) -> Result<url::Origin, String> {
+        let url = self.origin_url(value)?;
+        let host = url.host_str().unwrap_or_default();
+        if !self.tenant_connector_may_reach(host) {
+            return Err(format!(
+                "host `{host}` is not among the hosts the operator allows for tenant connectors (tenant_connectors.allowed_hosts)"
+            ));
+        }
+        Ok(url.origin())
+    }
+
+    /// An origin a credential may be bound to: absolute, `https` (`http` only with private
+    /// egress), no user name or password.
+    fn origin_url(&self, value: &str) -> Result<Url, String> {
+        let url = Url::parse(value).map_err(|_| format!("`{value}` is not an absolute URL"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.guard.allow_private => {}
+            _ => return Err(format!("`{}` must be an https URL", redact(&url))),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the URL must not carry a user name or password".into());
+        }
+        Ok(url)
     }
 }
 
@@ -217,7 +254,47 @@ mod tests {
             credential_hosts: vec![HostPattern::parse("api.atlassian.com").unwrap()],
             substitution: None,
             requester: Arc::from("jira"),
+            confined_to: None,
         }
+    }
+
+    #[test]
+    fn a_confined_scope_reaches_only_its_hosts_on_top_of_every_other_rule() {
+        let policy = EgressPolicy::default();
+        let confined = ConnectionScope {
+            confined_to: Some(Arc::from(vec![
+                HostPattern::parse("acme.atlassian.net").unwrap(),
+            ])),
+            ..scope()
+        };
+        assert!(
+            policy
+                .check_url(
+                    &confined,
+                    &Url::parse("https://acme.atlassian.net/x").unwrap()
+                )
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check_url(
+                    &confined,
+                    &Url::parse("https://api.atlassian.com/x").unwrap()
+                )
+                .is_err()
+        );
+        let nowhere = ConnectionScope {
+            confined_to: Some(Arc::from(Vec::new())),
+            ..scope()
+        };
+        assert!(
+            policy
+                .check_url(
+                    &nowhere,
+                    &Url::parse("https://acme.atlassian.net/x").unwrap()
+                )
+                .is_err()
+        );
     }
 
     fn check(policy: &EgressPolicy, url: &str) -> Result<(), String> {

@@ -23,12 +23,22 @@ pub(super) fn connection_scope(
         .filter(|origin| origin.is_tuple());
     let mut scope = ConnectionScope {
         plugin_hosts: plugin.host_patterns.clone(),
-        operator_extra_hosts: egress.policy().extra_hosts(&manifest.id),
+        // A tenant's own connector: what the operator opened to tenant connectors is its whole
+        // allow-list (it is also `confined_to` below, so nothing else widens it).
+        operator_extra_hosts: match plugin.owner {
+            Some(_) => egress.policy().tenant_connector_hosts.clone(),
+            None => egress.policy().extra_hosts(&manifest.id),
+        },
         origin,
         credential: None,
         credential_hosts: Vec::new(),
         substitution: context.secret_substitution.clone().map(Arc::new),
         requester: Arc::from(manifest.id.as_str()),
+        // A tenant's own connector reaches only what the operator opened to tenant connectors.
+        confined_to: plugin
+            .owner
+            .is_some()
+            .then(|| Arc::from(egress.policy().tenant_connector_hosts.as_slice())),
     };
     let mut auth_method = None;
     if let Some(credential) = &context.credential {

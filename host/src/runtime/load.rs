@@ -148,6 +148,12 @@ impl Runtime {
         origin: PluginOrigin,
     ) -> Result<Arc<Plugin>, LoadError> {
         if bytes.starts_with(WASM_MAGIC) {
+            // A tenant's own connectors are manifests: code runs only as the operator loads it.
+            if origin.tenant().is_some() {
+                return Err(LoadError::Manifest(
+                    "a tenant's own connector is a declarative manifest, not a component".into(),
+                ));
+            }
             self.prepare_component(bytes, origin).await
         } else {
             self.prepare_manifest(bytes, origin).await
@@ -163,6 +169,7 @@ impl Runtime {
     ) -> Result<Arc<Plugin>, LoadError> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let declared = connector_declarative::load(&bytes).map_err(LoadError::Declarative)?;
+        let origin_owner = origin.tenant().map(str::to_owned);
         let interpreter = self
             .plugin(INTERPRETER_ID)
             .filter(|plugin| plugin.interprets)
@@ -194,6 +201,7 @@ impl Runtime {
             imports_sql: false,
             definition: Some(definition),
             interprets: false,
+            owner: origin_owner,
         }))
     }
 
@@ -288,6 +296,7 @@ impl Runtime {
             imports_sql,
             definition: None,
             interprets,
+            owner: None,
         });
         tracing::debug!(
             plugin = %plugin.id(),

@@ -34,12 +34,16 @@ pub struct Plugin {
     /// Whether the component imports `definition`: the declarative interpreter (itself
     /// installed under its own id, with no operations, and run with each manifest).
     pub(crate) interprets: bool,
+    /// The tenant whose private connector this is (uploaded with its API key): only it sees
+    /// and connects to it, and it reaches only the hosts the operator opened to tenant
+    /// connectors. `None` for the operator's plugins.
+    pub owner: Option<String>,
 }
 
 /// Where a plugin version came from.
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginOrigin {
-    /// `upload`, `directory` or `test`.
+    /// `upload`, `directory`, `test`, or `tenant:ID` for a tenant's own connector.
     pub source: String,
     /// The file it was read from, for directory loads.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +69,32 @@ impl PluginStats {
     }
 }
 
+impl PluginOrigin {
+    /// The `source` of a tenant's upload: `tenant:ID`.
+    pub fn of_tenant(tenant: &str) -> Self {
+        Self {
+            source: format!("{TENANT_SOURCE}{tenant}"),
+            ..Self::default()
+        }
+    }
+
+    /// The tenant that uploaded it, for a tenant-private connector.
+    pub fn tenant(&self) -> Option<&str> {
+        self.source.strip_prefix(TENANT_SOURCE)
+    }
+}
+
+/// How a tenant's upload names its source (kept as the store's plugin blob source, so every
+/// host of a cluster knows the owner).
+const TENANT_SOURCE: &str = "tenant:";
+
 impl Plugin {
+    /// Whether tenant `tenant` may see and connect to it: the operator's connectors (but the
+    /// interpreter) for everyone, a tenant's own only for that tenant.
+    pub fn offered_to(&self, tenant: &str) -> bool {
+        !self.interprets && self.owner.as_deref().is_none_or(|owner| owner == tenant)
+    }
+
     /// The connector id (also the plugin id).
     pub fn id(&self) -> &str {
         &self.manifest.id

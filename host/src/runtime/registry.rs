@@ -290,18 +290,18 @@ impl Runtime {
         self.inner.plugins.load().get(id).cloned()
     }
 
-    /// Every loaded connector a tenant may connect to (current versions), by id: the plugins
-    /// but the declarative interpreter, which runs manifests and connects to nothing itself.
-    pub fn connectors(&self) -> Vec<Arc<Plugin>> {
+    /// Every loaded connector `tenant` may connect to (current versions), by id: the
+    /// operator's plugins but the declarative interpreter, and the tenant's own.
+    pub fn connectors_for(&self, tenant: &str) -> Vec<Arc<Plugin>> {
         let mut plugins = self.plugins();
-        plugins.retain(|plugin| !plugin.interprets);
+        plugins.retain(|plugin| plugin.offered_to(tenant));
         plugins
     }
 
-    /// The connector `id` a tenant may connect to: [`Runtime::plugin`], but never the
-    /// declarative interpreter.
-    pub fn connector(&self, id: &str) -> Option<Arc<Plugin>> {
-        self.plugin(id).filter(|plugin| !plugin.interprets)
+    /// The connector `id` as `tenant` may use it: [`Runtime::plugin`], but never the
+    /// declarative interpreter or another tenant's own connector.
+    pub fn connector_for(&self, tenant: &str, id: &str) -> Option<Arc<Plugin>> {
+        self.plugin(id).filter(|plugin| plugin.offered_to(tenant))
     }
 
     /// Every loaded plugin (current versions), by id.

@@ -46,6 +46,7 @@ mod status_writes;
 mod store_backends;
 mod syncs;
 mod telemetry;
+mod tenant_connectors;
 mod tenant_webhooks;
 mod trello;
 mod usage;
