@@ -209,7 +209,7 @@ pub struct TenantConnectorsConfig {
     /// (`api.internal.example`, `*.example.com`), whatever it requests. Default: none, which
     /// turns tenant uploads off: the operator opts in.
     pub allowed_hosts: Vec<String>,
-    /// Most connectors one tenant may keep. Default: 10.
+    /// Most connectors one tenant may keep.
     pub max_per_tenant: usize,
 }
 

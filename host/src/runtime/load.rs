@@ -35,9 +35,9 @@ const DEFINITION_IMPORT: &str = "connector:plugin/definition@";
 /// The plugin id declarative manifests run on: the bundled interpreter's.
 pub const INTERPRETER_ID: &str = "declarative";
 
-/// The four bytes every WebAssembly binary starts with; anything else offered as a plugin is
-/// read as a declarative manifest.
-const WASM_MAGIC: &[u8] = b"\0asm";
+/// What every declarative manifest says (its `spec`); bytes that do not are read as a
+/// component, and refused as one when they are not.
+const MANIFEST_SPEC: &[u8] = b"connector-manifest/";
 
 /// Import namespaces a plugin may have: the connector imports, and the WASI interfaces every
 /// `wasm32-wasip2` program imports (linked with nothing granted: no env, files or stdio).
@@ -147,7 +147,18 @@ impl Runtime {
         bytes: Vec<u8>,
         origin: PluginOrigin,
     ) -> Result<Arc<Plugin>, LoadError> {
-        if bytes.starts_with(WASM_MAGIC) {
+        // A manifest says its spec; a `.yaml` or `.json` file of the plugins dir is read as one
+        // whatever it says, so its fault is named as a manifest's.
+        let named_manifest = origin
+            .path
+            .as_deref()
+            .is_some_and(|path| super::registry::is_manifest_file(std::path::Path::new(path)));
+        let manifest = !bytes.starts_with(b"\0asm")
+            && (named_manifest
+                || bytes
+                    .windows(MANIFEST_SPEC.len())
+                    .any(|w| w == MANIFEST_SPEC));
+        if !manifest {
             // A tenant's own connectors are manifests: code runs only as the operator loads it.
             if origin.tenant().is_some() {
                 return Err(LoadError::Manifest(

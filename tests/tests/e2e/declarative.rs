@@ -142,7 +142,8 @@ async fn broken_and_hostile_manifests_are_refused_at_upload_with_a_pointer() {
     let key = server.tenant("acme").await;
     let connection = connect_tracker(&server, &key, &vendor, ID).await;
 
-    let mut laughs = String::from("a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+    let mut laughs =
+        String::from("spec: connector-manifest/1\na: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
     for (name, previous) in ["b", "c", "d", "e", "f", "g", "h", "i"]
         .iter()
         .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
@@ -270,4 +271,53 @@ async fn a_manifest_hot_swaps_and_rolls_back_like_a_component() {
         (409, Some("manifest_change")),
         "{held}"
     );
+}
+
+#[tokio::test]
+async fn a_manifest_connection_syncs_into_the_changes_feed_like_any_other() {
+    let vendor = TrackerFake::start().await;
+    let server = TestServer::start_with(crate::syncs::sync_config).await;
+    let key = server.tenant("acme").await;
+    let connection = connect_tracker(&server, &key, &vendor, ID).await;
+    let syncs = format!("/api/v1/connections/{connection}/syncs");
+    let (status, created) = server
+        .send(
+            Method::POST,
+            &syncs,
+            Some(&key),
+            Some(json!({"container": "CORE"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let sync = created["data"]["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let (_, body) = server
+            .send(Method::GET, &format!("{syncs}/{sync}"), Some(&key), None)
+            .await;
+        let run = body["data"]["last_run"].clone();
+        if run["status"].as_str().is_some_and(|s| s != "running") {
+            break run;
+        }
+        assert!(std::time::Instant::now() < deadline, "no run ended: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["created"], 5, "{run}");
+    let (status, feed) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/changes?limit=50"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    let items: Vec<&str> = feed["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["item_id"].as_str())
+        .collect();
+    assert_eq!(items.len(), 5, "{feed}");
 }

@@ -27,7 +27,8 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        (200, Some(16)),
+        // 11 components (the interpreter is no connector) and 5 declarative manifests.
+        (200, Some(21)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -51,6 +52,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
     assert_eq!(
         ids,
         [
+            "asana",
             "confluence",
             "datadog",
             "figma",
@@ -60,15 +62,19 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "legacy",
             "legacy-v2",
             "notion",
+            "pagerduty",
             "postgres",
             "probe",
             "salesforce",
             "scaffolded",
             "slack",
             "sql-probe",
-            "tracker"
+            "tracker",
+            "tracker-manifest",
+            "trello",
+            "zendesk"
         ],
-        "the broken file was skipped, the good ones loaded"
+        "the broken file was skipped, the good ones (components and manifests) loaded; the interpreter is no connector"
     );
     let connector = |id: &str| {
         listed["data"]

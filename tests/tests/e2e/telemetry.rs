@@ -521,9 +521,18 @@ async fn the_metrics_go_over_otlp_too() {
     ])
     .await;
     serve_calls(&traced, 2).await;
+    // Exports run every 200 ms: wait for one taken after the calls (an earlier one may hold
+    // only the connection's `validate`).
+    let served = |metrics: &connector_tests::fakes::CollectedMetrics| {
+        metrics.get("plugin_calls_total").is_some_and(|calls| {
+            calls
+                .iter()
+                .any(|labels| labels.get("operation").map(String::as_str) == Some("containers"))
+        }) && metrics.contains_key("plugin_call_duration_seconds")
+    };
     let mut metrics = collector.metrics();
     for _ in 0..100 {
-        if metrics.contains_key("plugin_call_duration_seconds") {
+        if served(&metrics) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
