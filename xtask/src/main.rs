@@ -62,10 +62,14 @@ enum Task {
     },
     /// Check the book's links (docs/ and the README) and build it when mdbook is installed.
     Docs,
-    /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is.
+    /// Scaffold a connector crate under plugins/NAME (SDK 0.3) that builds and loads as it is;
+    /// with --declarative, a manifest in plugins/manifests/NAME.yaml and its test instead.
     NewConnector {
         /// Connector id: a-z, 0-9 and `-`, starting with a letter (`acme-desk`).
         name: String,
+        /// A declarative manifest with a vendor fake and an end-to-end test, not a Rust crate.
+        #[arg(long)]
+        declarative: bool,
     },
 }
 
@@ -74,7 +78,13 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root()?;
     match cli.command {
         Task::BuildPlugins => build_plugins(&root).map(|_| ()),
-        Task::NewConnector { name } => new_connector::create(&root, &name),
+        Task::NewConnector { name, declarative } => {
+            if declarative {
+                new_connector::create_declarative(&root, &name)
+            } else {
+                new_connector::create(&root, &name)
+            }
+        }
         Task::Docs => docs::build(&root),
         Task::Floors { checkout } => floors::guard(checkout.as_deref().unwrap_or(&root)),
         Task::Run {

@@ -1,5 +1,7 @@
 //! `cargo xtask new-connector NAME`: a connector crate under `plugins/NAME` that builds and
-//! loads as it is, listed in the plugins workspace.
+//! loads as it is, listed in the plugins workspace. With `--declarative`: a manifest in
+//! `plugins/manifests/NAME.yaml` and its end-to-end test against a vendor fake, which pass as
+//! they are.
 
 use std::path::Path;
 
@@ -7,9 +9,26 @@ use anyhow::{Context as _, bail};
 
 const CARGO_TOML: &str = include_str!("../template/Cargo.toml.txt");
 const LIB_RS: &str = include_str!("../template/lib.rs.txt");
+const MANIFEST_YAML: &str = include_str!("../template/manifest.yaml.txt");
+const MANIFEST_TEST_RS: &str = include_str!("../template/manifest_test.rs.txt");
 
 /// The files of a new connector crate named `name`, as (path under the crate, contents).
 pub fn render(name: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let fill = filler(name)?;
+    Ok(vec![
+        ("Cargo.toml", fill(CARGO_TOML)),
+        ("src/lib.rs", fill(LIB_RS)),
+    ])
+}
+
+/// A new declarative connector `name`: its manifest and its test (contents of each).
+pub fn render_declarative(name: &str) -> anyhow::Result<(String, String)> {
+    let fill = filler(name)?;
+    Ok((fill(MANIFEST_YAML), fill(MANIFEST_TEST_RS)))
+}
+
+/// Fills a template's `{{name}}`, `{{title}}`, `{{type}}` and `{{snake}}` for `name`.
+fn filler(name: &str) -> anyhow::Result<impl Fn(&str) -> String> {
     let valid = !name.is_empty()
         && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -30,16 +49,19 @@ pub fn render(name: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
                 .unwrap_or_default()
         })
         .collect();
-    let fill = |template: &str| {
+    let (name, title, camel, snake) = (
+        name.to_owned(),
+        words.join(" "),
+        words.concat(),
+        name.replace('-', "_"),
+    );
+    Ok(move |template: &str| {
         template
-            .replace("{{name}}", name)
-            .replace("{{title}}", &words.join(" "))
-            .replace("{{type}}", &words.concat())
-    };
-    Ok(vec![
-        ("Cargo.toml", fill(CARGO_TOML)),
-        ("src/lib.rs", fill(LIB_RS)),
-    ])
+            .replace("{{name}}", &name)
+            .replace("{{title}}", &title)
+            .replace("{{type}}", &camel)
+            .replace("{{snake}}", &snake)
+    })
 }
 
 /// Writes `plugins/NAME` and adds it to the plugins workspace; refuses to overwrite.
@@ -63,6 +85,44 @@ pub fn create(root: &Path, name: &str) -> anyhow::Result<()> {
         "created plugins/{name}; `cargo xtask build-plugins` builds it into target/plugins/{name}.wasm and `cargo xtask run` loads it"
     );
     Ok(())
+}
+
+/// Writes `plugins/manifests/NAME.yaml` and `tests/tests/e2e/NAME.rs` (registered in the
+/// end-to-end suite); refuses to overwrite either.
+pub fn create_declarative(root: &Path, name: &str) -> anyhow::Result<()> {
+    let (manifest, test) = render_declarative(name)?;
+    let snake = name.replace('-', "_");
+    let manifest_path = root.join("plugins/manifests").join(format!("{name}.yaml"));
+    let test_path = root.join("tests/tests/e2e").join(format!("{snake}.rs"));
+    for path in [&manifest_path, &test_path] {
+        if path.exists() {
+            bail!("{} already exists", path.display());
+        }
+    }
+    std::fs::create_dir_all(root.join("plugins/manifests")).context("creating plugins/manifests")?;
+    std::fs::write(&manifest_path, manifest)
+        .with_context(|| format!("writing {}", manifest_path.display()))?;
+    std::fs::write(&test_path, test).with_context(|| format!("writing {}", test_path.display()))?;
+    add_test_module(&root.join("tests/tests/e2e/main.rs"), &snake)?;
+    println!(
+        "created plugins/manifests/{name}.yaml and tests/tests/e2e/{snake}.rs; `cargo xtask test -- {snake}::` runs its test, `cargo xtask run` serves it"
+    );
+    Ok(())
+}
+
+/// Adds `mod NAME;` to the end-to-end suite's module list, in order.
+fn add_test_module(main: &Path, module: &str) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(main).with_context(|| format!("reading {}", main.display()))?;
+    let line = format!("mod {module};");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("mod ") && *l > line.as_str())
+        .or_else(|| lines.iter().rposition(|l| l.starts_with("mod ")).map(|i| i + 1))
+        .context("the end-to-end suite declares no modules")?;
+    lines.insert(at, &line);
+    std::fs::write(main, lines.join("\n") + "\n").with_context(|| format!("writing {}", main.display()))
 }
 
 /// Adds `name` to the `members` list of the plugins workspace manifest.
@@ -96,6 +156,34 @@ mod tests {
                 "{path} differs from the template's output"
             );
         }
+    }
+
+    /// `plugins/fixtures/manifests/scaffolded-manifest.yaml` and
+    /// `tests/tests/e2e/scaffolded_manifest.rs` are the declarative templates rendered as
+    /// `scaffolded-manifest`: the end-to-end suite runs them, so what `--declarative` writes
+    /// is known to load and pass.
+    #[test]
+    fn the_declarative_templates_render_the_committed_fixture_and_its_test() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (manifest, test) = render_declarative("scaffolded-manifest").unwrap();
+        let committed = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+        assert_eq!(committed("plugins/fixtures/manifests/scaffolded-manifest.yaml"), manifest);
+        assert_eq!(committed("tests/tests/e2e/scaffolded_manifest.rs"), test);
+    }
+
+    #[test]
+    fn test_modules_are_added_in_order() {
+        let dir = tempfile_dir().join("modules");
+        std::fs::create_dir_all(&dir).unwrap();
+        let main = dir.join("main.rs");
+        std::fs::write(&main, "//! Suite.\n\nmod alpha;\nmod gamma;\n").unwrap();
+        add_test_module(&main, "beta").unwrap();
+        add_test_module(&main, "zeta").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&main).unwrap(),
+            "//! Suite.\n\nmod alpha;\nmod beta;\nmod gamma;\nmod zeta;\n"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod quotas_and_keys;
 mod realistic_pages;
 mod salesforce;
 mod sandbox;
+mod scaffolded_manifest;
 mod sdk_calls;
 mod secrets;
 mod server;
