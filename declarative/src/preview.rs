@@ -63,6 +63,7 @@ pub fn preview(manifest: &Manifest, config: &[(String, String)]) -> Vec<Preview>
             vars,
             record: &Value::Null,
             maps: &manifest.value_maps,
+            rich_text: None,
         };
         let request = base
             .as_ref()

@@ -195,6 +195,7 @@ mod tests {
             vars,
             record: &Value::Null,
             maps,
+            rich_text: None,
         }
     }
 

@@ -84,7 +84,16 @@ pub enum TransformKind {
     Lower,
     /// Text in upper case.
     Upper,
+    /// Rich text as Markdown: `markdown("html")`, or `markdown("adf")` (Atlassian Document
+    /// Format, a JSON tree). Converted by the interpreter; elsewhere the value passes as it is.
+    Markdown,
 }
+
+/// The rich-text formats `markdown(...)` reads.
+pub const RICH_TEXT_FORMATS: &[&str] = &["adf", "html"];
+
+/// Converts rich text in a named format to Markdown (`markdown(...)`); the interpreter's.
+pub type RichText<'a> = &'a dyn Fn(&str, &Value) -> Result<Value, String>;
 
 impl TransformKind {
     /// Every transform, by the name templates use.
@@ -101,6 +110,7 @@ impl TransformKind {
         ("default", Self::Default, true),
         ("lower", Self::Lower, false),
         ("upper", Self::Upper, false),
+        ("markdown", Self::Markdown, true),
     ];
 
     fn named(name: &str) -> Option<(Self, bool)> {
@@ -112,7 +122,7 @@ impl TransformKind {
 }
 
 /// What a template is rendered against.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// The operation's variables, an object (`$name` reads `vars.name`).
     pub vars: &'a Value,
@@ -120,6 +130,8 @@ pub struct Scope<'a> {
     pub record: &'a Value,
     /// The manifest's `value_maps`.
     pub maps: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// What `markdown(...)` converts with; `None` passes values through (offline previews).
+    pub rich_text: Option<RichText<'a>>,
 }
 
 impl Template {
@@ -280,6 +292,16 @@ fn parse_transform(text: &str) -> Result<Transform, String> {
         let known: Vec<&str> = TransformKind::ALL.iter().map(|(n, _, _)| *n).collect();
         format!("unknown transform `{name}` (known: {})", known.join(", "))
     })?;
+    if kind == TransformKind::Markdown
+        && !arg
+            .as_deref()
+            .is_some_and(|format| RICH_TEXT_FORMATS.contains(&format))
+    {
+        return Err(format!(
+            "`markdown` reads one of: {} (`markdown(\"adf\")`)",
+            RICH_TEXT_FORMATS.join(", ")
+        ));
+    }
     match (takes_arg, &arg) {
         (true, None) => Err(format!(
             "transform `{name}` needs an argument: `{name}(\"...\")`"
@@ -376,6 +398,10 @@ impl Transform {
                     None => value,
                 }
             }
+            (TransformKind::Markdown, value) => match scope.rich_text {
+                Some(convert) => convert(arg, &value)?,
+                None => value,
+            },
             (TransformKind::Lower, value) => Value::String(text_of(&value).to_lowercase()),
             (TransformKind::Upper, value) => Value::String(text_of(&value).to_uppercase()),
             (TransformKind::Join | TransformKind::Pluck | TransformKind::First, value) => {
@@ -461,10 +487,12 @@ mod tests {
             "states".to_owned(),
             BTreeMap::from([("done".to_owned(), "closed".to_owned())]),
         )]);
+        let shout = |format: &str, value: &Value| Ok(json!(format!("{format}:{}", text_of(value))));
         let scope = Scope {
             vars: &vars,
             record: &record,
             maps: &maps,
+            rich_text: Some(&shout),
         };
         Template::parse(template)?.render(&scope)
     }
@@ -533,6 +561,10 @@ mod tests {
             render("{nope | default(open)}", record.clone(), json!({})),
             Ok(json!("open"))
         );
+        assert_eq!(
+            render("{s | markdown(\"html\")}", record.clone(), json!({})),
+            Ok(json!("html:done"))
+        );
         assert!(
             render("{s | time}", record, json!({}))
                 .unwrap_err()
@@ -550,6 +582,7 @@ mod tests {
             ("{a | join}", "needs an argument"),
             ("{a | lower(\"x\")}", "takes no argument"),
             ("{a/b}", "not a path"),
+            ("{a | markdown(\"rtf\")}", "reads one of"),
         ] {
             let error = Template::parse(bad).unwrap_err();
             assert!(error.contains(says), "{bad}: {error}");

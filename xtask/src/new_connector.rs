@@ -99,7 +99,8 @@ pub fn create_declarative(root: &Path, name: &str) -> anyhow::Result<()> {
             bail!("{} already exists", path.display());
         }
     }
-    std::fs::create_dir_all(root.join("plugins/manifests")).context("creating plugins/manifests")?;
+    std::fs::create_dir_all(root.join("plugins/manifests"))
+        .context("creating plugins/manifests")?;
     std::fs::write(&manifest_path, manifest)
         .with_context(|| format!("writing {}", manifest_path.display()))?;
     std::fs::write(&test_path, test).with_context(|| format!("writing {}", test_path.display()))?;
@@ -119,10 +120,16 @@ fn add_test_module(main: &Path, module: &str) -> anyhow::Result<()> {
     let at = lines
         .iter()
         .position(|l| l.starts_with("mod ") && *l > line.as_str())
-        .or_else(|| lines.iter().rposition(|l| l.starts_with("mod ")).map(|i| i + 1))
+        .or_else(|| {
+            lines
+                .iter()
+                .rposition(|l| l.starts_with("mod "))
+                .map(|i| i + 1)
+        })
         .context("the end-to-end suite declares no modules")?;
     lines.insert(at, &line);
-    std::fs::write(main, lines.join("\n") + "\n").with_context(|| format!("writing {}", main.display()))
+    std::fs::write(main, lines.join("\n") + "\n")
+        .with_context(|| format!("writing {}", main.display()))
 }
 
 /// Adds `name` to the `members` list of the plugins workspace manifest.
@@ -167,7 +174,10 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let (manifest, test) = render_declarative("scaffolded-manifest").unwrap();
         let committed = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
-        assert_eq!(committed("plugins/fixtures/manifests/scaffolded-manifest.yaml"), manifest);
+        assert_eq!(
+            committed("plugins/fixtures/manifests/scaffolded-manifest.yaml"),
+            manifest
+        );
         assert_eq!(committed("tests/tests/e2e/scaffolded_manifest.rs"), test);
     }
 

@@ -73,6 +73,7 @@ impl Call {
             vars,
             record,
             maps: &self.manifest.value_maps,
+            rich_text: Some(&crate::rich_text::to_markdown),
         }
     }
 

@@ -8,6 +8,7 @@
 mod call;
 mod info;
 mod mapping;
+mod rich_text;
 
 use call::{Call, record_at, text_or_null};
 use connector_declarative::Manifest;

@@ -321,3 +321,57 @@ async fn a_manifest_connection_syncs_into_the_changes_feed_like_any_other() {
         .collect();
     assert_eq!(items.len(), 5, "{feed}");
 }
+
+/// A Jira-shaped manifest: one issue, its ADF description read with `markdown("adf")`.
+const JIRA_LITE: &str = r#"
+spec: connector-manifest/1
+id: jira-lite
+name: Jira (manifest)
+version: 0.1.0
+base: {origin_config: site_url, example: "https://acme.atlassian.net"}
+auth:
+  - {id: api_token, label: E-mail and API token, type: basic}
+connect:
+  request: {path: /rest/api/3/myself}
+  principal: {id: "{accountId}", display_name: "{displayName}"}
+mappings:
+  item:
+    id: "{key}"
+    container_id: "{fields.project.key}"
+    kind: issue
+    title: "{fields.summary}"
+    body: "{fields.description | markdown(\"adf\")}"
+    body_format: markdown
+item:
+  request: {path: "/rest/api/3/issue/{$item_id}"}
+"#;
+
+#[tokio::test]
+async fn rich_text_reads_as_the_rust_connector_writes_it() {
+    use crate::atlassian_setup::Atlassian;
+    use connector_tests::fakes::JiraFake;
+
+    let jira = Atlassian::start_adjusted("jira", JiraFake::start, |config| {
+        config
+            .connector_hosts
+            .insert("jira-lite".into(), vec!["127.0.0.1".into()]);
+    })
+    .await;
+    let (status, loaded) = upload(&jira.server, "jira-lite", JIRA_LITE).await;
+    assert_eq!(status, 201, "{loaded}");
+    let rust = jira.connect_with_token("jira").await;
+    let manifest = jira.connect_with_token("jira-lite").await;
+    let (_, by_rust) = jira
+        .get(&format!("/api/v1/connections/{rust}/items/ALPHA-1"))
+        .await;
+    let (status, by_manifest) = jira
+        .get(&format!("/api/v1/connections/{manifest}/items/ALPHA-1"))
+        .await;
+    assert_eq!(status, 200, "{by_manifest}");
+    assert_eq!(by_manifest["data"]["body"], "Steps for **ALPHA-1**");
+    assert_eq!(by_manifest["data"]["body"], by_rust["data"]["body"]);
+    assert_eq!(
+        by_manifest["data"]["body_format"],
+        by_rust["data"]["body_format"]
+    );
+}
