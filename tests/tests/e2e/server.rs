@@ -27,8 +27,8 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        // 11 components (the interpreter is no connector) and 5 declarative manifests.
-        (200, Some(21)),
+        // 16 components (the interpreter is no connector) and 6 declarative manifests.
+        (200, Some(22)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -67,6 +67,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "probe",
             "salesforce",
             "scaffolded",
+            "scaffolded-manifest",
             "slack",
             "sql-probe",
             "tracker",
