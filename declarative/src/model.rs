@@ -103,6 +103,16 @@ pub struct Base {
     pub path: String,
 }
 
+impl Base {
+    /// The host of the fixed `url` (lower case, no port), when there is one: a host the
+    /// connector requests and sends its credential to.
+    pub fn fixed_host(&self) -> Option<String> {
+        let rest = self.url.as_deref()?.strip_prefix("https://")?;
+        let host = rest.split(['/', ':']).next()?;
+        (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    }
+}
+
 /// One way to authenticate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "load", derive(schemars::JsonSchema))]

@@ -47,6 +47,18 @@ pub use trello::TrelloFake;
 pub use webhook_receiver::{ReceivedDelivery, WebhookReceiver};
 pub use zendesk::ZendeskFake;
 
+/// The seeded vendors' clock: 2026-11-01T09:00:00Z plus `hours`, as RFC 3339 UTC with
+/// milliseconds (Asana, Trello) or whole seconds (PagerDuty, Zendesk), as each vendor writes.
+pub(crate) fn hours_after_seed(hours: usize, millis: bool) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_793_523_600 + hours as u64 * 3600);
+    if millis {
+        humantime::format_rfc3339_millis(at).to_string()
+    } else {
+        humantime::format_rfc3339_seconds(at).to_string()
+    }
+}
+
 /// The token of an `Authorization: Bearer` header, as the vendors read it.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
     headers

@@ -18,7 +18,7 @@ pub use process::{
     HostProcess, PROCESS_ADMIN_TOKEN, ProcessApi, host_binary, run_cli, run_cli_with,
 };
 pub use store_backend::{BackendStore, TEST_MASTER_KEY, TestDatabase, each_backend, postgres_run};
-pub use tenant_session::{TenantSession, connection_path, error_code};
+pub use tenant_session::{TenantSession, connection_path, entries, error_code};
 pub use test_server::{ADMIN_TOKEN, TestServer};
 pub use vendor_oauth::{connect_with_oauth, host_for_oauth, use_oauth_server};
 

@@ -110,13 +110,7 @@ fn check_hosts(manifest: &[u8], allowed: &[HostPattern]) -> Result<(), ApiError>
     let Ok(declared) = connector_declarative::load(manifest) else {
         return Ok(());
     };
-    let fixed = declared
-        .base
-        .url
-        .as_deref()
-        .and_then(|url| url.strip_prefix("https://"))
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .map(str::to_owned);
+    let fixed = declared.base.fixed_host();
     for host in fixed.iter().chain(&declared.requested_hosts) {
         let covered = HostPattern::parse(host)
             .is_ok_and(|pattern| allowed.iter().any(|allowed| allowed.covers(&pattern)));

@@ -22,7 +22,7 @@ pub fn of_interpreter() -> ConnectorInfo {
 
 /// A manifest's info.
 pub fn of(manifest: &Manifest) -> ConnectorInfo {
-    let fixed_host = manifest.base.url.as_deref().and_then(host_of);
+    let fixed_host = manifest.base.fixed_host();
     let mut builder = ConnectorInfo::builder(&manifest.id, &manifest.name)
         .version(&manifest.version)
         .description(&manifest.description)
@@ -151,12 +151,4 @@ fn placement(header: Option<&str>, query: Option<&str>) -> CredentialPlacement {
         (None, Some(query)) => CredentialPlacement::Query(query.to_owned()),
         (None, None) => CredentialPlacement::Bearer,
     }
-}
-
-/// The host of an `https://` URL (the manifest was checked: it has one, with no user info).
-pub fn host_of(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split('/').next()?;
-    let host = authority.split(':').next()?;
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }

@@ -61,10 +61,7 @@ struct Interpreter;
 
 impl Call {
     fn mapper<'a>(&'a self, vars: &'a Value, include_raw: bool) -> Mapper<'a> {
-        Mapper {
-            scope: self.scope(vars, &Value::Null),
-            include_raw,
-        }
+        Mapper::new(self.scope(vars, &Value::Null), include_raw)
     }
 
     fn item_fields<'a>(&'a self, own: Option<&'a ItemFields>) -> Result<&'a ItemFields> {

@@ -7,12 +7,27 @@ use connector_declarative::template::{Scope, Template};
 use connector_sdk::{
     BodyFormat as Format, Comment, ConnectorError, Container, Item, Principal, Result, Timestamp,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 /// Maps records of one call: its variables, the manifest's tables, whether to keep raw JSON.
 pub struct Mapper<'a> {
     pub scope: Scope<'a>,
     pub include_raw: bool,
+    /// Each field's template, parsed once per call rather than once per record.
+    parsed: RefCell<HashMap<String, Template>>,
+}
+
+impl<'a> Mapper<'a> {
+    pub fn new(scope: Scope<'a>, include_raw: bool) -> Self {
+        Self {
+            scope,
+            include_raw,
+            parsed: RefCell::default(),
+        }
+    }
 }
 
 impl Mapper<'_> {
@@ -36,9 +51,17 @@ impl Mapper<'_> {
         let Some(template) = template else {
             return Ok(None);
         };
-        Template::parse(template)
-            .and_then(|t| t.render_text(&self.with(record)))
-            .map_err(|why| ConnectorError::Permanent(format!("mapping `{template}`: {why}")))
+        let failed = |why| ConnectorError::Permanent(format!("mapping `{template}`: {why}"));
+        let mut parsed = self.parsed.borrow_mut();
+        if !parsed.contains_key(template) {
+            parsed.insert(
+                template.to_owned(),
+                Template::parse(template).map_err(failed)?,
+            );
+        }
+        parsed[template]
+            .render_text(&self.with(record))
+            .map_err(failed)
     }
 
     /// A time field, made RFC 3339 UTC.

@@ -36,11 +36,8 @@ fn task_gid(project: usize, n: usize) -> String {
     format!("12000000000{project}{n:04}")
 }
 
-/// 2026-11-01T09:00:00Z plus `n` hours, as Asana writes times (milliseconds).
 fn at(hours: usize) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_793_523_600 + hours as u64 * 3600);
-    humantime::format_rfc3339_millis(at).to_string()
+    super::hours_after_seed(hours, true)
 }
 
 fn user() -> Value {

@@ -33,9 +33,7 @@ pub fn incident_id(service: usize, n: usize) -> String {
 }
 
 fn at(hours: usize) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_793_523_600 + hours as u64 * 3600);
-    humantime::format_rfc3339_seconds(at).to_string()
+    super::hours_after_seed(hours, false)
 }
 
 fn user() -> Value {

@@ -37,11 +37,8 @@ pub fn card_id(board: usize, n: usize) -> String {
     format!("62cccccccccccccccccc{board:02}{n:02}")
 }
 
-/// 2026-11-01T09:00:00Z plus `hours`, as Trello writes times.
 fn at(hours: usize) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_793_523_600 + hours as u64 * 3600);
-    humantime::format_rfc3339_millis(at).to_string()
+    super::hours_after_seed(hours, true)
 }
 
 fn member() -> Value {

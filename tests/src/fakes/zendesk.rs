@@ -35,9 +35,7 @@ pub fn ticket_id(group: usize, n: usize) -> u64 {
 }
 
 fn at(hours: usize) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_793_523_600 + hours as u64 * 3600);
-    humantime::format_rfc3339_seconds(at).to_string()
+    super::hours_after_seed(hours, false)
 }
 
 #[derive(Default)]

@@ -97,6 +97,11 @@ impl TenantSession {
     }
 }
 
+/// The entries of a page's envelope.
+pub fn entries(page: &Value) -> &Vec<Value> {
+    page["data"]["entries"].as_array().expect("entries")
+}
+
 /// `/api/v1/connections/{id}` of a created connection's envelope.
 pub fn connection_path(created: &Value) -> String {
     format!(

@@ -5,7 +5,7 @@
 use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::AsanaFake;
 use connector_tests::fakes::asana::{ASANA_TOKEN, PROJECTS, USER_GID, WORKSPACE};
-use connector_tests::harness::{TenantSession, connection_path, error_code};
+use connector_tests::harness::{TenantSession, connection_path, entries, error_code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -21,9 +21,7 @@ async fn connect(session: &TenantSession, fake: &AsanaFake, token: &str) -> (u16
 }
 
 fn ids(page: &Value) -> Vec<&str> {
-    page["data"]["entries"]
-        .as_array()
-        .expect("entries")
+    entries(page)
         .iter()
         .filter_map(|e| e["id"].as_str())
         .collect()

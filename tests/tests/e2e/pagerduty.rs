@@ -5,9 +5,9 @@
 use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::PagerDutyFake;
 use connector_tests::fakes::pagerduty::{FROM, PAGERDUTY_TOKEN, SERVICES, USER_ID, incident_id};
-use connector_tests::harness::{TenantSession, connection_path, error_code};
+use connector_tests::harness::{TenantSession, connection_path, entries, error_code};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn connect(session: &TenantSession, fake: &PagerDutyFake, from: Option<&str>) -> String {
     let mut config = json!({"api_url": fake.origin()});
@@ -25,10 +25,6 @@ async fn connect(session: &TenantSession, fake: &PagerDutyFake, from: Option<&st
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["data"]["principal"]["id"], USER_ID);
     connection_path(&created)
-}
-
-fn entries(page: &Value) -> &Vec<Value> {
-    page["data"]["entries"].as_array().expect("entries")
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use connector_tests::fakes::TrelloFake;
 use connector_tests::fakes::trello::{
     BOARDS, MEMBER_ID, TRELLO_KEY, TRELLO_TOKEN, card_id, list_id,
 };
-use connector_tests::harness::{TenantSession, connection_path, error_code};
+use connector_tests::harness::{TenantSession, connection_path, entries, error_code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -20,10 +20,6 @@ async fn connect(session: &TenantSession, fake: &TrelloFake, token: &str) -> (u1
     session
         .send(Method::POST, "/api/v1/connections", Some(body))
         .await
-}
-
-fn entries(page: &Value) -> &Vec<Value> {
-    page["data"]["entries"].as_array().expect("entries")
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use connector_tests::contract::{ApiSpec, assert_conforms};
 use connector_tests::fakes::ZendeskFake;
 use connector_tests::fakes::zendesk::{AGENT_EMAIL, GROUPS, USER_ID, ZENDESK_TOKEN, ticket_id};
-use connector_tests::harness::{TenantSession, connection_path, error_code};
+use connector_tests::harness::{TenantSession, connection_path, entries, error_code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,10 +18,6 @@ async fn connect(session: &TenantSession, fake: &ZendeskFake, password: &str) ->
     session
         .send(Method::POST, "/api/v1/connections", Some(body))
         .await
-}
-
-fn entries(page: &Value) -> &Vec<Value> {
-    page["data"]["entries"].as_array().expect("entries")
 }
 
 #[tokio::test]
