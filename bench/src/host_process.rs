@@ -32,6 +32,11 @@ impl BenchHost {
                 "CONNECTOR_HOST_CONNECTOR_HOSTS__CONFLUENCE",
                 r#"["127.0.0.1"]"#,
             ),
+            // The Jira-shaped manifest (a test fixture) reads the same site.
+            (
+                "CONNECTOR_HOST_CONNECTOR_HOSTS__JIRA-MANIFEST",
+                r#"["127.0.0.1"]"#,
+            ),
             // The bench drives one tenant and one connection as hard as the whole host may be
             // driven; the per-tenant caps have tests of their own.
             (

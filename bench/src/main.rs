@@ -180,6 +180,17 @@ async fn main() -> anyhow::Result<()> {
                     ));
                 }
             }
+            if let Some(way) = &run.declarative {
+                rows.push((
+                    format!("{name}, c={c}: through a Jira-shaped manifest (p50 / p99, req/s)"),
+                    format!(
+                        "{}; adds {:.2}x what the Rust connector adds, req/s {:.2}x its",
+                        figures(&way.load),
+                        way.over_rust_added,
+                        way.over_rust_throughput
+                    ),
+                ));
+            }
             rows.push((
                 format!("{name}, c={c}: added by host / by nginx (p50)"),
                 match (run.nginx_added_us, run.host_over_nginx_added) {

@@ -3,7 +3,10 @@
 //! pages, through a plain Node service and a plain native Rust service doing the same request
 //! and mapping without the host's tenants, sealed credentials, egress policy or sandbox. The
 //! pages are the size and shape of real ones (`connector_tests::fakes::realistic`): Jira issues
-//! with ADF descriptions, Jira projects, Confluence pages; and the probe's small page.
+//! with ADF descriptions, Jira projects, Confluence pages; and the probe's small page. The Jira
+//! issues page is also measured through a Jira-shaped declarative manifest
+//! (`plugins/fixtures/manifests/jira-manifest.yaml`) on the same host, against the Rust
+//! connector.
 
 use std::time::Duration;
 
@@ -67,6 +70,22 @@ pub struct ConcurrencyResult {
     pub node: Option<Way>,
     /// The same page through the plain native Rust service (Jira pages).
     pub native: Option<Way>,
+    /// The same page through the Jira-shaped manifest on the same host (the issues page).
+    pub declarative: Option<DeclarativeWay>,
+}
+
+/// The page through a declarative manifest, run by the interpreter, against the Rust connector
+/// on the same host, measured in the same rounds.
+#[derive(Debug, Serialize)]
+pub struct DeclarativeWay {
+    pub load: LoadResult,
+    /// Its median minus the direct median.
+    pub added_us: f64,
+    /// What the manifest adds over what the Rust connector adds (p50): the issue's target is
+    /// at most 1.5.
+    pub over_rust_added: f64,
+    /// Its req/s over the Rust connector's: the median of the rounds' ratios.
+    pub over_rust_throughput: f64,
 }
 
 /// One of the ways compared with the host, measured in the same rounds.
@@ -96,6 +115,8 @@ struct Case {
     postgres_path: Option<String>,
     /// The same page on the Node and native services (path and query), for the Jira pages.
     service_path: Option<&'static str>,
+    /// The same page through the Jira-shaped manifest, on the same host.
+    declarative_path: Option<String>,
 }
 
 pub async fn run(
@@ -137,6 +158,7 @@ pub async fn run(
         || json!({"type": "basic", "username": "bench@example.com", "password": "bench-token"});
     let site = || json!({"site_url": vendor.origin()});
     let jira = host.connect("jira", site(), basic()).await?;
+    let jira_manifest = host.connect("jira-manifest", site(), basic()).await?;
     // A second host, on PostgreSQL, for the store's share of the call path.
     let on_postgres = match crate::postgres::BenchDatabase::start().await {
         Some(database) => {
@@ -181,6 +203,9 @@ pub async fn run(
                 format!("/api/v1/connections/{jira}/containers/OPS/items?limit=50")
             }),
             service_path: Some("/issues?limit=50"),
+            declarative_path: Some(format!(
+                "/api/v1/connections/{jira_manifest}/containers/OPS/items?limit=50"
+            )),
         },
         Case {
             name: "jira projects page (50 projects)",
@@ -190,6 +215,7 @@ pub async fn run(
             host_path: format!("/api/v1/connections/{jira}/containers?limit=50"),
             postgres_path: None,
             service_path: Some("/projects?limit=50"),
+            declarative_path: None,
         },
         Case {
             name: "confluence pages page (50 pages)",
@@ -202,6 +228,7 @@ pub async fn run(
             ),
             postgres_path: None,
             service_path: None,
+            declarative_path: None,
         },
         Case {
             name: "probe page (5 containers)",
@@ -211,6 +238,7 @@ pub async fn run(
             host_path: format!("/api/v1/connections/{probe_id}/containers?limit=5"),
             postgres_path: None,
             service_path: None,
+            declarative_path: None,
         },
     ];
 
@@ -248,6 +276,10 @@ pub async fn run(
         let native_url = case
             .service_path
             .map(|path| format!("{}{path}", native.origin));
+        let declarative_url = case
+            .declarative_path
+            .as_ref()
+            .map(|path| format!("{}{path}", host.base()));
         // The other ways must do the same job: their entries equal the host's, value for value.
         let host_entries = entries(&client, &host_url, Some(&key)).await?;
         for url in node_url.iter().chain(&native_url) {
@@ -255,6 +287,16 @@ pub async fn run(
             anyhow::ensure!(
                 theirs == host_entries,
                 "{url} answered other entries than the host:\n{}\nthe host:\n{}",
+                theirs,
+                host_entries
+            );
+        }
+        // The manifest answers the same issues (an e2e test compares them entry for entry).
+        if let Some(url) = &declarative_url {
+            let theirs = entries(&client, url, Some(&key)).await?;
+            anyhow::ensure!(
+                theirs.as_array().map(Vec::len) == host_entries.as_array().map(Vec::len),
+                "{url} answered {} entries, the Rust connector {}",
                 theirs,
                 host_entries
             );
@@ -268,6 +310,9 @@ pub async fn run(
             }
             for url in nginx_url.iter().chain(&node_url).chain(&native_url) {
                 load::run(&client, url, token, concurrency, warm_up).await;
+            }
+            if let Some(url) = &declarative_url {
+                load::run(&client, url, Some(&key), concurrency, warm_up).await;
             }
             // The three ways take turns in short rounds: this shared 2-core VM has slow spells
             // of several seconds, which otherwise fell on one way and skewed the comparison.
@@ -288,6 +333,10 @@ pub async fn run(
                 .chain(native_url.iter().map(|url| (true, url)))
                 .map(|(native, url)| (native, url.as_str(), Rounds::new(concurrency), Vec::new()))
                 .collect();
+            // (URL, its rounds, its req/s over the Rust connector's, per round)
+            let mut declarative = declarative_url
+                .as_deref()
+                .map(|url| (url, Rounds::new(concurrency), Vec::new()));
             for number in 1..=ROUNDS {
                 // One line per way as it starts, so a profiler attached to the host's pid
                 // knows when the host is the one under load (a third of each round).
@@ -320,6 +369,12 @@ pub async fn run(
                     });
                     let sample = load::sample(&client, url, None, concurrency, round).await;
                     ratios.push(host_rate / sample.requests_per_second().max(1e-9));
+                    rounds.push(sample);
+                }
+                if let Some((url, rounds, ratios)) = &mut declarative {
+                    progress("through the host's Jira-shaped manifest");
+                    let sample = load::sample(&client, url, Some(&key), concurrency, round).await;
+                    ratios.push(sample.requests_per_second() / host_rate.max(1e-9));
                     rounds.push(sample);
                 }
                 if let Some((url, rounds)) = &mut on_postgres_rounds {
@@ -361,6 +416,16 @@ pub async fn run(
                     node_way = way;
                 }
             }
+            let declarative = declarative.map(|(_, rounds, mut ratios)| {
+                let load = rounds.result();
+                let added_us = load.latency.median_us - direct.latency.median_us;
+                DeclarativeWay {
+                    over_rust_added: added_us / host_added_us.max(1.0),
+                    over_rust_throughput: stats::median(&mut ratios),
+                    added_us,
+                    load,
+                }
+            });
             runs.push(ConcurrencyResult {
                 concurrency,
                 host_added_us,
@@ -378,6 +443,7 @@ pub async fn run(
                 through_host,
                 node: node_way,
                 native: native_way,
+                declarative,
             });
         }
         results.push(CaseResult {

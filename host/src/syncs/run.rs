@@ -192,6 +192,18 @@ impl Runner<'_> {
                 }
             };
             let next_cursor = page.next_cursor.clone();
+            if next_cursor.is_some() && next_cursor == pass.page_cursor {
+                // The vendor (or the connector) names the page it just served as the next one:
+                // the pass would page forever, a turn at a time, and never finish.
+                let error = ApiError::new(
+                    ErrorCode::PluginFault,
+                    "the connector answered a page whose next cursor is the same next page it \
+                     was asked for: the listing would never end, so this run stops",
+                );
+                return self
+                    .stop(&sync, checkpoint, pass, run, RunStatus::Failed, Some(error))
+                    .await;
+            }
             let diff = classify::classify(store, &sync, &pass, page, unix_now_ms()).await?;
             page_span.record("sync.page.created", diff.counts.created);
             page_span.record("sync.page.updated", diff.counts.updated);

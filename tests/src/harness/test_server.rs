@@ -79,6 +79,7 @@ impl TestServer {
                 "salesforce",
                 "tracker",
                 "tracker-manifest",
+                "jira-manifest",
                 "asana",
                 "trello",
                 "pagerduty",

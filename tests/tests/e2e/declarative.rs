@@ -273,35 +273,43 @@ async fn a_manifest_hot_swaps_and_rolls_back_like_a_component() {
     );
 }
 
+/// Creates a sync of `container` and waits for its first run to end (not a yielded turn).
+async fn first_run(server: &TestServer, key: &str, connection: &str, container: &str) -> Value {
+    let syncs = format!("/api/v1/connections/{connection}/syncs");
+    let (status, created) = server
+        .send(
+            Method::POST,
+            &syncs,
+            Some(key),
+            Some(json!({"container": container})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let sync = created["data"]["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, body) = server
+            .send(Method::GET, &format!("{syncs}/{sync}"), Some(key), None)
+            .await;
+        let run = body["data"]["last_run"].clone();
+        if run["status"]
+            .as_str()
+            .is_some_and(|s| s != "running" && s != "yielded")
+        {
+            return run;
+        }
+        assert!(std::time::Instant::now() < deadline, "no run ended: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_manifest_connection_syncs_into_the_changes_feed_like_any_other() {
     let vendor = TrackerFake::start().await;
     let server = TestServer::start_with(crate::syncs::sync_config).await;
     let key = server.tenant("acme").await;
     let connection = connect_tracker(&server, &key, &vendor, ID).await;
-    let syncs = format!("/api/v1/connections/{connection}/syncs");
-    let (status, created) = server
-        .send(
-            Method::POST,
-            &syncs,
-            Some(&key),
-            Some(json!({"container": "CORE"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let sync = created["data"]["id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let run = loop {
-        let (_, body) = server
-            .send(Method::GET, &format!("{syncs}/{sync}"), Some(&key), None)
-            .await;
-        let run = body["data"]["last_run"].clone();
-        if run["status"].as_str().is_some_and(|s| s != "running") {
-            break run;
-        }
-        assert!(std::time::Instant::now() < deadline, "no run ended: {body}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let run = first_run(&server, &key, &connection, "CORE").await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["counts"]["created"], 5, "{run}");
     let (status, feed) = server
@@ -374,4 +382,176 @@ async fn rich_text_reads_as_the_rust_connector_writes_it() {
         by_manifest["data"]["body_format"],
         by_rust["data"]["body_format"]
     );
+}
+
+/// A manifest whose vendor misbehaves: its listing names the same next page forever, its item
+/// is JSON nested far past any real answer, and its containers are larger than a call may read.
+const HOSTILE_VENDOR: &str = r#"
+spec: connector-manifest/1
+id: hostile-vendor
+name: Hostile vendor
+version: 0.1.0
+base: {origin_config: base_url, example: "https://vendor.example"}
+auth:
+  - {id: token, label: API token, type: bearer}
+mappings:
+  container: {id: "{id}", kind: box, name: "{id}"}
+  item: {id: "{id}", container_id: box, kind: thing, title: "{id}"}
+connect:
+  request: {path: /me}
+  principal: {id: "{id}"}
+containers:
+  request: {path: /huge}
+items:
+  request: {path: /endless}
+  records: /records
+  paginate: {type: cursor, cursor_param: page, next: {pointer: /next}}
+item:
+  request: {path: "/deep/{$item_id}"}
+"#;
+
+#[tokio::test]
+async fn a_hostile_vendor_is_contained_at_call_time_and_an_endless_listing_ends() {
+    use axum::routing::get;
+    use connector_tests::fakes::FakeServer;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let endless_calls = Arc::new(AtomicUsize::new(0));
+    let counted = endless_calls.clone();
+    let deep = format!("{{\"id\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let router = axum::Router::new()
+        .route("/me", get(|| async { axum::Json(json!({"id": "u1"})) }))
+        .route(
+            "/endless",
+            get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { axum::Json(json!({"records": [{"id": "1"}], "next": "again"})) }
+            }),
+        )
+        .route("/deep/{id}", get(move || async move { deep }))
+        .route(
+            "/huge",
+            get(|| async {
+                let filler = "x".repeat(48 << 20);
+                format!("[{{\"id\":\"{filler}\"}}]")
+            }),
+        );
+    let vendor = FakeServer::start(router).await;
+    let server = TestServer::start_with(|config| {
+        crate::syncs::sync_config(config);
+        config
+            .connector_hosts
+            .insert("hostile-vendor".into(), vec!["127.0.0.1".into()]);
+    })
+    .await;
+    let (status, loaded) = upload(&server, "hostile-vendor", HOSTILE_VENDOR).await;
+    assert_eq!(status, 201, "{loaded}");
+    let key = server.tenant("acme").await;
+    let (status, created) = server
+        .send(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&key),
+            Some(json!({
+                "connector": "hostile-vendor",
+                "config": {"base_url": vendor.origin()},
+                "credentials": {"type": "bearer", "token": "t"},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["data"]["id"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("/api/v1/connections/{connection}/{rest}");
+
+    // One page is one request, whatever the vendor says about the next one.
+    let (status, page) = server
+        .send(Method::GET, &path("containers/box/items"), Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page["data"]["next_cursor"].is_string(), "{page}");
+    assert_eq!(endless_calls.load(Ordering::SeqCst), 1);
+
+    // JSON nested past the parser's depth and a body past the response cap: clear errors.
+    let (status, deep) = server
+        .send(Method::GET, &path("items/1"), Some(&key), None)
+        .await;
+    assert_eq!(status, 502, "{deep}");
+    let message = deep["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unexpected response"), "{deep}");
+    let (status, huge) = server
+        .send(Method::GET, &path("containers"), Some(&key), None)
+        .await;
+    assert_eq!(status, 502, "{huge}");
+
+    // A sync over the listing stops when the same next page comes back, instead of paging
+    // forever a turn at a time.
+    let run = first_run(&server, &key, &connection, "box").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error_code"], "PLUGIN_FAULT", "{run}");
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(error.contains("same next page"), "{run}");
+    assert!(endless_calls.load(Ordering::SeqCst) <= 4, "{run}");
+
+    // The host is unaffected: the connection's healthy call still answers.
+    let (status, page) = server
+        .send(Method::GET, &path("containers/box/items"), Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+}
+
+/// `plugins/fixtures/manifests/jira-manifest.yaml` (the bench's declarative Jira) answers the
+/// Rust Jira connector's pages of realistic issues and projects, entry for entry; times are
+/// compared as instants to the second, since the manifest writes them as the unified shape does
+/// (whole seconds, UTC) where the connector keeps the vendor's offset and fraction.
+#[tokio::test]
+async fn the_jira_shaped_manifest_answers_what_the_rust_connector_answers() {
+    use connector_tests::fakes::realistic::RealisticVendor;
+
+    let vendor = RealisticVendor::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    let mut connections = Vec::new();
+    for connector in ["jira", "jira-manifest"] {
+        let (status, created) = server
+            .send(
+                Method::POST,
+                "/api/v1/connections",
+                Some(&key),
+                Some(json!({
+                    "connector": connector,
+                    "config": {"site_url": vendor.origin()},
+                    "credentials": {"type": "basic", "username": "a@example.com", "password": "p"},
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{connector}: {created}");
+        connections.push(created["data"]["id"].as_str().unwrap().to_owned());
+    }
+    for page in ["containers/OPS/items?limit=50", "containers?limit=50"] {
+        let mut answers = Vec::new();
+        for connection in &connections {
+            let (status, body) = server
+                .send(
+                    Method::GET,
+                    &format!("/api/v1/connections/{connection}/{page}"),
+                    Some(&key),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{page}: {body}");
+            let mut entries = body["data"]["entries"].clone();
+            for entry in entries.as_array_mut().expect("entries") {
+                for field in ["created_at", "updated_at"] {
+                    if let Some(text) = entry[field].as_str() {
+                        let instant: jiff::Timestamp = text.parse().expect("an RFC 3339 time");
+                        entry[field] = json!(instant.as_second());
+                    }
+                }
+            }
+            answers.push(entries);
+        }
+        assert_eq!(answers[0].as_array().map(Vec::len), Some(50), "{page}");
+        assert_eq!(answers[0], answers[1], "{page}");
+    }
 }
