@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod webhooks;
+
+pub use webhooks::Webhooks;
+
 /// The `spec` every version-1 manifest starts with.
 pub const SPEC_V1: &str = "connector-manifest/1";
 
@@ -79,6 +83,9 @@ pub struct Manifest {
     /// Named actions by name (lower case with `_`), each one request (`$input.*`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub actions: BTreeMap<String, ActionSpec>,
+    /// How the vendor's webhooks are verified and turned into changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Webhooks>,
 }
 
 /// Where requests go: a fixed URL, the origin a connection configures, or both (the fixed URL

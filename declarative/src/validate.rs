@@ -12,6 +12,8 @@ use crate::model::{
 };
 use crate::template::{Template, TransformKind};
 
+mod webhooks;
+
 /// Largest manifest read, in bytes: far above any real connector's (the bundled ones are a
 /// few KiB), and small enough that reading one costs the host nothing.
 pub const MAX_MANIFEST_BYTES: usize = 256 << 10;
@@ -393,6 +395,9 @@ impl Checker<'_> {
         }
         for (name, action) in &m.actions {
             self.action(name, action)?;
+        }
+        if let Some(hooks) = &m.webhooks {
+            self.webhooks(hooks)?;
         }
         Ok(())
     }

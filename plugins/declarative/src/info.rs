@@ -49,6 +49,9 @@ pub fn of(manifest: &Manifest) -> ConnectorInfo {
         };
         builder = builder.action(declared);
     }
+    if let Some(hooks) = &manifest.webhooks {
+        builder = builder.webhooks(crate::webhooks::support(hooks));
+    }
     let mut info = builder.build();
     info.operations = operations(manifest);
     info

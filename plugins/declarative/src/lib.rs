@@ -9,6 +9,7 @@ mod call;
 mod info;
 mod mapping;
 mod rich_text;
+mod webhooks;
 
 use call::{Call, record_at, text_or_null};
 use connector_declarative::Manifest;
@@ -357,16 +358,17 @@ impl Guest for Interpreter {
         Ok(output.to_string())
     }
 
-    fn webhook_event(_context: Option<ConnectionContext>, _delivery: Delivery) -> Result<Outcome> {
-        Err(not_declared("webhooks"))
+    fn webhook_event(context: Option<ConnectionContext>, delivery: Delivery) -> Result<Outcome> {
+        let manifest = manifest()?.ok_or_else(|| not_declared("webhooks"))?;
+        webhooks::event(&manifest, context.as_ref(), &delivery)
     }
 
-    fn register_webhook(_context: ConnectionContext, _target: Target) -> Result<Registration> {
-        Err(not_declared("webhook registration"))
+    fn register_webhook(context: ConnectionContext, target: Target) -> Result<Registration> {
+        webhooks::register(&call(context)?, &target)
     }
 
-    fn unregister_webhook(_context: ConnectionContext, _registration: Registration) -> Result<()> {
-        Err(not_declared("webhook registration"))
+    fn unregister_webhook(context: ConnectionContext, registration: Registration) -> Result<()> {
+        webhooks::unregister(&call(context)?, &registration)
     }
 }
 

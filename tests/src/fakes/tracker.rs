@@ -1,6 +1,8 @@
 //! The vendor behind the `tracker` fixture (the SDK's front-page example): a small issue
 //! tracker with bearer-token auth, `Link` paging (`per_page`, `page`), `since` filtering, search,
-//! issue creation, and `PATCH` to close an issue. State lives in memory per fake.
+//! issue creation, `PATCH` to close an issue, and webhook subscriptions per project (`POST
+//! /projects/{key}/hooks` with the URL and the secret to sign with, `DELETE /hooks/{id}`). State
+//! lives in memory per fake.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -20,12 +22,14 @@ pub const TRACKER_TOKEN: &str = "tracker-token";
 #[derive(Clone)]
 struct Tracker {
     issues: Arc<Mutex<Vec<Value>>>,
+    hooks: Arc<Mutex<Vec<Value>>>,
 }
 
 /// A running tracker vendor.
 pub struct TrackerFake {
     pub server: FakeServer,
     pub recorder: Recorder,
+    hooks: Arc<Mutex<Vec<Value>>>,
 }
 
 impl TrackerFake {
@@ -44,7 +48,9 @@ impl TrackerFake {
         issues.push(issue(6, "WEB", "Web issue", "2026-11-02T12:00:00Z"));
         let state = Tracker {
             issues: Arc::new(Mutex::new(issues)),
+            hooks: Arc::default(),
         };
+        let hooks = state.hooks.clone();
         let recorder = Recorder::default();
         let router = Router::new()
             .route(
@@ -59,14 +65,58 @@ impl TrackerFake {
             .route("/issues/{id}", get(one_issue).patch(patch_issue))
             .route("/issues/{id}/comments", get(comments))
             .route("/search", get(search))
+            .route("/projects/{key}/hooks", axum::routing::post(create_hook))
+            .route("/hooks/{id}", delete(delete_hook))
             .with_state(state)
             .layer(axum::middleware::from_fn(require_token));
         let server = FakeServer::start(recorder.layer(router)).await;
-        Self { server, recorder }
+        Self {
+            server,
+            recorder,
+            hooks,
+        }
     }
 
     pub fn origin(&self) -> String {
         self.server.origin()
+    }
+
+    /// The webhook subscriptions the fake holds: `id`, `project`, `url`, `secret`, `events`.
+    pub fn hooks(&self) -> Vec<Value> {
+        self.hooks.lock().unwrap().clone()
+    }
+}
+
+/// Subscribes `url` to a project's events; deliveries are signed with `secret`.
+async fn create_hook(
+    State(state): State<Tracker>,
+    Path(key): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let (Some(url), Some(secret)) = (body["url"].as_str(), body["secret"].as_str()) else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"message": "url and secret are required"})),
+        )
+            .into_response();
+    };
+    let mut hooks = state.hooks.lock().unwrap();
+    let hook = json!({"id": format!("h{}", hooks.len() + 1), "project": key, "url": url,
+        "secret": secret, "events": body["events"]});
+    hooks.push(hook.clone());
+    let mut answer = hook;
+    answer.as_object_mut().map(|o| o.remove("secret"));
+    (StatusCode::CREATED, Json(answer)).into_response()
+}
+
+async fn delete_hook(State(state): State<Tracker>, Path(id): Path<String>) -> StatusCode {
+    let mut hooks = state.hooks.lock().unwrap();
+    let before = hooks.len();
+    hooks.retain(|hook| hook["id"] != id.as_str());
+    if hooks.len() < before {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
     }
 }
 
