@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod oauth2;
 pub mod webhooks;
 
+pub use oauth2::OAuth2Spec;
 pub use webhooks::Webhooks;
 
 /// The `spec` every version-1 manifest starts with.
@@ -144,6 +146,9 @@ pub struct AuthSpec {
     /// Hosts the credential may go to besides the connection's origin (`*.`-wildcards).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credential_hosts: Vec<String>,
+    /// For `oauth2`: the vendor's endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<OAuth2Spec>,
 }
 
 /// What kind of credential a client supplies.
@@ -159,6 +164,10 @@ pub enum AuthKind {
     ApiKey,
     /// Several secrets, each placed as its part says.
     MultiPart,
+    /// A token the host obtains through the OAuth 2.0 authorization-code flow (and refreshes),
+    /// sent as `Authorization: Bearer`; the endpoints are in `oauth2`.
+    #[serde(rename = "oauth2")]
+    OAuth2,
 }
 
 /// One secret of a `multi_part` credential.

@@ -208,6 +208,7 @@ impl Template {
         Ok(match self.render(scope)? {
             Value::Null => None,
             Value::String(text) if text.is_empty() => None,
+            Value::String(text) => Some(text),
             value => Some(text_of(&value)),
         })
     }
@@ -334,7 +335,7 @@ impl Slot {
         } else {
             scope.record
         };
-        let mut value = self
+        let found = self
             .path
             .segments
             .iter()
@@ -343,17 +344,22 @@ impl Slot {
                 Value::Array(list) => segment.parse::<usize>().ok().and_then(|i| list.get(i)),
                 _ => None,
             })
-            .cloned()
-            .unwrap_or(Value::Null);
-        for transform in &self.transforms {
-            value = transform.apply(value, scope)?;
+            .unwrap_or(&Value::Null);
+        // Transforms read the record where it is: a rich-text tree is converted, not copied
+        // first (copying each issue's ADF tree was a visible share of a page's time).
+        let Some((first, rest)) = self.transforms.split_first() else {
+            return Ok(found.clone());
+        };
+        let mut value = first.apply(found, scope)?;
+        for transform in rest {
+            value = transform.apply(&value, scope)?;
         }
         Ok(value)
     }
 }
 
 impl Transform {
-    fn apply(&self, value: Value, scope: &Scope<'_>) -> Result<Value, String> {
+    fn apply(&self, value: &Value, scope: &Scope<'_>) -> Result<Value, String> {
         let arg = self.arg.as_deref().unwrap_or_default();
         Ok(match (self.kind, value) {
             (TransformKind::Default, Value::Null) => Value::String(arg.to_owned()),
@@ -361,10 +367,10 @@ impl Transform {
                 Value::String(arg.to_owned())
             }
             (_, Value::Null) => Value::Null,
-            (TransformKind::String, value) => Value::String(text_of(&value)),
-            (TransformKind::Number, Value::Number(n)) => Value::Number(n),
+            (TransformKind::String, value) => Value::String(text_of(value)),
+            (TransformKind::Number, Value::Number(n)) => Value::Number(n.clone()),
             (TransformKind::Number, value) => {
-                let text = text_of(&value);
+                let text = text_of(value);
                 serde_json::from_str::<serde_json::Number>(text.trim())
                     .map(Value::Number)
                     .map_err(|_| {
@@ -372,10 +378,10 @@ impl Transform {
                         format!("`{shown}` is not a number")
                     })?
             }
-            (TransformKind::Time, value) => Value::String(instant(&value)?.to_string()),
-            (TransformKind::Epoch, value) => Value::from(instant(&value)?.as_second()),
+            (TransformKind::Time, value) => Value::String(instant(value)?.to_string()),
+            (TransformKind::Epoch, value) => Value::from(instant(value)?.as_second()),
             (TransformKind::Date, value) => {
-                let text = instant(&value)?.to_string();
+                let text = instant(value)?.to_string();
                 Value::String(text.get(..10).unwrap_or_default().to_owned())
             }
             (TransformKind::Join, Value::Array(list)) => {
@@ -389,29 +395,29 @@ impl Transform {
                     .collect(),
             ),
             (TransformKind::First, Value::Array(list)) => {
-                list.into_iter().next().unwrap_or(Value::Null)
+                list.first().cloned().unwrap_or(Value::Null)
             }
             (TransformKind::Map, value) => {
-                let key = text_of(&value);
+                let key = text_of(value);
                 match scope.maps.get(arg).and_then(|table| table.get(&key)) {
                     Some(mapped) => Value::String(mapped.clone()),
-                    None => value,
+                    None => value.clone(),
                 }
             }
             (TransformKind::Markdown, value) => match scope.rich_text {
-                Some(convert) => convert(arg, &value)?,
-                None => value,
+                Some(convert) => convert(arg, value)?,
+                None => value.clone(),
             },
-            (TransformKind::Lower, value) => Value::String(text_of(&value).to_lowercase()),
-            (TransformKind::Upper, value) => Value::String(text_of(&value).to_uppercase()),
+            (TransformKind::Lower, value) => Value::String(text_of(value).to_lowercase()),
+            (TransformKind::Upper, value) => Value::String(text_of(value).to_uppercase()),
             (TransformKind::Join | TransformKind::Pluck | TransformKind::First, value) => {
                 return Err(format!(
                     "`{}` needs an array, not {}",
                     name_of(self.kind),
-                    kind_of(&value)
+                    kind_of(value)
                 ));
             }
-            (TransformKind::Default, value) => value,
+            (TransformKind::Default, value) => value.clone(),
         })
     }
 }

@@ -304,7 +304,9 @@ fn check_auth(methods: &[AuthSpec]) -> Result<(), ManifestError> {
                     }
                 }
             }
-            AuthKind::Bearer | AuthKind::Basic if placed != 0 || !method.parts.is_empty() => {
+            AuthKind::Bearer | AuthKind::Basic | AuthKind::OAuth2
+                if placed != 0 || !method.parts.is_empty() =>
+            {
                 return Err(fault(
                     at,
                     "the host places this credential itself: no `header`, `query` or `parts`",
@@ -312,9 +314,65 @@ fn check_auth(methods: &[AuthSpec]) -> Result<(), ManifestError> {
             }
             _ => {}
         }
+        match (&method.oauth2, method.kind) {
+            (Some(endpoints), AuthKind::OAuth2) => {
+                check_oauth2(endpoints, &format!("{at}/oauth2"))?;
+            }
+            (None, AuthKind::OAuth2) => {
+                return Err(fault(
+                    at,
+                    "a `type: oauth2` method gives its `oauth2` endpoints",
+                ));
+            }
+            (Some(_), _) => {
+                return Err(fault(
+                    format!("{at}/oauth2"),
+                    "only a `type: oauth2` method has OAuth endpoints",
+                ));
+            }
+            (None, _) => {}
+        }
         for (j, host) in method.credential_hosts.iter().enumerate() {
             check_host_pattern(host).map_err(|m| fault(format!("{at}/credential_hosts/{j}"), m))?;
         }
+    }
+    Ok(())
+}
+
+/// The OAuth endpoints are `https://` URLs (the host also checks, at load, that they are on
+/// hosts the connector requested); what the token response gives is named consistently.
+fn check_oauth2(endpoints: &crate::model::OAuth2Spec, at: &str) -> Result<(), ManifestError> {
+    for (field, url) in [
+        ("authorize_url", Some(&endpoints.authorize_url)),
+        ("token_url", Some(&endpoints.token_url)),
+        ("refresh_url", endpoints.refresh_url.as_ref()),
+        ("revoke_url", endpoints.revoke_url.as_ref()),
+    ] {
+        if let Some(url) = url {
+            check_base_url(url).map_err(|m| fault(format!("{at}/{field}"), m))?;
+        }
+    }
+    for (i, scope) in endpoints.scopes.iter().enumerate() {
+        if scope.is_empty() || scope.contains(char::is_whitespace) {
+            return Err(fault(
+                format!("{at}/scopes/{i}"),
+                "a scope is one word with no white space",
+            ));
+        }
+    }
+    if endpoints.scope_separator.is_empty() {
+        return Err(fault(format!("{at}/scope_separator"), "not empty"));
+    }
+    if let Some(pointer) = &endpoints.token_pointer {
+        check_pointer(pointer, &format!("{at}/token_pointer"))?;
+    }
+    if let Some(origin) = &endpoints.origin_from_response
+        && !endpoints.response_values.contains(origin)
+    {
+        return Err(fault(
+            format!("{at}/origin_from_response"),
+            "must be one of `response_values`",
+        ));
     }
     Ok(())
 }

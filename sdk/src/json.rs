@@ -23,6 +23,7 @@
 mod msgpack;
 
 use serde::Deserialize;
+use serde::de::DeserializeSeed;
 
 use crate::ConnectorError;
 use crate::http::{Response, decode_json};
@@ -78,6 +79,28 @@ impl<'r> HostJson<'r> {
         match msgpack::from_slice(&self.packed) {
             Ok(value) => Ok(value),
             Err(_) => decode_json(self.response),
+        }
+    }
+
+    /// What `seed` reads of the body: a reader that keeps only part of it, say. As with
+    /// [`HostJson::read`], a seed that does not read the host's encoding reads the JSON.
+    pub fn read_seed<'a, S>(&'a self, seed: S) -> Result<S::Value, ConnectorError>
+    where
+        'r: 'a,
+        S: DeserializeSeed<'a> + Clone,
+    {
+        match msgpack::from_slice_seed(&self.packed, seed.clone()) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let mut deserializer = serde_json::Deserializer::from_slice(&self.response.body);
+                seed.deserialize(&mut deserializer)
+                    .and_then(|value| deserializer.end().map(|()| value))
+                    .map_err(|error| {
+                        ConnectorError::Permanent(format!(
+                            "unexpected response from the vendor (wanted JSON): {error}"
+                        ))
+                    })
+            }
         }
     }
 }

@@ -13,7 +13,10 @@ use connector_sdk::{
     ConnectionContext, ConnectorError, LinkHeader, OffsetCursor, PageRequest, RateLimit, Result,
     TokenCursor,
 };
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use crate::projection::Projection;
 
 /// A manifest bound to one connection for one call.
 pub struct Call {
@@ -84,6 +87,17 @@ impl Call {
         vars: &Value,
         extra_query: &[(String, String)],
     ) -> Result<(Value, Response)> {
+        self.send_reading(spec, vars, extra_query, &Projection::everything())
+    }
+
+    /// As [`Call::send`], building only what `projection` keeps of the answer.
+    fn send_reading(
+        &self,
+        spec: &RequestSpec,
+        vars: &Value,
+        extra_query: &[(String, String)],
+        projection: &Projection,
+    ) -> Result<(Value, Response)> {
         let planned = plan(
             &self.base,
             spec,
@@ -91,10 +105,14 @@ impl Call {
             extra_query,
         )
         .map_err(ConnectorError::InvalidConfig)?;
-        self.send_planned(planned)
+        self.send_planned(planned, projection)
     }
 
-    fn send_planned(&self, planned: PlannedRequest) -> Result<(Value, Response)> {
+    fn send_planned(
+        &self,
+        planned: PlannedRequest,
+        projection: &Projection,
+    ) -> Result<(Value, Response)> {
         let method = match planned.method {
             Method::Get => http::Method::Get,
             Method::Post => http::Method::Post,
@@ -117,7 +135,7 @@ impl Call {
         let body = if response.body.is_empty() {
             Value::Null
         } else {
-            response.json_from_host()?.read::<Value>()?
+            response.json_from_host()?.read_seed(projection.seed())?
         };
         Ok((body, response))
     }
@@ -176,8 +194,16 @@ impl Call {
         op: &Listing<F>,
         vars: &Value,
         page: &PageRequest,
+        fields: &impl Serialize,
     ) -> Result<RecordPage> {
-        let mut found = self.page(&op.request, &op.records, op.paginate.as_ref(), vars, page)?;
+        let paginate = op.paginate.as_ref().unwrap_or(&self.manifest.paginate);
+        // The raw record is the vendor's whole record; else only what the mapping reads.
+        let projection = if page.include_raw {
+            Projection::everything()
+        } else {
+            Projection::of_listing(&op.records, fields, op.keep.keys(), paginate)
+        };
+        let mut found = self.page(&op.request, &op.records, paginate, vars, page, &projection)?;
         if !op.keep.is_empty() {
             found.records.retain(|record| {
                 op.keep.iter().all(|(path, wanted)| {
@@ -194,11 +220,11 @@ impl Call {
         &self,
         request: &RequestSpec,
         records: &str,
-        paginate: Option<&Paginate>,
+        paginate: &Paginate,
         vars: &Value,
         page: &PageRequest,
+        projection: &Projection,
     ) -> Result<RecordPage> {
-        let paginate = paginate.unwrap_or(&self.manifest.paginate);
         let limit = page.limit.to_string();
         let mut vars = vars.clone();
         vars["limit"] = json!(page.limit);
@@ -208,7 +234,7 @@ impl Call {
         };
         let (body, response) = match paginate {
             Paginate::None => {
-                let (body, response) = self.send(request, vars, &[])?;
+                let (body, response) = self.send_reading(request, vars, &[], projection)?;
                 (body, response)
             }
             Paginate::LinkHeader { limit_param } | Paginate::NextUrl { limit_param, .. } => {
@@ -221,11 +247,12 @@ impl Call {
                                 .map_err(ConnectorError::InvalidConfig)?;
                         planned.url = url;
                         planned.body = None;
-                        let (body, response) = self.send_planned(planned)?;
+                        let (body, response) = self.send_planned(planned, projection)?;
                         (body, response)
                     }
                     None => {
-                        let (body, response) = self.send(request, vars, &sized(limit_param))?;
+                        let (body, response) =
+                            self.send_reading(request, vars, &sized(limit_param), projection)?;
                         (body, response)
                     }
                 }
@@ -239,7 +266,7 @@ impl Call {
                 if let Some(token) = TokenCursor::decode(page.cursor.as_deref())?.token {
                     query.push((cursor_param.clone(), token));
                 }
-                let (body, response) = self.send(request, vars, &query)?;
+                let (body, response) = self.send_reading(request, vars, &query, projection)?;
                 (body, response)
             }
             Paginate::Offset {
@@ -252,7 +279,7 @@ impl Call {
                     (offset_param.clone(), start.to_string()),
                     (limit_param.clone(), limit.clone()),
                 ];
-                let (body, response) = self.send(request, vars, &query)?;
+                let (body, response) = self.send_reading(request, vars, &query, projection)?;
                 (body, response)
             }
             Paginate::PageNumber {
@@ -264,12 +291,12 @@ impl Call {
                 let number = page_number(page.cursor.as_deref(), *start)?;
                 let mut query = vec![(page_param.clone(), number.to_string())];
                 query.extend(sized(limit_param));
-                let (body, response) = self.send(request, vars, &query)?;
+                let (body, response) = self.send_reading(request, vars, &query, projection)?;
                 (body, response)
             }
         };
-        let records = records_at(&body, records)?;
-        let next = self.next_cursor(paginate, &body, &response, page, records.len())?;
+        let next = self.next_cursor(paginate, &body, &response, page, count_at(&body, records))?;
+        let records = records_at(body, records)?;
         Ok(RecordPage { records, next })
     }
 
@@ -345,10 +372,17 @@ fn locate(locator: &Locator, body: &Value, response: &Response) -> Option<String
     found.filter(|text| !text.is_empty())
 }
 
-/// The array of records at `pointer`; `null` or absent is an empty page.
-fn records_at(body: &Value, pointer: &str) -> Result<Vec<Value>> {
-    match body.pointer(pointer) {
-        Some(Value::Array(list)) => Ok(list.clone()),
+/// How many records a page holds.
+fn count_at(body: &Value, pointer: &str) -> usize {
+    body.pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// The array of records at `pointer`, taken out of the body; `null` or absent is an empty page.
+fn records_at(mut body: Value, pointer: &str) -> Result<Vec<Value>> {
+    match body.pointer_mut(pointer).map(Value::take) {
+        Some(Value::Array(list)) => Ok(list),
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(_) => Err(ConnectorError::Permanent(format!(
             "unexpected response from the vendor: no array at `{pointer}`"

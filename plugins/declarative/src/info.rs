@@ -3,10 +3,12 @@
 //! exactly as for a connector written in code.
 
 use connector_declarative::Manifest;
-use connector_declarative::model::{AuthKind, AuthSpec, Base};
+use connector_declarative::model::oauth2::{ClientAuth, TokenFormat};
+use connector_declarative::model::{AuthKind, AuthSpec, Base, OAuth2Spec};
 use connector_sdk::action::{Action, ActionAnnotations};
 use connector_sdk::{
-    AuthMethod, ConnectorInfo, CredentialKind, CredentialPart, CredentialPlacement, Operation,
+    AuthMethod, ConnectorInfo, CredentialKind, CredentialPart, CredentialPlacement, Oauth2,
+    Operation, TokenRequestFormat,
 };
 use serde_json::{Map, Value, json};
 
@@ -131,6 +133,10 @@ fn auth_method(spec: &AuthSpec, fixed_host: Option<&str>) -> AuthMethod {
             ),
             CredentialPlacement::Bearer,
         ),
+        AuthKind::OAuth2 => (
+            CredentialKind::Oauth2(oauth2(spec.oauth2.as_ref())),
+            CredentialPlacement::Bearer,
+        ),
     };
     // A fixed base is where the credential is meant to go: it is a credential host, checked
     // by the host against the operator's policy like any other.
@@ -146,6 +152,37 @@ fn auth_method(spec: &AuthSpec, fixed_host: Option<&str>) -> AuthMethod {
         placement,
         credential_hosts,
     }
+}
+
+/// The contract's endpoints from the manifest's (validated at load: a `type: oauth2` method
+/// has them).
+fn oauth2(spec: Option<&OAuth2Spec>) -> Oauth2 {
+    let Some(spec) = spec else {
+        return Oauth2::endpoints("", "");
+    };
+    let mut endpoints = Oauth2::endpoints(&spec.authorize_url, &spec.token_url);
+    endpoints.refresh_url = spec.refresh_url.clone();
+    endpoints.revoke_url = spec.revoke_url.clone();
+    endpoints.default_scopes = spec.scopes.clone();
+    endpoints.scope_separator = spec.scope_separator.clone();
+    endpoints.extra_authorize_params = spec
+        .authorize_params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    endpoints.pkce = spec.pkce;
+    endpoints.client_auth = match spec.client_auth {
+        ClientAuth::Body => connector_sdk::ClientAuth::Body,
+        ClientAuth::Basic => connector_sdk::ClientAuth::Basic,
+    };
+    endpoints.token_request_format = match spec.token_format {
+        TokenFormat::Form => TokenRequestFormat::Form,
+        TokenFormat::Json => TokenRequestFormat::Json,
+    };
+    endpoints.token_pointer = spec.token_pointer.clone();
+    endpoints.response_values = spec.response_values.clone();
+    endpoints.origin_from_response = spec.origin_from_response.clone();
+    endpoints
 }
 
 fn placement(header: Option<&str>, query: Option<&str>) -> CredentialPlacement {

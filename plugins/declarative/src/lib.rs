@@ -8,6 +8,7 @@
 mod call;
 mod info;
 mod mapping;
+mod projection;
 mod rich_text;
 mod webhooks;
 
@@ -83,7 +84,7 @@ impl Call {
         since: Option<Timestamp>,
     ) -> Result<ItemPage> {
         let fields = self.item_fields(op.fields.as_ref())?;
-        let found = self.listing(op, &vars, page)?;
+        let found = self.listing(op, &vars, page, fields)?;
         let mapper = self.mapper(&vars, page.include_raw);
         let mut entries = Vec::with_capacity(found.records.len());
         for record in &found.records {
@@ -193,7 +194,7 @@ impl Guest for Interpreter {
             .or(call.manifest.mappings.container.as_ref())
             .ok_or_else(|| ConnectorError::Permanent("no container mapping".into()))?;
         let vars = call.vars(&[("parent_id", text_or_null(parent.as_deref()))]);
-        let found = call.listing(op, &vars, &page)?;
+        let found = call.listing(op, &vars, &page, fields)?;
         let mapper = call.mapper(&vars, page.include_raw);
         let entries = found
             .records
@@ -249,7 +250,7 @@ impl Guest for Interpreter {
             .ok_or_else(|| not_declared("comments"))?;
         let fields = call.comment_fields(op.fields.as_ref())?;
         let vars = call.vars(&[("item_id", json!(item_id))]);
-        let found = call.listing(op, &vars, &page)?;
+        let found = call.listing(op, &vars, &page, fields)?;
         let mapper = call.mapper(&vars, page.include_raw);
         let entries = found
             .records

@@ -3,10 +3,39 @@
 //! exactly as the Jira connector's; HTML through `htmd`.
 
 use serde::Deserialize as _;
-use serde_json::Value;
+use serde::Deserializer;
+use serde_json::{Map, Value};
+
+/// The key of the object that stands, in a record read by a projection, for an ADF document
+/// already converted (a NUL starts it, so it is no key a vendor's document has).
+const CONVERTED: &str = "\u{0}markdown";
+
+/// Reads an ADF field straight from the host's encoding, as the Jira connector does: a
+/// document becomes its Markdown (marked as converted, for `markdown("adf")` to take as it
+/// is); text and `null` stay what they are.
+pub fn read_adf<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Ok(match atlassian::RichText::deserialize(deserializer)? {
+        atlassian::RichText::Absent => Value::Null,
+        atlassian::RichText::Plain(text) => Value::String(text.into_owned()),
+        atlassian::RichText::Document(doc) => {
+            let mut converted = Map::new();
+            converted.insert(
+                CONVERTED.to_owned(),
+                Value::String(atlassian::adf_to_markdown(&doc)),
+            );
+            Value::Object(converted)
+        }
+    })
+}
 
 /// Converts `value`, written in `format`, to Markdown text.
 pub fn to_markdown(format: &str, value: &Value) -> Result<Value, String> {
+    if let Value::Object(map) = value
+        && map.len() == 1
+        && let Some(converted) = map.get(CONVERTED)
+    {
+        return Ok(converted.clone());
+    }
     match format {
         "adf" => {
             let doc = match value {

@@ -38,6 +38,20 @@ pub fn from_slice<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T, E
     }
 }
 
+/// What `seed` reads from `input`, which must hold exactly one value.
+pub fn from_slice_seed<'de, S: DeserializeSeed<'de>>(
+    input: &'de [u8],
+    seed: S,
+) -> Result<S::Value, Error> {
+    let mut reader = Reader { input };
+    let value = seed.deserialize(&mut reader)?;
+    if reader.input.is_empty() {
+        Ok(value)
+    } else {
+        Err(Error("bytes after the value".into()))
+    }
+}
+
 struct Reader<'de> {
     input: &'de [u8],
 }

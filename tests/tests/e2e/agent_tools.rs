@@ -655,3 +655,79 @@ async fn a_plugin_cannot_shadow_a_unified_tool_and_bare_outputs_are_wrapped() {
     );
     client.cancel().await.ok();
 }
+
+/// A declarative connector's tools, with no special case: the tracker manifest's unified tools
+/// and its declared action are listed and called over MCP like a compiled connector's, and the
+/// action's input is checked against the manifest's schema before any sandbox runs.
+#[tokio::test]
+async fn a_manifest_connectors_tools_are_listed_and_called_over_mcp() {
+    use connector_tests::fakes::TrackerFake;
+
+    let vendor = TrackerFake::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    crate::contract_v0_3::connect_tracker(&server, &key, &vendor, "tracker-manifest").await;
+    let client = mcp_client(&server.base, "/mcp", &key, false).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let listed = names(&tools);
+    for expected in [
+        "tracker-manifest.search",
+        "tracker-manifest.list_items",
+        "tracker-manifest.get_item",
+        "tracker-manifest.create_item",
+        "tracker-manifest.close_issue",
+    ] {
+        assert!(
+            listed.contains(&expected.to_owned()),
+            "{expected} in {listed:?}"
+        );
+    }
+    let close = tool(&tools, "tracker-manifest.close_issue");
+    let hints = close.annotations.as_ref().expect("annotations");
+    assert_eq!(
+        hints.idempotent_hint,
+        Some(true),
+        "the manifest's annotation"
+    );
+
+    let found = client
+        .call_tool(call(
+            "tracker-manifest.search",
+            json!({"query": "Core issue 2"}),
+        ))
+        .await
+        .expect("tools/call search");
+    assert_ne!(found.is_error, Some(true), "{found:?}");
+    let page = found
+        .structured_content
+        .clone()
+        .expect("structured content");
+    assert_eq!(page["entries"][0]["title"], "Core issue 2", "{page}");
+
+    let closed = client
+        .call_tool(call("tracker-manifest.close_issue", json!({"issue": "2"})))
+        .await
+        .expect("tools/call close_issue");
+    assert_ne!(closed.is_error, Some(true), "{closed:?}");
+    let output = closed
+        .structured_content
+        .clone()
+        .expect("structured content");
+    assert_eq!(output["state"], "closed", "{output}");
+
+    let before = vendor.recorder.requests().len();
+    let refused = client
+        .call_tool(call("tracker-manifest.close_issue", json!({"issue": 2})))
+        .await;
+    let refused_here = match refused {
+        Ok(result) => result.is_error == Some(true),
+        Err(_) => true,
+    };
+    assert!(refused_here, "input that is not the schema's is refused");
+    assert_eq!(
+        vendor.recorder.requests().len(),
+        before,
+        "before any request"
+    );
+    client.cancel().await.ok();
+}

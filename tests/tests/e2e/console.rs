@@ -930,3 +930,65 @@ async fn the_usage_page_charts_the_tenants_own_calls() {
     let refused = anonymous.get("/console/usage").await;
     assert_ne!(refused.status, 200, "signed out: sent to sign in");
 }
+
+/// A declarative connector in the console, with no special case: the tracker manifest's
+/// connect form comes from its config schema, and its projects and issues browse as a
+/// compiled connector's do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_connector_connects_and_browses_like_any_other() {
+    use connector_tests::fakes::{TRACKER_TOKEN, TrackerFake};
+    use connector_tests::harness::TestServer;
+
+    let vendor = TrackerFake::start().await;
+    let server = TestServer::start().await;
+    let key = server.tenant("acme").await;
+    let mut browser = Browser::new(&server.base);
+    assert_eq!(browser.sign_in(&key).await.status, 303);
+    let page = browser.get("/console/connectors").await;
+    assert!(
+        page.html
+            .contains("/console/connectors/tracker-manifest/connect"),
+        "{}",
+        page.html
+    );
+    let page = browser
+        .get("/console/connectors/tracker-manifest/connect")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("name=\"config.base_url\""),
+        "{}",
+        page.html
+    );
+    let token = csrf(&page.html);
+    let origin = vendor.origin();
+    let page = browser
+        .post(
+            "/console/connectors/tracker-manifest/connect",
+            &[
+                ("csrf", &token),
+                ("name", "Tracker"),
+                ("config.base_url", &origin),
+                ("auth_method", "token"),
+                ("token.token", TRACKER_TOKEN),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    let connection_page = page.location.unwrap();
+    let page = browser.get(&connection_page).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Project 1"), "{}", page.html);
+    assert!(
+        page.plugin_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("tracker-manifest@")),
+        "{:?}",
+        page.plugin_version
+    );
+    let page = browser
+        .get(&format!("{connection_page}/containers/CORE"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Core issue 3"), "{}", page.html);
+}

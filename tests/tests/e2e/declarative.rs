@@ -15,7 +15,11 @@ const TRACKER: &str = include_str!("../../../plugins/fixtures/manifests/tracker-
 const ID: &str = "tracker-manifest";
 
 /// Sends a manifest to `PUT /admin/v1/plugins/{id}`.
-async fn upload(server: &TestServer, id: &str, manifest: impl Into<Vec<u8>>) -> (u16, Value) {
+pub(crate) async fn upload(
+    server: &TestServer,
+    id: &str,
+    manifest: impl Into<Vec<u8>>,
+) -> (u16, Value) {
     let response = server
         .client
         .put(format!("{}/admin/v1/plugins/{id}", server.base))

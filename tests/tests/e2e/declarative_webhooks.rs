@@ -6,7 +6,7 @@
 //! are refused at upload with a pointer.
 
 use connector_tests::fakes::TrackerFake;
-use connector_tests::harness::{ADMIN_TOKEN, TestServer};
+use connector_tests::harness::TestServer;
 use hmac::{Hmac, Mac as _};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -46,17 +46,7 @@ fn manifest_with(webhooks: &str) -> String {
 }
 
 async fn upload(server: &TestServer, manifest: String) -> (u16, Value) {
-    let response = server
-        .client
-        .put(format!("{}/admin/v1/plugins/{ID}", server.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/yaml")
-        .body(manifest)
-        .send()
-        .await
-        .expect("upload sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON envelope"))
+    crate::declarative::upload(server, ID, manifest).await
 }
 
 fn signed(secret: &str, event: &str, delivery: &str, body: &[u8]) -> Vec<(&'static str, String)> {

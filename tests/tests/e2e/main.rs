@@ -18,6 +18,7 @@ mod contract_v0_3;
 mod credential_binding;
 mod datadog;
 mod declarative;
+mod declarative_oauth;
 mod declarative_webhooks;
 mod egress;
 mod fair_slots;
