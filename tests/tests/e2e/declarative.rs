@@ -559,3 +559,104 @@ async fn the_jira_shaped_manifest_answers_what_the_rust_connector_answers() {
         assert_eq!(answers[0], answers[1], "{page}");
     }
 }
+
+/// On a host that requires signed plugins, a manifest is signed like a component (the CLI's
+/// `plugin sign`, over its bytes' digest), and so is the interpreter that runs it: an unsigned
+/// or wrongly signed manifest is refused at the signature stage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_requires_signatures_requires_them_of_manifests() {
+    use connector_tests::harness::{self, plugin_path};
+
+    let keys = tempfile::tempdir().expect("temp dir");
+    let key_file = |name: &str| keys.path().join(name);
+    let printed = harness::run_cli(
+        keys.path(),
+        &[
+            "plugin",
+            "keygen",
+            key_file("trusted.key").to_str().unwrap(),
+        ],
+    );
+    let public = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("public key (add to plugin_trusted_keys): "))
+        .expect("public key printed")
+        .to_owned();
+    harness::run_cli(
+        keys.path(),
+        &[
+            "plugin",
+            "keygen",
+            key_file("stranger.key").to_str().unwrap(),
+        ],
+    );
+    let interpreter = key_file("declarative.wasm");
+    std::fs::copy(plugin_path("declarative"), &interpreter).expect("interpreter copied");
+    let manifest = key_file("tracker-manifest.yaml");
+    std::fs::write(&manifest, TRACKER).expect("manifest written");
+    let sign = |key: &str, file: &std::path::Path| -> String {
+        let printed = harness::run_cli(
+            keys.path(),
+            &[
+                "plugin",
+                "sign",
+                "--key",
+                key_file(key).to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+        );
+        printed
+            .rsplit(": ")
+            .next()
+            .expect("the signature is printed")
+            .trim()
+            .to_owned()
+    };
+
+    let server = TestServer::start_with(|config| {
+        config.require_signed_plugins = true;
+        config.plugin_trusted_keys = vec![public.clone()];
+    })
+    .await;
+    let signature = sign("trusted.key", &interpreter);
+    let (status, loaded) = crate::hot_load::upload(
+        &server,
+        "declarative",
+        std::fs::read(&interpreter).unwrap(),
+        &[("x-plugin-signature", signature)],
+    )
+    .await;
+    assert_eq!(status, 201, "the signed interpreter: {loaded}");
+
+    let bytes = TRACKER.as_bytes().to_vec();
+    for (case, headers) in [
+        ("unsigned", vec![]),
+        (
+            "signed by a stranger",
+            vec![("x-plugin-signature", sign("stranger.key", &manifest))],
+        ),
+    ] {
+        let (status, refused) = crate::hot_load::upload(&server, ID, bytes.clone(), &headers).await;
+        assert_eq!(status, 403, "{case}: {refused}");
+        assert_eq!(refused["error"]["details"]["stage"], "signature", "{case}");
+    }
+    let signed = vec![("x-plugin-signature", sign("trusted.key", &manifest))];
+    let (status, loaded) = crate::hot_load::upload(&server, ID, bytes, &signed).await;
+    assert_eq!(status, 201, "{loaded}");
+    assert!(
+        loaded["data"]["current"]["origin"]["signed_by"].is_string(),
+        "{loaded}"
+    );
+    let key = server.tenant("acme").await;
+    let vendor = TrackerFake::start().await;
+    let connection = connect_tracker(&server, &key, &vendor, ID).await;
+    let (status, page) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/containers"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+}

@@ -24,7 +24,7 @@ fn probe_wasm() -> Vec<u8> {
 }
 
 /// Sends `wasm` to `PUT /admin/v1/plugins/{id}` with extra headers.
-async fn upload(
+pub(crate) async fn upload(
     server: &TestServer,
     id: &str,
     wasm: Vec<u8>,
