@@ -275,12 +275,14 @@ async fn a_code_delivered_with_another_flows_state_fails_pkce() {
 
 #[tokio::test]
 async fn an_expired_state_is_refused() {
-    let setup = setup(Duration::from_secs(3600), 300, 3600, 1).await;
+    // States live 3 s: long enough for the start page to open on a loaded machine (with 1 s,
+    // a busy CI run saw the state expire before the consent), and the wait after it is longer.
+    let setup = setup(Duration::from_secs(3600), 300, 3600, 3).await;
     let authorization = setup.authorize(&setup.key, setup.authorize_body()).await;
     let callback = setup
         .consent(authorization["authorization_url"].as_str().unwrap())
         .await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let (status, _, body) = setup.callback(&callback).await;
     assert_eq!(status, 400, "{body}");
     assert!(

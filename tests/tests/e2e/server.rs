@@ -27,8 +27,8 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
         .await;
     assert_eq!(
         (status, connectors["data"].as_array().map(Vec::len)),
-        // 16 components (the interpreter is no connector) and 6 declarative manifests.
-        (200, Some(22)),
+        // 16 components (the interpreter is no connector) and 7 declarative manifests.
+        (200, Some(23)),
         "the broken file was skipped: {connectors}"
     );
 
@@ -59,6 +59,7 @@ async fn the_server_lists_loaded_connectors_and_skips_broken_files() {
             "github",
             "hostile",
             "jira",
+            "jira-manifest",
             "legacy",
             "legacy-v2",
             "notion",
