@@ -45,20 +45,10 @@ impl Call {
         });
         let base = connector_declarative::request::base_url(&manifest.base, origin.as_deref())
             .map_err(ConnectorError::InvalidConfig)?;
-        let pairs = |list: &[(String, String)]| -> Value {
-            Value::Object(
-                list.iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            )
-        };
-        let mut vars = Map::new();
-        vars.insert("config".into(), pairs(&context.config));
-        vars.insert("values".into(), pairs(&context.values));
         Ok(Self {
             manifest,
             base,
-            vars,
+            vars: connection_vars(Some(&context)),
         })
     }
 
@@ -370,6 +360,22 @@ fn locate(locator: &Locator, body: &Value, response: &Response) -> Option<String
         Locator::Header(name) => response.header(name).map(str::to_owned),
     };
     found.filter(|text| !text.is_empty())
+}
+
+/// A connection's template variables: `config` and `values` (both empty without a connection,
+/// as for an app-signed delivery before the host routes it).
+pub fn connection_vars(context: Option<&ConnectionContext>) -> Map<String, Value> {
+    let pairs = |list: &[(String, String)]| -> Value {
+        Value::Object(
+            list.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
+    };
+    let mut vars = Map::new();
+    vars.insert("config".into(), pairs(context.map_or(&[], |c| &c.config)));
+    vars.insert("values".into(), pairs(context.map_or(&[], |c| &c.values)));
+    vars
 }
 
 /// How many records a page holds.

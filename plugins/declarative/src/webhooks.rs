@@ -13,7 +13,7 @@ use connector_sdk::webhook::{
     WebhookSecretSource, WebhookSignature, WebhookSupport,
 };
 use connector_sdk::{ChangeEvent, ChangeKind, ConnectionContext, ConnectorError, Result};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::call::Call;
 use crate::mapping::Mapper;
@@ -68,24 +68,6 @@ fn declared(manifest: &Manifest) -> Result<&Webhooks> {
         .ok_or_else(|| crate::not_declared("webhooks"))
 }
 
-/// The variables a delivery's templates read: the connection's config and values, when the
-/// host already knows the connection (it does not for app-signed deliveries before routing).
-fn vars_of(context: Option<&ConnectionContext>) -> Value {
-    let pairs = |list: &[(String, String)]| -> Value {
-        Value::Object(
-            list.iter()
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect::<Map<_, _>>(),
-        )
-    };
-    match context {
-        Some(context) => {
-            json!({"config": pairs(&context.config), "values": pairs(&context.values)})
-        }
-        None => json!({"config": {}, "values": {}}),
-    }
-}
-
 /// What a verified delivery reports.
 pub fn event(
     manifest: &Manifest,
@@ -94,19 +76,13 @@ pub fn event(
 ) -> Result<Outcome> {
     let hooks = declared(manifest)?;
     let payload: Value = delivery.json()?;
-    let vars = vars_of(context);
+    // The connection's config and values, when the host already knows the connection.
+    let vars = Value::Object(crate::call::connection_vars(context));
     let scope = Scope {
         vars: &vars,
         record: &payload,
         maps: &manifest.value_maps,
         rich_text: Some(&crate::rich_text::to_markdown),
-    };
-    let text = |template: &Option<String>| -> Result<Option<String>> {
-        template
-            .as_deref()
-            .map(|t| render(t, &scope))
-            .transpose()
-            .map(Option::flatten)
     };
     let name = match &hooks.event {
         Locator::Header(header) => delivery.header(header).map(str::to_owned),
@@ -124,10 +100,10 @@ pub fn event(
         // Events the manifest does not name (a vendor's ping) are acknowledged and ignored.
         None => Outcome::ignored(),
     };
-    if let Some(key) = text(&hooks.routing_key)? {
+    if let Some(key) = render_optional(&hooks.routing_key, &scope)? {
         outcome = outcome.routed_by(key);
     }
-    if let Some(id) = text(&hooks.delivery_id)? {
+    if let Some(id) = render_optional(&hooks.delivery_id, &scope)? {
         outcome = outcome.delivery_id(id);
     }
     Ok(outcome)
@@ -139,19 +115,21 @@ fn render(template: &str, scope: &Scope<'_>) -> Result<Option<String>> {
         .map_err(|why| ConnectorError::Permanent(format!("mapping `{template}`: {why}")))
 }
 
+/// A template the manifest may leave out.
+fn render_optional(template: &Option<String>, scope: &Scope<'_>) -> Result<Option<String>> {
+    template
+        .as_deref()
+        .map(|t| render(t, scope))
+        .transpose()
+        .map(Option::flatten)
+}
+
 fn change_event(
     change: &EventChange,
     mappings: &Mappings,
     scope: &Scope<'_>,
     payload: &Value,
 ) -> Result<ChangeEvent> {
-    let field = |template: &Option<String>| -> Result<Option<String>> {
-        template
-            .as_deref()
-            .map(|t| render(t, scope))
-            .transpose()
-            .map(Option::flatten)
-    };
     let kind = match render(&change.kind, scope)?.as_deref() {
         Some("created") => ChangeKind::Created,
         Some("updated") => ChangeKind::Updated,
@@ -163,9 +141,9 @@ fn change_event(
         }
     };
     let (container_id, item_id, comment_id) = (
-        field(&change.container_id)?,
-        field(&change.item_id)?,
-        field(&change.comment_id)?,
+        render_optional(&change.container_id, scope)?,
+        render_optional(&change.item_id, scope)?,
+        render_optional(&change.comment_id, scope)?,
     );
     let missing = |what: &str| {
         ConnectorError::Permanent(format!(
@@ -225,7 +203,7 @@ fn change_event(
     if let Some(id) = container_id {
         event.container_id = Some(id);
     }
-    event.occurred_at = field(&change.occurred_at)?
+    event.occurred_at = render_optional(&change.occurred_at, scope)?
         .map(|t| connector_sdk::Timestamp::parse(&t).map(|t| t.to_string()))
         .transpose()?;
     Ok(event)

@@ -227,16 +227,31 @@ impl TestServer {
 
     /// Creates a probe connection to `origin` with a bearer token; returns its id.
     pub async fn probe_connection(&self, key: &str, origin: &str, token: &str) -> String {
+        self.bearer_connection(key, "probe", origin, token).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// Creates a connection of `connector` (one whose origin key is `base_url`) to `origin`
+    /// with a bearer token; returns the created connection (`data`).
+    pub async fn bearer_connection(
+        &self,
+        key: &str,
+        connector: &str,
+        origin: &str,
+        token: &str,
+    ) -> Value {
         let body = json!({
-            "connector": "probe",
+            "connector": connector,
             "config": {"base_url": origin},
             "credentials": {"type": "bearer", "token": token},
         });
-        let (status, body) = self
+        let (status, mut body) = self
             .send(Method::POST, "/api/v1/connections", Some(key), Some(body))
             .await;
         assert_eq!(status, 201, "{body}");
-        body["data"]["id"].as_str().expect("id").to_owned()
+        body["data"].take()
     }
 
     /// Follows `next_cursor` through every page of the listing at `path`; returns the entry

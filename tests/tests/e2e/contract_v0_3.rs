@@ -14,21 +14,11 @@ pub(crate) async fn connect_tracker(
     vendor: &TrackerFake,
     connector: &str,
 ) -> String {
-    let (status, created) = server
-        .send(
-            Method::POST,
-            "/api/v1/connections",
-            Some(key),
-            Some(json!({
-                "connector": connector,
-                "config": {"base_url": vendor.origin()},
-                "credentials": {"type": "bearer", "token": TRACKER_TOKEN},
-            })),
-        )
+    let created = server
+        .bearer_connection(key, connector, &vendor.origin(), TRACKER_TOKEN)
         .await;
-    assert_eq!(status, 201, "{created}");
-    assert_eq!(created["data"]["principal"]["id"], "acct-7");
-    created["data"]["id"].as_str().unwrap().to_owned()
+    assert_eq!(created["principal"]["id"], "acct-7");
+    created["id"].as_str().unwrap().to_owned()
 }
 
 async fn tracker_connection(server: &TestServer, key: &str, vendor: &TrackerFake) -> String {

@@ -277,6 +277,23 @@ async fn a_manifest_hot_swaps_and_rolls_back_like_a_component() {
     );
 }
 
+/// The first 50 entries of a connection's changes feed.
+pub(crate) async fn changes(server: &TestServer, key: &str, connection: &str) -> Vec<Value> {
+    let (status, mut feed) = server
+        .send(
+            Method::GET,
+            &format!("/api/v1/connections/{connection}/changes?limit=50"),
+            Some(key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    match feed["data"]["entries"].take() {
+        Value::Array(entries) => entries,
+        other => panic!("no entries: {other}"),
+    }
+}
+
 /// Creates a sync of `container` and waits for its first run to end (not a yielded turn).
 async fn first_run(server: &TestServer, key: &str, connection: &str, container: &str) -> Value {
     let syncs = format!("/api/v1/connections/{connection}/syncs");
@@ -316,22 +333,9 @@ async fn a_manifest_connection_syncs_into_the_changes_feed_like_any_other() {
     let run = first_run(&server, &key, &connection, "CORE").await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["counts"]["created"], 5, "{run}");
-    let (status, feed) = server
-        .send(
-            Method::GET,
-            &format!("/api/v1/connections/{connection}/changes?limit=50"),
-            Some(&key),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{feed}");
-    let items: Vec<&str> = feed["data"]["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["item_id"].as_str())
-        .collect();
-    assert_eq!(items.len(), 5, "{feed}");
+    let feed = changes(&server, &key, &connection).await;
+    let items: Vec<&str> = feed.iter().filter_map(|e| e["item_id"].as_str()).collect();
+    assert_eq!(items.len(), 5, "{feed:?}");
 }
 
 /// A Jira-shaped manifest: one issue, its ADF description read with `markdown("adf")`.
@@ -452,20 +456,10 @@ async fn a_hostile_vendor_is_contained_at_call_time_and_an_endless_listing_ends(
     let (status, loaded) = upload(&server, "hostile-vendor", HOSTILE_VENDOR).await;
     assert_eq!(status, 201, "{loaded}");
     let key = server.tenant("acme").await;
-    let (status, created) = server
-        .send(
-            Method::POST,
-            "/api/v1/connections",
-            Some(&key),
-            Some(json!({
-                "connector": "hostile-vendor",
-                "config": {"base_url": vendor.origin()},
-                "credentials": {"type": "bearer", "token": "t"},
-            })),
-        )
+    let created = server
+        .bearer_connection(&key, "hostile-vendor", &vendor.origin(), "t")
         .await;
-    assert_eq!(status, 201, "{created}");
-    let connection = created["data"]["id"].as_str().unwrap().to_owned();
+    let connection = created["id"].as_str().unwrap().to_owned();
     let path = |rest: &str| format!("/api/v1/connections/{connection}/{rest}");
 
     // One page is one request, whatever the vendor says about the next one.

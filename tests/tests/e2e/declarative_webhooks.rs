@@ -182,16 +182,7 @@ async fn manifest_webhooks_register_verify_and_become_changes() {
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains("duplicate"), "a replay: {answer}");
 
-    let (status, feed) = server
-        .send(
-            Method::GET,
-            &format!("/api/v1/connections/{connection}/changes?limit=50"),
-            Some(&key),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{feed}");
-    let entries = feed["data"]["entries"].as_array().unwrap();
+    let entries = crate::declarative::changes(&server, &key, &connection).await;
     let seen: Vec<(&str, &str, Option<&str>)> = entries
         .iter()
         .map(|e| {
@@ -209,11 +200,14 @@ async fn manifest_webhooks_register_verify_and_become_changes() {
             ("created", "7", Some("70")),
             ("deleted", "7", None),
         ],
-        "{feed}"
+        "{entries:?}"
     );
-    assert_eq!(entries[0]["item"]["title"], "From a hook", "{feed}");
-    assert_eq!(entries[0]["item"]["attributes"]["state"], "open", "{feed}");
-    assert_eq!(entries[1]["comment"]["body"], "First!", "{feed}");
+    assert_eq!(entries[0]["item"]["title"], "From a hook", "{entries:?}");
+    assert_eq!(
+        entries[0]["item"]["attributes"]["state"], "open",
+        "{entries:?}"
+    );
+    assert_eq!(entries[1]["comment"]["body"], "First!", "{entries:?}");
 
     // Deleting the connection removes the subscription at the vendor, through the manifest.
     let (status, _) = server
