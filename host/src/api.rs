@@ -14,6 +14,7 @@ mod cursors;
 mod envelope;
 mod extract;
 mod health;
+mod mcp_clients;
 mod metrics;
 mod oauth;
 pub mod openapi;
@@ -154,6 +155,8 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         .routes(routes!(actions::invoke))
         .routes(routes!(cursors::list))
         .routes(routes!(cursors::get, cursors::put, cursors::delete))
+        .routes(routes!(mcp_clients::list))
+        .routes(routes!(mcp_clients::revoke))
         // Usage.
         .routes(routes!(usage::tenant_usage))
         // Agent tools.

@@ -15,6 +15,7 @@ pub mod actions;
 pub mod audit;
 pub mod callers;
 pub mod connections;
+pub mod mcp_authorization;
 mod page_cursor;
 pub mod plugins;
 pub mod quotas;
@@ -56,6 +57,8 @@ pub struct AppSettings {
     pub mcp_allowed_origins: Vec<String>,
     /// Most connectors of its own one tenant may keep. Default: 10.
     pub tenant_connectors_max: usize,
+    /// The authorization server of `/mcp`.
+    pub mcp_authorization: mcp_authorization::McpAuthorizationSettings,
 }
 
 impl Default for AppSettings {
@@ -67,6 +70,7 @@ impl Default for AppSettings {
             request_timeout: Duration::from_secs(60),
             mcp_allowed_origins: Vec::new(),
             tenant_connectors_max: 10,
+            mcp_authorization: Default::default(),
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct AppParts {
     pub metrics: PrometheusHandle,
     /// What the use cases enforce besides authentication.
     pub settings: AppSettings,
+    /// MCP clients' metadata documents, fetched and kept for their consent pages.
+    pub mcp_clients: mcp_authorization::ClientMetadataCache,
 }
 
 impl App {
@@ -101,9 +107,12 @@ impl App {
         auth: AuthSettings,
         metrics: PrometheusHandle,
         settings: AppSettings,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let (syncs, tenant_webhooks, vendor_webhooks) = workers;
-        Self(Arc::new(AppParts {
+        let mcp_clients = mcp_authorization::ClientMetadataCache::new(
+            settings.mcp_authorization.allow_private_client_metadata,
+        )?;
+        Ok(Self(Arc::new(AppParts {
             services,
             syncs,
             tenant_webhooks,
@@ -111,7 +120,8 @@ impl App {
             auth,
             metrics,
             settings,
-        }))
+            mcp_clients,
+        })))
     }
 }
 

@@ -191,13 +191,60 @@ pub struct ServerConfig {
 }
 
 /// The MCP server at `/mcp`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct McpConfig {
     /// Browser origins (`https://agent.example.com`) that may call `/mcp` besides the host's
     /// own (`public_url`); a request with any other `Origin` gets 403. Requests without an
     /// `Origin` (clients that are not browsers) are not affected. Default: none.
     pub allowed_origins: Vec<String>,
+    /// Serve the host's OAuth 2.1 authorization server for `/mcp` (metadata, client
+    /// registration, the console's consent page, tokens), so MCP clients are added by URL.
+    /// Off, `/mcp` takes tenant API keys only. Default: true.
+    pub oauth_enabled: bool,
+    /// Lifetime of an access token, in seconds. Default: 3600.
+    pub oauth_access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds; each refresh issues a new one. Default:
+    /// 2592000 (30 days).
+    pub oauth_refresh_token_ttl_secs: u64,
+    /// A client registration not used for a first authorization within this many seconds
+    /// expires. Default: 604800 (7 days).
+    pub oauth_registration_ttl_secs: u64,
+    /// Fetch client metadata documents from private and loopback addresses, and over plain
+    /// `http` on loopback (local development and tests). Default: false.
+    pub oauth_allow_private_client_metadata: bool,
+    /// Most authorized clients one tenant keeps; a new one beyond ends the one that expires
+    /// soonest. Default: 100.
+    pub oauth_max_grants_per_tenant: usize,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        let defaults = crate::app::mcp_authorization::McpAuthorizationSettings::default();
+        Self {
+            allowed_origins: Vec::new(),
+            oauth_enabled: defaults.enabled,
+            oauth_access_token_ttl_secs: defaults.access_token_ttl.as_secs(),
+            oauth_refresh_token_ttl_secs: defaults.refresh_token_ttl.as_secs(),
+            oauth_registration_ttl_secs: defaults.registration_ttl.as_secs(),
+            oauth_allow_private_client_metadata: defaults.allow_private_client_metadata,
+            oauth_max_grants_per_tenant: defaults.max_grants_per_tenant,
+        }
+    }
+}
+
+impl McpConfig {
+    /// The authorization server's settings the application enforces.
+    pub fn authorization(&self) -> crate::app::mcp_authorization::McpAuthorizationSettings {
+        crate::app::mcp_authorization::McpAuthorizationSettings {
+            enabled: self.oauth_enabled,
+            access_token_ttl: Duration::from_secs(self.oauth_access_token_ttl_secs.max(1)),
+            refresh_token_ttl: Duration::from_secs(self.oauth_refresh_token_ttl_secs.max(1)),
+            registration_ttl: Duration::from_secs(self.oauth_registration_ttl_secs.max(1)),
+            allow_private_client_metadata: self.oauth_allow_private_client_metadata,
+            max_grants_per_tenant: self.oauth_max_grants_per_tenant.max(1),
+        }
+    }
 }
 
 /// Tenant-private connectors: declarative manifests a tenant uploads with its own API key
@@ -369,6 +416,7 @@ impl HostConfig {
             request_timeout: Duration::from_millis(self.server.request_timeout_ms),
             mcp_allowed_origins: self.mcp.allowed_origins.clone(),
             tenant_connectors_max: self.tenant_connectors.max_per_tenant,
+            mcp_authorization: self.mcp.authorization(),
         }
     }
 

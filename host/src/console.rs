@@ -12,10 +12,12 @@
 
 mod assets;
 mod audit;
+mod authorize;
 mod browse;
 mod connect;
 mod connections;
 mod layout;
+mod mcp_clients;
 mod operator;
 mod session;
 mod syncs;
@@ -30,15 +32,16 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 
+/// The console's content security policy (the consent page widens `form-action` to the
+/// client's redirect URI).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// What every console answer carries: only the console's own stylesheet and script run (no
 /// inline script, so injected markup cannot execute), forms post only to this origin, and no
 /// other site may frame a page (a framed console button is a clickjacking target).
 const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),
@@ -121,5 +124,14 @@ fn pages() -> Router<App> {
             post(connect::submit_oauth),
         )
         .route("/console/oauth/landed", get(connect::landed))
+        .route(
+            "/console/authorize",
+            get(authorize::page_for).post(authorize::decide),
+        )
+        .route("/console/mcp-clients", get(mcp_clients::list))
+        .route(
+            "/console/mcp-clients/{id}/revoke",
+            post(mcp_clients::revoke),
+        )
         .merge(operator::router())
 }

@@ -3,10 +3,13 @@
 //! Streamable HTTP transport of the official SDK (`rmcp`), stateless: each POST stands alone,
 //! so any host of a fleet can answer it and nothing is kept between requests.
 //!
-//! Authentication is the tenant's API key as a bearer token, checked here before rmcp sees
-//! the request (401 with `WWW-Authenticate` pointing at the protected-resource metadata, as
-//! the MCP authorization spec asks). Browsers' `Origin` is checked against the host's own
+//! Authentication is a bearer token, checked here before rmcp sees the request (401 with
+//! `WWW-Authenticate` pointing at the protected-resource metadata, as the MCP authorization
+//! spec asks): an access token this host's own authorization server issued for exactly this
+//! endpoint ([`authorization_server`], consent in the console), or the tenant's API key. Browsers' `Origin` is checked against the host's own
 //! origin and `mcp.allowed_origins`, against DNS rebinding (403 otherwise).
+
+pub mod authorization_server;
 
 use std::sync::Arc;
 
@@ -28,9 +31,12 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{Value, json};
 
 use crate::app::callers::TenantCaller;
+use crate::app::mcp_authorization::grants;
 use crate::app::tools::{Catalogue, ToolError, ToolView, Via, invoke};
 use crate::app::{App, MAX_BODY_BYTES};
+use crate::credentials::unix_now;
 use crate::error::{ApiError, ErrorCode};
+use crate::source_limit::PeerAddr;
 
 /// Where the protected-resource metadata (RFC 9728) of `/mcp` is served.
 const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
@@ -78,22 +84,41 @@ pub fn router(state: App) -> Router<App> {
         .route(RESOURCE_METADATA_PATH, get(resource_metadata))
         .route(
             &format!("{RESOURCE_METADATA_PATH}/connections/{{id}}"),
-            get(resource_metadata),
+            get(connection_resource_metadata),
         )
         .merge(mcp)
+        .merge(authorization_server::router(&state))
 }
 
-/// RFC 9728 metadata: what the bearer token is for and how to send it. Tenant API keys are
-/// issued by the operator, not by an OAuth authorization server, so none is named.
+/// RFC 9728 metadata of `/mcp`.
 async fn resource_metadata(State(state): State<App>) -> Response {
+    metadata_of(&state, "/mcp")
+}
+
+/// RFC 9728 metadata of `/mcp/connections/{id}`: its own resource, so a token asked for it
+/// works there only.
+async fn connection_resource_metadata(
+    State(state): State<App>,
+    Path(id): Path<String>,
+) -> Response {
+    metadata_of(&state, &format!("/mcp/connections/{id}"))
+}
+
+/// What the bearer token is for, how to send it, and where to get one: this host's own
+/// authorization server (tenant API keys work too, and need none).
+fn metadata_of(state: &App, path: &str) -> Response {
     let base = state.public_url.trim_end_matches('/');
-    axum::Json(json!({
-        "resource": format!("{base}/mcp"),
+    let mut metadata = json!({
+        "resource": format!("{base}{path}"),
         "bearer_methods_supported": ["header"],
         "resource_name": "connector-host MCP server",
         "resource_documentation": format!("{base}/docs"),
-    }))
-    .into_response()
+    });
+    if state.settings.mcp_authorization.enabled {
+        metadata["authorization_servers"] = json!([base]);
+        metadata["scopes_supported"] = json!(crate::app::mcp_authorization::SCOPES);
+    }
+    axum::Json(metadata).into_response()
 }
 
 /// Checks `Origin`, then the API key (the same checks and per-key rate limit as the REST
@@ -110,12 +135,18 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
         .with_status(StatusCode::FORBIDDEN)
         .into_response();
     }
-    let caller = match TenantCaller::from_request_parts(&mut parts, &state).await {
-        Ok(caller) => caller,
-        Err(error) if error.code == ErrorCode::Unauthorized => {
-            return challenge(&state, &parts, error);
-        }
-        Err(error) => return error.into_response(),
+    let caller = match access_token(&parts) {
+        Some(token) => match by_access_token(&state, &parts, token).await {
+            Ok(caller) => caller,
+            Err(response) => return response,
+        },
+        None => match TenantCaller::from_request_parts(&mut parts, &state).await {
+            Ok(caller) => caller,
+            Err(error) if error.code == ErrorCode::Unauthorized => {
+                return challenge(&state, &parts, error);
+            }
+            Err(error) => return error.into_response(),
+        },
     };
     let scope = match Path::<std::collections::HashMap<String, String>>::from_request_parts(
         &mut parts, &state,
@@ -137,6 +168,56 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
         http_span: tracing::Span::current(),
     });
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The bearer token, when it is one of the authorization server's access tokens.
+fn access_token(parts: &axum::http::request::Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && grants::is_access_token(token)).then_some(token)
+}
+
+/// The tenant an access token speaks for on this endpoint; a token of another endpoint, an
+/// expired or a revoked one gets the `invalid_token` challenge. Each grant has the per-key
+/// request rate of an API key.
+async fn by_access_token(
+    state: &App,
+    parts: &axum::http::request::Parts,
+    token: &str,
+) -> Result<TenantCaller, Response> {
+    if !state.settings.mcp_authorization.enabled {
+        return Err(challenge(
+            state,
+            parts,
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "this host does not accept OAuth access tokens; send a tenant API key",
+            ),
+        ));
+    }
+    let caller = match grants::authenticate(state, token, parts.uri.path(), unix_now()).await {
+        Ok(caller) => caller,
+        Err(grants::AccessError::Store(error)) => return Err(ApiError::from(error).into_response()),
+        Err(error) => {
+            let PeerAddr(source) = PeerAddr::of(parts);
+            state.auth_failures.failed(source);
+            return Err(challenge(
+                state,
+                parts,
+                ApiError::new(ErrorCode::Unauthorized, error.to_string()),
+            ));
+        }
+    };
+    if let Err(wait_secs) = state.auth.admit_key(&caller.actor) {
+        let mut error = ApiError::new(
+            ErrorCode::RateLimited,
+            "this client sends requests faster than the host allows; slow down",
+        );
+        error.retry_after_secs = Some(wait_secs.max(1));
+        return Err(error.into_response());
+    }
+    Ok(caller)
 }
 
 /// The host's own origin (from `public_url`) and the operator's list.
@@ -164,8 +245,9 @@ fn challenge(state: &App, parts: &axum::http::request::Parts, error: ApiError) -
     };
     let presented = parts.headers.contains_key(header::AUTHORIZATION);
     let value = if presented {
+        let description = error.message.replace(['"', '\\'], "'");
         format!(
-            "Bearer error=\"invalid_token\", error_description=\"the API key is not valid\", resource_metadata=\"{metadata}\""
+            "Bearer error=\"invalid_token\", error_description=\"{description}\", resource_metadata=\"{metadata}\""
         )
     } else {
         format!("Bearer resource_metadata=\"{metadata}\"")

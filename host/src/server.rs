@@ -185,6 +185,9 @@ fn spawn_sweeper(
             {
                 tracing::warn!(%error, "could not sweep console sessions");
             }
+            if let Err(error) = store.sweep_mcp_grants(crate::credentials::unix_now()).await {
+                tracing::warn!(%error, "could not sweep MCP clients' grants");
+            }
             match store
                 .sweep_audit(
                     std::time::SystemTime::now(),
@@ -348,7 +351,7 @@ impl Server {
             auth,
             metrics_handle(),
             config.app_settings(),
-        );
+        )?;
         let syncs = if config.syncs.enabled {
             Some(SyncScheduler::start(state.syncs.clone()).await?)
         } else {

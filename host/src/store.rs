@@ -20,6 +20,7 @@ mod events;
 mod group_flush;
 mod key_ring;
 mod leases;
+mod mcp_grants;
 mod oauth;
 mod plugin_registry;
 mod postgres;
@@ -44,6 +45,7 @@ pub use error::StoreError;
 pub use events::{EventType, OutboxEvent};
 pub use key_ring::{KeyRing, MASTER_KEY_ENV};
 pub use leases::{Lease, Tenure, sync_key};
+pub use mcp_grants::{IssuedToken, McpGrant, PendingCode};
 pub use oauth::{OAuthApp, OAuthSession};
 pub use plugin_registry::{PluginBlob, RegistryEntry};
 pub use records::{
@@ -342,6 +344,22 @@ interface! {
     sync fn console_session(&self, token_digest: &[u8; 32], now: u64) -> Result<Option<ConsoleSession>, StoreError>;
     /// Ends a session.
     async fn delete_console_session(&self, token_digest: &[u8; 32]) -> Result<(), StoreError>;
+
+    // mcp_grants
+    /// Stores a new grant. A tenant holds at most `max_per_tenant`: the ones that expire
+    /// soonest go first, so repeated consents cannot grow the store.
+    async fn create_mcp_grant(&self, grant: &McpGrant, max_per_tenant: usize) -> Result<(), StoreError>;
+    /// A grant by id, whatever its state.
+    sync fn mcp_grant(&self, id: &str) -> Result<Option<McpGrant>, StoreError>;
+    /// Replaces a grant if it is still at `grant.generation - 1`; false, with nothing
+    /// written, when another request (on any host) changed or deleted it first.
+    async fn replace_mcp_grant(&self, grant: &McpGrant) -> Result<bool, StoreError>;
+    /// Deletes a grant of `tenant`; whether there was one.
+    async fn delete_mcp_grant(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// The grants of `tenant`, oldest first.
+    sync fn mcp_grants(&self, tenant: &str) -> Result<Vec<McpGrant>, StoreError>;
+    /// Deletes grants expired at `now`; how many.
+    sync fn sweep_mcp_grants(&self, now: u64) -> Result<usize, StoreError>;
 
     // deliveries
     /// A fresh delivery id (`msg_...`), greater than every earlier one.

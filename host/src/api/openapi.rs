@@ -76,6 +76,7 @@ impl Modify for SecuritySchemes {
         (name = "syncs", description = "Sync jobs and the changes feed of a connection"),
         (name = "webhooks", description = "Signed webhook deliveries to a tenant's endpoints (Standard Webhooks)"),
         (name = "tools", description = "A tenant's connections as typed tools for agents (also served over MCP at /mcp)"),
+        (name = "mcp", description = "MCP clients a tenant authorized through the host's OAuth authorization server"),
         (name = "usage", description = "What a tenant used, by hour, day or month, connection and operation"),
         (name = "admin", description = "Operator API"),
     )

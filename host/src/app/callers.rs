@@ -99,7 +99,7 @@ impl AuthSettings {
     /// Takes one request from `key_id`'s allowance, or says how long to wait (whole seconds).
     /// On a shared store each request takes one cell per live host, so `n` hosts behind a
     /// balancer admit the configured rate between them.
-    fn admit_key(&self, key_id: &str) -> Result<(), u64> {
+    pub(crate) fn admit_key(&self, key_id: &str) -> Result<(), u64> {
         check_shared_rate(&self.key_limiter, &key_id.to_owned(), &self.cluster)
             .map_err(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
     }

@@ -16,6 +16,7 @@ pub fn page(title: &str, user: Option<&ConsoleUser>, body: Markup) -> Markup {
                 a href="/console/connectors" { "Connect an account" }
                 a href="/console/webhooks" { "Webhooks" }
                 a href="/console/tools" { "Tools" }
+                a href="/console/mcp-clients" { "Authorized clients" }
                 a href="/console/usage" { "Usage" }
                 a href="/console/audit" { "Audit log" }
             }

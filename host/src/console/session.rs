@@ -203,7 +203,25 @@ pub async fn home(State(state): State<App>, headers: HeaderMap) -> Redirect {
     }
 }
 
-fn sign_in_markup(message: Option<&str>) -> maud::Markup {
+/// Where a sign-in may continue to: a console page of this host (the consent page sends its
+/// user through sign-in and back), never another origin.
+fn continue_to(next: Option<&str>) -> Option<&str> {
+    next.filter(|next| {
+        next.starts_with("/console/")
+            && !next.starts_with("//")
+            && !next.contains("/../")
+            && !next.chars().any(|c| c == '\\' || c.is_control())
+    })
+}
+
+/// `?next=` of the sign-in page.
+#[derive(Deserialize, Default)]
+pub struct SignInQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+fn sign_in_markup(message: Option<&str>, next: Option<&str>) -> maud::Markup {
     page(
         "Sign in",
         None,
@@ -212,6 +230,9 @@ fn sign_in_markup(message: Option<&str>) -> maud::Markup {
             p { "Sign in with your tenant's API key (" code { "chk_..." } "), as issued by the operator." }
             (alert(message))
             form method="post" action="/console/sign-in" {
+                @if let Some(next) = continue_to(next) {
+                    input type="hidden" name="next" value=(next);
+                }
                 label for="key" { "API key" }
                 input id="key" name="key" type="password" autocomplete="off" required;
                 button type="submit" { "Sign in" }
@@ -221,16 +242,23 @@ fn sign_in_markup(message: Option<&str>) -> maud::Markup {
 }
 
 /// `GET /console/sign-in`.
-pub async fn sign_in_page(State(state): State<App>, headers: HeaderMap) -> Response {
+pub async fn sign_in_page(
+    State(state): State<App>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<SignInQuery>,
+) -> Response {
+    let next = continue_to(query.next.as_deref());
     if current(&state, &headers).await.is_some() {
-        return Redirect::to("/console/connections").into_response();
+        return Redirect::to(next.unwrap_or("/console/connections")).into_response();
     }
-    sign_in_markup(None).into_response()
+    sign_in_markup(None, next).into_response()
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
     key: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// `POST /console/sign-in`.
@@ -248,7 +276,10 @@ pub async fn sign_in(
             crate::source_limit::refused(&state.refusal_log, "console_sign_in", "bad_key");
             return Ok((
                 StatusCode::UNAUTHORIZED,
-                sign_in_markup(Some("That API key is not valid (or has expired).")),
+                sign_in_markup(
+                    Some("That API key is not valid (or has expired)."),
+                    form.next.as_deref(),
+                ),
             )
                 .into_response());
         }
@@ -279,7 +310,12 @@ pub async fn sign_in(
         StatusCode::SEE_OTHER,
         [
             (header::SET_COOKIE, cookie(&state, &token, SESSION_TTL_SECS)),
-            (header::LOCATION, "/console/connections".to_owned()),
+            (
+                header::LOCATION,
+                continue_to(form.next.as_deref())
+                    .unwrap_or("/console/connections")
+                    .to_owned(),
+            ),
         ],
     )
         .into_response())

@@ -69,6 +69,8 @@ pub(super) struct Trees {
     pub(super) inbound_webhooks: sled::Tree,
     /// Console sign-ins: SHA-256 of the session token -> session.
     pub(super) console_sessions: sled::Tree,
+    /// MCP clients' grants: grant id -> grant (see `mcp_grants.rs`).
+    pub(super) mcp_grants: sled::Tree,
     /// Usage counters: `tenant/HOUR/connection/metric` -> count (see `usage.rs`).
     pub(super) usage: sled::Tree,
     /// The admin API's plugin changes: plugin id -> entry (see `plugin_registry`).
@@ -132,6 +134,7 @@ impl Sled {
             webhook_dedup: tree("webhook_dedup")?,
             inbound_webhooks: tree("inbound_webhooks")?,
             console_sessions: tree("console_sessions")?,
+            mcp_grants: tree("mcp_grants")?,
             usage: tree("usage")?,
             plugin_registry: tree("plugin_registry")?,
             plugin_blobs: tree("plugin_blobs")?,

@@ -21,6 +21,7 @@ mod connections;
 mod deliveries;
 mod hosts;
 mod import;
+mod mcp_grants;
 mod plugin_registry;
 mod schema;
 mod sessions;

@@ -377,7 +377,7 @@ fn screenshots() -> std::path::PathBuf {
 
 /// Runs `tests/browser/<script>` with node and `envs` (plus CHROMIUM and SCREENSHOTS); fails
 /// the test with the script's output when it fails.
-async fn browser_script(script: &str, mut envs: Vec<(&'static str, String)>) {
+pub(super) async fn browser_script(script: &str, mut envs: Vec<(&'static str, String)>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(

@@ -29,6 +29,7 @@ mod hot_load;
 mod isolation;
 mod jira;
 mod key_rotation;
+mod mcp_authorization;
 mod notion;
 mod oauth;
 mod oauth_binding;

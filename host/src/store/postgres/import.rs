@@ -199,6 +199,20 @@ impl Postgres {
                 value.to_vec()
             );
         }
+        for entry in sled.mcp_grants.iter() {
+            let (_, value) = entry?;
+            let grant: crate::store::McpGrant = serde_json::from_slice(&value)?;
+            copy!(
+                "mcp_grants",
+                "INSERT INTO mcp_grants (id, tenant, generation, created_at, expires_at, record) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                grant.id,
+                grant.tenant,
+                int(grant.generation),
+                int(grant.created_at),
+                int(grant.expires_at),
+                value.to_vec()
+            );
+        }
         let mut highest_id = 0;
         for entry in sled.audit.iter() {
             let (_, value) = entry?;

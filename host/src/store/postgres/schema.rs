@@ -8,13 +8,13 @@ use anyhow::{Context as _, bail};
 use super::Postgres;
 
 /// The schema this host writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Held by the transaction that migrates: any number, the same on every host.
 const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_746f;
 
 /// Every migration, in order: the version it brings the database to, and its statements.
-const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, VERSION_2), (3, VERSION_3)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, INITIAL), (2, VERSION_2), (3, VERSION_3), (4, VERSION_4)];
 
 /// Version 1: a table per record kind. Records are the embedded backend's JSON as `bytea`
 /// (vendor text may hold characters `jsonb` refuses); sealed values are the same sealed bytes.
@@ -274,6 +274,20 @@ CREATE TABLE usage (
     PRIMARY KEY (tenant, hour, connection, metric)
 );
 CREATE INDEX usage_by_hour ON usage (hour);
+"#;
+
+/// Version 4: what tenants granted MCP clients through the host's authorization server.
+const VERSION_4: &str = r#"
+CREATE TABLE mcp_grants (
+    id text PRIMARY KEY,
+    tenant text NOT NULL,
+    generation bigint NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    record bytea NOT NULL
+);
+CREATE INDEX mcp_grants_by_tenant ON mcp_grants (tenant, expires_at);
+CREATE INDEX mcp_grants_by_expiry ON mcp_grants (expires_at);
 "#;
 
 impl Postgres {
