@@ -885,7 +885,7 @@ async fn postgres_migrates_a_version_1_database_with_its_syncs() {
     client
         .batch_execute(
             "DELETE FROM schema_migrations WHERE version >= 2;
-             DROP TABLE plugin_registry, plugin_blobs, registry_version, key_ring, hosts, usage;
+             DROP TABLE plugin_registry, plugin_blobs, registry_version, key_ring, hosts, usage, mcp_grants;
              ALTER TABLE syncs DROP COLUMN next_run_at_ms, DROP COLUMN paused;",
         )
         .await
@@ -1021,4 +1021,74 @@ async fn two_hosts_count_into_one_database_exactly() {
         rows,
         vec![usage_amount("t", 7, "c", "calls.search.ok", 400)]
     );
+}
+
+/// MCP clients' grants on both backends: a change names the generation it read (so of two
+/// hosts redeeming one refresh token, one wins), a tenant keeps at most its cap, another
+/// tenant can neither list nor delete them, and the sweep ends expired ones.
+#[tokio::test]
+async fn mcp_grants_swap_by_generation_cap_per_tenant_and_expire() {
+    use connector_host::store::{McpGrant, PendingCode};
+    let grant = |id: &str, tenant: &str, expires_at: u64| McpGrant {
+        id: id.into(),
+        tenant: tenant.into(),
+        granted_by: "key:k".into(),
+        client_id: "mcpc1.x".into(),
+        client_name: "Client".into(),
+        redirect_uri: "http://127.0.0.1/cb".into(),
+        resource: "/mcp".into(),
+        scope: "mcp".into(),
+        created_at: expires_at,
+        generation: 0,
+        code: Some(PendingCode {
+            digest: "00".into(),
+            challenge: "c".into(),
+            expires_at,
+        }),
+        access: None,
+        refresh: None,
+        expires_at,
+        last_used_at: expires_at,
+    };
+    for backend in each_backend().await {
+        let (store, name) = (&backend.store, backend.name);
+        for (n, expires_at) in [(1, 100), (2, 300), (3, 200)] {
+            store
+                .create_mcp_grant(&grant(&format!("g{n}"), "a", expires_at), 2)
+                .await
+                .unwrap();
+        }
+        store
+            .create_mcp_grant(&grant("other", "b", 500), 2)
+            .await
+            .unwrap();
+        let ids: Vec<String> = store
+            .mcp_grants("a")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        assert_eq!(ids, ["g3", "g2"], "{name}: the one expiring soonest went");
+
+        let mut redeemed = store.mcp_grant("g2").await.unwrap().unwrap();
+        redeemed.code = None;
+        redeemed.generation = 1;
+        redeemed.expires_at = 900;
+        assert!(store.replace_mcp_grant(&redeemed).await.unwrap(), "{name}");
+        // A second writer that read generation 0 loses.
+        assert!(!store.replace_mcp_grant(&redeemed).await.unwrap(), "{name}");
+        assert_eq!(
+            store.mcp_grant("g2").await.unwrap().unwrap(),
+            redeemed,
+            "{name}"
+        );
+
+        assert!(!store.delete_mcp_grant("b", "g3").await.unwrap(), "{name}");
+        assert_eq!(store.sweep_mcp_grants(250).await.unwrap(), 1, "{name}");
+        assert!(store.mcp_grant("g3").await.unwrap().is_none(), "{name}");
+        assert!(store.delete_mcp_grant("a", "g2").await.unwrap(), "{name}");
+        assert!(store.mcp_grants("a").await.unwrap().is_empty(), "{name}");
+        assert_eq!(store.mcp_grants("b").await.unwrap().len(), 1, "{name}");
+    }
 }
