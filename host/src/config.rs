@@ -200,21 +200,20 @@ pub struct McpConfig {
     pub allowed_origins: Vec<String>,
     /// Serve the host's OAuth 2.1 authorization server for `/mcp` (metadata, client
     /// registration, the console's consent page, tokens), so MCP clients are added by URL.
-    /// Off, `/mcp` takes tenant API keys only. Default: true.
+    /// Off, `/mcp` takes tenant API keys only.
     pub oauth_enabled: bool,
-    /// Lifetime of an access token, in seconds. Default: 3600.
+    /// Lifetime of an access token, in seconds.
     pub oauth_access_token_ttl_secs: u64,
-    /// Lifetime of a refresh token, in seconds; each refresh issues a new one. Default:
-    /// 2592000 (30 days).
+    /// Lifetime of a refresh token, in seconds; each refresh issues a new one.
     pub oauth_refresh_token_ttl_secs: u64,
     /// A client registration not used for a first authorization within this many seconds
-    /// expires. Default: 604800 (7 days).
+    /// expires; the client registers again.
     pub oauth_registration_ttl_secs: u64,
     /// Fetch client metadata documents from private and loopback addresses, and over plain
-    /// `http` on loopback (local development and tests). Default: false.
+    /// `http` on loopback (local development and tests).
     pub oauth_allow_private_client_metadata: bool,
     /// Most authorized clients one tenant keeps; a new one beyond ends the one that expires
-    /// soonest. Default: 100.
+    /// soonest.
     pub oauth_max_grants_per_tenant: usize,
 }
 
