@@ -9,7 +9,7 @@ mod host_pattern;
 mod policy;
 mod secret_substitution;
 
-pub use address_guard::AddressGuard;
+pub use address_guard::{AddressGuard, HostRefusal};
 pub use budget::EgressBudget;
 pub(crate) use client::GuardedResolver;
 pub use client::{EgressClient, EgressError, EgressRequest, EgressResponse, Method};

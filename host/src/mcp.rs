@@ -172,10 +172,7 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
 
 /// The bearer token, when it is one of the authorization server's access tokens.
 fn access_token(parts: &axum::http::request::Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && grants::is_access_token(token)).then_some(token)
+    crate::app::callers::bearer(parts).filter(|token| grants::is_access_token(token))
 }
 
 /// The tenant an access token speaks for on this endpoint; a token of another endpoint, an

@@ -135,7 +135,8 @@ impl TenantCaller {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The bearer token of a request, if it sent one.
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?

@@ -29,6 +29,51 @@ impl AddressGuard {
         }
         Ok(())
     }
+
+    /// Resolves the host of `url` (within `timeout`) and checks every address it names. A
+    /// client's guarded resolver checks the names it resolves, but no resolver sees an IP
+    /// literal: callers that fetch an untrusted URL check it here first.
+    pub async fn check_url_host(
+        &self,
+        url: &url::Url,
+        timeout: std::time::Duration,
+    ) -> Result<(), HostRefusal> {
+        let host = url
+            .host_str()
+            .ok_or(HostRefusal::NoHost)?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addresses = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| HostRefusal::Timeout)?
+            .map_err(|e| HostRefusal::Unresolvable(e.to_string()))?;
+        let mut any = false;
+        for address in addresses {
+            any = true;
+            self.check(address.ip()).map_err(HostRefusal::Denied)?;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(HostRefusal::NoAddresses)
+        }
+    }
+}
+
+/// Why [`AddressGuard::check_url_host`] refused a URL's host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRefusal {
+    /// The URL has no host.
+    NoHost,
+    /// It did not resolve in time.
+    Timeout,
+    /// It does not resolve (the resolver's reason).
+    Unresolvable(String),
+    /// It resolves to nothing.
+    NoAddresses,
+    /// An address it resolves to is not allowed (the guard's reason, naming the address).
+    Denied(String),
 }
 
 /// Unwraps IPv4 addresses carried inside IPv6 (mapped, compatible, translated, NAT64, 6to4),

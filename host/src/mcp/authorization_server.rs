@@ -67,6 +67,16 @@ fn throttled() -> Response {
         .into_response()
 }
 
+/// A form body, or `invalid_request` saying what was `expected`.
+fn form<T>(
+    request: Result<Form<T>, axum::extract::rejection::FormRejection>,
+    expected: &str,
+) -> Result<T, OAuthError> {
+    request
+        .map(|Form(body)| body)
+        .map_err(|_| OAuthError::InvalidRequest(expected.to_owned()))
+}
+
 fn admitted(state: &App, source: PeerAddr) -> bool {
     state
         .sources
@@ -136,14 +146,12 @@ async fn token(
     if !admitted(&state, source) {
         return throttled();
     }
-    let Ok(Form(request)) = request else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            &OAuthError::InvalidRequest(
-                "the body must be application/x-www-form-urlencoded token request parameters"
-                    .into(),
-            ),
-        );
+    let request = match form(
+        request,
+        "the body must be application/x-www-form-urlencoded token request parameters",
+    ) {
+        Ok(request) => request,
+        Err(error) => return oauth_error(StatusCode::BAD_REQUEST, &error),
     };
     if headers.contains_key(header::AUTHORIZATION) {
         // Public clients only: a secret sent here would be one this server never issued.
@@ -186,11 +194,9 @@ async fn revoke(
     if !admitted(&state, source) {
         return throttled();
     }
-    let Ok(Form(request)) = request else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            &OAuthError::InvalidRequest("the body must name the token to revoke".into()),
-        );
+    let request = match form(request, "the body must name the token to revoke") {
+        Ok(request) => request,
+        Err(error) => return oauth_error(StatusCode::BAD_REQUEST, &error),
     };
     match grants::revoke_token(&state, &request.token).await {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),

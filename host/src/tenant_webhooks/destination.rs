@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::egress::{AddressGuard, GuardedResolver};
+use crate::egress::{AddressGuard, GuardedResolver, HostRefusal};
 
 /// Longest endpoint URL.
 pub const MAX_URL: usize = 2048;
@@ -62,39 +62,34 @@ pub fn parse(url: &str, allow_private: bool) -> Result<Url, DestinationError> {
 
 /// Resolves the URL's host and checks every address.
 pub async fn check(url: &Url, allow_private: bool) -> Result<(), DestinationError> {
-    let guard = guard(allow_private);
     let host = url
         .host_str()
-        .ok_or_else(|| DestinationError::Invalid("url has no host".into()))?
+        .unwrap_or_default()
         .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addresses = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::lookup_host((host.as_str(), port)),
-    )
-    .await
-    .map_err(|_| DestinationError::Denied(format!("`{host}` did not resolve in time")))?
-    .map_err(|e| DestinationError::Denied(format!("`{host}` does not resolve: {e}")))?;
-    let mut any = false;
-    for address in addresses {
-        any = true;
-        // What an internal name resolves to is the operator's business: the tenant learns only
-        // that the endpoint is refused (else the check maps the private network for them).
-        guard.check(address.ip()).map_err(|why| {
-            tracing::info!(%host, %why, "a webhook endpoint was refused: its address is not allowed");
-            DestinationError::Denied(format!(
-                "`{host}` is not an address webhooks may be sent to"
-            ))
-        })?;
-    }
-    if !any {
-        return Err(DestinationError::Denied(format!(
-            "`{host}` has no addresses"
-        )));
-    }
-    Ok(())
+        .trim_end_matches(']');
+    guard(allow_private)
+        .check_url_host(url, Duration::from_secs(5))
+        .await
+        .map_err(|refusal| match refusal {
+            HostRefusal::NoHost => DestinationError::Invalid("url has no host".into()),
+            HostRefusal::Timeout => {
+                DestinationError::Denied(format!("`{host}` did not resolve in time"))
+            }
+            HostRefusal::Unresolvable(e) => {
+                DestinationError::Denied(format!("`{host}` does not resolve: {e}"))
+            }
+            HostRefusal::NoAddresses => {
+                DestinationError::Denied(format!("`{host}` has no addresses"))
+            }
+            // What an internal name resolves to is the operator's business: the tenant learns
+            // only that the endpoint is refused (else the check maps the private network).
+            HostRefusal::Denied(why) => {
+                tracing::info!(%host, %why, "a webhook endpoint was refused: its address is not allowed");
+                DestinationError::Denied(format!(
+                    "`{host}` is not an address webhooks may be sent to"
+                ))
+            }
+        })
 }
 
 /// The client deliveries are sent with: no redirects (a receiver cannot bounce a signed body

@@ -14,24 +14,24 @@ use serde_json::Value;
 
 use super::atlassian_setup::{API_TOKEN, Atlassian, EMAIL};
 
-struct Browser {
+pub(super) struct Browser {
     base: String,
     client: reqwest::Client,
     /// Cookies by name (every server in the tests is on 127.0.0.1).
     cookies: std::collections::BTreeMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
+pub(super) struct Page {
+    pub(super) status: u16,
+    pub(super) location: Option<String>,
     set_cookie: Option<String>,
     /// `X-Plugin-Version`: which plugin version answered a page that called one.
     plugin_version: Option<String>,
-    html: String,
+    pub(super) html: String,
 }
 
 impl Browser {
-    fn new(base: &str) -> Self {
+    pub(super) fn new(base: &str) -> Self {
         Self {
             base: base.to_owned(),
             client: reqwest::Client::builder()
@@ -95,15 +95,15 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(super) async fn get(&mut self, path: &str) -> Page {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(super) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form)).await
     }
 
-    async fn sign_in(&mut self, key: &str) -> Page {
+    pub(super) async fn sign_in(&mut self, key: &str) -> Page {
         self.post("/console/sign-in", &[("key", key)]).await
     }
 }
@@ -129,7 +129,7 @@ async fn basic_method<F>(jira: &Atlassian<F>) -> String {
 }
 
 /// The CSRF token of the first form on a page.
-fn csrf(html: &str) -> String {
+pub(super) fn csrf(html: &str) -> String {
     let start = html
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")

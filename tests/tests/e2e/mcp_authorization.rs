@@ -10,13 +10,15 @@
 use connector_tests::fakes::ProbeVendor;
 use connector_tests::harness::TestServer;
 use reqwest::Method;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
+use reqwest::header::WWW_AUTHENTICATE;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
 use rmcp::service::{ClientLifecycleMode, serve_client_with_lifecycle};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{AuthorizationRequest, OAuthState};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
+
+use super::console::{Browser, csrf};
 use sha2::Digest as _;
 
 /// A loopback listener that records the query of the first request to `/callback`.
@@ -167,73 +169,6 @@ async fn an_mcp_client_added_by_url_registers_gets_consent_in_a_browser_and_list
     );
 }
 
-/// A browser with cookies, following nothing.
-struct Console {
-    base: String,
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Console {
-    fn new(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
-        }
-        if let Some(form) = form {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.iter())
-                .finish();
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-        }
-        let response = request.send().await.unwrap();
-        if let Some(set) = response.headers().get(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = Some(pair);
-        }
-        Answer {
-            status: response.status().as_u16(),
-            location: response
-                .headers()
-                .get(LOCATION)
-                .map(|v| v.to_str().unwrap().to_owned()),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        self.send(Method::GET, path, None).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        self.send(Method::POST, path, Some(form)).await
-    }
-}
-
-fn csrf(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 fn verifier_and_challenge(seed: u8) -> (String, String) {
     use base64::Engine as _;
     let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([seed; 40]);
@@ -277,6 +212,27 @@ async fn token(server: &TestServer, form: &[(&str, &str)]) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Redeems `code` as a public client with its PKCE verifier.
+async fn redeem(
+    server: &TestServer,
+    code: &str,
+    verifier: &str,
+    client_id: &str,
+    redirect: &str,
+) -> (u16, Value) {
+    token(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 /// The query of an authorization request.
 fn authorize_path(client_id: &str, redirect: &str, challenge: &str, resource: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
@@ -293,16 +249,16 @@ fn authorize_path(client_id: &str, redirect: &str, challenge: &str, resource: &s
 }
 
 /// Consents on the page at `path` (already signed in); the redirect's query.
-async fn allow(console: &mut Console, path: &str) -> std::collections::BTreeMap<String, String> {
+async fn allow(console: &mut Browser, path: &str) -> std::collections::BTreeMap<String, String> {
     let page = console.get(path).await;
-    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.status, 200, "{}", page.html);
     let query = url::Url::parse(&format!("http://x{path}")).unwrap();
     let mut form: Vec<(String, String)> = query.query_pairs().into_owned().collect();
-    form.push(("csrf".into(), csrf(&page.body)));
+    form.push(("csrf".into(), csrf(&page.html)));
     form.push(("decision".into(), "allow".into()));
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let answer = console.post("/console/authorize", &pairs).await;
-    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(answer.status, 303, "{}", answer.html);
     query_of(&answer.location.unwrap())
 }
 
@@ -379,7 +335,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     let (verifier, challenge) = verifier_and_challenge(1);
     let resource = format!("{base}/mcp/connections/{connection}");
     let path = authorize_path(&client_id, redirect, &challenge, &resource);
-    let mut console = Console::new(&base);
+    let mut console = Browser::new(&base);
     let first = console.get(&path).await;
     assert_eq!(first.status, 303);
     let sign_in = first.location.unwrap();
@@ -411,7 +367,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     assert_eq!(page.status, 400);
     assert!(page.location.is_none());
     assert!(
-        page.body
+        page.html
             .contains("redirect_uri is not one the client registered")
     );
     // A forged client id: shown.
@@ -465,7 +421,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     assert_eq!(granted["state"], "st-1");
     assert_eq!(granted["iss"], base);
     let code = granted["code"].clone();
-    let redeem = |verifier: String, code: String| {
+    let redeem_form = |verifier: String, code: String| {
         vec![
             ("grant_type", "authorization_code".to_owned()),
             ("code", code),
@@ -477,7 +433,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     };
     // A wrong verifier.
     let (other_verifier, _) = verifier_and_challenge(2);
-    let form = redeem(other_verifier, code.clone());
+    let form = redeem_form(other_verifier, code.clone());
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, refused) = token(&server, &pairs).await;
     assert_eq!(status, 400);
@@ -489,7 +445,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
             .contains("PKCE")
     );
     // The right one.
-    let form = redeem(verifier.clone(), code.clone());
+    let form = redeem_form(verifier.clone(), code.clone());
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, issued) = token(&server, &pairs).await;
     assert_eq!(status, 200, "{issued}");
@@ -536,14 +492,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     let (verifier, challenge) = verifier_and_challenge(3);
     let path = authorize_path(&client_id, redirect, &challenge, &format!("{base}/mcp"));
     let granted = allow(&mut console, &path).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", granted["code"].as_str()),
-        ("redirect_uri", redirect),
-        ("client_id", client_id.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, issued) = token(&server, &form).await;
+    let (status, issued) = redeem(&server, &granted["code"], &verifier, &client_id, redirect).await;
     assert_eq!(status, 200, "{issued}");
     let first_refresh = issued["refresh_token"].as_str().unwrap().to_owned();
     let (status, rotated) = token(
@@ -584,17 +533,7 @@ async fn the_code_flow_refuses_every_hostile_step() {
     let (verifier, challenge) = verifier_and_challenge(4);
     let path = authorize_path(&client_id, redirect, &challenge, &format!("{base}/mcp"));
     let granted = allow(&mut console, &path).await;
-    let (_, issued) = token(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", granted["code"].as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", client_id.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ],
-    )
-    .await;
+    let (_, issued) = redeem(&server, &granted["code"], &verifier, &client_id, redirect).await;
     let access = issued["access_token"].as_str().unwrap().to_owned();
     let (_, listed) = server
         .send(Method::GET, "/api/v1/mcp/clients", Some(&key), None)
@@ -671,28 +610,16 @@ async fn client_metadata_documents_are_fetched_guarded_and_capped() {
     })
     .await;
 
-    let mut console = Console::new(&server.base);
-    console
-        .post("/console/sign-in", &[("key", key.as_str())])
-        .await;
+    let mut console = Browser::new(&server.base);
+    console.sign_in(&key).await;
     let (verifier, challenge) = verifier_and_challenge(5);
     let resource = format!("{}/mcp", server.base);
     let path = authorize_path(&good, redirect, &challenge, &resource);
     let page = console.get(&path).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Authorize Document client"));
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Authorize Document client"));
     let granted = allow(&mut console, &path).await;
-    let (status, issued) = token(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", granted["code"].as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", good.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ],
-    )
-    .await;
+    let (status, issued) = redeem(&server, &granted["code"], &verifier, &good, redirect).await;
     assert_eq!(status, 200, "{issued}");
 
     for (client, why) in [
@@ -703,17 +630,15 @@ async fn client_metadata_documents_are_fetched_guarded_and_capped() {
             .get(&authorize_path(client, redirect, &challenge, &resource))
             .await;
         assert_eq!(page.status, 400, "{client}");
-        assert!(page.body.contains(why), "{client}: {}", page.body);
+        assert!(page.html.contains(why), "{client}: {}", page.html);
     }
 
     // A host that keeps the default: private addresses are never fetched from, even over
     // https, and plain http is refused before any connection.
     let strict = TestServer::start().await;
     let strict_key = strict.tenant("acme").await;
-    let mut console = Console::new(&strict.base);
-    console
-        .post("/console/sign-in", &[("key", strict_key.as_str())])
-        .await;
+    let mut console = Browser::new(&strict.base);
+    console.sign_in(&strict_key).await;
     let strict_resource = format!("{}/mcp", strict.base);
     for (client, why) in [
         (good.clone(), "must be an https URL"),
@@ -735,7 +660,7 @@ async fn client_metadata_documents_are_fetched_guarded_and_capped() {
             ))
             .await;
         assert_eq!(page.status, 400, "{client}");
-        assert!(page.body.contains(why), "{client}: {}", page.body);
+        assert!(page.html.contains(why), "{client}: {}", page.html);
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::OAuthError;
 use super::clients::{Client, ClientSource, check_redirect_uris, client_name, is_loopback};
-use crate::egress::{AddressGuard, GuardedResolver};
+use crate::egress::{AddressGuard, GuardedResolver, HostRefusal};
 
 /// Largest document read: 64 KiB.
 pub const MAX_DOCUMENT: usize = 64 * 1024;
@@ -192,36 +192,27 @@ impl ClientMetadataCache {
         })
     }
 
-    /// Every address the URL's host resolves to must pass the guard: the client's resolver
-    /// checks names, and this checks IP literals, which no resolver sees.
+    /// Every address the URL's host resolves to must pass the guard (IP literals included,
+    /// which the client's resolver never sees).
     async fn check_addresses(&self, url: &url::Url) -> Result<(), String> {
         let host = url
             .host_str()
-            .ok_or("the URL has no host")?
+            .unwrap_or_default()
             .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = url.port_or_known_default().unwrap_or(443);
-        let addresses = tokio::time::timeout(
-            FETCH_TIMEOUT,
-            tokio::net::lookup_host((host.as_str(), port)),
-        )
-        .await
-        .map_err(|_| format!("`{host}` did not resolve in time"))?
-        .map_err(|_| format!("`{host}` does not resolve"))?;
-        let mut any = false;
-        for address in addresses {
-            any = true;
-            self.inner
-                .guard
-                .check(address.ip())
-                .map_err(|_| format!("`{host}` is not an address the host fetches from"))?;
-        }
-        if any {
-            Ok(())
-        } else {
-            Err(format!("`{host}` has no addresses"))
-        }
+            .trim_end_matches(']');
+        self.inner
+            .guard
+            .check_url_host(url, FETCH_TIMEOUT)
+            .await
+            .map_err(|refusal| match refusal {
+                HostRefusal::NoHost => "the URL has no host".to_owned(),
+                HostRefusal::Timeout => format!("`{host}` did not resolve in time"),
+                HostRefusal::Unresolvable(_) => format!("`{host}` does not resolve"),
+                HostRefusal::NoAddresses => format!("`{host}` has no addresses"),
+                HostRefusal::Denied(_) => {
+                    format!("`{host}` is not an address the host fetches from")
+                }
+            })
     }
 }
 
