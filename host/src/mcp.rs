@@ -193,11 +193,22 @@ async fn by_access_token(
             ),
         ));
     }
+    // A source that sent too many bad tokens or keys is refused before any lookup (the grant
+    // id a token names is one store read).
+    let PeerAddr(source) = PeerAddr::of(parts);
+    if state.auth_failures.is_shut(source) {
+        crate::source_limit::refused(&state.refusal_log, "mcp_token", "too_many_failures");
+        let mut error = ApiError::new(
+            ErrorCode::RateLimited,
+            "too many requests with a token that is not valid came from this address; slow down",
+        );
+        error.retry_after_secs = Some(1);
+        return Err(error.into_response());
+    }
     let caller = match grants::authenticate(state, token, parts.uri.path(), unix_now()).await {
         Ok(caller) => caller,
         Err(grants::AccessError::Store(error)) => return Err(ApiError::from(error).into_response()),
         Err(error) => {
-            let PeerAddr(source) = PeerAddr::of(parts);
             state.auth_failures.failed(source);
             return Err(challenge(
                 state,

@@ -698,3 +698,35 @@ async fn registration_and_tokens_cost_an_unauthenticated_flood_nothing() {
         .await;
     assert_eq!(listed["data"], json!([]));
 }
+
+/// A source guessing access tokens is shut out before any lookup, as one guessing API keys
+/// is; a key the host already knows still works from it.
+#[tokio::test]
+async fn a_source_guessing_access_tokens_is_shut_out() {
+    let server = TestServer::start_with(|config| {
+        config.limits.unauthenticated_per_second = 1;
+        config.limits.unauthenticated_burst = 5;
+    })
+    .await;
+    let key = server.tenant("acme").await;
+    assert_eq!(
+        mcp_status(&server, "/mcp", &key).await.0,
+        200,
+        "known from now on"
+    );
+    let guess = format!("mcpat_{}.{}", "A".repeat(22), "B".repeat(43));
+    for attempt in 0..6 {
+        let (status, _) = mcp_status(&server, "/mcp", &guess).await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let (status, _) = mcp_status(&server, "/mcp", &guess).await;
+    assert_eq!(
+        status, 429,
+        "past the budget of 5, refused before any lookup"
+    );
+    assert_eq!(
+        mcp_status(&server, "/mcp", &key).await.0,
+        200,
+        "a known key still works"
+    );
+}
