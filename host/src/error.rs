@@ -21,7 +21,8 @@ pub enum ErrorCode {
     Forbidden,
     /// No such route, or no such resource for this tenant (404).
     NotFound,
-    /// The connection's connector is not loaded (409).
+    /// The connection's connector is not loaded, or the tenant has no connection of the
+    /// connector a tool needs (409).
     NotConnected,
     /// An OAuth access token expired and could not be refreshed (401).
     TokenExpired,

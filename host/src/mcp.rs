@@ -10,6 +10,7 @@
 //! origin and `mcp.allowed_origins`, against DNS rebinding (403 otherwise).
 
 pub mod authorization_server;
+mod connect_elicitation;
 
 use std::sync::Arc;
 
@@ -334,6 +335,24 @@ impl ServerHandler for ToolServer {
         } = Self::caller(&context)?;
         let span = tool_span(&http_span, &context, &request.name, &caller.tenant);
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        if let Some(request_state) = &request.request_state {
+            let stop = connect_elicitation::resume(
+                &self.state,
+                &caller,
+                request_state,
+                request.input_responses.as_ref(),
+                &request.name,
+                &arguments,
+            )
+            .await
+            .inspect_err(|_| record_operation("tools/call", "error", started))?;
+            if let Some(declined) = stop {
+                record_operation("tools/call", "tool_error", started);
+                return Ok(declined.into());
+            }
+        }
+        // Kept for a connect link's request state; a call is small next to its tool's work.
+        let asked = arguments.clone();
         let sampled = crate::telemetry::is_sampled(&span);
         let outcome = crate::telemetry::sampled_scope(
             sampled,
@@ -360,6 +379,17 @@ impl ServerHandler for ToolServer {
                 span.record("otel.status_code", "error");
                 span.record("error.type", "unknown_tool");
                 Err(rmcp::ErrorData::invalid_params(error.message, None))
+            }
+            Err(ToolError::NotConnected(link)) => {
+                record_operation("tools/call", "input_required", started);
+                connect_elicitation::ask(
+                    &self.state,
+                    &caller,
+                    &context,
+                    &link,
+                    &request.name,
+                    &asked,
+                )
             }
             Err(ToolError::Failed(error)) => {
                 // A tool error is a JSON-RPC success (`isError: true`): only the span and the

@@ -52,7 +52,7 @@ pub async fn list(
 
 /// `POST /api/v1/tools/invoke`: runs one tool. Arguments are checked against its schema
 /// before any plugin runs. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 409, description = "the tenant has no working connection for this tool (NOT_CONNECTED, or REAUTH_REQUIRED); details.connect_url is where the person connects", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn invoke_tool(
     State(state): State<App>,
     caller: TenantCaller,

@@ -4,8 +4,11 @@
 //! cases as the REST resources and actions.
 
 mod catalogue;
+mod connect_link;
 mod invocation;
+pub mod resumption;
 mod unified_tools;
 
 pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView};
+pub use connect_link::{ConnectLink, Missing};
 pub use invocation::{ToolError, ToolResult, Via, invoke};

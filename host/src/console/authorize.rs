@@ -8,7 +8,7 @@
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -34,14 +34,7 @@ pub async fn page_for(
         ));
     }
     let Ok(user) = user else {
-        let next = uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/console/authorize");
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", next)
-            .finish();
-        return Ok(Redirect::to(&format!("/console/sign-in?{query}")).into_response());
+        return Ok(super::session::sign_in_first(&uri, "/console/authorize"));
     };
     let request = match checked(&state, &user, &params).await {
         Ok(request) => request,

@@ -214,14 +214,19 @@ fn manifest_of(
         })
 }
 
-/// `GET /console/connectors/{connector}/connect`.
+/// `GET /console/connectors/{connector}/connect`: also where an agent's tool call sends its
+/// person to connect an account, so sign-in comes first and returns here.
 pub async fn form(
     State(state): State<App>,
-    user: ConsoleUser,
+    user: Result<ConsoleUser, Response>,
     Path(connector): Path<String>,
-) -> Result<Markup, ConsoleError> {
+    uri: axum::http::Uri,
+) -> Result<Response, ConsoleError> {
+    let Ok(user) = user else {
+        return Ok(super::session::sign_in_first(&uri, "/console/connectors"));
+    };
     let manifest = manifest_of(&state, &user, &connector)?;
-    Ok(form_markup(&user, &manifest, None, &BTreeMap::new()))
+    Ok(form_markup(&user, &manifest, None, &BTreeMap::new()).into_response())
 }
 
 /// The connection config the form's `config.*` fields describe, typed by the schema.

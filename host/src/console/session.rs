@@ -214,6 +214,17 @@ fn continue_to(next: Option<&str>) -> Option<&str> {
     })
 }
 
+/// The sign-in page, continuing to the page `uri` asked for once signed in: for pages a
+/// person reaches from a link outside the console (an MCP client's consent, an agent's
+/// connect link).
+pub(super) fn sign_in_first(uri: &axum::http::Uri, fallback: &str) -> Response {
+    let next = uri.path_and_query().map_or(fallback, |pq| pq.as_str());
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    Redirect::to(&format!("/console/sign-in?{query}")).into_response()
+}
+
 /// `?next=` of the sign-in page.
 #[derive(Deserialize, Default)]
 pub struct SignInQuery {

@@ -242,7 +242,7 @@ async fn an_mcp_client_lists_and_calls_the_tools_of_the_tenants_connections() {
 
     // A tool that does not exist is a protocol error.
     let unknown = client
-        .call_tool(call("github.close_issue", json!({})))
+        .call_tool(call("github.no_such_tool", json!({})))
         .await;
     assert!(unknown.is_err(), "{unknown:?}");
 
@@ -557,12 +557,28 @@ async fn the_rest_tool_api_lists_and_invokes_with_either_request_shape() {
     let (status, unknown) = jira
         .post(
             "/api/v1/tools/invoke",
-            json!({"tool": "github.close_issue"}),
+            json!({"tool": "github.no_such_tool"}),
         )
         .await;
     assert_eq!(
         (status, unknown["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))
+    );
+    // A tool of a connector the tenant has not connected: 409 with where to connect it.
+    let (status, unconnected) = jira
+        .post(
+            "/api/v1/tools/invoke",
+            json!({"tool": "github.close_issue"}),
+        )
+        .await;
+    assert_eq!(
+        (status, unconnected["error"]["code"].as_str()),
+        (409, Some("NOT_CONNECTED")),
+        "{unconnected}"
+    );
+    assert_eq!(
+        unconnected["error"]["details"]["connect_url"],
+        format!("{}/console/connectors/github/connect", jira.server.base)
     );
 
     // Scoped to one connection: no connection_id argument.

@@ -13,6 +13,7 @@ mod cluster_processes;
 mod cluster_registry;
 mod compile_cache;
 mod confluence;
+mod connect_in_run;
 mod console;
 mod contract_v0_3;
 mod credential_binding;

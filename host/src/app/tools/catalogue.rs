@@ -12,7 +12,7 @@ use super::unified_tools::UnifiedTool;
 use crate::app::App;
 use crate::connection;
 use crate::error::ApiError;
-use crate::runtime::{ActionAnnotations, ActionManifest};
+use crate::runtime::{ActionAnnotations, ActionManifest, ConnectorManifest};
 use crate::store::ConnectionRecord;
 
 /// Name of the argument that picks a connection when the tenant has several of a connector.
@@ -145,15 +145,8 @@ impl Catalogue {
                 });
             }
             for action in &manifest.actions {
-                // An action named like a unified tool keeps its own name apart.
-                let taken = UnifiedTool::ALL.iter().any(|t| t.suffix() == action.name);
-                let name = if taken {
-                    format!("{connector}.action_{}", action.name)
-                } else {
-                    format!("{connector}.{}", action.name)
-                };
                 let view = ToolView {
-                    name,
+                    name: format!("{connector}.{}", action_suffix(action)),
                     title: action.title.clone(),
                     description: if action.description.is_empty() {
                         action.title.clone()
@@ -190,6 +183,28 @@ impl Catalogue {
     pub fn into_views(self) -> Vec<ToolView> {
         self.entries.into_iter().map(|entry| entry.view).collect()
     }
+}
+
+/// The name an action's tool has after `{connector}.`: the action's own, or `action_{name}`
+/// when a unified tool has that name.
+fn action_suffix(action: &ActionManifest) -> String {
+    if UnifiedTool::ALL.iter().any(|t| t.suffix() == action.name) {
+        format!("action_{}", action.name)
+    } else {
+        action.name.clone()
+    }
+}
+
+/// Whether a connection of the connector `manifest` describes would offer the tool named
+/// `{connector}.{suffix}`: what a tenant without one is asked to connect for.
+pub fn would_offer(manifest: &ConnectorManifest, suffix: &str) -> bool {
+    UnifiedTool::ALL
+        .iter()
+        .any(|tool| tool.suffix() == suffix && manifest.operations.contains(&tool.operation()))
+        || manifest
+            .actions
+            .iter()
+            .any(|action| action_suffix(action) == suffix)
 }
 
 /// The `connection_id` argument: one of the tenant's connections of the connector, named so

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
+use super::connect_link::ConnectLink;
 use crate::app::App;
 use crate::app::actions::run_action;
 use crate::app::audit::{audit, audit_failure};
@@ -55,12 +56,17 @@ pub enum ToolError {
     /// The tool ran, or its arguments were refused (MCP answers this as a tool error the
     /// model can read and correct).
     Failed(ApiError),
+    /// The tenant has no working connection the tool could run on: the person must connect
+    /// one (or authorize it again) first. MCP asks through URL elicitation; REST answers 409
+    /// with the link.
+    NotConnected(ConnectLink),
 }
 
 impl From<ToolError> for ApiError {
     fn from(error: ToolError) -> Self {
         match error {
             ToolError::UnknownTool(error) | ToolError::Failed(error) => error,
+            ToolError::NotConnected(link) => link.into(),
         }
     }
 }
@@ -78,6 +84,18 @@ pub async fn invoke(
         .await
         .map_err(ToolError::Failed)?;
     let Some(entry) = catalogue.find(name) else {
+        // A tool a connection would offer, called with none named: the person can connect
+        // one. A call naming a connection the tenant does not have, or on an endpoint scoped
+        // to one, stays unknown.
+        let names_connection = arguments.get(CONNECTION_ARGUMENT).is_some();
+        if scope.is_none()
+            && !names_connection
+            && let Some(link) = ConnectLink::to_connect(state, &caller.tenant, name)
+        {
+            let error = ApiError::from(link.clone());
+            audit_failure(state, caller, "tool.invoke", name, &error).await;
+            return Err(ToolError::NotConnected(link));
+        }
         let error = ApiError::new(
             ErrorCode::NotFound,
             format!(
@@ -103,6 +121,10 @@ pub async fn invoke(
         Ok((connection, _)) => format!("{connection}/tools/{name}"),
         Err(_) => name.to_owned(),
     };
+    let picked = prepared
+        .as_ref()
+        .ok()
+        .map(|(connection, _)| connection.clone());
     let result = match prepared {
         Ok((connection, arguments)) => run(state, &caller.tenant, entry, &connection, arguments)
             .await
@@ -122,7 +144,13 @@ pub async fn invoke(
         }
         Err(error) => audit_failure(state, caller, "tool.invoke", &target, error).await,
     }
-    result.map_err(ToolError::Failed)
+    result.map_err(|error| match (error.code, picked) {
+        // The connection's grant is dead (known before the call, or found dead by it).
+        (ErrorCode::ReauthRequired, Some(connection)) => ToolError::NotConnected(
+            ConnectLink::to_reauthorize(state, &caller.tenant, &entry.view.connector, &connection),
+        ),
+        _ => ToolError::Failed(error),
+    })
 }
 
 /// Picks the connection and checks the remaining arguments against the tool's schema.
