@@ -22,6 +22,7 @@ mod plugins;
 mod resources;
 mod syncs;
 mod tenant_settings;
+mod tool_packs;
 mod tools;
 mod usage;
 mod vendor_webhooks;
@@ -162,6 +163,9 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         // Agent tools.
         .routes(routes!(tools::list))
         .routes(routes!(tools::invoke_tool))
+        .routes(routes!(tool_packs::search))
+        .routes(routes!(tool_packs::list))
+        .routes(routes!(tool_packs::put, tool_packs::delete))
         // Syncs and the changes feed.
         .routes(routes!(syncs::create, syncs::list))
         .routes(routes!(syncs::get, syncs::patch, syncs::delete))

@@ -97,6 +97,8 @@ pub struct AppParts {
     pub settings: AppSettings,
     /// MCP clients' metadata documents, fetched and kept for their consent pages.
     pub mcp_clients: mcp_authorization::ClientMetadataCache,
+    /// Every loaded connector's tools, indexed for search.
+    pub tool_directory: tools::ToolDirectory,
 }
 
 impl App {
@@ -121,6 +123,7 @@ impl App {
             metrics,
             settings,
             mcp_clients,
+            tool_directory: tools::ToolDirectory::default(),
         })))
     }
 }

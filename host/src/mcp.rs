@@ -11,6 +11,7 @@
 
 pub mod authorization_server;
 mod connect_elicitation;
+mod meta_tools;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use serde_json::{Value, json};
 
 use crate::app::callers::TenantCaller;
 use crate::app::mcp_authorization::grants;
+use crate::app::tools::packs::ToolPack;
 use crate::app::tools::{Catalogue, ToolError, ToolView, Via, invoke};
 use crate::app::{App, MAX_BODY_BYTES};
 use crate::credentials::unix_now;
@@ -48,6 +50,10 @@ const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp"
 struct McpCaller {
     caller: TenantCaller,
     scope: Option<String>,
+    /// The pack the endpoint (`/mcp/packs/{pack}`) or the token's scope limits tools to.
+    pack: Option<(String, Arc<ToolPack>)>,
+    /// `?mode=meta`: five meta tools instead of the whole catalogue.
+    meta: bool,
     /// The HTTP request's server span: the parent of the MCP operation's span when the client
     /// sent no `traceparent` in `_meta` (rmcp may serve the request on another task).
     http_span: tracing::Span,
@@ -76,7 +82,8 @@ pub fn router(state: App) -> Router<App> {
     );
     let mcp = Router::new()
         .route_service("/mcp", service.clone())
-        .route_service("/mcp/connections/{id}", service)
+        .route_service("/mcp/connections/{id}", service.clone())
+        .route_service("/mcp/packs/{pack}", service)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
@@ -86,6 +93,10 @@ pub fn router(state: App) -> Router<App> {
         .route(
             &format!("{RESOURCE_METADATA_PATH}/connections/{{id}}"),
             get(connection_resource_metadata),
+        )
+        .route(
+            &format!("{RESOURCE_METADATA_PATH}/packs/{{pack}}"),
+            get(pack_resource_metadata),
         )
         .merge(mcp)
         .merge(authorization_server::router(&state))
@@ -103,6 +114,11 @@ async fn connection_resource_metadata(
     Path(id): Path<String>,
 ) -> Response {
     metadata_of(&state, &format!("/mcp/connections/{id}"))
+}
+
+/// RFC 9728 metadata of `/mcp/packs/{pack}`.
+async fn pack_resource_metadata(State(state): State<App>, Path(pack): Path<String>) -> Response {
+    metadata_of(&state, &format!("/mcp/packs/{pack}"))
 }
 
 /// What the bearer token is for, how to send it, and where to get one: this host's own
@@ -136,39 +152,82 @@ async fn authenticate(State(state): State<App>, request: Request, next: Next) ->
         .with_status(StatusCode::FORBIDDEN)
         .into_response();
     }
-    let caller = match access_token(&parts) {
+    let (caller, granted_pack) = match access_token(&parts) {
         Some(token) => match by_access_token(&state, &parts, token).await {
-            Ok(caller) => caller,
+            Ok(authorized) => (authorized.caller, authorized.pack),
             Err(response) => return response,
         },
         None => match TenantCaller::from_request_parts(&mut parts, &state).await {
-            Ok(caller) => caller,
+            Ok(caller) => (caller, None),
             Err(error) if error.code == ErrorCode::Unauthorized => {
                 return challenge(&state, &parts, error);
             }
             Err(error) => return error.into_response(),
         },
     };
-    let scope = match Path::<std::collections::HashMap<String, String>>::from_request_parts(
+    let params = match Path::<std::collections::HashMap<String, String>>::from_request_parts(
         &mut parts, &state,
     )
     .await
     {
-        Ok(Path(params)) => params.get("id").cloned(),
-        Err(_) => None,
+        Ok(Path(params)) => params,
+        Err(_) => Default::default(),
     };
+    let scope = params.get("id").cloned();
     if let Some(id) = &scope
         && let Err(error) = crate::connection::load(&state, &caller.tenant, id).await
     {
         return error.into_response();
     }
+    let pack = match endpoint_pack(&state, &caller, params.get("pack"), granted_pack).await {
+        Ok(pack) => pack,
+        Err(error) => return error.into_response(),
+    };
+    let meta = parts.uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .any(|(key, value)| key == "mode" && value == "meta")
+    });
     crate::telemetry::record_tenant(&caller.tenant);
     parts.extensions.insert(McpCaller {
         caller,
         scope,
+        pack,
+        meta,
         http_span: tracing::Span::current(),
     });
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The pack the request is limited to: the endpoint's (`/mcp/packs/{pack}`, 404 when the
+/// tenant has none of that name), else the token's `pack:` scope. A token whose scope names
+/// one pack is refused at another pack's endpoint (403).
+async fn endpoint_pack(
+    state: &App,
+    caller: &TenantCaller,
+    path_pack: Option<&String>,
+    granted_pack: Option<String>,
+) -> Result<Option<(String, Arc<ToolPack>)>, ApiError> {
+    if let (Some(path), Some(granted)) = (path_pack, &granted_pack)
+        && path != granted
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("this token is limited to pack `{granted}`"),
+        ));
+    }
+    let Some(name) = path_pack.cloned().or(granted_pack) else {
+        return Ok(None);
+    };
+    let from_path = path_pack.is_some();
+    match crate::app::tools::packs::pack(state, &caller.tenant, &name).await? {
+        Some(pack) => Ok(Some((name, Arc::new(pack)))),
+        None if from_path => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("this tenant has no tool pack `{name}`"),
+        )),
+        // The grant's pack was deleted since: it allows nothing.
+        None => Ok(Some((name, Arc::new(ToolPack::default())))),
+    }
 }
 
 /// The bearer token, when it is one of the authorization server's access tokens.
@@ -183,7 +242,7 @@ async fn by_access_token(
     state: &App,
     parts: &axum::http::request::Parts,
     token: &str,
-) -> Result<TenantCaller, Response> {
+) -> Result<grants::Authorized, Response> {
     if !state.settings.mcp_authorization.enabled {
         return Err(challenge(
             state,
@@ -218,7 +277,7 @@ async fn by_access_token(
             ));
         }
     };
-    if let Err(wait_secs) = state.auth.admit_key(&caller.actor) {
+    if let Err(wait_secs) = state.auth.admit_key(&caller.caller.actor) {
         let mut error = ApiError::new(
             ErrorCode::RateLimited,
             "this client sends requests faster than the host allows; slow down",
@@ -307,15 +366,33 @@ impl ServerHandler for ToolServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, rmcp::ErrorData> {
         let started = std::time::Instant::now();
-        let McpCaller { caller, scope, .. } = Self::caller(&context)?;
-        let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
-            .await
-            .map_err(|error| {
-                record_operation("tools/list", "error", started);
-                protocol_error(error)
-            })?;
+        let McpCaller {
+            caller,
+            scope,
+            pack,
+            meta,
+            ..
+        } = Self::caller(&context)?;
+        let tools = if meta {
+            meta_tools::definitions()
+        } else {
+            let catalogue = Catalogue::for_tenant(&self.state, &caller.tenant, scope.as_deref())
+                .await
+                .map_err(|error| {
+                    record_operation("tools/list", "error", started);
+                    protocol_error(error)
+                })?;
+            catalogue
+                .into_views()
+                .into_iter()
+                .filter(|view| {
+                    pack.as_ref()
+                        .is_none_or(|(_, pack)| pack.allows(&view.name))
+                })
+                .map(mcp_tool)
+                .collect()
+        };
         record_operation("tools/list", "ok", started);
-        let tools = catalogue.into_views().into_iter().map(mcp_tool).collect();
         // The list is the tenant's own: no shared cache may serve it to anyone else.
         let mut result = ListToolsResult::with_all_items(tools);
         result.cache_scope = Some(CacheScope::Private);
@@ -328,17 +405,12 @@ impl ServerHandler for ToolServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         let started = std::time::Instant::now();
-        let McpCaller {
-            caller,
-            scope,
-            http_span,
-        } = Self::caller(&context)?;
-        let span = tool_span(&http_span, &context, &request.name, &caller.tenant);
+        let call = Self::caller(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         if let Some(request_state) = &request.request_state {
             let stop = connect_elicitation::resume(
                 &self.state,
-                &caller,
+                &call.caller,
                 request_state,
                 request.input_responses.as_ref(),
                 &request.name,
@@ -351,17 +423,63 @@ impl ServerHandler for ToolServer {
                 return Ok(declined.into());
             }
         }
-        // Kept for a connect link's request state; a call is small next to its tool's work.
-        let asked = arguments.clone();
+        let outer = OuterCall {
+            name: &request.name,
+            arguments: &arguments,
+            context: &context,
+        };
+        if call.meta {
+            return meta_tools::call(self, &call, &outer, started).await;
+        }
+        self.run_tool(&call, &request.name, arguments.clone(), &outer, started)
+            .await
+    }
+}
+
+/// The `tools/call` the client sent: what a connect link's request state is sealed for.
+pub(crate) struct OuterCall<'a> {
+    name: &'a str,
+    arguments: &'a Value,
+    context: &'a RequestContext<RoleServer>,
+}
+
+impl ToolServer {
+    /// Runs tool `name` for `call`'s caller: refused outside its pack, else the shared
+    /// invocation path; a missing connection asks the client to connect ([`connect_elicitation`]).
+    async fn run_tool(
+        &self,
+        call: &McpCaller,
+        name: &str,
+        arguments: Value,
+        outer: &OuterCall<'_>,
+        started: std::time::Instant,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let McpCaller {
+            caller,
+            scope,
+            pack,
+            http_span,
+            ..
+        } = call;
+        let span = tool_span(http_span, outer.context, name, &caller.tenant);
+        let pack = pack
+            .as_ref()
+            .map(|(name, pack)| (name.as_str(), pack.as_ref()));
+        if let Err(error) = crate::app::tools::packs::admit(&self.state, caller, pack, name).await {
+            record_operation("tools/call", "error", started);
+            span.record("otel.status_code", "error");
+            span.record("error.type", "unknown_tool");
+            return Err(rmcp::ErrorData::invalid_params(error.message, None));
+        }
         let sampled = crate::telemetry::is_sampled(&span);
         let outcome = crate::telemetry::sampled_scope(
             sampled,
             tracing::Instrument::instrument(
                 invoke(
                     &self.state,
-                    &caller,
+                    caller,
                     scope.as_deref(),
-                    &request.name,
+                    name,
                     arguments,
                     Via::Mcp,
                 ),
@@ -384,11 +502,11 @@ impl ServerHandler for ToolServer {
                 record_operation("tools/call", "input_required", started);
                 connect_elicitation::ask(
                     &self.state,
-                    &caller,
-                    &context,
+                    caller,
+                    outer.context,
                     &link,
-                    &request.name,
-                    &asked,
+                    outer.name,
+                    outer.arguments,
                 )
             }
             Err(ToolError::Failed(error)) => {
@@ -397,15 +515,19 @@ impl ServerHandler for ToolServer {
                 record_operation("tools/call", "tool_error", started);
                 span.record("otel.status_code", "error");
                 span.record("error.type", error.code.as_str());
-                Ok(CallToolResult::structured_error(json!({
-                    "code": error.code,
-                    "message": error.message,
-                    "details": error.details,
-                }))
-                .into())
+                Ok(CallToolResult::structured_error(error_body(&error)).into())
             }
         }
     }
+}
+
+/// A tool error as the model reads it: the envelope's code, message and details.
+fn error_body(error: &ApiError) -> Value {
+    json!({
+        "code": error.code,
+        "message": error.message,
+        "details": error.details,
+    })
 }
 
 /// `mcp_operation_duration_seconds{method, outcome}`.

@@ -17,8 +17,25 @@ pub use clients::{Client, ClientSource, Registration, RegistrationRequest};
 pub use grants::{GrantView, Issued, TokenRequest};
 pub use request::AuthorizationRequest;
 
-/// Scopes a client may ask for. `mcp` is every tool the endpoint offers.
+/// Scopes a client may ask for. `mcp` is every tool the endpoint offers; `pack:{name}` (see
+/// [`PACK_SCOPE_PREFIX`]) only the tools of one of the tenant's packs.
 pub const SCOPES: &[&str] = &["mcp"];
+
+/// A scope `pack:{name}` limits the grant to the tools of the tenant's pack `name`.
+pub const PACK_SCOPE_PREFIX: &str = "pack:";
+
+/// The pack a granted scope limits tools to, if any.
+pub fn pack_of_scope(scope: &str) -> Option<&str> {
+    scope
+        .split_whitespace()
+        .find_map(|scope| scope.strip_prefix(PACK_SCOPE_PREFIX))
+}
+
+/// The pack an MCP endpoint path (`/mcp/packs/{pack}`) serves, if it is a pack's.
+pub fn pack_of_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/mcp/packs/")
+        .filter(|name| crate::app::tools::packs::check_pack_name(name).is_ok())
+}
 
 /// How long an authorization code lives: the client redeems it at once.
 pub const CODE_TTL_SECS: u64 = 120;

@@ -56,6 +56,7 @@ pub async fn create(store: &Store, id: &str, name: &str, actor: &str) -> Result<
         created_at: now_rfc3339(),
         redirect_origins: Vec::new(),
         monthly_call_limit: None,
+        tool_packs: Default::default(),
     };
     store.create_tenant(&tenant).await.map_err(|e| match e {
         StoreError::Conflict => {

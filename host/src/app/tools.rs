@@ -5,10 +5,17 @@
 
 mod catalogue;
 mod connect_link;
+mod directory;
 mod invocation;
+pub mod packs;
 pub mod resumption;
+pub mod search;
 mod unified_tools;
 
-pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView};
+pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView, connector_tools};
 pub use connect_link::{ConnectLink, Missing};
+pub use directory::{
+    Connectable, ConnectionSummary, FoundTool, ToolDirectory, ToolSchema, Visibility,
+    connections_overview, search_tools, tool_schemas,
+};
 pub use invocation::{ToolError, ToolResult, Via, invoke};

@@ -146,6 +146,22 @@ async fn checked(
             },
         ));
     }
+    if let Some(pack) = request.pack()
+        && !matches!(
+            crate::app::tools::packs::pack(state, &user.tenant, pack).await,
+            Ok(Some(_))
+        )
+    {
+        return Err(refused(
+            state,
+            Some(user),
+            RequestError::Redirect {
+                error: OAuthError::InvalidScope(format!("this tenant has no tool pack `{pack}`")),
+                redirect_uri: request.redirect_uri.clone(),
+                state: request.state.clone(),
+            },
+        ));
+    }
     Ok(request)
 }
 
@@ -292,6 +308,9 @@ fn consent_page(
                         " (only connection " code { (connection) } ")"
                     } @else {
                         " (every connection of the tenant)"
+                    }
+                    @if let Some(pack) = request.pack() {
+                        ", only the tools of pack " code { (pack) }
                     }
                 }
                 dt { "Scopes" }

@@ -41,6 +41,20 @@ pub struct Tenant {
     /// `usage.default_monthly_call_limit` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_call_limit: Option<u64>,
+    /// The tenant's tool packs, by name (what they allow: `app::tools::packs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tool_packs: std::collections::BTreeMap<String, ToolPack>,
+}
+
+/// A named allow-list of tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolPack {
+    /// Tool names (`jira.search`), or every tool of a connector (`jira.*`).
+    pub tools: Vec<String>,
+    /// What the pack is for, for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
 }
 
 /// A tenant API key as stored: only its SHA-256 is the tree key; this is the value.

@@ -53,6 +53,8 @@ mod syncs;
 mod telemetry;
 mod tenant_connectors;
 mod tenant_webhooks;
+mod tool_packs_and_meta;
+mod tool_search;
 mod trello;
 mod usage;
 mod vendor_webhooks;

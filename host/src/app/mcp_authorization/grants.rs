@@ -367,7 +367,7 @@ pub async fn authenticate(
     token: &str,
     path: &str,
     now: u64,
-) -> Result<TenantCaller, AccessError> {
+) -> Result<Authorized, AccessError> {
     let (id, secret) =
         split(token, ACCESS_PREFIX).ok_or(AccessError::Invalid("the access token is not valid"))?;
     let grant = state
@@ -388,10 +388,22 @@ pub async fn authenticate(
     if grant.resource != path.trim_end_matches('/') {
         return Err(AccessError::OtherResource(grant.resource));
     }
-    Ok(TenantCaller {
-        tenant: grant.tenant,
-        actor: format!("{ACTOR_PREFIX}{}", grant.id),
+    Ok(Authorized {
+        pack: super::pack_of_scope(&grant.scope).map(str::to_owned),
+        caller: TenantCaller {
+            tenant: grant.tenant,
+            actor: format!("{ACTOR_PREFIX}{}", grant.id),
+        },
     })
+}
+
+/// Who an access token speaks for, and the pack its scope limits it to.
+#[derive(Debug)]
+pub struct Authorized {
+    /// The tenant, and the grant as actor.
+    pub caller: TenantCaller,
+    /// The `pack:{name}` scope's pack, if the grant has one.
+    pub pack: Option<String>,
 }
 
 /// RFC 7009: revokes the grant a token of it belongs to; unknown tokens are no error.

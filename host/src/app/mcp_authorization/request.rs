@@ -52,6 +52,14 @@ pub struct AuthorizationRequest {
     pub connection: Option<String>,
 }
 
+impl AuthorizationRequest {
+    /// The pack the grant's tools are limited to: the endpoint's (`/mcp/packs/{pack}`) or the
+    /// `pack:{name}` scope's.
+    pub fn pack(&self) -> Option<&str> {
+        super::pack_of_path(&self.resource).or_else(|| super::pack_of_scope(&self.scope))
+    }
+}
+
 /// Why a request is refused, and whether the client may be told by redirect.
 #[derive(Debug)]
 pub enum RequestError {
@@ -160,9 +168,26 @@ fn scope(asked: Option<&str>) -> Result<String, OAuthError> {
         if scope == "offline_access" {
             continue;
         }
-        if !SCOPES.contains(&scope) {
+        let pack = scope.strip_prefix(super::PACK_SCOPE_PREFIX);
+        if let Some(name) = pack
+            && crate::app::tools::packs::check_pack_name(name).is_err()
+        {
             return Err(OAuthError::InvalidScope(format!(
-                "scope `{scope}` is not offered; ask for: {}",
+                "scope `{scope}` does not name a pack: pack:{{name}}, lowercase letters, digits, - and _"
+            )));
+        }
+        if pack.is_some()
+            && granted
+                .iter()
+                .any(|g: &&str| g.starts_with(super::PACK_SCOPE_PREFIX))
+        {
+            return Err(OAuthError::InvalidScope(
+                "ask for at most one pack scope".into(),
+            ));
+        }
+        if pack.is_none() && !SCOPES.contains(&scope) {
+            return Err(OAuthError::InvalidScope(format!(
+                "scope `{scope}` is not offered; ask for: {} or pack:{{name}}",
                 SCOPES.join(" ")
             )));
         }
@@ -177,7 +202,7 @@ fn scope(asked: Option<&str>) -> Result<String, OAuthError> {
 }
 
 /// The MCP endpoint a `resource` names (RFC 8707), as a path, and its connection: this host's
-/// `/mcp` (the default) or `/mcp/connections/{id}`.
+/// `/mcp` (the default), `/mcp/connections/{id}` or `/mcp/packs/{pack}` (no connection).
 pub fn resource(
     public_url: &str,
     asked: Option<&str>,
@@ -188,14 +213,14 @@ pub fn resource(
     };
     let invalid = || {
         OAuthError::InvalidTarget(format!(
-            "resource must be {base}/mcp or {base}/mcp/connections/{{id}}"
+            "resource must be {base}/mcp, {base}/mcp/connections/{{id}} or {base}/mcp/packs/{{pack}}"
         ))
     };
     let path = asked
         .strip_prefix(&base)
         .map(|path| path.trim_end_matches('/'))
         .ok_or_else(invalid)?;
-    if path == "/mcp" {
+    if path == "/mcp" || super::pack_of_path(path).is_some() {
         return Ok((path.to_owned(), None));
     }
     let id = path

@@ -121,52 +121,14 @@ impl Catalogue {
             records.sort_by(|a, b| a.id.cmp(&b.id));
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
             let connection_argument = (records.len() > 1).then(|| connection_schema(&records));
-            let manifest = &plugin.manifest;
-            for tool in UnifiedTool::ALL {
-                if !manifest.operations.contains(&tool.operation()) {
-                    continue;
-                }
-                let view = ToolView {
-                    name: format!("{connector}.{}", tool.suffix()),
-                    title: tool.title(&manifest.display_name),
-                    description: tool.description(&manifest.display_name),
-                    connector: connector.clone(),
-                    input_schema: with_connection(
-                        tool.input_schema().clone(),
-                        connection_argument.as_ref(),
-                    ),
-                    output_schema: Some(tool.output_schema()),
-                    annotations: tool.annotations(),
-                };
+            for (view, target) in connector_tools(&connector, &plugin.manifest) {
+                let input_schema = with_connection(view.input_schema, connection_argument.as_ref());
                 entries.push(CatalogueEntry {
-                    view,
-                    target: ToolTarget::Unified(tool),
-                    connections: ids.clone(),
-                });
-            }
-            for action in &manifest.actions {
-                let view = ToolView {
-                    name: format!("{connector}.{}", action_suffix(action)),
-                    title: action.title.clone(),
-                    description: if action.description.is_empty() {
-                        action.title.clone()
-                    } else {
-                        action.description.clone()
+                    view: ToolView {
+                        input_schema,
+                        ..view
                     },
-                    connector: connector.clone(),
-                    input_schema: with_connection(
-                        action.input_schema.clone(),
-                        connection_argument.as_ref(),
-                    ),
-                    output_schema: action
-                        .output_schema
-                        .clone()
-                        .filter(|schema| schema["type"] == "object"),
-                    annotations: action.annotations,
-                };
-                entries.push(CatalogueEntry {
-                    view,
-                    target: ToolTarget::Action(action.clone()),
+                    target,
                     connections: ids.clone(),
                 });
             }
@@ -183,6 +145,50 @@ impl Catalogue {
     pub fn into_views(self) -> Vec<ToolView> {
         self.entries.into_iter().map(|entry| entry.view).collect()
     }
+}
+
+/// The tools a connection of `connector` offers, as a tenant with one connection of it sees
+/// them (no `connection_id` argument): its unified operations, then its actions.
+pub fn connector_tools(
+    connector: &str,
+    manifest: &ConnectorManifest,
+) -> Vec<(ToolView, ToolTarget)> {
+    let mut tools = Vec::new();
+    for tool in UnifiedTool::ALL {
+        if !manifest.operations.contains(&tool.operation()) {
+            continue;
+        }
+        let view = ToolView {
+            name: format!("{connector}.{}", tool.suffix()),
+            title: tool.title(&manifest.display_name),
+            description: tool.description(&manifest.display_name),
+            connector: connector.to_owned(),
+            input_schema: tool.input_schema().clone(),
+            output_schema: Some(tool.output_schema()),
+            annotations: tool.annotations(),
+        };
+        tools.push((view, ToolTarget::Unified(tool)));
+    }
+    for action in &manifest.actions {
+        let view = ToolView {
+            name: format!("{connector}.{}", action_suffix(action)),
+            title: action.title.clone(),
+            description: if action.description.is_empty() {
+                action.title.clone()
+            } else {
+                action.description.clone()
+            },
+            connector: connector.to_owned(),
+            input_schema: action.input_schema.clone(),
+            output_schema: action
+                .output_schema
+                .clone()
+                .filter(|schema| schema["type"] == "object"),
+            annotations: action.annotations,
+        };
+        tools.push((view, ToolTarget::Action(action.clone())));
+    }
+    tools
 }
 
 /// The name an action's tool has after `{connector}.`: the action's own, or `action_{name}`

@@ -47,6 +47,12 @@ impl ConnectLink {
         if !would_offer(&plugin.manifest, suffix) {
             return None;
         }
+        Self::to_connect_connector(state, tenant, connector)
+    }
+
+    /// The link to connect `connector`, when it is offered to `tenant`.
+    pub fn to_connect_connector(state: &App, tenant: &str, connector: &str) -> Option<Self> {
+        let plugin = state.runtime.connector_for(tenant, connector)?;
         Some(Self {
             connector: connector.to_owned(),
             connector_name: plugin.manifest.display_name.clone(),
