@@ -50,6 +50,9 @@ struct Args {
     /// Run only the telemetry off/on scenario and write nothing.
     #[arg(long)]
     telemetry_only: bool,
+    /// Run only the tool-search scenario and write nothing.
+    #[arg(long)]
+    tool_search_only: bool,
     /// Internal: serve as the call path's plain native Rust service in front of this vendor
     /// origin (the bench starts itself so; see `native_service.rs`).
     #[arg(long, hide = true, requires = "port")]
@@ -83,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&telemetry)?);
         return Ok(());
     }
+    if args.tool_search_only {
+        let search = scenarios::tool_search::run();
+        println!("{}", serde_json::to_string_pretty(&search)?);
+        return Ok(());
+    }
     if args.hot_swap_only {
         let hot_swap = scenarios::hot_swap::run(duration).await?;
         println!("{}", serde_json::to_string_pretty(&hot_swap)?);
@@ -108,6 +116,8 @@ async fn main() -> anyhow::Result<()> {
     let memory = scenarios::memory::run(duration).await?;
     eprintln!("bench: telemetry off and on");
     let telemetry = scenarios::telemetry::run(duration).await?;
+    eprintln!("bench: tool search");
+    let tool_search = scenarios::tool_search::run();
 
     let mut rows: Vec<(String, String)> = vec![
         (
@@ -350,6 +360,20 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
+    rows.extend([
+        (
+            format!("tool search: index {} tools", tool_search.tools),
+            format!("{:.1} ms", tool_search.build_ms),
+        ),
+        (
+            "tool search: one query, top 8 (median / p99)".into(),
+            format!(
+                "{:.0} us / {:.0} us ({}/100 queries find their tool in the top 3)",
+                tool_search.query.median_us, tool_search.query.p99_us, tool_search.top3
+            ),
+        ),
+    ]);
+
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     println!("| {:width$} | result |", "scenario");
     println!("|{}|--------|", "-".repeat(width + 2));
@@ -370,6 +394,7 @@ async fn main() -> anyhow::Result<()> {
         "hot_swap": hot_swap,
         "syncs": syncs,
         "telemetry": telemetry,
+        "tool_search": tool_search,
     });
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

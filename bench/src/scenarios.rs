@@ -9,3 +9,4 @@ pub mod sandbox;
 pub mod store;
 pub mod syncs;
 pub mod telemetry;
+pub mod tool_search;

@@ -8,3 +8,4 @@ pub mod contract;
 pub mod fakes;
 pub mod harness;
 pub mod postman;
+pub mod tool_search;

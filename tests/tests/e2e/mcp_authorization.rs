@@ -730,3 +730,91 @@ async fn a_source_guessing_access_tokens_is_shut_out() {
         "a known key still works"
     );
 }
+
+/// A grant limited to one of the tenant's tool packs: by the `pack:{name}` scope on `/mcp`,
+/// or by the pack's own endpoint as the resource. Either way the client lists and calls only
+/// the pack's tools; a pack the tenant does not have is refused at consent.
+#[tokio::test]
+async fn a_grant_can_be_limited_to_a_tool_pack() {
+    let (server, _vendor, key, _connection) = server_with_probe().await;
+    let base = server.base.clone();
+    let (status, _) = server
+        .send(
+            Method::PUT,
+            "/api/v1/tools/packs/listing",
+            Some(&key),
+            Some(json!({"tools": ["probe.list_containers"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let all = tool_names(&base, "/mcp", &key).await.unwrap();
+    assert!(all.len() > 1, "{all:?}");
+
+    let redirect = "http://127.0.0.1:9/cb";
+    let (_, registered) = register(&server, redirect).await;
+    let client_id = registered["client_id"].as_str().unwrap().to_owned();
+    let mut console = Browser::new(&base);
+    console
+        .post("/console/sign-in", &[("key", key.as_str())])
+        .await;
+    let with = |scope: &str, resource: &str, challenge: &str| {
+        authorize_path(&client_id, redirect, challenge, resource)
+            .replace("scope=mcp", &format!("scope={}", scope.replace(':', "%3A")))
+    };
+
+    // The scope on /mcp.
+    let (verifier, challenge) = verifier_and_challenge(7);
+    let path = with("pack:listing", &format!("{base}/mcp"), &challenge);
+    let page = console.get(&path).await;
+    assert!(
+        page.html.contains("only the tools of pack"),
+        "{}",
+        page.html
+    );
+    let granted = allow(&mut console, &path).await;
+    let (status, tokens) = redeem(&server, &granted["code"], &verifier, &client_id, redirect).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "pack:listing");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        tool_names(&base, "/mcp", access).await.unwrap(),
+        ["probe.list_containers"]
+    );
+    // Not at another pack's endpoint.
+    server
+        .send(
+            Method::PUT,
+            "/api/v1/tools/packs/other",
+            Some(&key),
+            Some(json!({"tools": ["probe.*"]})),
+        )
+        .await;
+    assert_eq!(mcp_status(&server, "/mcp/packs/other", access).await.0, 401);
+
+    // The pack's endpoint as the resource.
+    let (verifier, challenge) = verifier_and_challenge(8);
+    let path = with("mcp", &format!("{base}/mcp/packs/listing"), &challenge);
+    let granted = allow(&mut console, &path).await;
+    let (status, tokens) = redeem(&server, &granted["code"], &verifier, &client_id, redirect).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        tool_names(&base, "/mcp/packs/listing", access)
+            .await
+            .unwrap(),
+        ["probe.list_containers"]
+    );
+    assert_eq!(
+        mcp_status(&server, "/mcp", access).await.0,
+        401,
+        "bound to the pack's endpoint"
+    );
+
+    // No such pack: back to the client with invalid_scope.
+    let (_, challenge) = verifier_and_challenge(9);
+    let back = console
+        .get(&with("pack:nope", &format!("{base}/mcp"), &challenge))
+        .await;
+    assert_eq!(back.status, 303);
+    assert_eq!(query_of(&back.location.unwrap())["error"], "invalid_scope");
+}
