@@ -23,6 +23,7 @@ mod resources;
 mod syncs;
 mod tenant_settings;
 mod tool_packs;
+mod tool_policy;
 mod tools;
 mod usage;
 mod vendor_webhooks;
@@ -166,6 +167,7 @@ pub fn documented_routes() -> OpenApiRouter<App> {
         .routes(routes!(tool_packs::search))
         .routes(routes!(tool_packs::list))
         .routes(routes!(tool_packs::put, tool_packs::delete))
+        .routes(routes!(tool_policy::get, tool_policy::put))
         // Syncs and the changes feed.
         .routes(routes!(syncs::create, syncs::list))
         .routes(routes!(syncs::get, syncs::patch, syncs::delete))

@@ -10,7 +10,7 @@
 //! origin and `mcp.allowed_origins`, against DNS rebinding (403 otherwise).
 
 pub mod authorization_server;
-mod connect_elicitation;
+mod input_requests;
 mod meta_tools;
 
 use std::sync::Arc;
@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use crate::app::callers::TenantCaller;
 use crate::app::mcp_authorization::grants;
 use crate::app::tools::packs::ToolPack;
-use crate::app::tools::{Catalogue, ToolError, ToolView, Via, invoke};
+use crate::app::tools::{Catalogue, Confirmation, ToolError, ToolView, Via, invoke};
 use crate::app::{App, MAX_BODY_BYTES};
 use crate::credentials::unix_now;
 use crate::error::{ApiError, ErrorCode};
@@ -407,8 +407,9 @@ impl ServerHandler for ToolServer {
         let started = std::time::Instant::now();
         let call = Self::caller(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let mut confirmed = false;
         if let Some(request_state) = &request.request_state {
-            let stop = connect_elicitation::resume(
+            let resumed = input_requests::resume(
                 &self.state,
                 &call.caller,
                 request_state,
@@ -418,15 +419,19 @@ impl ServerHandler for ToolServer {
             )
             .await
             .inspect_err(|_| record_operation("tools/call", "error", started))?;
-            if let Some(declined) = stop {
-                record_operation("tools/call", "tool_error", started);
-                return Ok(declined.into());
+            match resumed {
+                input_requests::Resumed::Proceed { confirmed: yes } => confirmed = yes,
+                input_requests::Resumed::Stop(answer) => {
+                    record_operation("tools/call", "tool_error", started);
+                    return Ok(answer.into());
+                }
             }
         }
         let outer = OuterCall {
             name: &request.name,
             arguments: &arguments,
             context: &context,
+            confirmed,
         };
         if call.meta {
             return meta_tools::call(self, &call, &outer, started).await;
@@ -436,16 +441,19 @@ impl ServerHandler for ToolServer {
     }
 }
 
-/// The `tools/call` the client sent: what a connect link's request state is sealed for.
+/// The `tools/call` the client sent: what a request state is sealed for.
 pub(crate) struct OuterCall<'a> {
     name: &'a str,
     arguments: &'a Value,
     context: &'a RequestContext<RoleServer>,
+    /// The person confirmed this call (a redeemed confirmation state and a yes).
+    confirmed: bool,
 }
 
 impl ToolServer {
     /// Runs tool `name` for `call`'s caller: refused outside its pack, else the shared
-    /// invocation path; a missing connection asks the client to connect ([`connect_elicitation`]).
+    /// invocation path (and its policy); a missing connection asks the client to connect, a
+    /// held call asks the person to confirm ([`input_requests`]).
     async fn run_tool(
         &self,
         call: &McpCaller,
@@ -482,6 +490,11 @@ impl ToolServer {
                     name,
                     arguments,
                     Via::Mcp,
+                    if outer.confirmed {
+                        Confirmation::Confirmed
+                    } else {
+                        Confirmation::None
+                    },
                 ),
                 span.clone(),
             ),
@@ -500,13 +513,30 @@ impl ToolServer {
             }
             Err(ToolError::NotConnected(link)) => {
                 record_operation("tools/call", "input_required", started);
-                connect_elicitation::ask(
+                input_requests::ask_to_connect(
                     &self.state,
                     caller,
                     outer.context,
                     &link,
                     outer.name,
                     outer.arguments,
+                )
+            }
+            Err(ToolError::NeedsConfirmation { rule }) => {
+                record_operation("tools/call", "input_required", started);
+                // The tool's own arguments: the call's, or those `execute_tool` wraps.
+                let shown = if outer.name == name {
+                    outer.arguments
+                } else {
+                    outer.arguments.get("arguments").unwrap_or(&Value::Null)
+                };
+                input_requests::ask_to_confirm(
+                    &self.state,
+                    caller,
+                    outer.context,
+                    &rule,
+                    (name, shown),
+                    (outer.name, outer.arguments),
                 )
             }
             Err(ToolError::Failed(error)) => {

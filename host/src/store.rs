@@ -50,7 +50,8 @@ pub use oauth::{OAuthApp, OAuthSession};
 pub use plugin_registry::{PluginBlob, RegistryEntry};
 pub use records::{
     ApiKeyRecord, BoundCredential, ConnectionRecord, ConnectionStatus, CredentialType,
-    StoredCredential, Tenant, ToolPack, now_rfc3339, rfc3339_of_ms, unix_now_ms,
+    PolicyEffect, PolicyRule, RedactionRule, StoredCredential, Tenant, ToolHint, ToolPack,
+    ToolPolicy, now_rfc3339, rfc3339_of_ms, unix_now_ms,
 };
 pub use schema::SCHEMA_VERSION;
 pub use sealing::{Aad, SealError};

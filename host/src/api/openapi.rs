@@ -118,7 +118,7 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         // Every handler the REST router declares (`documented_routes`), one operation each.
-        assert_eq!(operations, 82, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(operations, 84, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, item) in paths {
             for (method, operation) in item.as_object().unwrap() {
                 let responses = operation["responses"].as_object().unwrap();

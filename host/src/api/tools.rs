@@ -3,9 +3,12 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::app::tools::{CONNECTION_ARGUMENT, Catalogue, ToolResult, ToolView, Via, invoke};
+use crate::app::tools::resumption::{self, Purpose};
+use crate::app::tools::{
+    CONNECTION_ARGUMENT, Catalogue, Confirmation, ToolError, ToolResult, ToolView, Via, invoke,
+};
 
 use super::extract::{ApiJson, ApiQuery};
 use super::openapi::{ErrorEnvelope, ErrorResponses, Success};
@@ -36,6 +39,9 @@ pub struct InvokeTool {
     arguments: Option<Value>,
     /// Which connection to use, when the tenant has several of the tool's connector.
     connection_id: Option<String>,
+    /// For a call a policy rule holds: the token its 409 answered, sent back with the same
+    /// tool and arguments to confirm it (once, within 5 minutes).
+    confirmation_token: Option<String>,
 }
 
 /// `GET /api/v1/tools`: the caller's tools, in a stable order.
@@ -52,7 +58,7 @@ pub async fn list(
 
 /// `POST /api/v1/tools/invoke`: runs one tool. Arguments are checked against its schema
 /// before any plugin runs. Never retried by the host.
-#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 409, description = "the tenant has no working connection for this tool (NOT_CONNECTED, or REAUTH_REQUIRED); details.connect_url is where the person connects", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/tools/invoke", tag = "tools", request_body = InvokeTool, responses((status = 200, description = "what the tool answered", body = Success<ToolResult>), (status = 404, description = "no such tool for this tenant", body = ErrorEnvelope), (status = 409, description = "the tenant has no working connection for this tool (NOT_CONNECTED, or REAUTH_REQUIRED; details.connect_url is where the person connects), or a policy rule holds the call (CONFLICT; details.confirmation_token confirms it)", body = ErrorEnvelope), (status = 403, description = "a policy rule refuses the tool (details.rule)", body = ErrorEnvelope), (status = 422, description = "arguments do not match the schema; details.errors name each path", body = ErrorEnvelope), ErrorResponses), security(("tenant_key" = [])))]
 pub async fn invoke_tool(
     State(state): State<App>,
     caller: TenantCaller,
@@ -80,8 +86,53 @@ pub async fn invoke_tool(
             }
         }
     }
-    invoke(&state, &caller, None, &body.tool, arguments, Via::Rest)
-        .await
-        .map(Envelope::served)
-        .map_err(ApiError::from)
+    let confirmation = match &body.confirmation_token {
+        Some(token) => Confirmation::Token(token),
+        None => Confirmation::None,
+    };
+    // Kept for a confirmation token, which is bound to the call's arguments.
+    let asked = arguments.clone();
+    match invoke(
+        &state,
+        &caller,
+        None,
+        &body.tool,
+        arguments,
+        Via::Rest,
+        confirmation,
+    )
+    .await
+    {
+        Ok(answer) => Ok(Envelope::served(answer)),
+        Err(ToolError::NeedsConfirmation { rule }) => {
+            let token = resumption::issue(
+                &state,
+                &caller,
+                Purpose::Confirm,
+                &body.tool,
+                &asked,
+                crate::credentials::unix_now() * 1000,
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "could not seal a confirmation token");
+                ApiError::new(
+                    ErrorCode::InternalError,
+                    "could not issue a confirmation token",
+                )
+            })?;
+            Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "policy rule `{rule}` asks for a confirmation: send the same call again with \
+                     `confirmation_token` once the person agreed"
+                ),
+            )
+            .with_details(json!({
+                "rule": rule,
+                "confirmation_token": token,
+                "expires_in_secs": resumption::CONFIRMATION_TTL.as_secs(),
+            })))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

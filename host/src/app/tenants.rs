@@ -57,6 +57,7 @@ pub async fn create(store: &Store, id: &str, name: &str, actor: &str) -> Result<
         redirect_origins: Vec::new(),
         monthly_call_limit: None,
         tool_packs: Default::default(),
+        tool_policy: Default::default(),
     };
     store.create_tenant(&tenant).await.map_err(|e| match e {
         StoreError::Conflict => {

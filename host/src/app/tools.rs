@@ -8,6 +8,7 @@ mod connect_link;
 mod directory;
 mod invocation;
 pub mod packs;
+pub mod policy;
 pub mod resumption;
 pub mod search;
 mod unified_tools;
@@ -18,4 +19,4 @@ pub use directory::{
     Connectable, ConnectionSummary, FoundTool, ToolDirectory, ToolSchema, Visibility,
     connections_overview, search_tools, tool_schemas,
 };
-pub use invocation::{ToolError, ToolResult, Via, invoke};
+pub use invocation::{Confirmation, ToolError, ToolResult, Via, invoke};

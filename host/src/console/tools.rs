@@ -167,7 +167,17 @@ pub async fn run(
             return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message, None));
         }
     };
-    match invoke(&state, &user.caller(), None, &name, arguments, Via::Console).await {
+    match invoke(
+        &state,
+        &user.caller(),
+        None,
+        &name,
+        arguments,
+        Via::Console,
+        crate::app::tools::Confirmation::None,
+    )
+    .await
+    {
         Ok(answer) => {
             let result = answer.value;
             let output = serde_json::json!({

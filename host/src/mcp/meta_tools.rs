@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 
 use super::{McpCaller, OuterCall, ToolServer, error_body, record_operation, structured};
 use crate::app::tools::{
-    ConnectLink, ToolError, Via, Visibility, connections_overview, invoke, search_tools,
-    tool_schemas,
+    Confirmation, ConnectLink, ToolError, Via, Visibility, connections_overview, invoke,
+    search_tools, tool_schemas,
 };
 use crate::error::{ApiError, ErrorCode};
 
@@ -365,12 +365,19 @@ async fn run_one(
         name,
         arguments,
         Via::Mcp,
+        Confirmation::None,
     )
     .await
     {
         Ok(answer) => Ok(answer.value.output),
-        Err(ToolError::UnknownTool(error) | ToolError::Failed(error)) => Err(error),
-        Err(ToolError::NotConnected(link)) => Err(link.into()),
+        // No elicitation inside a batch: a held call is an error saying how to confirm it.
+        Err(ToolError::NeedsConfirmation { rule }) => Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "policy rule `{rule}` asks for a confirmation: call `{name}` alone with {EXECUTE}"
+            ),
+        )),
+        Err(other) => Err(other.into()),
     }
 }
 

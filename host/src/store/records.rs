@@ -44,6 +44,91 @@ pub struct Tenant {
     /// The tenant's tool packs, by name (what they allow: `app::tools::packs`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tool_packs: std::collections::BTreeMap<String, ToolPack>,
+    /// What the tenant's tools may do (how it decides: `app::tools::policy`).
+    #[serde(default, skip_serializing_if = "ToolPolicy::is_empty")]
+    pub tool_policy: ToolPolicy,
+}
+
+/// A tenant's tool policy: rules deciding whether a call runs, and redactions of results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolPolicy {
+    /// In order; the first rule that matches a tool decides. No rule matches: allowed.
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+    /// Applied to every result of the tools they name, in order.
+    #[serde(default)]
+    pub redactions: Vec<RedactionRule>,
+}
+
+impl ToolPolicy {
+    /// No rule and no redaction.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.redactions.is_empty()
+    }
+}
+
+/// One rule: which tools, and what happens to calls of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// Its name, in audit records and refusals.
+    pub name: String,
+    /// Tool names (`jira.delete_issue`), a connector's tools (`jira.*`) or every tool (`*`);
+    /// empty: any tool (then `hints` must say which).
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Hints the tool must all have (`destructive`, `read_only`, `idempotent`, `open_world`).
+    #[serde(default)]
+    pub hints: Vec<ToolHint>,
+    /// What happens to a matching call.
+    pub effect: PolicyEffect,
+}
+
+/// A tool hint a rule can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolHint {
+    /// Reads only.
+    ReadOnly,
+    /// May delete or overwrite.
+    Destructive,
+    /// Calling twice does what calling once does.
+    Idempotent,
+    /// Reaches the vendor's open world.
+    OpenWorld,
+}
+
+/// What a rule does to a matching call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyEffect {
+    /// Runs.
+    Allow,
+    /// Refused, before any plugin runs.
+    Deny,
+    /// Runs once the person confirms: MCP asks through form elicitation; REST answers 409 with
+    /// a `confirmation_token` to send back.
+    Confirm,
+}
+
+/// What to hide in results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionRule {
+    /// Its name, in audit records.
+    pub name: String,
+    /// A named pattern replaced wherever it appears in a string: `email`, `phone`,
+    /// `credit_card`, `ipv4`. One of `pattern` and `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// A JSON pointer whose value is replaced, with `*` for any key or index
+    /// (`/entries/*/author`). One of `pattern` and `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Tools whose results it applies to, as a rule names them; empty: every tool.
+    #[serde(default)]
+    pub tools: Vec<String>,
 }
 
 /// A named allow-list of tools.

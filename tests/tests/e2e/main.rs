@@ -54,6 +54,7 @@ mod telemetry;
 mod tenant_connectors;
 mod tenant_webhooks;
 mod tool_packs_and_meta;
+mod tool_policy;
 mod tool_search;
 mod trello;
 mod usage;

@@ -7,11 +7,14 @@ use serde_json::{Map, Value, json};
 
 use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
 use super::connect_link::ConnectLink;
+use super::policy::{self, Decision};
+use super::resumption::{self, Purpose, ResumptionError};
 use crate::app::App;
 use crate::app::actions::run_action;
 use crate::app::audit::{audit, audit_failure};
 use crate::app::callers::TenantCaller;
 use crate::connection::{self, Answer};
+use crate::credentials::unix_now;
 use crate::error::{ApiError, ErrorCode};
 use crate::runtime::{InputIssue, check_against};
 
@@ -60,6 +63,12 @@ pub enum ToolError {
     /// one (or authorize it again) first. MCP asks through URL elicitation; REST answers 409
     /// with the link.
     NotConnected(ConnectLink),
+    /// A policy rule holds the call until the person confirms it (MCP: form elicitation;
+    /// REST: 409 with a `confirmation_token`). Nothing ran.
+    NeedsConfirmation {
+        /// The rule that holds it.
+        rule: String,
+    },
 }
 
 impl From<ToolError> for ApiError {
@@ -67,11 +76,30 @@ impl From<ToolError> for ApiError {
         match error {
             ToolError::UnknownTool(error) | ToolError::Failed(error) => error,
             ToolError::NotConnected(link) => link.into(),
+            ToolError::NeedsConfirmation { rule } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("policy rule `{rule}` asks for a confirmation before this tool runs"),
+            )
+            .with_details(json!({ "rule": rule })),
         }
     }
 }
 
-/// Runs tool `name` with `arguments` for `caller`, within `scope` (one connection) if given.
+/// What the caller brings to a call a policy rule holds for confirmation.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Confirmation<'a> {
+    /// Nothing: a held call answers [`ToolError::NeedsConfirmation`].
+    #[default]
+    None,
+    /// The person confirmed through the client (MCP form elicitation, checked by the face).
+    Confirmed,
+    /// The `confirmation_token` a held call answered (REST), for this very call.
+    Token(&'a str),
+}
+
+/// Runs tool `name` with `arguments` for `caller`, within `scope` (one connection) if given,
+/// under the tenant's policy: a denied call is refused and a held one waits for
+/// `confirmation`, before any plugin runs; the result is redacted as the policy says.
 pub async fn invoke(
     state: &App,
     caller: &TenantCaller,
@@ -79,19 +107,28 @@ pub async fn invoke(
     name: &str,
     arguments: Value,
     via: Via,
+    confirmation: Confirmation<'_>,
 ) -> Result<Answer<ToolResult>, ToolError> {
     let catalogue = Catalogue::for_tool(state, &caller.tenant, scope, name)
         .await
         .map_err(ToolError::Failed)?;
+    let policy = policy::policy(state, &caller.tenant)
+        .await
+        .map_err(ToolError::Failed)?;
     let Some(entry) = catalogue.find(name) else {
         // A tool a connection would offer, called with none named: the person can connect
-        // one. A call naming a connection the tenant does not have, or on an endpoint scoped
-        // to one, stays unknown.
+        // one (unless the policy refuses the tool anyway). A call naming a connection the
+        // tenant does not have, or on an endpoint scoped to one, stays unknown.
         let names_connection = arguments.get(CONNECTION_ARGUMENT).is_some();
         if scope.is_none()
             && !names_connection
             && let Some(link) = ConnectLink::to_connect(state, &caller.tenant, name)
         {
+            if let Some(view) = unconnected_view(state, name)
+                && let Decision::Deny { rule } = policy::decide(&policy, &view)
+            {
+                return Err(ToolError::Failed(denied(state, caller, name, &rule).await));
+            }
             let error = ApiError::from(link.clone());
             audit_failure(state, caller, "tool.invoke", name, &error).await;
             return Err(ToolError::NotConnected(link));
@@ -105,7 +142,29 @@ pub async fn invoke(
         audit_failure(state, caller, "tool.invoke", name, &error).await;
         return Err(ToolError::UnknownTool(error));
     };
+    let decision = policy::decide(&policy, &entry.view);
+    if let Decision::Deny { rule } = &decision {
+        return Err(ToolError::Failed(denied(state, caller, name, rule).await));
+    }
+    let held = match &decision {
+        Decision::Confirm { rule } => Some(rule.clone()),
+        _ => None,
+    };
+    let confirmed = match (&held, confirmation) {
+        (None, _) | (Some(_), Confirmation::Confirmed) => true,
+        (Some(_), Confirmation::Token(token)) => {
+            confirm_with_token(state, caller, token, name, &arguments).await?;
+            true
+        }
+        (Some(_), Confirmation::None) => false,
+    };
     let prepared = prepare(entry, arguments);
+    if let (Some(rule), false, Ok(_)) = (&held, confirmed, &prepared) {
+        let details =
+            json!({ "tool": name, "via": via.name(), "rule": rule, "decision": "confirm" });
+        audit(state, caller, "tool.held", name, details).await;
+        return Err(ToolError::NeedsConfirmation { rule: rule.clone() });
+    }
     // An existing tool, invoked: counted whether or not it succeeds (its plugin call is
     // counted on its own).
     let connection = prepared
@@ -125,21 +184,37 @@ pub async fn invoke(
         .as_ref()
         .ok()
         .map(|(connection, _)| connection.clone());
+    let mut redacted = Vec::new();
     let result = match prepared {
         Ok((connection, arguments)) => run(state, &caller.tenant, entry, &connection, arguments)
             .await
             .map(|answer| {
-                answer.map(|output| ToolResult {
-                    tool: name.to_owned(),
-                    connection_id: connection,
-                    output,
+                answer.map(|mut output| {
+                    redacted = policy::redact(&policy, name, &mut output);
+                    ToolResult {
+                        tool: name.to_owned(),
+                        connection_id: connection,
+                        output,
+                    }
                 })
             }),
         Err(error) => Err(error),
     };
     match &result {
         Ok(_) => {
-            let details = json!({ "tool": name, "via": via.name() });
+            let mut details = json!({ "tool": name, "via": via.name() });
+            match &decision {
+                Decision::Allow { rule: Some(rule) } => {
+                    details["policy"] = json!({ "rule": rule, "decision": "allow" });
+                }
+                Decision::Confirm { rule } => {
+                    details["policy"] = json!({ "rule": rule, "decision": "confirmed" });
+                }
+                _ => {}
+            }
+            if !redacted.is_empty() {
+                details["redacted"] = json!(redacted);
+            }
             audit(state, caller, "tool.invoke", &target, details).await;
         }
         Err(error) => audit_failure(state, caller, "tool.invoke", &target, error).await,
@@ -151,6 +226,53 @@ pub async fn invoke(
         ),
         _ => ToolError::Failed(error),
     })
+}
+
+/// 403 naming the rule, audited as a refused `tool.invoke` with the rule.
+async fn denied(state: &App, caller: &TenantCaller, name: &str, rule: &str) -> ApiError {
+    let error = ApiError::new(
+        ErrorCode::Forbidden,
+        format!("policy rule `{rule}` does not allow `{name}`"),
+    )
+    .with_details(json!({ "rule": rule }));
+    audit_failure(state, caller, "tool.invoke", name, &error).await;
+    error
+}
+
+/// Spends a REST confirmation token: it must be a confirmation, this caller's, for this very
+/// call, unexpired and unused.
+async fn confirm_with_token(
+    state: &App,
+    caller: &TenantCaller,
+    token: &str,
+    name: &str,
+    arguments: &Value,
+) -> Result<(), ToolError> {
+    let purpose = resumption::redeem(state, caller, token, name, arguments, unix_now() * 1000)
+        .await
+        .map_err(|error| {
+            ToolError::Failed(match error {
+                ResumptionError::Store(error) => error.into(),
+                refused => ApiError::new(ErrorCode::Validation, refused.to_string()),
+            })
+        })?;
+    if purpose != Purpose::Confirm {
+        return Err(ToolError::Failed(ApiError::new(
+            ErrorCode::Validation,
+            "the confirmation_token is not a confirmation",
+        )));
+    }
+    Ok(())
+}
+
+/// What an unconnected connector's tool would look like, for the policy to judge.
+fn unconnected_view(state: &App, name: &str) -> Option<super::ToolView> {
+    let (connector, _) = name.split_once('.')?;
+    let plugin = state.runtime.plugin(connector)?;
+    super::connector_tools(connector, &plugin.manifest)
+        .into_iter()
+        .map(|(view, _)| view)
+        .find(|view| view.name == name)
 }
 
 /// Picks the connection and checks the remaining arguments against the tool's schema.

@@ -1,8 +1,9 @@
-//! A tool call that waits for the person to connect an account resumes with a state the host
-//! sealed when it asked: AES-GCM under a key derived from the master key, bound to the tenant
-//! and the client (API key or authorization grant) by its additional data, naming the tool,
-//! a digest of the arguments, an expiry and a nonce. Any host of a cluster opens it; the nonce
-//! is recorded in the store on first use, so a state works once.
+//! A tool call that waits for the person (to connect an account, or to confirm a call the
+//! policy holds) resumes with a state the host sealed when it asked: AES-GCM under a key
+//! derived from the master key, bound to the tenant and the client (API key or authorization
+//! grant) by its additional data, naming what it is for, the tool, a digest of the arguments,
+//! an expiry and a nonce. Any host of a cluster opens it; the nonce is recorded in the store on
+//! first use, so a state works once.
 
 use std::time::Duration;
 
@@ -19,6 +20,28 @@ use crate::store::{Aad, KeyRing, StoreError};
 /// How long the person has to connect before the state expires.
 pub const RESUMPTION_TTL: Duration = Duration::from_secs(30 * 60);
 
+/// How long a confirmation stays good.
+pub const CONFIRMATION_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// What the person is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// To connect an account (or authorize it again).
+    Connect,
+    /// To confirm a call a policy rule holds.
+    Confirm,
+}
+
+impl Purpose {
+    fn ttl(self) -> Duration {
+        match self {
+            Self::Connect => RESUMPTION_TTL,
+            Self::Confirm => CONFIRMATION_TTL,
+        }
+    }
+}
+
 /// Longest state accepted back (a sealed state is a few hundred bytes).
 const MAX_STATE_LEN: usize = 2048;
 
@@ -28,6 +51,8 @@ const NONCE_SCOPE: &str = "tool-resumption";
 /// What a state says, sealed.
 #[derive(Serialize, Deserialize)]
 struct Claims {
+    /// What it was issued for.
+    purpose: Purpose,
     /// The tool.
     tool: String,
     /// SHA-256 (hex) of the arguments, keys sorted.
@@ -43,16 +68,18 @@ struct Claims {
 pub enum ResumptionError {
     /// Not a state this host sealed for this tenant and client (forged, altered, or another
     /// tenant's or client's).
-    #[error("requestState is not one this host issued to you")]
+    #[error("the requestState or confirmation_token is not one this host issued to you")]
     Foreign,
     /// Sealed for another tool or other arguments.
-    #[error("requestState was issued for another call; retry with the same tool and arguments")]
+    #[error(
+        "the requestState or confirmation_token was issued for another call; retry with the same tool and arguments"
+    )]
     OtherCall,
     /// Past its expiry.
-    #[error("requestState expired; call the tool again for a new link")]
+    #[error("the requestState or confirmation_token expired; call the tool again")]
     Expired,
     /// Used before.
-    #[error("requestState was already used; call the tool again")]
+    #[error("the requestState or confirmation_token was already used; call the tool again")]
     Replayed,
     /// The store could not record the nonce.
     #[error(transparent)]
@@ -67,16 +94,18 @@ fn aad(caller: &TenantCaller) -> Aad {
 pub fn issue(
     state: &App,
     caller: &TenantCaller,
+    purpose: Purpose,
     tool: &str,
     arguments: &Value,
     now_ms: u64,
 ) -> anyhow::Result<String> {
-    seal(state.store.keys(), caller, tool, arguments, now_ms)
+    seal(state.store.keys(), caller, purpose, tool, arguments, now_ms)
 }
 
 fn seal(
     keys: &KeyRing,
     caller: &TenantCaller,
+    purpose: Purpose,
     tool: &str,
     arguments: &Value,
     now_ms: u64,
@@ -84,16 +113,18 @@ fn seal(
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|_| anyhow::anyhow!("no randomness"))?;
     let claims = Claims {
+        purpose,
         tool: tool.to_owned(),
         args: digest(arguments),
-        exp: now_ms + RESUMPTION_TTL.as_millis() as u64,
+        exp: now_ms + purpose.ttl().as_millis() as u64,
         nonce: URL_SAFE_NO_PAD.encode(nonce),
     };
     let sealed = keys.seal(&aad(caller), &serde_json::to_vec(&claims)?)?;
     Ok(URL_SAFE_NO_PAD.encode(sealed))
 }
 
-/// Opens `text` for `caller`'s call of `tool` with `arguments`, and spends it.
+/// Opens `text` for `caller`'s call of `tool` with `arguments`, spends it, and says what it
+/// was issued for.
 pub async fn redeem(
     state: &App,
     caller: &TenantCaller,
@@ -101,7 +132,7 @@ pub async fn redeem(
     tool: &str,
     arguments: &Value,
     now_ms: u64,
-) -> Result<(), ResumptionError> {
+) -> Result<Purpose, ResumptionError> {
     let claims = open(state.store.keys(), caller, text, tool, arguments, now_ms)?;
     if !state
         .store
@@ -110,7 +141,7 @@ pub async fn redeem(
     {
         return Err(ResumptionError::Replayed);
     }
-    Ok(())
+    Ok(claims.purpose)
 }
 
 /// What a state says, when it is `caller`'s, for this call, and unexpired.
@@ -195,7 +226,7 @@ mod tests {
         let acme = caller("acme", "key:k1");
         let args = json!({"query": "bug"});
         let now = 1_000_000;
-        let state = seal(&keys, &acme, "jira.search", &args, now).unwrap();
+        let state = seal(&keys, &acme, Purpose::Connect, "jira.search", &args, now).unwrap();
         let opened = open(&keys, &acme, &state, "jira.search", &args, now + 1).unwrap();
         assert_eq!(opened.exp, now + RESUMPTION_TTL.as_millis() as u64);
 
