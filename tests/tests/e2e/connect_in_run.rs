@@ -468,3 +468,75 @@ async fn a_connection_that_needs_reauthorization_gets_a_reconnect_link() {
     assert_ne!(listed.is_error, Some(true), "{listed:?}");
     assert_eq!(setup.connections().await, 1, "the same connection");
 }
+
+/// Two hosts on one PostgreSQL database: a connect state issued by A resumes on B, and then
+/// is spent for both; a confirmation token issued by B under a policy set on A confirms the
+/// call on A, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn states_and_confirmations_work_on_any_host_of_a_cluster_once() {
+    use connector_tests::fakes::ProbeVendor;
+    use connector_tests::harness::{TestDatabase, TestServer};
+    let database = TestDatabase::create().await;
+    let vendor = ProbeVendor::start().await;
+    let host_a = TestServer::start_with(|config| database.configure(config)).await;
+    let host_b = TestServer::start_with(|config| database.configure(config)).await;
+    let key = host_a.tenant("acme").await;
+
+    let on_a = declining_agent(&host_a.base, &key).await;
+    let on_b = declining_agent(&host_b.base, &key).await;
+    let call = CallToolRequestParams::new("probe.list_containers");
+    let asked = input_required(&on_a, call.clone()).await;
+    assert_eq!(
+        elicited_url(&asked),
+        format!("{}/console/connectors/probe/connect", host_a.base)
+    );
+    host_b
+        .probe_connection(&key, &vendor.origin(), "tok-acme")
+        .await;
+    let listed = completed(&on_b, retry(call.clone(), &asked, "accept")).await;
+    assert_ne!(listed.is_error, Some(true), "resumed on B: {listed:?}");
+    refused(&on_a, retry(call, &asked, "accept"), "already used").await;
+
+    let (status, _) = host_a
+        .send(
+            Method::PUT,
+            "/api/v1/tools/policy",
+            Some(&key),
+            Some(json!({"rules": [{"name": "confirm-probe", "tools": ["probe.*"], "effect": "confirm"}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let invoke = json!({"tool": "probe.list_containers"});
+    let (status, held) = host_b
+        .send(
+            Method::POST,
+            "/api/v1/tools/invoke",
+            Some(&key),
+            Some(invoke.clone()),
+        )
+        .await;
+    assert_eq!(
+        status, 409,
+        "the policy set on A holds the call on B: {held}"
+    );
+    let mut confirmed = invoke;
+    confirmed["confirmation_token"] = held["error"]["details"]["confirmation_token"].clone();
+    let (status, ran) = host_a
+        .send(
+            Method::POST,
+            "/api/v1/tools/invoke",
+            Some(&key),
+            Some(confirmed.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "confirmed on A: {ran}");
+    let (status, _) = host_b
+        .send(
+            Method::POST,
+            "/api/v1/tools/invoke",
+            Some(&key),
+            Some(confirmed),
+        )
+        .await;
+    assert_eq!(status, 422, "and spent for B");
+}
