@@ -11,6 +11,7 @@ pub mod packs;
 pub mod policy;
 pub mod resumption;
 pub mod search;
+mod tool_patterns;
 mod unified_tools;
 
 pub use catalogue::{CONNECTION_ARGUMENT, Catalogue, ToolView, connector_tools};

@@ -325,18 +325,10 @@ async fn a_pack_hides_and_refuses_what_it_does_not_list() {
 
     // Another tenant has no such pack; a deleted pack's endpoint is gone.
     let other = jira.server.tenant("initech").await;
-    let response = jira
-        .server
-        .client
-        .post(format!("{base}/mcp/packs/triage"))
-        .bearer_auth(&other)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(
+        tools_list_status(&jira, "/mcp/packs/triage", &other).await,
+        404
+    );
     let (status, _) = jira
         .server
         .send(
@@ -347,16 +339,24 @@ async fn a_pack_hides_and_refuses_what_it_does_not_list() {
         )
         .await;
     assert_eq!(status, 200);
-    let response = jira
-        .server
+    assert_eq!(
+        tools_list_status(&jira, "/mcp/packs/triage", &jira.key).await,
+        404
+    );
+}
+
+/// The HTTP status of a bare `tools/list` POST at `path` with `key`.
+async fn tools_list_status(jira: &Atlassian<JiraFake>, path: &str, key: &str) -> u16 {
+    jira.server
         .client
-        .post(format!("{base}/mcp/packs/triage"))
-        .bearer_auth(&jira.key)
+        .post(format!("{}{path}", jira.server.base))
+        .bearer_auth(key)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+        .unwrap()
+        .status()
+        .as_u16()
 }

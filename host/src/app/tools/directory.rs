@@ -193,7 +193,8 @@ pub async fn tool_schemas(
     Ok((found, unknown))
 }
 
-fn unconnected_view(state: &App, name: &str) -> Option<ToolView> {
+/// What an unconnected connector's tool `name` would look like once connected.
+pub(super) fn unconnected_view(state: &App, name: &str) -> Option<ToolView> {
     let (connector, _) = name.split_once('.')?;
     let plugin = state.runtime.plugin(connector)?;
     connector_tools(connector, &plugin.manifest)

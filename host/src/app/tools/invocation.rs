@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalogue::{CONNECTION_ARGUMENT, Catalogue, CatalogueEntry, ToolTarget};
 use super::connect_link::ConnectLink;
+use super::directory::unconnected_view;
 use super::policy::{self, Decision};
 use super::resumption::{self, Purpose, ResumptionError};
 use crate::app::App;
@@ -263,16 +264,6 @@ async fn confirm_with_token(
         )));
     }
     Ok(())
-}
-
-/// What an unconnected connector's tool would look like, for the policy to judge.
-fn unconnected_view(state: &App, name: &str) -> Option<super::ToolView> {
-    let (connector, _) = name.split_once('.')?;
-    let plugin = state.runtime.plugin(connector)?;
-    super::connector_tools(connector, &plugin.manifest)
-        .into_iter()
-        .map(|(view, _)| view)
-        .find(|view| view.name == name)
 }
 
 /// Picks the connection and checks the remaining arguments against the tool's schema.

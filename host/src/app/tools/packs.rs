@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::tool_patterns;
 use crate::app::App;
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -23,12 +24,7 @@ impl ToolPack {
     pub fn allows(&self, name: &str) -> bool {
         self.tools
             .iter()
-            .any(|entry| match entry.strip_suffix(".*") {
-                Some(connector) => name
-                    .split_once('.')
-                    .is_some_and(|(prefix, _)| prefix == connector),
-                None => entry == name,
-            })
+            .any(|entry| entry != "*" && tool_patterns::names(entry, name))
     }
 
     /// 422 unless the pack is well-formed: 1 to [`MAX_PACK_ENTRIES`] entries, each
@@ -47,10 +43,7 @@ impl ToolPack {
             ));
         }
         for entry in &self.tools {
-            let valid = entry.split_once('.').is_some_and(|(connector, tool)| {
-                is_identifier(connector) && (tool == "*" || is_identifier(tool))
-            });
-            if !valid {
+            if !tool_patterns::is_valid(entry, false) {
                 return Err(ApiError::new(
                     ErrorCode::Validation,
                     format!(
@@ -166,14 +159,6 @@ pub fn check_pack_name(name: &str) -> Result<(), ApiError> {
             "a pack's name is 1 to 64 lowercase letters, digits, `-` and `_`",
         ))
     }
-}
-
-fn is_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]

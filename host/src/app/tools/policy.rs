@@ -10,6 +10,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::catalogue::ToolView;
+use super::tool_patterns;
 use crate::app::App;
 use crate::app::audit::audit;
 use crate::app::callers::TenantCaller;
@@ -77,7 +78,11 @@ pub fn decide(policy: &ToolPolicy, tool: &ToolView) -> Decision {
 }
 
 fn matches(rule: &PolicyRule, tool: &ToolView) -> bool {
-    let named = rule.tools.is_empty() || rule.tools.iter().any(|t| names(t, &tool.name));
+    let named = rule.tools.is_empty()
+        || rule
+            .tools
+            .iter()
+            .any(|t| tool_patterns::names(t, &tool.name));
     let hints = &tool.annotations;
     let hinted = rule.hints.iter().all(|hint| match hint {
         ToolHint::ReadOnly => hints.read_only,
@@ -88,25 +93,12 @@ fn matches(rule: &PolicyRule, tool: &ToolView) -> bool {
     named && hinted
 }
 
-/// Whether `entry` (`jira.search`, `jira.*`, `*`) names tool `name`.
-fn names(entry: &str, name: &str) -> bool {
-    if entry == "*" {
-        return true;
-    }
-    match entry.strip_suffix(".*") {
-        Some(connector) => name
-            .split_once('.')
-            .is_some_and(|(prefix, _)| prefix == connector),
-        None => entry == name,
-    }
-}
-
 /// Applies the policy's redactions for `tool` to `output`; the names of the ones that hid
 /// something.
 pub fn redact(policy: &ToolPolicy, tool: &str, output: &mut Value) -> Vec<String> {
     let mut applied = Vec::new();
     for rule in &policy.redactions {
-        if !rule.tools.is_empty() && !rule.tools.iter().any(|t| names(t, tool)) {
+        if !rule.tools.is_empty() && !rule.tools.iter().any(|t| tool_patterns::names(t, tool)) {
             continue;
         }
         let hid = match (&rule.pattern, &rule.path) {
@@ -247,29 +239,18 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn check_tools(rule: &str, tools: &[String]) -> Result<(), ApiError> {
-    for entry in tools {
-        let valid = entry == "*"
-            || entry.split_once('.').is_some_and(|(connector, tool)| {
-                identifier(connector) && (tool == "*" || identifier(tool))
-            });
-        if !valid {
-            return Err(ApiError::new(
-                ErrorCode::Validation,
-                format!(
-                    "`{rule}`: `{entry}` is not a tool (`jira.search`), a connector's tools (`jira.*`) or `*`"
-                ),
-            ));
-        }
+    match tools
+        .iter()
+        .find(|entry| !tool_patterns::is_valid(entry, true))
+    {
+        None => Ok(()),
+        Some(entry) => Err(ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "`{rule}`: `{entry}` is not a tool (`jira.search`), a connector's tools (`jira.*`) or `*`"
+            ),
+        )),
     }
-    Ok(())
-}
-
-fn identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The tenant's policy.
