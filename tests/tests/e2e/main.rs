@@ -31,6 +31,7 @@ mod isolation;
 mod jira;
 mod key_rotation;
 mod mcp_authorization;
+mod mcp_conformance;
 mod notion;
 mod oauth;
 mod oauth_binding;
