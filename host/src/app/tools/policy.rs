@@ -21,6 +21,8 @@ pub use crate::store::{PolicyEffect, PolicyRule, RedactionRule, ToolHint, ToolPo
 pub const MAX_RULES: usize = 100;
 /// Most redactions one policy holds.
 pub const MAX_REDACTIONS: usize = 50;
+/// Most tool entries one rule or redaction names.
+pub const MAX_TOOL_ENTRIES: usize = 200;
 
 /// The named patterns a redaction can hide, and what replaces them.
 static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
@@ -239,6 +241,12 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn check_tools(rule: &str, tools: &[String]) -> Result<(), ApiError> {
+    if tools.len() > MAX_TOOL_ENTRIES {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("`{rule}` names more than {MAX_TOOL_ENTRIES} tools"),
+        ));
+    }
     match tools
         .iter()
         .find(|entry| !tool_patterns::is_valid(entry, true))
