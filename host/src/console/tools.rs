@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::layout::{ConsoleError, alert, page};
 use super::session::ConsoleUser;
 use crate::app::App;
-use crate::app::tools::{Catalogue, ToolView, Via, invoke};
+use crate::app::tools::resumption::{self, Purpose};
+use crate::app::tools::{Catalogue, Confirmation, ToolError, ToolView, Via, invoke};
 use crate::error::{ApiError, ErrorCode};
 
 /// Largest arguments document the form takes.
@@ -64,14 +65,29 @@ pub async fn list(State(state): State<App>, user: ConsoleUser) -> Result<Markup,
     ))
 }
 
+/// What the page shows besides the form: a refusal, a result, or a call waiting for the
+/// person's confirmation.
+#[derive(Default)]
+struct Outcome<'a> {
+    message: Option<&'a str>,
+    details: Option<&'a Value>,
+    output: Option<&'a Value>,
+    /// The policy rule holding the call, and the token that confirms it.
+    held: Option<(&'a str, &'a str)>,
+}
+
 fn tool_markup(
     user: &ConsoleUser,
     tool: &ToolView,
     arguments: &str,
-    message: Option<&str>,
-    details: Option<&Value>,
-    output: Option<&Value>,
+    outcome: Outcome<'_>,
 ) -> Markup {
+    let Outcome {
+        message,
+        details,
+        output,
+        held,
+    } = outcome;
     page(
         &tool.name,
         Some(user),
@@ -94,6 +110,15 @@ fn tool_markup(
             @if tool.annotations.destructive { p class="error" { "This tool changes or deletes data at the vendor." } }
             (alert(message))
             @if let Some(details) = details { pre class="body" { (pretty(details)) } }
+            @if let Some((rule, token)) = held {
+                form method="post" action={ "/console/tools/" (tool.name) } {
+                    p { "Policy rule " code { (rule) } " asks you to confirm this call, with these arguments." }
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    input type="hidden" name="arguments" value=(arguments);
+                    input type="hidden" name="confirmation_token" value=(token);
+                    button type="submit" { "Confirm and run " (tool.name) }
+                }
+            }
             form method="post" action={ "/console/tools/" (tool.name) } {
                 input type="hidden" name="csrf" value=(user.csrf);
                 label for="arguments" { "Arguments (JSON)" }
@@ -130,7 +155,7 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Markup, ConsoleError> {
     let tool = find_tool(&state, &user, &name).await?;
-    Ok(tool_markup(&user, &tool, "{}", None, None, None))
+    Ok(tool_markup(&user, &tool, "{}", Outcome::default()))
 }
 
 #[derive(Deserialize)]
@@ -139,6 +164,9 @@ pub struct RunForm {
     csrf: String,
     #[serde(default)]
     arguments: String,
+    /// Sent by the "Confirm and run" form of a held call.
+    #[serde(default)]
+    confirmation_token: String,
 }
 
 /// `POST /console/tools/{name}`: runs the tool, then the same page with its result, or with
@@ -152,7 +180,12 @@ pub async fn run(
     user.check_csrf(&form.csrf)?;
     let tool = find_tool(&state, &user, &name).await?;
     let refused = |status: StatusCode, message: &str, details: Option<&Value>| {
-        let markup = tool_markup(&user, &tool, &form.arguments, Some(message), details, None);
+        let outcome = Outcome {
+            message: Some(message),
+            details,
+            ..Outcome::default()
+        };
+        let markup = tool_markup(&user, &tool, &form.arguments, outcome);
         (status, markup).into_response()
     };
     if form.arguments.len() > MAX_ARGUMENTS {
@@ -167,14 +200,21 @@ pub async fn run(
             return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message, None));
         }
     };
+    let caller = user.caller();
+    let confirmation = match form.confirmation_token.as_str() {
+        "" => Confirmation::None,
+        token => Confirmation::Token(token),
+    };
+    // Kept for a confirmation token, which is bound to the call's arguments.
+    let asked = arguments.clone();
     match invoke(
         &state,
-        &user.caller(),
+        &caller,
         None,
         &name,
         arguments,
         Via::Console,
-        crate::app::tools::Confirmation::None,
+        confirmation,
     )
     .await
     {
@@ -184,8 +224,35 @@ pub async fn run(
                 "connection_id": result.connection_id,
                 "output": result.output,
             });
-            let markup = tool_markup(&user, &tool, &form.arguments, None, None, Some(&output));
-            Ok(markup.into_response())
+            let outcome = Outcome {
+                output: Some(&output),
+                ..Outcome::default()
+            };
+            Ok(tool_markup(&user, &tool, &form.arguments, outcome).into_response())
+        }
+        Err(ToolError::NeedsConfirmation { rule }) => {
+            let token = resumption::issue(
+                &state,
+                &caller,
+                Purpose::Confirm,
+                &name,
+                &asked,
+                crate::credentials::unix_now() * 1000,
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "could not seal a confirmation token");
+                ConsoleError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "could not ask for a confirmation",
+                )
+                .for_user(&user)
+            })?;
+            let outcome = Outcome {
+                held: Some((&rule, &token)),
+                ..Outcome::default()
+            };
+            let markup = tool_markup(&user, &tool, &form.arguments, outcome);
+            Ok((StatusCode::CONFLICT, markup).into_response())
         }
         Err(error) => {
             let error = ApiError::from(error);

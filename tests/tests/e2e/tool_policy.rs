@@ -194,6 +194,38 @@ async fn a_policy_denies_holds_for_confirmation_and_redacts_over_rest_and_mcp() 
     assert_ne!(answer.is_error, Some(true), "{answer:?}");
     assert!(jira.fake.issue("ALPHA-2").is_none(), "confirmed: deleted");
 
+    // The console: the held call shows a "Confirm and run" form; confirming runs it.
+    let mut console = super::console::Browser::new(&base);
+    console.sign_in(&jira.key).await;
+    let page = console.get("/console/tools/jira.delete_issue").await;
+    let token = super::console::csrf(&page.html);
+    let arguments = r#"{"issue": "ALPHA-4"}"#;
+    let held = console
+        .post(
+            "/console/tools/jira.delete_issue",
+            &[("csrf", &token), ("arguments", arguments)],
+        )
+        .await;
+    assert_eq!(held.status, 409, "{}", held.html);
+    assert!(held.html.contains("Confirm and run"), "{}", held.html);
+    assert!(jira.fake.issue("ALPHA-4").is_some(), "held: untouched");
+    let confirmation = field(&held.html, "confirmation_token");
+    let done = console
+        .post(
+            "/console/tools/jira.delete_issue",
+            &[
+                ("csrf", &token),
+                ("arguments", arguments),
+                ("confirmation_token", &confirmation),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert!(
+        jira.fake.issue("ALPHA-4").is_none(),
+        "confirmed in the console: deleted"
+    );
+
     // Redacted, in the structured result and its text copy.
     let commented = confirms
         .call_tool(
@@ -231,4 +263,12 @@ async fn a_policy_denies_holds_for_confirmation_and_redacts_over_rest_and_mcp() 
         has("tool_policy.set", "no-transitions"),
         "the policy change"
     );
+}
+
+/// The value of the hidden input `name` in `html`.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
+    let end = html[start..].find('"').expect("its end") + start;
+    html[start..end].to_owned()
 }
