@@ -103,27 +103,37 @@ pub fn router(state: App) -> Router<App> {
 }
 
 /// RFC 9728 metadata of `/mcp`.
-async fn resource_metadata(State(state): State<App>) -> Response {
-    metadata_of(&state, "/mcp")
+async fn resource_metadata(State(state): State<App>, source: PeerAddr) -> Response {
+    metadata_of(&state, source, "/mcp")
 }
 
 /// RFC 9728 metadata of `/mcp/connections/{id}`: its own resource, so a token asked for it
 /// works there only.
 async fn connection_resource_metadata(
     State(state): State<App>,
+    source: PeerAddr,
     Path(id): Path<String>,
 ) -> Response {
-    metadata_of(&state, &format!("/mcp/connections/{id}"))
+    metadata_of(&state, source, &format!("/mcp/connections/{id}"))
 }
 
 /// RFC 9728 metadata of `/mcp/packs/{pack}`.
-async fn pack_resource_metadata(State(state): State<App>, Path(pack): Path<String>) -> Response {
-    metadata_of(&state, &format!("/mcp/packs/{pack}"))
+async fn pack_resource_metadata(
+    State(state): State<App>,
+    source: PeerAddr,
+    Path(pack): Path<String>,
+) -> Response {
+    metadata_of(&state, source, &format!("/mcp/packs/{pack}"))
 }
 
 /// What the bearer token is for, how to send it, and where to get one: this host's own
 /// authorization server (tenant API keys work too, and need none).
-fn metadata_of(state: &App, path: &str) -> Response {
+/// Anyone may ask, so the source's allowance is taken first, as for the authorization
+/// server's own metadata.
+fn metadata_of(state: &App, source: PeerAddr, path: &str) -> Response {
+    if !authorization_server::admitted(state, source) {
+        return authorization_server::throttled();
+    }
     let base = state.public_url.trim_end_matches('/');
     let mut metadata = json!({
         "resource": format!("{base}{path}"),

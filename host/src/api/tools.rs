@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::tools::resumption::{self, Purpose};
+use crate::app::tools::resumption;
 use crate::app::tools::{
     CONNECTION_ARGUMENT, Catalogue, Confirmation, ToolError, ToolResult, ToolView, Via, invoke,
 };
@@ -105,21 +105,7 @@ pub async fn invoke_tool(
     {
         Ok(answer) => Ok(Envelope::served(answer)),
         Err(ToolError::NeedsConfirmation { rule }) => {
-            let token = resumption::issue(
-                &state,
-                &caller,
-                Purpose::Confirm,
-                &body.tool,
-                &asked,
-                crate::credentials::unix_now() * 1000,
-            )
-            .map_err(|error| {
-                tracing::error!(%error, "could not seal a confirmation token");
-                ApiError::new(
-                    ErrorCode::InternalError,
-                    "could not issue a confirmation token",
-                )
-            })?;
+            let token = resumption::confirmation_token(&state, &caller, &body.tool, &asked)?;
             Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!(

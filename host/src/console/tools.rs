@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::layout::{ConsoleError, alert, page};
 use super::session::ConsoleUser;
 use crate::app::App;
-use crate::app::tools::resumption::{self, Purpose};
+use crate::app::tools::resumption;
 use crate::app::tools::{Catalogue, Confirmation, ToolError, ToolView, Via, invoke};
 use crate::error::{ApiError, ErrorCode};
 
@@ -231,22 +231,8 @@ pub async fn run(
             Ok(tool_markup(&user, &tool, &form.arguments, outcome).into_response())
         }
         Err(ToolError::NeedsConfirmation { rule }) => {
-            let token = resumption::issue(
-                &state,
-                &caller,
-                Purpose::Confirm,
-                &name,
-                &asked,
-                crate::credentials::unix_now() * 1000,
-            )
-            .map_err(|error| {
-                tracing::error!(%error, "could not seal a confirmation token");
-                ConsoleError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "could not ask for a confirmation",
-                )
-                .for_user(&user)
-            })?;
+            let token = resumption::confirmation_token(&state, &caller, &name, &asked)
+                .map_err(|error| ConsoleError::from(error).for_user(&user))?;
             let outcome = Outcome {
                 held: Some((&rule, &token)),
                 ..Outcome::default()

@@ -52,7 +52,8 @@ pub fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
         .into_response()
 }
 
-fn throttled() -> Response {
+/// 429 `slow_down` for a source past its allowance.
+pub(super) fn throttled() -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
         [
@@ -77,7 +78,8 @@ fn form<T>(
         .map_err(|_| OAuthError::InvalidRequest(expected.to_owned()))
 }
 
-fn admitted(state: &App, source: PeerAddr) -> bool {
+/// Takes one request from the source's allowance for this surface.
+pub(super) fn admitted(state: &App, source: PeerAddr) -> bool {
     state
         .sources
         .admit_on(source.0, &state.refusal_log, SURFACE)

@@ -691,6 +691,24 @@ async fn registration_and_tokens_cost_an_unauthenticated_flood_nothing() {
     )
     .await;
     assert!(status == 400 || status == 429, "{status} {answer}");
+    // The protected-resource metadata (any path, a pack's too) takes from the same allowance
+    // before it answers anything.
+    let mut throttled = 0;
+    for n in 0..10 {
+        let response = server
+            .client
+            .get(format!(
+                "{}/.well-known/oauth-protected-resource/mcp/packs/p{n}",
+                server.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            throttled += 1;
+        }
+    }
+    assert!(throttled >= 8, "metadata was throttled ({throttled} of 10)");
     // Registrations are stateless: a tenant has nothing stored for them.
     let key = server.tenant("acme").await;
     let (_, listed) = server

@@ -15,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::app::App;
 use crate::app::callers::TenantCaller;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{Aad, KeyRing, StoreError};
 
 /// How long the person has to connect before the state expires.
@@ -100,6 +101,31 @@ pub fn issue(
     now_ms: u64,
 ) -> anyhow::Result<String> {
     seal(state.store.keys(), caller, purpose, tool, arguments, now_ms)
+}
+
+/// A confirmation token for `caller`'s held call of `tool` with `arguments`, which REST and
+/// the console hand out and take back; 500 in the envelope when it cannot be sealed.
+pub fn confirmation_token(
+    state: &App,
+    caller: &TenantCaller,
+    tool: &str,
+    arguments: &Value,
+) -> Result<String, ApiError> {
+    issue(
+        state,
+        caller,
+        Purpose::Confirm,
+        tool,
+        arguments,
+        crate::credentials::unix_now() * 1000,
+    )
+    .map_err(|error| {
+        tracing::error!(%error, "could not seal a confirmation token");
+        ApiError::new(
+            ErrorCode::InternalError,
+            "could not issue a confirmation token",
+        )
+    })
 }
 
 fn seal(
